@@ -1,0 +1,271 @@
+/* conn.c -- accepted RESP connections: read, parse, dispatch, stage replies, flush.
+ *
+ * See conn.h for the data flow. Each conn has three flags that decide what its read path
+ * may do: `paused` (the owner asked to stop parsing), `closing` (a reply is the last thing
+ * this conn will send) and `in_read` (we are inside process_input, so nothing may free the
+ * conn). A conn is freed in exactly two places: the bufferevent event callback (EOF or
+ * error) and the write callback once a closing conn's output has drained; both run from the
+ * event loop, never from inside on_request.
+ */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+struct conn {
+    struct conn_server *srv;
+    struct bufferevent *bev;
+    struct evbuffer *staging;
+    struct event *kick; /* deferred re-processing after conn_resume */
+    struct resp_parser *parser;
+    struct resp_writer writer;
+    void *data;
+    uint64_t id;
+    int paused, closing, in_read, dead;
+    char peer[64];
+    TAILQ_ENTRY(conn) link;
+};
+
+struct conn_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    const struct conn_ops *ops;
+    void *ctx;
+    struct resp_limits limits;
+    size_t count;
+    TAILQ_HEAD(, conn) conns;
+};
+
+static uint64_t next_conn_id = 1;
+
+static int staging_sink(void *sink, const void *data, size_t len)
+{
+    return evbuffer_add(sink, data, len);
+}
+
+static void conn_free(struct conn *c)
+{
+    struct conn_server *s = c->srv;
+    if (s->ops->on_close)
+        s->ops->on_close(c);
+    TAILQ_REMOVE(&s->conns, c, link);
+    s->count--;
+    bufferevent_free(c->bev);
+    evbuffer_free(c->staging);
+    event_free(c->kick);
+    resp_parser_free(c->parser);
+    free(c);
+}
+
+/* Feeds one contiguous chunk to the parser, dispatching each complete request. Returns the
+ * bytes consumed; stops early when the conn is paused or closing. */
+static size_t feed_chunk(struct conn *c, const char *p, size_t len)
+{
+    size_t off = 0;
+    while (off < len && !c->paused && !c->closing) {
+        size_t used = 0;
+        enum resp_status st = resp_parser_feed(c->parser, p + off, len - off, &used);
+        off += used;
+        if (st == RESP_AGAIN)
+            break;
+        if (st == RESP_ERR) {
+            resp_write_error(&c->writer, resp_parser_error(c->parser));
+            conn_close_after_reply(c);
+            break;
+        }
+        c->srv->ops->on_request(c, resp_parser_request(c->parser));
+    }
+    return off;
+}
+
+static void process_input(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->in_read = 1;
+    while (!c->paused && !c->closing && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t used = feed_chunk(c, v.iov_base, v.iov_len);
+        evbuffer_drain(in, used);
+        if (used < v.iov_len)
+            break;
+    }
+    c->in_read = 0;
+    if (c->srv->ops->on_batch_end)
+        c->srv->ops->on_batch_end(c);
+    conn_flush(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    process_input(arg);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_free(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        conn_free(arg);
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_free(c);
+    else if (!c->paused && !c->closing)
+        process_input(c);
+}
+
+static void format_peer(struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, outlen, "%s:%d", host, port);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct conn_server *s = arg;
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->srv = s;
+    c->id = next_conn_id++;
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->staging = evbuffer_new();
+    c->kick = event_new(s->base, -1, 0, kick_cb, c);
+    c->parser = resp_parser_new(&s->limits);
+    c->writer = (struct resp_writer){ staging_sink, c->staging, 2 };
+    format_peer(sa, c->peer, sizeof c->peer);
+    TAILQ_INSERT_TAIL(&s->conns, c, link);
+    s->count++;
+    if (!c->bev || !c->staging || !c->kick || !c->parser ||
+        (s->ops->on_open && s->ops->on_open(c) < 0)) {
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+struct conn_server *conn_server_new(struct event_base *base, const char *host, int port,
+                                    const struct conn_ops *ops, void *ctx,
+                                    const struct resp_limits *limits, char *err,
+                                    size_t errlen)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+        snprintf(err, errlen, "invalid bind address '%s'", host);
+        return NULL;
+    }
+    struct conn_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base = base;
+    s->ops = ops;
+    s->ctx = ctx;
+    s->limits = limits ? *limits
+                       : (struct resp_limits){ RESP_DEFAULT_MAX_BULK, RESP_DEFAULT_MAX_MULTIBULK,
+                                               RESP_DEFAULT_MAX_INLINE };
+    TAILQ_INIT(&s->conns);
+    s->listener = evconnlistener_new_bind(base, accept_cb, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_CLOSE_ON_EXEC,
+                                          511, (struct sockaddr *)&sin, sizeof sin);
+    if (!s->listener) {
+        snprintf(err, errlen, "can't listen on %s:%d: %s", host, port, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void conn_server_free(struct conn_server *s)
+{
+    if (!s)
+        return;
+    evconnlistener_free(s->listener);
+    while (!TAILQ_EMPTY(&s->conns))
+        conn_free(TAILQ_FIRST(&s->conns));
+    free(s);
+}
+
+void *conn_server_ctx(const struct conn_server *s) { return s->ctx; }
+size_t conn_server_count(const struct conn_server *s) { return s->count; }
+struct resp_writer *conn_writer(struct conn *c) { return &c->writer; }
+void *conn_server_ctx_of(const struct conn *c) { return c->srv->ctx; }
+void conn_set_data(struct conn *c, void *data) { c->data = data; }
+void *conn_data(const struct conn *c) { return c->data; }
+uint64_t conn_id(const struct conn *c) { return c->id; }
+const char *conn_peer(const struct conn *c) { return c->peer; }
+
+int conn_add_buffer(struct conn *c, struct evbuffer *buf)
+{
+    return evbuffer_add_buffer(c->staging, buf);
+}
+
+void conn_flush(struct conn *c)
+{
+    if (evbuffer_get_length(c->staging) > 0)
+        bufferevent_write_buffer(c->bev, c->staging);
+    /* A closing conn with nothing left to write would never see a write callback. */
+    if (c->closing && !c->in_read &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        event_active(c->kick, 0, 0);
+}
+
+void conn_close_after_reply(struct conn *c)
+{
+    c->closing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_pause(struct conn *c)
+{
+    c->paused = 1;
+}
+
+void conn_resume(struct conn *c)
+{
+    if (!c->paused)
+        return;
+    c->paused = 0;
+    if (!c->in_read)
+        event_active(c->kick, 0, 0);
+}

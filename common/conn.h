@@ -1,0 +1,85 @@
+/* conn.h -- RESP server connections on libevent, shared by both daemons.
+ *
+ * A conn_server listens (evconnlistener) and, for each accepted socket, creates a conn: a
+ * bufferevent, a resp_parser and a reply writer. Bytes that arrive are parsed; each
+ * complete request is handed to ops->on_request. Replies are written with conn_writer()
+ * into the connection's staging buffer, and leave the process only when the connection is
+ * flushed:
+ *
+ *   socket ──read──▶ parser ──request──▶ on_request() ──replies──▶ staging
+ *                                                          │
+ *   after the whole read is parsed: on_batch_end() ────────┤ (a replica fsyncs here)
+ *                                                          ▼
+ *                                  conn_flush(): staging ──▶ bufferevent output ──▶ socket
+ *
+ * The conn flushes automatically after on_batch_end returns, so a replica can make its vote
+ * records durable in on_batch_end before any vote leaves (the "log before reply" rule).
+ * A reply produced later (when a 2PC round completes) is written into staging the same way
+ * and followed by conn_flush().
+ *
+ * A protocol error is answered with its error text and the connection is closed once the
+ * reply is written, as Redis does. conn_close_after_reply() does the same for QUIT.
+ *
+ * Ownership: the server owns its conns. ops->on_close runs exactly once per conn, just
+ * before it is freed; after that the owner must drop every pointer to it. A conn is never
+ * freed from inside on_request: closes requested there take effect after it returns.
+ */
+#ifndef TWOPC_CONN_H
+#define TWOPC_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp_parser.h"
+#include "resp_writer.h"
+
+struct event_base;
+struct conn;
+struct conn_server;
+
+struct conn_ops {
+    /* A connection was accepted. Return 0 to keep it, -1 to refuse (it is closed). */
+    int (*on_open)(struct conn *c);
+    /* One complete request; argv memory is valid only during the call. */
+    void (*on_request)(struct conn *c, const struct resp_request *req);
+    /* Every request that arrived in one read has been handled (may be NULL). */
+    void (*on_batch_end)(struct conn *c);
+    /* The connection is going away (may be NULL). */
+    void (*on_close)(struct conn *c);
+};
+
+/* Listens on host:port. Returns NULL with a message in err (e.g. address in use). */
+struct conn_server *conn_server_new(struct event_base *base, const char *host, int port,
+                                    const struct conn_ops *ops, void *ctx,
+                                    const struct resp_limits *limits, char *err,
+                                    size_t errlen);
+
+/* Closes the listener and every connection (on_close runs for each). Accepts NULL. */
+void conn_server_free(struct conn_server *s);
+
+void *conn_server_ctx(const struct conn_server *s);
+size_t conn_server_count(const struct conn_server *s);
+
+/* Per-connection accessors. */
+struct resp_writer *conn_writer(struct conn *c);
+void *conn_server_ctx_of(const struct conn *c);
+void conn_set_data(struct conn *c, void *data);
+void *conn_data(const struct conn *c);
+uint64_t conn_id(const struct conn *c);
+const char *conn_peer(const struct conn *c); /* "127.0.0.1:52344" */
+
+/* Appends all of buf's bytes to the staging buffer (buf is left empty). */
+struct evbuffer;
+int conn_add_buffer(struct conn *c, struct evbuffer *buf);
+
+/* Moves staged replies to the socket. */
+void conn_flush(struct conn *c);
+
+/* Stops reading, flushes, and closes once the output is written. */
+void conn_close_after_reply(struct conn *c);
+
+/* Stops / restarts parsing input (back-pressure while replies are outstanding). */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
+#endif

@@ -1,0 +1,28 @@
+/* op.h -- one client write, as it travels in a 2PC round.
+ *
+ * An op is a command's arguments copied out of a parser's buffer (argv[0] is the command
+ * name, e.g. "SET"). The coordinator builds ops from client requests and sends them in
+ * PREPARE; a replica decodes them from PREPARE and from its vote log. All of an op's memory
+ * is one allocation, owned by the op, freed by op_free().
+ */
+#ifndef TWOPC_OP_H
+#define TWOPC_OP_H
+
+#include <stddef.h>
+
+struct op {
+    int argc;
+    char **argv;  /* each NUL-terminated; binary-safe by lens */
+    size_t *lens;
+};
+
+/* Returns a deep copy of the arguments, or NULL when out of memory. */
+struct op *op_new(int argc, char *const *argv, const size_t *lens);
+
+/* Accepts NULL. */
+void op_free(struct op *op);
+
+/* True if argv[0] equals name, ignoring case. */
+int op_is(const struct op *op, const char *name);
+
+#endif

@@ -1,0 +1,78 @@
+/* util.c -- strict number parsing, address splitting, clocks, directories.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int util_parse_u64(const char *p, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 20 || (len > 1 && p[0] == '0'))
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int util_parse_i64(const char *p, size_t len, int64_t *out)
+{
+    int neg = len > 0 && p[0] == '-';
+    uint64_t u;
+    if (util_parse_u64(p + neg, len - (size_t)neg, &u) < 0)
+        return -1;
+    if (neg) {
+        if (u > (uint64_t)INT64_MAX + 1 || u == 0)
+            return -1; /* "-0" is not a number Redis accepts */
+        *out = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+        return 0;
+    }
+    if (u > (uint64_t)INT64_MAX)
+        return -1;
+    *out = (int64_t)u;
+    return 0;
+}
+
+int util_parse_addr(const char *addr, char *hostbuf, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr || (size_t)(colon - addr) >= hostlen)
+        return -1;
+    uint64_t p;
+    if (util_parse_u64(colon + 1, strlen(colon + 1), &p) < 0 || p == 0 || p > 65535)
+        return -1;
+    memcpy(hostbuf, addr, (size_t)(colon - addr));
+    hostbuf[colon - addr] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+size_t util_u64_to_str(uint64_t v, char *buf)
+{
+    return (size_t)snprintf(buf, 21, "%llu", (unsigned long long)v);
+}
+
+uint64_t util_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int util_ensure_dir(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}

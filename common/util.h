@@ -1,0 +1,28 @@
+/* util.h -- small helpers both daemons need: strict integer parsing, host:port splitting.
+ */
+#ifndef TWOPC_UTIL_H
+#define TWOPC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses p[0..len) as a decimal int64 the way Redis's string2ll does: optional '-', no
+ * '+', no spaces, no leading zeros (except "0"), no overflow. Returns 0 or -1. */
+int util_parse_i64(const char *p, size_t len, int64_t *out);
+
+/* Same, for an unsigned 64-bit value. */
+int util_parse_u64(const char *p, size_t len, uint64_t *out);
+
+/* Splits "host:port" into host (copied into hostbuf) and port. Returns 0 or -1. */
+int util_parse_addr(const char *addr, char *hostbuf, size_t hostlen, int *port);
+
+/* Writes v in decimal into buf (at least 21 bytes); returns the length. */
+size_t util_u64_to_str(uint64_t v, char *buf);
+
+/* Milliseconds on a monotonic clock. */
+uint64_t util_mono_ms(void);
+
+/* mkdir -p for one level: creates path if absent. Returns 0 or -1 (errno set). */
+int util_ensure_dir(const char *path);
+
+#endif

@@ -1,0 +1,137 @@
+/* exec.c -- evaluation of write ops (SET, DEL) over the store plus a round's own effects.
+ *
+ * lookup() answers "what is key k now?" for an op in the middle of a round: the latest
+ * effect on k earlier in the round wins; otherwise the committed store answers. Scanning
+ * the round's effects backwards is linear in the round's size, which is fine for the
+ * batch sizes a round carries; a hash index can replace it without changing the API.
+ */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store.h"
+
+/* 1 found, 0 missing, -1 store error. */
+static int lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                  const void **v, size_t *vlen)
+{
+    for (size_t i = fx->n; i-- > 0;) {
+        const struct effect *e = &fx->v[i];
+        if (e->klen == klen && memcmp(e->k, k, klen) == 0) {
+            if (e->del)
+                return 0;
+            *v = e->v;
+            *vlen = e->vlen;
+            return 1;
+        }
+    }
+    return store_get(s, k, klen, v, vlen);
+}
+
+static int push(struct effects *fx, int del, const char *k, size_t klen, const char *v,
+                size_t vlen)
+{
+    if (fx->n == fx->cap) {
+        size_t cap = fx->cap ? fx->cap * 2 : 16;
+        struct effect *nv = realloc(fx->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        fx->v = nv;
+        fx->cap = cap;
+    }
+    fx->v[fx->n++] = (struct effect){ del, k, v, klen, vlen };
+    return 0;
+}
+
+static int fail(struct resp_writer *w, const char *msg)
+{
+    if (w)
+        resp_write_error(w, msg);
+    return -1;
+}
+
+static int exec_set(struct store *s, struct effects *fx, const struct op *op,
+                    struct resp_writer *w)
+{
+    if (op->argc != 3)
+        return fail(w, "ERR wrong number of arguments for 'set' command");
+    if (push(fx, 0, op->argv[1], op->lens[1], op->argv[2], op->lens[2]) < 0)
+        return fail(w, "ERR out of memory");
+    if (w)
+        resp_write_simple(w, "OK");
+    return 0;
+}
+
+static int exec_del(struct store *s, struct effects *fx, const struct op *op,
+                    struct resp_writer *w)
+{
+    if (op->argc < 2)
+        return fail(w, "ERR wrong number of arguments for 'del' command");
+    long long count = 0;
+    for (int i = 1; i < op->argc; i++) {
+        const void *v;
+        size_t vlen;
+        int found = lookup(s, fx, op->argv[i], op->lens[i], &v, &vlen);
+        if (found < 0)
+            return fail(w, "ERR storage error");
+        if (!found)
+            continue;
+        if (push(fx, 1, op->argv[i], op->lens[i], NULL, 0) < 0)
+            return fail(w, "ERR out of memory");
+        count++;
+    }
+    if (w)
+        resp_write_int(w, count);
+    return 0;
+}
+
+typedef int (*exec_fn)(struct store *, struct effects *, const struct op *,
+                       struct resp_writer *);
+
+static const struct {
+    const char *name;
+    exec_fn fn;
+} exec_table[] = {
+    { "set", exec_set },
+    { "del", exec_del },
+};
+
+static exec_fn find(const struct op *op)
+{
+    for (size_t i = 0; i < sizeof exec_table / sizeof exec_table[0]; i++)
+        if (op_is(op, exec_table[i].name))
+            return exec_table[i].fn;
+    return NULL;
+}
+
+int exec_known(const struct op *op)
+{
+    return find(op) != NULL;
+}
+
+int exec_op(struct store *s, struct effects *fx, const struct op *op, struct resp_writer *w)
+{
+    exec_fn fn = find(op);
+    if (!fn)
+        return fail(w, "ERR unknown write op");
+    return fn(s, fx, op, w);
+}
+
+int exec_apply(struct store *s, const struct effects *fx)
+{
+    for (size_t i = 0; i < fx->n; i++) {
+        const struct effect *e = &fx->v[i];
+        int rc = e->del ? store_del(s, e->k, e->klen) : store_put(s, e->k, e->klen, e->v, e->vlen);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void effects_clear(struct effects *fx)
+{
+    free(fx->v);
+    *fx = (struct effects){ 0 };
+}

@@ -1,0 +1,50 @@
+/* exec.h -- what a write op does to the data, evaluated deterministically on a replica.
+ *
+ * At PREPARE a replica evaluates each op of the round in order, against the committed
+ * store as modified by the round's earlier ops, and records the op's effects (put k v /
+ * delete k) and its result (SET's +OK, DEL's count). Every replica starts from identical
+ * committed data and evaluates the same ops in the same order, so every replica computes the
+ * same results; the coordinator checks that they agree. At COMMIT the effects are applied to
+ * the store in order.
+ *
+ *     struct effects fx = {0};
+ *     exec_op(store, &fx, op, &writer);   // per op; result written to writer
+ *     exec_apply(store, &fx);             // at commit, inside a store transaction
+ *     effects_clear(&fx);
+ *
+ * Effects point into the ops' memory: the ops must outlive the effects.
+ */
+#ifndef TWOPC_EXEC_H
+#define TWOPC_EXEC_H
+
+#include <stddef.h>
+
+#include "op.h"
+#include "resp_writer.h"
+
+struct store;
+
+struct effect {
+    int del;          /* 1: delete key; 0: put value */
+    const char *k, *v;
+    size_t klen, vlen;
+};
+
+struct effects {
+    struct effect *v;
+    size_t n, cap;
+};
+
+/* True if the replica knows how to evaluate this op. */
+int exec_known(const struct op *op);
+
+/* Evaluates op. Returns 0 with the result written to w (w may be NULL), or -1 with an
+ * error written to w when the op is unknown, malformed or the store fails. */
+int exec_op(struct store *s, struct effects *fx, const struct op *op, struct resp_writer *w);
+
+/* Applies every effect in order. Returns 0 or -1 (store error). */
+int exec_apply(struct store *s, const struct effects *fx);
+
+void effects_clear(struct effects *fx);
+
+#endif

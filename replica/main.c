@@ -1,0 +1,290 @@
+/* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
+ *
+ * It is a RESP server (conn.c) for the coordinator: TPC.PREPARE / TPC.COMMIT / TPC.ABORT /
+ * TPC.HELLO drive the participant (participant.c), and the read commands GET, EXISTS,
+ * DBSIZE and DIGEST answer from the committed data, so `redis-cli -p <port> GET k` can
+ * inspect a replica. Writes from anyone but the coordinator's protocol are refused.
+ *
+ * Checklist per read from a connection (conn.c runs it):
+ *   1. every request in the read is handled; votes and acks are staged, not sent;
+ *   2. on_batch_end: participant_sync() makes the vote log durable (one fsync for all);
+ *   3. only then the staged replies are flushed to the socket.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "participant.h"
+#include "store.h"
+#include "util.h"
+
+#define REPLICA_VERSION "0.1.0"
+
+struct replica {
+    struct event_base *base;
+    struct participant *part;
+    struct conn_server *srv;
+    const char *dir;
+    char pidfile[4096];
+    int port;
+    uint64_t start_ms;
+};
+
+typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req,
+                               struct resp_writer *w);
+
+static void cmd_ping(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    if (req->argc > 1)
+        resp_write_bulk(w, req->argv[1], req->lens[1]);
+    else
+        resp_write_simple(w, "PONG");
+}
+
+static void cmd_get(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    const void *v;
+    size_t vlen;
+    int rc = store_get(participant_store(r->part), req->argv[1], req->lens[1], &v, &vlen);
+    if (rc < 0)
+        resp_write_error(w, "ERR storage error");
+    else if (rc == 0)
+        resp_write_null(w);
+    else
+        resp_write_bulk(w, v, vlen);
+}
+
+static void cmd_exists(struct replica *r, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    int64_t n = 0;
+    for (int i = 1; i < req->argc; i++) {
+        const void *v;
+        size_t vlen;
+        int rc = store_get(participant_store(r->part), req->argv[i], req->lens[i], &v, &vlen);
+        if (rc < 0) {
+            resp_write_error(w, "ERR storage error");
+            return;
+        }
+        n += rc;
+    }
+    resp_write_int(w, n);
+}
+
+static void cmd_dbsize(struct replica *r, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    resp_write_int(w, store_count(participant_store(r->part)));
+}
+
+static void cmd_digest(struct replica *r, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    char hex[17];
+    if (store_digest(participant_store(r->part), hex) < 0)
+        resp_write_error(w, "ERR storage error");
+    else
+        resp_write_simple(w, hex);
+}
+
+static void cmd_info(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf,
+                     "# Server\r\ntwopc_version:%s\r\ntwopc_role:replica\r\nprocess_id:%d\r\n"
+                     "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
+                     "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n",
+                     REPLICA_VERSION, (int)getpid(), r->port,
+                     (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
+                     (unsigned long long)store_applied(participant_store(r->part)),
+                     participant_in_doubt(r->part),
+                     (long long)store_count(participant_store(r->part)));
+    resp_write_bulk(w, buf, (size_t)n);
+}
+
+static void cmd_command(struct replica *r, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    resp_write_array(w, 0); /* lets redis-cli start; no command docs on a replica */
+}
+
+static void cmd_prepare(struct replica *r, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    participant_prepare(r->part, req, w);
+}
+
+static void cmd_commit(struct replica *r, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    participant_commit(r->part, req, w);
+}
+
+static void cmd_abort(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    participant_abort(r->part, req, w);
+}
+
+static void cmd_hello(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    participant_hello(r->part, w);
+}
+
+static const struct replica_cmd {
+    const char *name;
+    int arity; /* Redis convention: -N means at least N */
+    replica_cmd_fn fn;
+} replica_cmds[] = {
+    { "ping", -1, cmd_ping },          { "get", 2, cmd_get },
+    { "exists", -2, cmd_exists },      { "dbsize", 1, cmd_dbsize },
+    { "digest", 1, cmd_digest },       { "info", -1, cmd_info },
+    { "command", -1, cmd_command },    { "tpc.prepare", -4, cmd_prepare },
+    { "tpc.commit", 2, cmd_commit },   { "tpc.abort", 2, cmd_abort },
+    { "tpc.hello", 1, cmd_hello },
+};
+
+static void on_request(struct conn *c, const struct resp_request *req)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    struct resp_writer *w = conn_writer(c);
+    char msg[160];
+    if (strcasecmp(req->argv[0], "quit") == 0) {
+        resp_write_simple(w, "OK");
+        conn_close_after_reply(c);
+        return;
+    }
+    for (size_t i = 0; i < sizeof replica_cmds / sizeof replica_cmds[0]; i++) {
+        const struct replica_cmd *cmd = &replica_cmds[i];
+        if (strcasecmp(req->argv[0], cmd->name) != 0)
+            continue;
+        if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
+            snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command",
+                     cmd->name);
+            resp_write_error(w, msg);
+            return;
+        }
+        cmd->fn(r, req, w);
+        return;
+    }
+    snprintf(msg, sizeof msg, "ERR unknown command '%.64s' (this is a twopc replica: "
+             "write through the coordinator)", req->argv[0]);
+    resp_write_error(w, msg);
+}
+
+static void on_batch_end(struct conn *c)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    char err[256];
+    if (participant_sync(r->part, err, sizeof err) < 0) {
+        /* Never trust the page cache after a failed fsync: recover from the log. */
+        LOG_WARNING("vote log sync failed: %s; exiting", err);
+        exit(1);
+    }
+}
+
+static const struct conn_ops replica_conn_ops = {
+    .on_request = on_request,
+    .on_batch_end = on_batch_end,
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct replica *r = arg;
+    LOG_NOTICE("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopexit(r->base, NULL);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: twopc-replica --port PORT --dir DIR [options]\n"
+            "A twopc replica: a two-phase-commit participant storing data in SQLite.\n\n"
+            "  --port PORT        port to listen on for the coordinator (required)\n"
+            "  --bind ADDR        address to listen on (default 127.0.0.1)\n"
+            "  --dir DIR          data folder: votes.log, data.sqlite (required)\n"
+            "  --log FILE         diagnostics log (default DIR/twopc-replica.log; '-' = stderr)\n"
+            "  --pidfile FILE     pid file (default DIR/twopc-replica.pid)\n"
+            "  --loglevel LEVEL   debug, verbose, notice (default) or warning\n"
+            "  --help             this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "port", required_argument, 0, 'p' },   { "bind", required_argument, 0, 'b' },
+        { "dir", required_argument, 0, 'd' },    { "log", required_argument, 0, 'l' },
+        { "pidfile", required_argument, 0, 'P' }, { "loglevel", required_argument, 0, 'L' },
+        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
+    };
+    struct replica r = { .start_ms = util_mono_ms() };
+    const char *bind = "127.0.0.1", *logpath = NULL, *pidfile = NULL;
+    enum log_level level = LOG_LEVEL_NOTICE;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'p': r.port = atoi(optarg); break;
+        case 'b': bind = optarg; break;
+        case 'd': r.dir = optarg; break;
+        case 'l': logpath = optarg; break;
+        case 'P': pidfile = optarg; break;
+        case 'L': level = log_level_parse(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (r.port <= 0 || r.port > 65535 || !r.dir || level == LOG_LEVEL_MAX) {
+        usage(stderr);
+        return 2;
+    }
+    if (util_ensure_dir(r.dir) < 0) {
+        fprintf(stderr, "twopc-replica: can't create %s\n", r.dir);
+        return 1;
+    }
+    char logbuf[4096];
+    snprintf(logbuf, sizeof logbuf, "%s/twopc-replica.log", r.dir);
+    log_init('R', logpath && strcmp(logpath, "-") == 0 ? NULL : (logpath ? logpath : logbuf),
+             level);
+    snprintf(r.pidfile, sizeof r.pidfile, "%s", pidfile ? pidfile : "");
+    if (!pidfile)
+        snprintf(r.pidfile, sizeof r.pidfile, "%s/twopc-replica.pid", r.dir);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[512];
+    LOG_NOTICE("twopc-replica %s starting, port %d, dir %s", REPLICA_VERSION, r.port, r.dir);
+    if (!(r.part = participant_open(r.dir, err, sizeof err))) {
+        LOG_WARNING("can't open the data folder: %s", err);
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return 1;
+    }
+    r.base = event_base_new();
+    r.srv = conn_server_new(r.base, bind, r.port, &replica_conn_ops, &r, NULL, err, sizeof err);
+    if (!r.srv) {
+        LOG_WARNING("%s", err);
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return 1;
+    }
+    log_write_pidfile(r.pidfile);
+    struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
+    struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    LOG_NOTICE("ready to accept connections on %s:%d", bind, r.port);
+    event_base_dispatch(r.base);
+
+    conn_server_free(r.srv);
+    participant_close(r.part);
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(r.base);
+    unlink(r.pidfile);
+    LOG_NOTICE("stopped");
+    return 0;
+}

@@ -1,0 +1,397 @@
+/* participant.c -- prepare/commit/abort of rounds, the vote log, and replay at start-up.
+ *
+ * Vote log records (see docs/log-format.md):
+ *     PREPARE <rid> <nops> {<argc> <arg>...}*nops   written before the YES vote leaves
+ *     COMMIT <rid>                                  written before the +OK leaves
+ *     ABORT <rid>                                   (not forced: presumed abort)
+ *
+ * Checklist for TPC.PREPARE, in this order:
+ *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
+ *   2. refuse a stale rid or one that would overlap a round still PREPARED;
+ *   3. evaluate every op (exec.c), collecting effects and per-op results;
+ *   4. append PREPARE to the vote log (made durable by participant_sync before the vote
+ *      leaves, see participant.h);
+ *   5. write the vote.
+ * COMMIT appends its record, then applies effects and applied_round in one SQLite
+ * transaction. Replay after a crash does the same for every COMMIT past applied_round, so
+ * applying is idempotent.
+ */
+#include "participant.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "journal.h"
+#include "log.h"
+#include "op.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+
+struct round {
+    uint64_t rid;
+    int nops;
+    struct op **ops;
+    struct effects fx;
+    int evaluated; /* fx holds the effects (false for a round read back from the log) */
+    struct round *next;
+};
+
+struct participant {
+    struct journal *log;
+    struct store *store;
+    struct round *rounds; /* PREPARED rounds, in rid order */
+    uint64_t applied;     /* == store_applied(store) */
+    uint64_t max_rid;     /* highest rid prepared or applied */
+    size_t replay_applied;
+};
+
+static void round_free(struct round *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->nops; i++)
+        op_free(r->ops[i]);
+    free(r->ops);
+    effects_clear(&r->fx);
+    free(r);
+}
+
+/* Parses "<rid> <nops> {<argc> <arg>...}*nops" from argv[1..argc). Returns the round, or
+ * NULL with a reason in err. */
+static struct round *round_parse(int argc, char *const *argv, const size_t *lens, char *err,
+                                 size_t errlen)
+{
+    uint64_t rid, nops;
+    if (argc < 3 || util_parse_u64(argv[1], lens[1], &rid) < 0 || rid == 0 ||
+        util_parse_u64(argv[2], lens[2], &nops) < 0 || nops == 0 || nops > INT_MAX) {
+        snprintf(err, errlen, "bad round header");
+        return NULL;
+    }
+    struct round *r = calloc(1, sizeof *r);
+    if (!r || !(r->ops = calloc(nops, sizeof *r->ops))) {
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->rid = rid;
+    int at = 3;
+    for (uint64_t i = 0; i < nops; i++, r->nops++) {
+        uint64_t n;
+        if (at >= argc || util_parse_u64(argv[at], lens[at], &n) < 0 || n == 0 ||
+            n > (uint64_t)(argc - at - 1)) {
+            snprintf(err, errlen, "bad op %llu", (unsigned long long)i);
+            goto fail;
+        }
+        r->ops[i] = op_new((int)n, argv + at + 1, lens + at + 1);
+        if (!r->ops[i] || !exec_known(r->ops[i])) {
+            snprintf(err, errlen, "unknown op '%.32s'", argv[at + 1]);
+            r->nops += r->ops[i] != NULL;
+            goto fail;
+        }
+        at += 1 + (int)n;
+    }
+    if (at == argc)
+        return r;
+    snprintf(err, errlen, "trailing arguments");
+fail:
+    round_free(r);
+    return NULL;
+}
+
+static struct round *round_find(struct participant *p, uint64_t rid, struct round ***prevp)
+{
+    struct round **pp = &p->rounds;
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->rid == rid)
+            break;
+    if (prevp)
+        *prevp = pp;
+    return *pp;
+}
+
+static void round_append(struct participant *p, struct round *r)
+{
+    struct round **pp = &p->rounds;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = r;
+    if (r->rid > p->max_rid)
+        p->max_rid = r->rid;
+}
+
+static void die_store(struct participant *p, const char *what)
+{
+    LOG_WARNING("store %s failed: %s; exiting so recovery replays the vote log", what,
+                store_error(p->store));
+    exit(1);
+}
+
+/* Applies a PREPARED round's effects and applied_round. in_txn: a transaction is open. */
+static void round_apply(struct participant *p, struct round *r, int in_txn)
+{
+    if (!r->evaluated)
+        for (int i = 0; i < r->nops; i++)
+            exec_op(p->store, &r->fx, r->ops[i], NULL);
+    if (!in_txn && store_begin(p->store) < 0)
+        die_store(p, "begin");
+    if (exec_apply(p->store, &r->fx) < 0 || store_set_applied(p->store, r->rid) < 0)
+        die_store(p, "apply");
+    if (!in_txn && store_commit(p->store) < 0)
+        die_store(p, "commit");
+    p->applied = r->rid;
+}
+
+static int log_decision(struct participant *p, const char *what, uint64_t rid)
+{
+    char num[24];
+    size_t n = util_u64_to_str(rid, num);
+    const char *argv[2] = { what, num };
+    size_t lens[2] = { strlen(what), n };
+    return journal_append(p->log, 2, argv, lens);
+}
+
+/* ---- replay ---- */
+
+static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset)
+{
+    struct participant *p = ctx;
+    char err[128];
+    uint64_t rid = 0;
+    if (strcmp(argv[0], "PREPARE") == 0) {
+        struct round *r = round_parse(argc, argv, lens, err, sizeof err);
+        if (!r) {
+            LOG_WARNING("vote log record at offset %llu: %s", (unsigned long long)offset, err);
+            return -1;
+        }
+        if (r->rid <= p->applied || round_find(p, r->rid, NULL)) {
+            if (r->rid > p->max_rid)
+                p->max_rid = r->rid;
+            round_free(r);
+            return 0;
+        }
+        round_append(p, r);
+        return 0;
+    }
+    if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
+        LOG_WARNING("vote log record at offset %llu: unknown record", (unsigned long long)offset);
+        return -1;
+    }
+    struct round **pp;
+    struct round *r = round_find(p, rid, &pp);
+    if (!r)
+        return 0; /* already applied before the last checkpoint, or aborted */
+    *pp = r->next;
+    if (strcmp(argv[0], "COMMIT") == 0) {
+        round_apply(p, r, 1);
+        p->replay_applied++;
+    }
+    round_free(r);
+    return 0;
+}
+
+struct participant *participant_open(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    struct participant *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/data.sqlite", dir);
+    if (!(p->store = store_open(path, err, errlen)))
+        goto fail;
+    p->applied = p->max_rid = store_applied(p->store);
+
+    uint64_t t0 = util_mono_ms();
+    struct journal_info info;
+    snprintf(path, sizeof path, "%s/votes.log", dir);
+    if (store_begin(p->store) < 0) {
+        snprintf(err, errlen, "sqlite: %s", store_error(p->store));
+        goto fail;
+    }
+    p->log = journal_open(path, replay_record, p, &info, err, errlen);
+    if (!p->log || store_commit(p->store) < 0) {
+        if (p->log)
+            snprintf(err, errlen, "sqlite: %s", store_error(p->store));
+        goto fail;
+    }
+    if (info.torn_bytes)
+        LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", path,
+                    (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
+    LOG_NOTICE("vote log replayed: %llu records, %zu rounds applied, %zu in doubt, "
+               "applied_round %llu, in %llu ms",
+               (unsigned long long)info.records, p->replay_applied, participant_in_doubt(p),
+               (unsigned long long)p->applied, (unsigned long long)(util_mono_ms() - t0));
+    return p;
+fail:
+    participant_close(p);
+    return NULL;
+}
+
+void participant_close(struct participant *p)
+{
+    if (!p)
+        return;
+    while (p->rounds) {
+        struct round *r = p->rounds;
+        p->rounds = r->next;
+        round_free(r);
+    }
+    journal_close(p->log);
+    store_close(p->store);
+    free(p);
+}
+
+/* ---- requests from the coordinator ---- */
+
+static int buf_sink(void *sink, const void *data, size_t len)
+{
+    struct record_buf *b = sink;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+static void vote_no(struct resp_writer *w, const char *fmt, uint64_t n, const char *detail)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, (unsigned long long)n, detail);
+    resp_write_error(w, msg);
+}
+
+void participant_prepare(struct participant *p, const struct resp_request *req,
+                         struct resp_writer *w)
+{
+    char err[128];
+    struct round *r = round_parse(req->argc, req->argv, req->lens, err, sizeof err);
+    if (!r) {
+        vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
+        return;
+    }
+    if (r->rid <= p->max_rid || p->rounds) {
+        if (p->rounds)
+            vote_no(w, "NO round %llu is still in doubt%s", p->rounds->rid, "");
+        else
+            vote_no(w, "NO round %llu is stale (%s)", r->rid, "id already used");
+        round_free(r);
+        return;
+    }
+    struct record_buf results = { 0 };
+    struct resp_writer rw = { buf_sink, &results, 2 };
+    for (int i = 0; i < r->nops; i++)
+        exec_op(p->store, &r->fx, r->ops[i], &rw);
+    r->evaluated = 1;
+
+    /* The record is the request itself, renamed: PREPARE rid nops ops... */
+    const char *name = req->argv[0];
+    req->argv[0] = "PREPARE";
+    size_t name_len = req->lens[0];
+    req->lens[0] = 7;
+    int rc = journal_append(p->log, req->argc, (const char *const *)req->argv, req->lens);
+    req->argv[0] = (char *)name;
+    req->lens[0] = name_len;
+    if (rc < 0) {
+        free(results.p);
+        vote_no(w, "NO round %llu: %s", r->rid, "can't log the vote");
+        round_free(r);
+        return;
+    }
+    round_append(p, r);
+    resp_write_array(w, 1 + (size_t)r->nops);
+    resp_write_simple(w, "YES");
+    w->write(w->sink, results.p, results.len);
+    free(results.p);
+}
+
+static int parse_rid(const struct resp_request *req, uint64_t *rid, struct resp_writer *w)
+{
+    if (req->argc == 2 && util_parse_u64(req->argv[1], req->lens[1], rid) == 0)
+        return 0;
+    resp_write_error(w, "ERR bad round id");
+    return -1;
+}
+
+void participant_commit(struct participant *p, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    uint64_t rid;
+    if (parse_rid(req, &rid, w) < 0)
+        return;
+    struct round **pp;
+    struct round *r = round_find(p, rid, &pp);
+    if (!r) {
+        if (rid <= p->applied)
+            resp_write_simple(w, "OK"); /* a re-sent COMMIT: already applied */
+        else
+            vote_no(w, "ERR round %llu is unknown here%s", rid, "");
+        return;
+    }
+    if (log_decision(p, "COMMIT", rid) < 0) {
+        vote_no(w, "ERR round %llu: %s", rid, "can't log the decision");
+        return;
+    }
+    *pp = r->next;
+    round_apply(p, r, 0);
+    round_free(r);
+    resp_write_simple(w, "OK");
+}
+
+void participant_abort(struct participant *p, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    uint64_t rid;
+    if (parse_rid(req, &rid, w) < 0)
+        return;
+    struct round **pp;
+    struct round *r = round_find(p, rid, &pp);
+    if (r) {
+        /* Not forced on its own (presumed abort), but it rides the next sync. */
+        log_decision(p, "ABORT", rid);
+        *pp = r->next;
+        round_free(r);
+    }
+    resp_write_simple(w, "OK");
+}
+
+void participant_hello(struct participant *p, struct resp_writer *w)
+{
+    resp_write_array(w, 3);
+    resp_write_int(w, (int64_t)p->applied);
+    resp_write_int(w, (int64_t)p->max_rid);
+    resp_write_array(w, participant_in_doubt(p));
+    for (struct round *r = p->rounds; r; r = r->next)
+        resp_write_int(w, (int64_t)r->rid);
+}
+
+int participant_sync(struct participant *p, char *err, size_t errlen)
+{
+    return journal_sync(p->log, err, errlen);
+}
+
+struct store *participant_store(struct participant *p)
+{
+    return p->store;
+}
+
+size_t participant_in_doubt(const struct participant *p)
+{
+    size_t n = 0;
+    for (const struct round *r = p->rounds; r; r = r->next)
+        n++;
+    return n;
+}

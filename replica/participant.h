@@ -1,0 +1,59 @@
+/* participant.h -- the replica's side of two-phase commit: votes, outcomes, recovery.
+ *
+ * A participant owns the vote log (a journal) and the store. The coordinator drives it
+ * with four requests, each answered into a resp_writer:
+ *
+ *   TPC.PREPARE rid nops {argc arg...}*nops  evaluate the ops, log PREPARED, vote:
+ *                                            *<1+nops> +YES <result per op>   or  -NO reason
+ *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, +OK
+ *   TPC.ABORT rid                            log ABORT, forget the round, +OK
+ *   TPC.HELLO                                *3 :applied_round :max_round_seen *n{:rid in doubt}
+ *
+ * The ordering rule (invariant 5): a vote or acknowledgement written into the writer may
+ * leave the process only after participant_sync() has returned 0 — conn.c's on_batch_end
+ * hook calls it before the staged replies are flushed. If it fails the replica must exit.
+ *
+ * Round states (one round per rid):
+ *
+ *     (none) ──PREPARE ok──▶ PREPARED ──COMMIT──▶ applied (round freed, applied_round = rid)
+ *        │                     └──────ABORT───▶ (round freed)
+ *        └──PREPARE refused──▶ (none): vote NO, nothing logged
+ *
+ * At most one round is PREPARED at a time while the coordinator runs normally (it starts a
+ * round only after deciding the previous one, on the same link); a PREPARE that arrives
+ * while another round is still PREPARED is refused. After a restart, rounds PREPARED in
+ * the log without an outcome are "in doubt" and are reported by TPC.HELLO until the
+ * coordinator decides them.
+ */
+#ifndef TWOPC_PARTICIPANT_H
+#define TWOPC_PARTICIPANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp_parser.h"
+#include "resp_writer.h"
+
+struct participant;
+struct store;
+
+/* Opens dir/votes.log and dir/data.sqlite and replays the log into the store. Returns NULL
+ * with a message in err (e.g. corrupt log naming the file and offset). */
+struct participant *participant_open(const char *dir, char *err, size_t errlen);
+void participant_close(struct participant *p);
+
+void participant_prepare(struct participant *p, const struct resp_request *req,
+                         struct resp_writer *w);
+void participant_commit(struct participant *p, const struct resp_request *req,
+                        struct resp_writer *w);
+void participant_abort(struct participant *p, const struct resp_request *req,
+                       struct resp_writer *w);
+void participant_hello(struct participant *p, struct resp_writer *w);
+
+/* Makes every logged record durable. Returns 0, or -1 with err: the caller must exit. */
+int participant_sync(struct participant *p, char *err, size_t errlen);
+
+struct store *participant_store(struct participant *p);
+size_t participant_in_doubt(const struct participant *p);
+
+#endif

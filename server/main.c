@@ -1,0 +1,152 @@
+/* main.c -- twopc-server: the coordinator. Start-up, signals, shutdown.
+ *
+ * Start-up order: open the decision log (txn_new replays it and starts connecting to the
+ * replicas), then listen for clients. Writes fail with NOREPLICAS until every replica link
+ * is READY; reads work as soon as one is.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "commands.h"
+#include "conn.h"
+#include "log.h"
+#include "txn.h"
+#include "util.h"
+
+#define MAX_REPLICAS 64
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    LOG_NOTICE("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopexit(arg, NULL);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: twopc-server --dir DIR --replica HOST:PORT [--replica HOST:PORT ...] "
+            "[options]\n"
+            "The twopc coordinator: speaks RESP to Redis clients and commits every write on\n"
+            "all replicas by two-phase commit.\n\n"
+            "  --port PORT              client port (default 6379)\n"
+            "  --bind ADDR              address to listen on (default 127.0.0.1)\n"
+            "  --dir DIR                data folder: decision.log (required)\n"
+            "  --replica HOST:PORT      a replica; repeat for each (at least one)\n"
+            "  --prepare-timeout-ms N   abort a round whose votes take longer (default 500)\n"
+            "  --log FILE               diagnostics log (default DIR/twopc-server.log; '-' = "
+            "stderr)\n"
+            "  --pidfile FILE           pid file (default DIR/twopc-server.pid)\n"
+            "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
+            "  --help                   this text\n");
+}
+
+struct options {
+    struct coord c;
+    const char *replicas[MAX_REPLICAS];
+    int nreplicas;
+    const char *log, *pidfile;
+    enum log_level level;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option opts[] = {
+        { "port", required_argument, 0, 'p' },    { "bind", required_argument, 0, 'b' },
+        { "dir", required_argument, 0, 'd' },     { "replica", required_argument, 0, 'r' },
+        { "log", required_argument, 0, 'l' },     { "pidfile", required_argument, 0, 'P' },
+        { "loglevel", required_argument, 0, 'L' },
+        { "prepare-timeout-ms", required_argument, 0, 't' },
+        { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'p': o->c.port = atoi(optarg); break;
+        case 'b': o->c.bind = optarg; break;
+        case 'd': o->c.dir = optarg; break;
+        case 'r':
+            if (o->nreplicas == MAX_REPLICAS)
+                return -1;
+            o->replicas[o->nreplicas++] = optarg;
+            break;
+        case 'l': o->log = optarg; break;
+        case 'P': o->pidfile = optarg; break;
+        case 'L': o->level = log_level_parse(optarg); break;
+        case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (optind < argc || o->c.port <= 0 || o->c.port > 65535 || !o->c.dir ||
+        o->nreplicas == 0 || o->level == LOG_LEVEL_MAX || o->c.prepare_timeout_ms <= 0)
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = { .c = { .port = 6379, .bind = "127.0.0.1", .prepare_timeout_ms = 500,
+                                .start_ms = util_mono_ms(), .executable = argv[0] },
+                         .level = LOG_LEVEL_NOTICE };
+    if (parse_options(argc, argv, &o) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (util_ensure_dir(o.c.dir) < 0) {
+        fprintf(stderr, "twopc-server: can't create %s\n", o.c.dir);
+        return 1;
+    }
+    char path[4096], pidfile[4096];
+    snprintf(path, sizeof path, "%s/twopc-server.log", o.c.dir);
+    log_init('C', o.log && strcmp(o.log, "-") == 0 ? NULL : (o.log ? o.log : path), o.level);
+    snprintf(pidfile, sizeof pidfile, "%s", o.pidfile ? o.pidfile : "");
+    if (!o.pidfile)
+        snprintf(pidfile, sizeof pidfile, "%s/twopc-server.pid", o.c.dir);
+    signal(SIGPIPE, SIG_IGN);
+    LOG_NOTICE("twopc-server starting, port %d, %d replicas, dir %s", o.c.port, o.nreplicas,
+               o.c.dir);
+
+    char err[512];
+    struct event_base *base = event_base_new();
+    o.c.txn = txn_new(base, o.c.dir, o.replicas, o.nreplicas, o.c.prepare_timeout_ms, err,
+                      sizeof err);
+    if (!o.c.txn) {
+        LOG_WARNING("%s", err);
+        fprintf(stderr, "twopc-server: %s\n", err);
+        return 1;
+    }
+    static const struct client_hooks hooks = { commands_dispatch };
+    static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
+                                         client_on_close };
+    client_init(&hooks);
+    commands_init(&o.c);
+    o.c.srv = conn_server_new(base, o.c.bind, o.c.port, &ops, &o.c, NULL, err, sizeof err);
+    if (!o.c.srv) {
+        LOG_WARNING("%s", err);
+        fprintf(stderr, "twopc-server: %s\n", err);
+        return 1;
+    }
+    log_write_pidfile(pidfile);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    LOG_NOTICE("ready to accept connections on %s:%d", o.c.bind, o.c.port);
+    event_base_dispatch(base);
+
+    conn_server_free(o.c.srv);
+    txn_free(o.c.txn);
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(base);
+    unlink(pidfile);
+    LOG_NOTICE("stopped");
+    return 0;
+}

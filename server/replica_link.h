@@ -1,0 +1,76 @@
+/* replica_link.h -- the coordinator's connection to one replica (hiredis async + libevent).
+ *
+ * A link keeps one persistent, pipelined connection to a replica and reconnects on its own
+ * every LINK_RETRY_MS while the replica is unreachable. Its life:
+ *
+ *     DOWN ──connected──▶ SYNCING ──TPC.HELLO answered──▶ READY
+ *       ▲                    │                              │
+ *       └────────────────────┴────────── disconnected ──────┘
+ *
+ * On the HELLO answer the owner's on_hello hook runs first (the coordinator re-sends the
+ * decisions this replica missed, which then travel ahead of anything else on the pipelined
+ * connection), and only then does the link become READY: a READY link has been sent every
+ * committed round, so reads sent on it afterwards see them.
+ *
+ * Commands go out with link_send(); its callback runs exactly once: with the reply, or with
+ * NULL when the connection is lost or was never up (then link_send returns -1 and the
+ * callback is NOT called). Replies are opaque (struct link_reply) so no other module sees
+ * hiredis; link_reply_write() re-encodes one for a client.
+ */
+#ifndef TWOPC_REPLICA_LINK_H
+#define TWOPC_REPLICA_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp_writer.h"
+
+#define LINK_RETRY_MS 100 /* fast enough to notice a restarted replica within a second */
+
+enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_STATE_MAX };
+
+struct event_base;
+struct link;
+struct link_reply;
+
+struct link_hello {
+    uint64_t applied;   /* last round the replica applied */
+    uint64_t max_rid;   /* highest round id it has seen */
+    size_t n_in_doubt;
+    const uint64_t *in_doubt; /* rounds it prepared without knowing the outcome */
+};
+
+struct link_events {
+    void (*on_hello)(void *ctx, struct link *l, const struct link_hello *h);
+    void (*on_down)(void *ctx, struct link *l);
+    void *ctx;
+};
+
+typedef void (*link_reply_fn)(struct link *l, const struct link_reply *r, void *arg);
+
+/* Creates the link and starts connecting. index is its position in the coordinator's
+ * list. Returns NULL if addr isn't "host:port". */
+struct link *link_new(struct event_base *base, const char *addr, int index,
+                      const struct link_events *ev);
+void link_free(struct link *l);
+
+enum link_state link_state(const struct link *l);
+const char *link_addr(const struct link *l);
+int link_index(const struct link *l);
+const char *link_state_name(enum link_state s);
+uint64_t link_connects(const struct link *l);
+
+/* Sends one command. Returns 0 (fn will run exactly once) or -1 (link not connected; fn
+ * will not run). */
+int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
+              link_reply_fn fn, void *arg);
+
+/* Reply accessors. */
+int link_reply_is_error(const struct link_reply *r);
+int link_reply_is_status(const struct link_reply *r, const char *text);
+const char *link_reply_str(const struct link_reply *r, size_t *len);
+size_t link_reply_len(const struct link_reply *r); /* elements of an array, else 0 */
+const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i);
+int link_reply_write(const struct link_reply *r, struct resp_writer *w);
+
+#endif

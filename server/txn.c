@@ -1,0 +1,641 @@
+/* txn.c -- 2PC rounds: batching, PREPARE, votes, the decision log, COMMIT/ABORT, END.
+ *
+ * Transition table (every state change goes through set_state(), which asserts it):
+ *
+ *   from        event                            to          done by
+ *   (new)       kick, all links READY            PREPARING   start_round()
+ *   PREPARING   last YES vote, results agree     COMMITTED   round_commit()
+ *   PREPARING   NO / NULL vote / timeout / diff  ABORTED     round_abort()
+ *   COMMITTED   last COMMIT acknowledged         ENDED       round_end()
+ *
+ * Per-state invariants (assert_round):
+ *   PREPARING: it is t->current; votes_missing > 0; its timer is armed.
+ *   COMMITTED: it is on t->unacked; COMMIT <rid> is durable in the decision log.
+ *   ABORTED, ENDED: not t->current, not on t->unacked; freed once refs (callbacks still
+ *   to run) reaches 0.
+ *
+ * Checklist for the commit point, in this order (DESIGN.md, write path step 4):
+ *   1. append COMMIT <rid> and fsync the decision log (exit if the fsync fails);
+ *   2. send COMMIT to every replica (before any reply, so a read that a client issues
+ *      after seeing OK is queued behind the COMMIT on every link);
+ *   3. reply to the clients.
+ */
+#include "txn.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "journal.h"
+#include "log.h"
+#include "op.h"
+#include "record.h"
+#include "util.h"
+
+enum round_state { ROUND_PREPARING, ROUND_COMMITTED, ROUND_ABORTED, ROUND_ENDED,
+                   ROUND_STATE_MAX };
+
+struct wop {
+    struct op *op;
+    struct slot *slot;
+};
+
+struct round {
+    struct txn *t;
+    uint64_t rid;
+    enum round_state state;
+    struct wop *ops;
+    size_t nops;
+    int votes_missing, acks_missing, refs;
+    char *voted, *acked;     /* per link */
+    struct record_buf results; /* encoded per-op results of the first YES vote */
+    size_t *res_off;         /* nops + 1 offsets into results */
+    int have_results;
+    struct event *timer;
+    struct round *next;      /* on t->unacked */
+};
+
+struct txn {
+    struct event_base *base;
+    struct journal *log;
+    struct link **links;
+    int nlinks, rr, prepare_timeout_ms;
+    struct wop *pending;
+    size_t npending, cap;
+    struct round *current;
+    struct round *unacked;
+    struct event *kick;
+    uint64_t next_rid;
+    struct txn_stats st;
+    int closing; /* txn_free is running: links are being freed, send nothing */
+};
+
+static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
+                                                          "ended" };
+
+static void assert_round(const struct round *rd)
+{
+#ifndef NDEBUG
+    const struct txn *t = rd->t;
+    int on_unacked = 0;
+    for (const struct round *x = t->unacked; x; x = x->next)
+        on_unacked |= x == rd;
+    switch (rd->state) {
+    case ROUND_PREPARING: assert(t->current == rd && rd->votes_missing > 0); break;
+    case ROUND_COMMITTED: assert(on_unacked && t->current != rd); break;
+    default: assert(!on_unacked && t->current != rd); break;
+    }
+#endif
+}
+
+static void set_state(struct round *rd, enum round_state to)
+{
+    static const unsigned char allowed[ROUND_STATE_MAX][ROUND_STATE_MAX] = {
+        [ROUND_PREPARING] = { [ROUND_COMMITTED] = 1, [ROUND_ABORTED] = 1 },
+        [ROUND_COMMITTED] = { [ROUND_ENDED] = 1 },
+    };
+    assert(allowed[rd->state][to]);
+    (void)allowed;
+    LOG_DEBUG("round %llu: %s -> %s", (unsigned long long)rd->rid, state_names[rd->state],
+              state_names[to]);
+    rd->state = to;
+}
+
+static int buf_sink(void *sink, const void *data, size_t len)
+{
+    struct record_buf *b = sink;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+static struct round *round_new(struct txn *t, uint64_t rid, enum round_state state)
+{
+    struct round *rd = calloc(1, sizeof *rd);
+    if (!rd || !(rd->voted = calloc((size_t)t->nlinks, 2))) {
+        free(rd);
+        return NULL;
+    }
+    rd->acked = rd->voted + t->nlinks;
+    rd->t = t;
+    rd->rid = rid;
+    rd->state = state;
+    return rd;
+}
+
+static void round_free(struct round *rd)
+{
+    for (size_t i = 0; i < rd->nops; i++)
+        op_free(rd->ops[i].op);
+    free(rd->ops);
+    free(rd->voted);
+    free(rd->results.p);
+    free(rd->res_off);
+    if (rd->timer)
+        event_free(rd->timer);
+    free(rd);
+}
+
+static void round_maybe_free(struct round *rd)
+{
+    if (rd->refs == 0 && (rd->state == ROUND_ABORTED || rd->state == ROUND_ENDED))
+        round_free(rd);
+}
+
+static void unacked_remove(struct txn *t, struct round *rd)
+{
+    for (struct round **pp = &t->unacked; *pp; pp = &(*pp)->next)
+        if (*pp == rd) {
+            *pp = rd->next;
+            return;
+        }
+}
+
+static void schedule_kick(struct txn *t)
+{
+    event_active(t->kick, 0, 0);
+}
+
+static int log_record(struct txn *t, const char *what, uint64_t rid)
+{
+    char num[24];
+    size_t n = util_u64_to_str(rid, num);
+    const char *argv[2] = { what, num };
+    size_t lens[2] = { strlen(what), n };
+    return journal_append(t->log, 2, argv, lens);
+}
+
+static void sync_or_die(struct txn *t)
+{
+    char err[256];
+    if (journal_sync(t->log, err, sizeof err) < 0) {
+        /* Never trust the page cache after a failed fsync: restart and recover. */
+        LOG_WARNING("decision log sync failed: %s; exiting", err);
+        exit(1);
+    }
+}
+
+/* ---- decisions reaching replicas ---- */
+
+static void round_end(struct round *rd)
+{
+    set_state(rd, ROUND_ENDED);
+    unacked_remove(rd->t, rd);
+    if (log_record(rd->t, "END", rd->rid) < 0)
+        LOG_WARNING("round %llu: can't log END (out of memory)", (unsigned long long)rd->rid);
+    rd->t->st.unacked_rounds--;
+    assert_round(rd);
+}
+
+static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct round *rd = arg;
+    int i = link_index(l);
+    rd->refs--;
+    if (r && link_reply_is_status(r, "OK")) {
+        if (!rd->acked[i]) {
+            rd->acked[i] = 1;
+            rd->acks_missing--;
+        }
+        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
+            round_end(rd);
+    } else if (r) {
+        size_t len = 0;
+        const char *msg = link_reply_str(r, &len);
+        LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s", link_addr(l),
+                    (unsigned long long)rd->rid, (int)len, msg ? msg : "?");
+    }
+    round_maybe_free(rd);
+}
+
+static void send_decision(struct round *rd, struct link *l, const char *cmd,
+                          link_reply_fn fn)
+{
+    char num[24];
+    const char *argv[2] = { cmd, num };
+    size_t lens[2] = { strlen(cmd), util_u64_to_str(rd->rid, num) };
+    if (!rd->t->closing && link_send(l, 2, argv, lens, fn, rd) == 0)
+        rd->refs++;
+}
+
+static void on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct round *rd = arg;
+    if (!rd)
+        return;
+    rd->refs--;
+    round_maybe_free(rd);
+}
+
+/* ---- votes and decisions ---- */
+
+static void answer_all(struct round *rd, const char *error)
+{
+    for (size_t i = 0; i < rd->nops; i++) {
+        struct resp_writer *w = slot_writer(rd->ops[i].slot);
+        if (error)
+            resp_write_error(w, error);
+        else
+            w->write(w->sink, rd->results.p + rd->res_off[i],
+                     rd->res_off[i + 1] - rd->res_off[i]);
+        slot_done(rd->ops[i].slot);
+    }
+}
+
+static void round_abort(struct round *rd, const char *why)
+{
+    struct txn *t = rd->t;
+    set_state(rd, ROUND_ABORTED);
+    evtimer_del(rd->timer);
+    t->current = NULL;
+    t->st.aborted++;
+    LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)rd->rid, why);
+    for (int i = 0; i < t->nlinks; i++)
+        send_decision(rd, t->links[i], "TPC.ABORT", on_abort_ack);
+    answer_all(rd, why);
+    assert_round(rd);
+    schedule_kick(t);
+}
+
+static void round_commit(struct round *rd)
+{
+    struct txn *t = rd->t;
+    if (log_record(t, "COMMIT", rd->rid) < 0) {
+        round_abort(rd, "ERR out of memory; write not applied");
+        return;
+    }
+    sync_or_die(t); /* the commit point */
+    set_state(rd, ROUND_COMMITTED);
+    evtimer_del(rd->timer);
+    t->current = NULL;
+    rd->next = t->unacked;
+    t->unacked = rd;
+    t->st.committed++;
+    t->st.ops_committed += rd->nops;
+    t->st.unacked_rounds++;
+    rd->acks_missing = t->nlinks;
+    for (int i = 0; i < t->nlinks; i++)
+        send_decision(rd, t->links[i], "TPC.COMMIT", on_commit_ack);
+    answer_all(rd, NULL);
+    assert_round(rd);
+    schedule_kick(t);
+}
+
+/* Encodes the vote's per-op results. Returns 0 if they match the first YES (or are the
+ * first), 1 if they differ, -1 if the vote is malformed. */
+static int check_results(struct round *rd, const struct link_reply *r)
+{
+    if (link_reply_len(r) != rd->nops + 1 || !link_reply_is_status(link_reply_elem(r, 0), "YES"))
+        return -1;
+    struct record_buf b = { 0 };
+    struct resp_writer w = { buf_sink, &b, 2 };
+    size_t *off = calloc(rd->nops + 1, sizeof *off);
+    if (!off)
+        return -1;
+    for (size_t i = 0; i < rd->nops; i++) {
+        off[i] = b.len;
+        link_reply_write(link_reply_elem(r, i + 1), &w);
+    }
+    off[rd->nops] = b.len;
+    if (!rd->have_results) {
+        rd->results = b;
+        rd->res_off = off;
+        rd->have_results = 1;
+        return 0;
+    }
+    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0;
+    free(b.p);
+    free(off);
+    return differ;
+}
+
+static void handle_vote(struct round *rd, struct link *l, const struct link_reply *r)
+{
+    char why[512];
+    rd->voted[link_index(l)] = 1;
+    if (!r) {
+        snprintf(why, sizeof why,
+                 "NOREPLICAS Not enough good replicas to write: replica %s is down",
+                 link_addr(l));
+        round_abort(rd, why);
+        return;
+    }
+    if (link_reply_is_error(r)) {
+        size_t len = 0;
+        const char *msg = link_reply_str(r, &len);
+        snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", link_addr(l),
+                 (int)(len > 200 ? 200 : len), msg);
+        round_abort(rd, why);
+        return;
+    }
+    int rc = check_results(rd, r);
+    if (rc != 0) {
+        if (rc > 0)
+            LOG_WARNING("DIVERGENCE: replica %s computed different results for round %llu",
+                        link_addr(l), (unsigned long long)rd->rid);
+        snprintf(why, sizeof why, "ERR write not applied: replica %s %s", link_addr(l),
+                 rc > 0 ? "disagrees with the others (divergence)" : "sent a malformed vote");
+        round_abort(rd, why);
+        return;
+    }
+    if (--rd->votes_missing == 0)
+        round_commit(rd);
+}
+
+static void on_vote(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct round *rd = arg;
+    rd->refs--;
+    if (rd->state == ROUND_PREPARING)
+        handle_vote(rd, l, r);
+    round_maybe_free(rd);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct round *rd = arg;
+    struct txn *t = rd->t;
+    char why[256];
+    int i = 0;
+    while (i < t->nlinks - 1 && rd->voted[i])
+        i++;
+    snprintf(why, sizeof why,
+             "ERR write not applied: replica %s did not vote within %d ms (round aborted)",
+             link_addr(t->links[i]), t->prepare_timeout_ms);
+    round_abort(rd, why);
+}
+
+/* ---- starting rounds ---- */
+
+static void fail_pending(struct txn *t, const char *why)
+{
+    size_t n = t->npending;
+    struct wop *ops = t->pending;
+    t->pending = NULL;
+    t->npending = t->cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        resp_write_error(slot_writer(ops[i].slot), why);
+        slot_done(ops[i].slot);
+        op_free(ops[i].op);
+    }
+    free(ops);
+}
+
+/* Sends PREPARE rid nops {argc args}... to every link. Returns links that failed. */
+static int send_prepare(struct round *rd)
+{
+    struct txn *t = rd->t;
+    size_t nargs = 3;
+    for (size_t i = 0; i < rd->nops; i++)
+        nargs += 1 + (size_t)rd->ops[i].op->argc;
+    const char **argv = malloc(nargs * sizeof *argv);
+    size_t *lens = malloc(nargs * sizeof *lens);
+    char *nums = malloc((rd->nops + 2) * 24);
+    if (!argv || !lens || !nums) {
+        free(argv), free(lens), free(nums);
+        return t->nlinks;
+    }
+    size_t a = 0;
+    argv[a] = "TPC.PREPARE", lens[a++] = 11;
+    argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
+    argv[a] = nums + 24, lens[a++] = util_u64_to_str(rd->nops, nums + 24);
+    for (size_t i = 0; i < rd->nops; i++) {
+        const struct op *op = rd->ops[i].op;
+        char *num = nums + 24 * (i + 2);
+        argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)op->argc, num);
+        for (int j = 0; j < op->argc; j++)
+            argv[a] = op->argv[j], lens[a++] = op->lens[j];
+    }
+    int failed = 0;
+    for (int i = 0; i < t->nlinks; i++) {
+        if (link_send(t->links[i], (int)a, argv, lens, on_vote, rd) == 0)
+            rd->refs++;
+        else
+            failed++;
+    }
+    free(argv), free(lens), free(nums);
+    return failed;
+}
+
+static void start_round(struct txn *t)
+{
+    char why[256];
+    if (t->current || t->npending == 0)
+        return;
+    for (int i = 0; i < t->nlinks; i++) {
+        if (link_state(t->links[i]) != LINK_READY) {
+            snprintf(why, sizeof why,
+                     "NOREPLICAS Not enough good replicas to write: replica %s is %s",
+                     link_addr(t->links[i]), link_state_name(link_state(t->links[i])));
+            fail_pending(t, why);
+            return;
+        }
+    }
+    struct round *rd = round_new(t, t->next_rid, ROUND_PREPARING);
+    if (!rd) {
+        fail_pending(t, "ERR out of memory; write not applied");
+        return;
+    }
+    t->next_rid++;
+    rd->ops = t->pending;
+    rd->nops = t->npending;
+    t->pending = NULL;
+    t->npending = t->cap = 0;
+    rd->votes_missing = t->nlinks;
+    rd->timer = evtimer_new(t->base, on_timeout, rd);
+    t->current = rd;
+    struct timeval tv = { t->prepare_timeout_ms / 1000, (t->prepare_timeout_ms % 1000) * 1000 };
+    evtimer_add(rd->timer, &tv);
+    assert_round(rd);
+    if (send_prepare(rd) > 0)
+        round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    start_round(arg);
+}
+
+void txn_submit(struct txn *t, struct op *op, struct slot *slot)
+{
+    if (t->npending == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct wop *np = realloc(t->pending, cap * sizeof *np);
+        if (!np) {
+            resp_write_error(slot_writer(slot), "ERR out of memory; write not applied");
+            slot_done(slot);
+            op_free(op);
+            return;
+        }
+        t->pending = np;
+        t->cap = cap;
+    }
+    t->pending[t->npending++] = (struct wop){ op, slot };
+    if (!t->current)
+        schedule_kick(t);
+}
+
+/* ---- links coming up ---- */
+
+static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
+{
+    struct txn *t = ctx;
+    int i = link_index(l);
+    if (h->max_rid >= t->next_rid)
+        t->next_rid = h->max_rid + 1;
+    /* Decisions this replica missed go out first, ahead of anything else on the link. */
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        if (!rd->acked[i])
+            send_decision(rd, l, "TPC.COMMIT", on_commit_ack);
+    for (size_t k = 0; k < h->n_in_doubt; k++) {
+        struct round *rd = t->unacked;
+        while (rd && rd->rid != h->in_doubt[k])
+            rd = rd->next;
+        if (rd)
+            continue; /* committed: its COMMIT was just re-sent */
+        char num[24];
+        const char *argv[2] = { "TPC.ABORT", num };
+        size_t lens[2] = { 9, util_u64_to_str(h->in_doubt[k], num) };
+        LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", link_addr(l),
+                   (unsigned long long)h->in_doubt[k]);
+        link_send(l, 2, argv, lens, on_abort_ack, NULL);
+    }
+}
+
+/* ---- set-up ---- */
+
+static int replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset)
+{
+    struct txn *t = ctx;
+    uint64_t rid;
+    if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
+        LOG_WARNING("decision log: unknown record at offset %llu", (unsigned long long)offset);
+        return -1;
+    }
+    if (rid >= t->next_rid)
+        t->next_rid = rid + 1;
+    if (strcmp(argv[0], "COMMIT") == 0) {
+        struct round *rd = round_new(t, rid, ROUND_COMMITTED);
+        if (!rd)
+            return -1;
+        rd->acks_missing = t->nlinks;
+        rd->next = t->unacked;
+        t->unacked = rd;
+        t->st.unacked_rounds++;
+    } else if (strcmp(argv[0], "END") == 0) {
+        for (struct round *rd = t->unacked; rd; rd = rd->next)
+            if (rd->rid == rid) {
+                unacked_remove(t, rd);
+                round_free(rd);
+                t->st.unacked_rounds--;
+                break;
+            }
+    } else {
+        LOG_WARNING("decision log: unknown record '%s' at offset %llu", argv[0],
+                    (unsigned long long)offset);
+        return -1;
+    }
+    return 0;
+}
+
+struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
+                    int nreplicas, int prepare_timeout_ms, char *err, size_t errlen)
+{
+    struct txn *t = calloc(1, sizeof *t);
+    if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links))) {
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->base = base;
+    t->nlinks = nreplicas;
+    t->prepare_timeout_ms = prepare_timeout_ms;
+    t->next_rid = 1;
+    t->kick = event_new(base, -1, 0, kick_cb, t);
+
+    char path[4096];
+    struct journal_info info;
+    uint64_t t0 = util_mono_ms();
+    snprintf(path, sizeof path, "%s/decision.log", dir);
+    if (!(t->log = journal_open(path, replay_decision, t, &info, err, errlen))) {
+        txn_free(t);
+        return NULL;
+    }
+    if (info.torn_bytes)
+        LOG_WARNING("decision log %s: cut a torn tail of %llu bytes at offset %llu", path,
+                    (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
+    LOG_NOTICE("decision log replayed: %llu records, %zu committed rounds to finish, "
+               "next round %llu, in %llu ms",
+               (unsigned long long)info.records, t->st.unacked_rounds,
+               (unsigned long long)t->next_rid, (unsigned long long)(util_mono_ms() - t0));
+
+    struct link_events ev = { on_hello, NULL, t };
+    for (int i = 0; i < nreplicas; i++) {
+        if (!(t->links[i] = link_new(base, replicas[i], i, &ev))) {
+            snprintf(err, errlen, "bad replica address '%s' (want host:port)", replicas[i]);
+            txn_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void txn_free(struct txn *t)
+{
+    if (!t)
+        return;
+    char err[256];
+    t->closing = 1;
+    if (t->log && journal_sync(t->log, err, sizeof err) < 0)
+        LOG_WARNING("decision log sync at shutdown failed: %s", err);
+    for (int i = 0; i < t->nlinks; i++)
+        link_free(t->links[i]);
+    /* Link callbacks have run (with NULL): no round is referenced any more. */
+    while (t->unacked) {
+        struct round *rd = t->unacked;
+        t->unacked = rd->next;
+        round_free(rd);
+    }
+    journal_close(t->log);
+    free(t->links);
+    free(t->pending);
+    if (t->kick)
+        event_free(t->kick);
+    free(t);
+}
+
+int txn_nlinks(const struct txn *t) { return t->nlinks; }
+struct link *txn_link(const struct txn *t, int i) { return t->links[i]; }
+
+struct link *txn_read_link(struct txn *t, const struct link *skip)
+{
+    for (int k = 0; k < t->nlinks; k++) {
+        struct link *l = t->links[(t->rr + k) % t->nlinks];
+        if (l != skip && link_state(l) == LINK_READY) {
+            t->rr = (t->rr + k + 1) % t->nlinks;
+            return l;
+        }
+    }
+    return NULL;
+}
+
+void txn_get_stats(const struct txn *t, struct txn_stats *st)
+{
+    *st = t->st;
+    st->next_rid = t->next_rid;
+    st->pending_ops = t->npending;
+}

@@ -1,0 +1,55 @@
+/* txn.h -- the coordinator's 2PC round engine and its decision log.
+ *
+ * Writes are submitted one op at a time with a slot to answer; every op waiting when a
+ * round starts joins that round (one PREPARE per replica, one decision-log fsync for the
+ * whole batch). A round starts at the end of the current event-loop turn, so all writes
+ * parsed in one turn (a pipelined burst, many clients) share it.
+ *
+ * Round states (the transition table is in txn.c):
+ *
+ *     PREPARING ──all YES──▶ COMMITTED (COMMIT durable, replies sent) ──all acks──▶ ENDED
+ *         │
+ *         └──NO / link lost / timeout / divergence──▶ ABORTED (errors sent; presumed abort)
+ *
+ * One round is PREPARING at a time; the next starts as soon as the current one is decided
+ * (the decision reaches each replica ahead of the next PREPARE on the same pipelined link),
+ * while committed rounds wait for their acknowledgements in the background.
+ *
+ * Decision log records: "COMMIT <rid>" (forced before any client hears OK) and
+ * "END <rid>" (not forced; a lost END only means re-sending a COMMIT after a restart).
+ * On start-up every COMMIT without END is re-sent to every replica.
+ */
+#ifndef TWOPC_TXN_H
+#define TWOPC_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replica_link.h"
+
+struct event_base;
+struct op;
+struct slot;
+struct txn;
+
+struct txn_stats {
+    uint64_t committed, aborted, ops_committed, next_rid;
+    size_t pending_ops, unacked_rounds;
+};
+
+/* Opens dir/decision.log (replaying it) and connects to the replicas. Returns NULL with a
+ * message in err. */
+struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
+                    int nreplicas, int prepare_timeout_ms, char *err, size_t errlen);
+void txn_free(struct txn *t);
+
+/* Takes ownership of op; the result (or error) is written into slot, then slot_done. */
+void txn_submit(struct txn *t, struct op *op, struct slot *slot);
+
+int txn_nlinks(const struct txn *t);
+struct link *txn_link(const struct txn *t, int i);
+/* A READY link for a read, round-robin; NULL if none. skip: a link to avoid (or NULL). */
+struct link *txn_read_link(struct txn *t, const struct link *skip);
+void txn_get_stats(const struct txn *t, struct txn_stats *st);
+
+#endif
