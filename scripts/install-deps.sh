@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# install-deps.sh -- installs, from Debian's packages, whatever the build and tests need and
+# this machine lacks. apt-get runs only when a package is missing; without root it names the
+# packages and stops.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config        # compiler and build
+  libevent-dev libhiredis-dev libsqlite3-dev  # the three libraries
+  redis-tools                             # redis-cli, redis-benchmark (tests and `make run` users)
+  python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)
+)
+if [ "${TWOPC_BENCH:-}" = 1 ]; then
+  packages+=(redis-server)                # the reference `make bench` compares against
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "twopc needs these Debian packages: ${missing[*]}" >&2
+  echo "install them as root:  apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
