@@ -14,6 +14,7 @@ struct op {
     int argc;
     char **argv;  /* each NUL-terminated; binary-safe by lens */
     size_t *lens;
+    char scratch[24]; /* room for a result an effect points at (INCR's new value) */
 };
 
 /* Returns a deep copy of the arguments, or NULL when out of memory. */

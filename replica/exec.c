@@ -7,11 +7,13 @@
  */
 #include "exec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "store.h"
+#include "util.h"
 
 /* 1 found, 0 missing, -1 store error. */
 static int lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
@@ -87,6 +89,60 @@ static int exec_del(struct store *s, struct effects *fx, const struct op *op,
     return 0;
 }
 
+static int exec_mset(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    if (op->argc < 3 || op->argc % 2 == 0)
+        return fail(w, "ERR wrong number of arguments for 'mset' command");
+    for (int i = 1; i < op->argc; i += 2)
+        if (push(fx, 0, op->argv[i], op->lens[i], op->argv[i + 1], op->lens[i + 1]) < 0)
+            return fail(w, "ERR out of memory");
+    if (w)
+        resp_write_simple(w, "OK");
+    return 0;
+}
+
+/* INCR, DECR, INCRBY, DECRBY: the new value is formatted into the op's own scratch space
+ * (an effect must point at memory that lives as long as the op), so each op carries a
+ * 24-byte buffer after its arguments: see incr_scratch(). */
+static int exec_incr_by(struct store *s, struct effects *fx, const struct op *op,
+                        struct resp_writer *w, int64_t by)
+{
+    const void *v;
+    size_t vlen;
+    int64_t cur = 0;
+    int found = lookup(s, fx, op->argv[1], op->lens[1], &v, &vlen);
+    if (found < 0)
+        return fail(w, "ERR storage error");
+    if (found && util_parse_i64(v, vlen, &cur) < 0)
+        return fail(w, "ERR value is not an integer or out of range");
+    if ((by < 0 && cur < INT64_MIN - by) || (by > 0 && cur > INT64_MAX - by))
+        return fail(w, "ERR increment or decrement would overflow");
+    cur += by;
+    char *num = (char *)op->scratch; /* the op's designated mutable space */
+    size_t n = (size_t)snprintf(num, sizeof op->scratch, "%lld", (long long)cur);
+    if (push(fx, 0, op->argv[1], op->lens[1], num, n) < 0)
+        return fail(w, "ERR out of memory");
+    if (w)
+        resp_write_int(w, cur);
+    return 0;
+}
+
+static int exec_incr(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    int neg = op_is(op, "decr") || op_is(op, "decrby");
+    int by_arg = op_is(op, "incrby") || op_is(op, "decrby");
+    if (op->argc != 2 + by_arg)
+        return fail(w, "ERR wrong number of arguments for an increment");
+    int64_t by = 1;
+    if (by_arg && util_parse_i64(op->argv[2], op->lens[2], &by) < 0)
+        return fail(w, "ERR value is not an integer or out of range");
+    if (neg && by == INT64_MIN)
+        return fail(w, "ERR decrement would overflow");
+    return exec_incr_by(s, fx, op, w, neg ? -by : by);
+}
+
 typedef int (*exec_fn)(struct store *, struct effects *, const struct op *,
                        struct resp_writer *);
 
@@ -96,6 +152,11 @@ static const struct {
 } exec_table[] = {
     { "set", exec_set },
     { "del", exec_del },
+    { "mset", exec_mset },
+    { "incr", exec_incr },
+    { "decr", exec_incr },
+    { "incrby", exec_incr },
+    { "decrby", exec_incr },
 };
 
 static exec_fn find(const struct op *op)

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "failpoint.h"
 #include "log.h"
 #include "participant.h"
 #include "store.h"
@@ -256,6 +257,7 @@ int main(int argc, char **argv)
     if (!pidfile)
         snprintf(r.pidfile, sizeof r.pidfile, "%s/twopc-replica.pid", r.dir);
     signal(SIGPIPE, SIG_IGN);
+    failpoint_init();
 
     char err[512];
     LOG_NOTICE("twopc-replica %s starting, port %d, dir %s", REPLICA_VERSION, r.port, r.dir);

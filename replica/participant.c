@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "failpoint.h"
 #include "journal.h"
 #include "log.h"
 #include "op.h"
@@ -48,6 +49,7 @@ struct participant {
     uint64_t applied;     /* == store_applied(store) */
     uint64_t max_rid;     /* highest rid prepared or applied */
     size_t replay_applied;
+    int prepared_since_sync; /* a PREPARE is waiting for participant_sync */
 };
 
 static void round_free(struct round *r)
@@ -297,6 +299,7 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
         exec_op(p->store, &r->fx, r->ops[i], &rw);
     r->evaluated = 1;
 
+    FAILPOINT("replica.prepare.before_log");
     /* The record is the request itself, renamed: PREPARE rid nops ops... */
     const char *name = req->argv[0];
     req->argv[0] = "PREPARE";
@@ -312,6 +315,7 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
         return;
     }
     round_append(p, r);
+    p->prepared_since_sync = 1;
     resp_write_array(w, 1 + (size_t)r->nops);
     resp_write_simple(w, "YES");
     w->write(w->sink, results.p, results.len);
@@ -345,9 +349,15 @@ void participant_commit(struct participant *p, const struct resp_request *req,
         vote_no(w, "ERR round %llu: %s", rid, "can't log the decision");
         return;
     }
+    if (FAILPOINT_HIT("replica.commit.before_apply")) {
+        char err[256];
+        journal_sync(p->log, err, sizeof err);
+        failpoint_die("replica.commit.before_apply");
+    }
     *pp = r->next;
     round_apply(p, r, 0);
     round_free(r);
+    FAILPOINT("replica.commit.after_apply");
     resp_write_simple(w, "OK");
 }
 
@@ -380,7 +390,13 @@ void participant_hello(struct participant *p, struct resp_writer *w)
 
 int participant_sync(struct participant *p, char *err, size_t errlen)
 {
-    return journal_sync(p->log, err, errlen);
+    if (journal_sync(p->log, err, errlen) < 0)
+        return -1;
+    if (p->prepared_since_sync) {
+        p->prepared_since_sync = 0;
+        FAILPOINT("replica.prepare.after_sync");
+    }
+    return 0;
 }
 
 struct store *participant_store(struct participant *p)

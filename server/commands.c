@@ -26,6 +26,8 @@ static void cmd_select(struct client *cl, const struct resp_request *req);
 static void cmd_read(struct client *cl, const struct resp_request *req);
 static void cmd_set(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
+static void cmd_debug(struct client *cl, const struct resp_request *req);
+static void cmd_mset(struct client *cl, const struct resp_request *req);
 
 static const struct command table[] = {
     { "command", -1, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
@@ -34,6 +36,12 @@ static const struct command table[] = {
       "A container for server configuration commands.", cmd_config },
     { "dbsize", 1, CMD_READ | CMD_FAST, 0, 0, 0, "server", "1.0.0",
       "Returns the number of keys in the database.", cmd_read },
+    { "debug", -2, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
+      "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug },
+    { "decr", 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
+      "Decrements the integer value of a key by one.", cmd_write },
+    { "decrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
+      "Decrements a number from the integer value of a key.", cmd_write },
     { "del", -2, CMD_WRITE, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.",
       cmd_write },
     { "echo", 2, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
@@ -42,8 +50,14 @@ static const struct command table[] = {
       "Determines whether one or more keys exist.", cmd_read },
     { "get", 2, CMD_READ | CMD_FAST, 1, 1, 1, "string", "1.0.0",
       "Returns the string value of a key.", cmd_read },
+    { "incr", 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by one.", cmd_write },
+    { "incrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by a number.", cmd_write },
     { "info", -1, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
       "Returns information and statistics about the server.", cmd_info },
+    { "mset", -3, CMD_WRITE, 1, -1, 2, "string", "1.0.1",
+      "Atomically creates or modifies the string values of one or more keys.", cmd_mset },
     { "ping", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
       "Returns the server's liveliness response.", cmd_ping },
     { "quit", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
@@ -221,6 +235,16 @@ static void cmd_write(struct client *cl, const struct resp_request *req)
     txn_submit(coord->txn, op, slot);
 }
 
+static void cmd_mset(struct client *cl, const struct resp_request *req)
+{
+    if (req->argc % 2 == 0) {
+        resp_write_error(client_reply_writer(cl),
+                         "ERR wrong number of arguments for 'mset' command");
+        return;
+    }
+    cmd_write(cl, req);
+}
+
 static void cmd_set(struct client *cl, const struct resp_request *req)
 {
     if (req->argc != 3) {
@@ -230,4 +254,93 @@ static void cmd_set(struct client *cl, const struct resp_request *req)
         return;
     }
     cmd_write(cl, req);
+}
+
+/* ---- DEBUG DIGEST: every replica's digest, compared ---- */
+
+struct digest_call {
+    struct slot *slot;
+    int pending, n, failed;
+    char (*digests)[17];
+};
+
+static void digest_reply(struct digest_call *dc)
+{
+    struct resp_writer *w = slot_writer(dc->slot);
+    int same = !dc->failed;
+    for (int i = 1; i < dc->n && same; i++)
+        same = strcmp(dc->digests[i], dc->digests[0]) == 0;
+    if (same) {
+        resp_write_bulk(w, dc->digests[0], 16);
+    } else {
+        char msg[2048];
+        size_t len = (size_t)snprintf(msg, sizeof msg, "%s",
+                                      dc->failed ? "ERR a replica did not answer:"
+                                                 : "DIVERGENCE replicas disagree:");
+        for (int i = 0; i < dc->n && len < sizeof msg - 64; i++)
+            len += (size_t)snprintf(msg + len, sizeof msg - len, " %s=%s",
+                                    link_addr(txn_link(coord->txn, i)),
+                                    dc->digests[i][0] ? dc->digests[i] : "?");
+        resp_write_error(w, msg);
+    }
+    slot_done(dc->slot);
+    free(dc->digests);
+    free(dc);
+}
+
+static void digest_done(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct digest_call *dc = arg;
+    size_t len = 0;
+    const char *s = r && !link_reply_is_error(r) ? link_reply_str(r, &len) : NULL;
+    if (s && len == 16)
+        memcpy(dc->digests[link_index(l)], s, 17);
+    else
+        dc->failed = 1;
+    if (--dc->pending == 0)
+        digest_reply(dc);
+}
+
+static void cmd_debug(struct client *cl, const struct resp_request *req)
+{
+    if (strcasecmp(req->argv[1], "digest") != 0 || req->argc != 2) {
+        commands_unknown_subcommand(client_reply_writer(cl), "DEBUG", req->argv[1]);
+        return;
+    }
+    if (client_has_writes(cl)) {
+        client_park(cl, req);
+        return;
+    }
+    int n = txn_nlinks(coord->txn);
+    for (int i = 0; i < n; i++) {
+        struct link *l = txn_link(coord->txn, i);
+        if (link_state(l) != LINK_READY) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "ERR replica %s is %s: can't compare digests",
+                     link_addr(l), link_state_name(link_state(l)));
+            resp_write_error(client_reply_writer(cl), msg);
+            return;
+        }
+    }
+    struct digest_call *dc = calloc(1, sizeof *dc);
+    if (!dc || !(dc->digests = calloc((size_t)n, sizeof *dc->digests)) ||
+        !(dc->slot = client_slot_new(cl, 0))) {
+        if (dc)
+            free(dc->digests);
+        free(dc);
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    dc->n = n;
+    static const char *argv[1] = { "DIGEST" };
+    static const size_t lens[1] = { 6 };
+    dc->pending = 1; /* held until every send is issued */
+    for (int i = 0; i < n; i++) {
+        if (link_send(txn_link(coord->txn, i), 1, argv, lens, digest_done, dc) == 0)
+            dc->pending++;
+        else
+            dc->failed = 1;
+    }
+    if (--dc->pending == 0)
+        digest_reply(dc);
 }

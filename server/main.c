@@ -16,6 +16,7 @@
 #include "client.h"
 #include "commands.h"
 #include "conn.h"
+#include "failpoint.h"
 #include "log.h"
 #include "txn.h"
 #include "util.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
     if (!o.pidfile)
         snprintf(pidfile, sizeof pidfile, "%s/twopc-server.pid", o.c.dir);
     signal(SIGPIPE, SIG_IGN);
+    failpoint_init();
     LOG_NOTICE("twopc-server starting, port %d, %d replicas, dir %s", o.c.port, o.nreplicas,
                o.c.dir);
 

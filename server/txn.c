@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "failpoint.h"
 #include "journal.h"
 #include "log.h"
 #include "op.h"
@@ -274,11 +275,13 @@ static void round_abort(struct round *rd, const char *why)
 static void round_commit(struct round *rd)
 {
     struct txn *t = rd->t;
+    FAILPOINT("coord.commit.before_log");
     if (log_record(t, "COMMIT", rd->rid) < 0) {
         round_abort(rd, "ERR out of memory; write not applied");
         return;
     }
     sync_or_die(t); /* the commit point */
+    FAILPOINT("coord.commit.after_log");
     set_state(rd, ROUND_COMMITTED);
     evtimer_del(rd->timer);
     t->current = NULL;

@@ -1,0 +1,50 @@
+/* failpoint.h -- named crash points for tests of crash recovery.
+ *
+ * A test build (cmake -DTWOPC_FAILPOINTS=ON, the default for `make test`) lets a test make a
+ * process die at a named point of the protocol, e.g.
+ *
+ *     TWOPC_FAILPOINTS="replica.prepare.after_sync" twopc-replica ...
+ *     TWOPC_FAILPOINTS="coord.commit.after_log=exit@3,journal.torn_write" twopc-server ...
+ *
+ * Each entry is NAME[=ACTION][@N]: ACTION is `abort` (SIGABRT, the default) or `exit`
+ * (_exit(1), no cleanup); @N fires on the Nth time the point is reached (default 1st).
+ * A process logs "failpoint NAME fired" to stderr just before dying.
+ *
+ * In a release build (-DTWOPC_FAILPOINTS=OFF) FAILPOINT() compiles to nothing and
+ * failpoint_hit() to 0: they cost nothing. In a test build with the variable unset, each
+ * point costs one predictable branch on a global flag.
+ *
+ * The points (grep FAILPOINT for where each sits):
+ *   replica.prepare.before_log   evaluated, nothing logged yet (the vote is lost)
+ *   replica.prepare.after_sync   PREPARE durable, vote not sent
+ *   replica.commit.before_apply  COMMIT durable, SQLite not updated
+ *   replica.commit.after_apply   SQLite updated, acknowledgement not sent
+ *   coord.commit.before_log      every vote YES, COMMIT not logged (round must abort)
+ *   coord.commit.after_log       COMMIT durable, not sent to any replica
+ *   journal.torn_write           half of a journal write reaches the file, then death
+ */
+#ifndef TWOPC_FAILPOINT_H
+#define TWOPC_FAILPOINT_H
+
+#ifdef TWOPC_FAILPOINTS
+extern int failpoints_enabled;
+/* Reads TWOPC_FAILPOINTS; call once at start-up. */
+void failpoint_init(void);
+/* True if the named point should fire now (counts hits). */
+int failpoint_hit(const char *name);
+/* Dies the way the point's action says. */
+void failpoint_die(const char *name) __attribute__((noreturn));
+#define FAILPOINT(name)                                                                     \
+    do {                                                                                    \
+        if (failpoints_enabled && failpoint_hit(name))                                      \
+            failpoint_die(name);                                                            \
+    } while (0)
+#define FAILPOINT_HIT(name) (failpoints_enabled && failpoint_hit(name))
+#else
+#define failpoint_init() ((void)0)
+#define FAILPOINT(name) ((void)0)
+#define FAILPOINT_HIT(name) 0
+#define failpoint_die(name) ((void)0)
+#endif
+
+#endif
