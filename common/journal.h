@@ -67,6 +67,18 @@ uint64_t journal_size(const struct journal *j);
 /* The path given to journal_open. */
 const char *journal_path(const struct journal *j);
 
+/* Fills a fresh journal with the records that must survive a rewrite (journal_append on
+ * tmp). Returns 0, or -1 to cancel the rewrite. */
+typedef int (*journal_fill_fn)(void *ctx, struct journal *tmp);
+
+/* Compacts the log: atomically replaces the file with the records fill() appends (after
+ * first making buffered records durable). The old contents are garbage once the caller has
+ * checkpointed what they described. Returns 0; or -1 with err, and then the old file is
+ * intact and the journal usable -- unless the final directory fsync failed, after which the
+ * journal refuses further use and the caller must exit, as after a failed journal_sync. */
+int journal_rewrite(struct journal *j, journal_fill_fn fill, void *ctx, char *err,
+                    size_t errlen);
+
 /* Closes the file, discarding buffered (unsynced) records. Accepts NULL. */
 void journal_close(struct journal *j);
 

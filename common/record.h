@@ -3,8 +3,8 @@
  * Both protocol logs (the coordinator's decision log, each replica's vote log) are files of
  * records, one record per line, readable with cat, grep and tail -f:
  *
- *     PREPARE 42 2 3 SET foo bar 2 DEL k\x0a1 #5d1f0a3c
- *     COMMIT 42 #0be81a77
+ *     PREPARE 42 2 3 SET foo bar 2 DEL k\x0a1 #977a4201
+ *     COMMIT 42 #a7d99ee9
  *
  * Format (docs/log-format.md is the reference):
  *   - fields separated by one space, then one space, '#', the CRC, '\n';
@@ -15,6 +15,9 @@
  *     written as "" (two double quotes). So any byte value is representable and a record
  *     never contains a raw newline before its end.
  *   - a record has at least one field.
+ *   - decoding is strict: it accepts only what record_encode writes (lowercase hex only, no
+ *     escape of a byte that needs none, no raw byte that needs one), so a valid line has
+ *     exactly one meaning.
  *
  * Use: record_encode() appends a record to a growable buffer; record_decode() checks and
  * splits one line (without its '\n') back into fields.

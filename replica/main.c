@@ -36,7 +36,7 @@ struct replica {
     const char *dir;
     char pidfile[4096];
     int port;
-    uint64_t start_ms;
+    uint64_t start_ms, max_log_bytes;
 };
 
 typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req,
@@ -184,7 +184,7 @@ static void on_batch_end(struct conn *c)
 {
     struct replica *r = conn_server_ctx_of(c);
     char err[256];
-    if (participant_sync(r->part, err, sizeof err) < 0) {
+    if (participant_sync(r->part, r->max_log_bytes, err, sizeof err) < 0) {
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
@@ -214,6 +214,7 @@ static void usage(FILE *f)
             "  --log FILE         diagnostics log (default DIR/twopc-replica.log; '-' = stderr)\n"
             "  --pidfile FILE     pid file (default DIR/twopc-replica.pid)\n"
             "  --loglevel LEVEL   debug, verbose, notice (default) or warning\n"
+            "  --log-max-bytes N  compact the vote log past this size (default 16 MB)\n"
             "  --help             this text\n");
 }
 
@@ -223,9 +224,10 @@ int main(int argc, char **argv)
         { "port", required_argument, 0, 'p' },   { "bind", required_argument, 0, 'b' },
         { "dir", required_argument, 0, 'd' },    { "log", required_argument, 0, 'l' },
         { "pidfile", required_argument, 0, 'P' }, { "loglevel", required_argument, 0, 'L' },
+        { "log-max-bytes", required_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
     };
-    struct replica r = { .start_ms = util_mono_ms() };
+    struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20 };
     const char *bind = "127.0.0.1", *logpath = NULL, *pidfile = NULL;
     enum log_level level = LOG_LEVEL_NOTICE;
     int ch;
@@ -237,6 +239,7 @@ int main(int argc, char **argv)
         case 'l': logpath = optarg; break;
         case 'P': pidfile = optarg; break;
         case 'L': level = log_level_parse(optarg); break;
+        case 'm': r.max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -4,6 +4,7 @@
  *     PREPARE <rid> <nops> {<argc> <arg>...}*nops   written before the YES vote leaves
  *     COMMIT <rid>                                  written before the +OK leaves
  *     ABORT <rid>                                   (not forced: presumed abort)
+ *     SEEN <rid>                                    highest rid seen, kept by compaction
  *
  * Checklist for TPC.PREPARE, in this order:
  *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
@@ -50,6 +51,7 @@ struct participant {
     uint64_t max_rid;     /* highest rid prepared or applied */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_sync */
+    uint64_t compacted_size; /* log size right after the last compaction */
 };
 
 static void round_free(struct round *r)
@@ -182,6 +184,11 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
         LOG_WARNING("vote log record at offset %llu: unknown record", (unsigned long long)offset);
         return -1;
+    }
+    if (strcmp(argv[0], "SEEN") == 0) {
+        if (rid > p->max_rid)
+            p->max_rid = rid;
+        return 0;
     }
     struct round **pp;
     struct round *r = round_find(p, rid, &pp);
@@ -388,7 +395,70 @@ void participant_hello(struct participant *p, struct resp_writer *w)
         resp_write_int(w, (int64_t)r->rid);
 }
 
-int participant_sync(struct participant *p, char *err, size_t errlen)
+/* Appends the PREPARE record of a round (the same fields TPC.PREPARE carried). */
+static int append_prepare(struct journal *j, const struct round *r)
+{
+    size_t n = 3;
+    for (int i = 0; i < r->nops; i++)
+        n += 1 + (size_t)r->ops[i]->argc;
+    const char **argv = malloc(n * sizeof *argv);
+    size_t *lens = malloc(n * sizeof *lens);
+    char *nums = malloc(((size_t)r->nops + 2) * 24);
+    int rc = -1;
+    if (argv && lens && nums) {
+        size_t a = 0;
+        argv[a] = "PREPARE", lens[a++] = 7;
+        argv[a] = nums, lens[a++] = util_u64_to_str(r->rid, nums);
+        argv[a] = nums + 24, lens[a++] = util_u64_to_str((uint64_t)r->nops, nums + 24);
+        for (int i = 0; i < r->nops; i++) {
+            char *num = nums + 24 * ((size_t)i + 2);
+            argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)r->ops[i]->argc, num);
+            for (int k = 0; k < r->ops[i]->argc; k++)
+                argv[a] = r->ops[i]->argv[k], lens[a++] = r->ops[i]->lens[k];
+        }
+        rc = journal_append(j, (int)a, argv, lens);
+    }
+    free(argv), free(lens), free(nums);
+    return rc;
+}
+
+/* What survives a compaction: the highest rid seen, and every round still PREPARED. */
+static int fill_compacted(void *ctx, struct journal *tmp)
+{
+    struct participant *p = ctx;
+    char num[24];
+    const char *argv[2] = { "SEEN", num };
+    size_t lens[2] = { 4, util_u64_to_str(p->max_rid, num) };
+    if (journal_append(tmp, 2, argv, lens) < 0)
+        return -1;
+    for (struct round *r = p->rounds; r; r = r->next)
+        if (append_prepare(tmp, r) < 0)
+            return -1;
+    return 0;
+}
+
+static int compact(struct participant *p, char *err, size_t errlen)
+{
+    uint64_t t0 = util_mono_ms(), before = journal_size(p->log);
+    /* Order matters: SQLite must hold every committed round durably before the records
+     * that could replay them are dropped. */
+    if (store_checkpoint(p->store) < 0) {
+        snprintf(err, errlen, "sqlite checkpoint failed: %s", store_error(p->store));
+        return -1;
+    }
+    if (journal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
+        LOG_WARNING("vote log compaction failed: %s", err);
+        return journal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
+    }
+    p->compacted_size = journal_size(p->log);
+    LOG_VERBOSE("vote log compacted: %llu -> %llu bytes, %zu rounds in doubt kept, in %llu ms",
+                (unsigned long long)before, (unsigned long long)journal_size(p->log),
+                participant_in_doubt(p), (unsigned long long)(util_mono_ms() - t0));
+    return 0;
+}
+
+int participant_sync(struct participant *p, uint64_t max_log_bytes, char *err,
+                     size_t errlen)
 {
     if (journal_sync(p->log, err, errlen) < 0)
         return -1;
@@ -396,6 +466,11 @@ int participant_sync(struct participant *p, char *err, size_t errlen)
         p->prepared_since_sync = 0;
         FAILPOINT("replica.prepare.after_sync");
     }
+    /* Twice the compacted size too, so a log that is big because of rounds still in doubt
+     * is not rewritten on every sync. */
+    uint64_t size = journal_size(p->log);
+    if (size > max_log_bytes && size > 2 * p->compacted_size)
+        return compact(p, err, errlen);
     return 0;
 }
 

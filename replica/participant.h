@@ -50,8 +50,11 @@ void participant_abort(struct participant *p, const struct resp_request *req,
                        struct resp_writer *w);
 void participant_hello(struct participant *p, struct resp_writer *w);
 
-/* Makes every logged record durable. Returns 0, or -1 with err: the caller must exit. */
-int participant_sync(struct participant *p, char *err, size_t errlen);
+/* Makes every logged record durable; then, if the vote log has grown past max_log_bytes,
+ * checkpoints SQLite and rewrites the log down to the rounds still in doubt. Returns 0, or
+ * -1 with err: the caller must exit. */
+int participant_sync(struct participant *p, uint64_t max_log_bytes, char *err,
+                     size_t errlen);
 
 struct store *participant_store(struct participant *p);
 size_t participant_in_doubt(const struct participant *p);

@@ -167,6 +167,23 @@ uint64_t store_applied(struct store *s)
     return v;
 }
 
+int store_checkpoint(struct store *s)
+{
+    /* With synchronous=FULL a commit fsyncs the WAL, and the fsync covers every earlier,
+     * unsynced commit too. This works whatever readers hold (a WAL checkpoint may not). */
+    release_last(s);
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    uint64_t applied = store_applied(s);
+    int rc = store_begin(s) == 0 && store_set_applied(s, applied) == 0 && store_commit(s) == 0
+                 ? 0
+                 : -1;
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL) != SQLITE_OK)
+        rc = -1;
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc;
+}
+
 int64_t store_count(struct store *s)
 {
     release_last(s);

@@ -44,6 +44,10 @@ int store_commit(struct store *s);
 int store_rollback(struct store *s);
 
 uint64_t store_applied(struct store *s);
+
+/* Makes every committed transaction durable (one fsync of SQLite's WAL), so the vote-log
+ * records that produced them may be dropped. Returns 0 or -1. */
+int store_checkpoint(struct store *s);
 /* Number of keys, or -1. */
 int64_t store_count(struct store *s);
 

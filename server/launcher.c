@@ -36,7 +36,7 @@
 struct child {
     char name[32];
     char dir[PATH_MAX + 32];
-    char *argv[24];
+    char *argv[80]; /* the coordinator: 9 + 2 per replica + NULL */
     char args[24][PATH_MAX + 32];
     pid_t pid;
     struct event *restart;
@@ -197,6 +197,7 @@ static void usage(FILE *f)
             "  --replicas N          number of replicas (default 3)\n"
             "  --replica-port PORT   first replica port (default PORT+1)\n"
             "  --prepare-timeout-ms N  passed to the coordinator (default 500)\n"
+            "  --log-max-bytes N     compact logs past this size (default 16 MB)\n"
             "  --bin-dir DIR         where twopc-server and twopc-replica are\n"
             "  --help                this text\n");
 }
@@ -207,10 +208,11 @@ int main(int argc, char **argv)
         { "port", required_argument, 0, 'p' },    { "dir", required_argument, 0, 'd' },
         { "replicas", required_argument, 0, 'n' }, { "replica-port", required_argument, 0, 'r' },
         { "bin-dir", required_argument, 0, 'b' }, { "prepare-timeout-ms", required_argument, 0, 't' },
+        { "log-max-bytes", required_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int port = 6379, nrep = 3, rport = 0;
-    const char *dir = "./data", *bindir = NULL, *timeout = "500";
+    const char *dir = "./data", *bindir = NULL, *timeout = "500", *maxlog = "16777216";
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
         case 'r': rport = atoi(optarg); break;
         case 'b': bindir = optarg; break;
         case 't': timeout = optarg; break;
+        case 'm': maxlog = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -258,19 +261,19 @@ int main(int argc, char **argv)
         snprintf(k->dir, sizeof k->dir, "%s/replica-%d", absdir, i + 1);
         snprintf(portbuf, sizeof portbuf, "%d", rport + i);
         snprintf(addrs[i], sizeof addrs[i], "127.0.0.1:%d", rport + i);
-        child_args(k, 5, replica, "--port", portbuf, "--dir", k->dir);
+        child_args(k, 7, replica, "--port", portbuf, "--dir", k->dir, "--log-max-bytes", maxlog);
     }
     struct child *co = &L.kids[L.nkids++];
     snprintf(co->name, sizeof co->name, "coordinator");
     snprintf(co->dir, sizeof co->dir, "%s/coordinator", absdir);
     snprintf(portbuf, sizeof portbuf, "%d", port);
-    child_args(co, 7, server, "--port", portbuf, "--dir", co->dir, "--prepare-timeout-ms",
-               timeout);
+    child_args(co, 9, server, "--port", portbuf, "--dir", co->dir, "--prepare-timeout-ms",
+               timeout, "--log-max-bytes", maxlog);
     for (int i = 0; i < nrep; i++) {
-        co->argv[7 + 2 * i] = "--replica";
-        co->argv[8 + 2 * i] = addrs[i];
+        co->argv[9 + 2 * i] = "--replica";
+        co->argv[10 + 2 * i] = addrs[i];
     }
-    co->argv[7 + 2 * nrep] = NULL;
+    co->argv[9 + 2 * nrep] = NULL;
 
     struct event *sigs[3] = {
         evsignal_new(L.base, SIGCHLD, sigchld_cb, &L),

@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "stderr)\n"
             "  --pidfile FILE           pid file (default DIR/twopc-server.pid)\n"
             "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
+            "  --log-max-bytes N        compact the decision log past this size (default 16 MB)\n"
             "  --help                   this text\n");
 }
 
@@ -54,6 +55,7 @@ struct options {
     int nreplicas;
     const char *log, *pidfile;
     enum log_level level;
+    uint64_t max_log_bytes;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -64,6 +66,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "log", required_argument, 0, 'l' },     { "pidfile", required_argument, 0, 'P' },
         { "loglevel", required_argument, 0, 'L' },
         { "prepare-timeout-ms", required_argument, 0, 't' },
+        { "log-max-bytes", required_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -81,6 +84,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'P': o->pidfile = optarg; break;
         case 'L': o->level = log_level_parse(optarg); break;
         case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
+        case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
 {
     struct options o = { .c = { .port = 6379, .bind = "127.0.0.1", .prepare_timeout_ms = 500,
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
-                         .level = LOG_LEVEL_NOTICE };
+                         .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20 };
     if (parse_options(argc, argv, &o) < 0) {
         usage(stderr);
         return 2;
@@ -117,8 +121,8 @@ int main(int argc, char **argv)
 
     char err[512];
     struct event_base *base = event_base_new();
-    o.c.txn = txn_new(base, o.c.dir, o.replicas, o.nreplicas, o.c.prepare_timeout_ms, err,
-                      sizeof err);
+    o.c.txn = txn_new(base, o.c.dir, o.replicas, o.nreplicas, o.c.prepare_timeout_ms,
+                      o.max_log_bytes, err, sizeof err);
     if (!o.c.txn) {
         LOG_WARNING("%s", err);
         fprintf(stderr, "twopc-server: %s\n", err);

@@ -73,6 +73,7 @@ struct txn {
     uint64_t next_rid;
     struct txn_stats st;
     int closing; /* txn_free is running: links are being freed, send nothing */
+    uint64_t max_log_bytes, compacted_size;
 };
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
@@ -192,6 +193,43 @@ static void sync_or_die(struct txn *t)
 
 /* ---- decisions reaching replicas ---- */
 
+static int fill_compacted(void *ctx, struct journal *tmp)
+{
+    struct txn *t = ctx;
+    char num[24];
+    const char *argv[2] = { "NEXT", num };
+    size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
+    if (journal_append(tmp, 2, argv, lens) < 0)
+        return -1;
+    argv[0] = "COMMIT";
+    lens[0] = 6;
+    for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        lens[1] = util_u64_to_str(rd->rid, num);
+        if (journal_append(tmp, 2, argv, lens) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rewrites the decision log once it is big: everything ENDed is garbage. */
+static void maybe_compact(struct txn *t)
+{
+    uint64_t size = journal_size(t->log);
+    if (size <= t->max_log_bytes || size <= 2 * t->compacted_size)
+        return;
+    char err[256];
+    uint64_t t0 = util_mono_ms();
+    if (journal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
+        LOG_WARNING("decision log compaction failed: %s", err);
+        sync_or_die(t); /* exits if the log is no longer usable */
+        return;
+    }
+    t->compacted_size = journal_size(t->log);
+    LOG_VERBOSE("decision log compacted: %llu -> %llu bytes, %zu unacknowledged rounds kept, "
+                "in %llu ms", (unsigned long long)size, (unsigned long long)t->compacted_size,
+                t->st.unacked_rounds, (unsigned long long)(util_mono_ms() - t0));
+}
+
 static void round_end(struct round *rd)
 {
     set_state(rd, ROUND_ENDED);
@@ -200,6 +238,7 @@ static void round_end(struct round *rd)
         LOG_WARNING("round %llu: can't log END (out of memory)", (unsigned long long)rd->rid);
     rd->t->st.unacked_rounds--;
     assert_round(rd);
+    maybe_compact(rd->t);
 }
 
 static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
@@ -531,7 +570,9 @@ static int replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint6
     }
     if (rid >= t->next_rid)
         t->next_rid = rid + 1;
-    if (strcmp(argv[0], "COMMIT") == 0) {
+    if (strcmp(argv[0], "NEXT") == 0) {
+        t->next_rid = rid; /* >= every rid before it, by construction */
+    } else if (strcmp(argv[0], "COMMIT") == 0) {
         struct round *rd = round_new(t, rid, ROUND_COMMITTED);
         if (!rd)
             return -1;
@@ -556,7 +597,8 @@ static int replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint6
 }
 
 struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
-                    int nreplicas, int prepare_timeout_ms, char *err, size_t errlen)
+                    int nreplicas, int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
+                    size_t errlen)
 {
     struct txn *t = calloc(1, sizeof *t);
     if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links))) {
@@ -567,6 +609,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     t->base = base;
     t->nlinks = nreplicas;
     t->prepare_timeout_ms = prepare_timeout_ms;
+    t->max_log_bytes = max_log_bytes;
     t->next_rid = 1;
     t->kick = event_new(base, -1, 0, kick_cb, t);
 

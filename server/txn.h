@@ -17,7 +17,8 @@
  *
  * Decision log records: "COMMIT <rid>" (forced before any client hears OK) and
  * "END <rid>" (not forced; a lost END only means re-sending a COMMIT after a restart).
- * On start-up every COMMIT without END is re-sent to every replica.
+ * On start-up every COMMIT without END is re-sent to every replica. When the log grows past
+ * max_log_bytes it is rewritten down to "NEXT <next rid>" and the COMMITs not yet ENDed.
  */
 #ifndef TWOPC_TXN_H
 #define TWOPC_TXN_H
@@ -40,7 +41,8 @@ struct txn_stats {
 /* Opens dir/decision.log (replaying it) and connects to the replicas. Returns NULL with a
  * message in err. */
 struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
-                    int nreplicas, int prepare_timeout_ms, char *err, size_t errlen);
+                    int nreplicas, int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
+                    size_t errlen);
 void txn_free(struct txn *t);
 
 /* Takes ownership of op; the result (or error) is written into slot, then slot_done. */

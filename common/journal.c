@@ -1,0 +1,570 @@
+/* journal.c -- an append-only file of records: replay on open, buffered appends, and a
+ * sync that makes them durable.
+ *
+ * journal_open() creates or opens the file, replays it record by record (each valid record
+ * goes to the caller's callback, in file order), and decides what a bad record means:
+ *
+ *     file:  [rec][rec][rec][BAD ......................................] EOF
+ *                            ^ first bad record (bad checksum, bad escape, no '\n', ...)
+ *
+ *     any later complete line that decodes as a record?  (or a record glued to the end
+ *     of a bad line whose '\n' was damaged)
+ *       yes -> corruption: fail "corrupt record in PATH at offset N: REASON"; the file is
+ *              left byte for byte as it was, for a human to look at.
+ *       no  -> torn tail (a crash during an append): ftruncate at N, fsync, and report
+ *              torn_offset = N and torn_bytes in journal_info.
+ *
+ * The file is read in chunks through one buffer that only grows to hold the longest line,
+ * so a log of hundreds of megabytes replays in constant memory, while one record may still
+ * be as long as RECORD_MAX_LINE.
+ *
+ * After open, journal_append() encodes records into an in-memory buffer and journal_sync()
+ * writes the whole buffer (one write(2) in the common case, short writes and EINTR handled)
+ * and calls fdatasync(2): one sync makes many records durable (group commit). A failed
+ * write or fdatasync marks the journal failed for good, because after a failed fsync the
+ * kernel may already have dropped the dirty pages and a retry could report success for
+ * data that is not on disk (the PostgreSQL "fsyncgate" lesson); the caller exits and the
+ * next start replays the file and cuts whatever torn tail the failure left.
+ *
+ * A journal is not thread-safe: one thread at a time (e.g. the log thread under the
+ * caller's lock) may call the functions below on it.
+ */
+#include "journal.h"
+
+#include "failpoint.h"
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Size of one read during replay: big enough that reading costs few system calls, small
+ * enough to keep replay's memory flat. */
+#define JOURNAL_CHUNK (256 * 1024)
+
+/* Longest line replay will buffer; a longer one is a bad record, skipped without being
+ * held in memory. Overridable only so that a test can reach this path with small files. */
+#ifndef JOURNAL_MAX_LINE
+#define JOURNAL_MAX_LINE RECORD_MAX_LINE
+#endif
+
+/* After a sync, an append buffer grown past this is freed rather than kept: one huge
+ * record should not pin its memory for the life of the process. */
+#define JOURNAL_KEEP_BUF (4 * 1024 * 1024)
+
+struct journal {
+    int fd;
+    int failed;             /* a write or fdatasync failed: refuse all further use */
+    uint64_t size;          /* bytes in the file (written, not necessarily durable) */
+    struct record_buf pending;  /* encoded records not yet written */
+    char *path;
+};
+
+/* Replay reads the file through this: buf[start..end) is data not yet handed out, and
+ * base is the file offset of buf[0]. */
+struct scanner {
+    int fd;
+    char *buf;
+    size_t cap, start, end;
+    size_t scanned;         /* buf[start..scanned) is known to hold no '\n' */
+    uint64_t base;
+    int eof;
+    int skipping;           /* discarding the rest of an over-long line */
+};
+
+/* One line handed out by scan_line. */
+struct line {
+    const char *p;          /* NULL for an over-long line */
+    size_t len;             /* without the '\n' */
+    uint64_t off;           /* file offset of its first byte */
+    int complete;           /* ended by '\n' (not by end of file) */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Reads one chunk after buf[end], first moving the unread data to the front and growing
+ * the buffer if the current line fills it. Returns 0 (data read, or eof set) or -1. */
+static int scan_fill(struct scanner *s)
+{
+    ssize_t n;
+
+    if (s->start > 0) {
+        memmove(s->buf, s->buf + s->start, s->end - s->start);
+        s->base += s->start;
+        s->end -= s->start;
+        s->scanned -= s->start;
+        s->start = 0;
+    }
+    if (s->cap - s->end < JOURNAL_CHUNK) {
+        size_t cap = s->cap < JOURNAL_CHUNK ? 2 * JOURNAL_CHUNK : 2 * s->cap;
+        char *p = realloc(s->buf, cap);
+        if (p == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        s->buf = p;
+        s->cap = cap;
+    }
+    do {
+        n = read(s->fd, s->buf + s->end, s->cap - s->end);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        s->eof = 1;
+    s->end += (size_t)n;
+    return 0;
+}
+
+/* Drops bytes up to and including the next '\n' (or to end of file) after an over-long
+ * line. Returns 0 or -1. */
+static int scan_skip(struct scanner *s)
+{
+    while (s->skipping) {
+        char *nl = memchr(s->buf + s->start, '\n', s->end - s->start);
+        if (nl != NULL) {
+            s->start = (size_t)(nl - s->buf) + 1;
+            s->skipping = 0;
+        } else if (s->eof) {
+            s->start = s->end;
+            s->skipping = 0;
+        } else {
+            s->start = s->end;
+            if (scan_fill(s) < 0)
+                return -1;
+        }
+    }
+    s->scanned = s->start;
+    return 0;
+}
+
+/* Before the first line: allocates the buffer and reads the first chunk (so buf is never
+ * NULL below). After an over-long line: skips its rest. Returns 0 or -1. */
+static int scan_fill_or_skip(struct scanner *s)
+{
+    return s->buf == NULL ? scan_fill(s) : scan_skip(s);
+}
+
+/* Hands out the next line. Returns 1 with *ln filled, 0 at end of file, or -1 with errno
+ * set (read error, no memory). ln->p stays valid until the next call. */
+static int scan_line(struct scanner *s, struct line *ln)
+{
+    if ((s->buf == NULL || s->skipping) && scan_fill_or_skip(s) < 0)
+        return -1;
+    for (;;) {
+        char *nl = memchr(s->buf + s->scanned, '\n', s->end - s->scanned);
+        ln->off = s->base + s->start;
+        ln->p = s->buf + s->start;
+        if (nl != NULL || s->end - s->start > JOURNAL_MAX_LINE) {
+            ln->complete = nl != NULL;
+            ln->len = nl ? (size_t)(nl - ln->p) : s->end - s->start;
+            break;
+        }
+        s->scanned = s->end;
+        if (s->eof) {
+            if (s->start == s->end)
+                return 0;
+            ln->complete = 0;
+            ln->len = s->end - s->start;
+            break;
+        }
+        if (scan_fill(s) < 0)
+            return -1;
+    }
+    if (ln->len > JOURNAL_MAX_LINE) {
+        /* Hand out only where it starts; its bytes are never held whole. */
+        ln->p = NULL;
+        s->skipping = 1;
+        return 1;
+    }
+    s->start += ln->len + ln->complete;
+    s->scanned = s->start;
+    return 1;
+}
+
+/* 1 if ln is a valid record; else 0 with the reason in why. */
+static int line_is_record(const struct line *ln, char *why, size_t whylen)
+{
+    struct record_fields f;
+
+    if (ln->p == NULL) {
+        set_err(why, whylen, "record longer than %zu bytes", (size_t)JOURNAL_MAX_LINE);
+        return 0;
+    }
+    if (!ln->complete) {
+        set_err(why, whylen, "incomplete record (no newline)");
+        return 0;
+    }
+    if (record_decode(ln->p, ln->len, &f, why, whylen) < 0)
+        return 0;
+    record_fields_free(&f);
+    return 1;
+}
+
+/* 1 if p[0..len) starts with " #" and 8 lowercase hex digits, then at least one more byte:
+ * the end of a record with something after it. */
+static int is_inner_trailer(const char *p, size_t len)
+{
+    if (len <= 10 || p[0] != ' ' || p[1] != '#')
+        return 0;
+    for (int i = 2; i < 10; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if the complete line ln holds a valid record: the whole line, or what follows a
+ * " #xxxxxxxx" checksum inside it, which is what the next record looks like when the '\n'
+ * of the one before it was damaged (then the record starts one byte after the digits) or
+ * lost (right after them). Only full trailers are tried, so garbage full of '#' does not
+ * make this quadratic. */
+static int line_holds_record(const struct line *ln)
+{
+    const char *end;
+
+    if (ln->p == NULL || !ln->complete)
+        return 0;
+    end = ln->p + ln->len;
+    if (line_is_record(ln, NULL, 0))
+        return 1;
+    for (const char *h = ln->p; (h = memchr(h, '#', (size_t)(end - h))) != NULL; h++) {
+        if (h == ln->p || !is_inner_trailer(h - 1, (size_t)(end - h) + 1))
+            continue;
+        for (const char *start = h + 9; start <= h + 10 && start < end; start++) {
+            struct line tail = {.p = start, .len = (size_t)(end - start), .complete = 1};
+            if (line_is_record(&tail, NULL, 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Cuts the torn tail at off and makes the new size durable. Returns 0 or -1. */
+static int cut_tail(struct journal *j, uint64_t off, char *err, size_t errlen)
+{
+    if (ftruncate(j->fd, (off_t)off) < 0) {
+        set_err(err, errlen, "cannot cut torn tail of %s at offset %llu: %s", j->path,
+                (unsigned long long)off, strerror(errno));
+        return -1;
+    }
+    if (fsync(j->fd) < 0) {
+        set_err(err, errlen, "cannot fsync %s after cutting its torn tail: %s", j->path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Called at the first bad record, bad: reads the rest of the file and either reports
+ * corruption (a valid record follows) or cuts the torn tail. Returns 0 or -1. */
+static int settle_bad_record(struct journal *j, struct scanner *s, const struct line *bad,
+                             struct journal_info *info, char *err, size_t errlen)
+{
+    char why[128];
+    struct line ln = *bad;
+    int r = 1;
+
+    line_is_record(bad, why, sizeof why);
+    while (r == 1 && !line_holds_record(&ln))
+        r = scan_line(s, &ln);
+    if (r < 0) {
+        set_err(err, errlen, "cannot read %s: %s", j->path, strerror(errno));
+        return -1;
+    }
+    if (r == 1) {
+        set_err(err, errlen, "corrupt record in %s at offset %llu: %s", j->path,
+                (unsigned long long)bad->off, why);
+        return -1;
+    }
+    if (cut_tail(j, bad->off, err, errlen) < 0)
+        return -1;
+    info->torn_offset = bad->off;
+    info->torn_bytes = s->base + s->end - bad->off;
+    j->size = bad->off;
+    return 0;
+}
+
+/* Hands one valid line to fn. Returns 1 (a record, replayed), 0 (not a valid record), or
+ * -1 (fn stopped replay, err set). */
+static int replay_line(const struct line *ln, journal_replay_fn fn, void *ctx, char *err,
+                       size_t errlen)
+{
+    struct record_fields f;
+    int stop;
+
+    if (ln->p == NULL || !ln->complete || record_decode(ln->p, ln->len, &f, NULL, 0) < 0)
+        return 0;
+    stop = fn != NULL && fn(ctx, f.argc, f.argv, f.lens, ln->off) != 0;
+    record_fields_free(&f);
+    if (stop) {
+        set_err(err, errlen, "replay stopped by caller at offset %llu",
+                (unsigned long long)ln->off);
+        return -1;
+    }
+    return 1;
+}
+
+/* Replays the whole file into fn and settles a bad tail. Returns 0 or -1. */
+static int replay(struct journal *j, journal_replay_fn fn, void *ctx,
+                  struct journal_info *info, char *err, size_t errlen)
+{
+    struct scanner s = {.fd = j->fd};
+    struct line ln;
+    int r, ok = 0;
+
+    while ((r = scan_line(&s, &ln)) == 1) {
+        int got = replay_line(&ln, fn, ctx, err, errlen);
+        if (got < 0)
+            break;
+        if (got == 0) {
+            ok = settle_bad_record(j, &s, &ln, info, err, errlen) == 0;
+            break;
+        }
+        info->records++;
+    }
+    if (r == 0) {
+        ok = 1;
+        j->size = s.base + s.end;
+    } else if (r < 0) {
+        set_err(err, errlen, "cannot read %s: %s", j->path, strerror(errno));
+    }
+    free(s.buf);
+    return ok ? 0 : -1;
+}
+
+/* fsyncs the directory holding path, so that the file's name is durable too. Some file
+ * systems cannot fsync a directory (EINVAL) and need not. Returns 0 or -1. */
+static int sync_parent_dir(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = slash == NULL ? strdup(".") : strndup(path, dirlen);
+    int fd, rc = 0;
+
+    if (dir == NULL) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL)) {
+        set_err(err, errlen, "cannot fsync directory %s of %s: %s", dir, path,
+                strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+/* Opens path for reading and appending, creating it if absent, and checks it is a regular
+ * file (replaying /dev/zero would never end). Returns the descriptor or -1. */
+static int open_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        set_err(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "cannot use %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    /* One writer per log: a second process on the same data folder (a launcher restarting
+     * a replica whose old process still lives, two `make run`s) must fail, not interleave.
+     * The lock dies with the process, even on kill -9. */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        set_err(err, errlen, "cannot use %s: %s", path,
+                errno == EWOULDBLOCK ? "another process has it open (is one already running "
+                                       "on this data folder?)"
+                                     : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct journal *journal_open(const char *path, journal_replay_fn fn, void *ctx,
+                             struct journal_info *info, char *err, size_t errlen)
+{
+    struct journal_info scratch;
+    struct journal *j = calloc(1, sizeof *j);
+
+    if (info == NULL)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
+    if (j == NULL || (j->path = strdup(path)) == NULL) {
+        set_err(err, errlen, "out of memory opening %s", path);
+        free(j);
+        return NULL;
+    }
+    j->fd = open_file(path, err, errlen);
+    /* The directory is synced on every open, not only when this call created the file:
+     * a previous run may have created it and crashed before its own directory sync. */
+    if (j->fd < 0 || sync_parent_dir(path, err, errlen) < 0 ||
+        replay(j, fn, ctx, info, err, errlen) < 0) {
+        journal_close(j);
+        return NULL;
+    }
+    info->size = j->size;
+    return j;
+}
+
+int journal_append(struct journal *j, int argc, const char *const *argv,
+                   const size_t *lens)
+{
+    if (j->failed)
+        return -1;
+    return record_encode(&j->pending, argc, argv, lens);
+}
+
+/* Writes buf[0..len) at the end of the file. Returns 0, or -1 with errno set; j->size
+ * counts whatever part was written. */
+static int write_all(struct journal *j, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(j->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;     /* no progress and no error: do not spin */
+            return -1;
+        }
+        j->size += (uint64_t)n;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int journal_sync(struct journal *j, char *err, size_t errlen)
+{
+    if (j->failed) {
+        set_err(err, errlen, "journal %s is unusable after an earlier write or fsync "
+                "failure", j->path);
+        return -1;
+    }
+    if (j->pending.len == 0)
+        return 0;
+    if (FAILPOINT_HIT("journal.torn_write")) {
+        write_all(j, j->pending.p, j->pending.len / 2 + 1);
+        failpoint_die("journal.torn_write");
+    }
+    if (write_all(j, j->pending.p, j->pending.len) < 0) {
+        set_err(err, errlen, "cannot write %s: %s", j->path, strerror(errno));
+        j->failed = 1;
+        return -1;
+    }
+    /* No retry on failure, not even on EINTR: see the top of this file. */
+    if (fdatasync(j->fd) < 0) {
+        set_err(err, errlen, "cannot fdatasync %s: %s", j->path, strerror(errno));
+        j->failed = 1;
+        return -1;
+    }
+    j->pending.len = 0;
+    if (j->pending.cap > JOURNAL_KEEP_BUF) {
+        free(j->pending.p);
+        memset(&j->pending, 0, sizeof j->pending);
+    }
+    return 0;
+}
+
+size_t journal_pending(const struct journal *j)
+{
+    return j->pending.len;
+}
+
+uint64_t journal_size(const struct journal *j)
+{
+    return j->size + j->pending.len;
+}
+
+const char *journal_path(const struct journal *j)
+{
+    return j->path;
+}
+
+void journal_close(struct journal *j)
+{
+    if (j == NULL)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->pending.p);
+    free(j->path);
+    free(j);
+}
+
+int journal_rewrite(struct journal *j, journal_fill_fn fill, void *ctx, char *err,
+                    size_t errlen)
+{
+    /* Checklist, each step durable before the next:
+     *   1. sync what is buffered (the old file stays complete until step 4);
+     *   2. write the new contents to PATH.rewrite and fdatasync it;
+     *   3. rename it over PATH (atomic: a crash leaves the old or the new file, whole);
+     *   4. fsync the directory so the rename itself survives a crash. */
+    if (journal_sync(j, err, errlen) < 0)
+        return -1;
+    struct journal tmp = { .fd = -1 };
+    size_t plen = strlen(j->path);
+    if (!(tmp.path = malloc(plen + sizeof ".rewrite"))) {
+        set_err(err, errlen, "out of memory rewriting %s", j->path);
+        return -1;
+    }
+    memcpy(tmp.path, j->path, plen);
+    memcpy(tmp.path + plen, ".rewrite", sizeof ".rewrite");
+    unlink(tmp.path); /* a leftover of a rewrite that crashed before its rename */
+    tmp.fd = open_file(tmp.path, err, errlen);
+    int rc = tmp.fd < 0 ? -1 : 0;
+    if (rc == 0 && fill(ctx, &tmp) < 0) {
+        set_err(err, errlen, "rewriting %s: out of memory", j->path);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = journal_sync(&tmp, err, errlen);
+    if (rc == 0 && rename(tmp.path, j->path) < 0) {
+        set_err(err, errlen, "cannot rename %s: %s", tmp.path, strerror(errno));
+        rc = -1;
+    }
+    if (rc < 0) {
+        unlink(tmp.path);
+        if (tmp.fd >= 0)
+            close(tmp.fd);
+        free(tmp.pending.p);
+        free(tmp.path);
+        return -1;
+    }
+    if (sync_parent_dir(j->path, err, errlen) < 0)
+        j->failed = 1; /* the rename may not be durable: the caller must exit */
+    close(j->fd);
+    j->fd = tmp.fd;
+    j->size = tmp.size;
+    free(tmp.pending.p);
+    free(tmp.path);
+    return j->failed ? -1 : 0;
+}
