@@ -1,0 +1,45 @@
+"""conftest.py -- fixtures for the twopc integration tests.
+
+The harness itself (Cluster, RespConn, redis_cli, ...) lives in tests/lib/twopc_harness.py,
+shared with tests/crash; this file adds the pytest fixtures and the failure report hook.
+Tests may keep importing names from conftest: everything of the harness is re-exported.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from twopc_harness import *  # noqa: E402,F401,F403
+from twopc_harness import _live_clusters, new_cluster  # noqa: E402
+
+
+@pytest.fixture
+def cluster():
+    c = new_cluster()
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def module_cluster():
+    c = new_cluster()
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for c in list(_live_clusters):
+            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))
+
+
