@@ -60,6 +60,14 @@ int failpoint_hit(const char *name)
     return 0;
 }
 
+int failpoint_listed(const char *name)
+{
+    for (int i = 0; i < npoints; i++)
+        if (strcmp(points[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 void failpoint_die(const char *name)
 {
     int use_exit = 0;

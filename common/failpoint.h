@@ -22,6 +22,11 @@
  *   coord.commit.before_log      every vote YES, COMMIT not logged (round must abort)
  *   coord.commit.after_log       COMMIT durable, not sent to any replica
  *   journal.torn_write           half of a journal write reaches the file, then death
+ *
+ * Behaviour switches (FAILPOINT_ON: no crash, a deliberate bug, on for the whole run) exist
+ * only to prove that tests catch the bug:
+ *   coord.bug.reply_before_commit  answer clients first and send COMMIT 200 ms later, so
+ *                                  a read can miss an acknowledged write (stale read)
  */
 #ifndef TWOPC_FAILPOINT_H
 #define TWOPC_FAILPOINT_H
@@ -40,7 +45,11 @@ void failpoint_die(const char *name) __attribute__((noreturn));
             failpoint_die(name);                                                            \
     } while (0)
 #define FAILPOINT_HIT(name) (failpoints_enabled && failpoint_hit(name))
+/* True if the named switch is listed (never counts, never dies). */
+int failpoint_listed(const char *name);
+#define FAILPOINT_ON(name) (failpoints_enabled && failpoint_listed(name))
 #else
+#define FAILPOINT_ON(name) 0
 #define failpoint_init() ((void)0)
 #define FAILPOINT(name) ((void)0)
 #define FAILPOINT_HIT(name) 0

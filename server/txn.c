@@ -311,6 +311,26 @@ static void round_abort(struct round *rd, const char *why)
     schedule_kick(t);
 }
 
+static void send_commits_late(evutil_socket_t fd, short what, void *arg)
+{
+    struct round *rd = arg;
+    for (int i = 0; i < rd->t->nlinks; i++)
+        send_decision(rd, rd->t->links[i], "TPC.COMMIT", on_commit_ack);
+    schedule_kick(rd->t);
+    rd->refs--;
+    round_maybe_free(rd);
+}
+
+/* The bug of failpoint coord.bug.reply_before_commit: checklist steps 2 and 3 swapped, and
+ * COMMIT delayed, so a client can read an older value after seeing OK. */
+static void broken_commit(struct round *rd)
+{
+    struct timeval tv = { 0, 200000 };
+    answer_all(rd, NULL);
+    rd->refs++;
+    event_base_once(rd->t->base, -1, EV_TIMEOUT, send_commits_late, rd, &tv);
+}
+
 static void round_commit(struct round *rd)
 {
     struct txn *t = rd->t;
@@ -330,6 +350,10 @@ static void round_commit(struct round *rd)
     t->st.ops_committed += rd->nops;
     t->st.unacked_rounds++;
     rd->acks_missing = t->nlinks;
+    if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
+        broken_commit(rd); /* a deliberate bug, for tests of the tests */
+        return;
+    }
     for (int i = 0; i < t->nlinks; i++)
         send_decision(rd, t->links[i], "TPC.COMMIT", on_commit_ack);
     answer_all(rd, NULL);
