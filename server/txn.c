@@ -74,6 +74,7 @@ struct txn {
     struct txn_stats st;
     int closing; /* txn_free is running: links are being freed, send nothing */
     uint64_t max_log_bytes, compacted_size;
+    int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
 };
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
@@ -316,6 +317,7 @@ static void send_commits_late(evutil_socket_t fd, short what, void *arg)
     struct round *rd = arg;
     for (int i = 0; i < rd->t->nlinks; i++)
         send_decision(rd, rd->t->links[i], "TPC.COMMIT", on_commit_ack);
+    rd->t->hold--;
     schedule_kick(rd->t);
     rd->refs--;
     round_maybe_free(rd);
@@ -328,6 +330,7 @@ static void broken_commit(struct round *rd)
     struct timeval tv = { 0, 200000 };
     answer_all(rd, NULL);
     rd->refs++;
+    rd->t->hold++;
     event_base_once(rd->t->base, -1, EV_TIMEOUT, send_commits_late, rd, &tv);
 }
 
@@ -500,7 +503,7 @@ static int send_prepare(struct round *rd)
 static void start_round(struct txn *t)
 {
     char why[256];
-    if (t->current || t->npending == 0)
+    if (t->current || t->npending == 0 || t->hold)
         return;
     for (int i = 0; i < t->nlinks; i++) {
         if (link_state(t->links[i]) != LINK_READY) {
