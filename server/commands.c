@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/event.h>
+
 #include "client.h"
 #include "op.h"
 #include "replica_link.h"
@@ -167,36 +169,79 @@ static void cmd_select(struct client *cl, const struct resp_request *req)
         resp_write_simple(w, "OK");
 }
 
-/* ---- reads: one replica answers ---- */
+/* ---- reads: one replica answers ----
+ *
+ * A read goes to one READY link that is not stalled. If that link drops, the read moves to
+ * another; if it gives no answer within the prepare timeout (a stopped replica keeps its
+ * connection open), the read is sent to another link too, and the first answer wins. A
+ * read_call lives until it has answered and every link it was sent to has called back.
+ */
 
 struct read_call {
     struct slot *slot;
     struct op *op;
-    int tries;
+    struct event *timer;
+    int tries, outstanding, done;
 };
 
 static int read_send(struct read_call *rc, const struct link *skip);
 
-static void read_done(struct link *l, const struct link_reply *r, void *arg)
+static void read_finish(struct read_call *rc, const struct link_reply *r)
 {
-    struct read_call *rc = arg;
-    if (!r && ++rc->tries < txn_nlinks(coord->txn) && read_send(rc, l) == 0)
-        return; /* the link dropped: asked another replica */
     if (r)
         link_reply_write(r, slot_writer(rc->slot));
     else
         resp_write_error(slot_writer(rc->slot), "ERR no replica could serve the read");
+    rc->done = 1;
+    evtimer_del(rc->timer);
     slot_done(rc->slot);
+}
+
+static void read_maybe_free(struct read_call *rc)
+{
+    if (!rc->done || rc->outstanding > 0)
+        return;
+    event_free(rc->timer);
     op_free(rc->op);
     free(rc);
+}
+
+static void read_done(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct read_call *rc = arg;
+    rc->outstanding--;
+    if (!rc->done) {
+        if (r)
+            read_finish(rc, r);
+        else if (++rc->tries >= txn_nlinks(coord->txn) || read_send(rc, l) < 0)
+            if (rc->outstanding == 0)
+                read_finish(rc, NULL); /* every replica dropped it */
+    }
+    read_maybe_free(rc);
+}
+
+static void read_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct read_call *rc = arg;
+    /* No answer yet: ask another replica too (a stalled link is skipped by the choice). */
+    if (read_send(rc, NULL) < 0) {
+        int ms = txn_prepare_timeout_ms(coord->txn);
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+        evtimer_add(rc->timer, &tv);
+    }
 }
 
 static int read_send(struct read_call *rc, const struct link *skip)
 {
     struct link *l = txn_read_link(coord->txn, skip);
-    if (!l)
+    if (!l || link_send(l, rc->op->argc, (const char **)rc->op->argv, rc->op->lens, read_done,
+                        rc) < 0)
         return -1;
-    return link_send(l, rc->op->argc, (const char **)rc->op->argv, rc->op->lens, read_done, rc);
+    rc->outstanding++;
+    int ms = txn_prepare_timeout_ms(coord->txn);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(rc->timer, &tv);
+    return 0;
 }
 
 static void cmd_read(struct client *cl, const struct resp_request *req)
@@ -206,18 +251,23 @@ static void cmd_read(struct client *cl, const struct resp_request *req)
         return;
     }
     struct read_call *rc = calloc(1, sizeof *rc);
-    if (!rc || !(rc->op = op_new(req->argc, req->argv, req->lens))) {
+    if (!rc || !(rc->op = op_new(req->argc, req->argv, req->lens)) ||
+        !(rc->timer = evtimer_new(coord->base, read_timeout, rc)) ||
+        !(rc->slot = client_slot_new(cl, 0))) {
+        if (rc) {
+            if (rc->timer)
+                event_free(rc->timer);
+            op_free(rc->op);
+        }
         free(rc);
         resp_write_error(client_reply_writer(cl), "ERR out of memory");
         return;
     }
-    if (!(rc->slot = client_slot_new(cl, 0)) || read_send(rc, NULL) < 0) {
-        struct resp_writer *w = rc->slot ? slot_writer(rc->slot) : client_reply_writer(cl);
-        resp_write_error(w, "ERR no replica is available to serve reads");
-        if (rc->slot)
-            slot_done(rc->slot);
-        op_free(rc->op);
-        free(rc);
+    if (read_send(rc, NULL) < 0) {
+        resp_write_error(slot_writer(rc->slot), "ERR no replica is available to serve reads");
+        rc->done = 1;
+        slot_done(rc->slot);
+        read_maybe_free(rc);
     }
 }
 

@@ -21,6 +21,7 @@ struct resp_writer;
 struct txn;
 
 struct coord {
+    struct event_base *base;
     struct txn *txn;
     struct conn_server *srv;
     const char *bind, *dir, *executable, *config_file;

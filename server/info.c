@@ -65,9 +65,10 @@ static void section_twopc(struct evbuffer *b, const struct coord *c)
                         c->prepare_timeout_ms);
     for (int i = 0; i < n; i++) {
         struct link *l = txn_link(c->txn, i);
-        evbuffer_add_printf(b, "replica_%d:addr=%s,state=%s,connects=%llu\r\n", i + 1,
-                            link_addr(l), link_state_name(link_state(l)),
-                            (unsigned long long)link_connects(l));
+        evbuffer_add_printf(b, "replica_%d:addr=%s,state=%s,connects=%llu,stalled=%d\r\n",
+                            i + 1, link_addr(l), link_state_name(link_state(l)),
+                            (unsigned long long)link_connects(l),
+                            link_stalled(l, (uint64_t)c->prepare_timeout_ms));
     }
     evbuffer_add(b, "\r\n", 2);
 }

@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 
     char err[512];
     struct event_base *base = event_base_new();
+    o.c.base = base;
     o.c.txn = txn_new(base, o.c.dir, o.replicas, o.nreplicas, o.c.prepare_timeout_ms,
                       o.max_log_bytes, err, sizeof err);
     if (!o.c.txn) {

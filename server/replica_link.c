@@ -29,6 +29,8 @@ struct link {
     char host[100];
     int port, index;
     uint64_t connects, down_since_ms, last_complaint_ms;
+    size_t pending;       /* requests sent, reply not yet received */
+    uint64_t progress_ms; /* last reply, or when pending went from 0 to 1 */
 };
 
 struct link_call {
@@ -62,6 +64,7 @@ static void went_down(struct link *l, const char *why)
 {
     int was_up = l->state != LINK_DOWN;
     l->ac = NULL;
+    l->pending = 0;
     set_state(l, LINK_DOWN);
     uint64_t now = util_mono_ms();
     if (was_up) {
@@ -77,12 +80,26 @@ static void went_down(struct link *l, const char *why)
     schedule_retry(l);
 }
 
+static void note_sent(struct link *l)
+{
+    if (l->pending++ == 0)
+        l->progress_ms = util_mono_ms();
+}
+
+static void note_reply(struct link *l)
+{
+    if (l->pending > 0)
+        l->pending--;
+    l->progress_ms = util_mono_ms();
+}
+
 static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct link *l = privdata;
     redisReply *r = reply;
     if (!r)
         return; /* disconnect callback follows */
+    note_reply(l);
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
         r->element[2]->type != REDIS_REPLY_ARRAY) {
@@ -114,7 +131,8 @@ static void connect_cb(const redisAsyncContext *ac, int status)
     }
     l->connects++;
     set_state(l, LINK_SYNCING);
-    redisAsyncCommand(l->ac, hello_cb, l, "TPC.HELLO");
+    if (redisAsyncCommand(l->ac, hello_cb, l, "TPC.HELLO") == REDIS_OK)
+        note_sent(l);
 }
 
 static void disconnect_cb(const redisAsyncContext *ac, int status)
@@ -183,6 +201,11 @@ const char *link_addr(const struct link *l) { return l->addr; }
 int link_index(const struct link *l) { return l->index; }
 uint64_t link_connects(const struct link *l) { return l->connects; }
 
+int link_stalled(const struct link *l, uint64_t stall_ms)
+{
+    return l->pending > 0 && util_mono_ms() - l->progress_ms > stall_ms;
+}
+
 const char *link_state_name(enum link_state s)
 {
     static const char *const names[LINK_STATE_MAX] = { "down", "syncing", "ready" };
@@ -192,6 +215,8 @@ const char *link_state_name(enum link_state s)
 static void call_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct link_call *call = privdata;
+    if (reply)
+        note_reply(call->l);
     call->fn(call->l, reply, call->arg);
     free(call);
 }
@@ -209,6 +234,7 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
         free(call);
         return -1;
     }
+    note_sent(l);
     return 0;
 }
 

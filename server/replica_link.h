@@ -60,6 +60,11 @@ int link_index(const struct link *l);
 const char *link_state_name(enum link_state s);
 uint64_t link_connects(const struct link *l);
 
+/* True if a request has been outstanding for more than stall_ms without any reply: the
+ * replica is connected but not answering (stopped, swapping, a disk stuck). Reads avoid a
+ * stalled link and writes fail fast instead of waiting for the prepare timeout. */
+int link_stalled(const struct link *l, uint64_t stall_ms);
+
 /* Sends one command. Returns 0 (fn will run exactly once) or -1 (link not connected; fn
  * will not run). */
 int link_send(struct link *l, int argc, const char **argv, const size_t *lens,

@@ -506,10 +506,12 @@ static void start_round(struct txn *t)
     if (t->current || t->npending == 0 || t->hold)
         return;
     for (int i = 0; i < t->nlinks; i++) {
-        if (link_state(t->links[i]) != LINK_READY) {
+        struct link *l = t->links[i];
+        int stalled = link_stalled(l, (uint64_t)t->prepare_timeout_ms);
+        if (link_state(l) != LINK_READY || stalled) {
             snprintf(why, sizeof why,
                      "NOREPLICAS Not enough good replicas to write: replica %s is %s",
-                     link_addr(t->links[i]), link_state_name(link_state(t->links[i])));
+                     link_addr(l), stalled ? "not responding" : link_state_name(link_state(l)));
             fail_pending(t, why);
             return;
         }
@@ -692,13 +694,15 @@ void txn_free(struct txn *t)
 }
 
 int txn_nlinks(const struct txn *t) { return t->nlinks; }
+int txn_prepare_timeout_ms(const struct txn *t) { return t->prepare_timeout_ms; }
 struct link *txn_link(const struct txn *t, int i) { return t->links[i]; }
 
 struct link *txn_read_link(struct txn *t, const struct link *skip)
 {
     for (int k = 0; k < t->nlinks; k++) {
         struct link *l = t->links[(t->rr + k) % t->nlinks];
-        if (l != skip && link_state(l) == LINK_READY) {
+        if (l != skip && link_state(l) == LINK_READY &&
+            !link_stalled(l, (uint64_t)t->prepare_timeout_ms)) {
             t->rr = (t->rr + k + 1) % t->nlinks;
             return l;
         }

@@ -49,8 +49,10 @@ void txn_free(struct txn *t);
 void txn_submit(struct txn *t, struct op *op, struct slot *slot);
 
 int txn_nlinks(const struct txn *t);
+int txn_prepare_timeout_ms(const struct txn *t);
 struct link *txn_link(const struct txn *t, int i);
-/* A READY link for a read, round-robin; NULL if none. skip: a link to avoid (or NULL). */
+/* A READY, not stalled link for a read, round-robin; NULL if none. skip: a link to avoid
+ * (or NULL). */
 struct link *txn_read_link(struct txn *t, const struct link *skip);
 void txn_get_stats(const struct txn *t, struct txn_stats *st);
 
