@@ -7,7 +7,8 @@
  *
  * Checklist per read from a connection (conn.c runs it):
  *   1. every request in the read is handled; votes and acks are staged, not sent;
- *   2. on_batch_end: participant_sync() makes the vote log durable (one fsync for all);
+ *   2. on_batch_end: participant_sync() makes the vote log durable (one fsync for all)
+ *      when a vote waits for it; COMMIT-only batches leave it to a lazy timer (LAZY_SYNC_MS);
  *   3. only then the staged replies are flushed to the socket.
  */
 #include <getopt.h>
@@ -28,6 +29,7 @@
 #include "util.h"
 
 #define REPLICA_VERSION "0.1.0"
+#define LAZY_SYNC_MS 20 /* how long a COMMIT record may wait for an fsync when idle */
 
 struct replica {
     struct event_base *base;
@@ -37,6 +39,7 @@ struct replica {
     char pidfile[4096];
     int port;
     uint64_t start_ms, max_log_bytes;
+    struct event *lazy_sync;
 };
 
 typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req,
@@ -180,14 +183,28 @@ static void on_request(struct conn *c, const struct resp_request *req)
     resp_write_error(w, msg);
 }
 
-static void on_batch_end(struct conn *c)
+static void sync_or_exit(struct replica *r, int force)
 {
-    struct replica *r = conn_server_ctx_of(c);
     char err[256];
-    if (participant_sync(r->part, r->max_log_bytes, err, sizeof err) < 0) {
+    if (participant_sync(r->part, force, r->max_log_bytes, err, sizeof err) < 0) {
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
+    }
+}
+
+static void lazy_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sync_or_exit(arg, 1);
+}
+
+static void on_batch_end(struct conn *c)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    sync_or_exit(r, 0);
+    if (participant_lazy_pending(r->part) && !evtimer_pending(r->lazy_sync, NULL)) {
+        struct timeval tv = { 0, LAZY_SYNC_MS * 1000 };
+        evtimer_add(r->lazy_sync, &tv);
     }
 }
 
@@ -270,6 +287,7 @@ int main(int argc, char **argv)
         return 1;
     }
     r.base = event_base_new();
+    r.lazy_sync = evtimer_new(r.base, lazy_sync_cb, &r);
     r.srv = conn_server_new(r.base, bind, r.port, &replica_conn_ops, &r, NULL, err, sizeof err);
     if (!r.srv) {
         LOG_WARNING("%s", err);
@@ -285,6 +303,8 @@ int main(int argc, char **argv)
     event_base_dispatch(r.base);
 
     conn_server_free(r.srv);
+    sync_or_exit(&r, 1);
+    event_free(r.lazy_sync);
     participant_close(r.part);
     event_free(sigterm);
     event_free(sigint);

@@ -51,6 +51,8 @@ struct participant {
     uint64_t max_rid;     /* highest rid prepared or applied */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_sync */
+    uint64_t committed;      /* highest rid whose COMMIT record was appended */
+    uint64_t durable;        /* highest rid whose COMMIT is durable (log synced, or SQLite) */
     uint64_t compacted_size; /* log size right after the last compaction */
 };
 
@@ -229,6 +231,13 @@ struct participant *participant_open(const char *dir, char *err, size_t errlen)
             snprintf(err, errlen, "sqlite: %s", store_error(p->store));
         goto fail;
     }
+    /* What replay applied (and what a crashed process left in SQLite's WAL) is made durable
+     * now, so the durable mark can start at applied_round. */
+    if (store_checkpoint(p->store) < 0) {
+        snprintf(err, errlen, "sqlite checkpoint: %s", store_error(p->store));
+        goto fail;
+    }
+    p->committed = p->durable = p->applied;
     if (info.torn_bytes)
         LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", path,
                     (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
@@ -323,8 +332,10 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
     }
     round_append(p, r);
     p->prepared_since_sync = 1;
-    resp_write_array(w, 1 + (size_t)r->nops);
+    resp_write_array(w, 2 + (size_t)r->nops);
     resp_write_simple(w, "YES");
+    /* Everything appended so far is durable once this vote may leave (after the sync). */
+    resp_write_int(w, (int64_t)p->committed);
     w->write(w->sink, results.p, results.len);
     free(results.p);
 }
@@ -347,7 +358,7 @@ void participant_commit(struct participant *p, const struct resp_request *req,
     struct round *r = round_find(p, rid, &pp);
     if (!r) {
         if (rid <= p->applied)
-            resp_write_simple(w, "OK"); /* a re-sent COMMIT: already applied */
+            resp_write_int(w, (int64_t)p->durable); /* a re-sent COMMIT: already applied */
         else
             vote_no(w, "ERR round %llu is unknown here%s", rid, "");
         return;
@@ -364,8 +375,9 @@ void participant_commit(struct participant *p, const struct resp_request *req,
     *pp = r->next;
     round_apply(p, r, 0);
     round_free(r);
+    p->committed = rid;
     FAILPOINT("replica.commit.after_apply");
-    resp_write_simple(w, "OK");
+    resp_write_int(w, (int64_t)p->durable);
 }
 
 void participant_abort(struct participant *p, const struct resp_request *req,
@@ -387,12 +399,13 @@ void participant_abort(struct participant *p, const struct resp_request *req,
 
 void participant_hello(struct participant *p, struct resp_writer *w)
 {
-    resp_write_array(w, 3);
+    resp_write_array(w, 4);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);
     resp_write_array(w, participant_in_doubt(p));
     for (struct round *r = p->rounds; r; r = r->next)
         resp_write_int(w, (int64_t)r->rid);
+    resp_write_int(w, (int64_t)p->durable);
 }
 
 /* Appends the PREPARE record of a round (the same fields TPC.PREPARE carried). */
@@ -457,11 +470,14 @@ static int compact(struct participant *p, char *err, size_t errlen)
     return 0;
 }
 
-int participant_sync(struct participant *p, uint64_t max_log_bytes, char *err,
+int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, char *err,
                      size_t errlen)
 {
+    if (!p->prepared_since_sync && !force)
+        return 0; /* no vote waits for durability: the lazy timer will sync */
     if (journal_sync(p->log, err, errlen) < 0)
         return -1;
+    p->durable = p->committed;
     if (p->prepared_since_sync) {
         p->prepared_since_sync = 0;
         FAILPOINT("replica.prepare.after_sync");
@@ -472,6 +488,11 @@ int participant_sync(struct participant *p, uint64_t max_log_bytes, char *err,
     if (size > max_log_bytes && size > 2 * p->compacted_size)
         return compact(p, err, errlen);
     return 0;
+}
+
+int participant_lazy_pending(const struct participant *p)
+{
+    return journal_pending(p->log) > 0;
 }
 
 struct store *participant_store(struct participant *p)

@@ -4,14 +4,21 @@
  * with four requests, each answered into a resp_writer:
  *
  *   TPC.PREPARE rid nops {argc arg...}*nops  evaluate the ops, log PREPARED, vote:
- *                                            *<1+nops> +YES <result per op>   or  -NO reason
- *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, +OK
+ *                                  *<2+nops> +YES :durable <result per op>   or  -NO reason
+ *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK
- *   TPC.HELLO                                *3 :applied_round :max_round_seen *n{:rid in doubt}
+ *   TPC.HELLO                 *4 :applied_round :max_round_seen *n{:rid in doubt} :durable
  *
- * The ordering rule (invariant 5): a vote or acknowledgement written into the writer may
- * leave the process only after participant_sync() has returned 0 — conn.c's on_batch_end
- * hook calls it before the staged replies are flushed. If it fails the replica must exit.
+ * The ordering rule (invariant 5): a vote written into the writer may leave the process
+ * only after participant_sync() has returned 0 — conn.c's on_batch_end hook calls it before
+ * the staged replies are flushed. If it fails the replica must exit.
+ *
+ * A COMMIT is not forced on its own: its record rides the next sync (the next PREPARE's,
+ * or a lazy sync when idle), and the SQLite update it triggers survives a process crash.
+ * "durable" in every vote and COMMIT acknowledgement is the highest round whose COMMIT is
+ * durable here; the coordinator keeps a round's decision (no END) until every replica's
+ * durable mark has passed it, so a replica that loses an unsynced COMMIT in a power cut
+ * finds the round in doubt and the coordinator still knows the answer.
  *
  * Round states (one round per rid):
  *
@@ -50,11 +57,16 @@ void participant_abort(struct participant *p, const struct resp_request *req,
                        struct resp_writer *w);
 void participant_hello(struct participant *p, struct resp_writer *w);
 
-/* Makes every logged record durable; then, if the vote log has grown past max_log_bytes,
- * checkpoints SQLite and rewrites the log down to the rounds still in doubt. Returns 0, or
- * -1 with err: the caller must exit. */
-int participant_sync(struct participant *p, uint64_t max_log_bytes, char *err,
+/* Makes every logged record durable -- when a vote waits for it, or when force is set
+ * (the lazy timer) -- then, if the vote log has grown past max_log_bytes, checkpoints SQLite
+ * and rewrites the log down to the rounds still in doubt. Returns 0, or -1 with err: the
+ * caller must exit. */
+int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, char *err,
                      size_t errlen);
+
+/* True if records are buffered that no vote is waiting for (COMMIT/ABORT only): the owner
+ * should call participant_sync() soon, lazily (a timer), to advance the durable mark. */
+int participant_lazy_pending(const struct participant *p);
 
 struct store *participant_store(struct participant *p);
 size_t participant_in_doubt(const struct participant *p);

@@ -7,14 +7,11 @@
  *
  * States (one request at a time; the arrows are the only transitions):
  *
- *            '*'  +-------+  count > 0   +----------+  len ok  +-----------+
- *   START ------> | COUNT | -----------> | BULK_HDR | -------> | BULK_DATA |
- *     |  ^        +-------+              +----------+ <------- +-----------+
- *     |  |            | count <= 0            ^     more args       |
- *     |  +------------+-----------------------|---------------------+ last arg: RESP_OK
- *     |  other byte  +--------+               |
- *     +------------> | INLINE | -> START (RESP_OK if argc > 0, else skipped)
- *                    +--------+
+ *   START -'*'-> COUNT -n > 0-> BULK_HDR -len ok-> BULK_DATA -last arg-> START (RESP_OK)
+ *     |            |               ^                   |
+ *     |            +-n <= 0-> START +-----more args-----+
+ *     +-other byte-> INLINE -'\n'-> START (RESP_OK if the line held arguments)
+ *
  *   Any state --(protocol error / out of memory)--> ERROR, left only by resp_parser_reset.
  *
  *   from       to         done by          when

@@ -25,6 +25,17 @@
  * Errors are Redis 7's texts, without the leading '-' and without CRLF, e.g.
  * "ERR Protocol error: invalid multibulk length". After RESP_ERR the parser must be
  * reset before further use; a server replies with the error and closes the connection.
+ *
+ * Details the implementation settles (see resp_parser.c for the why):
+ *  - The split never changes the result. Hence a line (inline request, "*<n>" or "$<n>")
+ *    is "too big" exactly when its first max_inline + 1 bytes hold no terminator ('\n'
+ *    for inline, '\r' for count lines), and a bulk header not starting with '$' is
+ *    refused as soon as that first byte arrives.
+ *  - As in Redis, the byte after a count line's '\r' and the 2 bytes after bulk data are
+ *    skipped unchecked; a NUL in an inline line ends its arguments.
+ *  - Running out of memory is reported as RESP_ERR with "ERR out of memory".
+ *  - A bulk argument gets at most 16 MB before its bytes arrive; the rest grows with them.
+ *  - resp_parser_pending() is 0 after RESP_ERR.
  */
 #ifndef TWOPC_RESP_PARSER_H
 #define TWOPC_RESP_PARSER_H

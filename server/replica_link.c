@@ -100,7 +100,8 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
     if (!r)
         return; /* disconnect callback follows */
     note_reply(l);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        r->element[3]->type != REDIS_REPLY_INTEGER ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
         r->element[2]->type != REDIS_REPLY_ARRAY) {
         LOG_WARNING("replica %s: bad TPC.HELLO reply; is it a twopc replica?", l->addr);
@@ -112,7 +113,7 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
     for (size_t i = 0; rids && i < n; i++)
         rids[i] = (uint64_t)r->element[2]->element[i]->integer;
     struct link_hello h = { (uint64_t)r->element[0]->integer, (uint64_t)r->element[1]->integer,
-                            rids ? n : 0, rids };
+                            rids ? n : 0, rids, (uint64_t)r->element[3]->integer };
     LOG_NOTICE("replica %s is up: applied round %llu, %zu in doubt", l->addr,
                (unsigned long long)h.applied, h.n_in_doubt);
     if (l->ev.on_hello)
@@ -258,6 +259,14 @@ const char *link_reply_str(const struct link_reply *r, size_t *len)
         return NULL;
     *len = R(r)->len;
     return R(r)->str;
+}
+
+int link_reply_int(const struct link_reply *r, long long *v)
+{
+    if (R(r)->type != REDIS_REPLY_INTEGER)
+        return -1;
+    *v = R(r)->integer;
+    return 0;
 }
 
 size_t link_reply_len(const struct link_reply *r)

@@ -38,6 +38,7 @@ struct link_hello {
     uint64_t max_rid;   /* highest round id it has seen */
     size_t n_in_doubt;
     const uint64_t *in_doubt; /* rounds it prepared without knowing the outcome */
+    uint64_t durable;   /* highest round whose COMMIT is durable there */
 };
 
 struct link_events {
@@ -74,6 +75,8 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
 int link_reply_is_error(const struct link_reply *r);
 int link_reply_is_status(const struct link_reply *r, const char *text);
 const char *link_reply_str(const struct link_reply *r, size_t *len);
+/* 0 and *v if r is an integer reply, else -1. */
+int link_reply_int(const struct link_reply *r, long long *v);
 size_t link_reply_len(const struct link_reply *r); /* elements of an array, else 0 */
 const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i);
 int link_reply_write(const struct link_reply *r, struct resp_writer *w);

@@ -6,7 +6,10 @@
  *   (new)       kick, all links READY            PREPARING   start_round()
  *   PREPARING   last YES vote, results agree     COMMITTED   round_commit()
  *   PREPARING   NO / NULL vote / timeout / diff  ABORTED     round_abort()
- *   COMMITTED   last COMMIT acknowledged         ENDED       round_end()
+ *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
+ *               on all (each replica's durable
+ *               mark, carried by votes and acks,
+ *               has passed the round)
  *
  * Per-state invariants (assert_round):
  *   PREPARING: it is t->current; votes_missing > 0; its timer is armed.
@@ -75,6 +78,7 @@ struct txn {
     int closing; /* txn_free is running: links are being freed, send nothing */
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
+    uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
 };
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
@@ -242,18 +246,48 @@ static void round_end(struct round *rd)
     maybe_compact(rd->t);
 }
 
+/* Ends every committed round that all replicas acknowledged and hold durably. */
+static void end_durable_rounds(struct txn *t)
+{
+    uint64_t min = UINT64_MAX;
+    for (int i = 0; i < t->nlinks; i++)
+        min = t->durable[i] < min ? t->durable[i] : min;
+    struct round *rd = t->unacked;
+    while (rd) {
+        struct round *next = rd->next;
+        if (rd->acks_missing == 0 && rd->rid <= min) {
+            round_end(rd);
+            round_maybe_free(rd);
+        }
+        rd = next;
+    }
+}
+
+static void note_durable(struct txn *t, struct link *l, long long durable)
+{
+    int i = link_index(l);
+    if (durable > 0 && (uint64_t)durable > t->durable[i]) {
+        t->durable[i] = (uint64_t)durable;
+        end_durable_rounds(t);
+    }
+}
+
 static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
 {
     struct round *rd = arg;
     int i = link_index(l);
+    long long durable;
     rd->refs--;
-    if (r && link_reply_is_status(r, "OK")) {
+    if (r && link_reply_int(r, &durable) == 0) {
         if (!rd->acked[i]) {
             rd->acked[i] = 1;
             rd->acks_missing--;
         }
+        rd->refs++; /* keep rd alive across note_durable, which may end and free rounds */
+        note_durable(rd->t, l, durable);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
-            round_end(rd);
+            end_durable_rounds(rd->t);
+        rd->refs--;
     } else if (r) {
         size_t len = 0;
         const char *msg = link_reply_str(r, &len);
@@ -368,7 +402,10 @@ static void round_commit(struct round *rd)
  * first), 1 if they differ, -1 if the vote is malformed. */
 static int check_results(struct round *rd, const struct link_reply *r)
 {
-    if (link_reply_len(r) != rd->nops + 1 || !link_reply_is_status(link_reply_elem(r, 0), "YES"))
+    long long durable;
+    if (link_reply_len(r) != rd->nops + 2 ||
+        !link_reply_is_status(link_reply_elem(r, 0), "YES") ||
+        link_reply_int(link_reply_elem(r, 1), &durable) < 0)
         return -1;
     struct record_buf b = { 0 };
     struct resp_writer w = { buf_sink, &b, 2 };
@@ -377,7 +414,7 @@ static int check_results(struct round *rd, const struct link_reply *r)
         return -1;
     for (size_t i = 0; i < rd->nops; i++) {
         off[i] = b.len;
-        link_reply_write(link_reply_elem(r, i + 1), &w);
+        link_reply_write(link_reply_elem(r, i + 2), &w);
     }
     off[rd->nops] = b.len;
     if (!rd->have_results) {
@@ -412,6 +449,9 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
         return;
     }
     int rc = check_results(rd, r);
+    long long durable;
+    if (rc >= 0 && link_reply_int(link_reply_elem(r, 1), &durable) == 0)
+        note_durable(rd->t, l, durable);
     if (rc != 0) {
         if (rc > 0)
             LOG_WARNING("DIVERGENCE: replica %s computed different results for round %llu",
@@ -568,6 +608,8 @@ static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
     int i = link_index(l);
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
+    if (h->durable > t->durable[i])
+        t->durable[i] = h->durable;
     /* Decisions this replica missed go out first, ahead of anything else on the link. */
     for (struct round *rd = t->unacked; rd; rd = rd->next)
         if (!rd->acked[i])
@@ -630,7 +672,10 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                     size_t errlen)
 {
     struct txn *t = calloc(1, sizeof *t);
-    if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links))) {
+    if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links)) ||
+        !(t->durable = calloc((size_t)nreplicas, sizeof *t->durable))) {
+        if (t)
+            free(t->links);
         free(t);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -687,6 +732,7 @@ void txn_free(struct txn *t)
     }
     journal_close(t->log);
     free(t->links);
+    free(t->durable);
     free(t->pending);
     if (t->kick)
         event_free(t->kick);
