@@ -15,18 +15,21 @@
 #include "store.h"
 #include "util.h"
 
-/* 1 found, 0 missing, -1 store error. */
+/* 1 found, 0 missing, -1 store error. The newest layer wins: this round's effects, then
+ * each undecided round ahead of it, then the committed store. */
 static int lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
                   const void **v, size_t *vlen)
 {
-    for (size_t i = fx->n; i-- > 0;) {
-        const struct effect *e = &fx->v[i];
-        if (e->klen == klen && memcmp(e->k, k, klen) == 0) {
-            if (e->del)
-                return 0;
-            *v = e->v;
-            *vlen = e->vlen;
-            return 1;
+    for (const struct effects *layer = fx; layer; layer = layer->under) {
+        for (size_t i = layer->n; i-- > 0;) {
+            const struct effect *e = &layer->v[i];
+            if (e->klen == klen && memcmp(e->k, k, klen) == 0) {
+                if (e->del)
+                    return 0;
+                *v = e->v;
+                *vlen = e->vlen;
+                return 1;
+            }
         }
     }
     return store_get(s, k, klen, v, vlen);

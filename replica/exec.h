@@ -1,7 +1,8 @@
 /* exec.h -- what a write op does to the data, evaluated deterministically on a replica.
  *
  * At PREPARE a replica evaluates each op of the round in order, against the committed
- * store as modified by the round's earlier ops, and records the op's effects (put k v /
+ * store as modified by the rounds still undecided ahead of it (fx->under, a chain) and by
+ * the round's earlier ops, and records the op's effects (put k v /
  * delete k) and its result (SET's +OK, DEL's count). Every replica starts from identical
  * committed data and evaluates the same ops in the same order, so every replica computes the
  * same results; the coordinator checks that they agree. At COMMIT the effects are applied to
@@ -33,6 +34,9 @@ struct effect {
 struct effects {
     struct effect *v;
     size_t n, cap;
+    /* The effects of the round prepared just before this one and not yet decided (NULL if
+     * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
+    const struct effects *under;
 };
 
 /* True if the replica knows how to evaluate this op. */

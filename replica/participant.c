@@ -40,6 +40,8 @@ struct round {
     struct op **ops;
     struct effects fx;
     int evaluated; /* fx holds the effects (false for a round read back from the log) */
+    int in_doubt;  /* prepared before a restart or a reconnection: the coordinator decides */
+    int doomed;    /* evaluated on top of a round that aborted: can only abort */
     struct round *next;
 };
 
@@ -238,6 +240,8 @@ struct participant *participant_open(const char *dir, char *err, size_t errlen)
         goto fail;
     }
     p->committed = p->durable = p->applied;
+    for (struct round *r = p->rounds; r; r = r->next)
+        r->in_doubt = 1;
     if (info.torn_bytes)
         LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", path,
                     (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
@@ -301,14 +305,20 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
     }
-    if (r->rid <= p->max_rid || p->rounds) {
-        if (p->rounds)
-            vote_no(w, "NO round %llu is still in doubt%s", p->rounds->rid, "");
-        else
+    struct round *last = p->rounds;
+    while (last && last->next)
+        last = last->next;
+    if (r->rid <= p->max_rid || (last && (last->in_doubt || last->doomed))) {
+        if (r->rid <= p->max_rid)
             vote_no(w, "NO round %llu is stale (%s)", r->rid, "id already used");
+        else
+            vote_no(w, "NO round %llu is still %s", last->rid,
+                    last->in_doubt ? "in doubt" : "doomed by an abort");
         round_free(r);
         return;
     }
+    /* Evaluated on top of every round still undecided ahead of it (pipelined rounds). */
+    r->fx.under = last ? &last->fx : NULL;
     struct record_buf results = { 0 };
     struct resp_writer rw = { buf_sink, &results, 2 };
     for (int i = 0; i < r->nops; i++)
@@ -363,6 +373,15 @@ void participant_commit(struct participant *p, const struct resp_request *req,
             vote_no(w, "ERR round %llu is unknown here%s", rid, "");
         return;
     }
+    if (r != p->rounds || r->doomed) {
+        /* Decisions arrive in round order, and a round evaluated on an aborted one is
+         * aborted too: anything else is a coordinator bug, refused loudly. */
+        LOG_WARNING("refusing COMMIT of round %llu: %s", (unsigned long long)rid,
+                    r->doomed ? "it was evaluated on an aborted round" : "out of order");
+        vote_no(w, "ERR round %llu can't commit here: %s", rid,
+                r->doomed ? "evaluated on an aborted round" : "an earlier round is undecided");
+        return;
+    }
     if (log_decision(p, "COMMIT", rid) < 0) {
         vote_no(w, "ERR round %llu: %s", rid, "can't log the decision");
         return;
@@ -373,6 +392,8 @@ void participant_commit(struct participant *p, const struct resp_request *req,
         failpoint_die("replica.commit.before_apply");
     }
     *pp = r->next;
+    if (r->next)
+        r->next->fx.under = NULL; /* the new head is evaluated on committed data now */
     round_apply(p, r, 0);
     round_free(r);
     p->committed = rid;
@@ -392,6 +413,12 @@ void participant_abort(struct participant *p, const struct resp_request *req,
         /* Not forced on its own (presumed abort), but it rides the next sync. */
         log_decision(p, "ABORT", rid);
         *pp = r->next;
+        /* Rounds evaluated on top of this one are doomed; the coordinator aborts them
+         * next. None may point at the freed effects. */
+        for (struct round *later = r->next; later; later = later->next) {
+            later->doomed |= later->evaluated; /* evaluated live, so with r ahead of it */
+            later->fx.under = NULL;
+        }
         round_free(r);
     }
     resp_write_simple(w, "OK");
@@ -399,6 +426,10 @@ void participant_abort(struct participant *p, const struct resp_request *req,
 
 void participant_hello(struct participant *p, struct resp_writer *w)
 {
+    /* A new coordinator connection: whatever is still prepared is for it to decide, in
+     * round order, before anything new is prepared here. */
+    for (struct round *r = p->rounds; r; r = r->next)
+        r->in_doubt = 1;
     resp_write_array(w, 4);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);

@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "  --pidfile FILE           pid file (default DIR/twopc-server.pid)\n"
             "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
             "  --log-max-bytes N        compact the decision log past this size (default 16 MB)\n"
+            "  --max-inflight N         rounds prepared at once, pipelined (1-64, default 3)\n"
             "  --help                   this text\n");
 }
 
@@ -56,6 +57,7 @@ struct options {
     const char *log, *pidfile;
     enum log_level level;
     uint64_t max_log_bytes;
+    int max_inflight;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -67,6 +69,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "loglevel", required_argument, 0, 'L' },
         { "prepare-timeout-ms", required_argument, 0, 't' },
         { "log-max-bytes", required_argument, 0, 'm' },
+        { "max-inflight", required_argument, 0, 'i' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -85,12 +88,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'L': o->level = log_level_parse(optarg); break;
         case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
         case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
+        case 'i': o->max_inflight = atoi(optarg); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
     }
     if (optind < argc || o->c.port <= 0 || o->c.port > 65535 || !o->c.dir ||
-        o->nreplicas == 0 || o->level == LOG_LEVEL_MAX || o->c.prepare_timeout_ms <= 0)
+        o->nreplicas == 0 || o->level == LOG_LEVEL_MAX || o->c.prepare_timeout_ms <= 0 ||
+        o->max_inflight < 1 || o->max_inflight > 64)
         return -1;
     return 0;
 }
@@ -99,7 +104,8 @@ int main(int argc, char **argv)
 {
     struct options o = { .c = { .port = 6379, .bind = "127.0.0.1", .prepare_timeout_ms = 500,
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
-                         .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20 };
+                         .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
+                         .max_inflight = 3 };
     if (parse_options(argc, argv, &o) < 0) {
         usage(stderr);
         return 2;
@@ -129,6 +135,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "twopc-server: %s\n", err);
         return 1;
     }
+    txn_set_max_inflight(o.c.txn, o.max_inflight);
     static const struct client_hooks hooks = { commands_dispatch };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close };

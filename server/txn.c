@@ -3,19 +3,35 @@
  * Transition table (every state change goes through set_state(), which asserts it):
  *
  *   from        event                            to          done by
- *   (new)       kick, all links READY            PREPARING   start_round()
- *   PREPARING   last YES vote, results agree     COMMITTED   round_commit()
- *   PREPARING   NO / NULL vote / timeout / diff  ABORTED     round_abort()
+ *   (new)       kick, all links READY, fewer     PREPARING   start_round()
+ *               than max_inflight in flight
+ *   PREPARING   all YES, results agree, and      COMMITTED   commit_ready()
+ *               every earlier round committed
+ *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     round_abort()
+ *               or an earlier round aborted
  *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
  *               on all (each replica's durable
  *               mark, carried by votes and acks,
  *               has passed the round)
  *
  * Per-state invariants (assert_round):
- *   PREPARING: it is t->current; votes_missing > 0; its timer is armed.
+ *   PREPARING: it is on the in-flight queue (rid order); its timer is armed.
  *   COMMITTED: it is on t->unacked; COMMIT <rid> is durable in the decision log.
- *   ABORTED, ENDED: not t->current, not on t->unacked; freed once refs (callbacks still
- *   to run) reaches 0.
+ *   ABORTED, ENDED: on neither list; freed once refs (callbacks still to run) reaches 0.
+ *
+ * Pipelining. Up to max_inflight rounds are PREPARING at once, so the replicas' fsync of
+ * round r+1 overlaps the coordinator's fsync of round r. Each replica evaluates a round on
+ * top of the rounds still undecided ahead of it (speculatively: as if they commit), so:
+ *   - decisions are made in rid order: a round with all YES waits for every earlier one;
+ *   - when a round aborts, every later round in flight aborts too (it was evaluated on
+ *     top of it); their ops did nothing wrong, so they go back to the front of the queue
+ *     for the next round instead of failing;
+ *   - COMMIT r+1 is appended after COMMIT r in the same log, so a durable COMMIT r+1
+ *     implies a durable COMMIT r.
+ *
+ *     in flight:  [r5 all YES] [r6 voting] [r7 voting]       pending: a b c
+ *     r6 gets NO:  r6, r7 abort (r6's clients get the error; r7's ops requeued)
+ *     in flight:  [r5 all YES]                               pending: (r7's ops) a b c
  *
  * Checklist for the commit point, in this order (DESIGN.md, write path step 4):
  *   1. append COMMIT <rid> and fsync the decision log (exit if the fsync fails);
@@ -58,9 +74,10 @@ struct round {
     char *voted, *acked;     /* per link */
     struct record_buf results; /* encoded per-op results of the first YES vote */
     size_t *res_off;         /* nops + 1 offsets into results */
-    int have_results;
+    int have_results, all_yes;
     struct event *timer;
     struct round *next;      /* on t->unacked */
+    struct round *qnext;     /* on the in-flight queue */
 };
 
 struct txn {
@@ -70,7 +87,8 @@ struct txn {
     int nlinks, rr, prepare_timeout_ms;
     struct wop *pending;
     size_t npending, cap;
-    struct round *current;
+    struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
+    int ninflight, max_inflight;
     struct round *unacked;
     struct event *kick;
     uint64_t next_rid;
@@ -88,13 +106,15 @@ static void assert_round(const struct round *rd)
 {
 #ifndef NDEBUG
     const struct txn *t = rd->t;
-    int on_unacked = 0;
+    int on_unacked = 0, on_queue = 0;
     for (const struct round *x = t->unacked; x; x = x->next)
         on_unacked |= x == rd;
+    for (const struct round *x = t->qhead; x; x = x->qnext)
+        on_queue |= x == rd;
     switch (rd->state) {
-    case ROUND_PREPARING: assert(t->current == rd && rd->votes_missing > 0); break;
-    case ROUND_COMMITTED: assert(on_unacked && t->current != rd); break;
-    default: assert(!on_unacked && t->current != rd); break;
+    case ROUND_PREPARING: assert(on_queue && !on_unacked); break;
+    case ROUND_COMMITTED: assert(on_unacked && !on_queue); break;
+    default: assert(!on_unacked && !on_queue); break;
     }
 #endif
 }
@@ -331,16 +351,53 @@ static void answer_all(struct round *rd, const char *error)
     }
 }
 
+/* Puts n ops back at the front of the pending queue (they keep their slots). */
+static int requeue_front(struct txn *t, struct wop *ops, size_t n)
+{
+    struct wop *np = malloc((n + t->npending) * sizeof *np);
+    if (!np)
+        return -1;
+    memcpy(np, ops, n * sizeof *np);
+    if (t->npending)
+        memcpy(np + n, t->pending, t->npending * sizeof *np);
+    free(t->pending);
+    t->pending = np;
+    t->npending += n;
+    t->cap = t->npending;
+    return 0;
+}
+
+/* Aborts rd and every round after it in flight; see "Pipelining" above. */
 static void round_abort(struct round *rd, const char *why)
 {
     struct txn *t = rd->t;
-    set_state(rd, ROUND_ABORTED);
-    evtimer_del(rd->timer);
-    t->current = NULL;
-    t->st.aborted++;
-    LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)rd->rid, why);
-    for (int i = 0; i < t->nlinks; i++)
-        send_decision(rd, t->links[i], "TPC.ABORT", on_abort_ack);
+    struct round **pp = &t->qhead, *prev = NULL;
+    while (*pp != rd)
+        prev = *pp, pp = &(*pp)->qnext;
+    *pp = NULL;
+    t->qtail = prev;
+    for (struct round *x = rd; x; x = x->qnext) {
+        set_state(x, ROUND_ABORTED);
+        evtimer_del(x->timer);
+        t->ninflight--;
+        t->st.aborted++;
+        LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)x->rid,
+                    x == rd ? why : "an earlier round aborted");
+        for (int i = 0; i < t->nlinks; i++)
+            send_decision(x, t->links[i], "TPC.ABORT", on_abort_ack);
+    }
+    /* Later rounds' ops go back in order, ahead of what arrived since (newest first, so
+     * that each lands in front of the ones after it). */
+    struct round *later[64];
+    size_t nl = 0;
+    for (struct round *x = rd->qnext; x && nl < 64; x = x->qnext)
+        later[nl++] = x;
+    for (size_t k = nl; k-- > 0;) {
+        if (requeue_front(t, later[k]->ops, later[k]->nops) == 0)
+            later[k]->nops = 0; /* the ops now belong to the queue */
+        else
+            answer_all(later[k], "ERR out of memory; write not applied");
+    }
     answer_all(rd, why);
     assert_round(rd);
     schedule_kick(t);
@@ -368,19 +425,41 @@ static void broken_commit(struct round *rd)
     event_base_once(rd->t->base, -1, EV_TIMEOUT, send_commits_late, rd, &tv);
 }
 
-static void round_commit(struct round *rd)
+static void round_committed(struct round *rd);
+
+/* Commits every round at the head of the queue whose votes are all YES: one decision-log
+ * fsync for all of them (group commit), then COMMIT to the replicas, then the replies. */
+static void commit_ready(struct txn *t)
 {
-    struct txn *t = rd->t;
-    FAILPOINT("coord.commit.before_log");
-    if (log_record(t, "COMMIT", rd->rid) < 0) {
-        round_abort(rd, "ERR out of memory; write not applied");
-        return;
+    size_t n = 0;
+    for (struct round *rd = t->qhead; rd && rd->all_yes; rd = rd->qnext) {
+        FAILPOINT("coord.commit.before_log");
+        if (log_record(t, "COMMIT", rd->rid) < 0) {
+            round_abort(rd, "ERR out of memory; write not applied");
+            break;
+        }
+        n++;
     }
+    if (n == 0)
+        return;
     sync_or_die(t); /* the commit point */
     FAILPOINT("coord.commit.after_log");
+    while (n-- > 0) {
+        struct round *rd = t->qhead;
+        t->qhead = rd->qnext;
+        if (!t->qhead)
+            t->qtail = NULL;
+        t->ninflight--;
+        round_committed(rd);
+    }
+    schedule_kick(t);
+}
+
+static void round_committed(struct round *rd)
+{
+    struct txn *t = rd->t;
     set_state(rd, ROUND_COMMITTED);
     evtimer_del(rd->timer);
-    t->current = NULL;
     rd->next = t->unacked;
     t->unacked = rd;
     t->st.committed++;
@@ -395,7 +474,6 @@ static void round_commit(struct round *rd)
         send_decision(rd, t->links[i], "TPC.COMMIT", on_commit_ack);
     answer_all(rd, NULL);
     assert_round(rd);
-    schedule_kick(t);
 }
 
 /* Encodes the vote's per-op results. Returns 0 if they match the first YES (or are the
@@ -461,8 +539,10 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
         round_abort(rd, why);
         return;
     }
-    if (--rd->votes_missing == 0)
-        round_commit(rd);
+    if (--rd->votes_missing == 0) {
+        rd->all_yes = 1;
+        commit_ready(rd->t);
+    }
 }
 
 static void on_vote(struct link *l, const struct link_reply *r, void *arg)
@@ -543,7 +623,7 @@ static int send_prepare(struct round *rd)
 static void start_round(struct txn *t)
 {
     char why[256];
-    if (t->current || t->npending == 0 || t->hold)
+    if (t->ninflight >= t->max_inflight || t->npending == 0 || t->hold)
         return;
     for (int i = 0; i < t->nlinks; i++) {
         struct link *l = t->links[i];
@@ -568,7 +648,12 @@ static void start_round(struct txn *t)
     t->npending = t->cap = 0;
     rd->votes_missing = t->nlinks;
     rd->timer = evtimer_new(t->base, on_timeout, rd);
-    t->current = rd;
+    if (t->qtail)
+        t->qtail->qnext = rd;
+    else
+        t->qhead = rd;
+    t->qtail = rd;
+    t->ninflight++;
     struct timeval tv = { t->prepare_timeout_ms / 1000, (t->prepare_timeout_ms % 1000) * 1000 };
     evtimer_add(rd->timer, &tv);
     assert_round(rd);
@@ -596,7 +681,7 @@ void txn_submit(struct txn *t, struct op *op, struct slot *slot)
         t->cap = cap;
     }
     t->pending[t->npending++] = (struct wop){ op, slot };
-    if (!t->current)
+    if (t->ninflight < t->max_inflight)
         schedule_kick(t);
 }
 
@@ -610,23 +695,54 @@ static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
         t->next_rid = h->max_rid + 1;
     if (h->durable > t->durable[i])
         t->durable[i] = h->durable;
-    /* Decisions this replica missed go out first, ahead of anything else on the link. */
+    /* Decisions this replica missed go out first, ahead of anything else on the link, and
+     * in round order: a replica decides its prepared rounds oldest first. Committed rounds
+     * it has not acknowledged get COMMIT (answered at once if already applied); rounds in
+     * doubt that never committed get ABORT (presumed abort). */
+    size_t n = 0;
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        n++;
+    struct decision { uint64_t rid; struct round *rd; } *d =
+        calloc(n + h->n_in_doubt + 1, sizeof *d);
+    if (!d) {
+        LOG_WARNING("replica %s: out of memory resolving its rounds", link_addr(l));
+        return;
+    }
+    n = 0;
     for (struct round *rd = t->unacked; rd; rd = rd->next)
         if (!rd->acked[i])
-            send_decision(rd, l, "TPC.COMMIT", on_commit_ack);
+            d[n++] = (struct decision){ rd->rid, rd };
     for (size_t k = 0; k < h->n_in_doubt; k++) {
         struct round *rd = t->unacked;
         while (rd && rd->rid != h->in_doubt[k])
             rd = rd->next;
-        if (rd)
-            continue; /* committed: its COMMIT was just re-sent */
+        if (!rd)
+            d[n++] = (struct decision){ h->in_doubt[k], NULL };
+    }
+    for (size_t a = 1; a < n; a++) /* insertion sort: a handful of rounds */
+        for (size_t b = a; b > 0 && d[b - 1].rid > d[b].rid; b--) {
+            struct decision tmp = d[b];
+            d[b] = d[b - 1];
+            d[b - 1] = tmp;
+        }
+    for (size_t k = 0; k < n; k++) {
+        if (d[k].rd) {
+            send_decision(d[k].rd, l, "TPC.COMMIT", on_commit_ack);
+            continue;
+        }
         char num[24];
         const char *argv[2] = { "TPC.ABORT", num };
-        size_t lens[2] = { 9, util_u64_to_str(h->in_doubt[k], num) };
+        size_t lens[2] = { 9, util_u64_to_str(d[k].rid, num) };
         LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", link_addr(l),
-                   (unsigned long long)h->in_doubt[k]);
+                   (unsigned long long)d[k].rid);
         link_send(l, 2, argv, lens, on_abort_ack, NULL);
     }
+    free(d);
+}
+
+void txn_set_max_inflight(struct txn *t, int n)
+{
+    t->max_inflight = n > 0 ? n : 1;
 }
 
 /* ---- set-up ---- */
@@ -684,6 +800,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     t->nlinks = nreplicas;
     t->prepare_timeout_ms = prepare_timeout_ms;
     t->max_log_bytes = max_log_bytes;
+    t->max_inflight = 1;
     t->next_rid = 1;
     t->kick = event_new(base, -1, 0, kick_cb, t);
 

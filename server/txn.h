@@ -45,6 +45,9 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                     size_t errlen);
 void txn_free(struct txn *t);
 
+/* How many rounds may be PREPARING at once (pipelining; default 1). */
+void txn_set_max_inflight(struct txn *t, int n);
+
 /* Takes ownership of op; the result (or error) is written into slot, then slot_done. */
 void txn_submit(struct txn *t, struct op *op, struct slot *slot);
 
