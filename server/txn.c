@@ -97,6 +97,10 @@ struct txn {
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
+    /* Recovery report: logged once every replica has said hello after start-up. */
+    char *hello_seen;
+    int recovery_logged;
+    uint64_t recovery_t0, recovered_committed, recovered_aborted, max_aborted;
 };
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
@@ -687,6 +691,24 @@ void txn_submit(struct txn *t, struct op *op, struct slot *slot)
 
 /* ---- links coming up ---- */
 
+/* After start-up, once every replica has said hello: what recovery found and decided. */
+static void report_recovery(struct txn *t, int i)
+{
+    t->hello_seen[i] = 1;
+    if (t->recovery_logged)
+        return;
+    for (int k = 0; k < t->nlinks; k++)
+        if (!t->hello_seen[k])
+            return;
+    t->recovery_logged = 1;
+    LOG_NOTICE("recovered %llu rounds: %llu committed (re-sent to replicas), %llu aborted "
+               "(in doubt, never committed), in %llu ms",
+               (unsigned long long)(t->recovered_committed + t->recovered_aborted),
+               (unsigned long long)t->recovered_committed,
+               (unsigned long long)t->recovered_aborted,
+               (unsigned long long)(util_mono_ms() - t->recovery_t0));
+}
+
 static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
 {
     struct txn *t = ctx;
@@ -730,6 +752,10 @@ static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
             send_decision(d[k].rd, l, "TPC.COMMIT", on_commit_ack);
             continue;
         }
+        if (d[k].rid > t->max_aborted) { /* count each round once, not once per replica */
+            t->max_aborted = d[k].rid;
+            t->recovered_aborted++;
+        }
         char num[24];
         const char *argv[2] = { "TPC.ABORT", num };
         size_t lens[2] = { 9, util_u64_to_str(d[k].rid, num) };
@@ -738,6 +764,7 @@ static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
         link_send(l, 2, argv, lens, on_abort_ack, NULL);
     }
     free(d);
+    report_recovery(t, i);
 }
 
 void txn_set_max_inflight(struct txn *t, int n)
@@ -789,9 +816,12 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
 {
     struct txn *t = calloc(1, sizeof *t);
     if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links)) ||
-        !(t->durable = calloc((size_t)nreplicas, sizeof *t->durable))) {
-        if (t)
+        !(t->durable = calloc((size_t)nreplicas, sizeof *t->durable)) ||
+        !(t->hello_seen = calloc((size_t)nreplicas, 1))) {
+        if (t) {
             free(t->links);
+            free(t->durable);
+        }
         free(t);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -806,7 +836,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
 
     char path[4096];
     struct journal_info info;
-    uint64_t t0 = util_mono_ms();
+    uint64_t t0 = t->recovery_t0 = util_mono_ms();
     snprintf(path, sizeof path, "%s/decision.log", dir);
     if (!(t->log = journal_open(path, replay_decision, t, &info, err, errlen))) {
         txn_free(t);
@@ -815,6 +845,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     if (info.torn_bytes)
         LOG_WARNING("decision log %s: cut a torn tail of %llu bytes at offset %llu", path,
                     (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
+    t->recovered_committed = t->st.unacked_rounds;
     LOG_NOTICE("decision log replayed: %llu records, %zu committed rounds to finish, "
                "next round %llu, in %llu ms",
                (unsigned long long)info.records, t->st.unacked_rounds,
@@ -850,6 +881,7 @@ void txn_free(struct txn *t)
     journal_close(t->log);
     free(t->links);
     free(t->durable);
+    free(t->hello_seen);
     free(t->pending);
     if (t->kick)
         event_free(t->kick);
