@@ -146,6 +146,84 @@ static int exec_incr(struct store *s, struct effects *fx, const struct op *op,
     return exec_incr_by(s, fx, op, w, neg ? -by : by);
 }
 
+static int exec_get(struct store *s, struct effects *fx, const struct op *op,
+                    struct resp_writer *w)
+{
+    if (op->argc != 2)
+        return fail(w, "ERR wrong number of arguments for 'get' command");
+    const void *v;
+    size_t vlen;
+    int found = lookup(s, fx, op->argv[1], op->lens[1], &v, &vlen);
+    if (found < 0)
+        return fail(w, "ERR storage error");
+    if (w)
+        found ? resp_write_bulk(w, v, vlen) : resp_write_null(w);
+    return 0;
+}
+
+static int exec_exists(struct store *s, struct effects *fx, const struct op *op,
+                       struct resp_writer *w)
+{
+    if (op->argc < 2)
+        return fail(w, "ERR wrong number of arguments for 'exists' command");
+    int64_t n = 0;
+    for (int i = 1; i < op->argc; i++) {
+        const void *v;
+        size_t vlen;
+        int found = lookup(s, fx, op->argv[i], op->lens[i], &v, &vlen);
+        if (found < 0)
+            return fail(w, "ERR storage error");
+        n += found;
+    }
+    if (w)
+        resp_write_int(w, n);
+    return 0;
+}
+
+static int exec_ping(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    if (w)
+        op->argc > 1 ? resp_write_bulk(w, op->argv[1], op->lens[1]) : resp_write_simple(w, "PONG");
+    return 0;
+}
+
+static int own(struct effects *fx, struct op *op)
+{
+    struct op **nv = realloc(fx->owned, (fx->nowned + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    fx->owned = nv;
+    fx->owned[fx->nowned++] = op;
+    return 0;
+}
+
+static int exec_tx(struct store *s, struct effects *fx, const struct op *op,
+                   struct resp_writer *w)
+{
+    uint64_t n;
+    if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0 ||
+        n > (uint64_t)op->argc)
+        return fail(w, "ERR malformed TX");
+    if (w)
+        resp_write_array(w, (size_t)n);
+    int at = 2;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t argc;
+        if (at >= op->argc || util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 ||
+            argc == 0 || argc > (uint64_t)(op->argc - at - 1))
+            return fail(w, "ERR malformed TX"); /* cannot happen: the coordinator built it */
+        struct op *sub = op_new((int)argc, op->argv + at + 1, op->lens + at + 1);
+        if (!sub || own(fx, sub) < 0) {
+            op_free(sub);
+            return fail(w, "ERR out of memory");
+        }
+        exec_op(s, fx, sub, w);
+        at += 1 + (int)argc;
+    }
+    return 0;
+}
+
 typedef int (*exec_fn)(struct store *, struct effects *, const struct op *,
                        struct resp_writer *);
 
@@ -153,6 +231,10 @@ static const struct {
     const char *name;
     exec_fn fn;
 } exec_table[] = {
+    { "tx", exec_tx },
+    { "get", exec_get },
+    { "exists", exec_exists },
+    { "ping", exec_ping },
     { "set", exec_set },
     { "del", exec_del },
     { "mset", exec_mset },
@@ -196,6 +278,9 @@ int exec_apply(struct store *s, const struct effects *fx)
 
 void effects_clear(struct effects *fx)
 {
+    for (size_t i = 0; i < fx->nowned; i++)
+        op_free(fx->owned[i]);
+    free(fx->owned);
     free(fx->v);
     *fx = (struct effects){ 0 };
 }

@@ -14,6 +14,11 @@
  *     effects_clear(&fx);
  *
  * Effects point into the ops' memory: the ops must outlive the effects.
+ *
+ * A TX op is a MULTI/EXEC block: `TX n {argc arg...}*n`. Its sub-commands run in order,
+ * atomically within the round, reads included (GET sees the TX's own earlier writes), and
+ * its result is the array of their results, as EXEC returns it. A sub-command's error
+ * (wrong type, not an integer) is its own result and does not stop the others, as in Redis.
  */
 #ifndef TWOPC_EXEC_H
 #define TWOPC_EXEC_H
@@ -37,6 +42,10 @@ struct effects {
     /* The effects of the round prepared just before this one and not yet decided (NULL if
      * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
     const struct effects *under;
+    /* Ops created during evaluation (a TX's sub-commands) that effects point into; freed
+     * by effects_clear(). */
+    struct op **owned;
+    size_t nowned;
 };
 
 /* True if the replica knows how to evaluate this op. */

@@ -1,4 +1,4 @@
-/* commands.c -- command table, dispatch, and the connection, read and write commands.
+/* commands.c -- dispatch, and the data commands: reads (one replica) and writes (rounds).
  *
  * Dispatch checklist, in Redis's order: unknown command error, then arity error, then the
  * command itself. Error texts are Redis 7's, byte for byte (CR/LF in echoed arguments are
@@ -21,33 +21,20 @@
 
 static struct coord *coord;
 
-static void cmd_ping(struct client *cl, const struct resp_request *req);
-static void cmd_echo(struct client *cl, const struct resp_request *req);
-static void cmd_quit(struct client *cl, const struct resp_request *req);
-static void cmd_select(struct client *cl, const struct resp_request *req);
 static void cmd_read(struct client *cl, const struct resp_request *req);
 static void cmd_set(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
-static void cmd_debug(struct client *cl, const struct resp_request *req);
 static void cmd_mset(struct client *cl, const struct resp_request *req);
 
-static const struct command table[] = {
-    { "command", -1, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
-      "Returns detailed information about all commands.", cmd_command },
-    { "config", -2, CMD_LOCAL, 0, 0, 0, "server", "2.0.0",
-      "A container for server configuration commands.", cmd_config },
+const struct command data_commands[] = {
     { "dbsize", 1, CMD_READ | CMD_FAST, 0, 0, 0, "server", "1.0.0",
       "Returns the number of keys in the database.", cmd_read },
-    { "debug", -2, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
-      "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug },
     { "decr", 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
       "Decrements the integer value of a key by one.", cmd_write },
     { "decrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
       "Decrements a number from the integer value of a key.", cmd_write },
     { "del", -2, CMD_WRITE, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.",
       cmd_write },
-    { "echo", 2, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Returns the given string.", cmd_echo },
     { "exists", -2, CMD_READ | CMD_FAST, 1, -1, 1, "generic", "1.0.0",
       "Determines whether one or more keys exist.", cmd_read },
     { "get", 2, CMD_READ | CMD_FAST, 1, 1, 1, "string", "1.0.0",
@@ -56,19 +43,12 @@ static const struct command table[] = {
       "Increments the integer value of a key by one.", cmd_write },
     { "incrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
       "Increments the integer value of a key by a number.", cmd_write },
-    { "info", -1, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
-      "Returns information and statistics about the server.", cmd_info },
     { "mset", -3, CMD_WRITE, 1, -1, 2, "string", "1.0.1",
       "Atomically creates or modifies the string values of one or more keys.", cmd_mset },
-    { "ping", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Returns the server's liveliness response.", cmd_ping },
-    { "quit", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Closes the connection.", cmd_quit },
-    { "select", 2, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Changes the selected database.", cmd_select },
     { "set", -3, CMD_WRITE, 1, 1, 1, "string", "1.0.0",
       "Sets the string value of a key.", cmd_set },
 };
+const size_t data_commands_count = sizeof data_commands / sizeof data_commands[0];
 
 void commands_init(struct coord *c)
 {
@@ -80,17 +60,24 @@ struct coord *commands_coord(void)
     return coord;
 }
 
-const struct command *commands_table(size_t *n)
+size_t commands_count(void)
 {
-    *n = sizeof table / sizeof table[0];
-    return table;
+    return data_commands_count + session_commands_count;
+}
+
+const struct command *commands_at(size_t i)
+{
+    return i < data_commands_count ? &data_commands[i]
+                                   : &session_commands[i - data_commands_count];
 }
 
 const struct command *commands_lookup(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strlen(table[i].name) == len && strncasecmp(table[i].name, name, len) == 0)
-            return &table[i];
+    for (size_t i = 0; i < commands_count(); i++) {
+        const struct command *cmd = commands_at(i);
+        if (strlen(cmd->name) == len && strncasecmp(cmd->name, name, len) == 0)
+            return cmd;
+    }
     return NULL;
 }
 
@@ -131,42 +118,6 @@ void commands_dispatch(struct client *cl, const struct resp_request *req)
         return;
     }
     cmd->fn(cl, req);
-}
-
-/* ---- connection ---- */
-
-static void cmd_ping(struct client *cl, const struct resp_request *req)
-{
-    struct resp_writer *w = client_reply_writer(cl);
-    if (req->argc > 2)
-        resp_write_error(w, "ERR wrong number of arguments for 'ping' command");
-    else if (req->argc == 2)
-        resp_write_bulk(w, req->argv[1], req->lens[1]);
-    else
-        resp_write_simple(w, "PONG");
-}
-
-static void cmd_echo(struct client *cl, const struct resp_request *req)
-{
-    resp_write_bulk(client_reply_writer(cl), req->argv[1], req->lens[1]);
-}
-
-static void cmd_quit(struct client *cl, const struct resp_request *req)
-{
-    resp_write_simple(client_reply_writer(cl), "OK");
-    client_close_after_reply(cl);
-}
-
-static void cmd_select(struct client *cl, const struct resp_request *req)
-{
-    struct resp_writer *w = client_reply_writer(cl);
-    int64_t db;
-    if (util_parse_i64(req->argv[1], req->lens[1], &db) < 0 || db < INT32_MIN || db > INT32_MAX)
-        resp_write_error(w, "ERR value is not an integer or out of range");
-    else if (db != 0)
-        resp_write_error(w, "ERR DB index is out of range");
-    else
-        resp_write_simple(w, "OK");
 }
 
 /* ---- reads: one replica answers ----
@@ -304,93 +255,4 @@ static void cmd_set(struct client *cl, const struct resp_request *req)
         return;
     }
     cmd_write(cl, req);
-}
-
-/* ---- DEBUG DIGEST: every replica's digest, compared ---- */
-
-struct digest_call {
-    struct slot *slot;
-    int pending, n, failed;
-    char (*digests)[17];
-};
-
-static void digest_reply(struct digest_call *dc)
-{
-    struct resp_writer *w = slot_writer(dc->slot);
-    int same = !dc->failed;
-    for (int i = 1; i < dc->n && same; i++)
-        same = strcmp(dc->digests[i], dc->digests[0]) == 0;
-    if (same) {
-        resp_write_bulk(w, dc->digests[0], 16);
-    } else {
-        char msg[2048];
-        size_t len = (size_t)snprintf(msg, sizeof msg, "%s",
-                                      dc->failed ? "ERR a replica did not answer:"
-                                                 : "DIVERGENCE replicas disagree:");
-        for (int i = 0; i < dc->n && len < sizeof msg - 64; i++)
-            len += (size_t)snprintf(msg + len, sizeof msg - len, " %s=%s",
-                                    link_addr(txn_link(coord->txn, i)),
-                                    dc->digests[i][0] ? dc->digests[i] : "?");
-        resp_write_error(w, msg);
-    }
-    slot_done(dc->slot);
-    free(dc->digests);
-    free(dc);
-}
-
-static void digest_done(struct link *l, const struct link_reply *r, void *arg)
-{
-    struct digest_call *dc = arg;
-    size_t len = 0;
-    const char *s = r && !link_reply_is_error(r) ? link_reply_str(r, &len) : NULL;
-    if (s && len == 16)
-        memcpy(dc->digests[link_index(l)], s, 17);
-    else
-        dc->failed = 1;
-    if (--dc->pending == 0)
-        digest_reply(dc);
-}
-
-static void cmd_debug(struct client *cl, const struct resp_request *req)
-{
-    if (strcasecmp(req->argv[1], "digest") != 0 || req->argc != 2) {
-        commands_unknown_subcommand(client_reply_writer(cl), "DEBUG", req->argv[1]);
-        return;
-    }
-    if (client_has_writes(cl)) {
-        client_park(cl, req);
-        return;
-    }
-    int n = txn_nlinks(coord->txn);
-    for (int i = 0; i < n; i++) {
-        struct link *l = txn_link(coord->txn, i);
-        if (link_state(l) != LINK_READY) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "ERR replica %s is %s: can't compare digests",
-                     link_addr(l), link_state_name(link_state(l)));
-            resp_write_error(client_reply_writer(cl), msg);
-            return;
-        }
-    }
-    struct digest_call *dc = calloc(1, sizeof *dc);
-    if (!dc || !(dc->digests = calloc((size_t)n, sizeof *dc->digests)) ||
-        !(dc->slot = client_slot_new(cl, 0))) {
-        if (dc)
-            free(dc->digests);
-        free(dc);
-        resp_write_error(client_reply_writer(cl), "ERR out of memory");
-        return;
-    }
-    dc->n = n;
-    static const char *argv[1] = { "DIGEST" };
-    static const size_t lens[1] = { 6 };
-    dc->pending = 1; /* held until every send is issued */
-    for (int i = 0; i < n; i++) {
-        if (link_send(txn_link(coord->txn, i), 1, argv, lens, digest_done, dc) == 0)
-            dc->pending++;
-        else
-            dc->failed = 1;
-    }
-    if (--dc->pending == 0)
-        digest_reply(dc);
 }

@@ -45,8 +45,16 @@ struct command {
 void commands_init(struct coord *c);
 void commands_dispatch(struct client *cl, const struct resp_request *req);
 
-/* The table, for COMMAND. */
-const struct command *commands_table(size_t *n);
+/* The command tables, each in the file that implements its commands: data commands
+ * (reads and writes) in commands.c, connection and server commands in session.c. */
+extern const struct command data_commands[];
+extern const size_t data_commands_count;
+extern const struct command session_commands[];
+extern const size_t session_commands_count;
+
+/* Every command, for COMMAND: i in [0, commands_count()). */
+size_t commands_count(void);
+const struct command *commands_at(size_t i);
 const struct command *commands_lookup(const char *name, size_t len);
 struct coord *commands_coord(void);
 

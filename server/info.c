@@ -153,19 +153,18 @@ static void write_docs(struct resp_writer *w, const struct command *cmd)
 void cmd_command(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    size_t n;
-    const struct command *t = commands_table(&n);
+    size_t n = commands_count();
     const char *sub = req->argc > 1 ? req->argv[1] : "";
     if (req->argc == 1 || (!strcasecmp(sub, "info") && req->argc == 2)) {
         resp_write_array(w, n);
         for (size_t i = 0; i < n; i++)
-            write_info(w, &t[i]);
+            write_info(w, commands_at(i));
     } else if (!strcasecmp(sub, "count") && req->argc == 2) {
         resp_write_int(w, (int64_t)n);
     } else if (!strcasecmp(sub, "list") && req->argc == 2) {
         resp_write_array(w, n);
         for (size_t i = 0; i < n; i++)
-            resp_write_cstr(w, t[i].name);
+            resp_write_cstr(w, commands_at(i)->name);
     } else if (!strcasecmp(sub, "info")) {
         resp_write_array(w, (size_t)req->argc - 2);
         for (int i = 2; i < req->argc; i++) {
@@ -181,7 +180,7 @@ void cmd_command(struct client *cl, const struct resp_request *req)
             found += commands_lookup(req->argv[i], req->lens[i]) != NULL;
         resp_write_map(w, req->argc == 2 ? n : found);
         for (size_t i = 0; req->argc == 2 && i < n; i++)
-            write_docs(w, &t[i]);
+            write_docs(w, commands_at(i));
         for (int i = 2; i < req->argc; i++) {
             const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
             if (cmd)

@@ -97,6 +97,8 @@ struct txn {
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
+    txn_commit_hook commit_hook;
+    void *commit_hook_ctx;
     /* Recovery report: logged once every replica has said hello after start-up. */
     char *hello_seen;
     int recovery_logged;
@@ -470,6 +472,8 @@ static void round_committed(struct round *rd)
     t->st.ops_committed += rd->nops;
     t->st.unacked_rounds++;
     rd->acks_missing = t->nlinks;
+    for (size_t i = 0; t->commit_hook && i < rd->nops; i++)
+        t->commit_hook(t->commit_hook_ctx, rd->ops[i].op);
     if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
         broken_commit(rd); /* a deliberate bug, for tests of the tests */
         return;
@@ -765,6 +769,12 @@ static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
     }
     free(d);
     report_recovery(t, i);
+}
+
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, void *ctx)
+{
+    t->commit_hook = fn;
+    t->commit_hook_ctx = ctx;
 }
 
 void txn_set_max_inflight(struct txn *t, int n)

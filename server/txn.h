@@ -45,6 +45,11 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                     size_t errlen);
 void txn_free(struct txn *t);
 
+/* Called for every op of every committed round, in commit order, before the replies go
+ * out (WATCH uses it to learn which keys changed). */
+typedef void (*txn_commit_hook)(void *ctx, const struct op *op);
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, void *ctx);
+
 /* How many rounds may be PREPARING at once (pipelining; default 1). */
 void txn_set_max_inflight(struct txn *t, int n);
 
