@@ -22,6 +22,9 @@ size_t util_u64_to_str(uint64_t v, char *buf);
 /* Milliseconds on a monotonic clock. */
 uint64_t util_mono_ms(void);
 
+/* Unix time in milliseconds (the wall clock). */
+uint64_t util_wall_ms(void);
+
 /* mkdir -p for one level: creates path if absent. Returns 0 or -1 (errno set). */
 int util_ensure_dir(const char *path);
 

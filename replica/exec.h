@@ -24,6 +24,7 @@
 #define TWOPC_EXEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "op.h"
 #include "resp_writer.h"
@@ -46,6 +47,9 @@ struct effects {
      * by effects_clear(). */
     struct op **owned;
     size_t nowned;
+    /* The coordinator's clock for this round (Unix ms): whatever depends on time (expiry)
+     * is decided by it, identically on every replica. */
+    int64_t now_ms;
 };
 
 /* True if the replica knows how to evaluate this op. */

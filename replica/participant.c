@@ -1,7 +1,7 @@
 /* participant.c -- prepare/commit/abort of rounds, the vote log, and replay at start-up.
  *
  * Vote log records (see docs/log-format.md):
- *     PREPARE <rid> <nops> {<argc> <arg>...}*nops   written before the YES vote leaves
+ *     PREPARE <rid> <now_ms> <nops> {<argc> <arg>...}*nops   written before the vote leaves
  *     COMMIT <rid>                                  written before the +OK leaves
  *     ABORT <rid>                                   (not forced: presumed abort)
  *     SEEN <rid>                                    highest rid seen, kept by compaction
@@ -69,14 +69,15 @@ static void round_free(struct round *r)
     free(r);
 }
 
-/* Parses "<rid> <nops> {<argc> <arg>...}*nops" from argv[1..argc). Returns the round, or
- * NULL with a reason in err. */
+/* Parses "<rid> <now_ms> <nops> {<argc> <arg>...}*nops" from argv[1..argc). Returns the
+ * round, or NULL with a reason in err. */
 static struct round *round_parse(int argc, char *const *argv, const size_t *lens, char *err,
                                  size_t errlen)
 {
-    uint64_t rid, nops;
-    if (argc < 3 || util_parse_u64(argv[1], lens[1], &rid) < 0 || rid == 0 ||
-        util_parse_u64(argv[2], lens[2], &nops) < 0 || nops == 0 || nops > INT_MAX) {
+    uint64_t rid, nops, now;
+    if (argc < 4 || util_parse_u64(argv[1], lens[1], &rid) < 0 || rid == 0 ||
+        util_parse_u64(argv[2], lens[2], &now) < 0 || now > INT64_MAX ||
+        util_parse_u64(argv[3], lens[3], &nops) < 0 || nops == 0 || nops > INT_MAX) {
         snprintf(err, errlen, "bad round header");
         return NULL;
     }
@@ -87,7 +88,8 @@ static struct round *round_parse(int argc, char *const *argv, const size_t *lens
         return NULL;
     }
     r->rid = rid;
-    int at = 3;
+    r->fx.now_ms = (int64_t)now;
+    int at = 4;
     for (uint64_t i = 0; i < nops; i++, r->nops++) {
         uint64_t n;
         if (at >= argc || util_parse_u64(argv[at], lens[at], &n) < 0 || n == 0 ||
@@ -442,20 +444,21 @@ void participant_hello(struct participant *p, struct resp_writer *w)
 /* Appends the PREPARE record of a round (the same fields TPC.PREPARE carried). */
 static int append_prepare(struct journal *j, const struct round *r)
 {
-    size_t n = 3;
+    size_t n = 4;
     for (int i = 0; i < r->nops; i++)
         n += 1 + (size_t)r->ops[i]->argc;
     const char **argv = malloc(n * sizeof *argv);
     size_t *lens = malloc(n * sizeof *lens);
-    char *nums = malloc(((size_t)r->nops + 2) * 24);
+    char *nums = malloc(((size_t)r->nops + 3) * 24);
     int rc = -1;
     if (argv && lens && nums) {
         size_t a = 0;
         argv[a] = "PREPARE", lens[a++] = 7;
         argv[a] = nums, lens[a++] = util_u64_to_str(r->rid, nums);
-        argv[a] = nums + 24, lens[a++] = util_u64_to_str((uint64_t)r->nops, nums + 24);
+        argv[a] = nums + 24, lens[a++] = util_u64_to_str((uint64_t)r->fx.now_ms, nums + 24);
+        argv[a] = nums + 48, lens[a++] = util_u64_to_str((uint64_t)r->nops, nums + 48);
         for (int i = 0; i < r->nops; i++) {
-            char *num = nums + 24 * ((size_t)i + 2);
+            char *num = nums + 24 * ((size_t)i + 3);
             argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)r->ops[i]->argc, num);
             for (int k = 0; k < r->ops[i]->argc; k++)
                 argv[a] = r->ops[i]->argv[k], lens[a++] = r->ops[i]->lens[k];

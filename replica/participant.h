@@ -3,7 +3,8 @@
  * A participant owns the vote log (a journal) and the store. The coordinator drives it
  * with four requests, each answered into a resp_writer:
  *
- *   TPC.PREPARE rid nops {argc arg...}*nops  evaluate the ops, log PREPARED, vote:
+ *   TPC.PREPARE rid now_ms nops {argc arg...}*nops   evaluate the ops (at the coordinator's
+ *                                            clock now_ms), log PREPARED, vote:
  *                                  *<2+nops> +YES :durable <result per op>   or  -NO reason
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK

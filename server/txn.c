@@ -97,6 +97,7 @@ struct txn {
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
+    uint64_t last_now_ms; /* the clock given to the last round */
     txn_commit_hook commit_hook;
     void *commit_hook_ctx;
     /* Recovery report: logged once every replica has said hello after start-up. */
@@ -596,23 +597,28 @@ static void fail_pending(struct txn *t, const char *why)
 static int send_prepare(struct round *rd)
 {
     struct txn *t = rd->t;
-    size_t nargs = 3;
+    size_t nargs = 4;
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
     size_t *lens = malloc(nargs * sizeof *lens);
-    char *nums = malloc((rd->nops + 2) * 24);
+    char *nums = malloc((rd->nops + 3) * 24);
     if (!argv || !lens || !nums) {
         free(argv), free(lens), free(nums);
         return t->nlinks;
     }
+    /* The round's clock: wall time in ms, never going backwards from round to round, so
+     * every replica decides expiry the same way and in order. */
+    uint64_t now = util_wall_ms();
+    t->last_now_ms = now = now > t->last_now_ms ? now : t->last_now_ms;
     size_t a = 0;
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
-    argv[a] = nums + 24, lens[a++] = util_u64_to_str(rd->nops, nums + 24);
+    argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);
+    argv[a] = nums + 48, lens[a++] = util_u64_to_str(rd->nops, nums + 48);
     for (size_t i = 0; i < rd->nops; i++) {
         const struct op *op = rd->ops[i].op;
-        char *num = nums + 24 * (i + 2);
+        char *num = nums + 24 * (i + 3);
         argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)op->argc, num);
         for (int j = 0; j < op->argc; j++)
             argv[a] = op->argv[j], lens[a++] = op->lens[j];
