@@ -1,0 +1,1 @@
+/* multi.c -- MULTI / EXEC / DISCARD / WATCH / UNWATCH (being written). */
