@@ -7,7 +7,8 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration clean
+.PHONY: all deps build run test unit integration soak bench fuzz clean
+MINUTES ?= 30
 
 all: build
 
@@ -31,5 +32,21 @@ unit: build
 integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
+# The randomized crash test for MINUTES minutes (default 30), outside `make test`.
+soak: build
+	cmake -S . -B $(BUILD) -DTWOPC_SOAK_MINUTES=$(MINUTES) >/dev/null
+	cd $(BUILD) && ctest --output-on-failure -L soak
+
+# redis-benchmark against this cluster and redis-server, side by side (docs/benchmarks.md).
+bench: build
+	/usr/bin/python3 bench/bench.py
+
+# libFuzzer on the RESP parser (clang), 20 s per target.
+fuzz:
+	@TWOPC_FUZZ=1 bash scripts/install-deps.sh
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTWOPC_FUZZ=ON >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	cd $(BUILD)-fuzz && ctest --output-on-failure -L fuzz
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-fuzz

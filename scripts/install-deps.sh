@@ -8,10 +8,11 @@ packages=(
   build-essential cmake pkg-config        # compiler and build
   libevent-dev libhiredis-dev libsqlite3-dev  # the three libraries
   redis-tools                             # redis-cli, redis-benchmark (tests and `make run` users)
+  redis-server                            # the reference: differential tests and `make bench`
   python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)
 )
-if [ "${TWOPC_BENCH:-}" = 1 ]; then
-  packages+=(redis-server)                # the reference `make bench` compares against
+if [ "${TWOPC_FUZZ:-}" = 1 ]; then
+  packages+=(clang libclang-rt-14-dev)    # libFuzzer
 fi
 
 missing=()
@@ -30,4 +31,11 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# policy-rc.d keeps Debian's redis-server package from starting a server on 6379: the
+# tests and the benchmark start their own on free ports, and `make run` wants 6379.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
