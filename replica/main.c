@@ -137,6 +137,12 @@ static void cmd_abort(struct replica *r, const struct resp_request *req, struct 
     participant_abort(r->part, req, w);
 }
 
+static void cmd_durable(struct replica *r, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    participant_durable(r->part, w);
+}
+
 static void cmd_hello(struct replica *r, const struct resp_request *req, struct resp_writer *w)
 {
     participant_hello(r->part, w);
@@ -152,7 +158,7 @@ static const struct replica_cmd {
     { "digest", 1, cmd_digest },       { "info", -1, cmd_info },
     { "command", -1, cmd_command },    { "tpc.prepare", -4, cmd_prepare },
     { "tpc.commit", 2, cmd_commit },   { "tpc.abort", 2, cmd_abort },
-    { "tpc.hello", 1, cmd_hello },
+    { "tpc.hello", 1, cmd_hello },     { "tpc.durable", 1, cmd_durable },
 };
 
 static void on_request(struct conn *c, const struct resp_request *req)

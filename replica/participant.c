@@ -53,6 +53,7 @@ struct participant {
     uint64_t max_rid;     /* highest rid prepared or applied */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_sync */
+    int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_sync */
     uint64_t committed;      /* highest rid whose COMMIT record was appended */
     uint64_t durable;        /* highest rid whose COMMIT is durable (log synced, or SQLite) */
     uint64_t compacted_size; /* log size right after the last compaction */
@@ -507,8 +508,9 @@ static int compact(struct participant *p, char *err, size_t errlen)
 int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, char *err,
                      size_t errlen)
 {
-    if (!p->prepared_since_sync && !force)
+    if (!p->prepared_since_sync && !p->reply_needs_sync && !force)
         return 0; /* no vote waits for durability: the lazy timer will sync */
+    p->reply_needs_sync = 0;
     if (journal_sync(p->log, err, errlen) < 0)
         return -1;
     p->durable = p->committed;
@@ -522,6 +524,13 @@ int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, c
     if (size > max_log_bytes && size > 2 * p->compacted_size)
         return compact(p, err, errlen);
     return 0;
+}
+
+void participant_durable(struct participant *p, struct resp_writer *w)
+{
+    /* Answered after the sync that ends this batch, so the mark is true when it leaves. */
+    p->reply_needs_sync = 1;
+    resp_write_int(w, (int64_t)p->committed);
 }
 
 int participant_lazy_pending(const struct participant *p)

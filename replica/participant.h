@@ -8,6 +8,7 @@
  *                                  *<2+nops> +YES :durable <result per op>   or  -NO reason
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK
+ *   TPC.DURABLE                              :durable, after making every COMMIT durable
  *   TPC.HELLO                 *4 :applied_round :max_round_seen *n{:rid in doubt} :durable
  *
  * The ordering rule (invariant 5): a vote written into the writer may leave the process
@@ -57,6 +58,7 @@ void participant_commit(struct participant *p, const struct resp_request *req,
 void participant_abort(struct participant *p, const struct resp_request *req,
                        struct resp_writer *w);
 void participant_hello(struct participant *p, struct resp_writer *w);
+void participant_durable(struct participant *p, struct resp_writer *w);
 
 /* Makes every logged record durable -- when a vote waits for it, or when force is set
  * (the lazy timer) -- then, if the vote log has grown past max_log_bytes, checkpoints SQLite

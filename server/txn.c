@@ -98,6 +98,7 @@ struct txn {
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
     uint64_t last_now_ms; /* the clock given to the last round */
+    struct event *durable_poll; /* asks replicas for their durable mark when idle */
     txn_commit_hook commit_hook;
     void *commit_hook_ctx;
     /* Recovery report: logged once every replica has said hello after start-up. */
@@ -290,6 +291,43 @@ static void end_durable_rounds(struct txn *t)
     }
 }
 
+static void note_durable(struct txn *t, struct link *l, long long durable);
+
+static void on_durable(struct link *l, const struct link_reply *r, void *arg)
+{
+    long long durable;
+    if (r && link_reply_int(r, &durable) == 0)
+        note_durable(arg, l, durable);
+}
+
+/* Rounds acknowledged everywhere but not yet durable everywhere wait for the replicas'
+ * next fsync, which an idle cluster never reports: after DURABLE_POLL_MS, ask. Without
+ * it the last rounds before a quiet period would keep their COMMIT records (and be
+ * re-sent after a restart) until the next write. */
+#define DURABLE_POLL_MS 100
+
+static void durable_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct txn *t = arg;
+    static const char *argv[1] = { "TPC.DURABLE" };
+    static const size_t lens[1] = { 11 };
+    uint64_t want = 0;
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        if (rd->acks_missing == 0 && rd->rid > want)
+            want = rd->rid;
+    for (int i = 0; want && i < t->nlinks; i++)
+        if (t->durable[i] < want && link_state(t->links[i]) == LINK_READY)
+            link_send(t->links[i], 1, argv, lens, on_durable, t);
+}
+
+static void arm_durable_poll(struct txn *t)
+{
+    if (t->closing || evtimer_pending(t->durable_poll, NULL))
+        return;
+    struct timeval tv = { 0, DURABLE_POLL_MS * 1000 };
+    evtimer_add(t->durable_poll, &tv);
+}
+
 static void note_durable(struct txn *t, struct link *l, long long durable)
 {
     int i = link_index(l);
@@ -314,6 +352,8 @@ static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
         note_durable(rd->t, l, durable);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
             end_durable_rounds(rd->t);
+        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
+            arm_durable_poll(rd->t); /* acknowledged, still waiting to be durable */
         rd->refs--;
     } else if (r) {
         size_t len = 0;
@@ -849,6 +889,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     t->max_inflight = 1;
     t->next_rid = 1;
     t->kick = event_new(base, -1, 0, kick_cb, t);
+    t->durable_poll = evtimer_new(base, durable_poll_cb, t);
 
     char path[4096];
     struct journal_info info;
@@ -901,6 +942,8 @@ void txn_free(struct txn *t)
     free(t->pending);
     if (t->kick)
         event_free(t->kick);
+    if (t->durable_poll)
+        event_free(t->durable_poll);
     free(t);
 }
 
