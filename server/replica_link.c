@@ -197,6 +197,15 @@ void link_free(struct link *l)
     free(l);
 }
 
+void link_drop(struct link *l, const char *why)
+{
+    if (!l->ac)
+        return;
+    LOG_WARNING("replica %s: dropping the link to resynchronize it: %s", l->addr, why);
+    set_state(l, LINK_SYNCING); /* no more reads from now on */
+    redisAsyncDisconnect(l->ac);  /* deferred by hiredis until callbacks return */
+}
+
 enum link_state link_state(const struct link *l) { return l->state; }
 const char *link_addr(const struct link *l) { return l->addr; }
 int link_index(const struct link *l) { return l->index; }

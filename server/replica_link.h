@@ -66,6 +66,11 @@ uint64_t link_connects(const struct link *l);
  * stalled link and writes fail fast instead of waiting for the prepare timeout. */
 int link_stalled(const struct link *l, uint64_t stall_ms);
 
+/* Closes the connection on purpose (a replica that refused a decision is out of step):
+ * pending callbacks run with NULL, the link goes DOWN, stops serving reads, and reconnects
+ * through TPC.HELLO, which re-sends its missed decisions in order. Safe inside a callback. */
+void link_drop(struct link *l, const char *why);
+
 /* Sends one command. Returns 0 (fn will run exactly once) or -1 (link not connected; fn
  * will not run). */
 int link_send(struct link *l, int argc, const char **argv, const size_t *lens,

@@ -360,6 +360,7 @@ static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
         const char *msg = link_reply_str(r, &len);
         LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s", link_addr(l),
                     (unsigned long long)rd->rid, (int)len, msg ? msg : "?");
+        link_drop(l, "it refused a COMMIT");
     }
     round_maybe_free(rd);
 }
