@@ -24,6 +24,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "log.h"
+
 struct conn {
     struct conn_server *srv;
     struct bufferevent *bev;
@@ -33,6 +35,7 @@ struct conn {
     struct resp_writer writer;
     void *data;
     uint64_t id;
+    size_t req_bytes; /* bytes of the request being parsed, for the query limit */
     int paused, closing, in_read, dead;
     char peer[64];
     TAILQ_ENTRY(conn) link;
@@ -44,7 +47,8 @@ struct conn_server {
     const struct conn_ops *ops;
     void *ctx;
     struct resp_limits limits;
-    size_t count;
+    size_t count, query_limit;
+    uint64_t bytes_in, bytes_out;
     TAILQ_HEAD(, conn) conns;
 };
 
@@ -69,6 +73,19 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
+/* Redis's client-query-buffer-limit: a request growing past it closes the connection,
+ * without a reply (there is no request to answer yet). */
+static void check_query_limit(struct conn *c)
+{
+    size_t limit = c->srv->query_limit;
+    if (limit == 0 || c->req_bytes <= limit)
+        return;
+    LOG_WARNING("closing client that reached max query buffer length: id=%llu addr=%s "
+                "qbuf=%zu (limit %zu)", (unsigned long long)c->id, c->peer, c->req_bytes,
+                limit);
+    conn_close_after_reply(c);
+}
+
 /* Feeds one contiguous chunk to the parser, dispatching each complete request. Returns the
  * bytes consumed; stops early when the conn is paused or closing. */
 static size_t feed_chunk(struct conn *c, const char *p, size_t len)
@@ -78,8 +95,11 @@ static size_t feed_chunk(struct conn *c, const char *p, size_t len)
         size_t used = 0;
         enum resp_status st = resp_parser_feed(c->parser, p + off, len - off, &used);
         off += used;
-        if (st == RESP_AGAIN)
+        c->req_bytes = st == RESP_AGAIN ? c->req_bytes + used : 0;
+        if (st == RESP_AGAIN) {
+            check_query_limit(c);
             break;
+        }
         if (st == RESP_ERR) {
             resp_write_error(&c->writer, resp_parser_error(c->parser));
             conn_close_after_reply(c);
@@ -100,6 +120,7 @@ static void process_input(struct conn *c)
             break;
         size_t used = feed_chunk(c, v.iov_base, v.iov_len);
         evbuffer_drain(in, used);
+        c->srv->bytes_in += used;
         if (used < v.iov_len)
             break;
     }
@@ -179,6 +200,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH_WATER);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -226,6 +248,17 @@ void conn_server_free(struct conn_server *s)
     free(s);
 }
 
+void conn_server_set_query_limit(struct conn_server *s, size_t bytes)
+{
+    s->query_limit = bytes;
+}
+
+void conn_server_bytes(const struct conn_server *s, uint64_t *in, uint64_t *out)
+{
+    *in = s->bytes_in;
+    *out = s->bytes_out;
+}
+
 void *conn_server_ctx(const struct conn_server *s) { return s->ctx; }
 size_t conn_server_count(const struct conn_server *s) { return s->count; }
 struct resp_writer *conn_writer(struct conn *c) { return &c->writer; }
@@ -234,6 +267,13 @@ void conn_set_data(struct conn *c, void *data) { c->data = data; }
 void *conn_data(const struct conn *c) { return c->data; }
 uint64_t conn_id(const struct conn *c) { return c->id; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
+int conn_fd(const struct conn *c) { return (int)bufferevent_getfd(c->bev); }
+
+void conn_buffered(const struct conn *c, size_t *in, size_t *out)
+{
+    *in = evbuffer_get_length(bufferevent_get_input(c->bev)) + c->req_bytes;
+    *out = evbuffer_get_length(c->staging) + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
 
 int conn_add_buffer(struct conn *c, struct evbuffer *buf)
 {
@@ -242,8 +282,11 @@ int conn_add_buffer(struct conn *c, struct evbuffer *buf)
 
 void conn_flush(struct conn *c)
 {
-    if (evbuffer_get_length(c->staging) > 0)
+    size_t n = evbuffer_get_length(c->staging);
+    if (n > 0) {
+        c->srv->bytes_out += n;
         bufferevent_write_buffer(c->bev, c->staging);
+    }
     /* A closing conn with nothing left to write would never see a write callback. */
     if (c->closing && !c->in_read &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)

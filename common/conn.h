@@ -20,6 +20,13 @@
  * A protocol error is answered with its error text and the connection is closed once the
  * reply is written, as Redis does. conn_close_after_reply() does the same for QUIT.
  *
+ * Limits. With conn_server_set_query_limit() (the coordinator sets Redis's
+ * client-query-buffer-limit, 1 GB by default; a replica sets none), a request still
+ * incomplete after that many bytes closes the connection without a reply, as Redis does. While
+ * a conn is paused its input is not parsed, and once CONN_READ_HIGH_WATER bytes wait in its
+ * input buffer libevent stops reading the socket: the client's own TCP window then pushes
+ * back, so a paused client costs bounded memory.
+ *
  * Ownership: the server owns its conns. ops->on_close runs exactly once per conn, just
  * before it is freed; after that the owner must drop every pointer to it. A conn is never
  * freed from inside on_request: closes requested there take effect after it returns.
@@ -54,6 +61,15 @@ struct conn_server *conn_server_new(struct event_base *base, const char *host, i
                                     const struct resp_limits *limits, char *err,
                                     size_t errlen);
 
+/* Input bytes buffered before the socket stops being read (see Limits above). */
+#define CONN_READ_HIGH_WATER ((size_t)4 << 20)
+
+/* The longest request in bytes a client may have pending; 0 (the default): no limit. */
+void conn_server_set_query_limit(struct conn_server *s, size_t bytes);
+
+/* Bytes read from and written to every conn of the server so far. */
+void conn_server_bytes(const struct conn_server *s, uint64_t *in, uint64_t *out);
+
 /* Closes the listener and every connection (on_close runs for each). Accepts NULL. */
 void conn_server_free(struct conn_server *s);
 
@@ -67,6 +83,10 @@ void conn_set_data(struct conn *c, void *data);
 void *conn_data(const struct conn *c);
 uint64_t conn_id(const struct conn *c);
 const char *conn_peer(const struct conn *c); /* "127.0.0.1:52344" */
+int conn_fd(const struct conn *c);
+/* Bytes waiting: input not yet parsed (plus the current partial request), and output
+ * staged or not yet written to the socket. */
+void conn_buffered(const struct conn *c, size_t *in, size_t *out);
 
 /* Appends all of buf's bytes to the staging buffer (buf is left empty). */
 struct evbuffer;

@@ -1,17 +1,25 @@
-/* info.c -- INFO, COMMAND and CONFIG: what tools ask a server about itself.
+/* info.c -- INFO and COMMAND: what tools ask a server about itself.
  *
- * INFO's sections follow Redis's "field:value\r\n" format so that tools parsing INFO
- * (redis-cli --stat, client libraries, monitoring) read it; the "# Twopc" section adds the
- * round engine and the state of each replica link. CONFIG GET answers from a small table
- * of the settings this server has (and a few fixed values tools ask for); it returns an
- * empty list for everything else, which redis-benchmark accepts.
+ * INFO's sections follow Redis 7.0's names, order and "field:value\r\n" format so that
+ * tools parsing INFO (redis-cli --stat, client libraries, monitoring) read them: server,
+ * clients, memory, persistence, stats, replication, cpu, modules, errorstats, cluster,
+ * keyspace, plus "# Twopc" (the round engine and the state of each replica link). Fields
+ * describing Redis machinery twopc does not have keep a Redis's idle values (no RDB
+ * saves, no replicas in Redis's sense: the twopc replicas are in the Twopc section).
+ *
+ * Keyspace needs the key count, which only the replicas know: INFO asks one READY replica
+ * for DBSIZE (after the client's own writes, like any read) and answers when it replies.
+ * With no replica available, or inside EXEC, it shows the last count it saw.
  */
-#define _GNU_SOURCE /* FNM_CASEFOLD */
-#include <fnmatch.h>
+#define _GNU_SOURCE /* mallinfo2 */
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -20,32 +28,205 @@
 #include "client.h"
 #include "commands.h"
 #include "conn.h"
+#include "info.h"
 #include "replica_link.h"
+#include "request.h"
+#include "settings.h"
 #include "txn.h"
 #include "util.h"
 
-#define TWOPC_VERSION "0.1.0"
-#define REDIS_COMPAT_VERSION "7.0.0"
+static long long last_dbsize = -1; /* -1: never seen */
+static uint64_t peak_memory;
+
+static const char *run_id(void)
+{
+    static char id[41];
+    if (id[0])
+        return id;
+    unsigned char raw[20] = { 0 };
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
+        for (size_t i = 0; i < sizeof raw; i++)
+            raw[i] = (unsigned char)(rand() ^ getpid());
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    return id;
+}
 
 static void section_server(struct evbuffer *b, const struct coord *c)
 {
     struct utsname u;
+    struct timeval tv;
     uname(&u);
+    gettimeofday(&tv, NULL);
     uint64_t up = (util_mono_ms() - c->start_ms) / 1000;
-    evbuffer_add_printf(b,
-                        "# Server\r\nredis_version:%s\r\ntwopc_version:%s\r\n"
-                        "redis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
-                        "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%llu\r\n"
-                        "uptime_in_days:%llu\r\nexecutable:%s\r\nconfig_file:%s\r\n\r\n",
-                        REDIS_COMPAT_VERSION, TWOPC_VERSION, u.sysname, u.release, u.machine,
-                        (int)(sizeof(void *) * 8), (int)getpid(), c->port,
-                        (unsigned long long)up, (unsigned long long)(up / 86400),
-                        c->executable ? c->executable : "", c->config_file ? c->config_file : "");
+    evbuffer_add_printf(
+        b,
+        "# Server\r\nredis_version:%s\r\ntwopc_version:%s\r\nredis_git_sha1:00000000\r\n"
+        "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\n"
+        "arch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:libevent\r\n"
+        "atomicvar_api:c11-builtin\r\ngcc_version:%d.%d.0\r\nprocess_id:%d\r\n"
+        "process_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\nserver_time_usec:%lld\r\n"
+        "uptime_in_seconds:%llu\r\nuptime_in_days:%llu\r\nhz:10\r\nconfigured_hz:10\r\n"
+        "lru_clock:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\nio_threads_active:0\r\n\r\n",
+        INFO_REDIS_VERSION, INFO_TWOPC_VERSION, u.sysname, u.release, u.machine,
+        (int)(sizeof(void *) * 8),
+#ifdef __GNUC__
+        __GNUC__, __GNUC_MINOR__,
+#else
+        0, 0,
+#endif
+        (int)getpid(), run_id(), c->port,
+        (long long)tv.tv_sec * 1000000 + tv.tv_usec, (unsigned long long)up,
+        (unsigned long long)(up / 86400), (long long)(tv.tv_sec & ((1 << 24) - 1)),
+        c->executable ? c->executable : "", c->config_file ? c->config_file : "");
 }
 
 static void section_clients(struct evbuffer *b, const struct coord *c)
 {
-    evbuffer_add_printf(b, "# Clients\r\nconnected_clients:%zu\r\n\r\n", client_count());
+    evbuffer_add_printf(b,
+                        "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
+                        "maxclients:%lld\r\nclient_recent_max_input_buffer:0\r\n"
+                        "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+                        "tracking_clients:0\r\nclients_in_timeout_table:0\r\n"
+                        "pending_replies:%zu\r\n\r\n",
+                        client_count(), settings_get()->maxclients, client_pending_total());
+}
+
+/* "1.23M", as Redis's bytesToHuman. */
+static void human(char *out, size_t outlen, uint64_t n)
+{
+    static const char *units = "BKMGTP";
+    double d = (double)n;
+    int u = 0;
+    while (d >= 1024 && u < 5)
+        d /= 1024, u++;
+    if (u == 0)
+        snprintf(out, outlen, "%lluB", (unsigned long long)n);
+    else
+        snprintf(out, outlen, "%.2f%c", d, units[u]);
+}
+
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void section_memory(struct evbuffer *b, const struct coord *c)
+{
+    struct mallinfo2 mi = mallinfo2();
+    uint64_t used = mi.uordblks + mi.hblkhd, rss = rss_bytes();
+    if (used == 0)
+        used = rss; /* an allocator mallinfo2 does not see (sanitizers) */
+    char h_used[32], h_rss[32], h_peak[32];
+    if (used > peak_memory)
+        peak_memory = used;
+    human(h_used, sizeof h_used, used);
+    human(h_rss, sizeof h_rss, rss);
+    human(h_peak, sizeof h_peak, peak_memory);
+    evbuffer_add_printf(b,
+                        "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\n"
+                        "used_memory_rss:%llu\r\nused_memory_rss_human:%s\r\n"
+                        "used_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
+                        "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
+                        "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n\r\n",
+                        (unsigned long long)used, h_used, (unsigned long long)rss, h_rss,
+                        (unsigned long long)peak_memory, h_peak,
+                        used ? (double)rss / (double)used : 0.0);
+}
+
+static void section_persistence(struct evbuffer *b, const struct coord *c)
+{
+    /* Every acknowledged write is already in every replica's fsync'd log: the AOF-like
+     * fields say so; there are no snapshots. */
+    long long start = (long long)(util_wall_ms() - (util_mono_ms() - c->start_ms)) / 1000;
+    evbuffer_add_printf(b,
+                        "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
+                        "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+                        "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
+                        "aof_enabled:1\r\naof_rewrite_in_progress:0\r\n"
+                        "aof_rewrite_scheduled:0\r\naof_last_write_status:ok\r\n\r\n",
+                        start);
+}
+
+static void section_stats(struct evbuffer *b, const struct coord *c)
+{
+    struct request_stats rs;
+    struct client_stats cs;
+    uint64_t in = 0, out = 0;
+    request_get_stats(&rs);
+    client_get_stats(&cs);
+    if (c->srv)
+        conn_server_bytes(c->srv, &in, &out);
+    evbuffer_add_printf(
+        b,
+        "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+        "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+        "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\nexpired_keys:0\r\n"
+        "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:0\r\n"
+        "pubsub_patterns:0\r\ntotal_error_replies:0\r\n\r\n",
+        (unsigned long long)cs.connections, (unsigned long long)rs.commands,
+        (unsigned long long)rs.ops_per_sec, (unsigned long long)in, (unsigned long long)out,
+        (unsigned long long)cs.rejected);
+}
+
+static void section_replication(struct evbuffer *b, const struct coord *c)
+{
+    evbuffer_add_printf(b,
+                        "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+                        "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                        "master_replid2:0000000000000000000000000000000000000000\r\n"
+                        "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
+                        "repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n"
+                        "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n\r\n",
+                        run_id());
+}
+
+static void section_cpu(struct evbuffer *b, const struct coord *c)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    evbuffer_add_printf(b,
+                        "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+                        "used_cpu_sys_children:%ld.%06ld\r\nused_cpu_user_children:%ld.%06ld"
+                        "\r\n\r\n",
+                        (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                        (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                        (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
+                        (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+}
+
+static void section_modules(struct evbuffer *b, const struct coord *c)
+{
+    evbuffer_add_printf(b, "# Modules\r\n\r\n");
+}
+
+static void section_errorstats(struct evbuffer *b, const struct coord *c)
+{
+    evbuffer_add_printf(b, "# Errorstats\r\n\r\n");
+}
+
+static void section_cluster(struct evbuffer *b, const struct coord *c)
+{
+    evbuffer_add_printf(b, "# Cluster\r\ncluster_enabled:0\r\n\r\n");
+}
+
+static void section_keyspace(struct evbuffer *b, const struct coord *c)
+{
+    evbuffer_add_printf(b, "# Keyspace\r\n");
+    if (last_dbsize > 0)
+        evbuffer_add_printf(b, "db0:keys=%lld,expires=0,avg_ttl=0\r\n", last_dbsize);
+    evbuffer_add(b, "\r\n", 2);
 }
 
 static void section_twopc(struct evbuffer *b, const struct coord *c)
@@ -77,33 +258,88 @@ static const struct {
     const char *name;
     void (*fn)(struct evbuffer *, const struct coord *);
 } sections[] = {
-    { "server", section_server },
-    { "clients", section_clients },
-    { "twopc", section_twopc },
+    { "server", section_server },         { "clients", section_clients },
+    { "memory", section_memory },         { "persistence", section_persistence },
+    { "stats", section_stats },           { "replication", section_replication },
+    { "cpu", section_cpu },               { "modules", section_modules },
+    { "errorstats", section_errorstats }, { "cluster", section_cluster },
+    { "keyspace", section_keyspace },     { "twopc", section_twopc },
 };
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+#define KEYSPACE_BIT (1u << 10)
 
-void cmd_info(struct client *cl, const struct resp_request *req)
+/* The sections a request asks for, one bit each (Redis: none named means "default",
+ * which is every section here; unknown names add nothing). */
+static unsigned wanted_sections(const struct resp_request *req)
+{
+    unsigned want = req->argc == 1 ? ~0u : 0;
+    for (int i = 1; i < req->argc; i++) {
+        const char *a = req->argv[i];
+        if (!strcasecmp(a, "all") || !strcasecmp(a, "default") || !strcasecmp(a, "everything"))
+            want = ~0u;
+        size_t s = 0;
+        while (s < NSECTIONS && strcasecmp(a, sections[s].name) != 0)
+            s++;
+        want |= s < NSECTIONS ? 1u << s : 0;
+    }
+    return want;
+}
+
+static void write_info_text(struct resp_writer *w, unsigned want)
 {
     struct evbuffer *b = evbuffer_new();
     const struct coord *c = commands_coord();
-    int all = req->argc == 1;
-    for (int i = 1; i < req->argc; i++)
-        if (!strcasecmp(req->argv[i], "all") || !strcasecmp(req->argv[i], "default") ||
-            !strcasecmp(req->argv[i], "everything"))
-            all = 1;
-    for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
-        int want = all;
-        for (int i = 1; i < req->argc && !want; i++)
-            want = strcasecmp(req->argv[i], sections[s].name) == 0;
-        if (want)
+    for (size_t s = 0; s < NSECTIONS; s++)
+        if (want & (1u << s))
             sections[s].fn(b, c);
-    }
     size_t len = evbuffer_get_length(b);
     /* Like Redis, no trailing blank line after the last section. */
     if (len >= 2)
         len -= 2;
-    resp_write_bulk(client_reply_writer(cl), evbuffer_pullup(b, -1), len);
+    resp_write_verbatim(w, len ? (const char *)evbuffer_pullup(b, -1) : "", len);
     evbuffer_free(b);
+}
+
+struct info_call {
+    struct slot *slot;
+    unsigned want;
+};
+
+static void dbsize_done(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct info_call *ic = arg;
+    long long n;
+    if (r && link_reply_int(r, &n) == 0)
+        last_dbsize = n;
+    write_info_text(slot_writer(ic->slot), ic->want);
+    slot_done(ic->slot);
+    free(ic);
+}
+
+void cmd_info(struct client *cl, const struct resp_request *req)
+{
+    static const char *argv[1] = { "DBSIZE" };
+    static const size_t lens[1] = { 6 };
+    unsigned want = wanted_sections(req);
+    struct link *l = NULL;
+    if ((want & KEYSPACE_BIT) && !client_capturing(cl)) {
+        if (client_has_writes(cl)) {
+            client_park(cl, req); /* the count must include this client's writes */
+            return;
+        }
+        l = txn_read_link(commands_coord()->txn, NULL);
+    }
+    struct info_call *ic = l ? calloc(1, sizeof *ic) : NULL;
+    if (ic && (ic->slot = client_slot_new(cl, 0))) {
+        ic->want = want;
+        if (link_send(l, 1, argv, lens, dbsize_done, ic) == 0)
+            return;
+        write_info_text(slot_writer(ic->slot), want);
+        slot_done(ic->slot);
+    } else {
+        write_info_text(client_reply_writer(cl), want);
+    }
+    free(ic);
 }
 
 /* ---- COMMAND ---- */
@@ -150,95 +386,131 @@ static void write_docs(struct resp_writer *w, const struct command *cmd)
     resp_write_cstr(w, cmd->group);
 }
 
-void cmd_command(struct client *cl, const struct resp_request *req)
+static void sub_all(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
     size_t n = commands_count();
-    const char *sub = req->argc > 1 ? req->argv[1] : "";
-    if (req->argc == 1 || (!strcasecmp(sub, "info") && req->argc == 2)) {
-        resp_write_array(w, n);
-        for (size_t i = 0; i < n; i++)
-            write_info(w, commands_at(i));
-    } else if (!strcasecmp(sub, "count") && req->argc == 2) {
-        resp_write_int(w, (int64_t)n);
-    } else if (!strcasecmp(sub, "list") && req->argc == 2) {
-        resp_write_array(w, n);
-        for (size_t i = 0; i < n; i++)
-            resp_write_cstr(w, commands_at(i)->name);
-    } else if (!strcasecmp(sub, "info")) {
-        resp_write_array(w, (size_t)req->argc - 2);
-        for (int i = 2; i < req->argc; i++) {
-            const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
-            if (cmd)
-                write_info(w, cmd);
-            else
-                resp_write_null_array(w);
-        }
-    } else if (!strcasecmp(sub, "docs")) {
-        size_t found = 0;
-        for (int i = 2; i < req->argc; i++)
-            found += commands_lookup(req->argv[i], req->lens[i]) != NULL;
-        resp_write_map(w, req->argc == 2 ? n : found);
-        for (size_t i = 0; req->argc == 2 && i < n; i++)
-            write_docs(w, commands_at(i));
-        for (int i = 2; i < req->argc; i++) {
-            const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
-            if (cmd)
-                write_docs(w, cmd);
-        }
-    } else {
-        commands_unknown_subcommand(w, "COMMAND", sub);
-    }
+    resp_write_array(w, n);
+    for (size_t i = 0; i < n; i++)
+        write_info(w, commands_at(i));
 }
 
-/* ---- CONFIG ---- */
-
-static void config_get(struct resp_writer *w, const struct resp_request *req)
+static void sub_count(struct client *cl, const struct resp_request *req)
 {
-    const struct coord *c = commands_coord();
-    char port[16], timeout[16];
-    snprintf(port, sizeof port, "%d", c->port);
-    snprintf(timeout, sizeof timeout, "%d", c->prepare_timeout_ms);
-    const char *params[][2] = {
-        { "port", port }, { "bind", c->bind }, { "dir", c->dir }, { "databases", "1" },
-        /* Every write is fsync'd on every replica before it is acknowledged. */
-        { "appendonly", "yes" }, { "appendfsync", "always" }, { "save", "" },
-        { "maxmemory", "0" }, { "timeout", "0" }, { "proto-max-bulk-len", "536870912" },
-        { "prepare-timeout-ms", timeout },
-    };
-    size_t np = sizeof params / sizeof params[0];
-    char match[sizeof params / sizeof params[0]] = { 0 };
-    size_t n = 0;
-    for (int i = 2; i < req->argc; i++)
-        for (size_t p = 0; p < np; p++)
-            if (!match[p] && fnmatch(req->argv[i], params[p][0], FNM_CASEFOLD) == 0)
-                match[p] = 1, n++;
-    resp_write_map(w, n);
-    for (size_t p = 0; p < np; p++)
-        if (match[p]) {
-            resp_write_cstr(w, params[p][0]);
-            resp_write_cstr(w, params[p][1]);
-        }
+    resp_write_int(client_reply_writer(cl), (int64_t)commands_count());
 }
 
-void cmd_config(struct client *cl, const struct resp_request *req)
+static void sub_list(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    const char *sub = req->argv[1];
-    if (!strcasecmp(sub, "get")) {
-        if (req->argc < 3)
-            resp_write_error(w, "ERR wrong number of arguments for 'config|get' command");
-        else
-            config_get(w, req);
-    } else if (!strcasecmp(sub, "resetstat") && req->argc == 2) {
-        resp_write_simple(w, "OK");
-    } else if (!strcasecmp(sub, "set")) {
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'",
-                 req->argc > 2 ? req->argv[2] : "");
-        resp_write_error(w, msg);
-    } else {
-        commands_unknown_subcommand(w, "CONFIG", sub);
+    size_t n = commands_count();
+    if (req->argc != 2) { /* FILTERBY: not supported */
+        resp_write_error(w, "ERR syntax error");
+        return;
     }
+    resp_write_array(w, n);
+    for (size_t i = 0; i < n; i++)
+        resp_write_cstr(w, commands_at(i)->name);
+}
+
+static void sub_info(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    if (req->argc == 2) {
+        sub_all(cl, req);
+        return;
+    }
+    resp_write_array(w, (size_t)req->argc - 2);
+    for (int i = 2; i < req->argc; i++) {
+        const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
+        if (cmd)
+            write_info(w, cmd);
+        else
+            resp_write_null(w);
+    }
+}
+
+static void sub_docs(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    size_t n = commands_count(), found = 0;
+    for (int i = 2; i < req->argc; i++)
+        found += commands_lookup(req->argv[i], req->lens[i]) != NULL;
+    resp_write_map(w, req->argc == 2 ? n : found);
+    for (size_t i = 0; req->argc == 2 && i < n; i++)
+        write_docs(w, commands_at(i));
+    for (int i = 2; i < req->argc; i++) {
+        const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
+        if (cmd)
+            write_docs(w, cmd);
+    }
+}
+
+/* COMMAND GETKEYS cmd args...: the key positions from the table's first/last/step. */
+static void sub_getkeys(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    const struct command *cmd = commands_lookup(req->argv[2], req->lens[2]);
+    int argc = req->argc - 2;
+    if (!cmd) {
+        resp_write_error(w, "ERR Invalid command specified");
+        return;
+    }
+    if (cmd->first_key <= 0) {
+        resp_write_error(w, "ERR The command has no key arguments");
+        return;
+    }
+    if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+        resp_write_error(w, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    int step = cmd->step > 0 ? cmd->step : 1;
+    if (last >= argc)
+        last = argc - 1;
+    resp_write_array(w, (size_t)((last - cmd->first_key) / step + 1));
+    for (int i = cmd->first_key; i <= last; i += step)
+        resp_write_bulk(w, req->argv[2 + i], req->lens[2 + i]);
+}
+
+static void sub_help(struct client *cl, const struct resp_request *req)
+{
+    static const char *const lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "HELP",
+        "    Prints this help.",
+    };
+    struct resp_writer *w = client_reply_writer(cl);
+    resp_write_array(w, sizeof lines / sizeof lines[0]);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        resp_write_simple(w, lines[i]);
+}
+
+void cmd_command(struct client *cl, const struct resp_request *req)
+{
+    static const struct subcommand subs[] = {
+        { "count", 2, sub_count },     { "list", -2, sub_list }, { "info", -2, sub_info },
+        { "docs", -2, sub_docs },      { "getkeys", -4, sub_getkeys },
+        { "help", 2, sub_help },
+    };
+    if (req->argc == 1)
+        sub_all(cl, req);
+    else
+        request_subcommand(cl, req, "command", subs, sizeof subs / sizeof subs[0]);
 }

@@ -3,6 +3,11 @@
  * Start-up order: open the decision log (txn_new replays it and starts connecting to the
  * replicas), then listen for clients. Writes fail with NOREPLICAS until every replica link
  * is READY; reads work as soon as one is.
+ *
+ * Client requests reach the commands through request_dispatch (request.c: the checklist of
+ * AUTH, MULTI queueing, MONITOR and SLOWLOG around commands_dispatch). A cron timer every
+ * REQUEST_CRON_MS samples ops/sec and closes idle clients (--timeout). SIGTERM, SIGINT and
+ * SHUTDOWN all stop the event loop; then clients are closed and the round engine freed.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -18,6 +23,9 @@
 #include "conn.h"
 #include "failpoint.h"
 #include "log.h"
+#include "multi.h"
+#include "request.h"
+#include "settings.h"
 #include "txn.h"
 #include "util.h"
 
@@ -27,6 +35,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     LOG_NOTICE("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     event_base_loopexit(arg, NULL);
+}
+
+static void on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    request_cron();
 }
 
 static void usage(FILE *f)
@@ -47,6 +60,9 @@ static void usage(FILE *f)
             "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
             "  --log-max-bytes N        compact the decision log past this size (default 16 MB)\n"
             "  --max-inflight N         rounds prepared at once, pipelined (1-64, default 3)\n"
+            "  --requirepass PASSWORD   clients must AUTH with it first (default: none)\n"
+            "  --timeout SECONDS        close clients idle this long (default 0: never)\n"
+            "  --maxclients N           refuse clients past this many (default 10000)\n"
             "  --help                   this text\n");
 }
 
@@ -60,6 +76,17 @@ struct options {
     int max_inflight;
 };
 
+/* --requirepass, --timeout, --maxclients: the same checks as CONFIG SET. */
+static int set_option(int ch, const char *value)
+{
+    const char *name = ch == 'a' ? "requirepass" : ch == 'T' ? "timeout" : "maxclients";
+    char err[256];
+    if (settings_set(name, value, strlen(value), err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "twopc-server: --%s %s: %s\n", name, value, err);
+    return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
@@ -70,6 +97,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "prepare-timeout-ms", required_argument, 0, 't' },
         { "log-max-bytes", required_argument, 0, 'm' },
         { "max-inflight", required_argument, 0, 'i' },
+        { "requirepass", required_argument, 0, 'a' },
+        { "timeout", required_argument, 0, 'T' },
+        { "maxclients", required_argument, 0, 'M' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -89,6 +119,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
         case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'i': o->max_inflight = atoi(optarg); break;
+        case 'a': case 'T': case 'M':
+            if (set_option(ch, optarg) < 0)
+                return -1;
+            break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -136,7 +170,8 @@ int main(int argc, char **argv)
         return 1;
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
-    static const struct client_hooks hooks = { commands_dispatch };
+    static const struct client_hooks hooks = { request_dispatch, multi_forget,
+                                               request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close };
     client_init(&hooks);
@@ -147,11 +182,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "twopc-server: %s\n", err);
         return 1;
     }
+    settings_init(&o.c);
+    multi_init(&o.c);
     log_write_pidfile(pidfile);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
+    struct event *cron = event_new(base, -1, EV_PERSIST, on_cron, NULL);
+    struct timeval cron_tv = { 0, REQUEST_CRON_MS * 1000 };
+    event_add(cron, &cron_tv);
     LOG_NOTICE("ready to accept connections on %s:%d", o.c.bind, o.c.port);
     event_base_dispatch(base);
 
@@ -159,6 +199,7 @@ int main(int argc, char **argv)
     txn_free(o.c.txn);
     event_free(sigterm);
     event_free(sigint);
+    event_free(cron);
     event_base_free(base);
     unlink(pidfile);
     LOG_NOTICE("stopped");

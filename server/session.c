@@ -1,16 +1,32 @@
 /* session.c -- connection and server commands answered by the coordinator itself.
  *
- * PING, ECHO, QUIT, SELECT, DEBUG DIGEST here; INFO, COMMAND and CONFIG in info.c. Each
- * answers without a replica, except DEBUG DIGEST, which fans out to every replica.
+ * Here: the table of every local command (session_commands[], which COMMAND describes and
+ * dispatch looks up), and PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET, MONITOR, TIME,
+ * SHUTDOWN and DEBUG DIGEST. Elsewhere: CLIENT (client_cmd.c), MULTI and friends (multi.c),
+ * INFO and COMMAND (info.c), CONFIG (settings.c), SLOWLOG and LATENCY (slowlog.c). Each
+ * answers without a replica, except DEBUG DIGEST, which fans out to every replica, and
+ * INFO's keyspace section, which asks one for its key count.
+ *
+ * Authentication is Redis's with only the `default` user: with a password set
+ * (--requirepass or CONFIG SET requirepass) a new connection must AUTH (or HELLO ... AUTH)
+ * before anything but AUTH, HELLO, QUIT and RESET (request.c refuses the rest with NOAUTH).
  */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 
 #include "client.h"
+#include "client_cmd.h"
 #include "commands.h"
+#include "info.h"
+#include "log.h"
+#include "multi.h"
 #include "replica_link.h"
+#include "settings.h"
+#include "slowlog.h"
 #include "txn.h"
 #include "util.h"
 
@@ -19,25 +35,59 @@ static void cmd_echo(struct client *cl, const struct resp_request *req);
 static void cmd_quit(struct client *cl, const struct resp_request *req);
 static void cmd_select(struct client *cl, const struct resp_request *req);
 static void cmd_debug(struct client *cl, const struct resp_request *req);
+static void cmd_auth(struct client *cl, const struct resp_request *req);
+static void cmd_hello(struct client *cl, const struct resp_request *req);
+static void cmd_reset(struct client *cl, const struct resp_request *req);
+static void cmd_monitor(struct client *cl, const struct resp_request *req);
+static void cmd_time(struct client *cl, const struct resp_request *req);
+static void cmd_shutdown(struct client *cl, const struct resp_request *req);
 
+#define L CMD_LOCAL
+#define LF (CMD_LOCAL | CMD_FAST)
 const struct command session_commands[] = {
-    { "command", -1, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
+    { "auth", -2, LF, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.",
+      cmd_auth },
+    { "client", -2, L, 0, 0, 0, "connection", "2.4.0",
+      "A container for client connection commands.", cmd_client },
+    { "command", -1, L, 0, 0, 0, "server", "2.8.13",
       "Returns detailed information about all commands.", cmd_command },
-    { "config", -2, CMD_LOCAL, 0, 0, 0, "server", "2.0.0",
+    { "config", -2, L, 0, 0, 0, "server", "2.0.0",
       "A container for server configuration commands.", cmd_config },
-    { "debug", -2, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
+    { "debug", -2, L, 0, 0, 0, "server", "1.0.0",
       "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug },
-    { "echo", 2, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Returns the given string.", cmd_echo },
-    { "info", -1, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
+    { "discard", 1, LF, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.",
+      cmd_discard },
+    { "echo", 2, LF, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo },
+    { "exec", 1, L, 0, 0, 0, "transactions", "1.2.0",
+      "Executes all commands in a transaction.", cmd_exec },
+    { "hello", -1, LF, 0, 0, 0, "connection", "6.0.0", "Handshakes with the Redis server.",
+      cmd_hello },
+    { "info", -1, L, 0, 0, 0, "server", "1.0.0",
       "Returns information and statistics about the server.", cmd_info },
-    { "ping", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
+    { "latency", -2, L, 0, 0, 0, "server", "2.8.13",
+      "A container for latency diagnostics commands.", cmd_latency },
+    { "monitor", 1, L, 0, 0, 0, "server", "1.0.0",
+      "Listens for all requests received by the server in real-time.", cmd_monitor },
+    { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi },
+    { "ping", -1, LF, 0, 0, 0, "connection", "1.0.0",
       "Returns the server's liveliness response.", cmd_ping },
-    { "quit", -1, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Closes the connection.", cmd_quit },
-    { "select", 2, CMD_LOCAL | CMD_FAST, 0, 0, 0, "connection", "1.0.0",
-      "Changes the selected database.", cmd_select },
+    { "quit", -1, LF, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", cmd_quit },
+    { "reset", 1, LF, 0, 0, 0, "connection", "6.2.0", "Resets the connection.", cmd_reset },
+    { "select", 2, LF, 0, 0, 0, "connection", "1.0.0", "Changes the selected database.",
+      cmd_select },
+    { "shutdown", -1, L, 0, 0, 0, "server", "1.0.0",
+      "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+      cmd_shutdown },
+    { "slowlog", -2, L, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
+      cmd_slowlog },
+    { "time", 1, LF, 0, 0, 0, "server", "2.6.0", "Returns the server time.", cmd_time },
+    { "unwatch", 1, LF, 0, 0, 0, "transactions", "2.2.0",
+      "Forgets about watched keys of a transaction.", cmd_unwatch },
+    { "watch", -2, LF, 1, -1, 1, "transactions", "2.2.0",
+      "Monitors changes to keys to determine the execution of a transaction.", cmd_watch },
 };
+#undef L
+#undef LF
 const size_t session_commands_count = sizeof session_commands / sizeof session_commands[0];
 
 /* ---- connection ---- */
@@ -74,6 +124,189 @@ static void cmd_select(struct client *cl, const struct resp_request *req)
         resp_write_error(w, "ERR DB index is out of range");
     else
         resp_write_simple(w, "OK");
+}
+
+/* ---- authentication ---- */
+
+/* Compares without an early exit, so the time taken does not tell how much matched. */
+static int password_matches(const char *p, size_t len)
+{
+    const char *want = settings_get()->requirepass;
+    size_t wlen = strlen(want);
+    unsigned diff = (unsigned)(len != wlen);
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)p[i] ^ (unsigned char)want[i % (wlen ? wlen : 1)];
+    return diff == 0 && wlen > 0;
+}
+
+/* The default user with the given password: 1 if it authenticates. Without a password set
+ * the default user is "nopass": any password is accepted (Redis's behaviour). */
+static int check_user(const char *user, size_t ulen, const char *pass, size_t plen)
+{
+    if (ulen != 7 || memcmp(user, "default", 7) != 0)
+        return 0;
+    return !settings_password_required() || password_matches(pass, plen);
+}
+
+static const char wrongpass[] =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+
+static void cmd_auth(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    if (req->argc > 3) {
+        resp_write_error(w, "ERR syntax error");
+    } else if (req->argc == 2 && !settings_password_required()) {
+        resp_write_error(w, "ERR AUTH <password> called without any password configured for "
+                            "the default user. Are you sure your configuration is correct?");
+    } else if (req->argc == 2 ? password_matches(req->argv[1], req->lens[1])
+                              : check_user(req->argv[1], req->lens[1], req->argv[2],
+                                           req->lens[2])) {
+        client_set_authenticated(cl, 1);
+        resp_write_simple(w, "OK");
+    } else {
+        resp_write_error(w, wrongpass);
+    }
+}
+
+static void hello_reply(struct client *cl)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    resp_write_map(w, 7);
+    resp_write_cstr(w, "server");
+    resp_write_cstr(w, "redis");
+    resp_write_cstr(w, "version");
+    resp_write_cstr(w, INFO_REDIS_VERSION);
+    resp_write_cstr(w, "proto");
+    resp_write_int(w, client_proto(cl));
+    resp_write_cstr(w, "id");
+    resp_write_int(w, (int64_t)client_id(cl));
+    resp_write_cstr(w, "mode");
+    resp_write_cstr(w, "standalone");
+    resp_write_cstr(w, "role");
+    resp_write_cstr(w, "master");
+    resp_write_cstr(w, "modules");
+    resp_write_array(w, 0);
+}
+
+/* HELLO's options after the version: where AUTH's user and SETNAME's name are (0: absent).
+ * Returns 0, or -1 with Redis's syntax error written. */
+static int hello_options(struct resp_writer *w, const struct resp_request *req, int *user_at,
+                         int *name_at)
+{
+    for (int j = 2; j < req->argc; j++) {
+        int more = req->argc - 1 - j;
+        if (!strcasecmp(req->argv[j], "auth") && more >= 2) {
+            *user_at = j + 1;
+            j += 2;
+        } else if (!strcasecmp(req->argv[j], "setname") && more >= 1) {
+            *name_at = ++j;
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, "ERR Syntax error in HELLO option '%.128s'", req->argv[j]);
+            resp_write_error(w, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis 7.0's order. */
+static void cmd_hello(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    int64_t ver = 0;
+    int name_at = 0, user_at = 0;
+    if (req->argc >= 2 && util_parse_i64(req->argv[1], req->lens[1], &ver) < 0) {
+        resp_write_error(w, "ERR Protocol version is not an integer or out of range");
+        return;
+    }
+    if (req->argc >= 2 && (ver < 2 || ver > 3)) {
+        resp_write_error(w, "NOPROTO unsupported protocol version");
+        return;
+    }
+    if (hello_options(w, req, &user_at, &name_at) < 0)
+        return;
+    if (user_at) {
+        if (!check_user(req->argv[user_at], req->lens[user_at], req->argv[user_at + 1],
+                        req->lens[user_at + 1])) {
+            resp_write_error(w, wrongpass);
+            return;
+        }
+        client_set_authenticated(cl, 1);
+    }
+    if (settings_password_required() && !client_authenticated(cl)) {
+        resp_write_error(w, "NOAUTH HELLO must be called with the client already "
+                            "authenticated, otherwise the HELLO AUTH <user> <pass> option can "
+                            "be used to authenticate the client and select the RESP protocol "
+                            "version at the same time");
+        return;
+    }
+    if (name_at && client_set_name(cl, req->argv[name_at], req->lens[name_at]) < 0) {
+        resp_write_error(w, CLIENT_CMD_BAD_NAME);
+        return;
+    }
+    if (ver)
+        client_set_proto(cl, (int)ver);
+    hello_reply(cl);
+}
+
+/* RESET: back to a fresh connection's state (Redis's clearClientConnectionState). */
+static void cmd_reset(struct client *cl, const struct resp_request *req)
+{
+    multi_forget(cl);
+    client_set_monitor(cl, 0);
+    client_set_reply_mode(cl, CLIENT_REPLY_ON);
+    client_set_proto(cl, 2);
+    client_set_name(cl, "", 0);
+    client_set_authenticated(cl, !settings_password_required());
+    resp_write_simple(client_reply_writer(cl), "RESET");
+}
+
+/* ---- server ---- */
+
+static void cmd_monitor(struct client *cl, const struct resp_request *req)
+{
+    client_set_monitor(cl, 1);
+    resp_write_simple(client_reply_writer(cl), "OK");
+}
+
+static void cmd_time(struct client *cl, const struct resp_request *req)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    struct timeval tv;
+    char buf[32];
+    gettimeofday(&tv, NULL);
+    resp_write_array(w, 2);
+    resp_write_bulk(w, buf, (size_t)snprintf(buf, sizeof buf, "%ld", (long)tv.tv_sec));
+    resp_write_bulk(w, buf, (size_t)snprintf(buf, sizeof buf, "%ld", (long)tv.tv_usec));
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is nothing to save (every write is
+ * already durable), so every form stops the coordinator the way SIGTERM does. */
+static void cmd_shutdown(struct client *cl, const struct resp_request *req)
+{
+    int abort = 0, save = 0, nosave = 0;
+    for (int i = 1; i < req->argc; i++) {
+        const char *a = req->argv[i];
+        if (!strcasecmp(a, "nosave"))
+            nosave = 1;
+        else if (!strcasecmp(a, "save"))
+            save = 1;
+        else if (!strcasecmp(a, "abort"))
+            abort = 1;
+        else if (strcasecmp(a, "now") && strcasecmp(a, "force"))
+            save = nosave = 1; /* unknown option: a syntax error below */
+    }
+    if ((save && nosave) || (abort && req->argc != 2)) {
+        resp_write_error(client_reply_writer(cl), "ERR syntax error");
+    } else if (abort) {
+        resp_write_error(client_reply_writer(cl), "ERR No shutdown in progress.");
+    } else {
+        LOG_NOTICE("User requested shutdown...");
+        client_kill(cl); /* Redis closes the connection without a reply */
+        event_base_loopexit(commands_coord()->base, NULL);
+    }
 }
 
 /* ---- DEBUG DIGEST: every replica's digest, compared ---- */

@@ -1,0 +1,374 @@
+/* watch.c -- watched keys, dirty flags and the writes in flight (see watch.h).
+ *
+ * Data structures:
+ *
+ *     table (hash of watched keys)          watchers (every live watcher)
+ *     ┌────────┐                             ┌──────────┐
+ *     │ "k1" ──┼─ links ─▶ [A] ─▶ [B]        │ A: dirty │─ links ─▶ k1, k2
+ *     │ "k2" ──┼─ links ─▶ [A]               │ B        │─ links ─▶ k1
+ *     └────────┘                             └──────────┘
+ *
+ * A link joins one watcher and one key; it sits on the key's list (doubly linked, so a
+ * watcher can leave in O(its keys)) and on the watcher's list. A key with no links left is
+ * removed from the table.
+ *
+ * In-flight writes are counted in `busy[hash(key) % TRACK_BUCKETS]` (and `busy_all` for
+ * keyless writes such as FLUSHALL) from watch_track_new() until watch_track_free().
+ */
+#include "watch.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "commands.h"
+#include "failpoint.h"
+#include "op.h"
+#include "request.h"
+#include "util.h"
+
+#define TRACK_BUCKETS 65536 /* 256 KB of counters; a collision only delays an EXEC */
+
+struct wkey;
+
+struct wlink {
+    struct watcher *w;
+    struct wkey *k;
+    struct wlink *kprev, *knext; /* on the key's list */
+    struct wlink *wnext;         /* on the watcher's list */
+};
+
+struct wkey {
+    struct wkey *next; /* hash chain */
+    uint64_t hash;
+    size_t len;
+    struct wlink *links;
+    char key[];
+};
+
+struct watcher {
+    int dirty, waiting;
+    size_t nkeys;
+    struct wlink *links;
+    LIST_ENTRY(watcher) all;
+};
+
+struct watch_track {
+    int all;
+    size_t n, cap;
+    uint32_t *b;       /* points at small[] until more keys than that */
+    uint32_t small[4];
+};
+
+static struct wkey **table;
+static size_t table_size, table_count;
+static LIST_HEAD(, watcher) watchers = LIST_HEAD_INITIALIZER(watchers);
+static size_t nwaiting;
+static uint32_t busy[TRACK_BUCKETS], busy_all;
+static void (*notify)(void);
+
+static uint64_t hash_key(const char *k, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+void watch_set_notify(void (*fn)(void)) { notify = fn; }
+
+static void notify_waiters(void)
+{
+    if (nwaiting > 0 && notify)
+        notify();
+}
+
+/* ---- the key table ---- */
+
+static struct wkey *find_key(const char *k, size_t len, uint64_t h)
+{
+    if (!table)
+        return NULL;
+    for (struct wkey *x = table[h & (table_size - 1)]; x; x = x->next)
+        if (x->hash == h && x->len == len && memcmp(x->key, k, len) == 0)
+            return x;
+    return NULL;
+}
+
+static int grow_table(void)
+{
+    size_t size = table_size ? table_size * 2 : 64;
+    struct wkey **nt = calloc(size, sizeof *nt);
+    if (!nt)
+        return -1;
+    for (size_t i = 0; i < table_size; i++) {
+        while (table[i]) {
+            struct wkey *x = table[i];
+            table[i] = x->next;
+            x->next = nt[x->hash & (size - 1)];
+            nt[x->hash & (size - 1)] = x;
+        }
+    }
+    free(table);
+    table = nt;
+    table_size = size;
+    return 0;
+}
+
+static struct wkey *add_key(const char *k, size_t len, uint64_t h)
+{
+    if (table_count >= table_size && grow_table() < 0)
+        return NULL;
+    struct wkey *x = malloc(sizeof *x + len);
+    if (!x)
+        return NULL;
+    x->hash = h;
+    x->len = len;
+    x->links = NULL;
+    memcpy(x->key, k, len);
+    x->next = table[h & (table_size - 1)];
+    table[h & (table_size - 1)] = x;
+    table_count++;
+    return x;
+}
+
+static void remove_key(struct wkey *x)
+{
+    struct wkey **pp = &table[x->hash & (table_size - 1)];
+    while (*pp != x)
+        pp = &(*pp)->next;
+    *pp = x->next;
+    table_count--;
+    free(x);
+}
+
+/* ---- watchers ---- */
+
+struct watcher *watch_new(void)
+{
+    struct watcher *w = calloc(1, sizeof *w);
+    if (w)
+        LIST_INSERT_HEAD(&watchers, w, all);
+    return w;
+}
+
+int watch_key(struct watcher *w, const char *key, size_t len)
+{
+    uint64_t h = hash_key(key, len);
+    struct wkey *x = find_key(key, len, h);
+    if (!x && !(x = add_key(key, len, h)))
+        return -1;
+    for (struct wlink *l = x->links; l; l = l->knext)
+        if (l->w == w)
+            return 0; /* already watched */
+    struct wlink *l = calloc(1, sizeof *l);
+    if (!l) {
+        if (!x->links)
+            remove_key(x);
+        return -1;
+    }
+    l->w = w;
+    l->k = x;
+    l->knext = x->links;
+    if (x->links)
+        x->links->kprev = l;
+    x->links = l;
+    l->wnext = w->links;
+    w->links = l;
+    w->nkeys++;
+    return 0;
+}
+
+size_t watch_count(const struct watcher *w) { return w ? w->nkeys : 0; }
+int watch_dirty(const struct watcher *w) { return w && w->dirty; }
+
+int watch_busy(const struct watcher *w)
+{
+    if (FAILPOINT_ON("coord.bug.watch_no_wait"))
+        return 0; /* a deliberate bug, for tests of the tests */
+    if (!w || !w->links)
+        return 0;
+    if (busy_all > 0)
+        return 1;
+    for (const struct wlink *l = w->links; l; l = l->wnext)
+        if (busy[l->k->hash % TRACK_BUCKETS] > 0)
+            return 1;
+    return 0;
+}
+
+void watch_set_waiting(struct watcher *w, int yes)
+{
+    if (w->waiting != !!yes)
+        nwaiting += yes ? 1 : (size_t)-1;
+    w->waiting = !!yes;
+}
+
+void watch_free(struct watcher *w)
+{
+    if (!w)
+        return;
+    watch_set_waiting(w, 0);
+    while (w->links) {
+        struct wlink *l = w->links;
+        w->links = l->wnext;
+        if (l->kprev)
+            l->kprev->knext = l->knext;
+        else
+            l->k->links = l->knext;
+        if (l->knext)
+            l->knext->kprev = l->kprev;
+        if (!l->k->links)
+            remove_key(l->k);
+        free(l);
+    }
+    LIST_REMOVE(w, all);
+    free(w);
+}
+
+static void make_dirty(struct watcher *w)
+{
+    w->dirty = 1;
+    if (w->waiting && notify)
+        notify();
+}
+
+static void dirty_all(void)
+{
+    struct watcher *w;
+    LIST_FOREACH(w, &watchers, all)
+        if (w->links)
+            make_dirty(w);
+}
+
+/* ---- keys of a command ---- */
+
+/* The key positions of a command from the table's first/last/step: 0 with the range, or
+ * -1 when it has none. */
+static int key_range(const struct command *cmd, int argc, int *first, int *last, int *step)
+{
+    if (cmd->first_key <= 0)
+        return -1;
+    *first = cmd->first_key;
+    *last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    if (*last >= argc)
+        *last = argc - 1;
+    *step = cmd->step > 0 ? cmd->step : 1;
+    return 0;
+}
+
+static void touch_key(const char *k, size_t len)
+{
+    struct wkey *x = find_key(k, len, hash_key(k, len));
+    for (struct wlink *l = x ? x->links : NULL; l; l = l->knext)
+        make_dirty(l->w);
+}
+
+/* A committed command: dirties the watchers of every key it writes. The expiry sweep's
+ * internal op (TPC.EXPIREDEL key...) deletes exactly its arguments. */
+static void touch(int argc, char *const *argv, const size_t *lens)
+{
+    const struct command *cmd = request_lookup(argv[0], lens[0]);
+    int first, last, step;
+    if (!cmd && lens[0] == 13 && strncasecmp(argv[0], "tpc.expiredel", 13) == 0) {
+        for (int i = 1; i < argc; i++)
+            touch_key(argv[i], lens[i]);
+        return;
+    }
+    if (cmd && !(cmd->flags & CMD_WRITE))
+        return;
+    if (!cmd || key_range(cmd, argc, &first, &last, &step) < 0) {
+        dirty_all();
+        return;
+    }
+    for (int i = first; i <= last; i += step)
+        touch_key(argv[i], lens[i]);
+}
+
+void watch_on_commit(void *ctx, const struct op *op)
+{
+    if (table_count == 0 || op->argc < 1)
+        return;
+    if (!op_is(op, "tx")) {
+        touch(op->argc, op->argv, op->lens);
+        return;
+    }
+    /* TX n {argc arg...}*n, as multi.c built it. */
+    uint64_t n, argc;
+    int at = 2;
+    if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0)
+        return;
+    for (uint64_t i = 0; i < n && at < op->argc; i++) {
+        if (util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 || argc == 0 ||
+            argc > (uint64_t)(op->argc - at - 1))
+            return;
+        touch((int)argc, op->argv + at + 1, op->lens + at + 1);
+        at += 1 + (int)argc;
+    }
+}
+
+/* ---- writes in flight ---- */
+
+static int track_push(struct watch_track *t, uint32_t b)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap * 2;
+        uint32_t *nb = malloc(cap * sizeof *nb);
+        if (!nb)
+            return -1;
+        memcpy(nb, t->b, t->n * sizeof *nb);
+        if (t->b != t->small)
+            free(t->b);
+        t->b = nb;
+        t->cap = cap;
+    }
+    t->b[t->n++] = b;
+    busy[b]++;
+    return 0;
+}
+
+struct watch_track *watch_track_add(struct watch_track *t, const struct command *cmd, int argc,
+                                    char *const *argv, const size_t *lens)
+{
+    int first, last, step;
+    if (!(cmd->flags & CMD_WRITE))
+        return t;
+    if (!t) {
+        if (!(t = calloc(1, sizeof *t)))
+            return NULL;
+        t->b = t->small;
+        t->cap = sizeof t->small / sizeof t->small[0];
+    }
+    if (key_range(cmd, argc, &first, &last, &step) < 0) {
+        busy_all += !t->all;
+        t->all = 1;
+        return t;
+    }
+    for (int i = first; i <= last; i += step)
+        if (track_push(t, (uint32_t)(hash_key(argv[i], lens[i]) % TRACK_BUCKETS)) < 0 &&
+            !t->all) {
+            busy_all++; /* out of memory: be conservative */
+            t->all = 1;
+        }
+    return t;
+}
+
+struct watch_track *watch_track_new(const struct command *cmd, int argc, char *const *argv,
+                                    const size_t *lens)
+{
+    return watch_track_add(NULL, cmd, argc, argv, lens);
+}
+
+void watch_track_free(struct watch_track *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        busy[t->b[i]]--;
+    busy_all -= t->all;
+    if (t->b != t->small)
+        free(t->b);
+    free(t);
+    notify_waiters();
+}

@@ -1,0 +1,69 @@
+/* watch.h -- watched keys, and the writes in flight that may change them.
+ *
+ * A watcher is one client's set of WATCHed keys with a dirty flag. Three sources change
+ * the picture:
+ *   - watch_on_commit(), the round engine's commit hook, sees every committed op in commit
+ *     order (a TX op's sub-commands one by one) and marks dirty every watcher of a key
+ *     the op writes (whether or not the write changed it: SETNX on an existing key still
+ *     counts, where Redis would not; a client retries, as on any conflict); a write without
+ *     key positions in the command table (FLUSHALL, FLUSHDB) or an op the table does not
+ *     know dirties every watcher;
+ *   - watch_track_new() / watch_track_free() bracket every write from its submission to
+ *     its decision (request.c does it for each command, multi.c for each TX), counted in
+ *     a table of per-key-hash counters, so watch_busy() can tell whether a watched key may
+ *     still change by a write already submitted (a hash collision only makes EXEC wait a
+ *     little longer, never decide wrongly);
+ *   - watch_key() / watch_free() add and drop keys.
+ *
+ *     client A: WATCH k ──────────────── EXEC ── waits ─────── checks: dirty ─▶ *-1
+ *     client B:        INCR k (tracked) ──── round commits: hook marks A dirty ──┘
+ *
+ * A watcher marked waiting (its EXEC waits) makes watch.c call the notify function set
+ * with watch_set_notify() whenever the picture changes for it; the callee re-checks later
+ * (from the event loop), never from inside the commit hook.
+ *
+ * Behaviour switch coord.bug.watch_no_wait (TWOPC_FAILPOINTS, test builds only): watch_busy()
+ * always says no, so an EXEC can commit over a write it did not see; tests/clients proves
+ * with it that its WATCH test catches lost updates.
+ *
+ * Writes submitted behind the coordinator's client layer (the expiry sweep's TPC.EXPIREDEL)
+ * are seen by the commit hook, which dirties the watchers of the keys they delete, but are
+ * not tracked: an EXEC racing such a deletion may commit before it is noticed.
+ */
+#ifndef TWOPC_WATCH_H
+#define TWOPC_WATCH_H
+
+#include <stddef.h>
+
+struct command;
+struct op;
+struct watcher;
+struct watch_track;
+
+/* NULL when out of memory. */
+struct watcher *watch_new(void);
+/* Adds a key (once); returns 0 or -1 (out of memory). */
+int watch_key(struct watcher *w, const char *key, size_t len);
+size_t watch_count(const struct watcher *w);
+int watch_dirty(const struct watcher *w);
+/* True while a tracked, undecided write may change one of w's keys. */
+int watch_busy(const struct watcher *w);
+void watch_set_waiting(struct watcher *w, int yes);
+/* Unregisters every key and frees w. Accepts NULL. */
+void watch_free(struct watcher *w);
+
+void watch_set_notify(void (*fn)(void));
+
+/* The round engine's commit hook (txn_set_commit_hook(t, watch_on_commit, NULL)). */
+void watch_on_commit(void *ctx, const struct op *op);
+
+/* Starts tracking the keys cmd writes (NULL if it writes none, or out of memory). */
+struct watch_track *watch_track_new(const struct command *cmd, int argc, char *const *argv,
+                                    const size_t *lens);
+/* Adds one more command's keys to t (a TX); returns t, or a new track if t was NULL. */
+struct watch_track *watch_track_add(struct watch_track *t, const struct command *cmd, int argc,
+                                    char *const *argv, const size_t *lens);
+/* The write was decided (or never submitted). Accepts NULL. */
+void watch_track_free(struct watch_track *t);
+
+#endif
