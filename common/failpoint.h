@@ -27,6 +27,8 @@
  * only to prove that tests catch the bug:
  *   coord.bug.reply_before_commit  answer clients first and send COMMIT 200 ms later, so
  *                                  a read can miss an acknowledged write (stale read)
+ *   coord.bug.watch_no_wait        EXEC checks WATCHed keys without waiting for writes to
+ *                                  them still in flight (lost updates under WATCH)
  */
 #ifndef TWOPC_FAILPOINT_H
 #define TWOPC_FAILPOINT_H

@@ -15,6 +15,12 @@ if [ "${TWOPC_FUZZ:-}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)    # libFuzzer
 fi
 
+# Node.js runs the ioredis / node-redis tests. Machines of this kind ship Node 20 with npm;
+# Debian's nodejs is the fallback where node is absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
