@@ -1,19 +1,27 @@
-/* exec.h -- what a write op does to the data, evaluated deterministically on a replica.
+/* exec.h -- what a command does to the data, evaluated deterministically on a replica.
  *
  * At PREPARE a replica evaluates each op of the round in order, against the committed
  * store as modified by the rounds still undecided ahead of it (fx->under, a chain) and by
- * the round's earlier ops, and records the op's effects (put k v /
- * delete k) and its result (SET's +OK, DEL's count). Every replica starts from identical
- * committed data and evaluates the same ops in the same order, so every replica computes the
- * same results; the coordinator checks that they agree. At COMMIT the effects are applied to
- * the store in order.
+ * the round's earlier ops, and records the op's effects (effects.h) and its result (SET's
+ * +OK, DEL's count), as Redis 7 would reply. Every replica starts from identical committed
+ * data and evaluates the same ops in the same order at the same clock (fx->now_ms, the
+ * coordinator's), so every replica computes the same results; the coordinator checks that
+ * they agree. At COMMIT the effects are applied to the store in order.
  *
- *     struct effects fx = {0};
+ *     struct effects fx = { .now_ms = now };
  *     exec_op(store, &fx, op, &writer);   // per op; result written to writer
  *     exec_apply(store, &fx);             // at commit, inside a store transaction
  *     effects_clear(&fx);
  *
- * Effects point into the ops' memory: the ops must outlive the effects.
+ * Reads use the same evaluators: exec_read() runs a read command (EXEC_READ) on the
+ * committed data alone, at a given clock, keeping no effects. The coordinator forwards its
+ * reads as `TPC.READ <now_ms> <command> <args...>`, so every replica answers a read about
+ * expiring keys as of the same instant.
+ *
+ * The commands live in tables, one per file: cmd_string.c (strings), cmd_keys.c (generic
+ * key commands and expiry), cmd_keyspace.c (DBSIZE, KEYS, SCAN, RANDOMKEY), and here (TX,
+ * PING). An evaluator writes exactly one reply; when it returns -1 (an error reply) the
+ * records it made are dropped, so a failed command changes nothing.
  *
  * A TX op is a MULTI/EXEC block: `TX n {argc arg...}*n`. Its sub-commands run in order,
  * atomically within the round, reads included (GET sees the TX's own earlier writes), and
@@ -26,42 +34,61 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "effects.h"
 #include "op.h"
 #include "resp_writer.h"
 
 struct store;
 
-struct effect {
-    int del;          /* 1: delete key; 0: put value */
-    const char *k, *v;
-    size_t klen, vlen;
+/* Evaluates op against s as modified by fx, records its effects into fx and writes its
+ * reply into w (never NULL). Returns 0, or -1 after writing an error reply. */
+typedef int (*exec_fn)(struct store *s, struct effects *fx, const struct op *op,
+                       struct resp_writer *w);
+
+enum exec_flags {
+    EXEC_READ = 1 /* records nothing: may run as a read (TPC.READ, the replica's port) */
 };
 
-struct effects {
-    struct effect *v;
-    size_t n, cap;
-    /* The effects of the round prepared just before this one and not yet decided (NULL if
-     * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
-    const struct effects *under;
-    /* Ops created during evaluation (a TX's sub-commands) that effects point into; freed
-     * by effects_clear(). */
-    struct op **owned;
-    size_t nowned;
-    /* The coordinator's clock for this round (Unix ms): whatever depends on time (expiry)
-     * is decided by it, identically on every replica. */
-    int64_t now_ms;
+struct exec_cmd {
+    const char *name;
+    int arity; /* Redis convention: -N means at least N */
+    int flags;
+    exec_fn fn;
 };
 
 /* True if the replica knows how to evaluate this op. */
 int exec_known(const struct op *op);
+/* True if op is a read command (EXEC_READ). */
+int exec_is_read(const struct op *op);
 
-/* Evaluates op. Returns 0 with the result written to w (w may be NULL), or -1 with an
- * error written to w when the op is unknown, malformed or the store fails. */
+/* Evaluates op. Returns 0 with the result written to w (w may be NULL: no reply wanted),
+ * or -1 with an error written to w when the op is unknown, malformed, refused (an error
+ * reply such as "not an integer") or the store fails; then op has recorded nothing. */
 int exec_op(struct store *s, struct effects *fx, const struct op *op, struct resp_writer *w);
+
+/* Runs a read command on the committed data at clock now_ms; seed: nonzero randomness
+ * (RANDOMKEY). Returns like exec_op; a write command is refused with -1. */
+int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *op,
+              struct resp_writer *w);
 
 /* Applies every effect in order. Returns 0 or -1 (store error). */
 int exec_apply(struct store *s, const struct effects *fx);
 
-void effects_clear(struct effects *fx);
+/* ---- for the command files ---- */
+
+#define EXEC_ERR_NOT_INT "ERR value is not an integer or out of range"
+#define EXEC_ERR_SYNTAX "ERR syntax error"
+#define EXEC_ERR_STORAGE "ERR storage error"
+#define EXEC_ERR_OOM "ERR out of memory"
+/* proto-max-bulk-len: the longest string a command may build (SETRANGE, APPEND). */
+#define EXEC_MAX_STRING ((int64_t)512 * 1024 * 1024)
+
+/* Writes msg as an error reply; returns -1. */
+int exec_error(struct resp_writer *w, const char *msg);
+/* Writes a formatted error reply (at most 512 bytes); returns -1. */
+int exec_errorf(struct resp_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses argument i as a Redis integer (string2ll rules). Returns 0 or -1. */
+int exec_arg_i64(const struct op *op, int i, int64_t *v);
 
 #endif

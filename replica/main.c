@@ -1,9 +1,13 @@
 /* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
  *
  * It is a RESP server (conn.c) for the coordinator: TPC.PREPARE / TPC.COMMIT / TPC.ABORT /
- * TPC.HELLO drive the participant (participant.c), and the read commands GET, EXISTS,
- * DBSIZE and DIGEST answer from the committed data, so `redis-cli -p <port> GET k` can
- * inspect a replica. Writes from anyone but the coordinator's protocol are refused.
+ * TPC.HELLO drive the participant (participant.c); TPC.READ <now_ms> <command> <args...>
+ * answers the coordinator's reads from the committed data as of the coordinator's clock
+ * (so replicas agree on what has expired), and TPC.EXPIRED <now_ms> <limit> lists keys
+ * whose expiry has passed, for the coordinator's background sweep. Every read command of
+ * exec.c (GET, MGET, EXISTS, TTL, KEYS, SCAN, DBSIZE, ...) also works on its own, at the
+ * replica's clock, as do DIGEST and INFO, so `redis-cli -p <port> GET k` can inspect a
+ * replica. Writes from anyone but the coordinator's protocol are refused.
  *
  * Checklist per read from a connection (conn.c runs it):
  *   1. every request in the read is handled; votes and acks are staged, not sent;
@@ -22,9 +26,12 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "exec.h"
 #include "failpoint.h"
 #include "log.h"
+#include "op.h"
 #include "participant.h"
+#include "record.h"
 #include "store.h"
 #include "util.h"
 
@@ -39,6 +46,7 @@ struct replica {
     char pidfile[4096];
     int port;
     uint64_t start_ms, max_log_bytes;
+    uint64_t rng; /* seeds for RANDOMKEY */
     struct event *lazy_sync;
 };
 
@@ -53,40 +61,80 @@ static void cmd_ping(struct replica *r, const struct resp_request *req, struct r
         resp_write_simple(w, "PONG");
 }
 
-static void cmd_get(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+/* A read command on the committed data, at clock now_ms. */
+static void run_read(struct replica *r, int64_t now_ms, int argc, char **argv, size_t *lens,
+                     struct resp_writer *w)
 {
-    const void *v;
-    size_t vlen;
-    int rc = store_get(participant_store(r->part), req->argv[1], req->lens[1], &v, &vlen);
-    if (rc < 0)
-        resp_write_error(w, "ERR storage error");
-    else if (rc == 0)
-        resp_write_null(w);
+    struct op op = { .argc = argc, .argv = argv, .lens = lens };
+    r->rng = r->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    exec_read(participant_store(r->part), now_ms, r->rng | 1, &op, w);
+}
+
+/* TPC.READ now_ms command args...: the coordinator's reads, answered as of its clock so
+ * that every replica agrees on which keys have expired. */
+static void cmd_read(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    int64_t now;
+    struct op op = { .argc = req->argc - 2, .argv = req->argv + 2, .lens = req->lens + 2 };
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0)
+        resp_write_error(w, "ERR bad clock in TPC.READ");
+    else if (!exec_is_read(&op))
+        resp_write_error(w, "ERR TPC.READ of a command that is not a read");
     else
-        resp_write_bulk(w, v, vlen);
+        run_read(r, now, op.argc, op.argv, op.lens, w);
 }
 
-static void cmd_exists(struct replica *r, const struct resp_request *req,
-                       struct resp_writer *w)
+static int buf_sink(void *sink, const void *data, size_t len)
 {
-    int64_t n = 0;
-    for (int i = 1; i < req->argc; i++) {
-        const void *v;
-        size_t vlen;
-        int rc = store_get(participant_store(r->part), req->argv[i], req->lens[i], &v, &vlen);
-        if (rc < 0) {
-            resp_write_error(w, "ERR storage error");
-            return;
-        }
-        n += rc;
+    struct record_buf *b = sink;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = cap;
     }
-    resp_write_int(w, n);
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
 }
 
-static void cmd_dbsize(struct replica *r, const struct resp_request *req,
-                       struct resp_writer *w)
+struct expired_keys {
+    struct resp_writer *w;
+    struct record_buf buf;
+    size_t n;
+};
+
+static int add_expired(void *ctx, const struct store_row *row)
 {
-    resp_write_int(w, store_count(participant_store(r->part)));
+    struct expired_keys *e = ctx;
+    struct resp_writer bw = { buf_sink, &e->buf, 2 };
+    e->n++;
+    return resp_write_bulk(&bw, row->k, row->klen) < 0;
+}
+
+/* TPC.EXPIRED now_ms limit: up to limit keys whose expiry has passed at now_ms, for the
+ * coordinator's background sweep (which deletes them through a round). */
+static void cmd_expired(struct replica *r, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    int64_t now, limit;
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 ||
+        util_parse_i64(req->argv[2], req->lens[2], &limit) < 0 || limit < 0) {
+        resp_write_error(w, "ERR bad arguments for TPC.EXPIRED");
+        return;
+    }
+    struct expired_keys e = { w, { 0 }, 0 };
+    if (store_expired(participant_store(r->part), now, limit, add_expired, &e) < 0) {
+        resp_write_error(w, "ERR storage error");
+    } else {
+        resp_write_array(w, e.n);
+        w->write(w->sink, e.buf.p, e.buf.len);
+    }
+    free(e.buf.p);
 }
 
 static void cmd_digest(struct replica *r, const struct resp_request *req,
@@ -153,12 +201,12 @@ static const struct replica_cmd {
     int arity; /* Redis convention: -N means at least N */
     replica_cmd_fn fn;
 } replica_cmds[] = {
-    { "ping", -1, cmd_ping },          { "get", 2, cmd_get },
-    { "exists", -2, cmd_exists },      { "dbsize", 1, cmd_dbsize },
-    { "digest", 1, cmd_digest },       { "info", -1, cmd_info },
-    { "command", -1, cmd_command },    { "tpc.prepare", -4, cmd_prepare },
-    { "tpc.commit", 2, cmd_commit },   { "tpc.abort", 2, cmd_abort },
-    { "tpc.hello", 1, cmd_hello },     { "tpc.durable", 1, cmd_durable },
+    { "ping", -1, cmd_ping },          { "digest", 1, cmd_digest },
+    { "info", -1, cmd_info },          { "command", -1, cmd_command },
+    { "tpc.prepare", -4, cmd_prepare }, { "tpc.commit", 2, cmd_commit },
+    { "tpc.abort", 2, cmd_abort },     { "tpc.hello", 1, cmd_hello },
+    { "tpc.durable", 1, cmd_durable }, { "tpc.read", -3, cmd_read },
+    { "tpc.expired", 3, cmd_expired },
 };
 
 static void on_request(struct conn *c, const struct resp_request *req)
@@ -182,6 +230,11 @@ static void on_request(struct conn *c, const struct resp_request *req)
             return;
         }
         cmd->fn(r, req, w);
+        return;
+    }
+    struct op op = { .argc = req->argc, .argv = req->argv, .lens = req->lens };
+    if (exec_is_read(&op)) {
+        run_read(r, (int64_t)util_wall_ms(), req->argc, req->argv, req->lens, w);
         return;
     }
     snprintf(msg, sizeof msg, "ERR unknown command '%.64s' (this is a twopc replica: "
@@ -250,7 +303,8 @@ int main(int argc, char **argv)
         { "log-max-bytes", required_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
     };
-    struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20 };
+    struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20,
+                         .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
     const char *bind = "127.0.0.1", *logpath = NULL, *pidfile = NULL;
     enum log_level level = LOG_LEVEL_NOTICE;
     int ch;

@@ -1,8 +1,14 @@
 /* store.c -- SQLite storage of committed keys, with prepared statements.
  *
  * Every statement is prepared once at open and reset after each use. store_get hands out
- * the column pointer itself (no copy); the statement is reset at the start of the next
- * store call, which is why the pointer is valid only until then.
+ * the column pointers themselves (no copy); the statement is reset at the start of the
+ * next store call, which is why the pointers are valid only until then.
+ *
+ * SCAN order is (h, k), h being a hash of the key (store_key_hash): a position that does
+ * not depend on which other keys exist, so a cursor holding "the next h to visit" never
+ * skips a key that exists for the whole iteration, however the data changes meanwhile,
+ * and means the same thing on every replica. (h, k) is the table's primary key, so a
+ * resume is O(log n) and rows come in SCAN order for free.
  */
 #include "store.h"
 
@@ -12,18 +18,31 @@
 
 #include <sqlite3.h>
 
-enum store_stmt { ST_GET, ST_PUT, ST_DEL, ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT, ST_SCAN,
-                  ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX };
+#include "log.h"
 
+enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_SET_APPLIED,
+                  ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
+                  ST_EXPIRED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX };
+
+/* Rows are found by (h, k), the primary key: the caller's key is hashed in C and bound as
+ * h, so every statement uses the primary key and no secondary index is maintained on the
+ * write path (only the small partial index on rows with a TTL). */
 static const char *const stmt_sql[ST_MAX] = {
-    [ST_GET] = "SELECT v FROM kv WHERE k = ?1",
-    [ST_PUT] = "INSERT INTO kv(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = ?2",
-    [ST_DEL] = "DELETE FROM kv WHERE k = ?1",
+    [ST_GET] = "SELECT v, exp FROM kv WHERE h = ?2 AND k = ?1",
+    [ST_PUT] = "INSERT INTO kv(k, v, exp, h) VALUES (?1, ?2, ?3, ?4) "
+               "ON CONFLICT(h, k) DO UPDATE SET v = ?2, exp = ?3",
+    [ST_SET_EXPIRE] = "UPDATE kv SET exp = ?2 WHERE h = ?3 AND k = ?1",
+    [ST_DEL] = "DELETE FROM kv WHERE h = ?2 AND k = ?1",
+    [ST_FLUSH] = "DELETE FROM kv",
     [ST_SET_APPLIED] = "INSERT INTO meta(name, value) VALUES ('applied_round', ?1) "
                        "ON CONFLICT(name) DO UPDATE SET value = ?1",
     [ST_GET_APPLIED] = "SELECT value FROM meta WHERE name = 'applied_round'",
     [ST_COUNT] = "SELECT count(*) FROM kv",
-    [ST_SCAN] = "SELECT k, v FROM kv",
+    [ST_COUNT_ALIVE] = "SELECT count(*) FROM kv WHERE exp = 0 OR exp >= ?1",
+    [ST_DIGEST] = "SELECT k, v, exp FROM kv",
+    [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE h >= ?1 ORDER BY h, k LIMIT ?2",
+    [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE h = ?1 AND k > ?2 ORDER BY k",
+    [ST_EXPIRED] = "SELECT k, exp, h FROM kv WHERE exp > 0 AND exp < ?1 LIMIT ?2",
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -35,11 +54,100 @@ struct store {
     sqlite3_stmt *last; /* statement whose row store_get handed out */
 };
 
+#define KV_TABLE(name)                                                                     \
+    "CREATE TABLE " name "(k BLOB NOT NULL, v BLOB NOT NULL, exp INTEGER NOT NULL DEFAULT 0," \
+    " h INTEGER NOT NULL, PRIMARY KEY(h, k)) WITHOUT ROWID;"
+
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=OFF;"
-    "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+/* After the migration, the table is in its current shape in every database. */
+static const char indexes[] = "CREATE INDEX IF NOT EXISTS kv_exp ON kv(exp) WHERE exp > 0;";
+
+/* FNV-1a over bytes, 64-bit. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t store_key_hash(const char *k, size_t klen)
+{
+    /* FNV-1a, then a 64-bit finalizer (MurmurHash3's fmix64) so that similar keys
+     * ("key:1", "key:2") land far apart; 62 bits so that h + 1 always fits a cursor. */
+    uint64_t h = fnv1a(0xcbf29ce484222325ULL, k, klen);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return (h >> 2) + 1;
+}
+
+/* twopc_key_hash(k) in SQL, for the migration of databases created without h. */
+static void sql_key_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const void *k = sqlite3_value_blob(argv[0]);
+    size_t klen = (size_t)sqlite3_value_bytes(argv[0]);
+    sqlite3_result_int64(ctx, (sqlite3_int64)store_key_hash(k ? k : "", klen));
+}
+
+/* kv's columns: *exists, and whether it has exp and the (h, k) primary key. */
+static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
+{
+    sqlite3_stmt *st;
+    int h_first = 0, k_second = 0;
+    *exists = *has_exp = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA table_info(kv)", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        int pk = sqlite3_column_int(st, 5);
+        *exists = 1;
+        *has_exp |= strcmp(name, "exp") == 0;
+        h_first |= strcmp(name, "h") == 0 && pk == 1;
+        k_second |= strcmp(name, "k") == 0 && pk == 2;
+    }
+    sqlite3_finalize(st);
+    *current = h_first && k_second;
+    return 0;
+}
+
+/* Creates kv, or rebuilds one from an older shape (kv(k PRIMARY KEY, v [, exp, h])) into
+ * the current one, in one transaction: every row keeps its value and expiry and gets its
+ * h. */
+static int migrate(sqlite3 *db, const char *path)
+{
+    int exists, has_exp, current;
+    if (kv_shape(db, &exists, &has_exp, &current) < 0)
+        return -1;
+    if (!exists)
+        return sqlite3_exec(db, KV_TABLE("kv"), NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (current)
+        return 0;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "BEGIN;" KV_TABLE("kv_new")
+             "INSERT INTO kv_new(k, v, exp, h) SELECT k, v, %s, twopc_key_hash(k) FROM kv;"
+             "DROP TABLE kv;"
+             "ALTER TABLE kv_new RENAME TO kv;"
+             "COMMIT;", has_exp ? "exp" : "0");
+    if (sqlite3_create_function_v2(db, "twopc_key_hash", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_key_hash,
+                                   NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    LOG_NOTICE("store %s: migrated kv to the schema with expiry times and SCAN order", path);
+    return 0;
+}
 
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
@@ -52,7 +160,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        migrate(s->db, path) < 0 || sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     for (int i = 0; i < ST_MAX; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
@@ -97,15 +206,27 @@ static int run(struct store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-int store_get(struct store *s, const char *k, size_t klen, const void **v, size_t *vlen)
+/* A blob column; never NULL (SQLite returns NULL for a zero-length blob). */
+static const char *column_blob(sqlite3_stmt *st, int col, size_t *len)
+{
+    *len = (size_t)sqlite3_column_bytes(st, col);
+    const char *p = sqlite3_column_blob(st, col);
+    return p ? p : "";
+}
+
+int store_get(struct store *s, const char *k, size_t klen, struct store_row *row)
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_GET];
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *vlen = (size_t)sqlite3_column_bytes(st, 0);
-        *v = *vlen ? sqlite3_column_blob(st, 0) : "";
+        row->k = k;
+        row->klen = klen;
+        row->v = column_blob(st, 0, &row->vlen);
+        row->exp = sqlite3_column_int64(st, 1);
+        row->h = 0; /* not read: callers that need it hash the key */
         s->last = st;
         return 1;
     }
@@ -131,13 +252,26 @@ int store_rollback(struct store *s)
     return run(s, s->st[ST_ROLLBACK]);
 }
 
-int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen)
+int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen,
+              int64_t exp)
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_PUT];
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     /* An empty value must be stored as a zero-length blob, not NULL. */
     sqlite3_bind_blob64(st, 2, vlen ? v : "", vlen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, exp);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)store_key_hash(k, klen));
+    return run(s, st);
+}
+
+int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_SET_EXPIRE];
+    sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, exp);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)store_key_hash(k, klen));
     return run(s, st);
 }
 
@@ -146,7 +280,14 @@ int store_del(struct store *s, const char *k, size_t klen)
     release_last(s);
     sqlite3_stmt *st = s->st[ST_DEL];
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
     return run(s, st);
+}
+
+int store_flush(struct store *s)
+{
+    release_last(s);
+    return run(s, s->st[ST_FLUSH]);
 }
 
 int store_set_applied(struct store *s, uint64_t rid)
@@ -184,40 +325,144 @@ int store_checkpoint(struct store *s)
     return rc;
 }
 
-int64_t store_count(struct store *s)
+static int64_t count(struct store *s, sqlite3_stmt *st)
 {
-    release_last(s);
-    sqlite3_stmt *st = s->st[ST_COUNT];
     int64_t n = -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return n;
 }
 
-/* FNV-1a over bytes, 64-bit. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+int64_t store_count(struct store *s)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
+    release_last(s);
+    return count(s, s->st[ST_COUNT]);
+}
+
+int64_t store_count_alive(struct store *s, int64_t now_ms)
+{
+    release_last(s);
+    sqlite3_bind_int64(s->st[ST_COUNT_ALIVE], 1, now_ms);
+    return count(s, s->st[ST_COUNT_ALIVE]);
+}
+
+/* Steps st (columns k, exp, h), calling fn per row. Returns the number of rows visited
+ * (*stopped set if fn stopped it), or -1. Leaves st reset. */
+static int64_t visit(sqlite3_stmt *st, store_visit_fn fn, void *ctx, int *stopped,
+                     struct store_row *row)
+{
+    int64_t n = 0;
+    int rc;
+    *stopped = 0;
+    while (!*stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row->k = column_blob(st, 0, &row->klen);
+        row->v = NULL;
+        row->vlen = 0;
+        row->exp = sqlite3_column_int64(st, 1);
+        row->h = (uint64_t)sqlite3_column_int64(st, 2);
+        n++;
+        *stopped = fn(ctx, row) != 0;
     }
-    return h;
+    int failed = !*stopped && rc != SQLITE_DONE;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return failed ? -1 : n;
+}
+
+struct scan_ctx {
+    store_visit_fn fn;
+    void *ctx;
+    char *lastk; /* a copy of the last row's key: its pointer dies with the reset */
+    size_t lastlen, cap;
+    uint64_t lasth;
+    int failed;
+};
+
+static int remember_last(void *ctx, const struct store_row *row)
+{
+    struct scan_ctx *sc = ctx;
+    if (row->klen > sc->cap) {
+        char *nk = realloc(sc->lastk, row->klen);
+        if (!nk) {
+            sc->failed = 1;
+            return 1;
+        }
+        sc->lastk = nk;
+        sc->cap = row->klen;
+    }
+    if (row->klen)
+        memcpy(sc->lastk, row->k, row->klen);
+    sc->lastlen = row->klen;
+    sc->lasth = row->h;
+    return sc->fn(sc->ctx, row);
+}
+
+/* The rows after the last one visited that share its h (collisions of a 62-bit hash: in
+ * practice none), so that resuming at h + 1 skips nothing. */
+static int visit_ties(struct store *s, struct scan_ctx *sc)
+{
+    sqlite3_stmt *st = s->st[ST_SCAN_TIES];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)sc->lasth);
+    sqlite3_bind_blob64(st, 2, sc->lastk ? sc->lastk : "", sc->lastlen, SQLITE_STATIC);
+    int stopped;
+    struct store_row row;
+    return visit(st, sc->fn, sc->ctx, &stopped, &row) < 0 ? -1 : 0;
+}
+
+int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn, void *ctx,
+               int *more, uint64_t *last)
+{
+    release_last(s);
+    *more = 0;
+    *last = 0;
+    if (from > INT64_MAX)
+        return 0; /* past every h */
+    sqlite3_stmt *st = s->st[ST_SCAN];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, limit);
+    struct scan_ctx sc = { fn, ctx, NULL, 0, 0, 0, 0 };
+    struct store_row row;
+    int stopped;
+    int64_t n = visit(st, remember_last, &sc, &stopped, &row);
+    int rc = n < 0 || sc.failed ? -1 : 0;
+    if (rc == 0 && !stopped && limit >= 0 && n == limit && n > 0) {
+        rc = visit_ties(s, &sc);
+        *more = 1;
+        *last = sc.lasth;
+    }
+    free(sc.lastk);
+    return rc;
+}
+
+int store_expired(struct store *s, int64_t now_ms, int64_t limit, store_visit_fn fn,
+                  void *ctx)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_EXPIRED];
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, limit);
+    int stopped;
+    struct store_row row;
+    return visit(st, fn, ctx, &stopped, &row) < 0 ? -1 : 0;
 }
 
 int store_digest(struct store *s, char *out)
 {
     release_last(s);
-    sqlite3_stmt *st = s->st[ST_SCAN];
+    sqlite3_stmt *st = s->st[ST_DIGEST];
     uint64_t sum = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t kl = (size_t)sqlite3_column_bytes(st, 0);
-        size_t vl = (size_t)sqlite3_column_bytes(st, 1);
+        size_t kl, vl;
+        const char *k = column_blob(st, 0, &kl), *v = column_blob(st, 1, &vl);
+        int64_t exp = sqlite3_column_int64(st, 2);
         uint64_t h = fnv1a(0xcbf29ce484222325ULL, &kl, sizeof kl);
-        h = fnv1a(h, sqlite3_column_blob(st, 0), kl);
-        h = fnv1a(h, sqlite3_column_blob(st, 1), vl);
+        h = fnv1a(h, k, kl);
+        h = fnv1a(h, v, vl);
+        if (exp != 0) /* keys without a TTL hash as they did before expiry existed */
+            h = fnv1a(h, &exp, sizeof exp);
         sum += h * 0x9e3779b97f4a7c15ULL; /* order-independent: rows come in key order anyway */
     }
     sqlite3_reset(st);

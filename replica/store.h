@@ -1,10 +1,21 @@
 /* store.h -- the replica's committed data in SQLite. The only module that calls sqlite3_*.
  *
- * Schema: kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID holds every committed key;
- * meta(name TEXT PRIMARY KEY, value INTEGER) holds 'applied_round', the id of the last round
- * whose effects are in kv. Both change in the same SQLite transaction, so after a crash kv
- * and applied_round always agree, and replaying the vote log skips every round up to
- * applied_round (replay is idempotent).
+ * Schema:
+ *     kv(k BLOB, v BLOB, exp INTEGER, h INTEGER, PRIMARY KEY(h, k)) WITHOUT ROWID,
+ *         with a partial index on exp (only the rows that have a TTL);
+ *     meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL).
+ * kv holds every committed key: its value, its absolute expiry time in Unix milliseconds
+ * (0: none) and h = store_key_hash(k), the key's position in SCAN order; rows are found by
+ * (h, k), h computed here from the key. meta holds 'applied_round', the id of the last
+ * round whose effects are in kv. Both change in the same SQLite transaction, so after a
+ * crash kv and applied_round always agree, and replaying the vote log skips every round up
+ * to applied_round (replay is idempotent). A database whose kv has an older shape
+ * (kv(k PRIMARY KEY, v), from before expiry) is migrated when it is opened: the table is
+ * rebuilt in one transaction, every row keeping its value.
+ *
+ * Expired keys are rows like any other here: whether a key is alive at some instant is
+ * decided by the caller (exec), which compares exp with the round's clock. They leave kv
+ * through ordinary committed rounds (the coordinator's expiry sweep, see store_expired).
  *
  * Durability: the vote log is the write-ahead log; SQLite is its checkpoint. SQLite runs in
  * WAL mode with synchronous=OFF, because a COMMIT is durable in the vote log before it is
@@ -12,11 +23,11 @@
  *
  *     struct store *s = store_open("data.sqlite", err, sizeof err);
  *     store_begin(s);
- *     store_put(s, "k", 1, "v", 1);  store_del(s, "x", 1);
+ *     store_put(s, "k", 1, "v", 1, 0);  store_del(s, "x", 1);
  *     store_set_applied(s, 42);
  *     store_commit(s);
- *     const void *v; size_t n;
- *     if (store_get(s, "k", 1, &v, &n) == 1) ...   // v valid until the next store call
+ *     struct store_row row;
+ *     if (store_get(s, "k", 1, &row) == 1) ...   // row.v valid until the next store call
  *
  * Every int function returns 0 (or 1/0 for found/missing) and -1 on an SQLite error, whose
  * text store_error() returns.
@@ -29,16 +40,39 @@
 
 struct store;
 
+/* One row of kv. Pointers are valid until the next store call (or, in a visitor, until
+ * the visitor returns). v is NULL for rows a scan visits (values are not read there). */
+struct store_row {
+    const char *k, *v;
+    size_t klen, vlen;
+    int64_t exp; /* absolute expiry, Unix ms; 0: none */
+    uint64_t h;  /* store_key_hash(k) */
+};
+
+/* Called for each row a scan visits; a nonzero return stops the scan. It must not call
+ * any store function. */
+typedef int (*store_visit_fn)(void *ctx, const struct store_row *row);
+
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_error(const struct store *s);
 
-/* 1 found (*v, *vlen valid until the next store call), 0 missing, -1 error. */
-int store_get(struct store *s, const char *k, size_t klen, const void **v, size_t *vlen);
+/* A key's position in SCAN order: a 62-bit hash, in [1, 2^62]. The same on every replica
+ * and across restarts (a SCAN cursor names a position, whichever replica serves it). */
+uint64_t store_key_hash(const char *k, size_t klen);
+
+/* 1 found (row filled; valid until the next store call), 0 missing, -1 error. */
+int store_get(struct store *s, const char *k, size_t klen, struct store_row *row);
 
 int store_begin(struct store *s);
-int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen);
+/* Inserts or replaces k with value v and expiry exp (0: none). */
+int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen,
+              int64_t exp);
+/* Changes the expiry of k, if k is there. */
+int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp);
 int store_del(struct store *s, const char *k, size_t klen);
+/* Deletes every key. */
+int store_flush(struct store *s);
 int store_set_applied(struct store *s, uint64_t rid);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
@@ -48,11 +82,25 @@ uint64_t store_applied(struct store *s);
 /* Makes every committed transaction durable (one fsync of SQLite's WAL), so the vote-log
  * records that produced them may be dropped. Returns 0 or -1. */
 int store_checkpoint(struct store *s);
-/* Number of keys, or -1. */
+/* Number of rows (expired or not), or -1. */
 int64_t store_count(struct store *s);
+/* Number of keys alive at now_ms (no expiry, or exp >= now_ms), or -1. */
+int64_t store_count_alive(struct store *s, int64_t now_ms);
 
-/* SHA-256-free digest: a 64-bit order-independent hash of every (key, value) pair, written
- * as 16 hex digits into out (17 bytes). Equal data gives equal digests. Returns 0 or -1. */
+/* Visits rows in (h, k) order, starting at the first with h >= from: at most limit rows
+ * (limit < 0: no limit), and when limit is reached, also every further row with the same
+ * h as the last one, so a cursor that resumes at last h + 1 never skips a row. Sets *more
+ * when the limit was reached (rows may remain) and *last to the last row's h. Returns 0, or
+ * -1 on error. */
+int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn, void *ctx,
+               int *more, uint64_t *last);
+
+/* Visits up to limit rows whose expiry has passed at now_ms (0 < exp < now_ms). */
+int store_expired(struct store *s, int64_t now_ms, int64_t limit, store_visit_fn fn,
+                  void *ctx);
+
+/* A 64-bit order-independent hash of every (key, value, expiry) row, written as 16 hex
+ * digits into out (17 bytes). Equal data gives equal digests. Returns 0 or -1. */
 int store_digest(struct store *s, char *out);
 
 #endif

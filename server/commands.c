@@ -1,5 +1,11 @@
 /* commands.c -- dispatch, and the data commands: reads (one replica) and writes (rounds).
  *
+ * Data commands are evaluated by the replicas (replica/exec.c), so the coordinator only
+ * checks what Redis checks before running a command (the name, the arity) and forwards:
+ * a read to one replica as TPC.READ <now_ms> <command...>, a write into a round. Option
+ * syntax errors, wrong values and the like come back from the replicas as the command's
+ * reply, as they would from Redis's command itself (also inside MULTI/EXEC).
+ *
  * Dispatch checklist, in Redis's order: unknown command error, then arity error, then the
  * command itself. Error texts are Redis 7's, byte for byte (CR/LF in echoed arguments are
  * turned into spaces by the reply writer).
@@ -14,6 +20,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "expire.h"
 #include "op.h"
 #include "replica_link.h"
 #include "txn.h"
@@ -22,37 +29,127 @@
 static struct coord *coord;
 
 static void cmd_read(struct client *cl, const struct resp_request *req);
-static void cmd_set(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
-static void cmd_mset(struct client *cl, const struct resp_request *req);
+static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
 
+#define W CMD_WRITE
+#define R CMD_READ
+#define F CMD_FAST
+
+/* Doc fields (group, since, summary) are Redis 7.0's; COMMAND DOCS and INFO read them. */
 const struct command data_commands[] = {
-    { "dbsize", 1, CMD_READ | CMD_FAST, 0, 0, 0, "server", "1.0.0",
-      "Returns the number of keys in the database.", cmd_read },
-    { "decr", 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
-      "Decrements the integer value of a key by one.", cmd_write },
-    { "decrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
-      "Decrements a number from the integer value of a key.", cmd_write },
-    { "del", -2, CMD_WRITE, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.",
+    { "append", 3, W, 1, 1, 1, "string", "2.0.0",
+      "Appends a string to the value of a key. Creates the key if it doesn't exist.",
       cmd_write },
-    { "exists", -2, CMD_READ | CMD_FAST, 1, -1, 1, "generic", "1.0.0",
+    { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
+      cmd_write },
+    { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",
+      "Returns the number of keys in the database.", cmd_read },
+    { "decr", 2, W | F, 1, 1, 1, "string", "1.0.0",
+      "Decrements the integer value of a key by one. Uses 0 as initial value if the key "
+      "doesn't exist.", cmd_write },
+    { "decrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Decrements a number from the integer value of a key. Uses 0 as initial value if the "
+      "key doesn't exist.", cmd_write },
+    { "del", -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_write },
+    { "exists", -2, R | F, 1, -1, 1, "generic", "1.0.0",
       "Determines whether one or more keys exist.", cmd_read },
-    { "get", 2, CMD_READ | CMD_FAST, 1, 1, 1, "string", "1.0.0",
-      "Returns the string value of a key.", cmd_read },
-    { "incr", 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
-      "Increments the integer value of a key by one.", cmd_write },
-    { "incrby", 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "1.0.0",
-      "Increments the integer value of a key by a number.", cmd_write },
-    { "mset", -3, CMD_WRITE, 1, -1, 2, "string", "1.0.1",
-      "Atomically creates or modifies the string values of one or more keys.", cmd_mset },
-    { "set", -3, CMD_WRITE, 1, 1, 1, "string", "1.0.0",
-      "Sets the string value of a key.", cmd_set },
+    { "expire", -3, W | F, 1, 1, 1, "generic", "1.0.0",
+      "Sets the expiration time of a key in seconds.", cmd_write },
+    { "expireat", -3, W | F, 1, 1, 1, "generic", "1.2.0",
+      "Sets the expiration time of a key to a Unix timestamp.", cmd_write },
+    { "expiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
+      "Returns the expiration time of a key as a Unix timestamp.", cmd_read },
+    { "flushall", -1, W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",
+      cmd_write },
+    { "flushdb", -1, W, 0, 0, 0, "server", "1.0.0",
+      "Remove all keys from the current database.", cmd_write },
+    { "get", 2, R | F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",
+      cmd_read },
+    { "getdel", 2, W | F, 1, 1, 1, "string", "6.2.0",
+      "Returns the string value of a key after deleting the key.", cmd_write },
+    { "getex", -2, W | F, 1, 1, 1, "string", "6.2.0",
+      "Returns the string value of a key after setting its expiration time.", cmd_write },
+    { "getrange", 4, R, 1, 1, 1, "string", "2.4.0",
+      "Returns a substring of the string stored at a key.", cmd_read },
+    { "getset", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Returns the previous string value of a key after setting it to a new value.",
+      cmd_write },
+    { "incr", 2, W | F, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by one. Uses 0 as initial value if the key "
+      "doesn't exist.", cmd_write },
+    { "incrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by a number. Uses 0 as initial value if the "
+      "key doesn't exist.", cmd_write },
+    { "incrbyfloat", 3, W | F, 1, 1, 1, "string", "2.6.0",
+      "Increment the floating point value of a key by a number. Uses 0 as initial value if "
+      "the key doesn't exist.", cmd_write },
+    { "keys", 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.",
+      cmd_read },
+    { "mget", -2, R | F, 1, -1, 1, "string", "1.0.0",
+      "Atomically returns the string values of one or more keys.", cmd_read },
+    { "mset", -3, W, 1, -1, 2, "string", "1.0.1",
+      "Atomically creates or modifies the string values of one or more keys.",
+      cmd_write_pairs },
+    { "msetnx", -3, W, 1, -1, 2, "string", "1.0.1",
+      "Atomically modifies the string values of one or more keys only when all keys don't "
+      "exist.", cmd_write_pairs },
+    { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
+      "Removes the expiration time of a key.", cmd_write },
+    { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
+      "Sets the expiration time of a key in milliseconds.", cmd_write },
+    { "pexpireat", -3, W | F, 1, 1, 1, "generic", "2.6.0",
+      "Sets the expiration time of a key to a Unix milliseconds timestamp.", cmd_write },
+    { "pexpiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
+      "Returns the expiration time of a key as a Unix milliseconds timestamp.", cmd_read },
+    { "psetex", 4, W, 1, 1, 1, "string", "2.6.0",
+      "Sets both string value and expiration time in milliseconds of a key. The key is "
+      "created if it doesn't exist.", cmd_write },
+    { "pttl", 2, R | F, 1, 1, 1, "generic", "2.6.0",
+      "Returns the expiration time in milliseconds of a key.", cmd_read },
+    { "randomkey", 1, R, 0, 0, 0, "generic", "1.0.0",
+      "Returns a random key name from the database.", cmd_read },
+    { "rename", 3, W, 1, 2, 1, "generic", "1.0.0",
+      "Renames a key and overwrites the destination.", cmd_write },
+    { "renamenx", 3, W | F, 1, 2, 1, "generic", "1.0.0",
+      "Renames a key only when the target key name doesn't exist.", cmd_write },
+    { "scan", -2, R, 0, 0, 0, "generic", "2.8.0",
+      "Iterates over the key names in the database.", cmd_read },
+    { "set", -3, W, 1, 1, 1, "string", "1.0.0",
+      "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+      "exist.", cmd_write },
+    { "setex", 4, W, 1, 1, 1, "string", "2.0.0",
+      "Sets the string value and expiration time of a key. Creates the key if it doesn't "
+      "exist.", cmd_write },
+    { "setnx", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Set the string value of a key only when the key doesn't exist.", cmd_write },
+    { "setrange", 4, W, 1, 1, 1, "string", "2.2.0",
+      "Overwrites a part of a string value with another by an offset. Creates the key if it "
+      "doesn't exist.", cmd_write },
+    { "strlen", 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.",
+      cmd_read },
+    { "substr", 4, R, 1, 1, 1, "string", "1.0.0",
+      "Returns a substring from a string value.", cmd_read },
+    { "touch", -2, R | F, 1, -1, 1, "generic", "3.2.1",
+      "Returns the number of existing keys out of those specified after updating the time "
+      "they were last accessed.", cmd_read },
+    { "ttl", 2, R | F, 1, 1, 1, "generic", "1.0.0",
+      "Returns the expiration time in seconds of a key.", cmd_read },
+    { "type", 2, R | F, 1, 1, 1, "generic", "1.0.0",
+      "Determines the type of value stored at a key.", cmd_read },
+    { "unlink", -2, W | F, 1, -1, 1, "generic", "4.0.0",
+      "Asynchronously deletes one or more keys.", cmd_write },
 };
 const size_t data_commands_count = sizeof data_commands / sizeof data_commands[0];
+
+#undef W
+#undef R
+#undef F
 
 void commands_init(struct coord *c)
 {
     coord = c;
+    expire_start(c); /* the background sweep of expired keys (expire.h) */
 }
 
 struct coord *commands_coord(void)
@@ -195,6 +292,31 @@ static int read_send(struct read_call *rc, const struct link *skip)
     return 0;
 }
 
+/* The request as a replica read: TPC.READ <now_ms> <command> <args...>, so that whichever
+ * replica answers judges expiry as of this instant (see txn_now_ms). NULL when out of
+ * memory. */
+static struct op *read_op(const struct resp_request *req)
+{
+    char now[24], *small_argv[16];
+    size_t n = (size_t)req->argc + 2, small_lens[16];
+    int small = n <= 16; /* GET and friends: no allocation but the op */
+    char **argv = small ? small_argv : malloc(n * sizeof *argv);
+    size_t *lens = small ? small_lens : malloc(n * sizeof *lens);
+    struct op *op = NULL;
+    if (argv && lens) {
+        argv[0] = "TPC.READ", lens[0] = 8;
+        argv[1] = now, lens[1] = util_u64_to_str(txn_now_ms(coord->txn), now);
+        memcpy(argv + 2, req->argv, (size_t)req->argc * sizeof *argv);
+        memcpy(lens + 2, req->lens, (size_t)req->argc * sizeof *lens);
+        op = op_new((int)n, argv, lens);
+    }
+    if (!small) {
+        free(argv);
+        free(lens);
+    }
+    return op;
+}
+
 static void cmd_read(struct client *cl, const struct resp_request *req)
 {
     if (client_has_writes(cl)) {
@@ -202,7 +324,7 @@ static void cmd_read(struct client *cl, const struct resp_request *req)
         return;
     }
     struct read_call *rc = calloc(1, sizeof *rc);
-    if (!rc || !(rc->op = op_new(req->argc, req->argv, req->lens)) ||
+    if (!rc || !(rc->op = read_op(req)) ||
         !(rc->timer = evtimer_new(coord->base, read_timeout, rc)) ||
         !(rc->slot = client_slot_new(cl, 0))) {
         if (rc) {
@@ -236,22 +358,14 @@ static void cmd_write(struct client *cl, const struct resp_request *req)
     txn_submit(coord->txn, op, slot);
 }
 
-static void cmd_mset(struct client *cl, const struct resp_request *req)
+/* MSET and MSETNX: keys and values come in pairs (Redis checks it after the arity). */
+static void cmd_write_pairs(struct client *cl, const struct resp_request *req)
 {
     if (req->argc % 2 == 0) {
-        resp_write_error(client_reply_writer(cl),
-                         "ERR wrong number of arguments for 'mset' command");
-        return;
-    }
-    cmd_write(cl, req);
-}
-
-static void cmd_set(struct client *cl, const struct resp_request *req)
-{
-    if (req->argc != 3) {
-        /* Options (EX, NX, GET...) are not supported yet: Redis's reply to an option it
-         * does not understand. */
-        resp_write_error(client_reply_writer(cl), "ERR syntax error");
+        char msg[160];
+        snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command",
+                 commands_lookup(req->argv[0], req->lens[0])->name);
+        resp_write_error(client_reply_writer(cl), msg);
         return;
     }
     cmd_write(cl, req);

@@ -389,6 +389,8 @@ static void on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
 static void answer_all(struct round *rd, const char *error)
 {
     for (size_t i = 0; i < rd->nops; i++) {
+        if (!rd->ops[i].slot)
+            continue; /* an internal op (txn_submit_internal): nobody waits */
         struct resp_writer *w = slot_writer(rd->ops[i].slot);
         if (error)
             resp_write_error(w, error);
@@ -627,8 +629,10 @@ static void fail_pending(struct txn *t, const char *why)
     t->pending = NULL;
     t->npending = t->cap = 0;
     for (size_t i = 0; i < n; i++) {
-        resp_write_error(slot_writer(ops[i].slot), why);
-        slot_done(ops[i].slot);
+        if (ops[i].slot) {
+            resp_write_error(slot_writer(ops[i].slot), why);
+            slot_done(ops[i].slot);
+        }
         op_free(ops[i].op);
     }
     free(ops);
@@ -727,8 +731,10 @@ void txn_submit(struct txn *t, struct op *op, struct slot *slot)
         size_t cap = t->cap ? t->cap * 2 : 64;
         struct wop *np = realloc(t->pending, cap * sizeof *np);
         if (!np) {
-            resp_write_error(slot_writer(slot), "ERR out of memory; write not applied");
-            slot_done(slot);
+            if (slot) {
+                resp_write_error(slot_writer(slot), "ERR out of memory; write not applied");
+                slot_done(slot);
+            }
             op_free(op);
             return;
         }
@@ -738,6 +744,20 @@ void txn_submit(struct txn *t, struct op *op, struct slot *slot)
     t->pending[t->npending++] = (struct wop){ op, slot };
     if (t->ninflight < t->max_inflight)
         schedule_kick(t);
+}
+
+void txn_submit_internal(struct txn *t, struct op *op)
+{
+    txn_submit(t, op, NULL);
+}
+
+uint64_t txn_now_ms(struct txn *t)
+{
+    uint64_t now = util_wall_ms();
+    if (now < t->last_now_ms)
+        now = t->last_now_ms;
+    t->last_now_ms = now;
+    return now;
 }
 
 /* ---- links coming up ---- */

@@ -56,6 +56,15 @@ void txn_set_max_inflight(struct txn *t, int n);
 /* Takes ownership of op; the result (or error) is written into slot, then slot_done. */
 void txn_submit(struct txn *t, struct op *op, struct slot *slot);
 
+/* Submits a write that no client waits for (the background expiry sweep): it joins a
+ * round like any op, and its result or error goes nowhere. Takes ownership of op. */
+void txn_submit_internal(struct txn *t, struct op *op);
+
+/* The coordinator's clock (Unix ms), never below what an earlier round or read was given:
+ * reads carry it to the replica (TPC.READ) so that expiry is judged as of one instant that
+ * is at least every earlier round's. */
+uint64_t txn_now_ms(struct txn *t);
+
 int txn_nlinks(const struct txn *t);
 int txn_prepare_timeout_ms(const struct txn *t);
 struct link *txn_link(const struct txn *t, int i);

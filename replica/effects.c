@@ -1,0 +1,179 @@
+/* effects.c -- a round's recorded changes, the view of a key through them, and applying
+ * them to the store at COMMIT.
+ *
+ * effects_lookup() scans the records newest first, layer by layer (this round, then each
+ * undecided round under it), and stops at the first record that decides the key: a PUT
+ * (found), a DEL or a FLUSH (gone). An EXPIRE record on the way only changes the expiry of
+ * whatever is found further down. Scanning is linear in the round's size, which is fine for
+ * the batch sizes a round carries; a hash index can replace it without changing the API.
+ */
+#include "effects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "op.h"
+#include "store.h"
+
+enum { DECIDED_GONE = 0, DECIDED_FOUND = 1, UNDECIDED = 2 };
+
+/* Looks for k in one layer, newest record first. Returns DECIDED_FOUND (v filled, except
+ * its expiry when *exp_set), DECIDED_GONE, or UNDECIDED; an EXPIRE record sets *exp. */
+static int lookup_layer(const struct effects *layer, const char *k, size_t klen,
+                        struct effects_value *v, int *exp_set, int64_t *exp)
+{
+    for (size_t i = layer->n; i-- > 0;) {
+        const struct effect *e = &layer->v[i];
+        if (e->kind == EFFECT_FLUSH)
+            return DECIDED_GONE;
+        if (e->klen != klen || memcmp(e->k, k, klen) != 0)
+            continue;
+        if (e->kind == EFFECT_DEL)
+            return DECIDED_GONE;
+        if (e->kind == EFFECT_EXPIRE) {
+            if (!*exp_set)
+                *exp = e->exp, *exp_set = 1;
+            continue;
+        }
+        v->p = e->v;
+        v->len = e->vlen;
+        v->exp = e->exp;
+        return DECIDED_FOUND;
+    }
+    return UNDECIDED;
+}
+
+int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                       struct effects_value *v)
+{
+    int exp_set = 0, found = UNDECIDED;
+    int64_t exp = 0;
+    for (const struct effects *layer = fx; layer && found == UNDECIDED; layer = layer->under)
+        found = lookup_layer(layer, k, klen, v, &exp_set, &exp);
+    if (found == UNDECIDED) {
+        struct store_row row;
+        found = store_get(s, k, klen, &row);
+        if (found == 1)
+            *v = (struct effects_value){ row.v, row.vlen, row.exp };
+    }
+    if (found == DECIDED_FOUND && exp_set)
+        v->exp = exp;
+    return found;
+}
+
+int effects_alive(int64_t exp, int64_t now_ms)
+{
+    /* Redis: a key is expired when now > when, so it still exists at its expiry instant. */
+    return exp == 0 || now_ms <= exp;
+}
+
+int effects_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                   struct effects_value *v)
+{
+    int found = effects_lookup_raw(s, fx, k, klen, v);
+    if (found == 1 && !effects_alive(v->exp, fx->now_ms))
+        return 0;
+    return found;
+}
+
+static int push(struct effects *fx, struct effect e)
+{
+    if (fx->n == fx->cap) {
+        size_t cap = fx->cap ? fx->cap * 2 : 16;
+        struct effect *nv = realloc(fx->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        fx->v = nv;
+        fx->cap = cap;
+    }
+    fx->v[fx->n++] = e;
+    return 0;
+}
+
+int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, size_t vlen,
+                int64_t exp)
+{
+    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp });
+}
+
+int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp)
+{
+    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp });
+}
+
+int effects_del(struct effects *fx, const char *k, size_t klen)
+{
+    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0 });
+}
+
+int effects_flush(struct effects *fx)
+{
+    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0 });
+}
+
+char *effects_alloc(struct effects *fx, size_t n)
+{
+    char **nb = realloc(fx->bufs, (fx->nbufs + 1) * sizeof *nb);
+    if (!nb)
+        return NULL;
+    fx->bufs = nb;
+    char *p = malloc(n ? n : 1);
+    if (p)
+        fx->bufs[fx->nbufs++] = p;
+    return p;
+}
+
+int effects_own(struct effects *fx, struct op *op)
+{
+    struct op **nv = realloc(fx->owned, (fx->nowned + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    fx->owned = nv;
+    fx->owned[fx->nowned++] = op;
+    return 0;
+}
+
+void effects_truncate(struct effects *fx, size_t n)
+{
+    if (n < fx->n)
+        fx->n = n;
+}
+
+int effects_empty(const struct effects *fx)
+{
+    for (const struct effects *layer = fx; layer; layer = layer->under)
+        if (layer->n > 0)
+            return 0;
+    return 1;
+}
+
+static int apply_one(struct store *s, const struct effect *e)
+{
+    switch (e->kind) {
+    case EFFECT_PUT: return store_put(s, e->k, e->klen, e->v, e->vlen, e->exp);
+    case EFFECT_EXPIRE: return store_set_expire(s, e->k, e->klen, e->exp);
+    case EFFECT_DEL: return store_del(s, e->k, e->klen);
+    case EFFECT_FLUSH: return store_flush(s);
+    default: return -1;
+    }
+}
+
+int effects_apply(struct store *s, const struct effects *fx)
+{
+    for (size_t i = 0; i < fx->n; i++)
+        if (apply_one(s, &fx->v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+void effects_clear(struct effects *fx)
+{
+    for (size_t i = 0; i < fx->nowned; i++)
+        op_free(fx->owned[i]);
+    for (size_t i = 0; i < fx->nbufs; i++)
+        free(fx->bufs[i]);
+    free(fx->owned);
+    free(fx->bufs);
+    free(fx->v);
+    *fx = (struct effects){ 0 };
+}

@@ -1,0 +1,111 @@
+/* effects.h -- what a round does to the data, recorded while its ops are evaluated, and the
+ * view of a key through those records.
+ *
+ * Evaluating an op never touches the store: it reads keys with effects_lookup() and
+ * records changes (put k v exp / set k's expiry / delete k / delete everything). Reads see
+ * the newest record first: the op's own and its round's earlier ones, then those of each
+ * round still undecided ahead of it (fx->under, a chain), then the committed store. At
+ * COMMIT the records are applied to the store in order (effects_apply).
+ *
+ *     struct effects fx = { .now_ms = round_clock };
+ *     struct effects_value old;
+ *     if (effects_lookup(store, &fx, "k", 1, &old) == 1) ...    // alive at fx.now_ms
+ *     effects_put(&fx, "k", 1, "v", 1, 0);
+ *     effects_apply(store, &fx);             // at commit, inside a store transaction
+ *     effects_clear(&fx);
+ *
+ * Memory: records point at memory that must outlive them: the op's arguments, the op's
+ * scratch space, or buffers from effects_alloc() (freed by effects_clear()). A value that
+ * effects_lookup() found in the store is valid only until the next store call, so a value
+ * carried into a record (RENAME, COPY) is copied first.
+ *
+ * Expiry: a key whose expiry time is set and lies before fx->now_ms (exp < now) is gone
+ * for effects_lookup(), exactly as if it had been deleted, whether or not the background
+ * sweep has removed it from the store yet; effects_lookup_raw() still sees it.
+ */
+#ifndef TWOPC_EFFECTS_H
+#define TWOPC_EFFECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct op;
+struct store;
+
+enum effect_kind {
+    EFFECT_PUT,    /* k = v, with expiry exp (0: none) */
+    EFFECT_EXPIRE, /* k keeps its value; its expiry becomes exp (k exists) */
+    EFFECT_DEL,    /* k is deleted */
+    EFFECT_FLUSH,  /* every key is deleted */
+    EFFECT_KIND_MAX
+};
+
+struct effect {
+    enum effect_kind kind;
+    const char *k, *v;
+    size_t klen, vlen;
+    int64_t exp;
+};
+
+struct effects {
+    struct effect *v;
+    size_t n, cap;
+    /* The effects of the round prepared just before this one and not yet decided (NULL if
+     * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
+    const struct effects *under;
+    /* Ops created during evaluation (a TX's sub-commands) that effects point into, and
+     * buffers from effects_alloc(); freed by effects_clear(). */
+    struct op **owned;
+    size_t nowned;
+    char **bufs;
+    size_t nbufs;
+    /* The coordinator's clock for this round (Unix ms): whatever depends on time (expiry)
+     * is decided by it, identically on every replica. */
+    int64_t now_ms;
+    /* Nonzero: a random seed (a read served by one replica, e.g. RANDOMKEY). Zero in a
+     * round: whatever looks random is derived from the round, so every replica agrees. */
+    uint64_t seed;
+};
+
+/* What a key holds. p is valid until the next store call when it came from the store. */
+struct effects_value {
+    const char *p;
+    size_t len;
+    int64_t exp; /* absolute, Unix ms; 0: none */
+};
+
+/* 1 if k exists and is alive at fx->now_ms (v filled), 0 if not, -1 on a store error. */
+int effects_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                   struct effects_value *v);
+/* The same, but an expired key that has not been deleted yet is found too. */
+int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                       struct effects_value *v);
+/* True if a key with expiry exp is alive at now_ms. */
+int effects_alive(int64_t exp, int64_t now_ms);
+
+/* Recording. Each returns 0, or -1 when out of memory (nothing recorded). */
+int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, size_t vlen,
+                int64_t exp);
+int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp);
+int effects_del(struct effects *fx, const char *k, size_t klen);
+int effects_flush(struct effects *fx);
+
+/* n bytes that live as long as fx's records (NULL when out of memory). */
+char *effects_alloc(struct effects *fx, size_t n);
+/* fx takes ownership of op (freed by effects_clear). Returns 0 or -1. */
+int effects_own(struct effects *fx, struct op *op);
+
+/* Drops the records made after the first n (an op that failed half-way). */
+void effects_truncate(struct effects *fx, size_t n);
+
+/* True if neither fx nor any round under it has recorded anything: the store alone
+ * answers. */
+int effects_empty(const struct effects *fx);
+
+/* Applies every record in order. Returns 0 or -1 (store error). */
+int effects_apply(struct store *s, const struct effects *fx);
+
+/* Frees the records and owned memory; fx is zeroed (under, now_ms and seed too). */
+void effects_clear(struct effects *fx);
+
+#endif

@@ -1,0 +1,501 @@
+"""test_differential.py -- twopc against a real redis-server 7, reply for reply.
+
+Seeded random command sequences over the string and generic key commands (small key space,
+binary and empty values, edge-case numbers, bad options, wrong arity, unsupported and
+unknown commands) go to a twopc cluster and to redis-server side by side, over raw RESP;
+every pair of replies must be byte-identical, except for the documented differences
+(README.md in this folder), which are compared the documented way:
+
+    kind        commands                        compared as
+    exact       everything else                 identical bytes
+    sorted      KEYS                            the same keys, in any order
+    scan        SCAN (a whole iteration)        the same set of keys once the cursor is 0
+    random      RANDOMKEY                       nil on both, or on neither (and the key exists)
+    dbsize      DBSIZE                          twopc's = the keys Redis's KEYS * lists (Redis
+                                                also counts expired keys not yet reclaimed)
+    ttl         TTL, EXPIRETIME                 within 1 (s); -1 / -2 identical
+    pttl        PTTL, PEXPIRETIME               within TTL_MS_SLACK (ms); -1 / -2 identical
+    unsupported commands twopc does not have    twopc gives Redis's unknown-command error
+
+At the end of every sequence the whole keyspace (keys, values, TTLs) is compared too.
+
+Expiry times are chosen so that nothing expires while a sequence runs (relative times of
+at least 1000 s, absolute times in 2100) or so that keys expire at once (times in the past,
+negative values); a race with the clock can therefore not make the two servers differ.
+
+Commands go one at a time, or in pipelined batches (one write carrying several commands:
+twopc batches them into one 2PC round, so each op is evaluated on top of the ones before
+it), or in MULTI/EXEC blocks (one TX op); the replies are compared the same way.
+
+Size and replay: TWOPC_COMPAT_SEED=<n> replays a run (the seed is printed at the start
+and in every failure); TWOPC_COMPAT_SEQUENCES (default 150) and TWOPC_COMPAT_STEPS
+(default 100) change its size.
+"""
+
+import os
+import random
+import time
+
+import pytest
+
+from conftest import RespConn, resp_encode, resp_parse
+
+SEED = int(os.environ.get("TWOPC_COMPAT_SEED") or random.SystemRandom().randrange(1 << 32))
+SEQUENCES = int(os.environ.get("TWOPC_COMPAT_SEQUENCES") or 150)
+STEPS = int(os.environ.get("TWOPC_COMPAT_STEPS") or 100)
+TTL_MS_SLACK = 2000  # the two servers run a command a few ms apart; CI machines are slow
+
+KEYS = [b"k0", b"k1", b"k2", b"k3", b"", b"\x00\xffbin", b"sp ace", b"k*", b"k?x",
+        b"\r\nk"]
+VALUES = [b"", b"0", b"1", b"-1", b"42", b"007", b"+5", b" 7", b"9223372036854775807",
+          b"-9223372036854775808", b"9223372036854775808", b"3.5", b"-0.25", b"1e3",
+          b"0x10", b"inf", b"nan", b"abc", b"hello world", bytes(range(40)), b"\r\n",
+          b"\x00", "\u00e9t\u00e9".encode(), b"x" * 300]
+INTS = [b"0", b"1", b"-1", b"2", b"3", b"5", b"10", b"-5", b"100", b"-100", b"2147483648",
+        b"9223372036854775807", b"-9223372036854775808", b"9223372036854775808", b"abc",
+        b"", b"1.5", b"007", b" 1", b"-0", b"+1"]
+FLOATS = [b"0", b"1", b"-1", b"0.1", b"1.5", b"-2.25", b"1e3", b"1e308", b"-1e308",
+          b"1e4000", b"inf", b"-inf", b"nan", b"abc", b"", b" 1", b"0x1p3", b"5e-324",
+          b"3.0e2", b"1.7976931348623157e308", b"0.30000000000000004", b"-0"]
+OFFSETS = [b"0", b"1", b"3", b"10", b"-1", b"536870912", b"9223372036854775807", b"abc"]
+PATTERNS = [b"*", b"k*", b"k?", b"k[0-2]", b"k[^0]", b"\\k*", b"*\\*", b"[", b"k[", b"[^",
+            b"*x", b"", b"sp*", b"\x00*", b"k[2-0]", b"[a-z]*", b"??", b"*?*", b"k\\",
+            b"[\\]]*", b"[]", b"*[0-9]", b"\r*"]
+# Past absolute times expire a key at once; 2100 never does during a test.
+PAST_S, FUTURE_S = [b"1", b"1000000000"], [b"4102444800", b"4102444801"]
+PAST_MS, FUTURE_MS = [b"1", b"1000000000000"], [b"4102444800000", b"4102444800123"]
+BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"9223372036854776",
+             b"-9223372036854775808", b"1.5"]
+UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
+               [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
+               [b"XADD", b"x", b"*", b"f", b"v"], [b"SETBIT", b"k9", b"7", b"1"],
+               [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
+UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
+           [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100]]
+
+
+def randcase(rng, word):
+    return bytes(c ^ 0x20 if 0x61 <= (c | 0x20) <= 0x7a and rng.random() < 0.3 else c
+                 for c in word)
+
+
+class Gen:
+    """Random commands: each is (kind, [args...])."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def key(self):
+        return self.rng.choice(KEYS)
+
+    def keys(self, lo=1, hi=4):
+        return [self.key() for _ in range(self.rng.randint(lo, hi))]
+
+    def value(self):
+        r = self.rng.random()
+        if r < 0.5:
+            return self.rng.choice(VALUES)
+        if r < 0.7:
+            return str(self.rng.randint(-1000, 1000)).encode()
+        return bytes(self.rng.randrange(256) for _ in range(self.rng.randint(0, 12)))
+
+    def pick(self, *options):
+        return self.rng.choice(options)
+
+    def rel_time(self, ms):
+        """A relative expiry: long enough never to pass during a test, or invalid."""
+        if self.rng.random() < 0.15:
+            return self.rng.choice(BAD_TIMES)
+        lo, hi = (1000, 10 ** 6)
+        v = self.rng.randint(lo, hi)
+        return str(v * 1000 + self.rng.randint(0, 999) if ms else v).encode()
+
+    def abs_time(self, ms):
+        r = self.rng.random()
+        if r < 0.15:
+            return self.rng.choice(BAD_TIMES)
+        if r < 0.45:
+            return self.rng.choice(PAST_MS if ms else PAST_S)
+        return self.rng.choice(FUTURE_MS if ms else FUTURE_S)
+
+    def expiry_option(self, allow_persist=False):
+        """One of EX/PX/EXAT/PXAT (with a value), KEEPTTL or PERSIST."""
+        which = self.pick(b"EX", b"PX", b"EXAT", b"PXAT", b"KEEPTTL", b"PERSIST")
+        if which == b"KEEPTTL" or which == b"PERSIST":
+            return [which]
+        ms = which.startswith(b"P")
+        t = self.rel_time(ms) if len(which) == 2 else self.abs_time(ms)
+        return [which] + ([t] if self.rng.random() > 0.03 else [])
+
+    def set_options(self, getex=False):
+        opts = []
+        for _ in range(self.rng.choice([0, 0, 1, 1, 2, 3])):
+            r = self.rng.random()
+            if r < 0.5:
+                opts += self.expiry_option()
+            elif not getex:
+                opts.append(self.pick(b"NX", b"XX", b"GET", b"KEEPTTL", b"nx", b"get"))
+            else:
+                opts.append(self.pick(b"PERSIST", b"NX", b"GET", b"FOO"))
+        if self.rng.random() < 0.03:
+            opts.append(self.pick(b"FOO", b"EXX", b"nx\x00junk"))
+        return [randcase(self.rng, o) if o.isalpha() else o for o in opts]
+
+    # -- the commands -------------------------------------------------------
+    def c_set(self):
+        return "exact", [b"SET", self.key(), self.value()] + self.set_options()
+
+    def c_strings(self):
+        k, v = self.key(), self.value()
+        return "exact", self.pick(
+            [b"GET", k], [b"SETNX", k, v], [b"SETEX", k, self.rel_time(False), v],
+            [b"PSETEX", k, self.rel_time(True), v], [b"GETSET", k, v], [b"GETDEL", k],
+            [b"GETEX", k] + self.set_options(getex=True), [b"MGET"] + self.keys(),
+            [b"APPEND", k, v], [b"STRLEN", k],
+            [b"GETRANGE", k, self.rng.choice(INTS), self.rng.choice(INTS)],
+            [b"SUBSTR", k, self.rng.choice(INTS), self.rng.choice(INTS)],
+            [b"SETRANGE", k, self.rng.choice(OFFSETS), self.pick(v, b"")])
+
+    def c_mset(self):
+        args = [self.pick(b"MSET", b"MSETNX")]
+        for _ in range(self.rng.randint(1, 3)):
+            args += [self.key(), self.value()]
+        return "exact", args
+
+    def c_numbers(self):
+        k = self.key()
+        return "exact", self.pick(
+            [b"INCR", k], [b"DECR", k], [b"INCRBY", k, self.rng.choice(INTS)],
+            [b"DECRBY", k, self.rng.choice(INTS)],
+            [b"INCRBYFLOAT", k, self.rng.choice(FLOATS)],
+            [b"SET", k, self.rng.choice(INTS + FLOATS)])
+
+    def c_generic(self):
+        k = self.key()
+        return "exact", self.pick(
+            [b"DEL"] + self.keys(), [b"UNLINK"] + self.keys(), [b"EXISTS"] + self.keys(),
+            [b"TOUCH"] + self.keys(), [b"TYPE", k],
+            [b"RENAME", k, self.key()], [b"RENAMENX", k, self.key()],
+            [b"COPY", k, self.key()] + self.pick(
+                [], [b"REPLACE"], [b"DB", b"0"], [b"db", b"0", b"replace"], [b"DB", b"abc"],
+                [b"DB"], [b"FOO"], [b"DB", b"-1"], [b"DB", b"99999999999"]),
+            [b"PERSIST", k])
+
+    def c_expire(self):
+        cmd = self.pick(b"EXPIRE", b"PEXPIRE", b"EXPIREAT", b"PEXPIREAT")
+        ms = cmd.startswith(b"P")
+        t = self.abs_time(ms) if cmd.endswith(b"AT") else (
+            self.rel_time(ms) if self.rng.random() < 0.8 else self.pick(b"-1", b"-100"))
+        opts = [randcase(self.rng, self.pick(b"NX", b"XX", b"GT", b"LT"))
+                for _ in range(self.rng.choice([0, 0, 1, 1, 2]))]
+        if self.rng.random() < 0.05:
+            opts.append(self.pick(b"FOO", b"nxx", b"\r\nbad"))
+        return "exact", [cmd, self.key(), t] + opts
+
+    def c_ttl(self):
+        cmd = self.pick(b"TTL", b"PTTL", b"EXPIRETIME", b"PEXPIRETIME")
+        return ("pttl" if cmd.startswith(b"P") else "ttl"), [cmd, self.key()]
+
+    def c_keyspace(self):
+        r = self.rng.random()
+        if r < 0.1:
+            return "dbsize", [b"DBSIZE"]
+        if r < 0.3:
+            return "sorted", [b"KEYS", self.rng.choice(PATTERNS)]
+        if r < 0.45:
+            return "random", [b"RANDOMKEY"]
+        if r < 0.85:
+            opts = []
+            for _ in range(self.rng.randint(0, 2)):
+                opts += self.pick([b"MATCH", self.rng.choice(PATTERNS)],
+                                  [b"COUNT", self.pick(b"1", b"2", b"5", b"100")],
+                                  [b"TYPE", self.pick(b"string", b"STRING", b"list", b"x")])
+            return "scan", [b"SCAN", b"0"] + opts
+        return "exact", self.pick(
+            [b"SCAN", self.pick(b"abc", b" 1", b"1 ", b"1.5", b"99999999999999999999999")],
+            [b"SCAN", b"0", b"COUNT", self.pick(b"0", b"-1", b"abc")],
+            [b"SCAN", b"0", b"MATCH"], [b"SCAN", b"0", b"FOO", b"bar"],
+            [b"SCAN", b"0", b"COUNT", b"1", b"TYPE"])
+
+    def c_flush(self):
+        return "exact", [self.pick(b"FLUSHDB", b"FLUSHALL")] + self.pick(
+            [], [], [b"ASYNC"], [b"sync"], [b"foo"], [b"ASYNC", b"x"])
+
+    def c_arity(self):
+        k = self.key()
+        return "exact", self.pick(
+            [b"GET"], [b"GET", k, k], [b"SET", k], [b"GETRANGE", k, b"0"], [b"EXPIRE", k],
+            [b"TTL"], [b"RENAME", k], [b"COPY", k], [b"MSET", k], [b"MSET", k, b"v", k],
+            [b"MSETNX", k, b"v", k], [b"SCAN"], [b"KEYS"], [b"DBSIZE", k],
+            [b"RANDOMKEY", k], [b"SETEX", k, b"10"], [b"INCRBYFLOAT", k], [b"APPEND", k],
+            [b"STRLEN"], [b"TYPE", k, k], [b"PERSIST"], [b"GETDEL", k, k], [b"GETEX"],
+            [b"SETRANGE", k, b"0"], [b"DEL"], [b"EXISTS"], [b"TOUCH"], [b"UNLINK"])
+
+    def c_other(self):
+        if self.rng.random() < 0.5:
+            return "unsupported", list(self.rng.choice(UNSUPPORTED))
+        return "exact", list(self.rng.choice(UNKNOWN))
+
+    WEIGHTS = [("c_set", 16), ("c_strings", 22), ("c_mset", 5), ("c_numbers", 10),
+               ("c_generic", 14), ("c_expire", 10), ("c_ttl", 8), ("c_keyspace", 8),
+               ("c_flush", 1), ("c_arity", 3), ("c_other", 3)]
+
+    def command(self):
+        names = [n for n, _ in self.WEIGHTS]
+        weights = [w for _, w in self.WEIGHTS]
+        kind, args = getattr(self, self.rng.choices(names, weights)[0])()
+        return kind, [randcase(self.rng, args[0])] + args[1:]
+
+
+def unknown_command_error(args):
+    """Redis 7's unknown-command error text for args (verified against redis-server by
+    the UNKNOWN commands, which are compared with it exactly)."""
+    msg = b"-ERR unknown command '%s', with args beginning with: " % args[0][:128]
+    used = 0
+    for a in args[1:]:
+        if used >= 128:
+            break
+        part = a[:128 - used]
+        msg += b"'%s' " % part
+        used += len(part) + 3
+    return msg.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n"
+
+
+class Pair:
+    """The same command to redis-server and to twopc."""
+
+    def __init__(self, redis_port, twopc_port):
+        self.redis = RespConn(redis_port)
+        self.twopc = RespConn(twopc_port)
+
+    def close(self):
+        self.redis.close()
+        self.twopc.close()
+
+    def send(self, args):
+        data = resp_encode(*args)
+        self.redis.send(data)
+        self.twopc.send(data)
+        return self.redis.read_raw(), self.twopc.read_raw()
+
+    def one(self, conn, args):
+        conn.send(resp_encode(*args))
+        return resp_parse(conn.read_raw())[0]
+
+    def full_scan(self, conn, args):
+        """Every key a SCAN iteration with args' options returns (cursor 0 to 0)."""
+        found, cursor = set(), b"0"
+        for _ in range(10000):
+            reply = self.one(conn, [args[0], cursor] + args[2:])
+            assert isinstance(reply, list) and len(reply) == 2, reply
+            cursor, keys = reply
+            found.update(keys)
+            if cursor == b"0":
+                return found
+        raise AssertionError("SCAN did not finish: %r" % (args,))
+
+
+def close_ints(a, b, slack):
+    ra, rb = resp_parse(a)[0], resp_parse(b)[0]
+    if not (isinstance(ra, int) and isinstance(rb, int)):
+        return a == b
+    if ra < 0 or rb < 0:
+        return ra == rb
+    return abs(ra - rb) <= slack
+
+
+def split_array(raw):
+    """The raw bytes of each element of an array reply, or None if raw is no array."""
+    if not raw.startswith(b"*") or raw.startswith(b"*-1"):
+        return None
+    pos = raw.index(b"\r\n") + 2
+    out = []
+    for _ in range(int(raw[1:pos - 2])):
+        _, end = resp_parse(raw, pos)
+        out.append(raw[pos:end])
+        pos = end
+    return out
+
+
+def same(kind, a, b):
+    """Whether raw replies a (Redis) and b (twopc) agree the kind's way (the kinds that
+    need no further command: exact, sorted, ttl, pttl)."""
+    if kind == "exact":
+        return a == b
+    if kind == "sorted":
+        ra, rb = resp_parse(a)[0], resp_parse(b)[0]
+        return isinstance(ra, list) and isinstance(rb, list) and sorted(ra) == sorted(rb)
+    return close_ints(a, b, 1 if kind == "ttl" else TTL_MS_SLACK)
+
+
+def compare(pair, kind, args):
+    """Runs one command on both; None if the replies agree (the kind's way), else a
+    description."""
+    if kind == "scan":
+        a, b = pair.full_scan(pair.redis, args), pair.full_scan(pair.twopc, args)
+        return None if a == b else "SCAN sets differ: redis %r twopc %r" % (sorted(a), sorted(b))
+    if kind == "unsupported":  # Redis has it; twopc must say it does not
+        pair.twopc.send(resp_encode(*args))
+        got = pair.twopc.read_raw()
+        want = unknown_command_error(args)
+        return None if got == want else "twopc %r, want %r" % (got, want)
+    a, b = pair.send(args)
+    if kind == "random":
+        ra, rb = resp_parse(a)[0], resp_parse(b)[0]
+        ok = (ra is None) == (rb is None)
+        if ok and rb is not None:
+            ok = pair.one(pair.twopc, [b"EXISTS", rb]) == 1
+    elif kind == "dbsize":
+        live = len(pair.one(pair.redis, [b"KEYS", b"*"]))
+        ra, rb = resp_parse(a)[0], resp_parse(b)[0]
+        ok = isinstance(rb, int) and rb == live and ra >= rb
+    else:
+        ok = same(kind, a, b)
+    return None if ok else "redis %r\n  twopc %r" % (a, b)
+
+
+def compare_batch(pair, batch, multi, counts):
+    """Sends batch ([(kind, args)], kinds same() handles) pipelined in one write to each
+    server -- wrapped in MULTI/EXEC if multi -- and compares the replies. Returns None or
+    a description."""
+    mode = "(multi blocks)" if multi else "(pipelined batches)"
+    counts[mode] = counts.get(mode, 0) + 1
+    cmds = [args for _, args in batch]
+    if multi:
+        cmds = [[b"MULTI"]] + cmds + [[b"EXEC"]]
+    data = b"".join(resp_encode(*c) for c in cmds)
+    pair.redis.send(data)
+    pair.twopc.send(data)
+    ra = [pair.redis.read_raw() for _ in cmds]
+    rb = [pair.twopc.read_raw() for _ in cmds]
+    if not multi:
+        for (kind, args), a, b in zip(batch, ra, rb):
+            if not same(kind, a, b):
+                return "in a pipeline, %s:\n  redis %r\n  twopc %r" % (fmt(args), a, b)
+        return None
+    if ra[:-1] != rb[:-1]:
+        return "MULTI replies differ: redis %r twopc %r" % (ra[:-1], rb[:-1])
+    ea, eb = split_array(ra[-1]), split_array(rb[-1])
+    if ea is None or eb is None or len(ea) != len(eb):
+        return None if ra[-1] == rb[-1] else "EXEC: redis %r twopc %r" % (ra[-1], rb[-1])
+    for (kind, args), a, b in zip(batch, ea, eb):
+        if not same(kind, a, b):
+            return "inside MULTI, %s:\n  redis %r\n  twopc %r" % (fmt(args), a, b)
+    return None
+
+
+def keyspace(pair, conn):
+    keys = sorted(pair.one(conn, [b"KEYS", b"*"]))
+    return {k: (pair.one(conn, [b"GET", k]), pair.one(conn, [b"PTTL", k])) for k in keys}
+
+
+def compare_keyspace(pair):
+    a, b = keyspace(pair, pair.redis), keyspace(pair, pair.twopc)
+    if sorted(a) != sorted(b):
+        return "keys differ: redis %r twopc %r" % (sorted(a), sorted(b))
+    for k in a:
+        (va, ta), (vb, tb) = a[k], b[k]
+        if va != vb or ((ta < 0 or tb < 0) and ta != tb) or abs(ta - tb) > TTL_MS_SLACK:
+            return "key %r: redis %r twopc %r" % (k, a[k], b[k])
+    return None
+
+
+def fmt(args):
+    return " ".join(repr(a)[1:] for a in args)
+
+
+BATCHABLE = ("exact", "sorted", "ttl", "pttl")
+
+
+def run_sequence(pair, rng, counts, history):
+    """One sequence: commands one at a time, in pipelined batches (several ops in one 2PC
+    round, evaluated on top of each other) or in MULTI/EXEC blocks (one TX op). Returns
+    (step, args, problem) for the first disagreement, or None."""
+    gen = Gen(rng)
+    step = 0
+    while step < STEPS:
+        mode = rng.choice(["single", "single", "pipeline", "multi"])
+        size = 1 if mode == "single" else rng.randint(2, 8)
+        batch = []
+        while len(batch) < size and step < STEPS:
+            kind, args = gen.command()
+            history.append(args)
+            step += 1
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind in BATCHABLE:
+                batch.append((kind, args))
+                continue
+            problem = (batch and compare_batch(pair, batch, mode == "multi", counts)) or \
+                compare(pair, kind, args)
+            if problem:
+                return step - 1, args, problem
+            batch = []
+        problem = batch and compare_batch(pair, batch, mode == "multi", counts)
+        if problem:
+            return step - 1, batch[-1][1], problem
+    problem = compare_keyspace(pair)
+    return (step - 1, [b"(the whole keyspace)"], problem) if problem else None
+
+
+def test_differential(redis_server, module_cluster):
+    print("twopc compat differential: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
+          "redis-server %s" % (SEED, SEQUENCES, STEPS, redis_server.version()))
+    pair = Pair(redis_server.port, module_cluster.port)
+    t0 = time.monotonic()
+    counts = {}
+    try:
+        for seq in range(SEQUENCES):
+            history = []
+            pair.send([b"FLUSHALL"])
+            failure = run_sequence(pair, random.Random(SEED * 100003 + seq), counts, history)
+            if failure:
+                step, args, problem = failure
+                pytest.fail("TWOPC_COMPAT_SEED=%d sequence %d step %d: %s\n  %s\n"
+                            "sequence so far:\n    %s"
+                            % (SEED, seq, step, fmt(args), problem,
+                               "\n    ".join(fmt(h) for h in history)))
+    finally:
+        pair.close()
+    n = sum(v for k, v in counts.items() if not k.startswith("("))
+    print("compared %d commands %r in %.1f s" % (n, counts, time.monotonic() - t0))
+
+
+# Fixed sequences for edge cases the random walk reaches only rarely; each runs from an
+# empty database and is compared the same way.
+EDGE_CASES = [
+    [("exact", [b"SET", b"k", b"v"]), ("exact", [b"PEXPIREAT", b"k", b"9223372036854775807"]),
+     ("exact", [b"EXPIRETIME", b"k"]), ("exact", [b"PEXPIRETIME", b"k"]),
+     ("ttl", [b"TTL", b"k"]), ("pttl", [b"PTTL", b"k"])],
+    [("exact", [b"SET", b"k", b"v", b"PXAT", b"9223372036854775807"]),
+     ("exact", [b"EXPIRETIME", b"k"]), ("exact", [b"EXPIREAT", b"k", b"9223372036854775"]),
+     ("exact", [b"EXPIREAT", b"k", b"9223372036854776"]), ("exact", [b"EXPIRETIME", b"k"])],
+    [("exact", [b"SET", b"k", b"v", b"EX", b"9223372036854775"]),
+     ("exact", [b"SET", b"k", b"v", b"PX", b"9223372036854775807"]),
+     ("exact", [b"EXPIRE", b"k", b"-9223372036854775808"]), ("exact", [b"EXISTS", b"k"])],
+    [("exact", [b"SET", b"f", b"1.7976931348623157e308"]),
+     ("exact", [b"INCRBYFLOAT", b"f", b"1.7976931348623157e308"]),
+     ("exact", [b"INCRBYFLOAT", b"f", b"-1e4932"]), ("exact", [b"INCRBYFLOAT", b"f", b"1e-4950"]),
+     ("exact", [b"INCRBYFLOAT", b"g", b"0.1"]), ("exact", [b"INCRBYFLOAT", b"g", b"-0.1"]),
+     ("exact", [b"INCRBYFLOAT", b"h", b"-0.0"]), ("exact", [b"GET", b"h"])],
+    [("exact", [b"SET", b"s", b"hello"]),
+     ("exact", [b"GETRANGE", b"s", b"-9223372036854775808", b"9223372036854775807"]),
+     ("exact", [b"GETRANGE", b"s", b"-1", b"-5"]), ("exact", [b"GETRANGE", b"s", b"5", b"5"]),
+     ("exact", [b"SETRANGE", b"s", b"536870911", b""]),
+     ("exact", [b"SETRANGE", b"s", b"536870911", b"xy"]),
+     ("exact", [b"SETRANGE", b"s", b"7", b"!"]), ("exact", [b"GET", b"s"])],
+    [("exact", [b"SET", b"n", b"9223372036854775807"]), ("exact", [b"INCR", b"n"]),
+     ("exact", [b"DECRBY", b"n", b"-9223372036854775808"]),
+     ("exact", [b"INCRBY", b"n", b"-9223372036854775808"]), ("exact", [b"GET", b"n"])],
+]
+
+
+@pytest.mark.parametrize("case", range(len(EDGE_CASES)))
+def test_edge_cases(redis_server, module_cluster, case):
+    pair = Pair(redis_server.port, module_cluster.port)
+    try:
+        pair.send([b"FLUSHALL"])
+        for kind, args in EDGE_CASES[case]:
+            problem = compare(pair, kind, args)
+            assert problem is None, "%s: %s" % (fmt(args), problem)
+    finally:
+        pair.close()
