@@ -165,9 +165,9 @@ static int find_binary(const char *bindir, const char *name, char *out, size_t o
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    const char *fmts[] = { "%s/%s", "%s/../server/%s", "%s/../replica/%s" };
+    static const char *const subdirs[] = { "", "/../server", "/../replica" };
     for (size_t i = 0; i < 3; i++) {
-        snprintf(out, outlen, fmts[i], bindir ? bindir : self, name);
+        snprintf(out, outlen, "%s%s/%s", bindir ? bindir : self, subdirs[i], name);
         if (access(out, X_OK) == 0)
             return 0;
     }

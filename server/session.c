@@ -118,8 +118,11 @@ static void cmd_select(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
     int64_t db;
-    if (util_parse_i64(req->argv[1], req->lens[1], &db) < 0 || db < INT32_MIN || db > INT32_MAX)
+    if (util_parse_i64(req->argv[1], req->lens[1], &db) < 0)
         resp_write_error(w, "ERR value is not an integer or out of range");
+    else if (db < INT32_MIN || db > INT32_MAX) /* Redis 7's text, its typo included */
+        resp_write_error(w, "ERR value is out of range, value must between -2147483648 and "
+                            "2147483647");
     else if (db != 0)
         resp_write_error(w, "ERR DB index is out of range");
     else
