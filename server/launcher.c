@@ -167,8 +167,8 @@ static int find_binary(const char *bindir, const char *name, char *out, size_t o
         *slash = '\0';
     static const char *const subdirs[] = { "", "/../server", "/../replica" };
     for (size_t i = 0; i < 3; i++) {
-        int n = snprintf(out, outlen, "%s%s/%s", bindir ? bindir : self, subdirs[i], name);
-        if (n > 0 && (size_t)n < outlen && access(out, X_OK) == 0)
+        int len = snprintf(out, outlen, "%s%s/%s", bindir ? bindir : self, subdirs[i], name);
+        if (len > 0 && (size_t)len < outlen && access(out, X_OK) == 0)
             return 0;
     }
     return -1;
