@@ -367,3 +367,21 @@ void record_fields_free(struct record_fields *f)
     free(f->lens);
     memset(f, 0, sizeof *f);
 }
+
+int record_buf_sink(void *sink, const void *data, size_t len)
+{
+    struct record_buf *b = sink;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}

@@ -39,6 +39,10 @@ struct record_buf {
     size_t cap;
 };
 
+/* Appends len bytes to b, growing it. Returns 0, or -1 when out of memory. Its signature
+ * is a resp_writer sink's, so a record_buf can collect encoded replies. */
+int record_buf_sink(void *b, const void *data, size_t len);
+
 /* Decoded fields; memory owned by the struct, released by record_fields_free(). */
 struct record_fields {
     int argc;

@@ -84,24 +84,6 @@ static void cmd_read(struct replica *r, const struct resp_request *req, struct r
         run_read(r, now, op.argc, op.argv, op.lens, w);
 }
 
-static int buf_sink(void *sink, const void *data, size_t len)
-{
-    struct record_buf *b = sink;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
 struct expired_keys {
     struct resp_writer *w;
     struct record_buf buf;
@@ -111,7 +93,7 @@ struct expired_keys {
 static int add_expired(void *ctx, const struct store_row *row)
 {
     struct expired_keys *e = ctx;
-    struct resp_writer bw = { buf_sink, &e->buf, 2 };
+    struct resp_writer bw = { record_buf_sink, &e->buf, 2 };
     e->n++;
     return resp_write_bulk(&bw, row->k, row->klen) < 0;
 }

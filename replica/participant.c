@@ -274,24 +274,6 @@ void participant_close(struct participant *p)
 
 /* ---- requests from the coordinator ---- */
 
-static int buf_sink(void *sink, const void *data, size_t len)
-{
-    struct record_buf *b = sink;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
 static void vote_no(struct resp_writer *w, const char *fmt, uint64_t n, const char *detail)
 {
     char msg[256];
@@ -323,7 +305,7 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
     /* Evaluated on top of every round still undecided ahead of it (pipelined rounds). */
     r->fx.under = last ? &last->fx : NULL;
     struct record_buf results = { 0 };
-    struct resp_writer rw = { buf_sink, &results, 2 };
+    struct resp_writer rw = { record_buf_sink, &results, 2 };
     for (int i = 0; i < r->nops; i++)
         exec_op(p->store, &r->fx, r->ops[i], &rw);
     r->evaluated = 1;

@@ -140,24 +140,6 @@ static void set_state(struct round *rd, enum round_state to)
     rd->state = to;
 }
 
-static int buf_sink(void *sink, const void *data, size_t len)
-{
-    struct record_buf *b = sink;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
 static struct round *round_new(struct txn *t, uint64_t rid, enum round_state state)
 {
     struct round *rd = calloc(1, sizeof *rd);
@@ -538,7 +520,7 @@ static int check_results(struct round *rd, const struct link_reply *r)
         link_reply_int(link_reply_elem(r, 1), &durable) < 0)
         return -1;
     struct record_buf b = { 0 };
-    struct resp_writer w = { buf_sink, &b, 2 };
+    struct resp_writer w = { record_buf_sink, &b, 2 };
     size_t *off = calloc(rd->nops + 1, sizeof *off);
     if (!off)
         return -1;
