@@ -9,8 +9,9 @@
  *
  * I/O is evbuffer on a plain socket, not bufferevent, for the syscall count: a read goes
  * straight into reserved evbuffer space (bufferevent's asks the socket's size with an
- * ioctl first), and a reply is written at once with evbuffer_write; EV_WRITE is armed only
- * when the socket did not take everything (bufferevent arms and disarms it around every
+ * ioctl first), and replies are written with evbuffer_write once per loop turn for every
+ * conn that got any (flush_cb); EV_WRITE is armed only when the socket did not take
+ * everything (bufferevent arms and disarms it around every
  * reply: two epoll_ctl calls). Measured on the coordinator under redis-benchmark -c 50:
  * 6.1 system calls per SET before, as Redis does it after.
  */
@@ -48,9 +49,10 @@ struct conn {
     void *data;
     uint64_t id;
     size_t req_bytes; /* bytes of the request being parsed, for the query limit */
-    int paused, closing, in_read, dead, reading;
+    int paused, closing, in_read, dead, reading, write_queued;
     char peer[64];
     TAILQ_ENTRY(conn) link;
+    TAILQ_ENTRY(conn) wlink; /* on the server's write queue */
 };
 
 struct conn_server {
@@ -62,6 +64,8 @@ struct conn_server {
     size_t count, query_limit;
     uint64_t bytes_in, bytes_out;
     TAILQ_HEAD(, conn) conns;
+    TAILQ_HEAD(, conn) writeq; /* conns with output to write at the end of this turn */
+    struct event *flush;       /* writes the queue once per loop turn */
 };
 
 static uint64_t next_conn_id = 1;
@@ -77,6 +81,8 @@ static void conn_free(struct conn *c)
     if (s->ops->on_close)
         s->ops->on_close(c);
     TAILQ_REMOVE(&s->conns, c, link);
+    if (c->write_queued)
+        TAILQ_REMOVE(&s->writeq, c, wlink);
     s->count--;
     event_free(c->rev);
     event_free(c->wev);
@@ -207,6 +213,21 @@ static int write_some(struct conn *c)
     return 0;
 }
 
+/* Once per loop turn, after every callback that produced replies: one write per conn
+ * however many replies it got this turn (a round answering a pipelined burst), as Redis
+ * does in beforeSleep. */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_server *s = arg;
+    struct conn *c;
+    while ((c = TAILQ_FIRST(&s->writeq)) != NULL) {
+        TAILQ_REMOVE(&s->writeq, c, wlink);
+        c->write_queued = 0;
+        if (write_some(c) < 0 || (c->closing && evbuffer_get_length(c->out) == 0))
+            conn_free(c);
+    }
+}
+
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -295,12 +316,15 @@ struct conn_server *conn_server_new(struct event_base *base, const char *host, i
                        : (struct resp_limits){ RESP_DEFAULT_MAX_BULK, RESP_DEFAULT_MAX_MULTIBULK,
                                                RESP_DEFAULT_MAX_INLINE };
     TAILQ_INIT(&s->conns);
+    TAILQ_INIT(&s->writeq);
+    s->flush = event_new(base, -1, 0, flush_cb, s);
     s->listener = evconnlistener_new_bind(base, accept_cb, s,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                               LEV_OPT_CLOSE_ON_EXEC,
                                           511, (struct sockaddr *)&sin, sizeof sin);
     if (!s->listener) {
         snprintf(err, errlen, "can't listen on %s:%d: %s", host, port, strerror(errno));
+        event_free(s->flush);
         free(s);
         return NULL;
     }
@@ -314,6 +338,7 @@ void conn_server_free(struct conn_server *s)
     evconnlistener_free(s->listener);
     while (!TAILQ_EMPTY(&s->conns))
         conn_free(TAILQ_FIRST(&s->conns));
+    event_free(s->flush);
     free(s);
 }
 
@@ -355,8 +380,12 @@ void conn_flush(struct conn *c)
     if (n > 0 && !c->dead) {
         c->srv->bytes_out += n;
         evbuffer_add_buffer(c->out, c->staging);
-        if (write_some(c) < 0)
-            c->dead = 1; /* freed from the kick: our caller may still hold the conn */
+        if (!c->write_queued) {
+            c->write_queued = 1;
+            TAILQ_INSERT_TAIL(&c->srv->writeq, c, wlink);
+            event_active(c->srv->flush, 0, 0);
+        }
+        return;
     }
     /* A closing or dead conn with nothing left to write would never see a write event. */
     if ((c->dead || (c->closing && evbuffer_get_length(c->out) == 0)) && !c->in_read)

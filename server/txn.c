@@ -661,6 +661,31 @@ static int send_prepare(struct round *rd)
     return failed;
 }
 
+/* At most TXN_MAX_ROUND_OPS ops a round: a mass insertion (redis-cli --pipe, many
+ * pipelining clients) must not build one round so big that evaluating and logging it on a
+ * replica outlasts the prepare timeout. What is left starts the next round at once. */
+#define TXN_MAX_ROUND_OPS 2048
+
+static void take_pending(struct txn *t, struct round *rd)
+{
+    struct wop *part = t->npending > TXN_MAX_ROUND_OPS
+                           ? malloc(TXN_MAX_ROUND_OPS * sizeof *part)
+                           : NULL;
+    if (!part) { /* all of it (also when memory is too tight to split) */
+        rd->ops = t->pending;
+        rd->nops = t->npending;
+        t->pending = NULL;
+        t->npending = t->cap = 0;
+        return;
+    }
+    memcpy(part, t->pending, TXN_MAX_ROUND_OPS * sizeof *part);
+    rd->ops = part;
+    rd->nops = TXN_MAX_ROUND_OPS;
+    t->npending -= TXN_MAX_ROUND_OPS;
+    memmove(t->pending, t->pending + TXN_MAX_ROUND_OPS, t->npending * sizeof *t->pending);
+    schedule_kick(t);
+}
+
 static void start_round(struct txn *t)
 {
     char why[256];
@@ -683,10 +708,7 @@ static void start_round(struct txn *t)
         return;
     }
     t->next_rid++;
-    rd->ops = t->pending;
-    rd->nops = t->npending;
-    t->pending = NULL;
-    t->npending = t->cap = 0;
+    take_pending(t, rd);
     rd->votes_missing = t->nlinks;
     rd->timer = evtimer_new(t->base, on_timeout, rd);
     if (t->qtail)
