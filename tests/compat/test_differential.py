@@ -1,6 +1,7 @@
 """test_differential.py -- twopc against a real redis-server 7, reply for reply.
 
-Seeded random command sequences over the string and generic key commands (small key space,
+Seeded random command sequences over the string, generic key, connection and transaction
+commands (small key space,
 binary and empty values, edge-case numbers, bad options, wrong arity, unsupported and
 unknown commands) go to a twopc cluster and to redis-server side by side, over raw RESP;
 every pair of replies must be byte-identical, except for the documented differences
@@ -71,7 +72,31 @@ UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b
                [b"XADD", b"x", b"*", b"f", b"v"], [b"SETBIT", b"k9", b"7", b"1"],
                [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
-           [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100]]
+           [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100], [b""], [b"", b""],
+           [b"PINGG"], [b"CLIENTS", b"GETNAME"], [b"MULTIX"], [b"E CHO", b"x"],
+           [b"\x00\xff", b"\x00", b"\r\n"], [b"nosuch"] + [b"ab"] * 60,
+           [b"WAITX", b"x", b"'", b"\\"]]
+
+# Redis 7's arity of every command twopc has (checked against COMMAND INFO of both):
+# n > 0 means exactly n words, -n at least n.  c_arity_all sends a wrong number of words to
+# each.  EXEC with arguments is left to the transaction scripts (inside MULTI it discards the
+# transaction, which a MULTI block of Gen.command()s must not see).
+ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DEL": -2,
+         b"EXISTS": -2, b"EXPIRE": -3, b"EXPIREAT": -3, b"EXPIRETIME": 2, b"GET": 2,
+         b"GETDEL": 2, b"GETEX": -2, b"GETRANGE": 4, b"GETSET": 3, b"INCR": 2, b"INCRBY": 3,
+         b"INCRBYFLOAT": 3, b"KEYS": 2, b"MGET": -2, b"MSET": -3, b"MSETNX": -3,
+         b"PERSIST": 2, b"PEXPIRE": -3, b"PEXPIREAT": -3, b"PEXPIRETIME": 2, b"PSETEX": 4,
+         b"PTTL": 2, b"RANDOMKEY": 1, b"RENAME": 3, b"RENAMENX": 3, b"SCAN": -2, b"SET": -3,
+         b"SETEX": 4, b"SETNX": 3, b"SETRANGE": 4, b"STRLEN": 2, b"SUBSTR": 4, b"TOUCH": -2,
+         b"TTL": 2, b"TYPE": 2, b"UNLINK": -2, b"AUTH": -2, b"CLIENT": -2, b"CONFIG": -2,
+         b"DEBUG": -2, b"DISCARD": 1, b"ECHO": 2, b"LATENCY": -2, b"MONITOR": 1, b"MULTI": 1,
+         b"RESET": 1, b"SELECT": 2, b"SLOWLOG": -2, b"TIME": 1, b"UNWATCH": 1, b"WATCH": -2}
+# Subcommands: (words before the wrong part, their arity counted from the command name).
+SUB_ARITY = [([b"CLIENT", b"GETNAME"], 2), ([b"CLIENT", b"SETNAME"], 3),
+             ([b"CLIENT", b"ID"], 2), ([b"CONFIG", b"GET"], -3), ([b"CONFIG", b"SET"], -4),
+             ([b"COMMAND", b"COUNT"], 2)]
+CLIENT_NAMES = [b"foo", b"a-b_c.d", b"~!@#$%^&*()", b"", b"x" * 100, b"0", b"a b", b" ",
+                b"a\nb", b"a\r\n", b"\x00", b"\x7f", "\u00e9".encode(), b"tab\there"]
 
 
 def randcase(rng, word):
@@ -236,14 +261,149 @@ class Gen:
             return "unsupported", list(self.rng.choice(UNSUPPORTED))
         return "exact", list(self.rng.choice(UNKNOWN))
 
+    # -- connection, transaction and server commands ----------------------------
+    def c_conn(self):
+        """One connection/server command whose reply is deterministic and which leaves the
+        connection as it was (or changes only its name): safe anywhere, in a pipeline or
+        queued in a MULTI block too."""
+        r = self.rng
+        return "exact", self.pick(
+            [b"PING"], [b"PING", self.value()], [b"ECHO", self.value()],
+            [b"SELECT", b"0"],
+            [b"SELECT", self.pick(b"16", b"-1", b"2147483647", b"-2147483648", b"2147483648",
+                                  b"99999999999999999999", b"abc", b"", b" 0", b"00", b"+0",
+                                  b"-0", b"1.5", b"0x0", b"1e1")],
+            [b"CLIENT", b"GETNAME"], [b"CLIENT", b"SETNAME", r.choice(CLIENT_NAMES)],
+
+            [b"HELLO", self.pick(b"0", b"1", b"4", b"-1", b"99", b"2147483648")] + self.pick(
+                [], [b"AUTH", b"default", b"x"], [b"SETNAME", b"n"]),
+            [b"HELLO", self.pick(b"abc", b"", b"1.5", b"99999999999999999999")],
+            [b"HELLO", b"2", b"SETNAME", self.pick(b"a b", b"\n")],
+            [b"HELLO", b"3", self.pick(b"x", b"AUTH", b"SETNAME")],
+            [b"AUTH", self.value()], [b"AUTH", b"default", self.value()],
+            [b"AUTH", self.pick(b"nosuchuser", b"x"), self.value()],
+            [b"AUTH", b"a", b"b", b"c"],
+            # at most one parameter that matches: Redis lists several in dict order
+            [b"CONFIG", b"GET"] + r.sample([b"nosuch", b"zzz*", b"[", b"", b"*nomatch*",
+                                            self.pick(b"timeout", b"maxmemory")],
+                                           r.randint(1, 3)),
+            [b"CONFIG", b"GET", b"nosuch"])
+
+    def c_subcommand_error(self):
+        """An unknown subcommand, or a subcommand with a wrong number of words. Redis
+        rejects these when queueing them in MULTI (EXEC then answers EXECABORT); twopc
+        queues them and EXEC returns the error in the array (see README.md, documented
+        differences), so they are sent outside MULTI only ("nomulti")."""
+        r = self.rng
+        if r.random() < 0.5:
+            return "nomulti", [self.pick(b"CLIENT", b"CONFIG", b"COMMAND"),
+                               self.pick(b"NOSUCH", b"getnamex", b"")] + self.pick([], [b"a"])
+        head, arity = r.choice(SUB_ARITY)
+        if arity > 0:
+            wrong = [n for n in (arity - 1, arity + 1, arity + 2) if n >= len(head)]
+        else:
+            wrong = list(range(len(head), -arity))
+        words = [randcase(r, w) for w in head]
+        return "nomulti", words + [self.pick(self.key(), self.value())
+                                   for _ in range(r.choice(wrong) - len(head))]
+
+    def c_arity_all(self):
+        """A wrong number of words for any command twopc has (c_subcommand_error does
+        subcommands)."""
+        r = self.rng
+        name = r.choice(sorted(ARITY))
+        head, arity = [name], ARITY[name]
+        if arity > 0:
+            wrong = [n for n in (arity - 1, arity + 1, arity + 2) if n >= len(head)]
+        else:
+            wrong = list(range(len(head), -arity))
+        n = r.choice(wrong)
+        words = [randcase(r, w) for w in head]
+        return "exact", words + [self.pick(self.key(), self.value())
+                                 for _ in range(n - len(head))]
+
+    def data_commands(self, lo, hi):
+        """Commands compared byte for byte (no KEYS/TTL/SCAN), to put in a script."""
+        out = []
+        for _ in range(self.rng.randint(lo, hi)):
+            for _ in range(20):
+                kind, args = self.command()
+                if kind == "exact":
+                    out.append(args)
+                    break
+        return out
+
+    def queued_error(self):
+        return self.pick(list(self.rng.choice(UNKNOWN)), [b"GET"], [b"SET", self.key()],
+                         [b"PING", b"a", b"b"], [b"ECHO"], [b"SELECT"], [b"WATCH"],
+                         [b"MULTI", b"x"], [b"DISCARD", b"x"], [b"RESET", b"x"],
+                         [b"EXPIRE", self.key()])
+
+    def c_txn(self):
+        """A script: several commands that change the connection's transaction state
+        (MULTI, EXEC, DISCARD, WATCH, UNWATCH, RESET), each compared byte for byte. Every
+        script ends outside MULTI with nothing watched and database 0 selected."""
+        r = self.rng
+        which = r.randrange(8)
+        if which == 0:  # a queued error aborts the whole transaction
+            cmds = [[b"MULTI"]] + self.data_commands(0, 3) + [self.queued_error()] + \
+                self.data_commands(0, 3) + [self.pick([b"EXEC"], [b"EXEC"], [b"DISCARD"])]
+        elif which == 1:  # errors that do not abort: nested MULTI, WATCH inside MULTI
+            cmds = [[b"MULTI"]] + self.data_commands(0, 2)
+            for _ in range(r.randint(1, 3)):
+                cmds += [self.pick([b"MULTI"], [b"multi"], [b"WATCH", self.key()],
+                                   [b"WATCH"] + self.keys())] + self.data_commands(0, 2)
+            cmds.append(self.pick([b"EXEC"], [b"EXEC"], [b"DISCARD"]))
+        elif which == 2:  # EXEC / DISCARD without MULTI, EXEC with arguments
+            cmds = [self.pick([b"EXEC"], [b"DISCARD"], [b"exec", b"x"], [b"DISCARD", b"x"])]
+            if r.random() < 0.5:
+                cmds += [[b"MULTI"]] + self.data_commands(0, 3) + [
+                    self.pick([b"EXEC", b"x"], [b"EXEC", b"a", b"b"])]
+        elif which in (3, 4):  # WATCH, maybe a write to a watched key, MULTI/EXEC
+            # Between WATCH and EXEC only commands that do not name a watched key (nor
+            # FLUSHDB/FLUSHALL), or that certainly change it: twopc also fails EXEC after a
+            # write that changed nothing (README.md, documented differences).
+            watched = self.keys(1, 3)
+            cmds = [[b"WATCH"] + watched] + [
+                c for c in self.data_commands(0, 4)
+                if not set(c[1:]) & set(watched) and
+                c[0].upper() not in (b"FLUSHDB", b"FLUSHALL")]
+            if r.random() < 0.5:  # this connection changes a watched key: EXEC gives *-1
+                cmds.append(self.pick([b"SET", r.choice(watched), self.value()],
+                                      [b"APPEND", r.choice(watched), b"x"]))
+            if r.random() < 0.2:
+                cmds.append([b"UNWATCH"])
+            if r.random() < 0.3:
+                cmds.append([b"WATCH"] + self.keys(1, 2))
+            cmds += [[b"MULTI"]] + self.data_commands(0, 4) + [
+                self.pick([b"EXEC"], [b"EXEC"], [b"EXEC"], [b"DISCARD"])]
+            if cmds[-1] == [b"DISCARD"]:
+                cmds.append([b"EXEC"])
+        elif which == 5:  # RESET clears MULTI, WATCH, the name and the database
+            cmds = self.pick([[b"WATCH", self.key()]], [], [[b"CLIENT", b"SETNAME", b"n1"]])
+            cmds += [[b"MULTI"]] + self.data_commands(0, 3)
+            cmds += [self.pick([b"RESET"], [b"reset"]), [b"EXEC"], [b"CLIENT", b"GETNAME"]]
+            if r.random() < 0.5:
+                cmds += [[b"MULTI"], [b"PING"], [b"EXEC"]]
+        elif which == 6:  # connection commands queued in a transaction
+            cmds = [[b"MULTI"]] + [self.c_conn()[1] for _ in range(r.randint(1, 4))] + \
+                self.data_commands(0, 2) + [[b"EXEC"]]
+        else:  # RESET outside MULTI, UNWATCH with nothing watched, name changes
+            cmds = [self.pick([b"RESET"], [b"UNWATCH"], [b"CLIENT", b"SETNAME", b"ab"]),
+                    [b"CLIENT", b"GETNAME"]] + self.data_commands(0, 2)
+        return "script", [[randcase(r, c[0])] + c[1:] for c in cmds]
+
     WEIGHTS = [("c_set", 16), ("c_strings", 22), ("c_mset", 5), ("c_numbers", 10),
                ("c_generic", 14), ("c_expire", 10), ("c_ttl", 8), ("c_keyspace", 8),
-               ("c_flush", 1), ("c_arity", 3), ("c_other", 3)]
+               ("c_flush", 1), ("c_arity", 3), ("c_other", 3), ("c_conn", 6),
+               ("c_arity_all", 3), ("c_subcommand_error", 1), ("c_txn", 4)]
 
     def command(self):
         names = [n for n, _ in self.WEIGHTS]
         weights = [w for _, w in self.WEIGHTS]
         kind, args = getattr(self, self.rng.choices(names, weights)[0])()
+        if kind == "script":  # a list of commands, each already in random case
+            return kind, args
         return kind, [randcase(self.rng, args[0])] + args[1:]
 
 
@@ -267,6 +427,7 @@ class Pair:
     def __init__(self, redis_port, twopc_port):
         self.redis = RespConn(redis_port)
         self.twopc = RespConn(twopc_port)
+        self.pipelined_script = False
 
     def close(self):
         self.redis.close()
@@ -334,12 +495,32 @@ def compare(pair, kind, args):
     if kind == "scan":
         a, b = pair.full_scan(pair.redis, args), pair.full_scan(pair.twopc, args)
         return None if a == b else "SCAN sets differ: redis %r twopc %r" % (sorted(a), sorted(b))
+    if kind == "script":  # args is a list of commands, sent one by one or pipelined
+        if pair.pipelined_script:
+            data = b"".join(resp_encode(*c) for c in args)
+            pair.redis.send(data)
+            pair.twopc.send(data)
+            ra = [pair.redis.read_raw() for _ in args]
+            rb = [pair.twopc.read_raw() for _ in args]
+        else:
+            ra, rb = [], []
+            for c in args:
+                a, b = pair.send(c)
+                ra.append(a)
+                rb.append(b)
+        for c, a, b in zip(args, ra, rb):
+            if a != b:
+                return "in a script, %s:\n  redis %r\n  twopc %r\n  script:\n    %s" % (
+                    fmt(c), a, b, "\n    ".join(fmt(x) for x in args))
+        return None
     if kind == "unsupported":  # Redis has it; twopc must say it does not
         pair.twopc.send(resp_encode(*args))
         got = pair.twopc.read_raw()
         want = unknown_command_error(args)
         return None if got == want else "twopc %r, want %r" % (got, want)
     a, b = pair.send(args)
+    if kind == "nomulti":  # exact, but never queued in MULTI (see Gen.c_subcommand_error)
+        return None if a == b else "redis %r\n  twopc %r" % (a, b)
     if kind == "random":
         ra, rb = resp_parse(a)[0], resp_parse(b)[0]
         ok = (ra is None) == (rb is None)
@@ -419,9 +600,14 @@ def run_sequence(pair, rng, counts, history):
         batch = []
         while len(batch) < size and step < STEPS:
             kind, args = gen.command()
-            history.append(args)
+            if kind == "script":
+                history.extend(args)
+                pair.pipelined_script = rng.random() < 0.3
+                counts[kind] = counts.get(kind, 0) + len(args)
+            else:
+                history.append(args)
+                counts[kind] = counts.get(kind, 0) + 1
             step += 1
-            counts[kind] = counts.get(kind, 0) + 1
             if kind in BATCHABLE:
                 batch.append((kind, args))
                 continue
