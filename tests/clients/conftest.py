@@ -26,25 +26,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from twopc_harness import *  # noqa: E402,F401,F403
 from twopc_harness import (_live_clusters, new_cluster, free_port_block,  # noqa: E402
+                           cluster, module_cluster, pytest_runtest_makereport,  # noqa: F401
                            RespConn, RespProtocolError, SERVER, REPLICA, parse_info, tail)
 
-
-@pytest.fixture
-def cluster():
-    c = new_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.fixture(scope="module")
-def module_cluster():
-    c = new_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def resp3_span(buf, pos=0):
@@ -215,12 +199,3 @@ def manual_cluster():
     finally:
         for mc in made:
             mc.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for c in list(_live_clusters):
-            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))

@@ -124,26 +124,9 @@ def compat_cluster():
 
 @pytest.fixture
 def cluster():
-    c = compat_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
+    yield from closing_cluster(compat_cluster)
 
 
 @pytest.fixture(scope="module")
 def module_cluster():
-    c = compat_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for c in list(_live_clusters):
-            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))
+    yield from closing_cluster(compat_cluster)

@@ -13,33 +13,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from twopc_harness import *  # noqa: E402,F401,F403
-from twopc_harness import _live_clusters, new_cluster  # noqa: E402
-
-
-@pytest.fixture
-def cluster():
-    c = new_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.fixture(scope="module")
-def module_cluster():
-    c = new_cluster()
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for c in list(_live_clusters):
-            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))
+from twopc_harness import (cluster, module_cluster,  # noqa: E402,F401
+                           pytest_runtest_makereport)
 
 

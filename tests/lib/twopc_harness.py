@@ -714,3 +714,37 @@ def redis_cli(port, *args, input=None, timeout=10.0):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          timeout=timeout)
     return res.stdout.decode("utf-8", errors="backslashreplace").strip()
+
+
+# --------------------------------------------------------------------------
+# Fixtures and the failure report, shared by every test folder's conftest.py:
+# pytest registers fixtures and hooks that a conftest imports by name.
+# --------------------------------------------------------------------------
+
+def closing_cluster(factory):
+    """Yields the cluster factory() makes, and always closes it (for fixtures)."""
+    c = factory()
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def cluster():
+    yield from closing_cluster(new_cluster)
+
+
+@pytest.fixture(scope="module")
+def module_cluster():
+    yield from closing_cluster(new_cluster)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failing test, attach the tail of every live cluster's process logs."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for c in list(_live_clusters):
+            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))
