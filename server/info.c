@@ -496,10 +496,7 @@ static void sub_help(struct client *cl, const struct resp_request *req)
         "HELP",
         "    Prints this help.",
     };
-    struct resp_writer *w = client_reply_writer(cl);
-    resp_write_array(w, sizeof lines / sizeof lines[0]);
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        resp_write_simple(w, lines[i]);
+    request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
 void cmd_command(struct client *cl, const struct resp_request *req)

@@ -129,6 +129,14 @@ static void arity_error(struct resp_writer *w, const char *name)
     resp_write_error(w, msg);
 }
 
+void request_help(struct client *cl, const char *const *lines, size_t n)
+{
+    struct resp_writer *w = client_reply_writer(cl);
+    resp_write_array(w, n);
+    for (size_t i = 0; i < n; i++)
+        resp_write_simple(w, lines[i]);
+}
+
 void request_subcommand(struct client *cl, const struct resp_request *req, const char *cmd,
                         const struct subcommand *subs, size_t nsubs)
 {

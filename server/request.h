@@ -49,6 +49,9 @@ struct subcommand {
 
 /* Runs the subcommand argv[1] names, or writes Redis's "unknown subcommand" / "wrong number
  * of arguments for 'cmd|sub' command" error. cmd is the command's lowercase name. */
+/* Answers a HELP subcommand: an array of the n lines, as simple strings (Redis's form). */
+void request_help(struct client *cl, const char *const *lines, size_t n);
+
 void request_subcommand(struct client *cl, const struct resp_request *req, const char *cmd,
                         const struct subcommand *subs, size_t nsubs);
 

@@ -287,7 +287,7 @@ static void config_set(struct resp_writer *w, const struct resp_request *req)
     resp_write_simple(w, "OK");
 }
 
-static void config_help(struct resp_writer *w)
+static void config_help(struct client *cl)
 {
     static const char *lines[] = {
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -302,9 +302,7 @@ static void config_help(struct resp_writer *w)
         "HELP",
         "    Prints this help.",
     };
-    resp_write_array(w, sizeof lines / sizeof lines[0]);
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        resp_write_simple(w, lines[i]);
+    request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
 static void sub_get(struct client *cl, const struct resp_request *req)
@@ -330,7 +328,7 @@ static void sub_rewrite(struct client *cl, const struct resp_request *req)
 
 static void sub_help(struct client *cl, const struct resp_request *req)
 {
-    config_help(client_reply_writer(cl));
+    config_help(cl);
 }
 
 void cmd_config(struct client *cl, const struct resp_request *req)

@@ -170,16 +170,6 @@ static void sub_reset(struct client *cl, const struct resp_request *req)
     resp_write_simple(client_reply_writer(cl), "OK");
 }
 
-static void write_help(struct resp_writer *w, const char *const *lines)
-{
-    size_t n = 0;
-    while (lines[n])
-        n++;
-    resp_write_array(w, n);
-    for (size_t i = 0; i < n; i++)
-        resp_write_simple(w, lines[i]);
-}
-
 static void sub_help(struct client *cl, const struct resp_request *req)
 {
     static const char *const lines[] = {
@@ -195,9 +185,8 @@ static void sub_help(struct client *cl, const struct resp_request *req)
         "    Reset the slowlog.",
         "HELP",
         "    Prints this help.",
-        NULL,
     };
-    write_help(client_reply_writer(cl), lines);
+    request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
 void cmd_slowlog(struct client *cl, const struct resp_request *req)
@@ -256,9 +245,8 @@ static void lat_help(struct client *cl, const struct resp_request *req)
         "    (default: reset all data for all event classes)",
         "HELP",
         "    Prints this help.",
-        NULL,
     };
-    write_help(client_reply_writer(cl), lines);
+    request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
 static void lat_graph(struct client *cl, const struct resp_request *req)
