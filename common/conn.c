@@ -374,6 +374,11 @@ int conn_add_buffer(struct conn *c, struct evbuffer *buf)
     return evbuffer_add_buffer(c->staging, buf);
 }
 
+int conn_move_staged(struct conn *c, struct evbuffer *dst)
+{
+    return evbuffer_add_buffer(dst, c->staging);
+}
+
 void conn_flush(struct conn *c)
 {
     size_t n = evbuffer_get_length(c->staging);

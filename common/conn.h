@@ -12,8 +12,9 @@
  *                                                          ▼
  *                                  conn_flush(): staging ──▶ bufferevent output ──▶ socket
  *
- * The conn flushes automatically after on_batch_end returns, so a replica can make its vote
- * records durable in on_batch_end before any vote leaves (the "log before reply" rule).
+ * The conn flushes automatically after on_batch_end returns; a replica instead moves the
+ * staged votes aside in on_batch_end (conn_move_staged) and sends them once its log thread
+ * has made their records durable (the "log before reply" rule).
  * A reply produced later (when a 2PC round completes) is written into staging the same way
  * and followed by conn_flush().
  *
@@ -91,6 +92,10 @@ void conn_buffered(const struct conn *c, size_t *in, size_t *out);
 /* Appends all of buf's bytes to the staging buffer (buf is left empty). */
 struct evbuffer;
 int conn_add_buffer(struct conn *c, struct evbuffer *buf);
+
+/* Moves the staged replies (not yet flushed) into dst, to be sent later with
+ * conn_add_buffer() + conn_flush() (a replica holds votes until the log is durable). */
+int conn_move_staged(struct conn *c, struct evbuffer *dst);
 
 /* Moves staged replies to the socket. */
 void conn_flush(struct conn *c);

@@ -26,8 +26,21 @@
  * data that is not on disk (the PostgreSQL "fsyncgate" lesson); the caller exits and the
  * next start replays the file and cuts whatever torn tail the failure left.
  *
- * A journal is not thread-safe: one thread at a time (e.g. the log thread under the
- * caller's lock) may call the functions below on it.
+ * The log thread (journal_start_thread) takes the write and the fdatasync off the event
+ * loop: journal_submit() hands the buffered records over and returns a ticket at once; the
+ * thread writes whatever was handed over since its last pass in one write(2) and one
+ * fdatasync(2) (group commit: every submission that arrives while a sync runs rides the
+ * next one), then raises an eventfd, and the loop's callback asks journal_durable() how far
+ * durability got:
+ *
+ *   loop:    append append submit(t1) ... append submit(t2) append submit(t3)   durable? t3
+ *   thread:                       [write+fdatasync t1]  [write+fdatasync t2..t3] ─▶ eventfd
+ *
+ * Shared between the two threads, under `mu`: the hand-over buffer (`queued`), the tickets
+ * submitted and made durable, the thread's failure, and `stop`. The file descriptor is
+ * read by the thread under `mu` when it takes work; only the loop changes it (a rewrite),
+ * and only while the thread has nothing to do (journal_sync waits for it first).
+ * Everything else in a journal belongs to the loop's thread alone.
  */
 #include "journal.h"
 
@@ -36,13 +49,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 /* Size of one read during replay: big enough that reading costs few system calls, small
  * enough to keep replay's memory flat. */
@@ -58,12 +75,29 @@
  * record should not pin its memory for the life of the process. */
 #define JOURNAL_KEEP_BUF (4 * 1024 * 1024)
 
+struct log_thread {
+    pthread_t id;
+    pthread_mutex_t mu;
+    pthread_cond_t work;       /* the thread waits here for submissions or stop */
+    pthread_cond_t done;       /* journal_sync waits here for a ticket to become durable */
+    struct record_buf queued;  /* under mu: submitted, not yet taken by the thread */
+    uint64_t submitted;        /* under mu: newest ticket handed over */
+    uint64_t durable;          /* under mu: every ticket up to this one is durable */
+    int failed, stop;          /* under mu */
+    char err[256];             /* under mu: why the thread failed */
+    int efd;                   /* eventfd: the thread raises it after each pass */
+    struct event *ev;
+    journal_durable_fn fn;
+    void *ctx;
+};
+
 struct journal {
     int fd;
     int failed;             /* a write or fdatasync failed: refuse all further use */
-    uint64_t size;          /* bytes in the file (written, not necessarily durable) */
+    uint64_t size;          /* bytes in the file (written or handed to the log thread) */
     struct record_buf pending;  /* encoded records not yet written */
     char *path;
+    struct log_thread *lt;  /* NULL: journal_sync writes and syncs on the caller's thread */
 };
 
 /* Replay reads the file through this: buf[start..end) is data not yet handed out, and
@@ -442,12 +476,12 @@ int journal_append(struct journal *j, int argc, const char *const *argv,
     return record_encode(&j->pending, argc, argv, lens);
 }
 
-/* Writes buf[0..len) at the end of the file. Returns 0, or -1 with errno set; j->size
- * counts whatever part was written. */
-static int write_all(struct journal *j, const char *buf, size_t len)
+/* Writes buf[0..len) at the end of fd. Returns 0, or -1 with errno set; *size counts
+ * whatever part was written. */
+static int write_fd(int fd, const char *buf, size_t len, uint64_t *size)
 {
     while (len > 0) {
-        ssize_t n = write(j->fd, buf, len);
+        ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -455,12 +489,44 @@ static int write_all(struct journal *j, const char *buf, size_t len)
                 errno = ENOSPC;     /* no progress and no error: do not spin */
             return -1;
         }
-        j->size += (uint64_t)n;
+        *size += (uint64_t)n;
         buf += n;
         len -= (size_t)n;
     }
     return 0;
 }
+
+/* Writes buf and fdatasyncs fd: the one place records reach the disk, on whichever thread
+ * owns the sync. Returns 0, or -1 with a reason in err. */
+static int write_and_sync(int fd, const char *path, const struct record_buf *buf,
+                          uint64_t *size, char *err, size_t errlen)
+{
+    if (FAILPOINT_HIT("journal.torn_write")) {
+        write_fd(fd, buf->p, buf->len / 2 + 1, size);
+        failpoint_die("journal.torn_write");
+    }
+    if (write_fd(fd, buf->p, buf->len, size) < 0) {
+        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* No retry on failure, not even on EINTR: see the top of this file. */
+    if (fdatasync(fd) < 0) {
+        set_err(err, errlen, "cannot fdatasync %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void buf_reset(struct record_buf *b)
+{
+    b->len = 0;
+    if (b->cap > JOURNAL_KEEP_BUF) {
+        free(b->p);
+        memset(b, 0, sizeof *b);
+    }
+}
+
+static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t errlen);
 
 int journal_sync(struct journal *j, char *err, size_t errlen)
 {
@@ -469,29 +535,183 @@ int journal_sync(struct journal *j, char *err, size_t errlen)
                 "failure", j->path);
         return -1;
     }
+    if (j->lt)
+        return wait_durable(j, journal_submit(j), err, errlen);
     if (j->pending.len == 0)
         return 0;
-    if (FAILPOINT_HIT("journal.torn_write")) {
-        write_all(j, j->pending.p, j->pending.len / 2 + 1);
-        failpoint_die("journal.torn_write");
-    }
-    if (write_all(j, j->pending.p, j->pending.len) < 0) {
-        set_err(err, errlen, "cannot write %s: %s", j->path, strerror(errno));
+    if (write_and_sync(j->fd, j->path, &j->pending, &j->size, err, errlen) < 0) {
         j->failed = 1;
         return -1;
     }
-    /* No retry on failure, not even on EINTR: see the top of this file. */
-    if (fdatasync(j->fd) < 0) {
-        set_err(err, errlen, "cannot fdatasync %s: %s", j->path, strerror(errno));
-        j->failed = 1;
+    buf_reset(&j->pending);
+    return 0;
+}
+
+/* ---- the log thread ---- */
+
+static void *log_thread_main(void *arg)
+{
+    struct journal *j = arg;
+    struct log_thread *lt = j->lt;
+    struct record_buf mine = { 0 };
+    pthread_mutex_lock(&lt->mu);
+    for (;;) {
+        while (lt->queued.len == 0 && !lt->stop)
+            pthread_cond_wait(&lt->work, &lt->mu);
+        if (lt->queued.len == 0 || lt->failed)
+            break; /* stopping, and everything handed over is written */
+        struct record_buf tmp = mine;
+        mine = lt->queued;
+        lt->queued = tmp;
+        uint64_t ticket = lt->submitted;
+        int fd = j->fd;
+        pthread_mutex_unlock(&lt->mu);
+
+        char err[sizeof lt->err];
+        uint64_t written = 0;
+        int rc = write_and_sync(fd, j->path, &mine, &written, err, sizeof err);
+        buf_reset(&mine);
+
+        pthread_mutex_lock(&lt->mu);
+        if (rc < 0) {
+            lt->failed = 1;
+            memcpy(lt->err, err, sizeof err);
+        } else {
+            lt->durable = ticket;
+        }
+        pthread_cond_broadcast(&lt->done);
+        uint64_t one = 1;
+        ssize_t n = write(lt->efd, &one, sizeof one);
+        (void)n; /* the counter only saturates if the loop stopped reading: nothing to do */
+    }
+    lt->stop = 1;
+    pthread_cond_broadcast(&lt->done);
+    pthread_mutex_unlock(&lt->mu);
+    free(mine.p);
+    return NULL;
+}
+
+static void on_eventfd(evutil_socket_t fd, short what, void *arg)
+{
+    struct journal *j = arg;
+    uint64_t count;
+    ssize_t n = read(fd, &count, sizeof count);
+    (void)n;
+    j->lt->fn(j->lt->ctx);
+}
+
+int journal_start_thread(struct journal *j, struct event_base *base, journal_durable_fn fn,
+                         void *ctx, char *err, size_t errlen)
+{
+    struct log_thread *lt = calloc(1, sizeof *lt);
+    if (!lt) {
+        set_err(err, errlen, "out of memory starting the log thread of %s", j->path);
         return -1;
     }
-    j->pending.len = 0;
-    if (j->pending.cap > JOURNAL_KEEP_BUF) {
-        free(j->pending.p);
-        memset(&j->pending, 0, sizeof j->pending);
+    lt->fn = fn;
+    lt->ctx = ctx;
+    lt->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (lt->efd < 0 ||
+        !(lt->ev = event_new(base, lt->efd, EV_READ | EV_PERSIST, on_eventfd, j)) ||
+        event_add(lt->ev, NULL) < 0) {
+        set_err(err, errlen, "cannot start the log thread of %s: %s", j->path,
+                strerror(errno));
+        goto fail;
+    }
+    pthread_mutex_init(&lt->mu, NULL);
+    pthread_cond_init(&lt->work, NULL);
+    pthread_cond_init(&lt->done, NULL);
+    j->lt = lt;
+    int rc = pthread_create(&lt->id, NULL, log_thread_main, j);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot start the log thread of %s: %s", j->path, strerror(rc));
+        j->lt = NULL;
+        pthread_mutex_destroy(&lt->mu);
+        pthread_cond_destroy(&lt->work);
+        pthread_cond_destroy(&lt->done);
+        goto fail;
     }
     return 0;
+fail:
+    if (lt->ev)
+        event_free(lt->ev);
+    if (lt->efd >= 0)
+        close(lt->efd);
+    free(lt);
+    return -1;
+}
+
+uint64_t journal_submit(struct journal *j)
+{
+    struct log_thread *lt = j->lt;
+    pthread_mutex_lock(&lt->mu);
+    if (j->pending.len > 0 && !lt->failed) {
+        j->size += j->pending.len;
+        if (lt->queued.len == 0) {
+            struct record_buf tmp = lt->queued; /* hand the buffer over: no copy */
+            lt->queued = j->pending;
+            j->pending = tmp;
+        } else if (record_buf_sink(&lt->queued, j->pending.p, j->pending.len) < 0) {
+            lt->failed = 1; /* out of memory: treated as a failed write */
+            set_err(lt->err, sizeof lt->err, "out of memory queueing records for %s",
+                    j->path);
+        }
+        j->pending.len = 0;
+        lt->submitted++;
+        pthread_cond_signal(&lt->work);
+    }
+    uint64_t ticket = lt->submitted;
+    pthread_mutex_unlock(&lt->mu);
+    return ticket;
+}
+
+int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen)
+{
+    struct log_thread *lt = j->lt;
+    pthread_mutex_lock(&lt->mu);
+    *ticket = lt->durable;
+    int failed = lt->failed;
+    if (failed) {
+        set_err(err, errlen, "%s", lt->err);
+        j->failed = 1;
+    }
+    pthread_mutex_unlock(&lt->mu);
+    return failed ? -1 : 0;
+}
+
+/* Blocks until ticket is durable (journal_sync with a log thread). */
+static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t errlen)
+{
+    struct log_thread *lt = j->lt;
+    pthread_mutex_lock(&lt->mu);
+    while (lt->durable < ticket && !lt->failed)
+        pthread_cond_wait(&lt->done, &lt->mu);
+    int failed = lt->failed;
+    if (failed) {
+        set_err(err, errlen, "%s", lt->err);
+        j->failed = 1;
+    }
+    pthread_mutex_unlock(&lt->mu);
+    return failed ? -1 : 0;
+}
+
+/* Lets the thread finish what was handed over, then joins it. */
+static void stop_thread(struct journal *j)
+{
+    struct log_thread *lt = j->lt;
+    pthread_mutex_lock(&lt->mu);
+    lt->stop = 1;
+    pthread_cond_signal(&lt->work);
+    pthread_mutex_unlock(&lt->mu);
+    pthread_join(lt->id, NULL);
+    event_free(lt->ev);
+    close(lt->efd);
+    pthread_mutex_destroy(&lt->mu);
+    pthread_cond_destroy(&lt->work);
+    pthread_cond_destroy(&lt->done);
+    free(lt->queued.p);
+    free(lt);
+    j->lt = NULL;
 }
 
 size_t journal_pending(const struct journal *j)
@@ -513,6 +733,8 @@ void journal_close(struct journal *j)
 {
     if (j == NULL)
         return;
+    if (j->lt)
+        stop_thread(j);
     if (j->fd >= 0)
         close(j->fd);
     free(j->pending.p);

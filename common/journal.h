@@ -79,7 +79,43 @@ typedef int (*journal_fill_fn)(void *ctx, struct journal *tmp);
 int journal_rewrite(struct journal *j, journal_fill_fn fill, void *ctx, char *err,
                     size_t errlen);
 
-/* Closes the file, discarding buffered (unsynced) records. Accepts NULL. */
+/* ---- the log thread: group commit off the event loop ----
+ *
+ * After journal_start_thread, journal_submit() hands every buffered record to a thread
+ * that writes and fdatasyncs them; fn(ctx) then runs on base's loop, and
+ * journal_durable() says which tickets are durable. The caller keeps a ticket with
+ * whatever waits for durability (a round's COMMIT, a staged vote) and releases it when
+ * journal_durable() reports that ticket or a later one:
+ *
+ *     journal_start_thread(j, base, on_durable, ctx, err, sizeof err);
+ *     journal_append(j, ...);
+ *     rd->ticket = journal_submit(j);          // returns at once
+ *     ...
+ *     static void on_durable(void *ctx) {      // on the loop
+ *         uint64_t done;
+ *         if (journal_durable(j, &done, err, sizeof err) < 0) exit(1);
+ *         release everything whose ticket <= done;
+ *     }
+ *
+ * journal_sync() still works (it submits and waits), and journal_rewrite() too (it syncs
+ * first, so the thread is idle while the file is replaced). A failed write or fdatasync in
+ * the thread makes journal_durable() and journal_sync() return -1 for good. */
+struct event_base;
+typedef void (*journal_durable_fn)(void *ctx);
+
+int journal_start_thread(struct journal *j, struct event_base *base, journal_durable_fn fn,
+                         void *ctx, char *err, size_t errlen);
+
+/* Hands the buffered records to the log thread. Returns the ticket that covers them (the
+ * newest ticket if nothing was buffered; 0 if nothing was ever submitted). */
+uint64_t journal_submit(struct journal *j);
+
+/* Sets *ticket to the newest durable ticket. Returns 0, or -1 with err once the thread
+ * failed (the caller must exit, as after a failed journal_sync). */
+int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen);
+
+/* Closes the file, discarding buffered (unsubmitted) records; what was handed to the log
+ * thread is written and synced first. Accepts NULL. */
 void journal_close(struct journal *j);
 
 #endif

@@ -11,9 +11,15 @@
  *
  * Checklist per read from a connection (conn.c runs it):
  *   1. every request in the read is handled; votes and acks are staged, not sent;
- *   2. on_batch_end: participant_sync() makes the vote log durable (one fsync for all)
- *      when a vote waits for it; COMMIT-only batches leave it to a lazy timer (LAZY_SYNC_MS);
- *   3. only then the staged replies are flushed to the socket.
+ *   2. on_batch_end: when a vote (or a TPC.DURABLE answer) waits for the vote log,
+ *      participant_submit() hands the records to the log thread and the batch's staged
+ *      replies are held with its ticket; COMMIT-only batches leave the log to a lazy
+ *      timer (LAZY_SYNC_MS) and their replies go at once -- unless replies of the same
+ *      connection are still held, which they then queue behind (replies keep their order);
+ *   3. when the log thread reports a ticket durable (on_log_progress), every held batch
+ *      with that ticket or an older one is flushed to its socket.
+ * The loop never waits for fdatasync: while one sync runs, the next PREPAREs are parsed,
+ * evaluated and logged, and ride the next sync together (group commit).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -23,6 +29,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "conn.h"
@@ -48,6 +57,18 @@ struct replica {
     uint64_t start_ms, max_log_bytes;
     uint64_t rng; /* seeds for RANDOMKEY */
     struct event *lazy_sync;
+    TAILQ_HEAD(held_list, held) held; /* replies waiting for the log, in the order they were made */
+    uint64_t durable_ticket; /* newest ticket the log thread made durable */
+};
+
+/* One batch of staged replies that may leave only once `ticket` is durable. For one
+ * connection tickets never decrease along the list, so releasing every entry whose ticket
+ * is durable keeps each connection's replies in order. */
+struct held {
+    struct conn *c;
+    struct evbuffer *buf;
+    uint64_t ticket;
+    TAILQ_ENTRY(held) link;
 };
 
 typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req,
@@ -224,34 +245,98 @@ static void on_request(struct conn *c, const struct resp_request *req)
     resp_write_error(w, msg);
 }
 
-static void sync_or_exit(struct replica *r, int force)
+static void release_held(struct replica *r)
 {
+    struct held *h, *next;
+    for (h = TAILQ_FIRST(&r->held); h; h = next) {
+        next = TAILQ_NEXT(h, link);
+        if (h->ticket > r->durable_ticket)
+            continue;
+        TAILQ_REMOVE(&r->held, h, link);
+        conn_add_buffer(h->c, h->buf);
+        conn_flush(h->c);
+        evbuffer_free(h->buf);
+        free(h);
+    }
+}
+
+static void on_log_progress(void *arg)
+{
+    struct replica *r = arg;
     char err[256];
-    if (participant_sync(r->part, force, r->max_log_bytes, err, sizeof err) < 0) {
+    if (participant_log_progress(r->part, r->max_log_bytes, &r->durable_ticket, err,
+                                 sizeof err) < 0) {
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
     }
+    release_held(r);
+}
+
+/* Holds c's staged replies until ticket is durable (ticket 0: no new wait, but replies
+ * still held for c come first). Returns -1 if out of memory. */
+static int hold_replies(struct replica *r, struct conn *c, uint64_t ticket)
+{
+    if (ticket <= r->durable_ticket)
+        ticket = 0;
+    struct held *last = NULL, *h;
+    TAILQ_FOREACH_REVERSE(h, &r->held, held_list, link)
+        if (h->c == c) {
+            last = h;
+            break;
+        }
+    if (!ticket && !last)
+        return 0; /* nothing to wait for: conn.c flushes at once */
+    if (!ticket)
+        ticket = last->ticket;
+    if (!(h = calloc(1, sizeof *h)) || !(h->buf = evbuffer_new())) {
+        free(h);
+        return -1;
+    }
+    h->c = c;
+    h->ticket = ticket;
+    conn_move_staged(c, h->buf);
+    TAILQ_INSERT_TAIL(&r->held, h, link);
+    return 0;
 }
 
 static void lazy_sync_cb(evutil_socket_t fd, short what, void *arg)
 {
-    sync_or_exit(arg, 1);
+    struct replica *r = arg;
+    participant_submit(r->part, 1);
 }
 
 static void on_batch_end(struct conn *c)
 {
     struct replica *r = conn_server_ctx_of(c);
-    sync_or_exit(r, 0);
+    if (hold_replies(r, c, participant_submit(r->part, 0)) < 0) {
+        LOG_WARNING("out of memory holding replies; exiting");
+        exit(1);
+    }
     if (participant_lazy_pending(r->part) && !evtimer_pending(r->lazy_sync, NULL)) {
         struct timeval tv = { 0, LAZY_SYNC_MS * 1000 };
         evtimer_add(r->lazy_sync, &tv);
     }
 }
 
+static void on_close(struct conn *c)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    struct held *h, *next;
+    for (h = TAILQ_FIRST(&r->held); h; h = next) {
+        next = TAILQ_NEXT(h, link);
+        if (h->c != c)
+            continue;
+        TAILQ_REMOVE(&r->held, h, link);
+        evbuffer_free(h->buf);
+        free(h);
+    }
+}
+
 static const struct conn_ops replica_conn_ops = {
     .on_request = on_request,
     .on_batch_end = on_batch_end,
+    .on_close = on_close,
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -329,6 +414,12 @@ int main(int argc, char **argv)
         return 1;
     }
     r.base = event_base_new();
+    TAILQ_INIT(&r.held);
+    if (participant_start_log_thread(r.part, r.base, on_log_progress, &r, err, sizeof err) < 0) {
+        LOG_WARNING("%s", err);
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return 1;
+    }
     r.lazy_sync = evtimer_new(r.base, lazy_sync_cb, &r);
     r.srv = conn_server_new(r.base, bind, r.port, &replica_conn_ops, &r, NULL, err, sizeof err);
     if (!r.srv) {
@@ -344,8 +435,9 @@ int main(int argc, char **argv)
     LOG_NOTICE("ready to accept connections on %s:%d", bind, r.port);
     event_base_dispatch(r.base);
 
-    conn_server_free(r.srv);
-    sync_or_exit(&r, 1);
+    conn_server_free(r.srv); /* held replies are dropped with their connections */
+    if (participant_sync(r.part, err, sizeof err) < 0)
+        LOG_WARNING("vote log sync at shutdown failed: %s", err);
     event_free(r.lazy_sync);
     participant_close(r.part);
     event_free(sigterm);

@@ -10,8 +10,8 @@
  *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
  *   2. refuse a stale rid or one that would overlap a round still PREPARED;
  *   3. evaluate every op (exec.c), collecting effects and per-op results;
- *   4. append PREPARE to the vote log (made durable by participant_sync before the vote
- *      leaves, see participant.h);
+ *   4. append PREPARE to the vote log (handed to the log thread by participant_submit at
+ *      the end of the batch; the vote leaves once it is durable, see participant.h);
  *   5. write the vote.
  * COMMIT appends its record, then applies effects and applied_round in one SQLite
  * transaction. Replay after a crash does the same for every COMMIT past applied_round, so
@@ -45,6 +45,13 @@ struct round {
     struct round *next;
 };
 
+/* What one submission to the log thread makes durable once its ticket is. */
+struct sync_mark {
+    uint64_t ticket;
+    uint64_t committed; /* p->committed when submitted: the durable mark it brings */
+    int prepared;       /* it carries PREPARE records (votes wait for it) */
+};
+
 struct participant {
     struct journal *log;
     struct store *store;
@@ -52,11 +59,13 @@ struct participant {
     uint64_t applied;     /* == store_applied(store) */
     uint64_t max_rid;     /* highest rid prepared or applied */
     size_t replay_applied;
-    int prepared_since_sync; /* a PREPARE is waiting for participant_sync */
-    int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_sync */
+    int prepared_since_sync; /* a PREPARE is waiting for participant_submit */
+    int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_submit */
     uint64_t committed;      /* highest rid whose COMMIT record was appended */
     uint64_t durable;        /* highest rid whose COMMIT is durable (log synced, or SQLite) */
     uint64_t compacted_size; /* log size right after the last compaction */
+    struct sync_mark *marks; /* submissions to the log thread not yet durable, oldest first */
+    size_t nmarks, capmarks;
 };
 
 static void round_free(struct round *r)
@@ -269,6 +278,7 @@ void participant_close(struct participant *p)
     }
     journal_close(p->log);
     store_close(p->store);
+    free(p->marks);
     free(p);
 }
 
@@ -487,24 +497,70 @@ static int compact(struct participant *p, char *err, size_t errlen)
     return 0;
 }
 
-int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, char *err,
-                     size_t errlen)
+int participant_start_log_thread(struct participant *p, struct event_base *base,
+                                 void (*fn)(void *ctx), void *ctx, char *err, size_t errlen)
+{
+    return journal_start_thread(p->log, base, fn, ctx, err, errlen);
+}
+
+uint64_t participant_submit(struct participant *p, int force)
 {
     if (!p->prepared_since_sync && !p->reply_needs_sync && !force)
-        return 0; /* no vote waits for durability: the lazy timer will sync */
-    p->reply_needs_sync = 0;
-    if (journal_sync(p->log, err, errlen) < 0)
-        return -1;
-    p->durable = p->committed;
-    if (p->prepared_since_sync) {
-        p->prepared_since_sync = 0;
-        FAILPOINT("replica.prepare.after_sync");
+        return 0; /* no vote waits for durability: the lazy timer will submit */
+    uint64_t ticket = journal_submit(p->log);
+    if (p->nmarks == p->capmarks) {
+        size_t cap = p->capmarks ? 2 * p->capmarks : 8;
+        struct sync_mark *m = realloc(p->marks, cap * sizeof *m);
+        if (!m) {
+            /* Rare: wait for the thread instead of remembering the mark. */
+            char err[256];
+            if (journal_sync(p->log, err, sizeof err) < 0)
+                LOG_WARNING("vote log sync failed: %s", err); /* the next progress exits */
+            p->durable = p->committed;
+            p->prepared_since_sync = p->reply_needs_sync = 0;
+            return ticket;
+        }
+        p->marks = m;
+        p->capmarks = cap;
     }
+    p->marks[p->nmarks++] = (struct sync_mark){ ticket, p->committed, p->prepared_since_sync };
+    p->prepared_since_sync = p->reply_needs_sync = 0;
+    return ticket;
+}
+
+int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint64_t *done,
+                             char *err, size_t errlen)
+{
+    if (journal_durable(p->log, done, err, errlen) < 0)
+        return -1;
+    size_t n = 0;
+    int prepared = 0;
+    for (; n < p->nmarks && p->marks[n].ticket <= *done; n++) {
+        if (p->marks[n].committed > p->durable)
+            p->durable = p->marks[n].committed;
+        prepared |= p->marks[n].prepared;
+    }
+    memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
+    p->nmarks -= n;
+    if (prepared)
+        FAILPOINT("replica.prepare.after_sync");
     /* Twice the compacted size too, so a log that is big because of rounds still in doubt
      * is not rewritten on every sync. */
     uint64_t size = journal_size(p->log);
-    if (size > max_log_bytes && size > 2 * p->compacted_size)
-        return compact(p, err, errlen);
+    if (size > max_log_bytes && size > 2 * p->compacted_size) {
+        if (compact(p, err, errlen) < 0)
+            return -1;
+        p->durable = p->committed; /* the rewrite synced everything */
+    }
+    return 0;
+}
+
+int participant_sync(struct participant *p, char *err, size_t errlen)
+{
+    p->prepared_since_sync = p->reply_needs_sync = 0;
+    if (journal_sync(p->log, err, errlen) < 0)
+        return -1;
+    p->durable = p->committed;
     return 0;
 }
 

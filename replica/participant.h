@@ -12,8 +12,9 @@
  *   TPC.HELLO                 *4 :applied_round :max_round_seen *n{:rid in doubt} :durable
  *
  * The ordering rule (invariant 5): a vote written into the writer may leave the process
- * only after participant_sync() has returned 0 — conn.c's on_batch_end hook calls it before
- * the staged replies are flushed. If it fails the replica must exit.
+ * only once the ticket participant_submit() returned for it is durable -- main.c holds the
+ * staged replies of each batch until participant_log_progress() reports that ticket. If
+ * the log thread fails the replica must exit.
  *
  * A COMMIT is not forced on its own: its record rides the next sync (the next PREPARE's,
  * or a lazy sync when idle), and the SQLite update it triggers survives a process crash.
@@ -28,9 +29,9 @@
  *        │                     └──────ABORT───▶ (round freed)
  *        └──PREPARE refused──▶ (none): vote NO, nothing logged
  *
- * At most one round is PREPARED at a time while the coordinator runs normally (it starts a
- * round only after deciding the previous one, on the same link); a PREPARE that arrives
- * while another round is still PREPARED is refused. After a restart, rounds PREPARED in
+ * Several rounds may be PREPARED at once (the coordinator pipelines them: each is evaluated
+ * on top of the ones ahead of it); a PREPARE that arrives while an earlier round is in
+ * doubt or doomed by an abort is refused. After a restart, rounds PREPARED in
  * the log without an outcome are "in doubt" and are reported by TPC.HELLO until the
  * coordinator decides them.
  */
@@ -60,15 +61,30 @@ void participant_abort(struct participant *p, const struct resp_request *req,
 void participant_hello(struct participant *p, struct resp_writer *w);
 void participant_durable(struct participant *p, struct resp_writer *w);
 
-/* Makes every logged record durable -- when a vote waits for it, or when force is set
- * (the lazy timer) -- then, if the vote log has grown past max_log_bytes, checkpoints SQLite
- * and rewrites the log down to the rounds still in doubt. Returns 0, or -1 with err: the
- * caller must exit. */
-int participant_sync(struct participant *p, int force, uint64_t max_log_bytes, char *err,
-                     size_t errlen);
+/* The log thread (journal.h) makes the vote log durable off the event loop; fn(ctx) runs on
+ * base's loop whenever it made progress, and should call participant_log_progress(). */
+struct event_base;
+int participant_start_log_thread(struct participant *p, struct event_base *base,
+                                 void (*fn)(void *ctx), void *ctx, char *err, size_t errlen);
+
+/* Hands the logged records to the log thread when a vote or a TPC.DURABLE answer waits
+ * for them, or when force is set (the lazy timer). Returns the ticket that the replies
+ * written so far must wait for (journal_durable), or 0 if none need to wait. */
+uint64_t participant_submit(struct participant *p, int force);
+
+/* After the log thread's progress: sets *done to the newest durable ticket (replies waiting
+ * for it or an older one may leave), advances the durable mark, and, if the vote log has
+ * grown past max_log_bytes, checkpoints SQLite and rewrites the log down to the rounds still
+ * in doubt. Returns 0, or -1 with err: the caller must exit. */
+int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint64_t *done,
+                             char *err, size_t errlen);
+
+/* Makes every logged record durable now, waiting for it (shutdown). Returns 0, or -1. */
+int participant_sync(struct participant *p, char *err, size_t errlen);
 
 /* True if records are buffered that no vote is waiting for (COMMIT/ABORT only): the owner
- * should call participant_sync() soon, lazily (a timer), to advance the durable mark. */
+ * should call participant_submit(p, 1) soon, lazily (a timer), to advance the durable
+ * mark. */
 int participant_lazy_pending(const struct participant *p);
 
 struct store *participant_store(struct participant *p);

@@ -5,8 +5,11 @@
  *   from        event                            to          done by
  *   (new)       kick, all links READY, fewer     PREPARING   start_round()
  *               than max_inflight in flight
- *   PREPARING   all YES, results agree, and      COMMITTED   commit_ready()
- *               every earlier round committed
+ *   PREPARING   all YES, results agree, every    (logging)   commit_ready(): COMMIT
+ *               earlier round committed or                   record to the log thread,
+ *               logging                                      round keeps its ticket
+ *   (logging)   the log thread reports the       COMMITTED   on_log_durable()
+ *               ticket durable
  *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     round_abort()
  *               or an earlier round aborted
  *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
@@ -15,7 +18,9 @@
  *               has passed the round)
  *
  * Per-state invariants (assert_round):
- *   PREPARING: it is on the in-flight queue (rid order); its timer is armed.
+ *   PREPARING: it is on the in-flight queue (rid order); its timer is armed, unless it
+ *              is logging (ticket set: its COMMIT record is in the log thread; it can no
+ *              longer abort, and logging rounds are a prefix of the queue).
  *   COMMITTED: it is on t->unacked; COMMIT <rid> is durable in the decision log.
  *   ABORTED, ENDED: on neither list; freed once refs (callbacks still to run) reaches 0.
  *
@@ -75,6 +80,7 @@ struct round {
     struct record_buf results; /* encoded per-op results of the first YES vote */
     size_t *res_off;         /* nops + 1 offsets into results */
     int have_results, all_yes;
+    uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
     struct event *timer;
     struct round *next;      /* on t->unacked */
     struct round *qnext;     /* on the in-flight queue */
@@ -219,6 +225,13 @@ static int fill_compacted(void *ctx, struct journal *tmp)
     argv[0] = "COMMIT";
     lens[0] = 6;
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        lens[1] = util_u64_to_str(rd->rid, num);
+        if (journal_append(tmp, 2, argv, lens) < 0)
+            return -1;
+    }
+    /* Rounds whose COMMIT went to the log thread: the rewrite made it durable first, but
+     * on_log_durable() has not moved them to t->unacked yet. */
+    for (struct round *rd = t->qhead; rd && rd->ticket; rd = rd->qnext) {
         lens[1] = util_u64_to_str(rd->rid, num);
         if (journal_append(tmp, 2, argv, lens) < 0)
             return -1;
@@ -403,6 +416,7 @@ static int requeue_front(struct txn *t, struct wop *ops, size_t n)
 static void round_abort(struct round *rd, const char *why)
 {
     struct txn *t = rd->t;
+    assert(!rd->ticket); /* a round whose COMMIT is logged is decided */
     struct round **pp = &t->qhead, *prev = NULL;
     while (*pp != rd)
         prev = *pp, pp = &(*pp)->qnext;
@@ -459,32 +473,58 @@ static void broken_commit(struct round *rd)
 
 static void round_committed(struct round *rd);
 
-/* Commits every round at the head of the queue whose votes are all YES: one decision-log
- * fsync for all of them (group commit), then COMMIT to the replicas, then the replies. */
+/* Logs COMMIT for every round at the head of the queue whose votes are all YES and hands
+ * the records to the log thread: one fdatasync for all of them, and for whatever else is
+ * decided meanwhile (group commit). The rounds stay at the head of the queue, holding their
+ * ticket, until on_log_durable() sees it durable; nothing can abort them any more. */
 static void commit_ready(struct txn *t)
 {
+    struct round *rd = t->qhead;
+    while (rd && rd->ticket)
+        rd = rd->qnext;
+    struct round *first = rd;
     size_t n = 0;
-    for (struct round *rd = t->qhead; rd && rd->all_yes; rd = rd->qnext) {
+    for (; rd && rd->all_yes; rd = rd->qnext) {
         FAILPOINT("coord.commit.before_log");
         if (log_record(t, "COMMIT", rd->rid) < 0) {
             round_abort(rd, "ERR out of memory; write not applied");
             break;
         }
+        evtimer_del(rd->timer); /* decided: the prepare timeout no longer applies */
         n++;
     }
     if (n == 0)
         return;
-    sync_or_die(t); /* the commit point */
-    FAILPOINT("coord.commit.after_log");
-    while (n-- > 0) {
+    uint64_t ticket = journal_submit(t->log);
+    for (rd = first; n-- > 0; rd = rd->qnext)
+        rd->ticket = ticket;
+}
+
+/* The log thread made records durable: every round whose COMMIT is durable now is
+ * committed (the commit point), in round order: COMMIT to the replicas, then the replies. */
+static void on_log_durable(void *arg)
+{
+    struct txn *t = arg;
+    char err[256];
+    uint64_t done;
+    if (journal_durable(t->log, &done, err, sizeof err) < 0) {
+        /* Never trust the page cache after a failed fsync: restart and recover. */
+        LOG_WARNING("decision log sync failed: %s; exiting", err);
+        exit(1);
+    }
+    int any = 0;
+    while (t->qhead && t->qhead->ticket && t->qhead->ticket <= done) {
         struct round *rd = t->qhead;
+        if (!any++)
+            FAILPOINT("coord.commit.after_log");
         t->qhead = rd->qnext;
         if (!t->qhead)
             t->qtail = NULL;
         t->ninflight--;
         round_committed(rd);
     }
-    schedule_kick(t);
+    if (any)
+        schedule_kick(t);
 }
 
 static void round_committed(struct round *rd)
@@ -921,6 +961,10 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     uint64_t t0 = t->recovery_t0 = util_mono_ms();
     snprintf(path, sizeof path, "%s/decision.log", dir);
     if (!(t->log = journal_open(path, replay_decision, t, &info, err, errlen))) {
+        txn_free(t);
+        return NULL;
+    }
+    if (journal_start_thread(t->log, base, on_log_durable, t, err, errlen) < 0) {
         txn_free(t);
         return NULL;
     }

@@ -10,7 +10,8 @@ set(TWOPC_RECORD_CASES
   decode_errors fields_free)
 set(TWOPC_JOURNAL_CASES
   reopen unsynced_discarded large_and_many torn_every_offset torn_garbage corrupt_middle
-  corrupt_lost_newline callback_stop sync_failure open_errors create_relative)
+  corrupt_lost_newline callback_stop sync_failure open_errors create_relative
+  thread_group_commit thread_failure)
 # test_journal_limits compiles its own copy of journal.c with a 4 KB line limit.
 set(TWOPC_JOURNAL_LIMITS_CASES longest_accepted too_long_in_middle too_long_tail skip_memory_flat)
 

@@ -8,6 +8,9 @@
  * A write failure is provoked for real with RLIMIT_FSIZE (write(2) then fails with EFBIG
  * after a short write), which checks that a failed journal refuses further use and that the
  * half-written record is cut as a torn tail on the next open.
+ * The log thread (journal_start_thread) is driven by a real event loop: tickets, the
+ * progress callback, journal_sync and journal_rewrite while it runs, close with records
+ * still handed over, and a write failure inside the thread.
  *
  * Run: test_journal [case]   (no argument: every case)
  */
@@ -24,6 +27,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 /* What the replay callback saw: each record flattened to one byte string (for each field,
  * its length as 8 bytes, then its bytes) and its offset. */
@@ -589,6 +594,156 @@ static void test_create_relative(void)
     CHECK_INT_EQ(chdir(cwd), 0);
 }
 
+/* ---- the log thread ---- */
+
+struct progress {
+    struct journal *j;
+    struct event_base *base;
+    uint64_t done;
+    int calls, failed;
+    char err[256];
+};
+
+static void on_progress(void *arg)
+{
+    struct progress *p = arg;
+    p->calls++;
+    if (journal_durable(p->j, &p->done, p->err, sizeof p->err) < 0)
+        p->failed = 1;
+}
+
+/* Runs the loop until ticket is durable or the thread failed (at most ~10 s). */
+static void loop_until(struct progress *p, uint64_t ticket)
+{
+    for (int i = 0; i < 10000 && p->done < ticket && !p->failed; i++) {
+        struct timeval tv = { 0, 1000 };
+        event_base_loopexit(p->base, &tv);
+        event_base_dispatch(p->base);
+    }
+}
+
+static int fill_one(void *ctx, struct journal *tmp)
+{
+    struct rec r;
+    make_rec(&r, *(size_t *)ctx);
+    return journal_append(tmp, 3, r.argv, r.lens);
+}
+
+static void test_thread_group_commit(void)
+{
+    const char *path = path_in_tmp("thread.log");
+    char err[256] = "";
+    struct journal_info info;
+    struct seen s = {0};
+    struct event_base *base = event_base_new();
+    struct journal *j = journal_open(path, NULL, NULL, NULL, err, sizeof err);
+    struct progress p = { j, base, 0, 0, 0, "" };
+    struct rec r;
+
+    CHECK(j != NULL && base != NULL);
+    CHECK_INT_EQ(journal_start_thread(j, base, on_progress, &p, err, sizeof err), 0);
+    CHECK_UINT_EQ(journal_submit(j), 0);            /* nothing ever submitted */
+    for (size_t i = 0; i < 10; i++) {
+        make_rec(&r, i);
+        CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    }
+    uint64_t t1 = journal_submit(j);
+    CHECK_UINT_EQ(journal_pending(j), 0);
+    CHECK_UINT_EQ(journal_submit(j), t1);           /* nothing new: the same ticket */
+    for (size_t i = 10; i < 20; i++) {
+        make_rec(&r, i);
+        CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    }
+    uint64_t t2 = journal_submit(j);
+    CHECK(t2 == t1 + 1);
+    loop_until(&p, t2);
+    CHECK_INT_EQ(p.failed, 0);
+    CHECK(p.calls >= 1);
+    CHECK(p.done >= t2);
+    CHECK_UINT_EQ(journal_size(j), file_size(path)); /* written when durable */
+
+    /* journal_sync with a thread: submits and waits. */
+    for (size_t i = 20; i < 25; i++) {
+        make_rec(&r, i);
+        CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    }
+    CHECK_INT_EQ(journal_sync(j, err, sizeof err), 0);
+    CHECK_UINT_EQ(journal_size(j), file_size(path));
+
+    /* A rewrite while the thread runs, then more records through the thread. */
+    size_t keep = 100;
+    CHECK_INT_EQ(journal_rewrite(j, fill_one, &keep, err, sizeof err), 0);
+    CHECK_UINT_EQ(journal_size(j), file_size(path));
+    for (size_t i = 101; i < 104; i++) {
+        make_rec(&r, i);
+        CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    }
+    uint64_t t3 = journal_submit(j);
+    loop_until(&p, t3);
+    CHECK(p.done >= t3);
+
+    /* Handed over but not reported yet: close writes them; not submitted: discarded. */
+    make_rec(&r, 104);
+    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    journal_submit(j);
+    make_rec(&r, 105);
+    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    journal_close(j);
+    event_base_free(base);
+
+    reopen(path, &s, &info);
+    check_recs(&s, 5, 100);
+    CHECK_UINT_EQ(info.torn_bytes, 0);
+    seen_free(&s);
+}
+
+/* A write failure inside the thread (RLIMIT_FSIZE, as in sync_failure): the progress
+ * callback learns it, the journal refuses further use, and the next open cuts the torn
+ * tail. */
+static void test_thread_failure(void)
+{
+    const char *path = path_in_tmp("thread_fail.log");
+    char err[256] = "", want[300];
+    struct rlimit old, lim;
+    struct journal_info info;
+    struct seen s = {0};
+    struct rec r;
+
+    write_recs(path, 0, 3, 1);
+    uint64_t size = file_size(path);
+    struct event_base *base = event_base_new();
+    struct journal *j = journal_open(path, NULL, NULL, NULL, err, sizeof err);
+    struct progress p = { j, base, 0, 0, 0, "" };
+    CHECK(j != NULL && base != NULL);
+    CHECK_INT_EQ(journal_start_thread(j, base, on_progress, &p, err, sizeof err), 0);
+    make_rec(&r, 3);
+    r.argv[1] = "a value long enough to cross the limit";
+    r.lens[1] = strlen(r.argv[1]);
+    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size + 20;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    uint64_t t = journal_submit(j);
+    loop_until(&p, t);
+    CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+    CHECK_INT_EQ(p.failed, 1);
+    CHECK(p.done < t);
+    snprintf(want, sizeof want, "cannot write %s: %s", path, strerror(EFBIG));
+    CHECK_STR_EQ(p.err, want);
+    make_rec(&r, 4);
+    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), -1);
+    CHECK_INT_EQ(journal_sync(j, err, sizeof err), -1);
+    journal_close(j);
+    event_base_free(base);
+
+    reopen(path, &s, &info);
+    check_recs(&s, 3, 0);
+    CHECK_UINT_EQ(info.torn_bytes, 20);
+    seen_free(&s);
+}
+
 static const struct check_case cases[] = {
     {"reopen", test_reopen},
     {"unsynced_discarded", test_unsynced_discarded},
@@ -601,6 +756,8 @@ static const struct check_case cases[] = {
     {"sync_failure", test_sync_failure},
     {"open_errors", test_open_errors},
     {"create_relative", test_create_relative},
+    {"thread_group_commit", test_thread_group_commit},
+    {"thread_failure", test_thread_failure},
     {NULL, NULL},
 };
 
