@@ -1,9 +1,11 @@
 /* client_cmd.c -- CLIENT and its subcommands (see client_cmd.h).
  *
- * Every subcommand is a row in cmd_client()'s table with Redis 7's arity, so wrong
- * argument counts get "wrong number of arguments for 'client|<sub>' command" from
- * request_subcommand(). KILL and LIST share one filter (struct client_filter) built from
- * their options; KILL of the calling client itself closes it after its reply, as Redis does.
+ * Every subcommand is a row in client_subcommands[] with Redis 7's arity: request.c checks
+ * the name and the argument count before CLIENT runs or is queued in MULTI (an unknown one
+ * gets "unknown subcommand '<sub>'. Try CLIENT HELP.", a wrong count "wrong number of
+ * arguments for 'client|<sub>' command"), so each sub_ function sees a valid count. KILL
+ * and LIST share one filter (struct client_filter) built from their options; KILL of the
+ * calling client itself closes it after its reply, as Redis does.
  */
 #include "client_cmd.h"
 
@@ -15,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "client.h"
+#include "commands.h"
 #include "multi.h"
 #include "request.h"
 #include "util.h"
@@ -393,17 +396,18 @@ static void sub_help(struct client *cl, const struct resp_request *req)
     request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
+const struct subcommand client_subcommands[] = {
+    { "id", 2, sub_id },             { "getname", 2, sub_getname },
+    { "setname", 3, sub_setname },   { "setinfo", 4, sub_setinfo },
+    { "info", 2, sub_info },         { "list", -2, sub_list },
+    { "kill", -3, sub_kill },        { "reply", 3, sub_reply },
+    { "no-evict", 3, sub_onoff },    { "no-touch", 3, sub_onoff },
+    { "pause", -3, sub_pause },      { "unpause", 2, sub_ok },
+    { "getredir", 2, sub_getredir }, { "unblock", -3, sub_unblock },
+    { "help", 2, sub_help },         { NULL, 0, NULL },
+};
+
 void cmd_client(struct client *cl, const struct resp_request *req)
 {
-    static const struct subcommand subs[] = {
-        { "id", 2, sub_id },             { "getname", 2, sub_getname },
-        { "setname", 3, sub_setname },   { "setinfo", 4, sub_setinfo },
-        { "info", 2, sub_info },         { "list", -2, sub_list },
-        { "kill", -3, sub_kill },        { "reply", 3, sub_reply },
-        { "no-evict", 3, sub_onoff },    { "no-touch", 3, sub_onoff },
-        { "pause", -3, sub_pause },      { "unpause", 2, sub_ok },
-        { "getredir", 2, sub_getredir }, { "unblock", -3, sub_unblock },
-        { "help", 2, sub_help },
-    };
-    request_subcommand(cl, req, "client", subs, sizeof subs / sizeof subs[0]);
+    commands_run_subcommand(cl, req, client_subcommands);
 }

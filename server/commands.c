@@ -6,12 +6,14 @@
  * syntax errors, wrong values and the like come back from the replicas as the command's
  * reply, as they would from Redis's command itself (also inside MULTI/EXEC).
  *
- * Dispatch checklist, in Redis's order: unknown command error, then arity error, then the
- * command itself. Error texts are Redis 7's, byte for byte (CR/LF in echoed arguments are
- * turned into spaces by the reply writer).
+ * The checks before a command runs (commands_check), in Redis's order: unknown command,
+ * unknown subcommand of a container, then the arity. Error texts are Redis 7's, byte for
+ * byte (CR/LF in echoed arguments are turned into spaces by the reply writer).
  */
 #include "commands.h"
 
+#include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,105 +42,107 @@ static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
 const struct command data_commands[] = {
     { "append", 3, W, 1, 1, 1, "string", "2.0.0",
       "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-      cmd_write },
+      cmd_write, NULL },
     { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
-      cmd_write },
+      cmd_write, NULL },
     { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",
-      "Returns the number of keys in the database.", cmd_read },
+      "Returns the number of keys in the database.", cmd_read, NULL },
     { "decr", 2, W | F, 1, 1, 1, "string", "1.0.0",
       "Decrements the integer value of a key by one. Uses 0 as initial value if the key "
-      "doesn't exist.", cmd_write },
+      "doesn't exist.", cmd_write, NULL },
     { "decrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
       "Decrements a number from the integer value of a key. Uses 0 as initial value if the "
-      "key doesn't exist.", cmd_write },
-    { "del", -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_write },
+      "key doesn't exist.", cmd_write, NULL },
+    { "del", -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_write,
+      NULL },
     { "exists", -2, R | F, 1, -1, 1, "generic", "1.0.0",
-      "Determines whether one or more keys exist.", cmd_read },
+      "Determines whether one or more keys exist.", cmd_read, NULL },
     { "expire", -3, W | F, 1, 1, 1, "generic", "1.0.0",
-      "Sets the expiration time of a key in seconds.", cmd_write },
+      "Sets the expiration time of a key in seconds.", cmd_write, NULL },
     { "expireat", -3, W | F, 1, 1, 1, "generic", "1.2.0",
-      "Sets the expiration time of a key to a Unix timestamp.", cmd_write },
+      "Sets the expiration time of a key to a Unix timestamp.", cmd_write, NULL },
     { "expiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
-      "Returns the expiration time of a key as a Unix timestamp.", cmd_read },
+      "Returns the expiration time of a key as a Unix timestamp.", cmd_read, NULL },
     { "flushall", -1, W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",
-      cmd_write },
+      cmd_write, NULL },
     { "flushdb", -1, W, 0, 0, 0, "server", "1.0.0",
-      "Remove all keys from the current database.", cmd_write },
+      "Remove all keys from the current database.", cmd_write, NULL },
     { "get", 2, R | F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",
-      cmd_read },
+      cmd_read, NULL },
     { "getdel", 2, W | F, 1, 1, 1, "string", "6.2.0",
-      "Returns the string value of a key after deleting the key.", cmd_write },
+      "Returns the string value of a key after deleting the key.", cmd_write, NULL },
     { "getex", -2, W | F, 1, 1, 1, "string", "6.2.0",
-      "Returns the string value of a key after setting its expiration time.", cmd_write },
+      "Returns the string value of a key after setting its expiration time.", cmd_write, NULL },
     { "getrange", 4, R, 1, 1, 1, "string", "2.4.0",
-      "Returns a substring of the string stored at a key.", cmd_read },
+      "Returns a substring of the string stored at a key.", cmd_read, NULL },
     { "getset", 3, W | F, 1, 1, 1, "string", "1.0.0",
       "Returns the previous string value of a key after setting it to a new value.",
-      cmd_write },
+      cmd_write, NULL },
     { "incr", 2, W | F, 1, 1, 1, "string", "1.0.0",
       "Increments the integer value of a key by one. Uses 0 as initial value if the key "
-      "doesn't exist.", cmd_write },
+      "doesn't exist.", cmd_write, NULL },
     { "incrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
       "Increments the integer value of a key by a number. Uses 0 as initial value if the "
-      "key doesn't exist.", cmd_write },
+      "key doesn't exist.", cmd_write, NULL },
     { "incrbyfloat", 3, W | F, 1, 1, 1, "string", "2.6.0",
       "Increment the floating point value of a key by a number. Uses 0 as initial value if "
-      "the key doesn't exist.", cmd_write },
+      "the key doesn't exist.", cmd_write, NULL },
     { "keys", 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.",
-      cmd_read },
+      cmd_read, NULL },
     { "mget", -2, R | F, 1, -1, 1, "string", "1.0.0",
-      "Atomically returns the string values of one or more keys.", cmd_read },
+      "Atomically returns the string values of one or more keys.", cmd_read, NULL },
     { "mset", -3, W, 1, -1, 2, "string", "1.0.1",
       "Atomically creates or modifies the string values of one or more keys.",
-      cmd_write_pairs },
+      cmd_write_pairs, NULL },
     { "msetnx", -3, W, 1, -1, 2, "string", "1.0.1",
       "Atomically modifies the string values of one or more keys only when all keys don't "
-      "exist.", cmd_write_pairs },
+      "exist.", cmd_write_pairs, NULL },
     { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
-      "Removes the expiration time of a key.", cmd_write },
+      "Removes the expiration time of a key.", cmd_write, NULL },
     { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
-      "Sets the expiration time of a key in milliseconds.", cmd_write },
+      "Sets the expiration time of a key in milliseconds.", cmd_write, NULL },
     { "pexpireat", -3, W | F, 1, 1, 1, "generic", "2.6.0",
-      "Sets the expiration time of a key to a Unix milliseconds timestamp.", cmd_write },
+      "Sets the expiration time of a key to a Unix milliseconds timestamp.", cmd_write, NULL },
     { "pexpiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
-      "Returns the expiration time of a key as a Unix milliseconds timestamp.", cmd_read },
+      "Returns the expiration time of a key as a Unix milliseconds timestamp.", cmd_read,
+      NULL },
     { "psetex", 4, W, 1, 1, 1, "string", "2.6.0",
       "Sets both string value and expiration time in milliseconds of a key. The key is "
-      "created if it doesn't exist.", cmd_write },
+      "created if it doesn't exist.", cmd_write, NULL },
     { "pttl", 2, R | F, 1, 1, 1, "generic", "2.6.0",
-      "Returns the expiration time in milliseconds of a key.", cmd_read },
+      "Returns the expiration time in milliseconds of a key.", cmd_read, NULL },
     { "randomkey", 1, R, 0, 0, 0, "generic", "1.0.0",
-      "Returns a random key name from the database.", cmd_read },
+      "Returns a random key name from the database.", cmd_read, NULL },
     { "rename", 3, W, 1, 2, 1, "generic", "1.0.0",
-      "Renames a key and overwrites the destination.", cmd_write },
+      "Renames a key and overwrites the destination.", cmd_write, NULL },
     { "renamenx", 3, W | F, 1, 2, 1, "generic", "1.0.0",
-      "Renames a key only when the target key name doesn't exist.", cmd_write },
+      "Renames a key only when the target key name doesn't exist.", cmd_write, NULL },
     { "scan", -2, R, 0, 0, 0, "generic", "2.8.0",
-      "Iterates over the key names in the database.", cmd_read },
+      "Iterates over the key names in the database.", cmd_read, NULL },
     { "set", -3, W, 1, 1, 1, "string", "1.0.0",
       "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
-      "exist.", cmd_write },
+      "exist.", cmd_write, NULL },
     { "setex", 4, W, 1, 1, 1, "string", "2.0.0",
       "Sets the string value and expiration time of a key. Creates the key if it doesn't "
-      "exist.", cmd_write },
+      "exist.", cmd_write, NULL },
     { "setnx", 3, W | F, 1, 1, 1, "string", "1.0.0",
-      "Set the string value of a key only when the key doesn't exist.", cmd_write },
+      "Set the string value of a key only when the key doesn't exist.", cmd_write, NULL },
     { "setrange", 4, W, 1, 1, 1, "string", "2.2.0",
       "Overwrites a part of a string value with another by an offset. Creates the key if it "
-      "doesn't exist.", cmd_write },
+      "doesn't exist.", cmd_write, NULL },
     { "strlen", 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.",
-      cmd_read },
+      cmd_read, NULL },
     { "substr", 4, R, 1, 1, 1, "string", "1.0.0",
-      "Returns a substring from a string value.", cmd_read },
+      "Returns a substring from a string value.", cmd_read, NULL },
     { "touch", -2, R | F, 1, -1, 1, "generic", "3.2.1",
       "Returns the number of existing keys out of those specified after updating the time "
-      "they were last accessed.", cmd_read },
+      "they were last accessed.", cmd_read, NULL },
     { "ttl", 2, R | F, 1, 1, 1, "generic", "1.0.0",
-      "Returns the expiration time in seconds of a key.", cmd_read },
+      "Returns the expiration time in seconds of a key.", cmd_read, NULL },
     { "type", 2, R | F, 1, 1, 1, "generic", "1.0.0",
-      "Determines the type of value stored at a key.", cmd_read },
+      "Determines the type of value stored at a key.", cmd_read, NULL },
     { "unlink", -2, W | F, 1, -1, 1, "generic", "4.0.0",
-      "Asynchronously deletes one or more keys.", cmd_write },
+      "Asynchronously deletes one or more keys.", cmd_write, NULL },
 };
 const size_t data_commands_count = sizeof data_commands / sizeof data_commands[0];
 
@@ -178,14 +182,17 @@ const struct command *commands_lookup(const char *name, size_t len)
     return NULL;
 }
 
-void commands_unknown_subcommand(struct resp_writer *w, const char *cmd, const char *sub)
+void commands_unknown_subcommand(char *err, size_t n, const char *cmd, const char *sub)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "ERR unknown subcommand '%.128s'. Try %s HELP.", sub, cmd);
-    resp_write_error(w, msg);
+    char upper[32];
+    size_t i = 0;
+    for (; cmd[i] && i < sizeof upper - 1; i++)
+        upper[i] = (char)toupper((unsigned char)cmd[i]);
+    upper[i] = 0;
+    snprintf(err, n, "ERR unknown subcommand '%.128s'. Try %s HELP.", sub, upper);
 }
 
-static void unknown_command(struct resp_writer *w, const struct resp_request *req)
+static void unknown_command(char *err, size_t n, const struct resp_request *req)
 {
     /* Redis 7: "unknown command '%.128s', with args beginning with: " then "'%.*s' " for
      * each argument while the list is under 128 bytes. */
@@ -195,26 +202,61 @@ static void unknown_command(struct resp_writer *w, const struct resp_request *re
         len += (size_t)snprintf(args + len, sizeof args - len, "'%.*s' ",
                                 (int)(128 - len < req->lens[i] ? 128 - len : req->lens[i]),
                                 req->argv[i]);
-    char msg[800];
-    snprintf(msg, sizeof msg, "ERR unknown command '%.128s', with args beginning with: %s",
+    snprintf(err, n, "ERR unknown command '%.128s', with args beginning with: %s",
              req->argv[0], args);
-    resp_write_error(w, msg);
 }
 
-void commands_dispatch(struct client *cl, const struct resp_request *req)
+static const struct subcommand *find_subcommand(const struct subcommand *subs,
+                                                const char *name)
 {
-    const struct command *cmd = commands_lookup(req->argv[0], req->lens[0]);
+    for (; subs && subs->name; subs++)
+        if (strcasecmp(subs->name, name) == 0)
+            return subs;
+    return NULL;
+}
+
+static int bad_arity(int arity, int argc)
+{
+    return (arity > 0 && argc != arity) || argc < -arity;
+}
+
+/* "ERR wrong number of arguments for '<name>' command", name being 'cmd' or 'cmd|sub'. */
+static void arity_error(char *err, size_t n, const char *cmd, const char *sub)
+{
+    snprintf(err, n, "ERR wrong number of arguments for '%s%s%s' command", cmd,
+             sub ? "|" : "", sub ? sub : "");
+}
+
+int commands_check(const struct command *cmd, const struct resp_request *req,
+                   const struct subcommand **sub, char *err, size_t n)
+{
+    *sub = NULL;
     if (!cmd) {
-        unknown_command(client_reply_writer(cl), req);
-        return;
+        unknown_command(err, n, req);
+        return -1;
     }
-    if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command", cmd->name);
-        resp_write_error(client_reply_writer(cl), msg);
-        return;
+    if (!cmd->subs || req->argc < 2) {
+        if (!bad_arity(cmd->arity, req->argc))
+            return 0;
+        arity_error(err, n, cmd->name, NULL);
+        return -1;
     }
-    cmd->fn(cl, req);
+    if (!(*sub = find_subcommand(cmd->subs, req->argv[1]))) {
+        commands_unknown_subcommand(err, n, cmd->name, req->argv[1]);
+        return -1;
+    }
+    if (!bad_arity((*sub)->arity, req->argc))
+        return 0;
+    arity_error(err, n, cmd->name, (*sub)->name);
+    return -1;
+}
+
+void commands_run_subcommand(struct client *cl, const struct resp_request *req,
+                             const struct subcommand *subs)
+{
+    const struct subcommand *sub = req->argc >= 2 ? find_subcommand(subs, req->argv[1]) : NULL;
+    assert(sub && !bad_arity(sub->arity, req->argc)); /* commands_check() accepted it */
+    sub->fn(cl, req);
 }
 
 /* ---- reads: one replica answers ----
@@ -363,8 +405,7 @@ static void cmd_write_pairs(struct client *cl, const struct resp_request *req)
 {
     if (req->argc % 2 == 0) {
         char msg[160];
-        snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command",
-                 commands_lookup(req->argv[0], req->lens[0])->name);
+        arity_error(msg, sizeof msg, commands_lookup(req->argv[0], req->lens[0])->name, NULL);
         resp_write_error(client_reply_writer(cl), msg);
         return;
     }

@@ -499,15 +499,16 @@ static void sub_help(struct client *cl, const struct resp_request *req)
     request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
+const struct subcommand command_subcommands[] = {
+    { "count", 2, sub_count }, { "list", -2, sub_list },       { "info", -2, sub_info },
+    { "docs", -2, sub_docs },  { "getkeys", -4, sub_getkeys }, { "help", 2, sub_help },
+    { NULL, 0, NULL },
+};
+
 void cmd_command(struct client *cl, const struct resp_request *req)
 {
-    static const struct subcommand subs[] = {
-        { "count", 2, sub_count },     { "list", -2, sub_list }, { "info", -2, sub_info },
-        { "docs", -2, sub_docs },      { "getkeys", -4, sub_getkeys },
-        { "help", 2, sub_help },
-    };
     if (req->argc == 1)
         sub_all(cl, req);
     else
-        request_subcommand(cl, req, "command", subs, sizeof subs / sizeof subs[0]);
+        commands_run_subcommand(cl, req, command_subcommands);
 }

@@ -4,10 +4,11 @@
  * replicas), then listen for clients. Writes fail with NOREPLICAS until every replica link
  * is READY; reads work as soon as one is.
  *
- * Client requests reach the commands through request_dispatch (request.c: the checklist of
- * AUTH, MULTI queueing, MONITOR and SLOWLOG around commands_dispatch). A cron timer every
- * REQUEST_CRON_MS samples ops/sec and closes idle clients (--timeout). SIGTERM, SIGINT and
- * SHUTDOWN all stop the event loop; then clients are closed and the round engine freed.
+ * Client requests reach the commands through request_dispatch (request.c: commands_check's
+ * name, subcommand and arity checks, then AUTH, MULTI queueing, MONITOR and SLOWLOG around
+ * the command). A cron timer every REQUEST_CRON_MS samples ops/sec and closes idle clients
+ * (--timeout). SIGTERM, SIGINT and SHUTDOWN all stop the event loop; then clients are
+ * closed and the round engine freed.
  */
 #include <getopt.h>
 #include <signal.h>

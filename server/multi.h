@@ -2,8 +2,9 @@
  *
  * Inside MULTI, request.c hands every command to multi_queue(): data commands (any command
  * flagged read or write in the command table) and the coordinator's own local commands are
- * queued and answered +QUEUED; an unknown command, a wrong arity or a refused command flags
- * the transaction, and EXEC then answers EXECABORT. EXEC builds one TX op
+ * queued and answered +QUEUED; an unknown command or subcommand, a wrong arity (of a command
+ * or of a subcommand, e.g. CLIENT GETNAME x) or a refused command flags the transaction, and
+ * EXEC then answers EXECABORT. EXEC builds one TX op
  * (`TX n {argc arg...}*n`, see replica/exec.h) from the data commands and submits it as a
  * single write: every replica runs the sub-commands in order, atomically, in one round. Local
  * commands (PING, ECHO, INFO, CLIENT ...) run on the coordinator when the TX is submitted and

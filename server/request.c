@@ -66,11 +66,6 @@ static int is_data(const struct command *cmd)
     return (cmd->flags & (CMD_READ | CMD_WRITE)) != 0;
 }
 
-static int bad_arity(const struct command *cmd, int argc)
-{
-    return (cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity;
-}
-
 /* ---- command lookup ----
  *
  * commands_lookup() scans the tables linearly; every request needs a lookup, so dispatch
@@ -120,14 +115,7 @@ const struct command *request_lookup(const char *name, size_t len)
     return NULL;
 }
 
-/* ---- subcommands ---- */
-
-static void arity_error(struct resp_writer *w, const char *name)
-{
-    char msg[200];
-    snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command", name);
-    resp_write_error(w, msg);
-}
+/* ---- HELP ---- */
 
 void request_help(struct client *cl, const char *const *lines, size_t n)
 {
@@ -135,29 +123,6 @@ void request_help(struct client *cl, const char *const *lines, size_t n)
     resp_write_array(w, n);
     for (size_t i = 0; i < n; i++)
         resp_write_simple(w, lines[i]);
-}
-
-void request_subcommand(struct client *cl, const struct resp_request *req, const char *cmd,
-                        const struct subcommand *subs, size_t nsubs)
-{
-    for (size_t i = 0; i < nsubs; i++) {
-        if (strcasecmp(subs[i].name, req->argv[1]) != 0)
-            continue;
-        if (bad_arity(&(struct command){ .arity = subs[i].arity }, req->argc)) {
-            char name[96];
-            snprintf(name, sizeof name, "%s|%s", cmd, subs[i].name);
-            arity_error(client_reply_writer(cl), name);
-            return;
-        }
-        subs[i].fn(cl, req);
-        return;
-    }
-    char upper[32];
-    size_t n = 0;
-    for (; cmd[n] && n < sizeof upper - 1; n++)
-        upper[n] = (char)toupper((unsigned char)cmd[n]);
-    upper[n] = 0;
-    commands_unknown_subcommand(client_reply_writer(cl), upper, req->argv[1]);
 }
 
 /* ---- MONITOR ---- */
@@ -309,16 +274,17 @@ void request_ctx_done(struct client *cl, void *arg)
         ctx_finish(cl, ctx, NULL);
 }
 
+/* What CLIENT LIST shows as cmd=, set as Redis sets it when it looks a command up (also for
+ * a request then refused): "NULL" for an unknown command or subcommand, "client|list" for a
+ * subcommand, else the command's name. sub is what commands_check() found. */
 static void set_last_cmd(struct client *cl, const struct command *cmd,
-                         const struct resp_request *req)
+                         const struct subcommand *sub, const struct resp_request *req)
 {
-    static const char *const containers[] = { "client", "config", "command", "slowlog",
-                                              "latency", NULL };
     char name[48];
-    if (req->argc > 1 && name_in(cmd, containers)) {
-        snprintf(name, sizeof name, "%s|%.24s", cmd->name, req->argv[1]);
-        for (char *p = name; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
+    if (!cmd || (cmd->subs && req->argc > 1 && !sub)) {
+        client_set_last_cmd(cl, "NULL");
+    } else if (sub) {
+        snprintf(name, sizeof name, "%s|%s", cmd->name, sub->name);
         client_set_last_cmd(cl, name);
     } else {
         client_set_last_cmd(cl, cmd->name);
@@ -336,7 +302,7 @@ static void run(struct client *cl, const struct command *cmd, const struct resp_
     client_offer_ctx(cl, ctx);
     if (client_proto(cl) >= 3)
         client_set_shape(cl, (int)reencode_shape_of(req->argv[0], req->lens[0]));
-    cmd->fn(cl, req); /* what commands_dispatch does once lookup and arity are checked */
+    cmd->fn(cl, req); /* commands_check() has accepted it */
     client_set_shape(cl, REENCODE_PLAIN);
     int untaken = ctx && client_take_ctx(cl) == ctx;
     if (ctx) {
@@ -361,7 +327,7 @@ static void run(struct client *cl, const struct command *cmd, const struct resp_
 /* ---- the checklist ---- */
 
 /* A request refused before it runs (steps 1-3): EXEC aborts the transaction, anything
- * else gets the error and flags an open MULTI. */
+ * else (cmd may be NULL: an unknown command) gets the error and flags an open MULTI. */
 static void reject(struct client *cl, const struct command *cmd, const char *err)
 {
     if (cmd && strcmp(cmd->name, "exec") == 0) {
@@ -378,17 +344,14 @@ void request_dispatch(struct client *cl, const struct resp_request *req)
     static const char *const not_queued[] = { "exec", "discard", "multi", "watch", "quit",
                                               "reset", NULL };
     const struct command *cmd = request_lookup(req->argv[0], req->lens[0]);
-    if (!cmd || bad_arity(cmd, req->argc)) {
-        if (cmd && strcmp(cmd->name, "exec") == 0) {
-            multi_exec_abort(cl, "ERR wrong number of arguments for 'exec' command");
-            return;
-        }
-        commands_dispatch(cl, req); /* writes Redis's unknown-command / arity error */
-        multi_flag(cl);
-        return;
-    }
-    set_last_cmd(cl, cmd, req);
-    if (settings_password_required() && !client_authenticated(cl) && !name_in(cmd, no_auth))
+    const struct subcommand *sub;
+    char err[COMMANDS_ERR_MAX];
+    int refused = commands_check(cmd, req, &sub, err, sizeof err) < 0;
+    set_last_cmd(cl, cmd, sub, req);
+    if (refused)
+        reject(cl, cmd, err);
+    else if (settings_password_required() && !client_authenticated(cl) &&
+             !name_in(cmd, no_auth))
         reject(cl, cmd, "NOAUTH Authentication required.");
     else if (client_monitor(cl) && is_data(cmd))
         reject(cl, cmd, "ERR Replica can't interact with the keyspace");

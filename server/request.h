@@ -2,22 +2,24 @@
  *
  * main.c installs request_dispatch() as the client layer's dispatch hook. For each request,
  * in Redis 7's order (processCommand):
- *   1. unknown command or wrong arity: Redis's error (commands_dispatch writes it), and an
- *      open MULTI is flagged so that EXEC fails with EXECABORT;
+ *   1. unknown command, unknown subcommand of a container (CLIENT, CONFIG, COMMAND,
+ *      SLOWLOG, LATENCY), wrong arity of the command or of its subcommand: Redis's error
+ *      (commands_check() gives the text), and an open MULTI is flagged so that EXEC fails
+ *      with EXECABORT -- a subcommand error is thus refused at queue time, not at EXEC;
  *   2. NOAUTH while a password is required and the client has not authenticated (AUTH,
  *      HELLO, QUIT and RESET are allowed);
  *   3. a MONITOR client may not touch the keyspace;
  *   4. inside MULTI, every command but EXEC, DISCARD, MULTI, WATCH, QUIT and RESET is queued
  *      (multi.c);
- *   5. the command runs (its fn, as commands_dispatch would call it: lookup and arity are
- *      already checked here, and commands_dispatch only writes the errors). Around it: the writes it submits are tracked
- *      for WATCH (multi.c), its time from arrival to reply feeds SLOWLOG, it is counted for
- *      INFO, and it is shown to MONITOR clients.
+ *   5. the command runs (its fn; a container's fn runs the subcommand checked at 1). Around
+ *      it: the writes it submits are tracked for WATCH (multi.c), its time from arrival to
+ *      reply feeds SLOWLOG, it is counted for INFO, and it is shown to MONITOR clients.
  * A request rejected at 1-3 that is EXEC aborts the transaction instead ("EXECABORT
- * Transaction discarded because of: <error>"), as Redis does.
+ * Transaction discarded because of: <error>"), as Redis does. The command found at 1 (or
+ * "NULL") is what CLIENT LIST shows as cmd=, even when the request is then refused.
  *
- * Also here, for the command files: subcommand dispatch with Redis's error texts
- * (request_subcommand), the MONITOR feed, and the counters INFO shows.
+ * Also here, for the command files: the HELP reply (request_help), the MONITOR feed, and
+ * the counters INFO shows.
  */
 #ifndef TWOPC_REQUEST_H
 #define TWOPC_REQUEST_H
@@ -39,21 +41,8 @@ const struct command *request_lookup(const char *name, size_t len);
 /* The client layer's ctx_done hook (see client_offer_ctx): the command's reply is ready. */
 void request_ctx_done(struct client *cl, void *ctx);
 
-/* One subcommand of a container command (CLIENT, CONFIG, SLOWLOG...): arity as in Redis's
- * command table (counting the command and subcommand names). */
-struct subcommand {
-    const char *name;
-    int arity;
-    void (*fn)(struct client *cl, const struct resp_request *req);
-};
-
-/* Runs the subcommand argv[1] names, or writes Redis's "unknown subcommand" / "wrong number
- * of arguments for 'cmd|sub' command" error. cmd is the command's lowercase name. */
 /* Answers a HELP subcommand: an array of the n lines, as simple strings (Redis's form). */
 void request_help(struct client *cl, const char *const *lines, size_t n);
-
-void request_subcommand(struct client *cl, const struct resp_request *req, const char *cmd,
-                        const struct subcommand *subs, size_t nsubs);
 
 /* Sends one command line to every MONITOR client, in Redis's format:
  * +1339518083.107412 [0 127.0.0.1:60866] "set" "k" "v" */

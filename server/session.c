@@ -46,45 +46,53 @@ static void cmd_shutdown(struct client *cl, const struct resp_request *req);
 #define LF (CMD_LOCAL | CMD_FAST)
 const struct command session_commands[] = {
     { "auth", -2, LF, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.",
-      cmd_auth },
+      cmd_auth, NULL },
     { "client", -2, L, 0, 0, 0, "connection", "2.4.0",
-      "A container for client connection commands.", cmd_client },
+      "A container for client connection commands.", cmd_client, client_subcommands },
     { "command", -1, L, 0, 0, 0, "server", "2.8.13",
-      "Returns detailed information about all commands.", cmd_command },
+      "Returns detailed information about all commands.", cmd_command, command_subcommands },
     { "config", -2, L, 0, 0, 0, "server", "2.0.0",
-      "A container for server configuration commands.", cmd_config },
+      "A container for server configuration commands.", cmd_config, config_subcommands },
     { "debug", -2, L, 0, 0, 0, "server", "1.0.0",
-      "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug },
+      "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug,
+      NULL },
     { "discard", 1, LF, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.",
-      cmd_discard },
-    { "echo", 2, LF, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo },
+      cmd_discard, NULL },
+    { "echo", 2, LF, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo,
+      NULL },
     { "exec", 1, L, 0, 0, 0, "transactions", "1.2.0",
-      "Executes all commands in a transaction.", cmd_exec },
+      "Executes all commands in a transaction.", cmd_exec, NULL },
     { "hello", -1, LF, 0, 0, 0, "connection", "6.0.0", "Handshakes with the Redis server.",
-      cmd_hello },
+      cmd_hello, NULL },
     { "info", -1, L, 0, 0, 0, "server", "1.0.0",
-      "Returns information and statistics about the server.", cmd_info },
+      "Returns information and statistics about the server.", cmd_info, NULL },
     { "latency", -2, L, 0, 0, 0, "server", "2.8.13",
-      "A container for latency diagnostics commands.", cmd_latency },
+      "A container for latency diagnostics commands.", cmd_latency, latency_subcommands },
     { "monitor", 1, L, 0, 0, 0, "server", "1.0.0",
-      "Listens for all requests received by the server in real-time.", cmd_monitor },
-    { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi },
+      "Listens for all requests received by the server in real-time.", cmd_monitor,
+      NULL },
+    { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi,
+      NULL },
     { "ping", -1, LF, 0, 0, 0, "connection", "1.0.0",
-      "Returns the server's liveliness response.", cmd_ping },
-    { "quit", -1, LF, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", cmd_quit },
-    { "reset", 1, LF, 0, 0, 0, "connection", "6.2.0", "Resets the connection.", cmd_reset },
+      "Returns the server's liveliness response.", cmd_ping, NULL },
+    { "quit", -1, LF, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", cmd_quit,
+      NULL },
+    { "reset", 1, LF, 0, 0, 0, "connection", "6.2.0", "Resets the connection.", cmd_reset,
+      NULL },
     { "select", 2, LF, 0, 0, 0, "connection", "1.0.0", "Changes the selected database.",
-      cmd_select },
+      cmd_select, NULL },
     { "shutdown", -1, L, 0, 0, 0, "server", "1.0.0",
       "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-      cmd_shutdown },
+      cmd_shutdown, NULL },
     { "slowlog", -2, L, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
-      cmd_slowlog },
-    { "time", 1, LF, 0, 0, 0, "server", "2.6.0", "Returns the server time.", cmd_time },
+      cmd_slowlog, slowlog_subcommands },
+    { "time", 1, LF, 0, 0, 0, "server", "2.6.0", "Returns the server time.", cmd_time,
+      NULL },
     { "unwatch", 1, LF, 0, 0, 0, "transactions", "2.2.0",
-      "Forgets about watched keys of a transaction.", cmd_unwatch },
+      "Forgets about watched keys of a transaction.", cmd_unwatch, NULL },
     { "watch", -2, LF, 1, -1, 1, "transactions", "2.2.0",
-      "Monitors changes to keys to determine the execution of a transaction.", cmd_watch },
+      "Monitors changes to keys to determine the execution of a transaction.", cmd_watch,
+      NULL },
 };
 #undef L
 #undef LF
@@ -360,7 +368,9 @@ static void digest_done(struct link *l, const struct link_reply *r, void *arg)
 static void cmd_debug(struct client *cl, const struct resp_request *req)
 {
     if (strcasecmp(req->argv[1], "digest") != 0 || req->argc != 2) {
-        commands_unknown_subcommand(client_reply_writer(cl), "DEBUG", req->argv[1]);
+        char msg[COMMANDS_ERR_MAX];
+        commands_unknown_subcommand(msg, sizeof msg, "debug", req->argv[1]);
+        resp_write_error(client_reply_writer(cl), msg);
         return;
     }
     if (client_has_writes(cl)) {

@@ -331,12 +331,13 @@ static void sub_help(struct client *cl, const struct resp_request *req)
     config_help(cl);
 }
 
+const struct subcommand config_subcommands[] = {
+    { "get", -3, sub_get },            { "set", -4, sub_set },
+    { "resetstat", 2, sub_resetstat }, { "rewrite", 2, sub_rewrite },
+    { "help", 2, sub_help },           { NULL, 0, NULL },
+};
+
 void cmd_config(struct client *cl, const struct resp_request *req)
 {
-    static const struct subcommand subs[] = {
-        { "get", -3, sub_get },           { "set", -4, sub_set },
-        { "resetstat", 2, sub_resetstat }, { "rewrite", 2, sub_rewrite },
-        { "help", 2, sub_help },
-    };
-    request_subcommand(cl, req, "config", subs, sizeof subs / sizeof subs[0]);
+    commands_run_subcommand(cl, req, config_subcommands);
 }

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "client.h"
+#include "commands.h"
 #include "op.h"
 #include "request.h"
 #include "settings.h"
@@ -148,6 +149,17 @@ static void sub_get(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
     int64_t count = 10;
+    if (req->argc > 3) {
+        /* slowlog|get has arity -2, so this passes the checks before a command runs (and
+         * is queued in MULTI); SLOWLOG itself then refuses it with its own text (Redis 7.0
+         * slowlogCommand's addReplySubcommandSyntaxError). */
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try "
+                 "SLOWLOG HELP.", req->argv[1]);
+        resp_write_error(w, msg);
+        return;
+    }
     if (req->argc == 3 && (util_parse_i64(req->argv[2], req->lens[2], &count) < 0 || count < -1)) {
         resp_write_error(w, "ERR count should be greater than or equal to -1");
         return;
@@ -189,21 +201,14 @@ static void sub_help(struct client *cl, const struct resp_request *req)
     request_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
+const struct subcommand slowlog_subcommands[] = {
+    { "get", -2, sub_get },  { "len", 2, sub_len }, { "reset", 2, sub_reset },
+    { "help", 2, sub_help }, { NULL, 0, NULL },
+};
+
 void cmd_slowlog(struct client *cl, const struct resp_request *req)
 {
-    static const struct subcommand subs[] = {
-        { "get", -2, sub_get }, { "len", 2, sub_len }, { "reset", 2, sub_reset },
-        { "help", 2, sub_help },
-    };
-    if (!strcasecmp(req->argv[1], "get") && req->argc > 3) {
-        char msg[256]; /* SLOWLOG's own text for this case (Redis 7.0) */
-        snprintf(msg, sizeof msg,
-                 "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try "
-                 "SLOWLOG HELP.", req->argv[1]);
-        resp_write_error(client_reply_writer(cl), msg);
-        return;
-    }
-    request_subcommand(cl, req, "slowlog", subs, sizeof subs / sizeof subs[0]);
+    commands_run_subcommand(cl, req, slowlog_subcommands);
 }
 
 /* ---- LATENCY: monitoring is off, as in a default Redis ---- */
@@ -256,11 +261,13 @@ static void lat_graph(struct client *cl, const struct resp_request *req)
     resp_write_error(client_reply_writer(cl), msg);
 }
 
+const struct subcommand latency_subcommands[] = {
+    { "latest", 2, lat_empty },  { "history", 3, lat_empty }, { "reset", -2, lat_reset },
+    { "doctor", 2, lat_doctor }, { "graph", 3, lat_graph },   { "help", 2, lat_help },
+    { NULL, 0, NULL },
+};
+
 void cmd_latency(struct client *cl, const struct resp_request *req)
 {
-    static const struct subcommand subs[] = {
-        { "latest", 2, lat_empty }, { "history", 3, lat_empty }, { "reset", -2, lat_reset },
-        { "doctor", 2, lat_doctor }, { "graph", 3, lat_graph },   { "help", 2, lat_help },
-    };
-    request_subcommand(cl, req, "latency", subs, sizeof subs / sizeof subs[0]);
+    commands_run_subcommand(cl, req, latency_subcommands);
 }

@@ -130,6 +130,25 @@ def test_client_name_info_and_list(c):
     assert send(a, "DISCARD") == b"+OK\r\n"
 
 
+def test_client_list_cmd_of_refused_requests(c):
+    """cmd= is set when the command is looked up, as in Redis 7.0.15: a command (or
+    subcommand) refused for its arity still shows, an unknown one shows NULL."""
+    a, b = connect(c), connect(c)
+    aid = int(send(a, "CLIENT", "ID")[1:-2])
+
+    def cmd_of_a():
+        listing = send(b, "CLIENT", "LIST", "ID", str(aid)).split(b"\r\n", 1)[1]
+        return re.search(rb" cmd=(\S+) ", listing).group(1)
+
+    for args, want in [(["GET"], b"get"), (["nosuch"], b"NULL"),
+                       (["CLIENT", "GETNAME", "x"], b"client|getname"),
+                       (["CLIENT", "nosuch"], b"NULL"),
+                       (["client", "GetName"], b"client|getname"),
+                       (["CONFIG"], b"config"), (["PING"], b"ping")]:
+        assert send(a, *args)
+        assert cmd_of_a() == want, args
+
+
 def test_client_kill(c):
     a, b, k = connect(c), connect(c), connect(c)
     bid = int(send(b, "CLIENT", "ID")[1:-2])
@@ -183,6 +202,12 @@ def test_requirepass(manual_cluster):
     assert send(a, "PING") == b"-NOAUTH Authentication required.\r\n"
     assert send(a, "nosuch") == b"-ERR unknown command 'nosuch', with args beginning with: \r\n"
     assert send(a, "GET") == b"-ERR wrong number of arguments for 'get' command\r\n"
+    # a container's subcommand is checked before NOAUTH too (Redis 7.0.15)
+    assert send(a, "CLIENT", "nosuch") == (b"-ERR unknown subcommand 'nosuch'. "
+                                           b"Try CLIENT HELP.\r\n")
+    assert send(a, "CLIENT", "GETNAME", "x") == (b"-ERR wrong number of arguments for "
+                                                 b"'client|getname' command\r\n")
+    assert send(a, "CLIENT", "GETNAME") == b"-NOAUTH Authentication required.\r\n"
     assert send(a, "HELLO", "3") == (
         b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
         b"HELLO AUTH <user> <pass> option can be used to authenticate the client and select "

@@ -93,8 +93,19 @@ ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DE
          b"RESET": 1, b"SELECT": 2, b"SLOWLOG": -2, b"TIME": 1, b"UNWATCH": 1, b"WATCH": -2}
 # Subcommands: (words before the wrong part, their arity counted from the command name).
 SUB_ARITY = [([b"CLIENT", b"GETNAME"], 2), ([b"CLIENT", b"SETNAME"], 3),
-             ([b"CLIENT", b"ID"], 2), ([b"CONFIG", b"GET"], -3), ([b"CONFIG", b"SET"], -4),
-             ([b"COMMAND", b"COUNT"], 2)]
+             ([b"CLIENT", b"ID"], 2), ([b"CLIENT", b"INFO"], 2), ([b"CLIENT", b"HELP"], 2),
+             ([b"CLIENT", b"REPLY"], 3), ([b"CLIENT", b"KILL"], -3),
+             ([b"CONFIG", b"GET"], -3), ([b"CONFIG", b"SET"], -4),
+             ([b"CONFIG", b"RESETSTAT"], 2), ([b"CONFIG", b"HELP"], 2),
+             ([b"COMMAND", b"COUNT"], 2), ([b"COMMAND", b"GETKEYS"], -4),
+             ([b"COMMAND", b"HELP"], 2), ([b"SLOWLOG", b"LEN"], 2),
+             ([b"SLOWLOG", b"RESET"], 2), ([b"SLOWLOG", b"HELP"], 2),
+             ([b"LATENCY", b"LATEST"], 2), ([b"LATENCY", b"HISTORY"], 3),
+             ([b"LATENCY", b"GRAPH"], 3), ([b"LATENCY", b"DOCTOR"], 2),
+             ([b"LATENCY", b"HELP"], 2)]
+CONTAINERS = [b"CLIENT", b"CONFIG", b"COMMAND", b"SLOWLOG", b"LATENCY"]
+# Subcommand names neither server has. Not used: those only one of them has (README.md).
+NO_SUBCOMMANDS = [b"NOSUCH", b"getnamex", b"", b"get x", b"a\r\nb", b"x" * 200, b"\x00x"]
 CLIENT_NAMES = [b"foo", b"a-b_c.d", b"~!@#$%^&*()", b"", b"x" * 100, b"0", b"a b", b" ",
                 b"a\nb", b"a\r\n", b"\x00", b"\x7f", "\u00e9".encode(), b"tab\there"]
 
@@ -287,25 +298,26 @@ class Gen:
             [b"CONFIG", b"GET"] + r.sample([b"nosuch", b"zzz*", b"[", b"", b"*nomatch*",
                                             self.pick(b"timeout", b"maxmemory")],
                                            r.randint(1, 3)),
-            [b"CONFIG", b"GET", b"nosuch"])
+            [b"CONFIG", b"GET", b"nosuch"],
+            # SLOWLOG's own error: slowlog|get's arity is -2, so in MULTI it is queued
+            [b"SLOWLOG", randcase(r, b"get")] + [self.value() for _ in range(r.randint(2, 3))])
 
     def c_subcommand_error(self):
-        """An unknown subcommand, or a subcommand with a wrong number of words. Redis
-        rejects these when queueing them in MULTI (EXEC then answers EXECABORT); twopc
-        queues them and EXEC returns the error in the array (see README.md, documented
-        differences), so they are sent outside MULTI only ("nomulti")."""
+        """An unknown subcommand of a container, or a subcommand with a wrong number of
+        words. Redis refuses these before running or queueing them: inside MULTI the error
+        comes at once and EXEC answers EXECABORT (queued_error uses them too)."""
         r = self.rng
-        if r.random() < 0.5:
-            return "nomulti", [self.pick(b"CLIENT", b"CONFIG", b"COMMAND"),
-                               self.pick(b"NOSUCH", b"getnamex", b"")] + self.pick([], [b"a"])
+        if r.random() < 0.4:
+            return "exact", [r.choice(CONTAINERS), r.choice(NO_SUBCOMMANDS)] + self.pick(
+                [], [b"a"], [self.key(), self.value()])
         head, arity = r.choice(SUB_ARITY)
         if arity > 0:
             wrong = [n for n in (arity - 1, arity + 1, arity + 2) if n >= len(head)]
         else:
             wrong = list(range(len(head), -arity))
         words = [randcase(r, w) for w in head]
-        return "nomulti", words + [self.pick(self.key(), self.value())
-                                   for _ in range(r.choice(wrong) - len(head))]
+        return "exact", words + [self.pick(self.key(), self.value())
+                                 for _ in range(r.choice(wrong) - len(head))]
 
     def c_arity_all(self):
         """A wrong number of words for any command twopc has (c_subcommand_error does
@@ -337,7 +349,7 @@ class Gen:
         return self.pick(list(self.rng.choice(UNKNOWN)), [b"GET"], [b"SET", self.key()],
                          [b"PING", b"a", b"b"], [b"ECHO"], [b"SELECT"], [b"WATCH"],
                          [b"MULTI", b"x"], [b"DISCARD", b"x"], [b"RESET", b"x"],
-                         [b"EXPIRE", self.key()])
+                         [b"EXPIRE", self.key()], self.c_subcommand_error()[1])
 
     def c_txn(self):
         """A script: several commands that change the connection's transaction state
@@ -396,7 +408,7 @@ class Gen:
     WEIGHTS = [("c_set", 16), ("c_strings", 22), ("c_mset", 5), ("c_numbers", 10),
                ("c_generic", 14), ("c_expire", 10), ("c_ttl", 8), ("c_keyspace", 8),
                ("c_flush", 1), ("c_arity", 3), ("c_other", 3), ("c_conn", 6),
-               ("c_arity_all", 3), ("c_subcommand_error", 1), ("c_txn", 4)]
+               ("c_arity_all", 3), ("c_subcommand_error", 2), ("c_txn", 4)]
 
     def command(self):
         names = [n for n, _ in self.WEIGHTS]
@@ -489,6 +501,22 @@ def same(kind, a, b):
     return close_ints(a, b, 1 if kind == "ttl" else TTL_MS_SLACK)
 
 
+def send_script(pair, cmds):
+    """Sends cmds to both servers, one at a time or (pair.pipelined_script) in one write;
+    returns (Redis's raw replies, twopc's)."""
+    if pair.pipelined_script:
+        data = b"".join(resp_encode(*c) for c in cmds)
+        pair.redis.send(data)
+        pair.twopc.send(data)
+        return [pair.redis.read_raw() for _ in cmds], [pair.twopc.read_raw() for _ in cmds]
+    ra, rb = [], []
+    for c in cmds:
+        a, b = pair.send(c)
+        ra.append(a)
+        rb.append(b)
+    return ra, rb
+
+
 def compare(pair, kind, args):
     """Runs one command on both; None if the replies agree (the kind's way), else a
     description."""
@@ -496,18 +524,7 @@ def compare(pair, kind, args):
         a, b = pair.full_scan(pair.redis, args), pair.full_scan(pair.twopc, args)
         return None if a == b else "SCAN sets differ: redis %r twopc %r" % (sorted(a), sorted(b))
     if kind == "script":  # args is a list of commands, sent one by one or pipelined
-        if pair.pipelined_script:
-            data = b"".join(resp_encode(*c) for c in args)
-            pair.redis.send(data)
-            pair.twopc.send(data)
-            ra = [pair.redis.read_raw() for _ in args]
-            rb = [pair.twopc.read_raw() for _ in args]
-        else:
-            ra, rb = [], []
-            for c in args:
-                a, b = pair.send(c)
-                ra.append(a)
-                rb.append(b)
+        ra, rb = send_script(pair, args)
         for c, a, b in zip(args, ra, rb):
             if a != b:
                 return "in a script, %s:\n  redis %r\n  twopc %r\n  script:\n    %s" % (
@@ -519,8 +536,6 @@ def compare(pair, kind, args):
         want = unknown_command_error(args)
         return None if got == want else "twopc %r, want %r" % (got, want)
     a, b = pair.send(args)
-    if kind == "nomulti":  # exact, but never queued in MULTI (see Gen.c_subcommand_error)
-        return None if a == b else "redis %r\n  twopc %r" % (a, b)
     if kind == "random":
         ra, rb = resp_parse(a)[0], resp_parse(b)[0]
         ok = (ra is None) == (rb is None)
@@ -683,5 +698,53 @@ def test_edge_cases(redis_server, module_cluster, case):
         for kind, args in EDGE_CASES[case]:
             problem = compare(pair, kind, args)
             assert problem is None, "%s: %s" % (fmt(args), problem)
+    finally:
+        pair.close()
+
+
+# Every kind of subcommand error, for each container: Redis refuses them before queueing
+# (the error comes at once, EXEC answers EXECABORT); so must twopc.
+# The container alone is its own arity error (COMMAND alone is valid).
+SUBCOMMAND_ERRORS = [
+    [b"CLIENT", b"GETNAME", b"x"], [b"CLIENT", b"getnamex"], [b"client", b"NOSUCH", b"a"],
+    [b"CLIENT", b"SETNAME"], [b"CLIENT", b"SETNAME", b"a", b"b"], [b"CLIENT", b"HELP", b"x"],
+    [b"CLIENT", b""], [b"CLIENT", b"a\r\nb"], [b"CLIENT", b"x" * 200], [b"CLIENT"],
+    [b"CONFIG", b"GET"], [b"CONFIG", b"NOSUCH"], [b"config", b"set", b"timeout"], [b"CONFIG"],
+    [b"COMMAND", b"COUNT", b"x"], [b"COMMAND", b"NOSUCH"], [b"COMMAND", b"GETKEYS"],
+    [b"SLOWLOG", b"NOSUCH"], [b"SLOWLOG", b"LEN", b"x"], [b"SLOWLOG", b"RESET", b"x"],
+    [b"SLOWLOG"],
+    [b"LATENCY", b"NOSUCH"], [b"LATENCY", b"LATEST", b"x"], [b"LATENCY", b"HISTORY"],
+    [b"LATENCY", b"GRAPH", b"a", b"b"], [b"LATENCY", b"DOCTOR", b"x"], [b"LATENCY"],
+]
+EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+# Around a subcommand error: EXEC with arguments (aborts with its own reason); SLOWLOG GET
+# with too many arguments, which Redis queues (slowlog|get has arity -2) and fails at EXEC;
+# COMMAND alone, which is valid (its reply differs by nature), aborted by a later error.
+SUBCOMMAND_SCRIPTS = [
+    [[b"MULTI"], [b"CLIENT", b"GETNAME", b"x"], [b"EXEC", b"x"]],
+    [[b"MULTI"], [b"SLOWLOG", b"GET", b"1", b"2"], [b"CLIENT", b"GETNAME"], [b"EXEC"]],
+    [[b"MULTI"], [b"COMMAND"], [b"COMMAND", b"COUNT", b"x"], [b"EXEC"]],
+    [[b"MULTI"], [b"CONFIG", b"NOSUCH"], [b"CLIENT", b"GETNAME"], [b"DISCARD"], [b"EXEC"]],
+]
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["one-by-one", "pipelined"])
+def test_subcommand_errors_in_multi(redis_server, module_cluster, pipelined):
+    pair = Pair(redis_server.port, module_cluster.port)
+    pair.pipelined_script = pipelined
+    try:
+        for err in SUBCOMMAND_ERRORS:
+            script = [[b"MULTI"], [b"CLIENT", b"GETNAME"], err, [b"PING"], [b"EXEC"]]
+            ra, rb = send_script(pair, script)
+            assert ra == rb, "%s in MULTI:\n  redis %r\n  twopc %r" % (fmt(err), ra, rb)
+            assert rb[2].startswith(b"-ERR ") and rb[4] == EXECABORT, rb
+            ra, rb = send_script(pair, [err, [b"PING"]])
+            assert ra == rb, "%s:\n  redis %r\n  twopc %r" % (fmt(err), ra, rb)
+        for script in SUBCOMMAND_SCRIPTS:
+            problem = compare(pair, "script", script)
+            assert problem is None, problem
+        ra, rb = send_script(pair, [[b"MULTI"], [b"COMMAND"], [b"EXEC"]])
+        assert ra[:2] == rb[:2] == [b"+OK\r\n", b"+QUEUED\r\n"], (ra[:2], rb[:2])
+        assert ra[2].startswith(b"*1\r\n*") and rb[2].startswith(b"*1\r\n*"), rb[2][:40]
     finally:
         pair.close()
