@@ -115,6 +115,8 @@ void txn_round_free(struct round *rd)
     free(rd->voted);
     free(rd->results.p);
     free(rd->res_off);
+    free(rd->touched.p);
+    free(rd->touched_off);
     if (rd->timer)
         event_free(rd->timer);
     free(rd);
@@ -311,8 +313,11 @@ static void round_committed(struct round *rd)
     t->st.ops_committed += rd->nops;
     t->st.unacked_rounds++;
     rd->acks_missing = t->nlinks;
-    for (size_t i = 0; t->commit_hook && i < rd->nops; i++)
-        t->commit_hook(t->commit_hook_ctx, rd->ops[i].op);
+    for (size_t i = 0; t->commit_hook && i < rd->nops; i++) {
+        const size_t *off = rd->touched.p ? rd->touched_off : NULL;
+        t->commit_hook(t->commit_hook_ctx, rd->ops[i].op, off ? rd->touched.p + off[i] : NULL,
+                       off ? off[i + 1] - off[i] : 0);
+    }
     if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
         broken_commit(rd); /* a deliberate bug, for tests of the tests */
         return;
@@ -323,20 +328,62 @@ static void round_committed(struct round *rd)
     txn_assert_round(rd);
 }
 
-/* Encodes the vote's per-op results. Returns 0 if they match the first YES (or are the
- * first), 1 if they differ, -1 if the vote is malformed. */
+/* Copies a YES vote's touched strings (its last element when the PREPARE asked for them:
+ * an array of nops strings) into b, raw. Returns nops + 1 offsets into b, or NULL: when the
+ * vote has no such element (*bad = 0), or when it is malformed or memory ran out (*bad = 1,
+ * b left empty). */
+static size_t *copy_touched(const struct round *rd, const struct link_reply *r,
+                            struct record_buf *b, int *bad)
+{
+    *bad = 0;
+    if (!rd->want_touched || link_reply_len(r) != rd->nops + 3)
+        return NULL;
+    const struct link_reply *arr = link_reply_elem(r, rd->nops + 2);
+    size_t *off = calloc(rd->nops + 1, sizeof *off);
+    *bad = !off || link_reply_len(arr) != rd->nops;
+    for (size_t i = 0; !*bad && i < rd->nops; i++) {
+        const struct link_reply *e = link_reply_elem(arr, i);
+        size_t len = 0;
+        const char *s = link_reply_str(e, &len);
+        off[i] = b->len;
+        *bad = !s || link_reply_is_error(e) || record_buf_sink(b, s, len) < 0;
+    }
+    if (*bad) {
+        free(off);
+        free(b->p);
+        *b = (struct record_buf){ 0 };
+        return NULL;
+    }
+    off[rd->nops] = b->len;
+    return off;
+}
+
+static int same_touched(const struct round *rd, const struct record_buf *b, const size_t *off)
+{
+    return b->len == rd->touched.len && memcmp(b->p, rd->touched.p, b->len) == 0 &&
+           memcmp(off, rd->touched_off, (rd->nops + 1) * sizeof *off) == 0;
+}
+
+/* Encodes the vote's per-op results (and copies its touched strings). Returns 0 if they
+ * match the first YES (or are the first), 1 if they differ, -1 if the vote is malformed.
+ * A YES without touched strings, first or not, leaves the round without them. */
 static int check_results(struct round *rd, const struct link_reply *r)
 {
     long long durable;
-    if (link_reply_len(r) != rd->nops + 2 ||
+    size_t n = link_reply_len(r);
+    if ((n != rd->nops + 2 && !(rd->want_touched && n == rd->nops + 3)) ||
         !link_reply_is_status(link_reply_elem(r, 0), "YES") ||
         link_reply_int(link_reply_elem(r, 1), &durable) < 0)
         return -1;
-    struct record_buf b = { 0 };
+    struct record_buf b = { 0 }, tb = { 0 };
     struct resp_writer w = { record_buf_sink, &b, 2 };
+    int bad = 0;
     size_t *off = calloc(rd->nops + 1, sizeof *off);
-    if (!off)
+    size_t *toff = off ? copy_touched(rd, r, &tb, &bad) : NULL;
+    if (!off || bad) {
+        free(off);
         return -1;
+    }
     for (size_t i = 0; i < rd->nops; i++) {
         off[i] = b.len;
         link_reply_write(link_reply_elem(r, i + 2), &w);
@@ -346,11 +393,22 @@ static int check_results(struct round *rd, const struct link_reply *r)
         rd->results = b;
         rd->res_off = off;
         rd->have_results = 1;
+        rd->touched = tb;
+        rd->touched_off = toff;
         return 0;
     }
-    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0;
+    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0 ||
+                 (toff && rd->touched_off && !same_touched(rd, &tb, toff));
+    if (!toff) { /* this replica did not say: nothing is known */
+        free(rd->touched.p);
+        free(rd->touched_off);
+        rd->touched = (struct record_buf){ 0 };
+        rd->touched_off = NULL;
+    }
     free(b.p);
     free(off);
+    free(tb.p);
+    free(toff);
     return differ;
 }
 
@@ -379,8 +437,8 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
         txn_note_durable(rd->t, l, durable);
     if (rc != 0) {
         if (rc > 0)
-            LOG_WARNING("DIVERGENCE: replica %s computed different results for round %llu",
-                        link_addr(l), (unsigned long long)rd->rid);
+            LOG_WARNING("DIVERGENCE: replica %s computed different results (or changes) for "
+                        "round %llu", link_addr(l), (unsigned long long)rd->rid);
         snprintf(why, sizeof why, "ERR write not applied: replica %s %s", link_addr(l),
                  rc > 0 ? "disagrees with the others (divergence)" : "sent a malformed vote");
         round_abort(rd, why);
@@ -433,11 +491,14 @@ static void fail_pending(struct txn *t, const char *why)
     free(ops);
 }
 
-/* Sends PREPARE rid nops {argc args}... to every link. Returns links that failed. */
+/* Sends PREPARE [TOUCHED] rid now nops {argc args}... to every link, TOUCHED when the
+ * commit hook wants to know what each op changed. Returns links that failed. */
 static int send_prepare(struct round *rd)
 {
     struct txn *t = rd->t;
-    size_t nargs = 4;
+    rd->want_touched = t->commit_hook && t->commit_hook_wanted &&
+                       t->commit_hook_wanted(t->commit_hook_ctx);
+    size_t nargs = 4 + (size_t)rd->want_touched;
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
@@ -453,6 +514,8 @@ static int send_prepare(struct round *rd)
     t->last_now_ms = now = now > t->last_now_ms ? now : t->last_now_ms;
     size_t a = 0;
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
+    if (rd->want_touched)
+        argv[a] = "TOUCHED", lens[a++] = 7;
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
     argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);
     argv[a] = nums + 48, lens[a++] = util_u64_to_str(rd->nops, nums + 48);
@@ -577,10 +640,11 @@ uint64_t txn_now_ms(struct txn *t)
     return now;
 }
 
-
-void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, void *ctx)
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
+                         void *ctx)
 {
     t->commit_hook = fn;
+    t->commit_hook_wanted = wanted;
     t->commit_hook_ctx = ctx;
 }
 

@@ -42,6 +42,12 @@ struct round {
     struct record_buf results; /* encoded per-op results of the first YES vote */
     size_t *res_off;         /* nops + 1 offsets into results */
     int have_results, all_yes;
+    /* The touched strings (txn.h, txn_commit_hook) of the first YES vote, raw, one after
+     * the other; touched_off (nops + 1 offsets) is NULL when the PREPARE did not ask for
+     * them (want_touched == 0) or a YES vote came without them. */
+    int want_touched;
+    struct record_buf touched;
+    size_t *touched_off;
     struct event *timer;
     struct round *next;      /* on t->unacked */
     struct round *qnext;     /* on the in-flight queue */
@@ -67,6 +73,7 @@ struct txn {
     uint64_t last_now_ms; /* the clock given to the last round */
     struct event *durable_poll; /* asks replicas for their durable mark when idle */
     txn_commit_hook commit_hook;
+    txn_commit_hook_wanted commit_hook_wanted;
     void *commit_hook_ctx;
     /* Recovery report: logged once every replica has said hello after start-up. */
     char *hello_seen;
