@@ -167,22 +167,6 @@ static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
     return 0;
 }
 
-/* ---- FLUSHDB, FLUSHALL ---- */
-
-static int keys_flush(struct store *s, struct effects *fx, const struct op *op,
-                      struct resp_writer *w)
-{
-    /* ASYNC and SYNC are accepted and mean the same: the round deletes everything. */
-    if (op->argc > 2 ||
-        (op->argc == 2 && strcasecmp(op->argv[1], "sync") != 0 &&
-         strcasecmp(op->argv[1], "async") != 0))
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    if (effects_flush(fx) < 0)
-        return exec_error(w, EXEC_ERR_OOM);
-    resp_write_simple(w, "OK");
-    return 0;
-}
-
 /* ---- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT ---- */
 
 enum expire_flag { EXPIRE_NX = 1, EXPIRE_XX = 2, EXPIRE_GT = 4, EXPIRE_LT = 8 };
@@ -359,8 +343,6 @@ const struct exec_cmd cmd_keys_table[] = {
     { "rename", 3, 0, keys_rename },
     { "renamenx", 3, 0, keys_rename },
     { "copy", -3, 0, keys_copy },
-    { "flushdb", -1, 0, keys_flush },
-    { "flushall", -1, 0, keys_flush },
     { "tpc.expiredel", -2, 0, keys_expiredel },
 };
 const size_t cmd_keys_count = sizeof cmd_keys_table / sizeof cmd_keys_table[0];

@@ -1,6 +1,6 @@
 /* cmd_keys.h -- generic key commands and expiry, as Redis 7.0 evaluates them.
  *
- * DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY FLUSHDB FLUSHALL, the EXPIRE family
+ * DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY, the EXPIRE family
  * (EXPIRE PEXPIRE EXPIREAT PEXPIREAT with NX XX GT LT), TTL PTTL EXPIRETIME PEXPIRETIME
  * PERSIST, and TPC.EXPIREDEL, the op of the coordinator's background expiry sweep:
  *

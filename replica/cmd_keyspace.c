@@ -1,4 +1,5 @@
-/* cmd_keyspace.c -- DBSIZE, KEYS, SCAN, RANDOMKEY, and Redis's glob matcher.
+/* cmd_keyspace.c -- DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHDB, FLUSHALL, and Redis's glob
+ * matcher.
  *
  * Which keys are visible: on committed data alone (a read, or a round with nothing
  * recorded ahead of it) the store answers, filtering expired rows. Inside a round with
@@ -326,6 +327,66 @@ static int collect_keys(struct store *s, const struct effects *fx, uint64_t from
     return rc;
 }
 
+/* Whether any key is alive at fx->now_ms, as a lookup would see it through fx's records:
+ * 1, 0, or -1 (store error, out of memory). Stops at the first one found. */
+struct any_alive {
+    const struct keylist *touched;
+    int64_t now;
+    int found;
+};
+
+static int any_alive_row(void *ctx, const struct store_row *row)
+{
+    struct any_alive *a = ctx;
+    a->found = effects_alive(row->exp, a->now) &&
+               !keylist_has(a->touched, row->k, row->klen, row->h);
+    return a->found; /* nonzero stops the scan */
+}
+
+static int any_alive(struct store *s, const struct effects *fx)
+{
+    struct keylist touched = { 0 };
+    struct any_alive a = { &touched, fx->now_ms, 0 };
+    int flushed = 0, more, rc = 0;
+    uint64_t last;
+    if (!effects_empty(fx) && touched_keys(fx, &touched, &flushed) < 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && !a.found && i < touched.n; i++) {
+        struct effects_value v;
+        int found = effects_lookup(s, fx, touched.v[i].k, touched.v[i].len, &v);
+        rc = found < 0 ? -1 : 0;
+        a.found = found == 1;
+    }
+    if (rc == 0 && !a.found && !flushed &&
+        store_scan(s, 0, -1, any_alive_row, &a, &more, &last) < 0)
+        rc = -1;
+    keylist_free(&touched);
+    return rc < 0 ? -1 : a.found;
+}
+
+/* ---- FLUSHDB, FLUSHALL ---- */
+
+/* Deletes every key. On a database with no live key it records nothing: the flush changes
+ * nothing, and a WATCH must not see a change (Redis dirties only the watchers of keys that
+ * existed; the coordinator learns of a FLUSH record through the TOUCHED vote, see
+ * participant.h). Expired rows not yet swept stay for the sweep. */
+static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
+                    struct resp_writer *w)
+{
+    /* ASYNC and SYNC are accepted and mean the same: the round deletes everything. */
+    if (op->argc > 2 ||
+        (op->argc == 2 && strcasecmp(op->argv[1], "sync") != 0 &&
+         strcasecmp(op->argv[1], "async") != 0))
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    int any = any_alive(s, fx);
+    if (any < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
+    if (any && effects_flush(fx) < 0)
+        return exec_error(w, EXEC_ERR_OOM);
+    resp_write_simple(w, "OK");
+    return 0;
+}
+
 /* ---- DBSIZE, KEYS ---- */
 
 static int ks_dbsize(struct store *s, struct effects *fx, const struct op *op,
@@ -527,5 +588,7 @@ const struct exec_cmd cmd_keyspace_table[] = {
     { "scan", -2, EXEC_READ, ks_scan },
     { "keys", 2, EXEC_READ, ks_keys },
     { "randomkey", 1, EXEC_READ, ks_randomkey },
+    { "flushdb", -1, 0, ks_flush },
+    { "flushall", -1, 0, ks_flush },
 };
 const size_t cmd_keyspace_count = sizeof cmd_keyspace_table / sizeof cmd_keyspace_table[0];

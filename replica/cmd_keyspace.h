@@ -1,4 +1,6 @@
-/* cmd_keyspace.h -- commands over the whole keyspace: DBSIZE, KEYS, SCAN, RANDOMKEY.
+/* cmd_keyspace.h -- commands over the whole keyspace: DBSIZE, KEYS, SCAN, RANDOMKEY, and
+ * FLUSHDB / FLUSHALL (which record a FLUSH only when some key is alive: a flush of an empty
+ * database changes nothing, for WATCH too).
  *
  * They see what a point lookup sees: committed keys as changed by the effects recorded
  * ahead (inside a TX or a pipelined round), minus keys expired at the round's clock.

@@ -133,6 +133,80 @@ int effects_own(struct effects *fx, struct op *op)
     return 0;
 }
 
+/* ---- which arguments an op changed (for WATCH) ---- */
+
+/* Comparing every argument with every record is fine up to this many pairs; beyond it an
+ * index of the records pays (MSET of thousands of keys, a big TX). */
+#define TOUCHED_PAIRS 4096
+
+static uint64_t hash_bytes(const char *k, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int same_key(const struct effect *e, const char *k, size_t len)
+{
+    return e->klen == len && memcmp(e->k, k, len) == 0;
+}
+
+/* Open addressing: slot = record index + 1, 0 = empty; size a power of two >= 2 records. */
+static size_t *index_records(const struct effects *fx, size_t from, size_t to, size_t *mask)
+{
+    size_t size = 16;
+    while (size < 2 * (to - from))
+        size *= 2;
+    size_t *slots = calloc(size, sizeof *slots);
+    if (!slots)
+        return NULL;
+    *mask = size - 1;
+    for (size_t i = from; i < to; i++) {
+        size_t at = (size_t)hash_bytes(fx->v[i].k, fx->v[i].klen) & *mask;
+        while (slots[at])
+            at = (at + 1) & *mask;
+        slots[at] = i + 1;
+    }
+    return slots;
+}
+
+static int indexed(const struct effects *fx, const size_t *slots, size_t mask, const char *k,
+                   size_t len)
+{
+    for (size_t at = (size_t)hash_bytes(k, len) & mask; slots[at]; at = (at + 1) & mask)
+        if (same_key(&fx->v[slots[at] - 1], k, len))
+            return 1;
+    return 0;
+}
+
+static int in_range(const struct effects *fx, size_t from, size_t to, const char *k, size_t len)
+{
+    for (size_t i = from; i < to; i++)
+        if (same_key(&fx->v[i], k, len))
+            return 1;
+    return 0;
+}
+
+int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
+                    char *out)
+{
+    for (size_t i = from; i < to; i++)
+        if (fx->v[i].kind == EFFECT_FLUSH)
+            return 1;
+    size_t mask = 0, *slots = NULL;
+    if ((to - from) * (size_t)op->argc > TOUCHED_PAIRS)
+        slots = index_records(fx, from, to, &mask);
+    for (int j = 0; j < op->argc; j++) {
+        const char *k = op->argv[j];
+        size_t len = op->lens[j];
+        int hit = slots ? indexed(fx, slots, mask, k, len) : in_range(fx, from, to, k, len);
+        out[j] = hit ? '1' : '0';
+    }
+    free(slots);
+    return 0;
+}
+
 void effects_truncate(struct effects *fx, size_t n)
 {
     if (n < fx->n)

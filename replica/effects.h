@@ -95,6 +95,14 @@ char *effects_alloc(struct effects *fx, size_t n);
 /* fx takes ownership of op (freed by effects_clear). Returns 0 or -1. */
 int effects_own(struct effects *fx, struct op *op);
 
+/* Which of op's arguments name a key that the records v[from..to) of fx change (the range
+ * one op recorded): out[j] = '1' if a record there is on a key equal to op->argv[j], else
+ * '0', for j < op->argc. Returns 1 if the range holds a FLUSH (out is left alone), else 0.
+ * Exact and deterministic (never fails): past a small size it indexes the records by hash,
+ * and without memory for the index it compares every pair. */
+int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
+                    char *out);
+
 /* Drops the records made after the first n (an op that failed half-way). */
 void effects_truncate(struct effects *fx, size_t n);
 

@@ -19,9 +19,14 @@
  * expiring keys as of the same instant.
  *
  * The commands live in tables, one per file: cmd_string.c (strings), cmd_keys.c (generic
- * key commands and expiry), cmd_keyspace.c (DBSIZE, KEYS, SCAN, RANDOMKEY), and here (TX,
- * PING). An evaluator writes exactly one reply; when it returns -1 (an error reply) the
- * records it made are dropped, so a failed command changes nothing.
+ * key commands and expiry), cmd_keyspace.c (DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHDB,
+ * FLUSHALL), and here (TX, PING). An evaluator writes exactly one reply; when it returns -1
+ * (an error reply) the records it made are dropped, so a failed command changes nothing.
+ * An evaluator records a key only when the command really changes it in Redis's sense
+ * (signalModifiedKey): SETNX on an existing key, DEL of a missing key, a failed EXPIRE NX
+ * or FLUSHDB of an empty database record nothing, while SET of the same value does. The
+ * coordinator's WATCH relies on it: the TOUCHED vote (participant.h) reports which keys an
+ * op changed from its records.
  *
  * A TX op is a MULTI/EXEC block: `TX n {argc arg...}*n`. Its sub-commands run in order,
  * atomically within the round, reads included (GET sees the TX's own earlier writes), and

@@ -9,9 +9,11 @@
  * Checklist for TPC.PREPARE, in this order:
  *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
  *   2. refuse a stale rid or one that would overlap a round still PREPARED;
- *   3. evaluate every op (exec.c), collecting effects and per-op results;
- *   4. append PREPARE to the vote log (handed to the log thread by participant_submit at
- *      the end of the batch; the vote leaves once it is durable, see participant.h);
+ *   3. evaluate every op (exec.c), collecting effects and per-op results, and, when the
+ *      request carries the TOUCHED flag, which arguments of each op name a key it changed;
+ *   4. append PREPARE to the vote log, without the flag (handed to the log thread by
+ *      participant_submit at the end of the batch; the vote leaves once it is durable, see
+ *      participant.h);
  *   5. write the vote.
  * COMMIT appends its record, then applies effects and applied_round in one SQLite
  * transaction. Replay after a crash does the same for every COMMIT past applied_round, so
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exec.h"
 #include "failpoint.h"
@@ -291,11 +294,70 @@ static void vote_no(struct resp_writer *w, const char *fmt, uint64_t n, const ch
     resp_write_error(w, msg);
 }
 
+/* The TOUCHED vote element: per op, "F" if its records hold a FLUSH, else one '0'/'1' per
+ * argument (effects_touched). marks[i]..marks[i + 1] is op i's range of records. Returns 0,
+ * or -1 when out of memory (nothing usable in out). */
+static int write_touched(const struct round *r, const size_t *marks, struct record_buf *out)
+{
+    struct resp_writer w = { record_buf_sink, out, 2 };
+    int maxargc = 1;
+    for (int i = 0; i < r->nops; i++)
+        maxargc = r->ops[i]->argc > maxargc ? r->ops[i]->argc : maxargc;
+    char *s = malloc((size_t)maxargc);
+    int rc = s ? resp_write_array(&w, (size_t)r->nops) : -1;
+    for (int i = 0; rc == 0 && i < r->nops; i++) {
+        if (effects_touched(&r->fx, marks[i], marks[i + 1], r->ops[i], s) == 1)
+            rc = resp_write_bulk(&w, "F", 1);
+        else
+            rc = resp_write_bulk(&w, s, (size_t)r->ops[i]->argc);
+    }
+    free(s);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Evaluates every op of r, writing the results into results and, if marks is not NULL,
+ * where each op's records start (marks[nops] = the end). */
+static void evaluate(struct participant *p, struct round *r, struct record_buf *results,
+                     size_t *marks)
+{
+    struct resp_writer rw = { record_buf_sink, results, 2 };
+    for (int i = 0; i < r->nops; i++) {
+        if (marks)
+            marks[i] = r->fx.n;
+        exec_op(p->store, &r->fx, r->ops[i], &rw);
+    }
+    if (marks)
+        marks[r->nops] = r->fx.n;
+    r->evaluated = 1;
+}
+
+/* Appends the PREPARE record: the request itself (without its TOUCHED flag), renamed. */
+static int log_prepare(struct participant *p, const struct resp_request *req, int skip)
+{
+    char **argv = req->argv + skip;
+    size_t *lens = req->lens + skip;
+    char *name = argv[0];
+    size_t name_len = lens[0];
+    argv[0] = "PREPARE";
+    lens[0] = 7;
+    int rc = journal_append(p->log, req->argc - skip, (const char *const *)argv, lens);
+    argv[0] = name;
+    lens[0] = name_len;
+    return rc;
+}
+
+static int is_touched_flag(const struct resp_request *req)
+{
+    return req->argc > 1 && req->lens[1] == 7 && strncasecmp(req->argv[1], "touched", 7) == 0;
+}
+
 void participant_prepare(struct participant *p, const struct resp_request *req,
                          struct resp_writer *w)
 {
     char err[128];
-    struct round *r = round_parse(req->argc, req->argv, req->lens, err, sizeof err);
+    int touched = is_touched_flag(req);
+    struct round *r = round_parse(req->argc - touched, req->argv + touched,
+                                  req->lens + touched, err, sizeof err);
     if (!r) {
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
@@ -314,35 +376,36 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
     }
     /* Evaluated on top of every round still undecided ahead of it (pipelined rounds). */
     r->fx.under = last ? &last->fx : NULL;
-    struct record_buf results = { 0 };
-    struct resp_writer rw = { record_buf_sink, &results, 2 };
-    for (int i = 0; i < r->nops; i++)
-        exec_op(p->store, &r->fx, r->ops[i], &rw);
-    r->evaluated = 1;
+    struct record_buf results = { 0 }, tvote = { 0 };
+    size_t *marks = touched ? malloc(((size_t)r->nops + 1) * sizeof *marks) : NULL;
+    const char *fail = touched && !marks ? "out of memory" : NULL;
+    if (!fail)
+        evaluate(p, r, &results, marks);
+    if (!fail && touched && write_touched(r, marks, &tvote) < 0)
+        fail = "out of memory";
+    free(marks);
 
     FAILPOINT("replica.prepare.before_log");
-    /* The record is the request itself, renamed: PREPARE rid nops ops... */
-    const char *name = req->argv[0];
-    req->argv[0] = "PREPARE";
-    size_t name_len = req->lens[0];
-    req->lens[0] = 7;
-    int rc = journal_append(p->log, req->argc, (const char *const *)req->argv, req->lens);
-    req->argv[0] = (char *)name;
-    req->lens[0] = name_len;
-    if (rc < 0) {
+    if (!fail && log_prepare(p, req, touched) < 0)
+        fail = "can't log the vote";
+    if (fail) {
         free(results.p);
-        vote_no(w, "NO round %llu: %s", r->rid, "can't log the vote");
+        free(tvote.p);
+        vote_no(w, "NO round %llu: %s", r->rid, fail);
         round_free(r);
         return;
     }
     round_append(p, r);
     p->prepared_since_sync = 1;
-    resp_write_array(w, 2 + (size_t)r->nops);
+    resp_write_array(w, 2 + (size_t)r->nops + (size_t)touched);
     resp_write_simple(w, "YES");
     /* Everything appended so far is durable once this vote may leave (after the sync). */
     resp_write_int(w, (int64_t)p->committed);
     w->write(w->sink, results.p, results.len);
+    if (touched)
+        w->write(w->sink, tvote.p, tvote.len);
     free(results.p);
+    free(tvote.p);
 }
 
 static int parse_rid(const struct resp_request *req, uint64_t *rid, struct resp_writer *w)

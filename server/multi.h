@@ -10,7 +10,7 @@
  * commands (PING, ECHO, INFO, CLIENT ...) run on the coordinator when the TX is submitted and
  * their replies are spliced into EXEC's array at their places.
  *
- * WATCH, with Redis's semantics: EXEC answers a null array when a watched key was written
+ * WATCH, with Redis's semantics: EXEC answers a null array when a watched key was changed
  * by a committed command after WATCH, including by this same client (watch.h tells how
  * that is kept exact while writes are in flight):
  *   - EXEC with watched keys waits while a write on one of them is undecided, then checks

@@ -1,6 +1,6 @@
 /* txn.c -- 2PC rounds: batching, PREPARE, votes, the decision log, COMMIT/ABORT, END.
  *
- * Transition table (every state change goes through set_state(), which asserts it):
+ * Transition table (every state change goes through txn_set_state(), which asserts it):
  *
  *   from        event                            to          done by
  *   (new)       kick, all links READY, fewer     PREPARING   start_round()
@@ -13,11 +13,11 @@
  *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     round_abort()
  *               or an earlier round aborted
  *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
- *               on all (each replica's durable
+ *               on all (each replica's durable               (txn_recovery.c)
  *               mark, carried by votes and acks,
  *               has passed the round)
  *
- * Per-state invariants (assert_round):
+ * Per-state invariants (txn_assert_round):
  *   PREPARING: it is on the in-flight queue (rid order); its timer is armed, unless it
  *              is logging (ticket set: its COMMIT record is in the log thread; it can no
  *              longer abort, and logging rounds are a prefix of the queue).
@@ -37,6 +37,9 @@
  *     in flight:  [r5 all YES] [r6 voting] [r7 voting]       pending: a b c
  *     r6 gets NO:  r6, r7 abort (r6's clients get the error; r7's ops requeued)
  *     in flight:  [r5 all YES]                               pending: (r7's ops) a b c
+ *
+ * What happens after the commit point (acknowledgements, durable marks, END, compaction)
+ * and after a restart (decision-log replay, TPC.HELLO) is in txn_recovery.c.
  *
  * Checklist for the commit point, in this order (DESIGN.md, write path step 4):
  *   1. append COMMIT <rid> and fsync the decision log (exit if the fsync fails);
@@ -59,64 +62,13 @@
 #include "log.h"
 #include "op.h"
 #include "record.h"
+#include "txn_internal.h"
 #include "util.h"
-
-enum round_state { ROUND_PREPARING, ROUND_COMMITTED, ROUND_ABORTED, ROUND_ENDED,
-                   ROUND_STATE_MAX };
-
-struct wop {
-    struct op *op;
-    struct slot *slot;
-};
-
-struct round {
-    struct txn *t;
-    uint64_t rid;
-    enum round_state state;
-    struct wop *ops;
-    size_t nops;
-    int votes_missing, acks_missing, refs;
-    char *voted, *acked;     /* per link */
-    struct record_buf results; /* encoded per-op results of the first YES vote */
-    size_t *res_off;         /* nops + 1 offsets into results */
-    int have_results, all_yes;
-    uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
-    struct event *timer;
-    struct round *next;      /* on t->unacked */
-    struct round *qnext;     /* on the in-flight queue */
-};
-
-struct txn {
-    struct event_base *base;
-    struct journal *log;
-    struct link **links;
-    int nlinks, rr, prepare_timeout_ms;
-    struct wop *pending;
-    size_t npending, cap;
-    struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
-    int ninflight, max_inflight;
-    struct round *unacked;
-    struct event *kick;
-    uint64_t next_rid;
-    struct txn_stats st;
-    int closing; /* txn_free is running: links are being freed, send nothing */
-    uint64_t max_log_bytes, compacted_size;
-    int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
-    uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
-    uint64_t last_now_ms; /* the clock given to the last round */
-    struct event *durable_poll; /* asks replicas for their durable mark when idle */
-    txn_commit_hook commit_hook;
-    void *commit_hook_ctx;
-    /* Recovery report: logged once every replica has said hello after start-up. */
-    char *hello_seen;
-    int recovery_logged;
-    uint64_t recovery_t0, recovered_committed, recovered_aborted, max_aborted;
-};
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
                                                           "ended" };
 
-static void assert_round(const struct round *rd)
+void txn_assert_round(const struct round *rd)
 {
 #ifndef NDEBUG
     const struct txn *t = rd->t;
@@ -133,7 +85,7 @@ static void assert_round(const struct round *rd)
 #endif
 }
 
-static void set_state(struct round *rd, enum round_state to)
+void txn_set_state(struct round *rd, enum round_state to)
 {
     static const unsigned char allowed[ROUND_STATE_MAX][ROUND_STATE_MAX] = {
         [ROUND_PREPARING] = { [ROUND_COMMITTED] = 1, [ROUND_ABORTED] = 1 },
@@ -146,7 +98,7 @@ static void set_state(struct round *rd, enum round_state to)
     rd->state = to;
 }
 
-static struct round *round_new(struct txn *t, uint64_t rid, enum round_state state)
+struct round *txn_round_new(struct txn *t, uint64_t rid, enum round_state state)
 {
     struct round *rd = calloc(1, sizeof *rd);
     if (!rd || !(rd->voted = calloc((size_t)t->nlinks, 2))) {
@@ -160,7 +112,7 @@ static struct round *round_new(struct txn *t, uint64_t rid, enum round_state sta
     return rd;
 }
 
-static void round_free(struct round *rd)
+void txn_round_free(struct round *rd)
 {
     for (size_t i = 0; i < rd->nops; i++)
         op_free(rd->ops[i].op);
@@ -168,18 +120,20 @@ static void round_free(struct round *rd)
     free(rd->voted);
     free(rd->results.p);
     free(rd->res_off);
+    free(rd->touched.p);
+    free(rd->touched_off);
     if (rd->timer)
         event_free(rd->timer);
     free(rd);
 }
 
-static void round_maybe_free(struct round *rd)
+void txn_round_maybe_free(struct round *rd)
 {
     if (rd->refs == 0 && (rd->state == ROUND_ABORTED || rd->state == ROUND_ENDED))
-        round_free(rd);
+        txn_round_free(rd);
 }
 
-static void unacked_remove(struct txn *t, struct round *rd)
+void txn_unacked_remove(struct txn *t, struct round *rd)
 {
     for (struct round **pp = &t->unacked; *pp; pp = &(*pp)->next)
         if (*pp == rd) {
@@ -193,7 +147,7 @@ static void schedule_kick(struct txn *t)
     event_active(t->kick, 0, 0);
 }
 
-static int log_record(struct txn *t, const char *what, uint64_t rid)
+int txn_log_record(struct txn *t, const char *what, uint64_t rid)
 {
     char num[24];
     size_t n = util_u64_to_str(rid, num);
@@ -202,7 +156,7 @@ static int log_record(struct txn *t, const char *what, uint64_t rid)
     return journal_append(t->log, 2, argv, lens);
 }
 
-static void sync_or_die(struct txn *t)
+void txn_sync_or_die(struct txn *t)
 {
     char err[256];
     if (journal_sync(t->log, err, sizeof err) < 0) {
@@ -214,154 +168,7 @@ static void sync_or_die(struct txn *t)
 
 /* ---- decisions reaching replicas ---- */
 
-static int fill_compacted(void *ctx, struct journal *tmp)
-{
-    struct txn *t = ctx;
-    char num[24];
-    const char *argv[2] = { "NEXT", num };
-    size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
-    if (journal_append(tmp, 2, argv, lens) < 0)
-        return -1;
-    argv[0] = "COMMIT";
-    lens[0] = 6;
-    for (struct round *rd = t->unacked; rd; rd = rd->next) {
-        lens[1] = util_u64_to_str(rd->rid, num);
-        if (journal_append(tmp, 2, argv, lens) < 0)
-            return -1;
-    }
-    /* Rounds whose COMMIT went to the log thread: the rewrite made it durable first, but
-     * on_log_durable() has not moved them to t->unacked yet. */
-    for (struct round *rd = t->qhead; rd && rd->ticket; rd = rd->qnext) {
-        lens[1] = util_u64_to_str(rd->rid, num);
-        if (journal_append(tmp, 2, argv, lens) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Rewrites the decision log once it is big: everything ENDed is garbage. */
-static void maybe_compact(struct txn *t)
-{
-    uint64_t size = journal_size(t->log);
-    if (size <= t->max_log_bytes || size <= 2 * t->compacted_size)
-        return;
-    char err[256];
-    uint64_t t0 = util_mono_ms();
-    if (journal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
-        LOG_WARNING("decision log compaction failed: %s", err);
-        sync_or_die(t); /* exits if the log is no longer usable */
-        return;
-    }
-    t->compacted_size = journal_size(t->log);
-    LOG_VERBOSE("decision log compacted: %llu -> %llu bytes, %zu unacknowledged rounds kept, "
-                "in %llu ms", (unsigned long long)size, (unsigned long long)t->compacted_size,
-                t->st.unacked_rounds, (unsigned long long)(util_mono_ms() - t0));
-}
-
-static void round_end(struct round *rd)
-{
-    set_state(rd, ROUND_ENDED);
-    unacked_remove(rd->t, rd);
-    if (log_record(rd->t, "END", rd->rid) < 0)
-        LOG_WARNING("round %llu: can't log END (out of memory)", (unsigned long long)rd->rid);
-    rd->t->st.unacked_rounds--;
-    assert_round(rd);
-    maybe_compact(rd->t);
-}
-
-/* Ends every committed round that all replicas acknowledged and hold durably. */
-static void end_durable_rounds(struct txn *t)
-{
-    uint64_t min = UINT64_MAX;
-    for (int i = 0; i < t->nlinks; i++)
-        min = t->durable[i] < min ? t->durable[i] : min;
-    struct round *rd = t->unacked;
-    while (rd) {
-        struct round *next = rd->next;
-        if (rd->acks_missing == 0 && rd->rid <= min) {
-            round_end(rd);
-            round_maybe_free(rd);
-        }
-        rd = next;
-    }
-}
-
-static void note_durable(struct txn *t, struct link *l, long long durable);
-
-static void on_durable(struct link *l, const struct link_reply *r, void *arg)
-{
-    long long durable;
-    if (r && link_reply_int(r, &durable) == 0)
-        note_durable(arg, l, durable);
-}
-
-/* Rounds acknowledged everywhere but not yet durable everywhere wait for the replicas'
- * next fsync, which an idle cluster never reports: after DURABLE_POLL_MS, ask. Without
- * it the last rounds before a quiet period would keep their COMMIT records (and be
- * re-sent after a restart) until the next write. */
-#define DURABLE_POLL_MS 100
-
-static void durable_poll_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct txn *t = arg;
-    static const char *argv[1] = { "TPC.DURABLE" };
-    static const size_t lens[1] = { 11 };
-    uint64_t want = 0;
-    for (struct round *rd = t->unacked; rd; rd = rd->next)
-        if (rd->acks_missing == 0 && rd->rid > want)
-            want = rd->rid;
-    for (int i = 0; want && i < t->nlinks; i++)
-        if (t->durable[i] < want && link_state(t->links[i]) == LINK_READY)
-            link_send(t->links[i], 1, argv, lens, on_durable, t);
-}
-
-static void arm_durable_poll(struct txn *t)
-{
-    if (t->closing || evtimer_pending(t->durable_poll, NULL))
-        return;
-    struct timeval tv = { 0, DURABLE_POLL_MS * 1000 };
-    evtimer_add(t->durable_poll, &tv);
-}
-
-static void note_durable(struct txn *t, struct link *l, long long durable)
-{
-    int i = link_index(l);
-    if (durable > 0 && (uint64_t)durable > t->durable[i]) {
-        t->durable[i] = (uint64_t)durable;
-        end_durable_rounds(t);
-    }
-}
-
-static void on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
-{
-    struct round *rd = arg;
-    int i = link_index(l);
-    long long durable;
-    rd->refs--;
-    if (r && link_reply_int(r, &durable) == 0) {
-        if (!rd->acked[i]) {
-            rd->acked[i] = 1;
-            rd->acks_missing--;
-        }
-        rd->refs++; /* keep rd alive across note_durable, which may end and free rounds */
-        note_durable(rd->t, l, durable);
-        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
-            end_durable_rounds(rd->t);
-        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
-            arm_durable_poll(rd->t); /* acknowledged, still waiting to be durable */
-        rd->refs--;
-    } else if (r) {
-        size_t len = 0;
-        const char *msg = link_reply_str(r, &len);
-        LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s", link_addr(l),
-                    (unsigned long long)rd->rid, (int)len, msg ? msg : "?");
-        link_drop(l, "it refused a COMMIT");
-    }
-    round_maybe_free(rd);
-}
-
-static void send_decision(struct round *rd, struct link *l, const char *cmd,
-                          link_reply_fn fn)
+void txn_send_decision(struct round *rd, struct link *l, const char *cmd, link_reply_fn fn)
 {
     char num[24];
     const char *argv[2] = { cmd, num };
@@ -370,13 +177,13 @@ static void send_decision(struct round *rd, struct link *l, const char *cmd,
         rd->refs++;
 }
 
-static void on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
+void txn_on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
 {
     struct round *rd = arg;
     if (!rd)
         return;
     rd->refs--;
-    round_maybe_free(rd);
+    txn_round_maybe_free(rd);
 }
 
 /* ---- votes and decisions ---- */
@@ -423,14 +230,14 @@ static void round_abort(struct round *rd, const char *why)
     *pp = NULL;
     t->qtail = prev;
     for (struct round *x = rd; x; x = x->qnext) {
-        set_state(x, ROUND_ABORTED);
+        txn_set_state(x, ROUND_ABORTED);
         evtimer_del(x->timer);
         t->ninflight--;
         t->st.aborted++;
         LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)x->rid,
                     x == rd ? why : "an earlier round aborted");
         for (int i = 0; i < t->nlinks; i++)
-            send_decision(x, t->links[i], "TPC.ABORT", on_abort_ack);
+            txn_send_decision(x, t->links[i], "TPC.ABORT", txn_on_abort_ack);
     }
     /* Later rounds' ops go back in order, ahead of what arrived since (newest first, so
      * that each lands in front of the ones after it). */
@@ -445,7 +252,7 @@ static void round_abort(struct round *rd, const char *why)
             answer_all(later[k], "ERR out of memory; write not applied");
     }
     answer_all(rd, why);
-    assert_round(rd);
+    txn_assert_round(rd);
     schedule_kick(t);
 }
 
@@ -453,11 +260,11 @@ static void send_commits_late(evutil_socket_t fd, short what, void *arg)
 {
     struct round *rd = arg;
     for (int i = 0; i < rd->t->nlinks; i++)
-        send_decision(rd, rd->t->links[i], "TPC.COMMIT", on_commit_ack);
+        txn_send_decision(rd, rd->t->links[i], "TPC.COMMIT", txn_on_commit_ack);
     rd->t->hold--;
     schedule_kick(rd->t);
     rd->refs--;
-    round_maybe_free(rd);
+    txn_round_maybe_free(rd);
 }
 
 /* The bug of failpoint coord.bug.reply_before_commit: checklist steps 2 and 3 swapped, and
@@ -486,7 +293,7 @@ static void commit_ready(struct txn *t)
     size_t n = 0;
     for (; rd && rd->all_yes; rd = rd->qnext) {
         FAILPOINT("coord.commit.before_log");
-        if (log_record(t, "COMMIT", rd->rid) < 0) {
+        if (txn_log_record(t, "COMMIT", rd->rid) < 0) {
             round_abort(rd, "ERR out of memory; write not applied");
             break;
         }
@@ -530,7 +337,7 @@ static void on_log_durable(void *arg)
 static void round_committed(struct round *rd)
 {
     struct txn *t = rd->t;
-    set_state(rd, ROUND_COMMITTED);
+    txn_set_state(rd, ROUND_COMMITTED);
     evtimer_del(rd->timer);
     rd->next = t->unacked;
     t->unacked = rd;
@@ -538,32 +345,77 @@ static void round_committed(struct round *rd)
     t->st.ops_committed += rd->nops;
     t->st.unacked_rounds++;
     rd->acks_missing = t->nlinks;
-    for (size_t i = 0; t->commit_hook && i < rd->nops; i++)
-        t->commit_hook(t->commit_hook_ctx, rd->ops[i].op);
+    for (size_t i = 0; t->commit_hook && i < rd->nops; i++) {
+        const size_t *off = rd->touched.p ? rd->touched_off : NULL;
+        t->commit_hook(t->commit_hook_ctx, rd->ops[i].op, off ? rd->touched.p + off[i] : NULL,
+                       off ? off[i + 1] - off[i] : 0);
+    }
     if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
         broken_commit(rd); /* a deliberate bug, for tests of the tests */
         return;
     }
     for (int i = 0; i < t->nlinks; i++)
-        send_decision(rd, t->links[i], "TPC.COMMIT", on_commit_ack);
+        txn_send_decision(rd, t->links[i], "TPC.COMMIT", txn_on_commit_ack);
     answer_all(rd, NULL);
-    assert_round(rd);
+    txn_assert_round(rd);
 }
 
-/* Encodes the vote's per-op results. Returns 0 if they match the first YES (or are the
- * first), 1 if they differ, -1 if the vote is malformed. */
+/* Copies a YES vote's touched strings (its last element when the PREPARE asked for them:
+ * an array of nops strings) into b, raw. Returns nops + 1 offsets into b, or NULL: when the
+ * vote has no such element (*bad = 0), or when it is malformed or memory ran out (*bad = 1,
+ * b left empty). */
+static size_t *copy_touched(const struct round *rd, const struct link_reply *r,
+                            struct record_buf *b, int *bad)
+{
+    *bad = 0;
+    if (!rd->want_touched || link_reply_len(r) != rd->nops + 3)
+        return NULL;
+    const struct link_reply *arr = link_reply_elem(r, rd->nops + 2);
+    size_t *off = calloc(rd->nops + 1, sizeof *off);
+    *bad = !off || link_reply_len(arr) != rd->nops;
+    for (size_t i = 0; !*bad && i < rd->nops; i++) {
+        const struct link_reply *e = link_reply_elem(arr, i);
+        size_t len = 0;
+        const char *s = link_reply_str(e, &len);
+        off[i] = b->len;
+        *bad = !s || link_reply_is_error(e) || record_buf_sink(b, s, len) < 0;
+    }
+    if (*bad) {
+        free(off);
+        free(b->p);
+        *b = (struct record_buf){ 0 };
+        return NULL;
+    }
+    off[rd->nops] = b->len;
+    return off;
+}
+
+static int same_touched(const struct round *rd, const struct record_buf *b, const size_t *off)
+{
+    return b->len == rd->touched.len && memcmp(b->p, rd->touched.p, b->len) == 0 &&
+           memcmp(off, rd->touched_off, (rd->nops + 1) * sizeof *off) == 0;
+}
+
+/* Encodes the vote's per-op results (and copies its touched strings). Returns 0 if they
+ * match the first YES (or are the first), 1 if they differ, -1 if the vote is malformed.
+ * A YES without touched strings, first or not, leaves the round without them. */
 static int check_results(struct round *rd, const struct link_reply *r)
 {
     long long durable;
-    if (link_reply_len(r) != rd->nops + 2 ||
+    size_t n = link_reply_len(r);
+    if ((n != rd->nops + 2 && !(rd->want_touched && n == rd->nops + 3)) ||
         !link_reply_is_status(link_reply_elem(r, 0), "YES") ||
         link_reply_int(link_reply_elem(r, 1), &durable) < 0)
         return -1;
-    struct record_buf b = { 0 };
+    struct record_buf b = { 0 }, tb = { 0 };
     struct resp_writer w = { record_buf_sink, &b, 2 };
+    int bad = 0;
     size_t *off = calloc(rd->nops + 1, sizeof *off);
-    if (!off)
+    size_t *toff = off ? copy_touched(rd, r, &tb, &bad) : NULL;
+    if (!off || bad) {
+        free(off);
         return -1;
+    }
     for (size_t i = 0; i < rd->nops; i++) {
         off[i] = b.len;
         link_reply_write(link_reply_elem(r, i + 2), &w);
@@ -573,11 +425,22 @@ static int check_results(struct round *rd, const struct link_reply *r)
         rd->results = b;
         rd->res_off = off;
         rd->have_results = 1;
+        rd->touched = tb;
+        rd->touched_off = toff;
         return 0;
     }
-    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0;
+    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0 ||
+                 (toff && rd->touched_off && !same_touched(rd, &tb, toff));
+    if (!toff) { /* this replica did not say: nothing is known */
+        free(rd->touched.p);
+        free(rd->touched_off);
+        rd->touched = (struct record_buf){ 0 };
+        rd->touched_off = NULL;
+    }
     free(b.p);
     free(off);
+    free(tb.p);
+    free(toff);
     return differ;
 }
 
@@ -603,11 +466,11 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
     int rc = check_results(rd, r);
     long long durable;
     if (rc >= 0 && link_reply_int(link_reply_elem(r, 1), &durable) == 0)
-        note_durable(rd->t, l, durable);
+        txn_note_durable(rd->t, l, durable);
     if (rc != 0) {
         if (rc > 0)
-            LOG_WARNING("DIVERGENCE: replica %s computed different results for round %llu",
-                        link_addr(l), (unsigned long long)rd->rid);
+            LOG_WARNING("DIVERGENCE: replica %s computed different results (or changes) for "
+                        "round %llu", link_addr(l), (unsigned long long)rd->rid);
         snprintf(why, sizeof why, "ERR write not applied: replica %s %s", link_addr(l),
                  rc > 0 ? "disagrees with the others (divergence)" : "sent a malformed vote");
         round_abort(rd, why);
@@ -625,7 +488,7 @@ static void on_vote(struct link *l, const struct link_reply *r, void *arg)
     rd->refs--;
     if (rd->state == ROUND_PREPARING)
         handle_vote(rd, l, r);
-    round_maybe_free(rd);
+    txn_round_maybe_free(rd);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -660,11 +523,14 @@ static void fail_pending(struct txn *t, const char *why)
     free(ops);
 }
 
-/* Sends PREPARE rid nops {argc args}... to every link. Returns links that failed. */
+/* Sends PREPARE [TOUCHED] rid now nops {argc args}... to every link, TOUCHED when the
+ * commit hook wants to know what each op changed. Returns links that failed. */
 static int send_prepare(struct round *rd)
 {
     struct txn *t = rd->t;
-    size_t nargs = 4;
+    rd->want_touched = t->commit_hook && t->commit_hook_wanted &&
+                       t->commit_hook_wanted(t->commit_hook_ctx);
+    size_t nargs = 4 + (size_t)rd->want_touched;
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
@@ -680,6 +546,8 @@ static int send_prepare(struct round *rd)
     t->last_now_ms = now = now > t->last_now_ms ? now : t->last_now_ms;
     size_t a = 0;
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
+    if (rd->want_touched)
+        argv[a] = "TOUCHED", lens[a++] = 7;
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
     argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);
     argv[a] = nums + 48, lens[a++] = util_u64_to_str(rd->nops, nums + 48);
@@ -742,7 +610,7 @@ static void start_round(struct txn *t)
             return;
         }
     }
-    struct round *rd = round_new(t, t->next_rid, ROUND_PREPARING);
+    struct round *rd = txn_round_new(t, t->next_rid, ROUND_PREPARING);
     if (!rd) {
         fail_pending(t, "ERR out of memory; write not applied");
         return;
@@ -759,7 +627,7 @@ static void start_round(struct txn *t)
     t->ninflight++;
     struct timeval tv = { t->prepare_timeout_ms / 1000, (t->prepare_timeout_ms % 1000) * 1000 };
     evtimer_add(rd->timer, &tv);
-    assert_round(rd);
+    txn_assert_round(rd);
     if (send_prepare(rd) > 0)
         round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");
 }
@@ -804,87 +672,11 @@ uint64_t txn_now_ms(struct txn *t)
     return now;
 }
 
-/* ---- links coming up ---- */
-
-/* After start-up, once every replica has said hello: what recovery found and decided. */
-static void report_recovery(struct txn *t, int i)
-{
-    t->hello_seen[i] = 1;
-    if (t->recovery_logged)
-        return;
-    for (int k = 0; k < t->nlinks; k++)
-        if (!t->hello_seen[k])
-            return;
-    t->recovery_logged = 1;
-    LOG_NOTICE("recovered %llu rounds: %llu committed (re-sent to replicas), %llu aborted "
-               "(in doubt, never committed), in %llu ms",
-               (unsigned long long)(t->recovered_committed + t->recovered_aborted),
-               (unsigned long long)t->recovered_committed,
-               (unsigned long long)t->recovered_aborted,
-               (unsigned long long)(util_mono_ms() - t->recovery_t0));
-}
-
-static void on_hello(void *ctx, struct link *l, const struct link_hello *h)
-{
-    struct txn *t = ctx;
-    int i = link_index(l);
-    if (h->max_rid >= t->next_rid)
-        t->next_rid = h->max_rid + 1;
-    if (h->durable > t->durable[i])
-        t->durable[i] = h->durable;
-    /* Decisions this replica missed go out first, ahead of anything else on the link, and
-     * in round order: a replica decides its prepared rounds oldest first. Committed rounds
-     * it has not acknowledged get COMMIT (answered at once if already applied); rounds in
-     * doubt that never committed get ABORT (presumed abort). */
-    size_t n = 0;
-    for (struct round *rd = t->unacked; rd; rd = rd->next)
-        n++;
-    struct decision { uint64_t rid; struct round *rd; } *d =
-        calloc(n + h->n_in_doubt + 1, sizeof *d);
-    if (!d) {
-        LOG_WARNING("replica %s: out of memory resolving its rounds", link_addr(l));
-        return;
-    }
-    n = 0;
-    for (struct round *rd = t->unacked; rd; rd = rd->next)
-        if (!rd->acked[i])
-            d[n++] = (struct decision){ rd->rid, rd };
-    for (size_t k = 0; k < h->n_in_doubt; k++) {
-        struct round *rd = t->unacked;
-        while (rd && rd->rid != h->in_doubt[k])
-            rd = rd->next;
-        if (!rd)
-            d[n++] = (struct decision){ h->in_doubt[k], NULL };
-    }
-    for (size_t a = 1; a < n; a++) /* insertion sort: a handful of rounds */
-        for (size_t b = a; b > 0 && d[b - 1].rid > d[b].rid; b--) {
-            struct decision tmp = d[b];
-            d[b] = d[b - 1];
-            d[b - 1] = tmp;
-        }
-    for (size_t k = 0; k < n; k++) {
-        if (d[k].rd) {
-            send_decision(d[k].rd, l, "TPC.COMMIT", on_commit_ack);
-            continue;
-        }
-        if (d[k].rid > t->max_aborted) { /* count each round once, not once per replica */
-            t->max_aborted = d[k].rid;
-            t->recovered_aborted++;
-        }
-        char num[24];
-        const char *argv[2] = { "TPC.ABORT", num };
-        size_t lens[2] = { 9, util_u64_to_str(d[k].rid, num) };
-        LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", link_addr(l),
-                   (unsigned long long)d[k].rid);
-        link_send(l, 2, argv, lens, on_abort_ack, NULL);
-    }
-    free(d);
-    report_recovery(t, i);
-}
-
-void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, void *ctx)
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
+                         void *ctx)
 {
     t->commit_hook = fn;
+    t->commit_hook_wanted = wanted;
     t->commit_hook_ctx = ctx;
 }
 
@@ -894,43 +686,6 @@ void txn_set_max_inflight(struct txn *t, int n)
 }
 
 /* ---- set-up ---- */
-
-static int replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset)
-{
-    struct txn *t = ctx;
-    uint64_t rid;
-    if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
-        LOG_WARNING("decision log: unknown record at offset %llu", (unsigned long long)offset);
-        return -1;
-    }
-    if (rid >= t->next_rid)
-        t->next_rid = rid + 1;
-    if (strcmp(argv[0], "NEXT") == 0) {
-        t->next_rid = rid; /* >= every rid before it, by construction */
-    } else if (strcmp(argv[0], "COMMIT") == 0) {
-        struct round *rd = round_new(t, rid, ROUND_COMMITTED);
-        if (!rd)
-            return -1;
-        rd->acks_missing = t->nlinks;
-        rd->next = t->unacked;
-        t->unacked = rd;
-        t->st.unacked_rounds++;
-    } else if (strcmp(argv[0], "END") == 0) {
-        for (struct round *rd = t->unacked; rd; rd = rd->next)
-            if (rd->rid == rid) {
-                unacked_remove(t, rd);
-                round_free(rd);
-                t->st.unacked_rounds--;
-                break;
-            }
-    } else {
-        LOG_WARNING("decision log: unknown record '%s' at offset %llu", argv[0],
-                    (unsigned long long)offset);
-        return -1;
-    }
-    return 0;
-}
-
 struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
                     int nreplicas, int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
                     size_t errlen)
@@ -954,13 +709,13 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     t->max_inflight = 1;
     t->next_rid = 1;
     t->kick = event_new(base, -1, 0, kick_cb, t);
-    t->durable_poll = evtimer_new(base, durable_poll_cb, t);
+    t->durable_poll = evtimer_new(base, txn_durable_poll_cb, t);
 
     char path[4096];
     struct journal_info info;
     uint64_t t0 = t->recovery_t0 = util_mono_ms();
     snprintf(path, sizeof path, "%s/decision.log", dir);
-    if (!(t->log = journal_open(path, replay_decision, t, &info, err, errlen))) {
+    if (!(t->log = journal_open(path, txn_replay_decision, t, &info, err, errlen))) {
         txn_free(t);
         return NULL;
     }
@@ -977,7 +732,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                (unsigned long long)info.records, t->st.unacked_rounds,
                (unsigned long long)t->next_rid, (unsigned long long)(util_mono_ms() - t0));
 
-    struct link_events ev = { on_hello, NULL, t };
+    struct link_events ev = { txn_on_hello, NULL, t };
     for (int i = 0; i < nreplicas; i++) {
         if (!(t->links[i] = link_new(base, replicas[i], i, &ev))) {
             snprintf(err, errlen, "bad replica address '%s' (want host:port)", replicas[i]);
@@ -1002,7 +757,7 @@ void txn_free(struct txn *t)
     while (t->unacked) {
         struct round *rd = t->unacked;
         t->unacked = rd->next;
-        round_free(rd);
+        txn_round_free(rd);
     }
     journal_close(t->log);
     free(t->links);
@@ -1039,3 +794,4 @@ void txn_get_stats(const struct txn *t, struct txn_stats *st)
     st->next_rid = t->next_rid;
     st->pending_ops = t->npending;
 }
+

@@ -46,9 +46,19 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
 void txn_free(struct txn *t);
 
 /* Called for every op of every committed round, in commit order, before the replies go
- * out (WATCH uses it to learn which keys changed). */
-typedef void (*txn_commit_hook)(void *ctx, const struct op *op);
-void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, void *ctx);
+ * out (WATCH uses it to learn which keys changed). touched, when not NULL, is what the
+ * replicas reported about the op (len bytes, not NUL-terminated): "F" if it flushed a
+ * database that held a key, else one '0' or '1' per argument, '1' where the argument
+ * names a key the op changed (a TX op's positions index its whole "TX n {argc arg...}*n").
+ * It is NULL when the round did not ask for it (wanted() said no when its PREPARE went
+ * out) or a replica's vote lacked it: then nothing is known beyond the op itself. */
+typedef void (*txn_commit_hook)(void *ctx, const struct op *op, const char *touched,
+                                size_t len);
+/* Asked as each round's PREPARE goes out: nonzero if the hook wants the touched strings
+ * (the replicas compute them only then: TPC.PREPARE TOUCHED). NULL: never. */
+typedef int (*txn_commit_hook_wanted)(void *ctx);
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
+                         void *ctx);
 
 /* How many rounds may be PREPARING at once (pipelining; default 1). */
 void txn_set_max_inflight(struct txn *t, int n);

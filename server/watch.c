@@ -265,8 +265,9 @@ static void touch_key(const char *k, size_t len)
         make_dirty(l->w);
 }
 
-/* A committed command: dirties the watchers of every key it writes. The expiry sweep's
- * internal op (TPC.EXPIREDEL key...) deletes exactly its arguments. */
+/* A committed command, when the replicas did not say what it changed: dirties the watchers
+ * of every key it may write. The expiry sweep's internal op (TPC.EXPIREDEL key...) may
+ * delete any of its arguments. */
 static void touch(int argc, char *const *argv, const size_t *lens)
 {
     const struct command *cmd = request_lookup(argv[0], lens[0]);
@@ -286,10 +287,14 @@ static void touch(int argc, char *const *argv, const size_t *lens)
         touch_key(argv[i], lens[i]);
 }
 
-void watch_on_commit(void *ctx, const struct op *op)
+int watch_wanted(void *ctx)
 {
-    if (table_count == 0 || op->argc < 1)
-        return;
+    return table_count > 0;
+}
+
+/* Without word from the replicas: every key the op may write (conservative). */
+static void touch_op(const struct op *op)
+{
     if (!op_is(op, "tx")) {
         touch(op->argc, op->argv, op->lens);
         return;
@@ -306,6 +311,24 @@ void watch_on_commit(void *ctx, const struct op *op)
         touch((int)argc, op->argv + at + 1, op->lens + at + 1);
         at += 1 + (int)argc;
     }
+}
+
+void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len)
+{
+    if (table_count == 0 || op->argc < 1)
+        return;
+    if (touched && len == 1 && touched[0] == 'F') {
+        dirty_all(); /* it flushed a database that held keys */
+        return;
+    }
+    if (!touched || len != (size_t)op->argc) {
+        touch_op(op);
+        return;
+    }
+    /* Exact: the keys the op changed, by argument position (any position: a TX's too). */
+    for (int j = 0; j < op->argc; j++)
+        if (touched[j] == '1')
+            touch_key(op->argv[j], op->lens[j]);
 }
 
 /* ---- writes in flight ---- */

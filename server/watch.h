@@ -3,11 +3,18 @@
  * A watcher is one client's set of WATCHed keys with a dirty flag. Three sources change
  * the picture:
  *   - watch_on_commit(), the round engine's commit hook, sees every committed op in commit
- *     order (a TX op's sub-commands one by one) and marks dirty every watcher of a key
- *     the op writes (whether or not the write changed it: SETNX on an existing key still
- *     counts, where Redis would not; a client retries, as on any conflict); a write without
- *     key positions in the command table (FLUSHALL, FLUSHDB) or an op the table does not
- *     know dirties every watcher;
+ *     order and marks dirty the watchers of the keys it changed. While any key is watched
+ *     (watch_wanted()), each round's PREPARE asks the replicas which arguments of each op
+ *     name a key the op changed (TPC.PREPARE TOUCHED, replica/participant.h), and only
+ *     those keys count: as in Redis, a write that changes nothing (SETNX on an existing
+ *     key, DEL of a missing key, a failed EXPIRE NX, FLUSHDB of an empty database) leaves
+ *     a WATCH alone, while SET of the same value does not. An op that flushed a database
+ *     holding keys dirties every watcher (Redis only those of keys that existed: the one
+ *     remaining difference, tests/compat/README.md). A round whose PREPARE went out before
+ *     the first key was watched carries no such answer; for its ops the hook is
+ *     conservative: every watcher of a key the op may write (its key positions in the
+ *     command table, a TX op's sub-commands one by one) is dirtied, and a write without key
+ *     positions (FLUSHALL, FLUSHDB) or an op the table does not know dirties every watcher;
  *   - watch_track_new() / watch_track_free() bracket every write from its submission to
  *     its decision (request.c does it for each command, multi.c for each TX), counted in
  *     a table of per-key-hash counters, so watch_busy() can tell whether a watched key may
@@ -27,8 +34,9 @@
  * with it that its WATCH test catches lost updates.
  *
  * Writes submitted behind the coordinator's client layer (the expiry sweep's TPC.EXPIREDEL)
- * are seen by the commit hook, which dirties the watchers of the keys they delete, but are
- * not tracked: an EXEC racing such a deletion may commit before it is noticed.
+ * are seen by the commit hook, which dirties the watchers of the keys they delete (of every
+ * argument, without the replicas' answer), but are not tracked: an EXEC racing such a
+ * deletion may commit before it is noticed.
  */
 #ifndef TWOPC_WATCH_H
 #define TWOPC_WATCH_H
@@ -54,8 +62,11 @@ void watch_free(struct watcher *w);
 
 void watch_set_notify(void (*fn)(void));
 
-/* The round engine's commit hook (txn_set_commit_hook(t, watch_on_commit, NULL)). */
-void watch_on_commit(void *ctx, const struct op *op);
+/* The round engine's commit hook and its predicate
+ * (txn_set_commit_hook(t, watch_on_commit, watch_wanted, NULL)): watch_wanted() is true
+ * while any key is watched, so rounds ask the replicas what each op changed only then. */
+void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len);
+int watch_wanted(void *ctx);
 
 /* Starts tracking the keys cmd writes (NULL if it writes none, or out of memory). */
 struct watch_track *watch_track_new(const struct command *cmd, int argc, char *const *argv,

@@ -5,12 +5,13 @@ input.  A transaction is one 2PC round: the data is checked on the replicas'
 SQLite files too, not only through the coordinator.
 """
 
+import signal
 import threading
 import time
 
 import pytest
 
-from conftest import connect, resp_encode
+from conftest import connect, parse_info, resp_encode
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +249,57 @@ def test_exec_fails_whole_when_a_replica_is_down():
         c.close()
 
 
-def test_flushall_dirties_every_watch(c):
+def test_flush_dirties_the_watches_of_keys_it_deletes(c):
+    """FLUSHALL fails an EXEC watching a key it deleted; FLUSHDB of an empty database
+    changes nothing and leaves the WATCH alone (both as Redis 7.0)."""
     a, b = connect(c), connect(c)
-    if send(b, "COMMAND", "INFO", "flushall") == b"*1\r\n$-1\r\n":
-        pytest.skip("FLUSHALL is not implemented yet (another module's work)")
+    assert send(a, "SET", "w:flush", "1") == b"+OK\r\n"
     assert send(a, "WATCH", "w:flush") == b"+OK\r\n"
     assert send(b, "FLUSHALL") == b"+OK\r\n"
     assert send(a, "MULTI") == b"+OK\r\n"
     assert send(a, "EXEC") == b"*-1\r\n"
+    assert send(a, "WATCH", "w:flush") == b"+OK\r\n"
+    assert send(b, "FLUSHDB") == b"+OK\r\n"      # nothing left to delete
+    assert send(a, "MULTI") == b"+OK\r\n"
+    assert send(a, "EXEC") == b"*0\r\n"
+
+
+def next_round(admin):
+    info = parse_info(send(admin, "INFO", "twopc").split(b"\r\n", 1)[1])
+    return int(info["next_round"])
+
+
+def test_watch_after_a_prepare_went_out(manual_cluster):
+    """A round asks the replicas what each op changed only if some key is watched when its
+    PREPARE leaves. A WATCH that arrives while such a round is in flight gets no word
+    about it, and the commit hook falls back to every key the op may write: a real change
+    must fail the EXEC (else an update is lost), and a write that changes nothing fails it
+    too in that window (more cautious than Redis). A round prepared after the WATCH is
+    exact."""
+    mc = manual_cluster("--prepare-timeout-ms", "8000")
+    admin, a, b = mc.raw(), mc.raw(), mc.raw()
+    replica = mc.procs[1]
+    assert send(a, "SET", "late:k", "1") == b"+OK\r\n"
+    cases = [(("INCR", "late:k"), b":2\r\n", True, b"*-1\r\n"),
+             (("DEL", "late:missing"), b":0\r\n", True, b"*-1\r\n"),
+             (("DEL", "late:missing"), b":0\r\n", False, b"*1\r\n+PONG\r\n")]
+    for write, reply, prepared_first, want in cases:
+        before = next_round(admin)
+        if not prepared_first:
+            assert send(a, "WATCH", "late:k", "late:missing") == b"+OK\r\n"
+        replica.send_signal(signal.SIGSTOP)
+        try:
+            b.send(resp_encode(*write))
+            deadline = time.monotonic() + 5
+            while next_round(admin) == before:    # its round started: PREPARE is out
+                assert time.monotonic() < deadline, "the round did not start"
+                time.sleep(0.01)
+            if prepared_first:
+                assert send(a, "WATCH", "late:k", "late:missing") == b"+OK\r\n"
+            assert send(a, "MULTI") == b"+OK\r\n"
+            assert send(a, "PING") == b"+QUEUED\r\n"
+            a.send(resp_encode("EXEC"))             # waits for the write in flight
+        finally:
+            replica.send_signal(signal.SIGCONT)
+        assert b.read_raw() == reply, write
+        assert a.read_raw() == want, (write, prepared_first)

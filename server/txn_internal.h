@@ -1,0 +1,119 @@
+/* txn_internal.h -- what txn.c and txn_recovery.c share: the round and engine structs and
+ * the helpers each file calls in the other. Nothing else includes it (the public API is
+ * txn.h).
+ *
+ *     txn.c            batching, PREPARE, votes, the commit point, aborts, set-up
+ *     txn_recovery.c   after the commit point and after a restart: COMMIT acknowledgements,
+ *                      durable marks and END, decision-log compaction and replay, and the
+ *                      TPC.HELLO resolution of a (re)connected replica's missed decisions
+ *
+ * The round state machine (states, transition table, invariants) is described in txn.c;
+ * every state change goes through txn_set_state() there.
+ */
+#ifndef TWOPC_TXN_INTERNAL_H
+#define TWOPC_TXN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "journal.h"
+#include "record.h"
+#include "replica_link.h"
+#include "txn.h"
+
+enum round_state { ROUND_PREPARING, ROUND_COMMITTED, ROUND_ABORTED, ROUND_ENDED,
+                   ROUND_STATE_MAX };
+
+struct wop {
+    struct op *op;
+    struct slot *slot;
+};
+
+struct round {
+    struct txn *t;
+    uint64_t rid;
+    enum round_state state;
+    struct wop *ops;
+    size_t nops;
+    int votes_missing, acks_missing, refs;
+    char *voted, *acked;     /* per link */
+    struct record_buf results; /* encoded per-op results of the first YES vote */
+    size_t *res_off;         /* nops + 1 offsets into results */
+    int have_results, all_yes;
+    /* The touched strings (txn.h, txn_commit_hook) of the first YES vote, raw, one after
+     * the other; touched_off (nops + 1 offsets) is NULL when the PREPARE did not ask for
+     * them (want_touched == 0) or a YES vote came without them. */
+    int want_touched;
+    struct record_buf touched;
+    size_t *touched_off;
+    uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
+    struct event *timer;
+    struct round *next;      /* on t->unacked */
+    struct round *qnext;     /* on the in-flight queue */
+};
+
+struct txn {
+    struct event_base *base;
+    struct journal *log;
+    struct link **links;
+    int nlinks, rr, prepare_timeout_ms;
+    struct wop *pending;
+    size_t npending, cap;
+    struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
+    int ninflight, max_inflight;
+    struct round *unacked;
+    struct event *kick;
+    uint64_t next_rid;
+    struct txn_stats st;
+    int closing; /* txn_free is running: links are being freed, send nothing */
+    uint64_t max_log_bytes, compacted_size;
+    int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
+    uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
+    uint64_t last_now_ms; /* the clock given to the last round */
+    struct event *durable_poll; /* asks replicas for their durable mark when idle */
+    txn_commit_hook commit_hook;
+    txn_commit_hook_wanted commit_hook_wanted;
+    void *commit_hook_ctx;
+    /* Recovery report: logged once every replica has said hello after start-up. */
+    char *hello_seen;
+    int recovery_logged;
+    uint64_t recovery_t0, recovered_committed, recovered_aborted, max_aborted;
+};
+
+/* ---- in txn.c ---- */
+
+/* Asserts the per-state invariants of rd (debug builds). */
+void txn_assert_round(const struct round *rd);
+/* The one place a round changes state; asserts that the transition is allowed. */
+void txn_set_state(struct round *rd, enum round_state to);
+/* A round with no ops; NULL when out of memory. */
+struct round *txn_round_new(struct txn *t, uint64_t rid, enum round_state state);
+void txn_round_free(struct round *rd);
+/* Frees rd if it is ABORTED or ENDED and no callback still refers to it. */
+void txn_round_maybe_free(struct round *rd);
+void txn_unacked_remove(struct txn *t, struct round *rd);
+/* Appends "<what> <rid>" to the decision log (not synced). Returns 0 or -1. */
+int txn_log_record(struct txn *t, const char *what, uint64_t rid);
+/* Syncs the decision log, or exits the process if that fails. */
+void txn_sync_or_die(struct txn *t);
+/* Sends "<cmd> <rid>" to one replica; rd is referenced until fn runs. */
+void txn_send_decision(struct round *rd, struct link *l, const char *cmd, link_reply_fn fn);
+/* The reply callback of TPC.ABORT (arg: the round, or NULL). */
+void txn_on_abort_ack(struct link *l, const struct link_reply *r, void *arg);
+
+/* ---- in txn_recovery.c ---- */
+
+/* The reply callback of TPC.COMMIT (arg: the round). */
+void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg);
+/* A replica reported its durable mark (in a vote, an acknowledgement or TPC.DURABLE). */
+void txn_note_durable(struct txn *t, struct link *l, long long durable);
+/* The durable_poll timer's callback. */
+void txn_durable_poll_cb(evutil_socket_t fd, short what, void *arg);
+/* The link's on_hello hook: re-sends what the replica missed, aborts its rounds in doubt. */
+void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h);
+/* journal_open's replay callback for the decision log. */
+int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset);
+
+#endif

@@ -1,0 +1,286 @@
+/* txn_recovery.c -- a committed round's way to END, and picking up after a restart.
+ *
+ * After the commit point (txn.c) a round waits on t->unacked until every replica has
+ * acknowledged its COMMIT *and* holds it durably: each replica reports its durable mark
+ * (the highest round whose COMMIT is fsync'd there) in every vote, acknowledgement and
+ * TPC.HELLO, and, when the cluster goes quiet with rounds acknowledged but not yet
+ * durable, in answer to TPC.DURABLE (polled every DURABLE_POLL_MS). Then END is logged
+ * (not forced) and the round is freed; a decision log grown past max_log_bytes is
+ * rewritten to "NEXT <rid>" plus the COMMITs not yet ENDed.
+ *
+ *     COMMIT durable ──acks from all──▶ acknowledged ──durable marks pass rid──▶ END
+ *                                         (TPC.DURABLE polled while idle)
+ *
+ * After a restart, txn_replay_decision() rebuilds t->unacked from the decision log (a
+ * COMMIT without END is a round to finish) and the next round id. When a replica
+ * (re)connects, txn_on_hello() sends it, in round order and ahead of anything else on the
+ * link, COMMIT for every unacknowledged committed round it has not acknowledged and ABORT
+ * for every round it holds in doubt that never committed (presumed abort).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "txn_internal.h"
+#include "util.h"
+
+static int fill_compacted(void *ctx, struct journal *tmp)
+{
+    struct txn *t = ctx;
+    char num[24];
+    const char *argv[2] = { "NEXT", num };
+    size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
+    if (journal_append(tmp, 2, argv, lens) < 0)
+        return -1;
+    argv[0] = "COMMIT";
+    lens[0] = 6;
+    for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        lens[1] = util_u64_to_str(rd->rid, num);
+        if (journal_append(tmp, 2, argv, lens) < 0)
+            return -1;
+    }
+    /* Rounds whose COMMIT went to the log thread: the rewrite made it durable first, but
+     * txn.c has not moved them to t->unacked yet (it does when the thread reports). */
+    for (struct round *rd = t->qhead; rd && rd->ticket; rd = rd->qnext) {
+        lens[1] = util_u64_to_str(rd->rid, num);
+        if (journal_append(tmp, 2, argv, lens) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rewrites the decision log once it is big: everything ENDed is garbage. */
+static void maybe_compact(struct txn *t)
+{
+    uint64_t size = journal_size(t->log);
+    if (size <= t->max_log_bytes || size <= 2 * t->compacted_size)
+        return;
+    char err[256];
+    uint64_t t0 = util_mono_ms();
+    if (journal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
+        LOG_WARNING("decision log compaction failed: %s", err);
+        txn_sync_or_die(t); /* exits if the log is no longer usable */
+        return;
+    }
+    t->compacted_size = journal_size(t->log);
+    LOG_VERBOSE("decision log compacted: %llu -> %llu bytes, %zu unacknowledged rounds kept, "
+                "in %llu ms", (unsigned long long)size, (unsigned long long)t->compacted_size,
+                t->st.unacked_rounds, (unsigned long long)(util_mono_ms() - t0));
+}
+
+static void round_end(struct round *rd)
+{
+    txn_set_state(rd, ROUND_ENDED);
+    txn_unacked_remove(rd->t, rd);
+    if (txn_log_record(rd->t, "END", rd->rid) < 0)
+        LOG_WARNING("round %llu: can't log END (out of memory)", (unsigned long long)rd->rid);
+    rd->t->st.unacked_rounds--;
+    txn_assert_round(rd);
+    maybe_compact(rd->t);
+}
+
+/* Ends every committed round that all replicas acknowledged and hold durably. */
+static void end_durable_rounds(struct txn *t)
+{
+    uint64_t min = UINT64_MAX;
+    for (int i = 0; i < t->nlinks; i++)
+        min = t->durable[i] < min ? t->durable[i] : min;
+    struct round *rd = t->unacked;
+    while (rd) {
+        struct round *next = rd->next;
+        if (rd->acks_missing == 0 && rd->rid <= min) {
+            round_end(rd);
+            txn_round_maybe_free(rd);
+        }
+        rd = next;
+    }
+}
+
+static void on_durable(struct link *l, const struct link_reply *r, void *arg)
+{
+    long long durable;
+    if (r && link_reply_int(r, &durable) == 0)
+        txn_note_durable(arg, l, durable);
+}
+
+/* Rounds acknowledged everywhere but not yet durable everywhere wait for the replicas'
+ * next fsync, which an idle cluster never reports: after DURABLE_POLL_MS, ask. Without
+ * it the last rounds before a quiet period would keep their COMMIT records (and be
+ * re-sent after a restart) until the next write. */
+#define DURABLE_POLL_MS 100
+
+void txn_durable_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct txn *t = arg;
+    static const char *argv[1] = { "TPC.DURABLE" };
+    static const size_t lens[1] = { 11 };
+    uint64_t want = 0;
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        if (rd->acks_missing == 0 && rd->rid > want)
+            want = rd->rid;
+    for (int i = 0; want && i < t->nlinks; i++)
+        if (t->durable[i] < want && link_state(t->links[i]) == LINK_READY)
+            link_send(t->links[i], 1, argv, lens, on_durable, t);
+}
+
+static void arm_durable_poll(struct txn *t)
+{
+    if (t->closing || evtimer_pending(t->durable_poll, NULL))
+        return;
+    struct timeval tv = { 0, DURABLE_POLL_MS * 1000 };
+    evtimer_add(t->durable_poll, &tv);
+}
+
+void txn_note_durable(struct txn *t, struct link *l, long long durable)
+{
+    int i = link_index(l);
+    if (durable > 0 && (uint64_t)durable > t->durable[i]) {
+        t->durable[i] = (uint64_t)durable;
+        end_durable_rounds(t);
+    }
+}
+
+void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct round *rd = arg;
+    int i = link_index(l);
+    long long durable;
+    rd->refs--;
+    if (r && link_reply_int(r, &durable) == 0) {
+        if (!rd->acked[i]) {
+            rd->acked[i] = 1;
+            rd->acks_missing--;
+        }
+        rd->refs++; /* keep rd alive across txn_note_durable, which may end and free rounds */
+        txn_note_durable(rd->t, l, durable);
+        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
+            end_durable_rounds(rd->t);
+        if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
+            arm_durable_poll(rd->t); /* acknowledged, still waiting to be durable */
+        rd->refs--;
+    } else if (r) {
+        size_t len = 0;
+        const char *msg = link_reply_str(r, &len);
+        LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s", link_addr(l),
+                    (unsigned long long)rd->rid, (int)len, msg ? msg : "?");
+        link_drop(l, "it refused a COMMIT");
+    }
+    txn_round_maybe_free(rd);
+}
+
+/* ---- links coming up ---- */
+
+/* After start-up, once every replica has said hello: what recovery found and decided. */
+static void report_recovery(struct txn *t, int i)
+{
+    t->hello_seen[i] = 1;
+    if (t->recovery_logged)
+        return;
+    for (int k = 0; k < t->nlinks; k++)
+        if (!t->hello_seen[k])
+            return;
+    t->recovery_logged = 1;
+    LOG_NOTICE("recovered %llu rounds: %llu committed (re-sent to replicas), %llu aborted "
+               "(in doubt, never committed), in %llu ms",
+               (unsigned long long)(t->recovered_committed + t->recovered_aborted),
+               (unsigned long long)t->recovered_committed,
+               (unsigned long long)t->recovered_aborted,
+               (unsigned long long)(util_mono_ms() - t->recovery_t0));
+}
+
+void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h)
+{
+    struct txn *t = ctx;
+    int i = link_index(l);
+    if (h->max_rid >= t->next_rid)
+        t->next_rid = h->max_rid + 1;
+    if (h->durable > t->durable[i])
+        t->durable[i] = h->durable;
+    /* Decisions this replica missed go out first, ahead of anything else on the link, and
+     * in round order: a replica decides its prepared rounds oldest first. Committed rounds
+     * it has not acknowledged get COMMIT (answered at once if already applied); rounds in
+     * doubt that never committed get ABORT (presumed abort). */
+    size_t n = 0;
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        n++;
+    struct decision { uint64_t rid; struct round *rd; } *d =
+        calloc(n + h->n_in_doubt + 1, sizeof *d);
+    if (!d) {
+        LOG_WARNING("replica %s: out of memory resolving its rounds", link_addr(l));
+        return;
+    }
+    n = 0;
+    for (struct round *rd = t->unacked; rd; rd = rd->next)
+        if (!rd->acked[i])
+            d[n++] = (struct decision){ rd->rid, rd };
+    for (size_t k = 0; k < h->n_in_doubt; k++) {
+        struct round *rd = t->unacked;
+        while (rd && rd->rid != h->in_doubt[k])
+            rd = rd->next;
+        if (!rd)
+            d[n++] = (struct decision){ h->in_doubt[k], NULL };
+    }
+    for (size_t a = 1; a < n; a++) /* insertion sort: a handful of rounds */
+        for (size_t b = a; b > 0 && d[b - 1].rid > d[b].rid; b--) {
+            struct decision tmp = d[b];
+            d[b] = d[b - 1];
+            d[b - 1] = tmp;
+        }
+    for (size_t k = 0; k < n; k++) {
+        if (d[k].rd) {
+            txn_send_decision(d[k].rd, l, "TPC.COMMIT", txn_on_commit_ack);
+            continue;
+        }
+        if (d[k].rid > t->max_aborted) { /* count each round once, not once per replica */
+            t->max_aborted = d[k].rid;
+            t->recovered_aborted++;
+        }
+        char num[24];
+        const char *argv[2] = { "TPC.ABORT", num };
+        size_t lens[2] = { 9, util_u64_to_str(d[k].rid, num) };
+        LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", link_addr(l),
+                   (unsigned long long)d[k].rid);
+        link_send(l, 2, argv, lens, txn_on_abort_ack, NULL);
+    }
+    free(d);
+    report_recovery(t, i);
+}
+
+/* ---- start-up ---- */
+
+int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset)
+{
+    struct txn *t = ctx;
+    uint64_t rid;
+    if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
+        LOG_WARNING("decision log: unknown record at offset %llu", (unsigned long long)offset);
+        return -1;
+    }
+    if (rid >= t->next_rid)
+        t->next_rid = rid + 1;
+    if (strcmp(argv[0], "NEXT") == 0) {
+        t->next_rid = rid; /* >= every rid before it, by construction */
+    } else if (strcmp(argv[0], "COMMIT") == 0) {
+        struct round *rd = txn_round_new(t, rid, ROUND_COMMITTED);
+        if (!rd)
+            return -1;
+        rd->acks_missing = t->nlinks;
+        rd->next = t->unacked;
+        t->unacked = rd;
+        t->st.unacked_rounds++;
+    } else if (strcmp(argv[0], "END") == 0) {
+        for (struct round *rd = t->unacked; rd; rd = rd->next)
+            if (rd->rid == rid) {
+                txn_unacked_remove(t, rd);
+                txn_round_free(rd);
+                t->st.unacked_rounds--;
+                break;
+            }
+    } else {
+        LOG_WARNING("decision log: unknown record '%s' at offset %llu", argv[0],
+                    (unsigned long long)offset);
+        return -1;
+    }
+    return 0;
+}

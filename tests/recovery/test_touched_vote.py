@@ -1,0 +1,158 @@
+"""test_touched_vote.py -- TPC.PREPARE TOUCHED: a replica's vote says which keys each op
+changed (what the coordinator's WATCH needs), and the flag leaves no trace in the vote log.
+
+One twopc-replica, no coordinator: the test plays the coordinator over raw RESP.
+
+  test_touched_strings          per op, "F" (a FLUSH of a database that held a key) or one
+                                '0'/'1' per argument ('1': the argument names a key the op
+                                changed), for writes that change nothing (DEL of a missing
+                                key, SETNX on an existing one, RENAME k k, SETRANGE k 0 "",
+                                EXPIRE NX that fails, a failed INCR, FLUSHDB of an empty
+                                database) and writes that do (SET of the same value, APPEND
+                                of "", EXPIRE to the same time); a TX op indexes its whole
+                                argument list; an MSET big enough to take the hashed path
+                                is still exact; without the flag the vote is as before.
+  test_flag_not_logged_replay   the PREPARE record of a round prepared with the flag is the
+                                request without it (byte for byte what the plain request
+                                logs); after kill -9 the round is in doubt, COMMIT applies
+                                it from the log, and a restart replays it to the same data.
+"""
+
+from conftest import RespConn, RespError, read_journal
+
+NOW = 1700000000000  # the round clock: any fixed instant works for a replica alone
+
+
+def conn_to(daemon):
+    return RespConn(daemon.port)
+
+
+def prepare(conn, rid, ops, touched=True):
+    args = [b"TPC.PREPARE"] + ([b"TOUCHED"] if touched else []) + \
+        [b"%d" % rid, b"%d" % NOW, b"%d" % len(ops)]
+    for op in ops:
+        args += [b"%d" % len(op)] + [a if isinstance(a, bytes) else a.encode() for a in op]
+    return conn.command(*args)
+
+
+def commit(conn, rid):
+    reply = conn.command("TPC.COMMIT", str(rid))
+    assert isinstance(reply, int), reply
+
+
+def vote_touched(vote, nops):
+    """The touched array of a YES vote (asserting its shape)."""
+    assert isinstance(vote, list) and vote[0] == b"YES", vote
+    assert len(vote) == 3 + nops, vote
+    assert isinstance(vote[-1], list) and len(vote[-1]) == nops, vote
+    return vote[-1]
+
+
+def test_touched_strings(make_rig):
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    # Seed: a=1, k=v, n=abc, t=x with a TTL.
+    assert prepare(c, 1, [["MSET", "a", "1", "k", "v", "n", "abc"],
+                          ["SET", "t", "x", "PXAT", "4102444800000"]], touched=False) == \
+        [b"YES", 0, b"OK", b"OK"]
+    commit(c, 1)
+
+    ops = [
+        (["DEL", "missing"], "00"),
+        (["DEL", "a", "missing", "a"], "0101"),
+        (["SETNX", "k", "other"], "000"),
+        (["SET", "k", "v"], "010"),                      # same value: still a change
+        (["SET", "missing", "x", "XX"], "0000"),
+        (["APPEND", "k", ""], "010"),
+        (["SETRANGE", "k", "0", ""], "0000"),
+        (["RENAME", "k", "k"], "000"),
+        (["RENAMENX", "k", "t"], "000"),
+        (["COPY", "k", "t"], "000"),
+        (["EXPIRE", "t", "100", "NX"], "0000"),          # t has a TTL: NX fails
+        (["PEXPIREAT", "t", "4102444800000"], "010"),    # the same time: still a change
+        (["INCR", "n"], "00"),                           # an error: nothing recorded
+        (["GETEX", "k"], "00"),
+        (["PERSIST", "k"], "00"),
+        (["MSETNX", "k", "1", "new", "2"], "00000"),
+        (["MSET", "x", "k", "k", "v"], "01110"),         # value "k" at 2: k changed too
+        (["TX", "2", "3", "SET", "tx1", "v", "2", "DEL", "nope"], "000010000"),
+    ]
+    vote = prepare(c, 2, [op for op, _ in ops])
+    assert vote[2:2 + len(ops)] == [
+        0, 1, 0, b"OK", None, 1, 1, b"OK", 0, 0, 0, 1,
+        RespError(b"ERR value is not an integer or out of range"), b"v", 0, 0, b"OK",
+        [b"OK", 0]], vote
+    got = vote_touched(vote, len(ops))
+    for (op, want), t in zip(ops, got):
+        assert t == want.encode(), "%r: touched %r, want %r" % (op, t, want)
+    commit(c, 2)
+
+    # An MSET big enough for the hashed path (argc x records > 4096) is still exact; a
+    # value that names a key changed by the same op is '1' too.
+    big = ["MSET"]
+    for i in range(200):
+        big += ["big:%d" % i, "big:%d" % (i + 1) if i % 50 == 0 else "val"]
+    want = "0" + "".join("1" + ("1" if i % 50 == 0 and i + 1 < 200 else "0")
+                         for i in range(200))
+    assert vote_touched(prepare(c, 3, [big]), 1) == [want.encode()]
+    commit(c, 3)
+
+    # FLUSHDB of a database that holds keys: "F"; then of the empty database: no change.
+    vote = prepare(c, 4, [["FLUSHDB"], ["FLUSHALL", "ASYNC"], ["SET", "z", "1"],
+                          ["TX", "1", "1", "FLUSHALL"]])
+    assert vote_touched(vote, 4) == [b"F", b"00", b"010", b"F"], vote
+    commit(c, 4)
+    assert c.command("DBSIZE") == 0
+    vote = prepare(c, 5, [["FLUSHALL"], ["FLUSHDB", "bad"]])
+    assert vote_touched(vote, 2) == [b"0", b"00"], vote
+    commit(c, 5)
+
+    # Without the flag: the vote has no touched element; a bare flag is a bad PREPARE.
+    vote = prepare(c, 6, [["SET", "p", "1"]], touched=False)
+    assert len(vote) == 3 and vote[0] == b"YES" and vote[2] == b"OK", vote
+    commit(c, 6)
+    bad = c.command("TPC.PREPARE", "TOUCHED", "7", str(NOW))
+    assert isinstance(bad, RespError) and bad.message.startswith(b"NO bad PREPARE"), bad
+    c.close()
+
+
+def prepare_records(path):
+    return [f for _, f in read_journal(path) if f[0] == b"PREPARE"]
+
+
+def test_flag_not_logged_replay(make_rig):
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    ops = [["SET", "a", "1"], ["SETNX", "a", "2"], ["DEL", "gone"], ["INCR", "cnt"]]
+    vote = prepare(c, 1, ops, touched=False)
+    assert vote == [b"YES", 0, b"OK", 0, 0, 1], vote
+    commit(c, 1)
+    vote = prepare(c, 2, ops, touched=True)
+    assert vote[:6] == [b"YES", vote[1], b"OK", 0, 0, 2], vote
+    assert vote_touched(vote, 4) == [b"010", b"000", b"00", b"01"]
+    records = prepare_records(rig.votes_log(1))
+    assert len(records) == 2, records
+    plain, flagged = records
+    # The same fields but the round id: no TOUCHED anywhere in the record.
+    assert flagged[0] == b"PREPARE" and flagged[1] == b"2" and b"TOUCHED" not in flagged
+    assert plain[:1] + plain[2:] == flagged[:1] + flagged[2:], (plain, flagged)
+    c.close()
+
+    # Round 2 is prepared, not decided: kill -9, restart, it is in doubt; COMMIT applies
+    # it from the log record.
+    r.kill()
+    r.start()
+    c = conn_to(r)
+    hello = c.command("TPC.HELLO")
+    assert hello[0] == 1 and hello[2] == [2], hello
+    commit(c, 2)
+    assert c.command("GET", "a") == b"1" and c.command("GET", "cnt") == b"2"
+    c.close()
+    r.stop()
+    r.start()
+    c = conn_to(r)
+    assert c.command("TPC.HELLO")[0] == 2
+    assert c.command("GET", "cnt") == b"2" and c.command("DBSIZE") == 2
+    c.close()
