@@ -20,8 +20,10 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # A coordinator on 127.0.0.1:$(PORT) and three replicas, data under $(DATA); Ctrl-C stops.
+# ARGS go to the coordinator, e.g. make run ARGS="--requirepass secret --timeout 300".
+ARGS ?=
 run: build
-	exec $(BUILD)/server/twopc-cluster --port $(PORT) --dir $(DATA)
+	exec $(BUILD)/server/twopc-cluster --port $(PORT) --dir $(DATA) $(if $(strip $(ARGS)),-- $(ARGS))
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'soak|bench'

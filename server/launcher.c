@@ -32,11 +32,12 @@
 #define RESTART_MS 1000
 #define STOP_GRACE_MS 5000
 #define MAX_CHILDREN 33
+#define MAX_EXTRA_ARGS 40 /* options after "--", passed to the coordinator */
 
 struct child {
     char name[32];
     char dir[PATH_MAX + 32];
-    char *argv[80]; /* the coordinator: 9 + 2 per replica + NULL */
+    char *argv[128]; /* the coordinator: 9 + 2 per replica + extra options + NULL */
     char args[24][PATH_MAX + 32];
     pid_t pid;
     struct event *restart;
@@ -199,7 +200,9 @@ static void usage(FILE *f)
             "  --prepare-timeout-ms N  passed to the coordinator (default 500)\n"
             "  --log-max-bytes N     compact logs past this size (default 16 MB)\n"
             "  --bin-dir DIR         where twopc-server and twopc-replica are\n"
-            "  --help                this text\n");
+            "  --help                this text\n"
+            "  -- OPTION...          everything after -- goes to the coordinator as is, e.g.\n"
+            "                        -- --requirepass secret --timeout 300 --maxclients 500\n");
 }
 
 int main(int argc, char **argv)
@@ -229,8 +232,10 @@ int main(int argc, char **argv)
     }
     if (!rport)
         rport = port + 1;
+    /* Options for the coordinator follow "--" (getopt stops there). */
+    int nextra = optind < argc && strcmp(argv[optind - 1], "--") == 0 ? argc - optind : 0;
     if (port <= 0 || port > 65535 || nrep < 1 || nrep > MAX_CHILDREN - 1 || rport <= 0 ||
-        rport + nrep - 1 > 65535 || optind < argc) {
+        rport + nrep - 1 > 65535 || optind + nextra < argc || nextra > MAX_EXTRA_ARGS) {
         usage(stderr);
         return 2;
     }
@@ -273,7 +278,9 @@ int main(int argc, char **argv)
         co->argv[9 + 2 * i] = "--replica";
         co->argv[10 + 2 * i] = addrs[i];
     }
-    co->argv[9 + 2 * nrep] = NULL;
+    for (int i = 0; i < nextra; i++)
+        co->argv[9 + 2 * nrep + i] = argv[optind + i];
+    co->argv[9 + 2 * nrep + nextra] = NULL;
 
     struct event *sigs[3] = {
         evsignal_new(L.base, SIGCHLD, sigchld_cb, &L),

@@ -5,10 +5,11 @@ stay deleted, and writes work.
 """
 
 import signal
+import subprocess
 
 import pytest
 
-from conftest import pid_alive
+from conftest import CLUSTER, Cluster, closing_cluster, pid_alive
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT],
@@ -53,3 +54,24 @@ def test_stop_and_restart_keeps_data(cluster, sig):
     expected[b"restart:new"] = b"after restart"
     assert r.get(b"restart:new") == b"after restart"
     cluster.wait_sqlite(expected, exact=True)
+
+
+def test_launcher_passes_options_after_double_dash():
+    """twopc-cluster ... -- OPTIONS: the options reach the coordinator (make run ARGS=...)."""
+    def factory():
+        return Cluster(coordinator_args=["--timeout", "321", "--maxclients", "77"])
+    for c in closing_cluster(factory):
+        c.start()
+        c.wait_ready()
+        r = c.client(socket_timeout=10)
+        assert r.config_get("timeout") == {"timeout": "321"}
+        assert r.config_get("maxclients") == {"maxclients": "77"}
+        assert r.set("k", "v") is True and r.get("k") == b"v"
+        r.close()
+
+
+def test_launcher_refuses_stray_arguments():
+    res = subprocess.run([CLUSTER, "--port", "1", "stray"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=10)
+    assert res.returncode == 2
+    assert b"Usage: twopc-cluster" in res.stderr

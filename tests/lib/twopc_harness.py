@@ -252,13 +252,14 @@ class StopResult:
 class Cluster:
     """One twopc-cluster launcher, its coordinator and its replicas."""
 
-    def __init__(self, replicas=3):
+    def __init__(self, replicas=3, coordinator_args=()):
         for path in (CLUSTER, SERVER, REPLICA):
             if not os.access(path, os.X_OK):
                 raise ClusterError("binary not found or not executable: %s "
                                    "(build first, or set TWOPC_SERVER / "
                                    "TWOPC_REPLICA / TWOPC_CLUSTER)" % path)
         self.replicas = replicas
+        self.coordinator_args = [str(a) for a in coordinator_args]  # after "--"
         self.root = tempfile.mkdtemp(prefix="twopc-it-")
         self.dir = os.path.join(self.root, "data")
         os.mkdir(self.dir)
@@ -325,6 +326,8 @@ class Cluster:
         argv = [CLUSTER, "--port", str(self.port), "--dir", self.dir,
                 "--replicas", str(self.replicas),
                 "--replica-port", str(self.replica_ports[0])]
+        if self.coordinator_args:
+            argv += ["--"] + self.coordinator_args
         with open(self.launcher_out, "ab") as out:
             out.write(("=== start %d: %s\n" % (self.starts, " ".join(argv))).encode())
             out.flush()
