@@ -3,8 +3,9 @@
  * It is a RESP server (conn.c) for the coordinator: TPC.PREPARE / TPC.COMMIT / TPC.ABORT /
  * TPC.HELLO drive the participant (participant.c); TPC.READ <now_ms> <command> <args...>
  * answers the coordinator's reads from the committed data as of the coordinator's clock
- * (so replicas agree on what has expired), and TPC.EXPIRED <now_ms> <limit> lists keys
- * whose expiry has passed, for the coordinator's background sweep. Every read command of
+ * (so replicas agree on what has expired), TPC.MREAD <now_ms> <n> {<argc> <command...>}*n
+ * answers the n reads of one coordinator loop turn at once, and TPC.EXPIRED <now_ms>
+ * <limit> lists keys whose expiry has passed, for the coordinator's background sweep. Every read command of
  * exec.c (GET, MGET, EXISTS, TTL, KEYS, SCAN, DBSIZE, ...) also works on its own, at the
  * replica's clock, as do DIGEST and INFO, so `redis-cli -p <port> GET k` can inspect a
  * replica. Writes from anyone but the coordinator's protocol are refused.
@@ -103,6 +104,50 @@ static void cmd_read(struct replica *r, const struct resp_request *req, struct r
         resp_write_error(w, "ERR TPC.READ of a command that is not a read");
     else
         run_read(r, now, op.argc, op.argv, op.lens, w);
+}
+
+/* TPC.MREAD now_ms n {argc command args...}*n: the reads of one coordinator loop turn in one
+ * request, answered with an array of n replies, all as of now_ms, inside one SQLite read
+ * transaction (one shared lock for the batch instead of one per statement). */
+static void cmd_mread(struct replica *r, const struct resp_request *req, struct resp_writer *w)
+{
+    int64_t now;
+    uint64_t n;
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0 ||
+        util_parse_u64(req->argv[2], req->lens[2], &n) < 0 || n > (uint64_t)req->argc) {
+        resp_write_error(w, "ERR bad arguments for TPC.MREAD");
+        return;
+    }
+    /* Validate the framing first: a malformed batch gets one error, not a partial array. */
+    int at = 3;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t argc;
+        if (at >= req->argc || util_parse_u64(req->argv[at], req->lens[at], &argc) < 0 ||
+            argc == 0 || argc > (uint64_t)(req->argc - at - 1)) {
+            resp_write_error(w, "ERR malformed TPC.MREAD");
+            return;
+        }
+        at += 1 + (int)argc;
+    }
+    if (at != req->argc) {
+        resp_write_error(w, "ERR malformed TPC.MREAD");
+        return;
+    }
+    struct store *st = participant_store(r->part);
+    int txn = store_begin(st) == 0;
+    resp_write_array(w, (size_t)n);
+    at = 3;
+    for (uint64_t i = 0; i < n; i++) {
+        int argc = (int)strtol(req->argv[at], NULL, 10);
+        struct op op = { .argc = argc, .argv = req->argv + at + 1, .lens = req->lens + at + 1 };
+        if (!exec_is_read(&op))
+            resp_write_error(w, "ERR TPC.MREAD of a command that is not a read");
+        else
+            run_read(r, now, op.argc, op.argv, op.lens, w);
+        at += 1 + argc;
+    }
+    if (txn)
+        store_rollback(st); /* nothing was written: ends the read transaction */
 }
 
 struct expired_keys {
@@ -209,7 +254,7 @@ static const struct replica_cmd {
     { "tpc.prepare", -4, cmd_prepare }, { "tpc.commit", 2, cmd_commit },
     { "tpc.abort", 2, cmd_abort },     { "tpc.hello", 1, cmd_hello },
     { "tpc.durable", 1, cmd_durable }, { "tpc.read", -3, cmd_read },
-    { "tpc.expired", 3, cmd_expired },
+    { "tpc.expired", 3, cmd_expired }, { "tpc.mread", -3, cmd_mread },
 };
 
 static void on_request(struct conn *c, const struct resp_request *req)

@@ -261,18 +261,39 @@ void commands_run_subcommand(struct client *cl, const struct resp_request *req,
 
 /* ---- reads: one replica answers ----
  *
- * A read goes to one READY link that is not stalled. If that link drops, the read moves to
- * another; if it gives no answer within the prepare timeout (a stopped replica keeps its
- * connection open), the read is sent to another link too, and the first answer wins. A
- * read_call lives until it has answered and every link it was sent to has called back.
+ * Reads are batched: every read of one loop turn is queued on the link chosen for it, and
+ * at the end of the turn (flush_reads) each link's queue leaves as one request,
+ * TPC.MREAD <now_ms> <n> {<argc> <command...>}*n, answered with an array of n replies.
+ * One request, one callback and one timer per batch instead of per read, and one SQLite
+ * read transaction on the replica.
+ *
+ *     GET a  GET b  MGET c d     (one loop turn, any clients)
+ *        └──────┴──────┴──▶ link 2: TPC.MREAD 1732... 3 2 GET a 2 GET b 3 MGET c d
+ *                                 ◀── *3 $1 A $1 B *2 ...  ──▶ each reply into its slot
+ *
+ * If the batch's link drops, or gives no answer within the prepare timeout (a stopped
+ * replica keeps its connection open), each read not yet answered is sent on its own
+ * (TPC.READ) to another link, and the first answer wins. A read_call lives until it has
+ * answered and every request it was part of has called back.
  */
 
 struct read_call {
     struct slot *slot;
-    struct op *op;
-    struct event *timer;
+    struct op *op;       /* the client's command */
+    struct event *timer; /* only for reads sent on their own (a retry) */
     int tries, outstanding, done;
 };
+
+struct read_batch {
+    struct link *l;
+    struct read_call **rc;
+    size_t n, cap;
+    struct event *timer; /* the prepare timeout: then each read also goes elsewhere */
+};
+
+#define READ_LINKS_MAX 64
+static struct read_batch *queued[READ_LINKS_MAX]; /* per link index, this loop turn */
+static struct event *flush_ev;
 
 static int read_send(struct read_call *rc, const struct link *skip);
 
@@ -283,7 +304,8 @@ static void read_finish(struct read_call *rc, const struct link_reply *r)
     else
         resp_write_error(slot_writer(rc->slot), "ERR no replica could serve the read");
     rc->done = 1;
-    evtimer_del(rc->timer);
+    if (rc->timer)
+        evtimer_del(rc->timer);
     slot_done(rc->slot);
 }
 
@@ -291,9 +313,20 @@ static void read_maybe_free(struct read_call *rc)
 {
     if (!rc->done || rc->outstanding > 0)
         return;
-    event_free(rc->timer);
+    if (rc->timer)
+        event_free(rc->timer);
     op_free(rc->op);
     free(rc);
+}
+
+/* The link l failed rc (dropped, or could not take the request): try another one. */
+static void read_retry(struct read_call *rc, const struct link *l)
+{
+    if (rc->done)
+        return;
+    if (++rc->tries >= txn_nlinks(coord->txn) || read_send(rc, l) < 0)
+        if (rc->outstanding == 0)
+            read_finish(rc, NULL); /* every replica dropped it */
 }
 
 static void read_done(struct link *l, const struct link_reply *r, void *arg)
@@ -303,60 +336,186 @@ static void read_done(struct link *l, const struct link_reply *r, void *arg)
     if (!rc->done) {
         if (r)
             read_finish(rc, r);
-        else if (++rc->tries >= txn_nlinks(coord->txn) || read_send(rc, l) < 0)
-            if (rc->outstanding == 0)
-                read_finish(rc, NULL); /* every replica dropped it */
+        else
+            read_retry(rc, l);
     }
     read_maybe_free(rc);
+}
+
+static void arm(struct event *timer)
+{
+    int ms = txn_prepare_timeout_ms(coord->txn);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(timer, &tv);
 }
 
 static void read_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct read_call *rc = arg;
     /* No answer yet: ask another replica too (a stalled link is skipped by the choice). */
-    if (read_send(rc, NULL) < 0) {
-        int ms = txn_prepare_timeout_ms(coord->txn);
-        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-        evtimer_add(rc->timer, &tv);
-    }
+    if (read_send(rc, NULL) < 0)
+        arm(rc->timer);
 }
 
+/* Sends rc on its own: TPC.READ <now_ms> <command...> on a link other than skip. */
 static int read_send(struct read_call *rc, const struct link *skip)
 {
     struct link *l = txn_read_link(coord->txn, skip);
-    if (!l || link_send(l, rc->op->argc, (const char **)rc->op->argv, rc->op->lens, read_done,
-                        rc) < 0)
+    if (!l)
         return -1;
-    rc->outstanding++;
-    int ms = txn_prepare_timeout_ms(coord->txn);
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    evtimer_add(rc->timer, &tv);
-    return 0;
-}
-
-/* The request as a replica read: TPC.READ <now_ms> <command> <args...>, so that whichever
- * replica answers judges expiry as of this instant (see txn_now_ms). NULL when out of
- * memory. */
-static struct op *read_op(const struct resp_request *req)
-{
+    if (!rc->timer && !(rc->timer = evtimer_new(coord->base, read_timeout, rc)))
+        return -1;
     char now[24], *small_argv[16];
-    size_t n = (size_t)req->argc + 2, small_lens[16];
-    int small = n <= 16; /* GET and friends: no allocation but the op */
-    char **argv = small ? small_argv : malloc(n * sizeof *argv);
+    size_t n = (size_t)rc->op->argc + 2, small_lens[16];
+    int small = n <= 16;
+    const char **argv = small ? (const char **)small_argv : malloc(n * sizeof *argv);
     size_t *lens = small ? small_lens : malloc(n * sizeof *lens);
-    struct op *op = NULL;
+    int rc_send = -1;
     if (argv && lens) {
         argv[0] = "TPC.READ", lens[0] = 8;
         argv[1] = now, lens[1] = util_u64_to_str(txn_now_ms(coord->txn), now);
-        memcpy(argv + 2, req->argv, (size_t)req->argc * sizeof *argv);
-        memcpy(lens + 2, req->lens, (size_t)req->argc * sizeof *lens);
-        op = op_new((int)n, argv, lens);
+        memcpy(argv + 2, rc->op->argv, (size_t)rc->op->argc * sizeof *argv);
+        memcpy(lens + 2, rc->op->lens, (size_t)rc->op->argc * sizeof *lens);
+        rc_send = link_send(l, (int)n, argv, lens, read_done, rc);
     }
     if (!small) {
         free(argv);
         free(lens);
     }
-    return op;
+    if (rc_send < 0)
+        return -1;
+    rc->outstanding++;
+    arm(rc->timer);
+    return 0;
+}
+
+/* Frees b once every read in it has dropped its reference to b. */
+static void batch_release(struct read_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        read_maybe_free(b->rc[i]);
+    if (b->timer)
+        event_free(b->timer);
+    free(b->rc);
+    free(b);
+}
+
+static void batch_done(struct link *l, const struct link_reply *r, void *arg)
+{
+    struct read_batch *b = arg;
+    int whole = r && !link_reply_is_error(r) && link_reply_len(r) == b->n;
+    for (size_t i = 0; i < b->n; i++) {
+        struct read_call *rc = b->rc[i];
+        rc->outstanding--;
+        if (rc->done)
+            continue;
+        if (whole)
+            read_finish(rc, link_reply_elem(r, i));
+        else if (r)
+            read_finish(rc, r); /* the replica refused the batch: its error for each */
+        else
+            read_retry(rc, l);
+    }
+    batch_release(b);
+}
+
+static void batch_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct read_batch *b = arg;
+    /* No answer yet: each read still waiting asks another replica too (if there is none,
+     * the batch's answer, or its link's drop, still comes). */
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->rc[i]->done)
+            read_send(b->rc[i], b->l);
+}
+
+static void batch_send(struct read_batch *b)
+{
+    size_t argc = 3;
+    for (size_t i = 0; i < b->n; i++)
+        argc += 1 + (size_t)b->rc[i]->op->argc;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    char *nums = malloc(24 * (b->n + 2));
+    int sent = -1;
+    if (argv && lens && nums && (b->timer = evtimer_new(coord->base, batch_timeout, b))) {
+        size_t a = 0;
+        argv[a] = "TPC.MREAD", lens[a++] = 9;
+        argv[a] = nums, lens[a++] = util_u64_to_str(txn_now_ms(coord->txn), nums);
+        argv[a] = nums + 24, lens[a++] = util_u64_to_str(b->n, nums + 24);
+        for (size_t i = 0; i < b->n; i++) {
+            const struct op *op = b->rc[i]->op;
+            char *num = nums + 24 * (i + 2);
+            argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)op->argc, num);
+            memcpy(argv + a, op->argv, (size_t)op->argc * sizeof *argv);
+            memcpy(lens + a, op->lens, (size_t)op->argc * sizeof *lens);
+            a += (size_t)op->argc;
+        }
+        sent = link_send(b->l, (int)argc, argv, lens, batch_done, b);
+    }
+    free(argv), free(lens), free(nums);
+    if (sent == 0) {
+        arm(b->timer);
+        return;
+    }
+    /* The link went away (or no memory): each read on its own, elsewhere. */
+    for (size_t i = 0; i < b->n; i++) {
+        struct read_call *rc = b->rc[i];
+        rc->outstanding--;
+        if (read_send(rc, b->l) < 0 && rc->outstanding == 0) {
+            resp_write_error(slot_writer(rc->slot), "ERR no replica is available to serve reads");
+            rc->done = 1;
+            slot_done(rc->slot);
+        }
+    }
+    batch_release(b);
+}
+
+static struct link *turn_link;
+
+static void flush_reads(evutil_socket_t fd, short what, void *arg)
+{
+    turn_link = NULL;
+    for (size_t i = 0; i < READ_LINKS_MAX; i++) {
+        struct read_batch *b = queued[i];
+        if (!b)
+            continue;
+        queued[i] = NULL;
+        batch_send(b);
+    }
+}
+
+/* Queues rc on a READY link's batch for this loop turn. Returns 0, or -1 (no link). */
+static int read_queue(struct read_call *rc)
+{
+    struct link *l = turn_link && link_state(turn_link) == LINK_READY ? turn_link
+                                                                     : txn_read_link(coord->txn, NULL);
+    turn_link = l;
+    int idx = l ? link_index(l) : -1;
+    if (idx < 0 || idx >= READ_LINKS_MAX)
+        return read_send(rc, NULL);
+    struct read_batch *b = queued[idx];
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b)))
+            return -1;
+        queued[idx] = b;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        struct read_call **v = realloc(b->rc, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->rc = v;
+        b->cap = cap;
+    }
+    b->l = l;
+    b->rc[b->n++] = rc;
+    rc->outstanding++;
+    if (!flush_ev)
+        flush_ev = event_new(coord->base, -1, 0, flush_reads, NULL);
+    if (flush_ev)
+        event_active(flush_ev, 0, 0);
+    return flush_ev ? 0 : -1;
 }
 
 static void cmd_read(struct client *cl, const struct resp_request *req)
@@ -366,19 +525,15 @@ static void cmd_read(struct client *cl, const struct resp_request *req)
         return;
     }
     struct read_call *rc = calloc(1, sizeof *rc);
-    if (!rc || !(rc->op = read_op(req)) ||
-        !(rc->timer = evtimer_new(coord->base, read_timeout, rc)) ||
+    if (!rc || !(rc->op = op_new(req->argc, req->argv, req->lens)) ||
         !(rc->slot = client_slot_new(cl, 0))) {
-        if (rc) {
-            if (rc->timer)
-                event_free(rc->timer);
+        if (rc)
             op_free(rc->op);
-        }
         free(rc);
         resp_write_error(client_reply_writer(cl), "ERR out of memory");
         return;
     }
-    if (read_send(rc, NULL) < 0) {
+    if (read_queue(rc) < 0) {
         resp_write_error(slot_writer(rc->slot), "ERR no replica is available to serve reads");
         rc->done = 1;
         slot_done(rc->slot);
