@@ -26,13 +26,33 @@ static int sink(struct resp_writer *w, const void *data, size_t len)
     return w->write(w->sink, data, len) == 0 ? 0 : -1;
 }
 
+/* Writes "<type><n>\r\n" into out (RESP_WRITER_HDR_MAX bytes); returns its length. Every
+ * reply has one or more of these, so no snprintf here. */
+static size_t format_header(char *out, char type, uint64_t n, int negative)
+{
+    char digits[20];
+    size_t nd = 0, len = 0;
+
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    out[len++] = type;
+    if (negative)
+        out[len++] = '-';
+    while (nd > 0)
+        out[len++] = digits[--nd];
+    out[len++] = '\r';
+    out[len++] = '\n';
+    return len;
+}
+
 /* "<type><n>\r\n" for a non-negative count or length. */
 static int write_header(struct resp_writer *w, char type, size_t n)
 {
     char hdr[RESP_WRITER_HDR_MAX];
-    int len = snprintf(hdr, sizeof(hdr), "%c%zu\r\n", type, n);
 
-    return sink(w, hdr, (size_t)len);
+    return sink(w, hdr, format_header(hdr, type, n, 0));
 }
 
 /* "<type>s\r\n" with every CR and LF of s replaced by a space, so that an echoed
@@ -66,8 +86,7 @@ static int write_payload(struct resp_writer *w, char type, const char *prefix, s
                          const void *p, size_t len)
 {
     char buf[RESP_WRITER_HDR_MAX + 8 + RESP_WRITER_JOIN_MAX];
-    int n = snprintf(buf, RESP_WRITER_HDR_MAX, "%c%zu\r\n", type, plen + len);
-    size_t h = (size_t)n;
+    size_t h = format_header(buf, type, plen + len, 0);
 
     memcpy(buf + h, prefix, plen);
     h += plen;
@@ -95,9 +114,9 @@ int resp_write_error(struct resp_writer *w, const char *s)
 int resp_write_int(struct resp_writer *w, int64_t v)
 {
     char buf[RESP_WRITER_HDR_MAX];
-    int n = snprintf(buf, sizeof(buf), ":%" PRId64 "\r\n", v);
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
 
-    return sink(w, buf, (size_t)n);
+    return sink(w, buf, format_header(buf, ':', mag, v < 0));
 }
 
 int resp_write_bulk(struct resp_writer *w, const void *p, size_t len)

@@ -429,17 +429,45 @@ static void batch_timeout(evutil_socket_t fd, short what, void *arg)
             read_send(b->rc[i], b->l);
 }
 
+/* The argument vector of a TPC.MREAD, kept between batches: a big batch's arrays would
+ * otherwise be allocated and freed every loop turn. */
+static const char **mr_argv;
+static size_t *mr_lens, mr_cap;
+static char *mr_nums;
+
+static int mr_reserve(size_t argc, size_t nums)
+{
+    if (argc <= mr_cap && nums <= mr_cap)
+        return 0;
+    size_t cap = mr_cap ? mr_cap : 256;
+    while (cap < argc || cap < nums)
+        cap *= 2;
+    const char **argv = realloc(mr_argv, cap * sizeof *argv);
+    if (argv)
+        mr_argv = argv;
+    size_t *lens = realloc(mr_lens, cap * sizeof *lens);
+    if (lens)
+        mr_lens = lens;
+    char *n = realloc(mr_nums, cap * 24);
+    if (n)
+        mr_nums = n;
+    if (!argv || !lens || !n)
+        return -1;
+    mr_cap = cap;
+    return 0;
+}
+
 static void batch_send(struct read_batch *b)
 {
     size_t argc = 3;
     for (size_t i = 0; i < b->n; i++)
         argc += 1 + (size_t)b->rc[i]->op->argc;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    char *nums = malloc(24 * (b->n + 2));
     int sent = -1;
-    if (argv && lens && nums && (b->timer = evtimer_new(coord->base, batch_timeout, b))) {
-        size_t a = 0;
+    if (mr_reserve(argc, b->n + 2) == 0 &&
+        (b->timer = evtimer_new(coord->base, batch_timeout, b))) {
+        const char **argv = mr_argv;
+        size_t *lens = mr_lens, a = 0;
+        char *nums = mr_nums;
         argv[a] = "TPC.MREAD", lens[a++] = 9;
         argv[a] = nums, lens[a++] = util_u64_to_str(txn_now_ms(coord->txn), nums);
         argv[a] = nums + 24, lens[a++] = util_u64_to_str(b->n, nums + 24);
@@ -453,7 +481,6 @@ static void batch_send(struct read_batch *b)
         }
         sent = link_send(b->l, (int)argc, argv, lens, batch_done, b);
     }
-    free(argv), free(lens), free(nums);
     if (sent == 0) {
         arm(b->timer);
         return;
