@@ -248,6 +248,39 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
     return 0;
 }
 
+char *link_format(int argc, const char **argv, const size_t *lens, size_t *len)
+{
+    char *cmd = NULL;
+    int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return cmd;
+}
+
+void link_format_free(char *cmd)
+{
+    if (cmd)
+        redisFreeCommand(cmd);
+}
+
+int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_fn fn,
+                        void *arg)
+{
+    if (!l->ac || l->state == LINK_DOWN)
+        return -1;
+    struct link_call *call = malloc(sizeof *call);
+    if (!call)
+        return -1;
+    *call = (struct link_call){ l, fn, arg };
+    if (redisAsyncFormattedCommand(l->ac, call_cb, call, cmd, len) != REDIS_OK) {
+        free(call);
+        return -1;
+    }
+    note_sent(l);
+    return 0;
+}
+
 /* A link_reply is a redisReply; the cast keeps hiredis out of every other header. */
 static const redisReply *R(const struct link_reply *r) { return (const redisReply *)r; }
 

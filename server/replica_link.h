@@ -76,6 +76,14 @@ void link_drop(struct link *l, const char *why);
 int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
               link_reply_fn fn, void *arg);
 
+/* The same command for several links (a round's PREPARE): formatted once with
+ * link_format() (NULL when out of memory; free with link_format_free), then sent on each
+ * link with link_send_formatted(), which behaves as link_send(). */
+char *link_format(int argc, const char **argv, const size_t *lens, size_t *len);
+void link_format_free(char *cmd);
+int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_fn fn,
+                        void *arg);
+
 /* Reply accessors. */
 int link_reply_is_error(const struct link_reply *r);
 int link_reply_is_status(const struct link_reply *r, const char *text);

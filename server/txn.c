@@ -558,13 +558,17 @@ static int send_prepare(struct round *rd)
         for (int j = 0; j < op->argc; j++)
             argv[a] = op->argv[j], lens[a++] = op->lens[j];
     }
+    /* Formatted once for every link. */
+    size_t len = 0;
+    char *cmd = link_format((int)a, argv, lens, &len);
     int failed = 0;
     for (int i = 0; i < t->nlinks; i++) {
-        if (link_send(t->links[i], (int)a, argv, lens, on_vote, rd) == 0)
+        if (cmd && link_send_formatted(t->links[i], cmd, len, on_vote, rd) == 0)
             rd->refs++;
         else
             failed++;
     }
+    link_format_free(cmd);
     free(argv), free(lens), free(nums);
     return failed;
 }
