@@ -147,9 +147,11 @@ static uint64_t hash_bytes(const char *k, size_t len)
     return h;
 }
 
+/* A FLUSH record names no key (its k is ""), so it matches no argument, the empty key
+ * included. */
 static int same_key(const struct effect *e, const char *k, size_t len)
 {
-    return e->klen == len && memcmp(e->k, k, len) == 0;
+    return e->kind != EFFECT_FLUSH && e->klen == len && memcmp(e->k, k, len) == 0;
 }
 
 /* Open addressing: slot = record index + 1, 0 = empty; size a power of two >= 2 records. */
@@ -191,9 +193,9 @@ static int in_range(const struct effects *fx, size_t from, size_t to, const char
 int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
                     char *out)
 {
+    int flushed = 0;
     for (size_t i = from; i < to; i++)
-        if (fx->v[i].kind == EFFECT_FLUSH)
-            return 1;
+        flushed |= fx->v[i].kind == EFFECT_FLUSH;
     size_t mask = 0, *slots = NULL;
     if ((to - from) * (size_t)op->argc > TOUCHED_PAIRS)
         slots = index_records(fx, from, to, &mask);
@@ -204,6 +206,28 @@ int effects_touched(const struct effects *fx, size_t from, size_t to, const stru
         out[j] = hit ? '1' : '0';
     }
     free(slots);
+    return flushed;
+}
+
+int effects_flushed(struct store *s, const struct effects *fx, size_t from, size_t to,
+                    size_t nkeys, char *const *keys, const size_t *lens, char *out)
+{
+    memset(out, '0', nkeys);
+    for (size_t f = from; f < to; f++) {
+        if (fx->v[f].kind != EFFECT_FLUSH)
+            continue;
+        /* A view of fx that ends just before this FLUSH: its earlier records, then the
+         * rounds under it, then the store. Only read, never cleared. */
+        struct effects before = *fx;
+        before.n = f;
+        for (size_t i = 0; i < nkeys; i++) {
+            struct effects_value v;
+            int rc = out[i] == '1' ? 1 : effects_lookup(s, &before, keys[i], lens[i], &v);
+            if (rc < 0)
+                return -1;
+            out[i] = rc == 1 ? '1' : '0';
+        }
+    }
     return 0;
 }
 

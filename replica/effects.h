@@ -96,12 +96,22 @@ char *effects_alloc(struct effects *fx, size_t n);
 int effects_own(struct effects *fx, struct op *op);
 
 /* Which of op's arguments name a key that the records v[from..to) of fx change (the range
- * one op recorded): out[j] = '1' if a record there is on a key equal to op->argv[j], else
- * '0', for j < op->argc. Returns 1 if the range holds a FLUSH (out is left alone), else 0.
- * Exact and deterministic (never fails): past a small size it indexes the records by hash,
- * and without memory for the index it compares every pair. */
+ * one op recorded): out[j] = '1' if a PUT, EXPIRE or DEL record there is on a key equal to
+ * op->argv[j], else '0', for j < op->argc (a FLUSH record names no key). Returns 1 if the
+ * range holds a FLUSH, else 0; out is filled either way. Exact and deterministic (never
+ * fails): past a small size it indexes the records by hash, and without memory for the
+ * index it compares every pair. */
 int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
                     char *out);
+
+/* Which of nkeys keys a FLUSH record in v[from..to) deleted: out[i] = '1' if keys[i] was
+ * alive (at fx->now_ms) just before at least one of them, as seen through fx's records
+ * before that FLUSH, the rounds under fx and the store; else '0'. A range without a FLUSH
+ * gives all '0'. Returns 0, or -1 on a store error (out unusable). Costs one lookup per key
+ * and FLUSH: the coordinator sends the keys only for a round that may flush while some
+ * key is watched (TPC.PREPARE TOUCHED WATCHED, participant.h). */
+int effects_flushed(struct store *s, const struct effects *fx, size_t from, size_t to,
+                    size_t nkeys, char *const *keys, const size_t *lens, char *out);
 
 /* Drops the records made after the first n (an op that failed half-way). */
 void effects_truncate(struct effects *fx, size_t n);

@@ -10,8 +10,9 @@
  *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
  *   2. refuse a stale rid or one that would overlap a round still PREPARED;
  *   3. evaluate every op (exec.c), collecting effects and per-op results, and, when the
- *      request carries the TOUCHED flag, which arguments of each op name a key it changed;
- *   4. append PREPARE to the vote log, without the flag (handed to the log thread by
+ *      request carries the TOUCHED flag, which arguments of each op name a key it changed
+ *      (and, with WATCHED, which listed keys each flushing op deleted);
+ *   4. append PREPARE to the vote log, without the flags (handed to the log thread by
  *      participant_submit at the end of the batch; the vote leaves once it is durable, see
  *      participant.h);
  *   5. write the vote.
@@ -294,25 +295,82 @@ static void vote_no(struct resp_writer *w, const char *fmt, uint64_t n, const ch
     resp_write_error(w, msg);
 }
 
-/* The TOUCHED vote element: per op, "F" if its records hold a FLUSH, else one '0'/'1' per
- * argument (effects_touched). marks[i]..marks[i + 1] is op i's range of records. Returns 0,
- * or -1 when out of memory (nothing usable in out). */
-static int write_touched(const struct round *r, const size_t *marks, struct record_buf *out)
+/* The flags of a TPC.PREPARE, between its name and the round id. */
+struct prepare_flags {
+    int touched;        /* TOUCHED: the vote says what each op changed */
+    int watched;        /* TOUCHED WATCHED n key...: and which of these keys a flush deleted */
+    size_t nkeys;
+    char *const *keys;  /* the request's own memory */
+    const size_t *lens;
+    int skip;           /* arguments the flags take */
+};
+
+static int is_word(const struct resp_request *req, int i, const char *word)
+{
+    size_t n = strlen(word);
+    return req->argc > i && req->lens[i] == n && strncasecmp(req->argv[i], word, n) == 0;
+}
+
+/* Parses "[TOUCHED [WATCHED n key...]]" after the command name into f. Returns 0, or -1
+ * when the WATCHED list is malformed (its count is not a number or exceeds what follows). */
+static int parse_flags(const struct resp_request *req, struct prepare_flags *f)
+{
+    uint64_t n;
+    *f = (struct prepare_flags){ 0 };
+    if (!is_word(req, 1, "touched"))
+        return 0;
+    f->touched = f->skip = 1;
+    if (!is_word(req, 2, "watched"))
+        return 0;
+    if (req->argc < 4 || util_parse_u64(req->argv[3], req->lens[3], &n) < 0 ||
+        n > (uint64_t)(req->argc - 4))
+        return -1;
+    f->watched = 1;
+    f->nkeys = (size_t)n;
+    f->keys = req->argv + 4;
+    f->lens = req->lens + 4;
+    f->skip = 3 + (int)n;
+    return 0;
+}
+
+/* The TOUCHED vote element, one string per op (marks[i]..marks[i + 1] is op i's range of
+ * records):
+ *   - an op whose records hold no FLUSH: one '0'/'1' per argument (effects_touched);
+ *   - one that holds a FLUSH: "F", or, when the request listed watched keys,
+ *     "F<bits>|<per argument>": one '0'/'1' per listed key, '1' if it was alive just
+ *     before a FLUSH of the op (effects_flushed), then the per-argument string as above
+ *     (a TX may also write keys before or after its flush).
+ * Returns NULL, or why nothing usable is in out. */
+static const char *write_touched(struct participant *p, const struct round *r,
+                                 const size_t *marks, const struct prepare_flags *f,
+                                 struct record_buf *out)
 {
     struct resp_writer w = { record_buf_sink, out, 2 };
     int maxargc = 1;
     for (int i = 0; i < r->nops; i++)
         maxargc = r->ops[i]->argc > maxargc ? r->ops[i]->argc : maxargc;
-    char *s = malloc((size_t)maxargc);
+    char *s = malloc(2 + f->nkeys + (size_t)maxargc);
+    char *args = s ? s + 2 + f->nkeys : NULL; /* the per-argument string, after "F<bits>|" */
     int rc = s ? resp_write_array(&w, (size_t)r->nops) : -1;
     for (int i = 0; rc == 0 && i < r->nops; i++) {
-        if (effects_touched(&r->fx, marks[i], marks[i + 1], r->ops[i], s) == 1)
+        size_t argc = (size_t)r->ops[i]->argc;
+        if (effects_touched(&r->fx, marks[i], marks[i + 1], r->ops[i], args) == 0) {
+            rc = resp_write_bulk(&w, args, argc);
+        } else if (!f->watched) {
             rc = resp_write_bulk(&w, "F", 1);
-        else
-            rc = resp_write_bulk(&w, s, (size_t)r->ops[i]->argc);
+        } else {
+            if (effects_flushed(p->store, &r->fx, marks[i], marks[i + 1], f->nkeys, f->keys,
+                                f->lens, s + 1) < 0) {
+                free(s);
+                return "can't read the store";
+            }
+            s[0] = 'F';
+            s[1 + f->nkeys] = '|';
+            rc = resp_write_bulk(&w, s, 2 + f->nkeys + argc);
+        }
     }
     free(s);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? "out of memory" : NULL;
 }
 
 /* Evaluates every op of r, writing the results into results and, if marks is not NULL,
@@ -331,7 +389,8 @@ static void evaluate(struct participant *p, struct round *r, struct record_buf *
     r->evaluated = 1;
 }
 
-/* Appends the PREPARE record: the request itself (without its TOUCHED flag), renamed. */
+/* Appends the PREPARE record: the request itself without its flags (the skip arguments
+ * after the name), renamed. */
 static int log_prepare(struct participant *p, const struct resp_request *req, int skip)
 {
     char **argv = req->argv + skip;
@@ -346,18 +405,18 @@ static int log_prepare(struct participant *p, const struct resp_request *req, in
     return rc;
 }
 
-static int is_touched_flag(const struct resp_request *req)
-{
-    return req->argc > 1 && req->lens[1] == 7 && strncasecmp(req->argv[1], "touched", 7) == 0;
-}
-
 void participant_prepare(struct participant *p, const struct resp_request *req,
                          struct resp_writer *w)
 {
     char err[128];
-    int touched = is_touched_flag(req);
-    struct round *r = round_parse(req->argc - touched, req->argv + touched,
-                                  req->lens + touched, err, sizeof err);
+    struct prepare_flags f;
+    if (parse_flags(req, &f) < 0) {
+        vote_no(w, "NO bad PREPARE (%llu): %s", 0, "bad WATCHED list");
+        return;
+    }
+    int touched = f.touched;
+    struct round *r = round_parse(req->argc - f.skip, req->argv + f.skip, req->lens + f.skip,
+                                  err, sizeof err);
     if (!r) {
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
@@ -381,12 +440,12 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
     const char *fail = touched && !marks ? "out of memory" : NULL;
     if (!fail)
         evaluate(p, r, &results, marks);
-    if (!fail && touched && write_touched(r, marks, &tvote) < 0)
-        fail = "out of memory";
+    if (!fail && touched)
+        fail = write_touched(p, r, marks, &f, &tvote);
     free(marks);
 
     FAILPOINT("replica.prepare.before_log");
-    if (!fail && log_prepare(p, req, touched) < 0)
+    if (!fail && log_prepare(p, req, f.skip) < 0)
         fail = "can't log the vote";
     if (fail) {
         free(results.p);

@@ -3,16 +3,20 @@
  * A participant owns the vote log (a journal) and the store. The coordinator drives it
  * with four requests, each answered into a resp_writer:
  *
- *   TPC.PREPARE [TOUCHED] rid now_ms nops {argc arg...}*nops
+ *   TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now_ms nops {argc arg...}*nops
  *                                            evaluate the ops (at the coordinator's
  *                                            clock now_ms), log PREPARED, vote:
  *                                  *<2+nops> +YES :durable <result per op>   or  -NO reason
  *                                  with TOUCHED: *<3+nops>, the same and then *nops of
- *                                  $"F" (the op flushed a database that held a key) or
  *                                  $<argc> of '0'/'1' ('1' at j: the op changed the key
  *                                  named by its argument j; for a TX op, j indexes the whole
- *                                  "TX n {argc arg...}*n"). The flag is not logged: the
- *                                  PREPARE record is the same with or without it.
+ *                                  "TX n {argc arg...}*n") for an op that flushed nothing;
+ *                                  for one that flushed a database holding a key, $"F", or
+ *                                  with WATCHED $"F<n bits>|<argc bits>": bit i '1' if the
+ *                                  listed key i was alive just before one of the op's
+ *                                  flushes, then the per-argument string as above.
+ *                                  The flags are not logged: the PREPARE record is the same
+ *                                  with or without them.
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK
  *   TPC.DURABLE                              :durable, after making every COMMIT durable

@@ -82,7 +82,7 @@ void multi_init(struct coord *c)
     coord = c;
     recheck_ev = event_new(c->base, -1, 0, recheck_cb, NULL);
     watch_set_notify(schedule_recheck);
-    txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, NULL);
+    txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
 }
 
 static struct multi_state *state(struct client *cl)

@@ -122,6 +122,8 @@ void txn_round_free(struct round *rd)
     free(rd->res_off);
     free(rd->touched.p);
     free(rd->touched_off);
+    free(rd->watched.p);
+    free(rd->watched.off);
     if (rd->timer)
         event_free(rd->timer);
     free(rd);
@@ -348,7 +350,7 @@ static void round_committed(struct round *rd)
     for (size_t i = 0; t->commit_hook && i < rd->nops; i++) {
         const size_t *off = rd->touched.p ? rd->touched_off : NULL;
         t->commit_hook(t->commit_hook_ctx, rd->ops[i].op, off ? rd->touched.p + off[i] : NULL,
-                       off ? off[i + 1] - off[i] : 0);
+                       off ? off[i + 1] - off[i] : 0, rd->watched.off ? &rd->watched : NULL);
     }
     if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
         broken_commit(rd); /* a deliberate bug, for tests of the tests */
@@ -523,19 +525,36 @@ static void fail_pending(struct txn *t, const char *why)
     free(ops);
 }
 
-/* Sends PREPARE [TOUCHED] rid now nops {argc args}... to every link, TOUCHED when the
- * commit hook wants to know what each op changed. Returns links that failed. */
+/* Asks the commit hook for the keys to send with a round that may flush (see
+ * txn_commit_hook_keys); leaves rd->watched empty when there are none. */
+static void take_watched(struct round *rd)
+{
+    struct txn *t = rd->t;
+    int rc = 0;
+    for (size_t i = 0; t->commit_hook_keys && rc == 0 && i < rd->nops; i++)
+        rc = t->commit_hook_keys(t->commit_hook_ctx, rd->ops[i].op, &rd->watched);
+    if (rc != 1)
+        rd->watched = (struct txn_keys){ 0 };
+}
+
+/* Sends PREPARE [TOUCHED [WATCHED n key...]] rid now nops {argc args}... to every link:
+ * TOUCHED when the commit hook wants to know what each op changed, WATCHED when it also
+ * wants to know which of its keys a flush in the round deletes. Returns links that
+ * failed. */
 static int send_prepare(struct round *rd)
 {
     struct txn *t = rd->t;
     rd->want_touched = t->commit_hook && t->commit_hook_wanted &&
                        t->commit_hook_wanted(t->commit_hook_ctx);
-    size_t nargs = 4 + (size_t)rd->want_touched;
+    if (rd->want_touched)
+        take_watched(rd);
+    const struct txn_keys *wk = &rd->watched;
+    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0);
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
     size_t *lens = malloc(nargs * sizeof *lens);
-    char *nums = malloc((rd->nops + 3) * 24);
+    char *nums = malloc((rd->nops + 4) * 24);
     if (!argv || !lens || !nums) {
         free(argv), free(lens), free(nums);
         return t->nlinks;
@@ -548,12 +567,18 @@ static int send_prepare(struct round *rd)
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
     if (rd->want_touched)
         argv[a] = "TOUCHED", lens[a++] = 7;
+    if (wk->off) {
+        argv[a] = "WATCHED", lens[a++] = 7;
+        argv[a] = nums + 72, lens[a++] = util_u64_to_str(wk->n, nums + 72);
+        for (size_t i = 0; i < wk->n; i++)
+            argv[a] = wk->p + wk->off[i], lens[a++] = wk->off[i + 1] - wk->off[i];
+    }
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
     argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);
     argv[a] = nums + 48, lens[a++] = util_u64_to_str(rd->nops, nums + 48);
     for (size_t i = 0; i < rd->nops; i++) {
         const struct op *op = rd->ops[i].op;
-        char *num = nums + 24 * (i + 3);
+        char *num = nums + 24 * (i + 4);
         argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)op->argc, num);
         for (int j = 0; j < op->argc; j++)
             argv[a] = op->argv[j], lens[a++] = op->lens[j];
@@ -677,10 +702,11 @@ uint64_t txn_now_ms(struct txn *t)
 }
 
 void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
-                         void *ctx)
+                         txn_commit_hook_keys keys, void *ctx)
 {
     t->commit_hook = fn;
     t->commit_hook_wanted = wanted;
+    t->commit_hook_keys = keys;
     t->commit_hook_ctx = ctx;
 }
 

@@ -45,20 +45,39 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                     size_t errlen);
 void txn_free(struct txn *t);
 
+/* Keys a round's PREPARE carried (TPC.PREPARE TOUCHED WATCHED n key...): key i is
+ * p[off[i] .. off[i + 1]); mark is the hook's own, handed back unchanged. p and off are
+ * malloc'd; the round frees them. */
+struct txn_keys {
+    size_t n;
+    char *p;
+    size_t *off;
+    uint64_t mark;
+};
+
 /* Called for every op of every committed round, in commit order, before the replies go
  * out (WATCH uses it to learn which keys changed). touched, when not NULL, is what the
- * replicas reported about the op (len bytes, not NUL-terminated): "F" if it flushed a
- * database that held a key, else one '0' or '1' per argument, '1' where the argument
- * names a key the op changed (a TX op's positions index its whole "TX n {argc arg...}*n").
- * It is NULL when the round did not ask for it (wanted() said no when its PREPARE went
- * out) or a replica's vote lacked it: then nothing is known beyond the op itself. */
+ * replicas reported about the op (len bytes, not NUL-terminated): for an op that flushed
+ * nothing, one '0' or '1' per argument, '1' where the argument names a key the op changed
+ * (a TX op's positions index its whole "TX n {argc arg...}*n"); for one that flushed a
+ * database holding a key, "F", or, when the round's PREPARE carried keys (keys not NULL),
+ * "F<keys->n bits>|<one per argument>": bit i '1' if key i was alive just before one of
+ * the op's flushes. touched is NULL when the round did not ask for it (wanted() said no
+ * when its PREPARE went out) or a replica's vote lacked it: then nothing is known beyond
+ * the op itself. */
 typedef void (*txn_commit_hook)(void *ctx, const struct op *op, const char *touched,
-                                size_t len);
+                                size_t len, const struct txn_keys *keys);
 /* Asked as each round's PREPARE goes out: nonzero if the hook wants the touched strings
  * (the replicas compute them only then: TPC.PREPARE TOUCHED). NULL: never. */
 typedef int (*txn_commit_hook_wanted)(void *ctx);
+/* Asked next, only when wanted() said yes, for the round's ops in order until it returns
+ * nonzero: 0 if op cannot flush a database (or the hook wants no keys for it); 1 when it
+ * may, after filling *keys with the keys whose fate in a flush the hook wants to learn
+ * (sent with the PREPARE, and given back to the hook at commit); -1 if out of memory
+ * (nothing filled; the round goes without keys). NULL: never. */
+typedef int (*txn_commit_hook_keys)(void *ctx, const struct op *op, struct txn_keys *keys);
 void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
-                         void *ctx);
+                         txn_commit_hook_keys keys, void *ctx);
 
 /* How many rounds may be PREPARING at once (pipelining; default 1). */
 void txn_set_max_inflight(struct txn *t, int n);

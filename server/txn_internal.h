@@ -48,6 +48,8 @@ struct round {
     int want_touched;
     struct record_buf touched;
     size_t *touched_off;
+    /* The keys sent after WATCHED (n == 0 and no memory when none were). */
+    struct txn_keys watched;
     uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
     struct event *timer;
     struct round *next;      /* on t->unacked */
@@ -75,6 +77,7 @@ struct txn {
     struct event *durable_poll; /* asks replicas for their durable mark when idle */
     txn_commit_hook commit_hook;
     txn_commit_hook_wanted commit_hook_wanted;
+    txn_commit_hook_keys commit_hook_keys;
     void *commit_hook_ctx;
     /* Recovery report: logged once every replica has said hello after start-up. */
     char *hello_seen;

@@ -14,6 +14,18 @@
  *
  * In-flight writes are counted in `busy[hash(key) % TRACK_BUCKETS]` (and `busy_all` for
  * keyless writes such as FLUSHALL) from watch_track_new() until watch_track_free().
+ *
+ * Flushes. A round that may flush a database while keys are watched sends the replicas
+ * every watched key (watch_keys(), TPC.PREPARE TOUCHED WATCHED); each flushing op's answer
+ * says which of them were alive just before the flush, and only their watchers are
+ * dirtied, as in Redis (touchAllWatchedKeysInDb). A key entered in the table after that
+ * list was taken was not asked about: each key carries the value of a counter bumped at
+ * every insertion (`born`), the list carries the counter's value when it was taken
+ * (`mark`), and a key born after the mark is dirtied conservatively. A key that left the
+ * table and came back is born again, so it counts as new too.
+ *
+ *     WATCH a, b   PREPARE [FLUSHDB] WATCHED a b (mark 7)   WATCH c (born 8)   commit:
+ *                  replicas: a alive, b not -> "F10|.."    dirty a's and c's watchers
  */
 #include "watch.h"
 
@@ -27,9 +39,14 @@
 #include "failpoint.h"
 #include "op.h"
 #include "request.h"
+#include "txn.h"
 #include "util.h"
 
 #define TRACK_BUCKETS 65536 /* 256 KB of counters; a collision only delays an EXEC */
+/* At most this many watched keys go with a flushing round's PREPARE: each is sent to every
+ * replica and looked up there once per flush. Past it the round goes without the list and
+ * a flush of a database holding keys dirties every watcher (conservative). */
+#define WATCH_SENT_MAX 10000
 
 struct wkey;
 
@@ -43,6 +60,7 @@ struct wlink {
 struct wkey {
     struct wkey *next; /* hash chain */
     uint64_t hash;
+    uint64_t born;     /* `epoch` when it entered the table */
     size_t len;
     struct wlink *links;
     char key[];
@@ -64,6 +82,7 @@ struct watch_track {
 
 static struct wkey **table;
 static size_t table_size, table_count;
+static uint64_t epoch; /* bumped by every key entering the table */
 static LIST_HEAD(, watcher) watchers = LIST_HEAD_INITIALIZER(watchers);
 static size_t nwaiting;
 static uint32_t busy[TRACK_BUCKETS], busy_all;
@@ -125,6 +144,7 @@ static struct wkey *add_key(const char *k, size_t len, uint64_t h)
     if (!x)
         return NULL;
     x->hash = h;
+    x->born = ++epoch;
     x->len = len;
     x->links = NULL;
     memcpy(x->key, k, len);
@@ -265,26 +285,56 @@ static void touch_key(const char *k, size_t len)
         make_dirty(l->w);
 }
 
+/* Calls fn on the op itself or, for a TX op ("TX n {argc arg...}*n", as multi.c built it),
+ * on each of its sub-commands in order, until fn returns nonzero. Returns that value, or
+ * 0 (also for a malformed TX, whose rest is skipped). */
+static int each_command(const struct op *op, int (*fn)(int argc, char *const *argv,
+                                                       const size_t *lens))
+{
+    if (!op_is(op, "tx"))
+        return fn(op->argc, op->argv, op->lens);
+    uint64_t n, argc;
+    int at = 2, rc = 0;
+    if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0)
+        return 0;
+    for (uint64_t i = 0; i < n && at < op->argc && rc == 0; i++) {
+        if (util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 || argc == 0 ||
+            argc > (uint64_t)(op->argc - at - 1))
+            return 0;
+        rc = fn((int)argc, op->argv + at + 1, op->lens + at + 1);
+        at += 1 + (int)argc;
+    }
+    return rc;
+}
+
 /* A committed command, when the replicas did not say what it changed: dirties the watchers
  * of every key it may write. The expiry sweep's internal op (TPC.EXPIREDEL key...) may
- * delete any of its arguments. */
-static void touch(int argc, char *const *argv, const size_t *lens)
+ * delete any of its arguments. Returns 0 (each_command goes on). */
+static int touch(int argc, char *const *argv, const size_t *lens)
 {
     const struct command *cmd = request_lookup(argv[0], lens[0]);
     int first, last, step;
     if (!cmd && lens[0] == 13 && strncasecmp(argv[0], "tpc.expiredel", 13) == 0) {
         for (int i = 1; i < argc; i++)
             touch_key(argv[i], lens[i]);
-        return;
+        return 0;
     }
     if (cmd && !(cmd->flags & CMD_WRITE))
-        return;
+        return 0;
     if (!cmd || key_range(cmd, argc, &first, &last, &step) < 0) {
         dirty_all();
-        return;
+        return 0;
     }
     for (int i = first; i <= last; i += step)
         touch_key(argv[i], lens[i]);
+    return 0;
+}
+
+/* 1 if the command is FLUSHDB or FLUSHALL (whatever its arguments), else 0. */
+static int is_flush(int argc, char *const *argv, const size_t *lens)
+{
+    return (lens[0] == 7 && strncasecmp(argv[0], "flushdb", 7) == 0) ||
+           (lens[0] == 8 && strncasecmp(argv[0], "flushall", 8) == 0);
 }
 
 int watch_wanted(void *ctx)
@@ -292,37 +342,75 @@ int watch_wanted(void *ctx)
     return table_count > 0;
 }
 
-/* Without word from the replicas: every key the op may write (conservative). */
-static void touch_op(const struct op *op)
+int watch_keys(void *ctx, const struct op *op, struct txn_keys *keys)
 {
-    if (!op_is(op, "tx")) {
-        touch(op->argc, op->argv, op->lens);
-        return;
+    if (table_count == 0 || table_count > WATCH_SENT_MAX || !each_command(op, is_flush))
+        return 0;
+    size_t total = 0, n = 0, at = 0;
+    for (size_t b = 0; b < table_size; b++)
+        for (const struct wkey *x = table[b]; x; x = x->next)
+            total += x->len;
+    char *p = malloc(total ? total : 1);
+    size_t *off = malloc((table_count + 1) * sizeof *off);
+    if (!p || !off) {
+        free(p);
+        free(off);
+        return -1;
     }
-    /* TX n {argc arg...}*n, as multi.c built it. */
-    uint64_t n, argc;
-    int at = 2;
-    if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0)
-        return;
-    for (uint64_t i = 0; i < n && at < op->argc; i++) {
-        if (util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 || argc == 0 ||
-            argc > (uint64_t)(op->argc - at - 1))
-            return;
-        touch((int)argc, op->argv + at + 1, op->lens + at + 1);
-        at += 1 + (int)argc;
-    }
+    for (size_t b = 0; b < table_size; b++)
+        for (const struct wkey *x = table[b]; x; x = x->next) {
+            off[n++] = at;
+            memcpy(p + at, x->key, x->len);
+            at += x->len;
+        }
+    off[n] = at;
+    *keys = (struct txn_keys){ n, p, off, epoch };
+    return 1;
 }
 
-void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len)
+/* Dirties the watchers of every key that entered the table after mark. */
+static void dirty_born_after(uint64_t mark)
+{
+    for (size_t b = 0; b < table_size; b++)
+        for (const struct wkey *x = table[b]; x; x = x->next)
+            if (x->born > mark)
+                touch_key(x->key, x->len);
+}
+
+/* An op that flushed, with the replicas' word on the keys its PREPARE carried:
+ * "F<bits>|<per argument>" (txn.h). Dirties the watchers of the keys it changed by
+ * argument, of the listed keys that were alive just before a flush, and of every key
+ * watched since the list was taken. Returns 0, or -1 when touched is not of that shape
+ * (nothing done). */
+static int touch_flushed(const struct op *op, const char *touched, size_t len,
+                         const struct txn_keys *keys)
+{
+    if (len != 2 + keys->n + (size_t)op->argc || touched[1 + keys->n] != '|')
+        return -1;
+    const char *bits = touched + 1, *args = touched + 2 + keys->n;
+    for (int j = 0; j < op->argc; j++)
+        if (args[j] == '1')
+            touch_key(op->argv[j], op->lens[j]);
+    for (size_t i = 0; i < keys->n; i++)
+        if (bits[i] == '1')
+            touch_key(keys->p + keys->off[i], keys->off[i + 1] - keys->off[i]);
+    dirty_born_after(keys->mark);
+    return 0;
+}
+
+void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len,
+                     const struct txn_keys *keys)
 {
     if (table_count == 0 || op->argc < 1)
         return;
-    if (touched && len == 1 && touched[0] == 'F') {
-        dirty_all(); /* it flushed a database that held keys */
+    if (touched && len > 0 && touched[0] == 'F') {
+        /* It flushed a database that held keys: without the list, every watcher. */
+        if (!keys || touch_flushed(op, touched, len, keys) < 0)
+            dirty_all();
         return;
     }
     if (!touched || len != (size_t)op->argc) {
-        touch_op(op);
+        each_command(op, touch); /* without word from the replicas: conservative */
         return;
     }
     /* Exact: the keys the op changed, by argument position (any position: a TX's too). */

@@ -8,13 +8,17 @@
  *     name a key the op changed (TPC.PREPARE TOUCHED, replica/participant.h), and only
  *     those keys count: as in Redis, a write that changes nothing (SETNX on an existing
  *     key, DEL of a missing key, a failed EXPIRE NX, FLUSHDB of an empty database) leaves
- *     a WATCH alone, while SET of the same value does not. An op that flushed a database
- *     holding keys dirties every watcher (Redis only those of keys that existed: the one
- *     remaining difference, tests/compat/README.md). A round whose PREPARE went out before
- *     the first key was watched carries no such answer; for its ops the hook is
- *     conservative: every watcher of a key the op may write (its key positions in the
- *     command table, a TX op's sub-commands one by one) is dirtied, and a write without key
- *     positions (FLUSHALL, FLUSHDB) or an op the table does not know dirties every watcher;
+ *     a WATCH alone, while SET of the same value does not. A round that may flush
+ *     (FLUSHDB, FLUSHALL, alone or in a TX) also sends every watched key (watch_keys(),
+ *     TPC.PREPARE TOUCHED WATCHED), and a flush dirties, as in Redis, only the watchers of
+ *     the keys that were alive just before it, plus, conservatively, those of keys watched
+ *     after the list was taken (the replicas were not asked about them). A round whose
+ *     PREPARE went out before the first key was watched carries no such answer; for its
+ *     ops the hook is conservative: every watcher of a key the op may write (its key
+ *     positions in the command table, a TX op's sub-commands one by one) is dirtied, and a
+ *     write without key positions (FLUSHALL, FLUSHDB) or an op the table does not know
+ *     dirties every watcher; so does a flush when more than 10,000 keys are watched (the
+ *     list is not sent then: watch.c, WATCH_SENT_MAX);
  *   - watch_track_new() / watch_track_free() bracket every write from its submission to
  *     its decision (request.c does it for each command, multi.c for each TX), counted in
  *     a table of per-key-hash counters, so watch_busy() can tell whether a watched key may
@@ -45,6 +49,7 @@
 
 struct command;
 struct op;
+struct txn_keys;
 struct watcher;
 struct watch_track;
 
@@ -62,11 +67,17 @@ void watch_free(struct watcher *w);
 
 void watch_set_notify(void (*fn)(void));
 
-/* The round engine's commit hook and its predicate
- * (txn_set_commit_hook(t, watch_on_commit, watch_wanted, NULL)): watch_wanted() is true
- * while any key is watched, so rounds ask the replicas what each op changed only then. */
-void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len);
+/* The round engine's commit hook and its questions (txn.h;
+ * txn_set_commit_hook(t, watch_on_commit, watch_wanted, watch_keys, NULL)):
+ * watch_wanted() is true while any key is watched, so rounds ask the replicas what each
+ * op changed only then; watch_keys() returns 1 with a copy of every watched key (keys's
+ * memory is the caller's to free) for an op that may flush (FLUSHDB, FLUSHALL, alone or in
+ * a TX), 0 for any other op or when more than WATCH_SENT_MAX keys are watched, -1 when out
+ * of memory; watch_on_commit() reads the answers about those keys. */
+void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t len,
+                     const struct txn_keys *keys);
 int watch_wanted(void *ctx);
+int watch_keys(void *ctx, const struct op *op, struct txn_keys *keys);
 
 /* Starts tracking the keys cmd writes (NULL if it writes none, or out of memory). */
 struct watch_track *watch_track_new(const struct command *cmd, int argc, char *const *argv,

@@ -303,3 +303,47 @@ def test_watch_after_a_prepare_went_out(manual_cluster):
             replica.send_signal(signal.SIGCONT)
         assert b.read_raw() == reply, write
         assert a.read_raw() == want, (write, prepared_first)
+
+
+def test_flush_and_a_watch_after_its_prepare_went_out(manual_cluster):
+    """A round that may flush sends the keys watched when its PREPARE leaves, and the
+    replicas say which of them the flush deletes: only their watchers are dirtied (as
+    Redis). A key first watched after that has no answer, so the flush dirties its watchers
+    conservatively, even when it never existed (Redis would run that EXEC); a key already
+    in the list keeps its exact answer, whoever watches it."""
+    mc = manual_cluster("--prepare-timeout-ms", "8000")
+    admin, b = mc.raw(), mc.raw()
+    early, same, late, late_existing = mc.raw(), mc.raw(), mc.raw(), mc.raw()
+    replica = mc.procs[1]
+    assert send(b, "SET", "fl:j", "1") == b"+OK\r\n"
+    assert send(early, "WATCH", "fl:early") == b"+OK\r\n"    # missing: not deleted
+    before = next_round(admin)
+    replica.send_signal(signal.SIGSTOP)
+    try:
+        b.send(resp_encode("FLUSHDB"))
+        deadline = time.monotonic() + 5
+        while next_round(admin) == before:    # its round started: PREPARE is out
+            assert time.monotonic() < deadline, "the round did not start"
+            time.sleep(0.01)
+        assert send(same, "WATCH", "fl:early") == b"+OK\r\n"        # in the list
+        assert send(late, "WATCH", "fl:late") == b"+OK\r\n"         # not in it
+        assert send(late_existing, "WATCH", "fl:j") == b"+OK\r\n"   # not in it, deleted
+        for conn in (early, same, late, late_existing):
+            assert send(conn, "MULTI") == b"+OK\r\n"
+            assert send(conn, "PING") == b"+QUEUED\r\n"
+            conn.send(resp_encode("EXEC"))    # waits for the flush in flight
+    finally:
+        replica.send_signal(signal.SIGCONT)
+    assert b.read_raw() == b"+OK\r\n"
+    assert early.read_raw() == b"*1\r\n+PONG\r\n"
+    assert same.read_raw() == b"*1\r\n+PONG\r\n"
+    assert late.read_raw() == b"*-1\r\n"              # conservative (Redis: *1 +PONG)
+    assert late_existing.read_raw() == b"*-1\r\n"
+    # The next flush, prepared after every WATCH, is exact for all of them.
+    assert send(b, "SET", "fl:j", "1") == b"+OK\r\n"
+    for conn in (early, late):
+        assert send(conn, "WATCH", "fl:early" if conn is early else "fl:late") == b"+OK\r\n"
+    assert send(b, "FLUSHALL") == b"+OK\r\n"
+    for conn in (early, late):
+        assert send(conn, "MULTI") == b"+OK\r\n"
+        assert send(conn, "EXEC") == b"*0\r\n"

@@ -16,6 +16,19 @@ One twopc-replica, no coordinator: the test plays the coordinator over raw RESP.
                                 request without it (byte for byte what the plain request
                                 logs); after kill -9 the round is in doubt, COMMIT applies
                                 it from the log, and a restart replays it to the same data.
+  test_watched_flush_bits       TOUCHED WATCHED n key...: an op that flushed answers
+                                "F<one bit per key>|<per argument>", bit '1' if the key was
+                                alive just before one of its flushes, seen through the
+                                round's earlier ops, an undecided round under it and the
+                                store, at the round's clock (a key expired by then is not
+                                alive); a TX's bits are the union over its flushes and its
+                                per-argument string still reports what it wrote around them
+                                (an empty-key argument is not "changed" by a FLUSH); ops
+                                that flushed nothing answer as without WATCHED; a malformed
+                                list is a bad PREPARE.
+  test_watched_not_logged_replay  the PREPARE record of a round sent with TOUCHED WATCHED
+                                is the plain request (no flag, no key); after kill -9 the
+                                round is in doubt and COMMIT and a restart replay it.
 """
 
 from conftest import RespConn, RespError, read_journal
@@ -27,9 +40,16 @@ def conn_to(daemon):
     return RespConn(daemon.port)
 
 
-def prepare(conn, rid, ops, touched=True):
-    args = [b"TPC.PREPARE"] + ([b"TOUCHED"] if touched else []) + \
-        [b"%d" % rid, b"%d" % NOW, b"%d" % len(ops)]
+def enc(a):
+    return a if isinstance(a, bytes) else a.encode()
+
+
+def prepare(conn, rid, ops, touched=True, watched=None, now=NOW):
+    """TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now nops ops..."""
+    flags = [b"TOUCHED"] if touched else []
+    if watched is not None:
+        flags += [b"WATCHED", b"%d" % len(watched)] + [enc(k) for k in watched]
+    args = [b"TPC.PREPARE"] + flags + [b"%d" % rid, b"%d" % now, b"%d" % len(ops)]
     for op in ops:
         args += [b"%d" % len(op)] + [a if isinstance(a, bytes) else a.encode() for a in op]
     return conn.command(*args)
@@ -155,4 +175,98 @@ def test_flag_not_logged_replay(make_rig):
     c = conn_to(r)
     assert c.command("TPC.HELLO")[0] == 2
     assert c.command("GET", "cnt") == b"2" and c.command("DBSIZE") == 2
+    c.close()
+
+
+def test_watched_flush_bits(make_rig):
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    later = NOW + 5000  # the clock of the rounds below: e has expired by then, t has not
+    assert prepare(c, 1, [["MSET", "a", "1", "b", "2"],
+                          ["SET", "e", "x", "PXAT", str(NOW + 1000)],
+                          ["SET", "t", "x", "PXAT", "4102444800000"]], touched=False) == \
+        [b"YES", 0, b"OK", b"OK", b"OK"]
+    commit(c, 1)
+    # Round 2 stays undecided: round 3 is evaluated on top of it (u alive only there).
+    vote = prepare(c, 2, [["SET", "u", "1"]], now=later)
+    assert vote_touched(vote, 1) == [b"010"], vote
+
+    keys = ["a", "missing", "u", "e", "t", "", "k2"]
+    ops = [
+        # a is deleted by the op before the flush: gone by then.
+        (["DEL", "a"], "01"),
+        # u (round 2), t (TTL ahead) and b were alive; e expired at this clock.
+        (["FLUSHDB"], "F" + "0010100" + "|" + "0"),
+        (["SET", "k2", "v"], "010"),
+        # TX: k2 alive before its first flush, a (written in the TX) before its second;
+        # DEL of the missing empty key records nothing, so "" stays '0' though the TX's
+        # FLUSH records name no key; SET a is reported by argument.
+        (["TX", "4", "2", "DEL", "", "1", "FLUSHALL", "3", "SET", "a", "9", "1", "FLUSHDB"],
+         "F" + "1000001" + "|" + "0000000001000"),
+        # The database is empty now: this flush records nothing.
+        (["FLUSHALL"], "0"),
+    ]
+    vote = prepare(c, 3, [op for op, _ in ops], watched=keys, now=later)
+    assert vote[2:2 + len(ops)] == [1, b"OK", b"OK", [0, b"OK", b"OK", b"OK"], b"OK"], vote
+    got = vote_touched(vote, len(ops))
+    for (op, want), t in zip(ops, got):
+        assert t == want.encode(), "%r: touched %r, want %r" % (op, t, want)
+
+    # A FLUSH that is the only op, with a watched key that exists: its bit is '1'.
+    commit(c, 2)
+    commit(c, 3)
+    assert c.command("DBSIZE") == 0
+    assert prepare(c, 4, [["SET", "w", "1"]], touched=False, now=later)[2] == b"OK"
+    commit(c, 4)
+    vote = prepare(c, 5, [["FLUSHALL", "SYNC"]], watched=["w", "x"], now=later)
+    assert vote_touched(vote, 1) == [b"F10|00"], vote
+    # Without WATCHED the same flush answers plain "F"; with an empty list, "F|...".
+    vote = prepare(c, 6, [["SET", "w", "2"], ["FLUSHDB"]], now=later)
+    assert vote_touched(vote, 2) == [b"010", b"F"], vote
+    vote = prepare(c, 7, [["SET", "w", "3"], ["FLUSHDB"]], watched=[], now=later)
+    assert vote_touched(vote, 2) == [b"010", b"F|0"], vote
+    for rid in (5, 6, 7):
+        commit(c, rid)
+
+    # A malformed list: a bad PREPARE, nothing logged; then the replica goes on.
+    for bad in ([b"TOUCHED", b"WATCHED", b"3", b"a", b"8"],
+                [b"TOUCHED", b"WATCHED", b"x", b"8", b"1", b"1", b"1", b"PING"],
+                [b"TOUCHED", b"WATCHED", b"2", b"a", b"b"]):
+        reply = c.command(b"TPC.PREPARE", *bad)
+        assert isinstance(reply, RespError) and reply.message.startswith(b"NO bad PREPARE"), \
+            (bad, reply)
+    assert len(prepare_records(rig.votes_log(1))) == 7
+    assert prepare(c, 8, [["SET", "z", "1"]], watched=["z"])[2] == b"OK"
+    c.close()
+
+
+def test_watched_not_logged_replay(make_rig):
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    assert prepare(c, 1, [["MSET", "a", "1", "b", "2"]], touched=False)[2] == b"OK"
+    commit(c, 1)
+    ops = [["FLUSHDB"], ["SET", "c", "3"]]
+    vote = prepare(c, 2, ops, watched=["a", "zz", "TOUCHED"])
+    assert vote_touched(vote, 2) == [b"F100|0", b"010"], vote
+    records = prepare_records(rig.votes_log(1))
+    assert records[-1] == [b"PREPARE", b"2", b"%d" % NOW, b"2", b"1", b"FLUSHDB", b"3",
+                           b"SET", b"c", b"3"], records[-1]
+    c.close()
+
+    r.kill()
+    r.start()
+    c = conn_to(r)
+    hello = c.command("TPC.HELLO")
+    assert hello[0] == 1 and hello[2] == [2], hello
+    commit(c, 2)
+    assert c.command("DBSIZE") == 1 and c.command("GET", "c") == b"3"
+    c.close()
+    r.stop()
+    r.start()
+    c = conn_to(r)
+    assert c.command("TPC.HELLO")[0] == 2
+    assert c.command("DBSIZE") == 1 and c.command("GET", "c") == b"3"
+    assert c.command("GET", "a") is None
     c.close()
