@@ -665,11 +665,11 @@ uint64_t journal_submit(struct journal *j)
     return ticket;
 }
 
-int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen)
+/* With lt->mu held: 0, or -1 with the thread's failure in err (the journal is then
+ * unusable for good). Unlocks lt->mu. */
+static int unlock_with_status(struct journal *j, char *err, size_t errlen)
 {
     struct log_thread *lt = j->lt;
-    pthread_mutex_lock(&lt->mu);
-    *ticket = lt->durable;
     int failed = lt->failed;
     if (failed) {
         set_err(err, errlen, "%s", lt->err);
@@ -679,6 +679,13 @@ int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errle
     return failed ? -1 : 0;
 }
 
+int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&j->lt->mu);
+    *ticket = j->lt->durable;
+    return unlock_with_status(j, err, errlen);
+}
+
 /* Blocks until ticket is durable (journal_sync with a log thread). */
 static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t errlen)
 {
@@ -686,13 +693,7 @@ static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t er
     pthread_mutex_lock(&lt->mu);
     while (lt->durable < ticket && !lt->failed)
         pthread_cond_wait(&lt->done, &lt->mu);
-    int failed = lt->failed;
-    if (failed) {
-        set_err(err, errlen, "%s", lt->err);
-        j->failed = 1;
-    }
-    pthread_mutex_unlock(&lt->mu);
-    return failed ? -1 : 0;
+    return unlock_with_status(j, err, errlen);
 }
 
 /* Lets the thread finish what was handed over, then joins it. */

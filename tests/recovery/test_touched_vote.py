@@ -68,6 +68,19 @@ def vote_touched(vote, nops):
     return vote[-1]
 
 
+
+def restart_and_commit_round_2(r):
+    """kill -9 and restart replica r, whose round 2 is prepared and undecided: HELLO must
+    report it in doubt (round 1 applied), and COMMIT applies it from its log record.
+    Returns a connection to the restarted replica."""
+    r.kill()
+    r.start()
+    c = conn_to(r)
+    hello = c.command("TPC.HELLO")
+    assert hello[0] == 1 and hello[2] == [2], hello
+    commit(c, 2)
+    return c
+
 def test_touched_strings(make_rig):
     rig = make_rig(replicas=1)
     r = rig.replica(1).start()
@@ -162,12 +175,7 @@ def test_flag_not_logged_replay(make_rig):
 
     # Round 2 is prepared, not decided: kill -9, restart, it is in doubt; COMMIT applies
     # it from the log record.
-    r.kill()
-    r.start()
-    c = conn_to(r)
-    hello = c.command("TPC.HELLO")
-    assert hello[0] == 1 and hello[2] == [2], hello
-    commit(c, 2)
+    c = restart_and_commit_round_2(r)
     assert c.command("GET", "a") == b"1" and c.command("GET", "cnt") == b"2"
     c.close()
     r.stop()
@@ -255,12 +263,7 @@ def test_watched_not_logged_replay(make_rig):
                            b"SET", b"c", b"3"], records[-1]
     c.close()
 
-    r.kill()
-    r.start()
-    c = conn_to(r)
-    hello = c.command("TPC.HELLO")
-    assert hello[0] == 1 and hello[2] == [2], hello
-    commit(c, 2)
+    c = restart_and_commit_round_2(r)
     assert c.command("DBSIZE") == 1 and c.command("GET", "c") == b"3"
     c.close()
     r.stop()

@@ -506,6 +506,25 @@ static void test_callback_stop(void)
     free(buf);
 }
 
+/* Appends record 3 with a value long enough that writing it crosses a file size limit of
+ * size + 20 bytes, which it sets (RLIMIT_FSIZE, SIGXFSZ ignored); *old is the limit to
+ * restore. */
+static void append_past_limit(struct journal *j, uint64_t size, struct rlimit *old)
+{
+    struct rlimit lim;
+    struct rec r;
+
+    make_rec(&r, 3);
+    r.argv[1] = "a value long enough to cross the limit";
+    r.lens[1] = strlen(r.argv[1]);
+    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
+    CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, old), 0);
+    lim = *old;
+    lim.rlim_cur = (rlim_t)size + 20;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
 /* A real write failure: RLIMIT_FSIZE lets the file grow 20 more bytes, then write(2) fails
  * with EFBIG (SIGXFSZ ignored). The journal must refuse further use, and the next open must
  * cut the 20 half-written bytes. */
@@ -513,7 +532,7 @@ static void test_sync_failure(void)
 {
     const char *path = path_in_tmp("fail.log");
     char err[256] = "", prefix[300];
-    struct rlimit old, lim;
+    struct rlimit old;
     struct journal_info info;
     struct seen s = {0};
     struct journal *j;
@@ -524,15 +543,7 @@ static void test_sync_failure(void)
     size = file_size(path);
     j = journal_open(path, NULL, NULL, NULL, err, sizeof err);
     CHECK(j != NULL);
-    make_rec(&r, 3);
-    r.argv[1] = "a value long enough to cross the limit";
-    r.lens[1] = strlen(r.argv[1]);
-    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
-    CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)size + 20;
-    signal(SIGXFSZ, SIG_IGN);
-    CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    append_past_limit(j, size, &old);
     CHECK_INT_EQ(journal_sync(j, err, sizeof err), -1);
     CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
     snprintf(prefix, sizeof prefix, "cannot write %s: %s", path, strerror(EFBIG));
@@ -704,7 +715,7 @@ static void test_thread_failure(void)
 {
     const char *path = path_in_tmp("thread_fail.log");
     char err[256] = "", want[300];
-    struct rlimit old, lim;
+    struct rlimit old;
     struct journal_info info;
     struct seen s = {0};
     struct rec r;
@@ -716,15 +727,7 @@ static void test_thread_failure(void)
     struct progress p = { j, base, 0, 0, 0, "" };
     CHECK(j != NULL && base != NULL);
     CHECK_INT_EQ(journal_start_thread(j, base, on_progress, &p, err, sizeof err), 0);
-    make_rec(&r, 3);
-    r.argv[1] = "a value long enough to cross the limit";
-    r.lens[1] = strlen(r.argv[1]);
-    CHECK_INT_EQ(journal_append(j, 3, r.argv, r.lens), 0);
-    CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)size + 20;
-    signal(SIGXFSZ, SIG_IGN);
-    CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    append_past_limit(j, size, &old);
     uint64_t t = journal_submit(j);
     loop_until(&p, t);
     CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
