@@ -479,7 +479,11 @@ static void batch_send(struct read_batch *b)
             memcpy(lens + a, op->lens, (size_t)op->argc * sizeof *lens);
             a += (size_t)op->argc;
         }
-        sent = link_send(b->l, (int)argc, argv, lens, batch_done, b);
+        size_t len = 0;
+        char *cmd = link_format((int)argc, argv, lens, &len);
+        if (cmd)
+            sent = link_send_formatted(b->l, cmd, len, batch_done, b);
+        link_format_free(cmd);
     }
     if (sent == 0) {
         arm(b->timer);
