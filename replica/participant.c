@@ -456,11 +456,13 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
     }
     round_append(p, r);
     p->prepared_since_sync = 1;
-    resp_write_array(w, 2 + (size_t)r->nops + (size_t)touched);
+    resp_write_array(w, 3 + (size_t)touched);
     resp_write_simple(w, "YES");
     /* Everything appended so far is durable once this vote may leave (after the sync). */
     resp_write_int(w, (int64_t)p->committed);
-    w->write(w->sink, results.p, results.len);
+    /* The nops results, each one RESP2 reply, back to back in one bulk string: the
+     * coordinator compares votes with one memcmp and decodes no reply objects. */
+    resp_write_bulk(w, results.p, results.len);
     if (touched)
         w->write(w->sink, tvote.p, tvote.len);
     free(results.p);

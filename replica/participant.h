@@ -6,7 +6,8 @@
  *   TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now_ms nops {argc arg...}*nops
  *                                            evaluate the ops (at the coordinator's
  *                                            clock now_ms), log PREPARED, vote:
- *                                  *<2+nops> +YES :durable <result per op>   or  -NO reason
+ *                                  *3 +YES :durable $<the nops results, each a RESP2 reply,
+ *                                  back to back>   or  -NO reason
  *                                  with TOUCHED: *<3+nops>, the same and then *nops of
  *                                  $<argc> of '0'/'1' ('1' at j: the op changed the key
  *                                  named by its argument j; for a TX op, j indexes the whole

@@ -183,3 +183,71 @@ int resp_write_verbatim(struct resp_writer *w, const char *p, size_t len)
         return write_payload(w, '=', "txt:", 4, p, len);
     return write_payload(w, '$', "", 0, p, len);
 }
+
+/* ---- reading back what was written ---- */
+
+/* Parses the decimal at p[*at] up to "\r\n" (an optional '-', at most 19 digits, so any
+ * int64 fits); advances *at past the CRLF. *v is the value for lengths and counts: -1 for
+ * "-1", -2 for any other negative number. Returns 0, or -1. */
+static int read_number(const char *p, size_t len, size_t *at, long long *v)
+{
+    size_t i = *at;
+    int neg = i < len && p[i] == '-';
+    unsigned long long n = 0;
+    size_t digits = 0;
+
+    i += (size_t)neg;
+    for (; i < len && p[i] >= '0' && p[i] <= '9' && digits < 19; i++, digits++)
+        n = n * 10 + (unsigned long long)(p[i] - '0');
+    if (digits == 0 || i + 1 >= len || p[i] != '\r' || p[i + 1] != '\n' ||
+        (!neg && n > (unsigned long long)INT64_MAX))
+        return -1;
+    *v = !neg ? (long long)n : n == 1 ? -1 : -2;
+    *at = i + 2;
+    return 0;
+}
+
+static long reply_len(const char *p, size_t len, int depth)
+{
+    size_t at = 1;
+    long long n;
+
+    if (len == 0 || depth > 32)
+        return -1;
+    switch (p[0]) {
+    case '+':
+    case '-':
+        for (; at + 1 < len; at++)
+            if (p[at] == '\r' && p[at + 1] == '\n')
+                return (long)(at + 2);
+        return -1;
+    case ':':
+        return read_number(p, len, &at, &n) < 0 ? -1 : (long)at;
+    case '$':
+        if (read_number(p, len, &at, &n) < 0 || n < -1)
+            return -1;
+        if (n == -1)
+            return (long)at;
+        if ((unsigned long long)n + 2 > len - at || p[at + (size_t)n] != '\r' ||
+            p[at + (size_t)n + 1] != '\n')
+            return -1;
+        return (long)(at + (size_t)n + 2);
+    case '*':
+        if (read_number(p, len, &at, &n) < 0 || n < -1)
+            return -1;
+        for (long long i = 0; i < n; i++) {
+            long e = reply_len(p + at, len - at, depth + 1);
+            if (e < 0)
+                return -1;
+            at += (size_t)e;
+        }
+        return (long)at;
+    default:
+        return -1;
+    }
+}
+
+long resp_reply_len(const char *p, size_t len)
+{
+    return reply_len(p, len, 0);
+}

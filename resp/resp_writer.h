@@ -39,4 +39,10 @@ int resp_write_map(struct resp_writer *w, size_t n);    /* %n (RESP3) or *2n (RE
 int resp_write_double(struct resp_writer *w, double v); /* ,v (RESP3) or bulk (RESP2) */
 int resp_write_verbatim(struct resp_writer *w, const char *p, size_t len); /* =len txt:..; bulk in RESP2 */
 
+/* The length in bytes of the first complete RESP2 reply in p[0..len) -- one value as these
+ * functions write it with proto 2 (+ - : $ *, nested arrays, nulls) -- or -1 if it is
+ * incomplete, malformed or nested deeper than 32. Lets a run of replies written back to
+ * back be cut into its replies without parsing them into objects. */
+long resp_reply_len(const char *p, size_t len);
+
 #endif

@@ -62,6 +62,7 @@
 #include "log.h"
 #include "op.h"
 #include "record.h"
+#include "resp_writer.h"
 #include "txn_internal.h"
 #include "util.h"
 
@@ -370,9 +371,9 @@ static size_t *copy_touched(const struct round *rd, const struct link_reply *r,
                             struct record_buf *b, int *bad)
 {
     *bad = 0;
-    if (!rd->want_touched || link_reply_len(r) != rd->nops + 3)
+    if (!rd->want_touched || link_reply_len(r) != 4)
         return NULL;
-    const struct link_reply *arr = link_reply_elem(r, rd->nops + 2);
+    const struct link_reply *arr = link_reply_elem(r, 3);
     size_t *off = calloc(rd->nops + 1, sizeof *off);
     *bad = !off || link_reply_len(arr) != rd->nops;
     for (size_t i = 0; !*bad && i < rd->nops; i++) {
@@ -398,40 +399,53 @@ static int same_touched(const struct round *rd, const struct record_buf *b, cons
            memcmp(off, rd->touched_off, (rd->nops + 1) * sizeof *off) == 0;
 }
 
-/* Encodes the vote's per-op results (and copies its touched strings). Returns 0 if they
- * match the first YES (or are the first), 1 if they differ, -1 if the vote is malformed.
+/* Checks a YES vote, *3 +YES :durable $<the nops results, RESP2, back to back> [touched]:
+ * the first YES's results are kept, cut into replies (res_off); a later one's are compared
+ * byte for byte. Returns 0 if they match the first YES (or are the first), 1 if they
+ * differ, -1 if the vote is malformed.
  * A YES without touched strings, first or not, leaves the round without them. */
 static int check_results(struct round *rd, const struct link_reply *r)
 {
     long long durable;
-    size_t n = link_reply_len(r);
-    if ((n != rd->nops + 2 && !(rd->want_touched && n == rd->nops + 3)) ||
+    size_t n = link_reply_len(r), len = 0;
+    const char *res = n >= 3 ? link_reply_str(link_reply_elem(r, 2), &len) : NULL;
+    if ((n != 3 && !(rd->want_touched && n == 4)) ||
         !link_reply_is_status(link_reply_elem(r, 0), "YES") ||
-        link_reply_int(link_reply_elem(r, 1), &durable) < 0)
+        link_reply_int(link_reply_elem(r, 1), &durable) < 0 || !res ||
+        link_reply_is_error(link_reply_elem(r, 2)))
         return -1;
-    struct record_buf b = { 0 }, tb = { 0 };
-    struct resp_writer w = { record_buf_sink, &b, 2 };
+    struct record_buf tb = { 0 };
     int bad = 0;
-    size_t *off = calloc(rd->nops + 1, sizeof *off);
-    size_t *toff = off ? copy_touched(rd, r, &tb, &bad) : NULL;
-    if (!off || bad) {
-        free(off);
+    size_t *toff = copy_touched(rd, r, &tb, &bad);
+    if (bad)
         return -1;
-    }
-    for (size_t i = 0; i < rd->nops; i++) {
-        off[i] = b.len;
-        link_reply_write(link_reply_elem(r, i + 2), &w);
-    }
-    off[rd->nops] = b.len;
     if (!rd->have_results) {
-        rd->results = b;
+        /* The first YES: keep its results, cut into the nops replies. */
+        size_t *off = calloc(rd->nops + 1, sizeof *off);
+        char *copy = len ? malloc(len) : NULL;
+        size_t at = 0, got = 0;
+        for (; off && (copy || !len) && got < rd->nops; got++) {
+            long e = resp_reply_len(res + at, len - at);
+            if (e < 0)
+                break;
+            off[got] = at;
+            at += (size_t)e;
+            off[got + 1] = at;
+        }
+        if (!off || (len && !copy) || got != rd->nops || at != len) {
+            free(off), free(copy), free(tb.p), free(toff);
+            return -1; /* malformed, or out of memory */
+        }
+        if (len)
+            memcpy(copy, res, len);
+        rd->results = (struct record_buf){ .p = copy, .len = len, .cap = len };
         rd->res_off = off;
         rd->have_results = 1;
         rd->touched = tb;
         rd->touched_off = toff;
         return 0;
     }
-    int differ = b.len != rd->results.len || memcmp(b.p, rd->results.p, b.len) != 0 ||
+    int differ = len != rd->results.len || (len && memcmp(res, rd->results.p, len) != 0) ||
                  (toff && rd->touched_off && !same_touched(rd, &tb, toff));
     if (!toff) { /* this replica did not say: nothing is known */
         free(rd->touched.p);
@@ -439,8 +453,6 @@ static int check_results(struct round *rd, const struct link_reply *r)
         rd->touched = (struct record_buf){ 0 };
         rd->touched_off = NULL;
     }
-    free(b.p);
-    free(off);
     free(tb.p);
     free(toff);
     return differ;
@@ -469,15 +481,24 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
     long long durable;
     if (rc >= 0 && link_reply_int(link_reply_elem(r, 1), &durable) == 0)
         txn_note_durable(rd->t, l, durable);
-    if (rc != 0) {
-        if (rc > 0)
-            LOG_WARNING("DIVERGENCE: replica %s computed different results (or changes) for "
-                        "round %llu", link_addr(l), (unsigned long long)rd->rid);
-        snprintf(why, sizeof why, "ERR write not applied: replica %s %s", link_addr(l),
-                 rc > 0 ? "disagrees with the others (divergence)" : "sent a malformed vote");
+    if (rc > 0) {
+        /* Which of the two is wrong is not known here: name both (DEBUG DIGEST tells). */
+        const char *first = link_addr(rd->t->links[rd->first_yes]);
+        LOG_WARNING("DIVERGENCE: replicas %s and %s computed different results (or changes) "
+                    "for round %llu", first, link_addr(l), (unsigned long long)rd->rid);
+        snprintf(why, sizeof why, "ERR write not applied: replicas %s and %s computed "
+                 "different results (divergence)", first, link_addr(l));
         round_abort(rd, why);
         return;
     }
+    if (rc < 0) {
+        snprintf(why, sizeof why, "ERR write not applied: replica %s sent a malformed vote",
+                 link_addr(l));
+        round_abort(rd, why);
+        return;
+    }
+    if (rd->votes_missing == rd->t->nlinks)
+        rd->first_yes = link_index(l); /* check_results kept its results */
     if (--rd->votes_missing == 0) {
         rd->all_yes = 1;
         commit_ready(rd->t);

@@ -42,6 +42,7 @@ struct round {
     struct record_buf results; /* encoded per-op results of the first YES vote */
     size_t *res_off;         /* nops + 1 offsets into results */
     int have_results, all_yes;
+    int first_yes;           /* link index of the YES whose results are kept */
     /* The touched strings (txn.h, txn_commit_hook) of the first YES vote, raw, one after
      * the other; touched_off (nops + 1 offsets) is NULL when the PREPARE did not ask for
      * them (want_touched == 0) or a YES vote came without them. */

@@ -104,3 +104,40 @@ def test_mixed_workload_replicas_identical(cluster):
     assert rows[0] == rows[1] == rows[2], where
     # GET again: nothing moved while the replicas caught up
     assert {k: r.get(k) for k in through_coordinator} == through_coordinator
+
+
+def test_diverged_replica_refuses_to_commit(cluster):
+    """Replicas compute every write's result; if one disagrees (here its SQLite was changed
+    behind its back), the round aborts with a divergence error naming it, nothing is
+    applied anywhere, DEBUG DIGEST reports the difference, and writes whose results agree
+    still commit."""
+    import sqlite3
+    import urllib.parse
+
+    import pytest
+    import redis
+
+    r = cluster.client(socket_timeout=10)
+    assert r.set("div:n", "10") is True
+    assert r.set("div:other", "x") is True
+    cluster.wait_sqlite({b"div:n": b"10", b"div:other": b"x"}, exact=True)
+    uri = "file:%s" % urllib.parse.quote(cluster.sqlite_path(2))
+    con = sqlite3.connect(uri, uri=True, timeout=5.0)
+    try:
+        assert con.execute("UPDATE kv SET v = X'3530' WHERE k = X'6469763A6E'").rowcount == 1
+        con.commit()
+    finally:
+        con.close()
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        r.incr("div:n")                       # replica 2 computes 51, the others 11
+    msg = str(e.value)
+    assert "computed different results (divergence)" in msg, msg
+    assert cluster.replica_addr(2) in msg, msg
+    for i in (1, 3):
+        assert cluster.sqlite_dict(i)[b"div:n"] == b"10", "replica %d applied it" % i
+    assert cluster.sqlite_dict(2)[b"div:n"] == b"50"
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        r.execute_command("DEBUG", "DIGEST")
+    assert "DIVERGENCE" in str(e.value), str(e.value)
+    assert r.append("div:other", "y") == 2    # agreeing results still commit
+    r.close()

@@ -32,6 +32,7 @@ One twopc-replica, no coordinator: the test plays the coordinator over raw RESP.
 """
 
 from conftest import RespConn, RespError, read_journal
+from twopc_harness import resp_parse
 
 NOW = 1700000000000  # the round clock: any fixed instant works for a replica alone
 
@@ -52,7 +53,22 @@ def prepare(conn, rid, ops, touched=True, watched=None, now=NOW):
     args = [b"TPC.PREPARE"] + flags + [b"%d" % rid, b"%d" % now, b"%d" % len(ops)]
     for op in ops:
         args += [b"%d" % len(op)] + [a if isinstance(a, bytes) else a.encode() for a in op]
-    return conn.command(*args)
+    return flat_vote(conn.command(*args), len(ops))
+
+
+def flat_vote(vote, nops):
+    """A YES vote is [YES, durable, $results, (touched)], the nops results being RESP2
+    replies back to back in one bulk string; returns [YES, durable, result*nops, (touched)]
+    after checking that the bulk holds exactly nops replies."""
+    if not (isinstance(vote, list) and vote[:1] == [b"YES"]):
+        return vote
+    assert len(vote) in (3, 4) and isinstance(vote[2], bytes), vote
+    results, pos = [], 0
+    while pos < len(vote[2]):
+        value, pos = resp_parse(vote[2], pos)
+        results.append(value)
+    assert len(results) == nops, (nops, vote)
+    return vote[:2] + results + vote[3:]
 
 
 def commit(conn, rid):

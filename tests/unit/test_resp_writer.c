@@ -189,6 +189,57 @@ static void test_sink_failure(void)
     check_note("");
 }
 
+/* resp_reply_len reads back exactly what the writer wrote (RESP2), and refuses anything
+ * cut short or malformed. */
+static void test_reply_len(void)
+{
+    static const char *const good[] = {
+        "+OK\r\n", "-ERR x y\r\n", ":0\r\n", ":-9223372036854775\r\n", "$0\r\n\r\n",
+        "$5\r\na\r\nbc\r\n", "$-1\r\n", "*-1\r\n", "*0\r\n",
+        "*3\r\n$1\r\nk\r\n*2\r\n:7\r\n$-1\r\n+OK\r\n",
+    };
+    static const char *const bad[] = {
+        "", "+OK", "+OK\r", ":\r\n", ":12x\r\n", "$3\r\nab\r\n", "$2\r\nabc\r\n", "$-2\r\n",
+        "*2\r\n:1\r\n", "*1\r\n", "?x\r\n", "*-2\r\n", "$x\r\n",
+    };
+    char buf[256];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        size_t n = strlen(good[i]);
+        check_note("good %zu", i);
+        CHECK_INT_EQ(resp_reply_len(good[i], n), (long)n);
+        /* Followed by more replies: only the first counts. */
+        memcpy(buf, good[i], n);
+        memcpy(buf + n, "+NEXT\r\n", 7);
+        CHECK_INT_EQ(resp_reply_len(buf, n + 7), (long)n);
+        /* Cut anywhere: incomplete. */
+        for (size_t cut = 0; cut < n; cut++)
+            CHECK_INT_EQ(resp_reply_len(good[i], cut), -1);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        check_note("bad %zu", i);
+        CHECK_INT_EQ(resp_reply_len(bad[i], strlen(bad[i])), -1);
+    }
+    /* What the writer produces, value after value, is cut back into the same values. */
+    start();
+    CHECK_INT_EQ(resp_write_simple(&w2, "OK"), 0);
+    size_t a = out.len;
+    CHECK_INT_EQ(resp_write_array(&w2, 2) || resp_write_int(&w2, INT64_MIN) ||
+                 resp_write_bulk(&w2, "x\r\ny", 4), 0);
+    size_t b = out.len;
+    CHECK_INT_EQ(resp_write_null(&w2), 0);
+    CHECK_INT_EQ(resp_reply_len(out.data, out.len), (long)a);
+    CHECK_INT_EQ(resp_reply_len(out.data + a, out.len - a), (long)(b - a));
+    CHECK_INT_EQ(resp_reply_len(out.data + b, out.len - b), (long)(out.len - b));
+    /* Nesting deeper than 32 is refused. */
+    size_t n = 0;
+    for (int d = 0; d < 40; d++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "*1\r\n");
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, ":1\r\n");
+    CHECK_INT_EQ(resp_reply_len(buf, n), -1);
+    check_note("");
+}
+
 int main(void)
 {
     test_simple_and_error();
@@ -198,6 +249,7 @@ int main(void)
     test_null_and_aggregates();
     test_double();
     test_verbatim();
+    test_reply_len();
     test_composite();
     test_sink_failure();
     printf("test_resp_writer: all passed\n");
