@@ -156,8 +156,18 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    /* Only the event loop's thread ever touches SQLite (the log thread writes the vote log
+     * only), so neither the connection's mutex nor the allocator's statistics (a global
+     * mutex around every sqlite3_malloc) are needed: they were 11% of a replica's CPU
+     * under pipelined writes. The configuration must precede SQLite's initialization. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, 5000);
     if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
