@@ -23,6 +23,12 @@ struct op *op_new(int argc, char *const *argv, const size_t *lens);
 /* Accepts NULL. */
 void op_free(struct op *op);
 
+/* Ops framed back to back, {argc arg...}*n: a round's ops in PREPARE, a TX op's body,
+ * the reads of TPC.MREAD. Sets *out to the op at argv[*at] (pointing into argv: no copy)
+ * and advances *at past it. Returns 1, 0 when *at == argc (nothing left), or -1 when the
+ * framing is malformed (a bad or zero count, or one running past argc). */
+int op_frame_next(int argc, char *const *argv, const size_t *lens, int *at, struct op *out);
+
 /* True if argv[0] equals name, ignoring case. */
 int op_is(const struct op *op, const char *name);
 

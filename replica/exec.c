@@ -62,17 +62,15 @@ static int exec_tx(struct store *s, struct effects *fx, const struct op *op,
     resp_write_array(w, (size_t)n);
     int at = 2;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t argc;
-        if (at >= op->argc || util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 ||
-            argc == 0 || argc > (uint64_t)(op->argc - at - 1))
+        struct op frame;
+        if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
             return exec_error(w, "ERR malformed TX"); /* cannot happen: the coordinator built it */
-        struct op *sub = op_new((int)argc, op->argv + at + 1, op->lens + at + 1);
+        struct op *sub = op_new(frame.argc, frame.argv, frame.lens);
         if (!sub || effects_own(fx, sub) < 0) {
             op_free(sub);
             return exec_error(w, EXEC_ERR_OOM);
         }
         exec_op(s, fx, sub, w);
-        at += 1 + (int)argc;
     }
     return 0;
 }

@@ -119,32 +119,22 @@ static void cmd_mread(struct replica *r, const struct resp_request *req, struct 
         return;
     }
     /* Validate the framing first: a malformed batch gets one error, not a partial array. */
-    int at = 3;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t argc;
-        if (at >= req->argc || util_parse_u64(req->argv[at], req->lens[at], &argc) < 0 ||
-            argc == 0 || argc > (uint64_t)(req->argc - at - 1)) {
-            resp_write_error(w, "ERR malformed TPC.MREAD");
-            return;
-        }
-        at += 1 + (int)argc;
-    }
-    if (at != req->argc) {
+    struct op op;
+    int at = 3, rc = 1;
+    for (uint64_t i = 0; i < n && rc == 1; i++)
+        rc = op_frame_next(req->argc, req->argv, req->lens, &at, &op);
+    if (rc != 1 || at != req->argc) {
         resp_write_error(w, "ERR malformed TPC.MREAD");
         return;
     }
     struct store *st = participant_store(r->part);
     int txn = store_begin(st) == 0;
     resp_write_array(w, (size_t)n);
-    at = 3;
-    for (uint64_t i = 0; i < n; i++) {
-        int argc = (int)strtol(req->argv[at], NULL, 10);
-        struct op op = { .argc = argc, .argv = req->argv + at + 1, .lens = req->lens + at + 1 };
+    for (at = 3; op_frame_next(req->argc, req->argv, req->lens, &at, &op) == 1;) {
         if (!exec_is_read(&op))
             resp_write_error(w, "ERR TPC.MREAD of a command that is not a read");
         else
             run_read(r, now, op.argc, op.argv, op.lens, w);
-        at += 1 + argc;
     }
     if (txn)
         store_rollback(st); /* nothing was written: ends the read transaction */

@@ -105,19 +105,17 @@ static struct round *round_parse(int argc, char *const *argv, const size_t *lens
     r->fx.now_ms = (int64_t)now;
     int at = 4;
     for (uint64_t i = 0; i < nops; i++, r->nops++) {
-        uint64_t n;
-        if (at >= argc || util_parse_u64(argv[at], lens[at], &n) < 0 || n == 0 ||
-            n > (uint64_t)(argc - at - 1)) {
+        struct op frame;
+        if (op_frame_next(argc, argv, lens, &at, &frame) != 1) {
             snprintf(err, errlen, "bad op %llu", (unsigned long long)i);
             goto fail;
         }
-        r->ops[i] = op_new((int)n, argv + at + 1, lens + at + 1);
+        r->ops[i] = op_new(frame.argc, frame.argv, frame.lens);
         if (!r->ops[i] || !exec_known(r->ops[i])) {
-            snprintf(err, errlen, "unknown op '%.32s'", argv[at + 1]);
+            snprintf(err, errlen, "unknown op '%.32s'", frame.argv[0]);
             r->nops += r->ops[i] != NULL;
             goto fail;
         }
-        at += 1 + (int)n;
     }
     if (at == argc)
         return r;

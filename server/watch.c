@@ -293,18 +293,16 @@ static int each_command(const struct op *op, int (*fn)(int argc, char *const *ar
 {
     if (!op_is(op, "tx"))
         return fn(op->argc, op->argv, op->lens);
-    uint64_t n, argc;
-    int at = 2, rc = 0;
+    uint64_t n;
+    int at = 2, rc = 0, more = 1;
     if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0)
         return 0;
-    for (uint64_t i = 0; i < n && at < op->argc && rc == 0; i++) {
-        if (util_parse_u64(op->argv[at], op->lens[at], &argc) < 0 || argc == 0 ||
-            argc > (uint64_t)(op->argc - at - 1))
-            return 0;
-        rc = fn((int)argc, op->argv + at + 1, op->lens + at + 1);
-        at += 1 + (int)argc;
+    for (uint64_t i = 0; i < n && more == 1 && rc == 0; i++) {
+        struct op sub;
+        if ((more = op_frame_next(op->argc, op->argv, op->lens, &at, &sub)) == 1)
+            rc = fn(sub.argc, sub.argv, sub.lens);
     }
-    return rc;
+    return more < 0 ? 0 : rc;
 }
 
 /* A committed command, when the replicas did not say what it changed: dirties the watchers

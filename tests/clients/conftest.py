@@ -72,6 +72,18 @@ class Resp3Conn(RespConn):
             self._fill()
 
 
+@pytest.fixture(scope="module")
+def c(module_cluster):
+    """The module's cluster, by its short name in these tests."""
+    return module_cluster
+
+
+def send(conn, *args):
+    """Sends one command on a Resp3Conn; its raw reply."""
+    conn.send(resp_encode(*args))
+    return conn.read_raw()
+
+
 def connect(cluster, timeout=10.0):
     """A Resp3Conn to a cluster's coordinator."""
     return Resp3Conn(cluster.port, timeout=timeout)

@@ -6,17 +6,7 @@ import re
 
 import pytest
 
-from conftest import connect, resp_encode
-
-
-@pytest.fixture(scope="module")
-def c(module_cluster):
-    return module_cluster
-
-
-def send(conn, *args):
-    conn.send(resp_encode(*args))
-    return conn.read_raw()
+from conftest import connect, resp_encode, send
 
 
 def hello_map(proto, cid):

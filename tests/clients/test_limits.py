@@ -8,12 +8,7 @@ import time
 
 import pytest
 
-from conftest import connect, parse_info, resp_encode
-
-
-def send(conn, *args):
-    conn.send(resp_encode(*args))
-    return conn.read_raw()
+from conftest import connect, parse_info, resp_encode, send
 
 
 def test_idle_clients_are_closed_after_timeout(manual_cluster):

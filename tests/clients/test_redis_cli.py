@@ -2,7 +2,6 @@
 interactive mode through a pipe, --pipe mass insertion, --scan, --raw, --csv,
 --stat and --latency."""
 
-import os
 import re
 import signal
 import subprocess
@@ -10,11 +9,6 @@ import subprocess
 import pytest
 
 from conftest import tool
-
-
-@pytest.fixture(scope="module")
-def c(module_cluster):
-    return module_cluster
 
 
 def cli(c, *args, input=None, timeout=60):

@@ -14,11 +14,6 @@ import pytest
 import redis
 
 
-@pytest.fixture(scope="module")
-def c(module_cluster):
-    return module_cluster
-
-
 @pytest.fixture
 def r(c):
     client = c.client()

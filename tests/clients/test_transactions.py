@@ -11,17 +11,7 @@ import time
 
 import pytest
 
-from conftest import connect, parse_info, resp_encode
-
-
-@pytest.fixture(scope="module")
-def c(module_cluster):
-    return module_cluster
-
-
-def send(conn, *args):
-    conn.send(resp_encode(*args))
-    return conn.read_raw()
+from conftest import connect, parse_info, resp_encode, send
 
 
 def test_exec_returns_each_result_in_order(c):

@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
 import twopc_harness  # noqa: E402
-from twopc_harness import Cluster, _live_clusters  # noqa: E402
+from twopc_harness import Cluster  # noqa: E402
+from twopc_harness import pytest_runtest_makereport  # noqa: E402,F401 (the failure-log hook)
 
 _summary_lines = []
 
@@ -107,12 +108,3 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("twopc crash summary")
         for line in _summary_lines:
             terminalreporter.write_line(line)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for c in list(_live_clusters):
-            rep.sections.append(("twopc logs %s" % c.root, c.log_tails()))

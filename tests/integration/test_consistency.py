@@ -8,8 +8,13 @@ every failure message (set TWOPC_IT_SEED to replay a schedule's choices).
 
 import os
 import random
+import sqlite3
 import threading
 import traceback
+import urllib.parse
+
+import pytest
+import redis
 
 N_THREADS = 8
 OPS_PER_THREAD = 400
@@ -111,12 +116,6 @@ def test_diverged_replica_refuses_to_commit(cluster):
     behind its back), the round aborts with a divergence error naming it, nothing is
     applied anywhere, DEBUG DIGEST reports the difference, and writes whose results agree
     still commit."""
-    import sqlite3
-    import urllib.parse
-
-    import pytest
-    import redis
-
     r = cluster.client(socket_timeout=10)
     assert r.set("div:n", "10") is True
     assert r.set("div:other", "x") is True
