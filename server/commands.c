@@ -25,7 +25,7 @@
 #include "expire.h"
 #include "op.h"
 #include "replica_link.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 
 static struct coord *coord;
@@ -583,7 +583,7 @@ static void cmd_write(struct client *cl, const struct resp_request *req)
         resp_write_error(client_reply_writer(cl), "ERR out of memory");
         return;
     }
-    txn_submit(coord->txn, op, slot);
+    txn_submit_slot(coord->txn, op, slot);
 }
 
 /* MSET and MSETNX: keys and values come in pairs (Redis checks it after the arity). */

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "op.h"
 #include "replica_link.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 
 #define EXPIRE_SWEEP_MS 100   /* how often idle expired rows are looked for */

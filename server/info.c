@@ -32,7 +32,7 @@
 #include "replica_link.h"
 #include "request.h"
 #include "settings.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 
 static long long last_dbsize = -1; /* -1: never seen */

@@ -27,7 +27,7 @@
 #include "multi.h"
 #include "request.h"
 #include "settings.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 
 #define MAX_REPLICAS 64

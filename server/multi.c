@@ -37,7 +37,7 @@
 #include "op.h"
 #include "reencode.h"
 #include "request.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 #include "watch.h"
 
@@ -448,7 +448,7 @@ static void exec_submit(struct exec_call *ec)
         exec_finish(ec, "ERR out of memory");
         return;
     }
-    txn_submit(coord->txn, tx, ds);
+    txn_submit_slot(coord->txn, tx, ds);
 }
 
 /* Decides a waiting EXEC if it can be: returns 1 if it was answered or submitted. */

@@ -7,6 +7,7 @@
  */
 #include "replica_link.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include <hiredis/hiredis.h>
 
 #include "log.h"
-#include "record.h"
 #include "util.h"
 
 struct link {
@@ -42,12 +42,33 @@ struct link_call {
 
 static void link_connect(struct link *l);
 
+/* The per-state invariants of replica_link.h. */
+static void link_assert(const struct link *l)
+{
+    switch (l->state) {
+    case LINK_DOWN: assert(l->pending == 0); break;
+    case LINK_SYNCING:
+    case LINK_READY: assert(l->ac); break;
+    default: assert(0);
+    }
+    (void)l;
+}
+
+/* The one place a link changes state; asserts the transition table of replica_link.h. */
 static void set_state(struct link *l, enum link_state s)
 {
-    if (l->state == s)
-        return;
-    LOG_VERBOSE("replica %s: %s -> %s", l->addr, link_state_name(l->state), link_state_name(s));
+    static const unsigned char allowed[LINK_STATE_MAX][LINK_STATE_MAX] = {
+        [LINK_DOWN] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
+        [LINK_SYNCING] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1, [LINK_READY] = 1 },
+        [LINK_READY] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
+    };
+    assert(allowed[l->state][s]);
+    (void)allowed;
+    if (l->state != s)
+        LOG_VERBOSE("replica %s: %s -> %s", l->addr, link_state_name(l->state),
+                    link_state_name(s));
     l->state = s;
+    link_assert(l);
 }
 
 static void schedule_retry(struct link *l)
@@ -97,29 +118,25 @@ static void note_reply(struct link *l)
 static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct link *l = privdata;
-    redisReply *r = reply;
-    if (!r)
+    if (!reply)
         return; /* disconnect callback follows */
     note_reply(l);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
-        r->element[3]->type != REDIS_REPLY_INTEGER ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_ARRAY) {
+    struct link_hello h;
+    if (link_reply_hello(reply, &h) < 0) {
         LOG_WARNING("replica %s: bad TPC.HELLO reply; is it a twopc replica?", l->addr);
         redisAsyncDisconnect(ac);
         return;
     }
-    size_t n = r->element[2]->elements;
-    uint64_t *rids = calloc(n ? n : 1, sizeof *rids);
-    for (size_t i = 0; rids && i < n; i++)
-        rids[i] = (uint64_t)r->element[2]->element[i]->integer;
-    struct link_hello h = { (uint64_t)r->element[0]->integer, (uint64_t)r->element[1]->integer,
-                            rids ? n : 0, rids, (uint64_t)r->element[3]->integer };
     LOG_NOTICE("replica %s is up: applied round %llu, %zu in doubt", l->addr,
                (unsigned long long)h.applied, h.n_in_doubt);
-    if (l->ev.on_hello)
-        l->ev.on_hello(l->ev.ctx, l, &h);
-    free(rids);
+    int rc = l->ev.on_hello ? l->ev.on_hello(l->ev.ctx, l, &h) : 0;
+    free((void *)h.in_doubt);
+    if (rc < 0) {
+        /* Not every missed decision went out: it must not serve reads; try again. */
+        LOG_WARNING("replica %s: could not resynchronize it; reconnecting", l->addr);
+        redisAsyncDisconnect(ac);
+        return;
+    }
     if (l->ac)
         set_state(l, LINK_READY);
 }
@@ -249,28 +266,6 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
     return 0;
 }
 
-/* Our RESP writer, not redisFormatCommandArgv: hiredis 0.14 sprintf()s every argument's
- * header, 2-3% of the coordinator's CPU for a big round or read batch. */
-char *link_format(int argc, const char **argv, const size_t *lens, size_t *len)
-{
-    struct record_buf b = { 0 };
-    struct resp_writer w = { record_buf_sink, &b, 2 };
-    int rc = resp_write_array(&w, (size_t)argc);
-    for (int i = 0; rc == 0 && i < argc; i++)
-        rc = resp_write_bulk(&w, argv[i], lens[i]);
-    if (rc < 0) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
-}
-
-void link_format_free(char *cmd)
-{
-    free(cmd);
-}
-
 int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_fn fn,
                         void *arg)
 {
@@ -286,64 +281,4 @@ int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_
     }
     note_sent(l);
     return 0;
-}
-
-/* A link_reply is a redisReply; the cast keeps hiredis out of every other header. */
-static const redisReply *R(const struct link_reply *r) { return (const redisReply *)r; }
-
-int link_reply_is_error(const struct link_reply *r)
-{
-    return R(r)->type == REDIS_REPLY_ERROR;
-}
-
-int link_reply_is_status(const struct link_reply *r, const char *text)
-{
-    return R(r)->type == REDIS_REPLY_STATUS && strcmp(R(r)->str, text) == 0;
-}
-
-const char *link_reply_str(const struct link_reply *r, size_t *len)
-{
-    int t = R(r)->type;
-    if (t != REDIS_REPLY_STRING && t != REDIS_REPLY_STATUS && t != REDIS_REPLY_ERROR)
-        return NULL;
-    *len = R(r)->len;
-    return R(r)->str;
-}
-
-int link_reply_int(const struct link_reply *r, long long *v)
-{
-    if (R(r)->type != REDIS_REPLY_INTEGER)
-        return -1;
-    *v = R(r)->integer;
-    return 0;
-}
-
-size_t link_reply_len(const struct link_reply *r)
-{
-    return R(r)->type == REDIS_REPLY_ARRAY ? R(r)->elements : 0;
-}
-
-const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i)
-{
-    return (const struct link_reply *)R(r)->element[i];
-}
-
-int link_reply_write(const struct link_reply *r, struct resp_writer *w)
-{
-    const redisReply *x = R(r);
-    switch (x->type) {
-    case REDIS_REPLY_STATUS: return resp_write_simple(w, x->str);
-    case REDIS_REPLY_ERROR: return resp_write_error(w, x->str);
-    case REDIS_REPLY_INTEGER: return resp_write_int(w, x->integer);
-    case REDIS_REPLY_STRING: return resp_write_bulk(w, x->str, x->len);
-    case REDIS_REPLY_NIL: return resp_write_null(w);
-    case REDIS_REPLY_ARRAY:
-        if (resp_write_array(w, x->elements) < 0)
-            return -1;
-        for (size_t i = 0; i < x->elements; i++)
-            if (link_reply_write(link_reply_elem(r, i), w) < 0)
-                return -1;
-        return 0;
-    default: return resp_write_error(w, "ERR unexpected reply from replica");
-    }
 }

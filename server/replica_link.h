@@ -12,10 +12,23 @@
  * connection), and only then does the link become READY: a READY link has been sent every
  * committed round, so reads sent on it afterwards see them.
  *
+ * Transition table (every change goes through set_state() in replica_link.c, which asserts
+ * it and logs it; link_assert() checks the per-state invariants after each):
+ *
+ *   from      event                                to        done by
+ *   DOWN      TCP connected (TPC.HELLO sent first) SYNCING   connect_cb()
+ *   SYNCING   HELLO answered, on_hello returned 0  READY     hello_cb()
+ *   SYNCING   bad HELLO answer, or on_hello -1     (closing) hello_cb(): disconnect
+ *   READY     link_drop() (refused a decision)     SYNCING   link_drop(): disconnect
+ *   any       connection lost or connect failed    DOWN      went_down(): retry timer
+ *
+ * Per-state invariants: DOWN has nothing pending (a connection attempt may be under way);
+ * SYNCING and READY have a connection; only READY serves reads and writes.
+ *
  * Commands go out with link_send(); its callback runs exactly once: with the reply, or with
  * NULL when the connection is lost or was never up (then link_send returns -1 and the
- * callback is NOT called). Replies are opaque (struct link_reply) so no other module sees
- * hiredis; link_reply_write() re-encodes one for a client.
+ * callback is NOT called). Replies are opaque (struct link_reply, link_reply.h) so no other
+ * module sees hiredis; link_reply_write() re-encodes one for a client.
  */
 #ifndef TWOPC_REPLICA_LINK_H
 #define TWOPC_REPLICA_LINK_H
@@ -23,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "resp_writer.h"
+#include "link_reply.h"
 
 #define LINK_RETRY_MS 100 /* fast enough to notice a restarted replica within a second */
 
@@ -31,18 +44,11 @@ enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_STATE_MAX };
 
 struct event_base;
 struct link;
-struct link_reply;
-
-struct link_hello {
-    uint64_t applied;   /* last round the replica applied */
-    uint64_t max_rid;   /* highest round id it has seen */
-    size_t n_in_doubt;
-    const uint64_t *in_doubt; /* rounds it prepared without knowing the outcome */
-    uint64_t durable;   /* highest round whose COMMIT is durable there */
-};
 
 struct link_events {
-    void (*on_hello)(void *ctx, struct link *l, const struct link_hello *h);
+    /* Returns 0, or -1 if it could not do its part (the link then does not become READY:
+     * it is dropped and reconnects). */
+    int (*on_hello)(void *ctx, struct link *l, const struct link_hello *h);
     void (*on_down)(void *ctx, struct link *l);
     void *ctx;
 };
@@ -77,21 +83,9 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
               link_reply_fn fn, void *arg);
 
 /* The same command for several links (a round's PREPARE): formatted once with
- * link_format() (NULL when out of memory; free with link_format_free), then sent on each
- * link with link_send_formatted(), which behaves as link_send(). */
-char *link_format(int argc, const char **argv, const size_t *lens, size_t *len);
-void link_format_free(char *cmd);
+ * link_format() (link_reply.h), then sent on each link with link_send_formatted(), which
+ * behaves as link_send(). */
 int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_fn fn,
                         void *arg);
-
-/* Reply accessors. */
-int link_reply_is_error(const struct link_reply *r);
-int link_reply_is_status(const struct link_reply *r, const char *text);
-const char *link_reply_str(const struct link_reply *r, size_t *len);
-/* 0 and *v if r is an integer reply, else -1. */
-int link_reply_int(const struct link_reply *r, long long *v);
-size_t link_reply_len(const struct link_reply *r); /* elements of an array, else 0 */
-const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i);
-int link_reply_write(const struct link_reply *r, struct resp_writer *w);
 
 #endif

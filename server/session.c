@@ -27,7 +27,7 @@
 #include "replica_link.h"
 #include "settings.h"
 #include "slowlog.h"
-#include "txn.h"
+#include "txn_io.h"
 #include "util.h"
 
 static void cmd_ping(struct client *cl, const struct resp_request *req);

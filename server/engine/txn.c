@@ -54,11 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
-#include "client.h"
 #include "failpoint.h"
-#include "journal.h"
 #include "log.h"
 #include "op.h"
 #include "record.h"
@@ -126,7 +122,7 @@ void txn_round_free(struct round *rd)
     free(rd->watched.p);
     free(rd->watched.off);
     if (rd->timer)
-        event_free(rd->timer);
+        rd->t->io.timer_free(rd->t->io.ctx, rd->timer);
     free(rd);
 }
 
@@ -145,9 +141,14 @@ void txn_unacked_remove(struct txn *t, struct round *rd)
         }
 }
 
+void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms)
+{
+    t->io.timer_arm(t->io.ctx, tm, ms);
+}
+
 static void schedule_kick(struct txn *t)
 {
-    event_active(t->kick, 0, 0);
+    txn_timer_arm(t, t->kick, -1);
 }
 
 int txn_log_record(struct txn *t, const char *what, uint64_t rid)
@@ -156,13 +157,13 @@ int txn_log_record(struct txn *t, const char *what, uint64_t rid)
     size_t n = util_u64_to_str(rid, num);
     const char *argv[2] = { what, num };
     size_t lens[2] = { strlen(what), n };
-    return journal_append(t->log, 2, argv, lens);
+    return wal_append(t->log, 2, argv, lens);
 }
 
 void txn_sync_or_die(struct txn *t)
 {
     char err[256];
-    if (journal_sync(t->log, err, sizeof err) < 0) {
+    if (wal_sync(t->log, err, sizeof err) < 0) {
         /* Never trust the page cache after a failed fsync: restart and recover. */
         LOG_WARNING("decision log sync failed: %s; exiting", err);
         exit(1);
@@ -171,16 +172,26 @@ void txn_sync_or_die(struct txn *t)
 
 /* ---- decisions reaching replicas ---- */
 
-void txn_send_decision(struct round *rd, struct link *l, const char *cmd, link_reply_fn fn)
+int txn_send(struct txn *t, int i, int argc, const char **argv, const size_t *lens,
+             txn_reply_fn fn, void *arg)
+{
+    size_t len = 0;
+    char *cmd = t->closing ? NULL : link_format(argc, argv, lens, &len);
+    int rc = cmd ? t->io.send(t->io.ctx, i, cmd, len, fn, arg) : -1;
+    link_format_free(cmd);
+    return rc;
+}
+
+void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn)
 {
     char num[24];
     const char *argv[2] = { cmd, num };
     size_t lens[2] = { strlen(cmd), util_u64_to_str(rd->rid, num) };
-    if (!rd->t->closing && link_send(l, 2, argv, lens, fn, rd) == 0)
+    if (txn_send(rd->t, i, 2, argv, lens, fn, rd) == 0)
         rd->refs++;
 }
 
-void txn_on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
+void txn_on_abort_ack(void *arg, int i, const struct link_reply *r)
 {
     struct round *rd = arg;
     if (!rd)
@@ -194,19 +205,18 @@ void txn_on_abort_ack(struct link *l, const struct link_reply *r, void *arg)
 static void answer_all(struct round *rd, const char *error)
 {
     for (size_t i = 0; i < rd->nops; i++) {
-        if (!rd->ops[i].slot)
+        const struct wop *w = &rd->ops[i];
+        if (!w->done)
             continue; /* an internal op (txn_submit_internal): nobody waits */
-        struct resp_writer *w = slot_writer(rd->ops[i].slot);
         if (error)
-            resp_write_error(w, error);
+            w->done(w->arg, NULL, 0, error);
         else
-            w->write(w->sink, rd->results.p + rd->res_off[i],
-                     rd->res_off[i + 1] - rd->res_off[i]);
-        slot_done(rd->ops[i].slot);
+            w->done(w->arg, rd->results.p + rd->res_off[i],
+                    rd->res_off[i + 1] - rd->res_off[i], NULL);
     }
 }
 
-/* Puts n ops back at the front of the pending queue (they keep their slots). */
+/* Puts n ops back at the front of the pending queue (they keep their answer functions). */
 static int requeue_front(struct txn *t, struct wop *ops, size_t n)
 {
     struct wop *np = malloc((n + t->npending) * sizeof *np);
@@ -232,38 +242,43 @@ static void round_abort(struct round *rd, const char *why)
         prev = *pp, pp = &(*pp)->qnext;
     *pp = NULL;
     t->qtail = prev;
-    for (struct round *x = rd; x; x = x->qnext) {
+    size_t nl = 0;
+    for (struct round *x = rd; x; x = x->qnext, nl++) {
         txn_set_state(x, ROUND_ABORTED);
-        evtimer_del(x->timer);
+        t->io.timer_cancel(t->io.ctx, x->timer);
         t->ninflight--;
         t->st.aborted++;
         LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)x->rid,
                     x == rd ? why : "an earlier round aborted");
         for (int i = 0; i < t->nlinks; i++)
-            txn_send_decision(x, t->links[i], "TPC.ABORT", txn_on_abort_ack);
+            txn_send_decision(x, i, "TPC.ABORT", txn_on_abort_ack);
     }
     /* Later rounds' ops go back in order, ahead of what arrived since (newest first, so
-     * that each lands in front of the ones after it). */
-    struct round *later[64];
-    size_t nl = 0;
-    for (struct round *x = rd->qnext; x && nl < 64; x = x->qnext)
-        later[nl++] = x;
-    for (size_t k = nl; k-- > 0;) {
+     * that each lands in front of the ones after it): walk the chain backwards by
+     * collecting it, however many rounds were in flight. */
+    struct round **later = nl > 1 ? malloc((nl - 1) * sizeof *later) : NULL;
+    size_t k = 0;
+    for (struct round *x = rd->qnext; later && x; x = x->qnext)
+        later[k++] = x;
+    for (struct round *x = later ? NULL : rd->qnext; x; x = x->qnext)
+        answer_all(x, "ERR out of memory; write not applied"); /* no memory to requeue */
+    while (k-- > 0) {
         if (requeue_front(t, later[k]->ops, later[k]->nops) == 0)
             later[k]->nops = 0; /* the ops now belong to the queue */
         else
             answer_all(later[k], "ERR out of memory; write not applied");
     }
+    free(later);
     answer_all(rd, why);
     txn_assert_round(rd);
     schedule_kick(t);
 }
 
-static void send_commits_late(evutil_socket_t fd, short what, void *arg)
+static void send_commits_late(void *arg)
 {
     struct round *rd = arg;
     for (int i = 0; i < rd->t->nlinks; i++)
-        txn_send_decision(rd, rd->t->links[i], "TPC.COMMIT", txn_on_commit_ack);
+        txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
     rd->t->hold--;
     schedule_kick(rd->t);
     rd->refs--;
@@ -274,11 +289,10 @@ static void send_commits_late(evutil_socket_t fd, short what, void *arg)
  * COMMIT delayed, so a client can read an older value after seeing OK. */
 static void broken_commit(struct round *rd)
 {
-    struct timeval tv = { 0, 200000 };
     answer_all(rd, NULL);
     rd->refs++;
     rd->t->hold++;
-    event_base_once(rd->t->base, -1, EV_TIMEOUT, send_commits_late, rd, &tv);
+    rd->t->io.once(rd->t->io.ctx, 200, send_commits_late, rd);
 }
 
 static void round_committed(struct round *rd);
@@ -300,24 +314,23 @@ static void commit_ready(struct txn *t)
             round_abort(rd, "ERR out of memory; write not applied");
             break;
         }
-        evtimer_del(rd->timer); /* decided: the prepare timeout no longer applies */
+        t->io.timer_cancel(t->io.ctx, rd->timer); /* decided: no prepare timeout now */
         n++;
     }
     if (n == 0)
         return;
-    uint64_t ticket = journal_submit(t->log);
+    uint64_t ticket = wal_submit(t->log);
     for (rd = first; n-- > 0; rd = rd->qnext)
         rd->ticket = ticket;
 }
 
-/* The log thread made records durable: every round whose COMMIT is durable now is
- * committed (the commit point), in round order: COMMIT to the replicas, then the replies. */
-static void on_log_durable(void *arg)
+/* The log made records durable: every round whose COMMIT is durable now is committed (the
+ * commit point), in round order: COMMIT to the replicas, then the replies. */
+void txn_log_progress(struct txn *t)
 {
-    struct txn *t = arg;
     char err[256];
     uint64_t done;
-    if (journal_durable(t->log, &done, err, sizeof err) < 0) {
+    if (wal_durable(t->log, &done, err, sizeof err) < 0) {
         /* Never trust the page cache after a failed fsync: restart and recover. */
         LOG_WARNING("decision log sync failed: %s; exiting", err);
         exit(1);
@@ -341,7 +354,7 @@ static void round_committed(struct round *rd)
 {
     struct txn *t = rd->t;
     txn_set_state(rd, ROUND_COMMITTED);
-    evtimer_del(rd->timer);
+    t->io.timer_cancel(t->io.ctx, rd->timer);
     rd->next = t->unacked;
     t->unacked = rd;
     t->st.committed++;
@@ -358,7 +371,7 @@ static void round_committed(struct round *rd)
         return;
     }
     for (int i = 0; i < t->nlinks; i++)
-        txn_send_decision(rd, t->links[i], "TPC.COMMIT", txn_on_commit_ack);
+        txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
     answer_all(rd, NULL);
     txn_assert_round(rd);
 }
@@ -458,21 +471,22 @@ static int check_results(struct round *rd, const struct link_reply *r)
     return differ;
 }
 
-static void handle_vote(struct round *rd, struct link *l, const struct link_reply *r)
+static void handle_vote(struct round *rd, int li, const struct link_reply *r)
 {
+    struct txn *t = rd->t;
+    const char *addr = t->io.addr(t->io.ctx, li);
     char why[512];
-    rd->voted[link_index(l)] = 1;
+    rd->voted[li] = 1;
     if (!r) {
         snprintf(why, sizeof why,
-                 "NOREPLICAS Not enough good replicas to write: replica %s is down",
-                 link_addr(l));
+                 "NOREPLICAS Not enough good replicas to write: replica %s is down", addr);
         round_abort(rd, why);
         return;
     }
     if (link_reply_is_error(r)) {
         size_t len = 0;
         const char *msg = link_reply_str(r, &len);
-        snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", link_addr(l),
+        snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", addr,
                  (int)(len > 200 ? 200 : len), msg);
         round_abort(rd, why);
         return;
@@ -480,41 +494,41 @@ static void handle_vote(struct round *rd, struct link *l, const struct link_repl
     int rc = check_results(rd, r);
     long long durable;
     if (rc >= 0 && link_reply_int(link_reply_elem(r, 1), &durable) == 0)
-        txn_note_durable(rd->t, l, durable);
+        txn_note_durable(t, li, durable);
     if (rc > 0) {
         /* Which of the two is wrong is not known here: name both (DEBUG DIGEST tells). */
-        const char *first = link_addr(rd->t->links[rd->first_yes]);
+        const char *first = t->io.addr(t->io.ctx, rd->first_yes);
         LOG_WARNING("DIVERGENCE: replicas %s and %s computed different results (or changes) "
-                    "for round %llu", first, link_addr(l), (unsigned long long)rd->rid);
+                    "for round %llu", first, addr, (unsigned long long)rd->rid);
         snprintf(why, sizeof why, "ERR write not applied: replicas %s and %s computed "
-                 "different results (divergence)", first, link_addr(l));
+                 "different results (divergence)", first, addr);
         round_abort(rd, why);
         return;
     }
     if (rc < 0) {
         snprintf(why, sizeof why, "ERR write not applied: replica %s sent a malformed vote",
-                 link_addr(l));
+                 addr);
         round_abort(rd, why);
         return;
     }
-    if (rd->votes_missing == rd->t->nlinks)
-        rd->first_yes = link_index(l); /* check_results kept its results */
+    if (rd->votes_missing == t->nlinks)
+        rd->first_yes = li; /* check_results kept its results */
     if (--rd->votes_missing == 0) {
         rd->all_yes = 1;
-        commit_ready(rd->t);
+        commit_ready(t);
     }
 }
 
-static void on_vote(struct link *l, const struct link_reply *r, void *arg)
+static void on_vote(void *arg, int i, const struct link_reply *r)
 {
     struct round *rd = arg;
     rd->refs--;
     if (rd->state == ROUND_PREPARING)
-        handle_vote(rd, l, r);
+        handle_vote(rd, i, r);
     txn_round_maybe_free(rd);
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_timeout(void *arg)
 {
     struct round *rd = arg;
     struct txn *t = rd->t;
@@ -524,7 +538,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         i++;
     snprintf(why, sizeof why,
              "ERR write not applied: replica %s did not vote within %d ms (round aborted)",
-             link_addr(t->links[i]), t->prepare_timeout_ms);
+             t->io.addr(t->io.ctx, i), t->prepare_timeout_ms);
     round_abort(rd, why);
 }
 
@@ -537,10 +551,8 @@ static void fail_pending(struct txn *t, const char *why)
     t->pending = NULL;
     t->npending = t->cap = 0;
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].slot) {
-            resp_write_error(slot_writer(ops[i].slot), why);
-            slot_done(ops[i].slot);
-        }
+        if (ops[i].done)
+            ops[i].done(ops[i].arg, NULL, 0, why);
         op_free(ops[i].op);
     }
     free(ops);
@@ -582,8 +594,7 @@ static int send_prepare(struct round *rd)
     }
     /* The round's clock: wall time in ms, never going backwards from round to round, so
      * every replica decides expiry the same way and in order. */
-    uint64_t now = util_wall_ms();
-    t->last_now_ms = now = now > t->last_now_ms ? now : t->last_now_ms;
+    uint64_t now = txn_now_ms(t);
     size_t a = 0;
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
     if (rd->want_touched)
@@ -609,7 +620,7 @@ static int send_prepare(struct round *rd)
     char *cmd = link_format((int)a, argv, lens, &len);
     int failed = 0;
     for (int i = 0; i < t->nlinks; i++) {
-        if (cmd && link_send_formatted(t->links[i], cmd, len, on_vote, rd) == 0)
+        if (cmd && !t->closing && t->io.send(t->io.ctx, i, cmd, len, on_vote, rd) == 0)
             rd->refs++;
         else
             failed++;
@@ -650,12 +661,11 @@ static void start_round(struct txn *t)
     if (t->ninflight >= t->max_inflight || t->npending == 0 || t->hold)
         return;
     for (int i = 0; i < t->nlinks; i++) {
-        struct link *l = t->links[i];
-        int stalled = link_stalled(l, (uint64_t)t->prepare_timeout_ms);
-        if (link_state(l) != LINK_READY || stalled) {
+        const char *what = t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms);
+        if (what) {
             snprintf(why, sizeof why,
                      "NOREPLICAS Not enough good replicas to write: replica %s is %s",
-                     link_addr(l), stalled ? "not responding" : link_state_name(link_state(l)));
+                     t->io.addr(t->io.ctx, i), what);
             fail_pending(t, why);
             return;
         }
@@ -668,54 +678,58 @@ static void start_round(struct txn *t)
     t->next_rid++;
     take_pending(t, rd);
     rd->votes_missing = t->nlinks;
-    rd->timer = evtimer_new(t->base, on_timeout, rd);
+    rd->timer = t->io.timer_new(t->io.ctx, on_timeout, rd);
+    if (!rd->timer) {
+        requeue_front(t, rd->ops, rd->nops); /* cannot fail: it had room for them */
+        rd->nops = 0;
+        txn_round_free(rd);
+        fail_pending(t, "ERR out of memory; write not applied");
+        return;
+    }
     if (t->qtail)
         t->qtail->qnext = rd;
     else
         t->qhead = rd;
     t->qtail = rd;
     t->ninflight++;
-    struct timeval tv = { t->prepare_timeout_ms / 1000, (t->prepare_timeout_ms % 1000) * 1000 };
-    evtimer_add(rd->timer, &tv);
+    txn_timer_arm(t, rd->timer, t->prepare_timeout_ms);
     txn_assert_round(rd);
     if (send_prepare(rd) > 0)
         round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");
 }
 
-static void kick_cb(evutil_socket_t fd, short what, void *arg)
+static void kick_cb(void *arg)
 {
     start_round(arg);
 }
 
-void txn_submit(struct txn *t, struct op *op, struct slot *slot)
+void txn_submit(struct txn *t, struct op *op, txn_done_fn done, void *arg)
 {
     if (t->npending == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         struct wop *np = realloc(t->pending, cap * sizeof *np);
         if (!np) {
-            if (slot) {
-                resp_write_error(slot_writer(slot), "ERR out of memory; write not applied");
-                slot_done(slot);
-            }
+            if (done)
+                done(arg, NULL, 0, "ERR out of memory; write not applied");
             op_free(op);
             return;
         }
         t->pending = np;
         t->cap = cap;
     }
-    t->pending[t->npending++] = (struct wop){ op, slot };
+    t->pending[t->npending++] = (struct wop){ op, done, arg };
     if (t->ninflight < t->max_inflight)
         schedule_kick(t);
 }
 
 void txn_submit_internal(struct txn *t, struct op *op)
 {
-    txn_submit(t, op, NULL);
+    txn_submit(t, op, NULL, NULL);
 }
 
 uint64_t txn_now_ms(struct txn *t)
 {
-    uint64_t now = util_wall_ms();
+    uint64_t now = t->io.wall_ms(t->io.ctx);
     if (now < t->last_now_ms)
         now = t->last_now_ms;
     t->last_now_ms = now;
@@ -737,106 +751,100 @@ void txn_set_max_inflight(struct txn *t, int n)
 }
 
 /* ---- set-up ---- */
-struct txn *txn_new(struct event_base *base, const char *dir, const char *const *replicas,
-                    int nreplicas, int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
-                    size_t errlen)
+
+struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, void *open_arg,
+                       int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
+                       size_t errlen)
 {
     struct txn *t = calloc(1, sizeof *t);
-    if (!t || !(t->links = calloc((size_t)nreplicas, sizeof *t->links)) ||
-        !(t->durable = calloc((size_t)nreplicas, sizeof *t->durable)) ||
-        !(t->hello_seen = calloc((size_t)nreplicas, 1))) {
-        if (t) {
-            free(t->links);
+    if (!t || !(t->durable = calloc((size_t)nlinks, sizeof *t->durable)) ||
+        !(t->hello_seen = calloc((size_t)nlinks, 1))) {
+        if (t)
             free(t->durable);
-        }
         free(t);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    t->base = base;
-    t->nlinks = nreplicas;
+    t->io = *io;
+    t->nlinks = nlinks;
     t->prepare_timeout_ms = prepare_timeout_ms;
     t->max_log_bytes = max_log_bytes;
     t->max_inflight = 1;
     t->next_rid = 1;
-    t->kick = event_new(base, -1, 0, kick_cb, t);
-    t->durable_poll = evtimer_new(base, txn_durable_poll_cb, t);
+    t->kick = io->timer_new(io->ctx, kick_cb, t);
+    t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);
+    if (!t->kick || !t->durable_poll) {
+        snprintf(err, errlen, "out of memory");
+        txn_destroy(t);
+        return NULL;
+    }
 
-    char path[4096];
     struct journal_info info;
-    uint64_t t0 = t->recovery_t0 = util_mono_ms();
-    snprintf(path, sizeof path, "%s/decision.log", dir);
-    if (!(t->log = journal_open(path, txn_replay_decision, t, &info, err, errlen))) {
-        txn_free(t);
+    uint64_t t0 = t->recovery_t0 = io->mono_ms(io->ctx);
+    if (!(t->log = open(open_arg, txn_replay_decision, t, &info, err, errlen))) {
+        txn_destroy(t);
         return NULL;
     }
-    if (journal_start_thread(t->log, base, on_log_durable, t, err, errlen) < 0) {
-        txn_free(t);
-        return NULL;
-    }
-    if (info.torn_bytes)
-        LOG_WARNING("decision log %s: cut a torn tail of %llu bytes at offset %llu", path,
-                    (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
     t->recovered_committed = t->st.unacked_rounds;
     LOG_NOTICE("decision log replayed: %llu records, %zu committed rounds to finish, "
                "next round %llu, in %llu ms",
                (unsigned long long)info.records, t->st.unacked_rounds,
-               (unsigned long long)t->next_rid, (unsigned long long)(util_mono_ms() - t0));
-
-    struct link_events ev = { txn_on_hello, NULL, t };
-    for (int i = 0; i < nreplicas; i++) {
-        if (!(t->links[i] = link_new(base, replicas[i], i, &ev))) {
-            snprintf(err, errlen, "bad replica address '%s' (want host:port)", replicas[i]);
-            txn_free(t);
-            return NULL;
-        }
-    }
+               (unsigned long long)t->next_rid,
+               (unsigned long long)(io->mono_ms(io->ctx) - t0));
     return t;
 }
 
-void txn_free(struct txn *t)
+void txn_stop(struct txn *t, int sync)
+{
+    char err[256];
+    t->closing = 1;
+    if (t->log && sync && wal_sync(t->log, err, sizeof err) < 0)
+        LOG_WARNING("decision log sync at shutdown failed: %s", err);
+}
+
+void txn_destroy(struct txn *t)
 {
     if (!t)
         return;
-    char err[256];
-    t->closing = 1;
-    if (t->log && journal_sync(t->log, err, sizeof err) < 0)
-        LOG_WARNING("decision log sync at shutdown failed: %s", err);
-    for (int i = 0; i < t->nlinks; i++)
-        link_free(t->links[i]);
-    /* Link callbacks have run (with NULL): no round is referenced any more. */
+    /* No reply callback can run any more: no round is referenced by one. */
     while (t->unacked) {
         struct round *rd = t->unacked;
         t->unacked = rd->next;
         txn_round_free(rd);
     }
-    journal_close(t->log);
-    free(t->links);
+    while (t->qhead) { /* only after a simulated crash: rounds still in flight */
+        struct round *rd = t->qhead;
+        t->qhead = rd->qnext;
+        txn_round_free(rd);
+    }
+    wal_close(t->log);
+    for (size_t i = 0; i < t->npending; i++)
+        op_free(t->pending[i].op);
     free(t->durable);
     free(t->hello_seen);
     free(t->pending);
     if (t->kick)
-        event_free(t->kick);
+        t->io.timer_free(t->io.ctx, t->kick);
     if (t->durable_poll)
-        event_free(t->durable_poll);
+        t->io.timer_free(t->io.ctx, t->durable_poll);
     free(t);
 }
 
+struct wal *txn_log(struct txn *t) { return t->log; }
 int txn_nlinks(const struct txn *t) { return t->nlinks; }
 int txn_prepare_timeout_ms(const struct txn *t) { return t->prepare_timeout_ms; }
-struct link *txn_link(const struct txn *t, int i) { return t->links[i]; }
+void *txn_io_ctx(const struct txn *t) { return t->io.ctx; }
 
-struct link *txn_read_link(struct txn *t, const struct link *skip)
+int txn_read_pick(struct txn *t, int skip)
 {
     for (int k = 0; k < t->nlinks; k++) {
-        struct link *l = t->links[(t->rr + k) % t->nlinks];
-        if (l != skip && link_state(l) == LINK_READY &&
-            !link_stalled(l, (uint64_t)t->prepare_timeout_ms)) {
-            t->rr = (t->rr + k + 1) % t->nlinks;
-            return l;
+        int i = (t->rr + k) % t->nlinks;
+        if (i != skip && !t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms)) {
+            t->rr = (i + 1) % t->nlinks;
+            return i;
         }
     }
-    return NULL;
+    return -1;
 }
 
 void txn_get_stats(const struct txn *t, struct txn_stats *st)

@@ -16,19 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <event2/event.h>
-
-#include "journal.h"
 #include "record.h"
-#include "replica_link.h"
 #include "txn.h"
+#include "wal.h"
 
 enum round_state { ROUND_PREPARING, ROUND_COMMITTED, ROUND_ABORTED, ROUND_ENDED,
                    ROUND_STATE_MAX };
 
 struct wop {
     struct op *op;
-    struct slot *slot;
+    txn_done_fn done; /* NULL: an internal op (txn_submit_internal), nobody waits */
+    void *arg;
 };
 
 struct round {
@@ -52,30 +50,29 @@ struct round {
     /* The keys sent after WATCHED (n == 0 and no memory when none were). */
     struct txn_keys watched;
     uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
-    struct event *timer;
+    struct txn_timer *timer;
     struct round *next;      /* on t->unacked */
     struct round *qnext;     /* on the in-flight queue */
 };
 
 struct txn {
-    struct event_base *base;
-    struct journal *log;
-    struct link **links;
+    struct txn_io io;
+    struct wal *log;
     int nlinks, rr, prepare_timeout_ms;
     struct wop *pending;
     size_t npending, cap;
     struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
     int ninflight, max_inflight;
     struct round *unacked;
-    struct event *kick;
+    struct txn_timer *kick;
     uint64_t next_rid;
     struct txn_stats st;
-    int closing; /* txn_free is running: links are being freed, send nothing */
+    int closing; /* txn_destroy is running: send nothing */
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
     uint64_t last_now_ms; /* the clock given to the last round */
-    struct event *durable_poll; /* asks replicas for their durable mark when idle */
+    struct txn_timer *durable_poll; /* asks replicas for their durable mark when idle */
     txn_commit_hook commit_hook;
     txn_commit_hook_wanted commit_hook_wanted;
     txn_commit_hook_keys commit_hook_keys;
@@ -102,21 +99,24 @@ void txn_unacked_remove(struct txn *t, struct round *rd);
 int txn_log_record(struct txn *t, const char *what, uint64_t rid);
 /* Syncs the decision log, or exits the process if that fails. */
 void txn_sync_or_die(struct txn *t);
+/* Sends argv to link i (formatted with link_format). Returns 0 (fn will run) or -1. */
+int txn_send(struct txn *t, int i, int argc, const char **argv, const size_t *lens,
+             txn_reply_fn fn, void *arg);
 /* Sends "<cmd> <rid>" to one replica; rd is referenced until fn runs. */
-void txn_send_decision(struct round *rd, struct link *l, const char *cmd, link_reply_fn fn);
+void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn);
 /* The reply callback of TPC.ABORT (arg: the round, or NULL). */
-void txn_on_abort_ack(struct link *l, const struct link_reply *r, void *arg);
+void txn_on_abort_ack(void *arg, int i, const struct link_reply *r);
+/* Arms a timer for ms milliseconds (ms < 0: at the end of this loop turn). */
+void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms);
 
 /* ---- in txn_recovery.c ---- */
 
 /* The reply callback of TPC.COMMIT (arg: the round). */
-void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg);
-/* A replica reported its durable mark (in a vote, an acknowledgement or TPC.DURABLE). */
-void txn_note_durable(struct txn *t, struct link *l, long long durable);
+void txn_on_commit_ack(void *arg, int i, const struct link_reply *r);
+/* Replica i reported its durable mark (in a vote, an acknowledgement or TPC.DURABLE). */
+void txn_note_durable(struct txn *t, int i, long long durable);
 /* The durable_poll timer's callback. */
-void txn_durable_poll_cb(evutil_socket_t fd, short what, void *arg);
-/* The link's on_hello hook: re-sends what the replica missed, aborts its rounds in doubt. */
-void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h);
+void txn_durable_poll_cb(void *arg);
 /* journal_open's replay callback for the decision log. */
 int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t offset);
 

@@ -25,26 +25,26 @@
 #include "txn_internal.h"
 #include "util.h"
 
-static int fill_compacted(void *ctx, struct journal *tmp)
+static int fill_compacted(void *ctx, struct wal *tmp)
 {
     struct txn *t = ctx;
     char num[24];
     const char *argv[2] = { "NEXT", num };
     size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
-    if (journal_append(tmp, 2, argv, lens) < 0)
+    if (wal_append(tmp, 2, argv, lens) < 0)
         return -1;
     argv[0] = "COMMIT";
     lens[0] = 6;
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
         lens[1] = util_u64_to_str(rd->rid, num);
-        if (journal_append(tmp, 2, argv, lens) < 0)
+        if (wal_append(tmp, 2, argv, lens) < 0)
             return -1;
     }
     /* Rounds whose COMMIT went to the log thread: the rewrite made it durable first, but
      * txn.c has not moved them to t->unacked yet (it does when the thread reports). */
     for (struct round *rd = t->qhead; rd && rd->ticket; rd = rd->qnext) {
         lens[1] = util_u64_to_str(rd->rid, num);
-        if (journal_append(tmp, 2, argv, lens) < 0)
+        if (wal_append(tmp, 2, argv, lens) < 0)
             return -1;
     }
     return 0;
@@ -53,20 +53,20 @@ static int fill_compacted(void *ctx, struct journal *tmp)
 /* Rewrites the decision log once it is big: everything ENDed is garbage. */
 static void maybe_compact(struct txn *t)
 {
-    uint64_t size = journal_size(t->log);
+    uint64_t size = wal_size(t->log);
     if (size <= t->max_log_bytes || size <= 2 * t->compacted_size)
         return;
     char err[256];
-    uint64_t t0 = util_mono_ms();
-    if (journal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
+    uint64_t t0 = t->io.mono_ms(t->io.ctx);
+    if (wal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
         LOG_WARNING("decision log compaction failed: %s", err);
         txn_sync_or_die(t); /* exits if the log is no longer usable */
         return;
     }
-    t->compacted_size = journal_size(t->log);
+    t->compacted_size = wal_size(t->log);
     LOG_VERBOSE("decision log compacted: %llu -> %llu bytes, %zu unacknowledged rounds kept, "
                 "in %llu ms", (unsigned long long)size, (unsigned long long)t->compacted_size,
-                t->st.unacked_rounds, (unsigned long long)(util_mono_ms() - t0));
+                t->st.unacked_rounds, (unsigned long long)(t->io.mono_ms(t->io.ctx) - t0));
 }
 
 static void round_end(struct round *rd)
@@ -97,11 +97,11 @@ static void end_durable_rounds(struct txn *t)
     }
 }
 
-static void on_durable(struct link *l, const struct link_reply *r, void *arg)
+static void on_durable(void *arg, int i, const struct link_reply *r)
 {
     long long durable;
     if (r && link_reply_int(r, &durable) == 0)
-        txn_note_durable(arg, l, durable);
+        txn_note_durable(arg, i, durable);
 }
 
 /* Rounds acknowledged everywhere but not yet durable everywhere wait for the replicas'
@@ -110,7 +110,7 @@ static void on_durable(struct link *l, const struct link_reply *r, void *arg)
  * re-sent after a restart) until the next write. */
 #define DURABLE_POLL_MS 100
 
-void txn_durable_poll_cb(evutil_socket_t fd, short what, void *arg)
+void txn_durable_poll_cb(void *arg)
 {
     struct txn *t = arg;
     static const char *argv[1] = { "TPC.DURABLE" };
@@ -120,31 +120,28 @@ void txn_durable_poll_cb(evutil_socket_t fd, short what, void *arg)
         if (rd->acks_missing == 0 && rd->rid > want)
             want = rd->rid;
     for (int i = 0; want && i < t->nlinks; i++)
-        if (t->durable[i] < want && link_state(t->links[i]) == LINK_READY)
-            link_send(t->links[i], 1, argv, lens, on_durable, t);
+        if (t->durable[i] < want && !t->io.unready(t->io.ctx, i, UINT64_MAX))
+            txn_send(t, i, 1, argv, lens, on_durable, t);
 }
 
 static void arm_durable_poll(struct txn *t)
 {
-    if (t->closing || evtimer_pending(t->durable_poll, NULL))
+    if (t->closing || t->io.timer_armed(t->io.ctx, t->durable_poll))
         return;
-    struct timeval tv = { 0, DURABLE_POLL_MS * 1000 };
-    evtimer_add(t->durable_poll, &tv);
+    txn_timer_arm(t, t->durable_poll, DURABLE_POLL_MS);
 }
 
-void txn_note_durable(struct txn *t, struct link *l, long long durable)
+void txn_note_durable(struct txn *t, int i, long long durable)
 {
-    int i = link_index(l);
     if (durable > 0 && (uint64_t)durable > t->durable[i]) {
         t->durable[i] = (uint64_t)durable;
         end_durable_rounds(t);
     }
 }
 
-void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
+void txn_on_commit_ack(void *arg, int i, const struct link_reply *r)
 {
     struct round *rd = arg;
-    int i = link_index(l);
     long long durable;
     rd->refs--;
     if (r && link_reply_int(r, &durable) == 0) {
@@ -153,7 +150,7 @@ void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
             rd->acks_missing--;
         }
         rd->refs++; /* keep rd alive across txn_note_durable, which may end and free rounds */
-        txn_note_durable(rd->t, l, durable);
+        txn_note_durable(rd->t, i, durable);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
             end_durable_rounds(rd->t);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
@@ -162,9 +159,10 @@ void txn_on_commit_ack(struct link *l, const struct link_reply *r, void *arg)
     } else if (r) {
         size_t len = 0;
         const char *msg = link_reply_str(r, &len);
-        LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s", link_addr(l),
-                    (unsigned long long)rd->rid, (int)len, msg ? msg : "?");
-        link_drop(l, "it refused a COMMIT");
+        LOG_WARNING("replica %s refused COMMIT of round %llu: %.*s",
+                    rd->t->io.addr(rd->t->io.ctx, i), (unsigned long long)rd->rid, (int)len,
+                    msg ? msg : "?");
+        rd->t->io.drop(rd->t->io.ctx, i, "it refused a COMMIT");
     }
     txn_round_maybe_free(rd);
 }
@@ -186,13 +184,12 @@ static void report_recovery(struct txn *t, int i)
                (unsigned long long)(t->recovered_committed + t->recovered_aborted),
                (unsigned long long)t->recovered_committed,
                (unsigned long long)t->recovered_aborted,
-               (unsigned long long)(util_mono_ms() - t->recovery_t0));
+               (unsigned long long)(t->io.mono_ms(t->io.ctx) - t->recovery_t0));
 }
 
-void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h)
+int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
-    struct txn *t = ctx;
-    int i = link_index(l);
+    const char *addr = t->io.addr(t->io.ctx, i);
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
     if (h->durable > t->durable[i])
@@ -207,8 +204,8 @@ void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h)
     struct decision { uint64_t rid; struct round *rd; } *d =
         calloc(n + h->n_in_doubt + 1, sizeof *d);
     if (!d) {
-        LOG_WARNING("replica %s: out of memory resolving its rounds", link_addr(l));
-        return;
+        LOG_WARNING("replica %s: out of memory resolving its rounds", addr);
+        return -1;
     }
     n = 0;
     for (struct round *rd = t->unacked; rd; rd = rd->next)
@@ -229,7 +226,7 @@ void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h)
         }
     for (size_t k = 0; k < n; k++) {
         if (d[k].rd) {
-            txn_send_decision(d[k].rd, l, "TPC.COMMIT", txn_on_commit_ack);
+            txn_send_decision(d[k].rd, i, "TPC.COMMIT", txn_on_commit_ack);
             continue;
         }
         if (d[k].rid > t->max_aborted) { /* count each round once, not once per replica */
@@ -239,12 +236,13 @@ void txn_on_hello(void *ctx, struct link *l, const struct link_hello *h)
         char num[24];
         const char *argv[2] = { "TPC.ABORT", num };
         size_t lens[2] = { 9, util_u64_to_str(d[k].rid, num) };
-        LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", link_addr(l),
+        LOG_NOTICE("replica %s: round %llu in doubt, not committed: aborting it", addr,
                    (unsigned long long)d[k].rid);
-        link_send(l, 2, argv, lens, txn_on_abort_ack, NULL);
+        txn_send(t, i, 2, argv, lens, txn_on_abort_ack, NULL);
     }
     free(d);
     report_recovery(t, i);
+    return 0;
 }
 
 /* ---- start-up ---- */

@@ -1,0 +1,171 @@
+/* txn.h -- the coordinator's 2PC round engine and its decision log, as a state machine
+ * that does no I/O of its own.
+ *
+ * Events come in through calls (txn_submit: a write; a reply callback: a vote or an
+ * acknowledgement; txn_log_progress: the log made records durable; txn_link_hello: a
+ * replica (re)connected; a timer fired). Effects go out through struct txn_io (send these
+ * bytes to replica i, arm or cancel a timer, what time is it, is link i usable) and struct
+ * wal (append, submit, which tickets are durable), and a client's write is completed
+ * through the txn_done_fn it was submitted with. The daemon's adapter (server/txn_io.c)
+ * maps these onto hiredis links, libevent and the journal's log thread; the simulator
+ * (tests/sim/) maps them onto a seeded, single-threaded world of its own.
+ *
+ * Writes are submitted one op at a time with a function to answer; every op waiting when a
+ * round starts joins that round (one PREPARE per replica, one decision-log fsync for the
+ * whole batch). A round starts at the end of the current event-loop turn, so all writes
+ * parsed in one turn (a pipelined burst, many clients) share it.
+ *
+ * Round states (the transition table is in txn.c):
+ *
+ *     PREPARING ──all YES──▶ COMMITTED (COMMIT durable, replies sent) ──all acks──▶ ENDED
+ *         │
+ *         └──NO / link lost / timeout / divergence──▶ ABORTED (errors sent; presumed abort)
+ *
+ * One round is PREPARING at a time; the next starts as soon as the current one is decided
+ * (the decision reaches each replica ahead of the next PREPARE on the same pipelined link),
+ * while committed rounds wait for their acknowledgements in the background.
+ *
+ * Decision log records: "COMMIT <rid>" (forced before any client hears OK) and
+ * "END <rid>" (not forced; a lost END only means re-sending a COMMIT after a restart).
+ * On start-up every COMMIT without END is re-sent to every replica. When the log grows past
+ * max_log_bytes it is rewritten down to "NEXT <next rid>" and the COMMITs not yet ENDed.
+ */
+#ifndef TWOPC_TXN_H
+#define TWOPC_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link_reply.h"
+#include "wal.h"
+
+struct op;
+struct txn;
+struct txn_timer; /* the io's own */
+
+/* A reply from replica `link` to something sent with txn_io.send: r is NULL when the link
+ * was lost first. Runs exactly once per accepted send, never from inside send. */
+typedef void (*txn_reply_fn)(void *arg, int link, const struct link_reply *r);
+typedef void (*txn_timer_fn)(void *arg);
+/* A submitted write's outcome: reply (len bytes of RESP2, the committed result) with error
+ * NULL, or error (a Redis error line without '-' and CRLF) with reply NULL. */
+typedef void (*txn_done_fn)(void *arg, const char *reply, size_t len, const char *error);
+
+/* Everything the engine does to the world. Links are numbered 0 .. nlinks-1. */
+struct txn_io {
+    void *ctx;
+    /* Sends cmd (len bytes, from link_format) on link i. Returns 0: fn(arg, i, reply) will
+     * run exactly once, later; or -1: not sent, fn will not run. */
+    int (*send)(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn fn, void *arg);
+    /* NULL if link i is READY and answering (a write may go out on it); else what it is
+     * instead ("down", "syncing", "not responding"), for the client's error. */
+    const char *(*unready)(void *ctx, int i, uint64_t stall_ms);
+    /* Link i's replica address ("host:port"), for messages. */
+    const char *(*addr)(void *ctx, int i);
+    /* Closes link i on purpose (its replica refused a decision): pending replies run with
+     * NULL, and it resynchronizes through TPC.HELLO. Safe inside a reply callback. */
+    void (*drop)(void *ctx, int i, const char *why);
+    /* Timers: armed for ms milliseconds (ms < 0: run at the end of this loop turn); a timer
+     * re-armed while armed restarts. once(): a timer that frees itself after firing. */
+    struct txn_timer *(*timer_new)(void *ctx, txn_timer_fn fn, void *arg);
+    void (*timer_arm)(void *ctx, struct txn_timer *tm, int ms);
+    void (*timer_cancel)(void *ctx, struct txn_timer *tm);
+    int (*timer_armed)(void *ctx, const struct txn_timer *tm);
+    void (*timer_free)(void *ctx, struct txn_timer *tm);
+    void (*once)(void *ctx, int ms, txn_timer_fn fn, void *arg);
+    /* Clocks: Unix ms (the rounds' clock for expiry) and a monotonic ms (durations). */
+    uint64_t (*wall_ms)(void *ctx);
+    uint64_t (*mono_ms)(void *ctx);
+};
+
+struct txn_stats {
+    uint64_t committed, aborted, ops_committed, next_rid;
+    size_t pending_ops, unacked_rounds;
+};
+
+/* Opens the decision log with open(open_arg, ...) (replaying it) for an engine of nlinks
+ * replicas; io is copied. The owner connects the links and reports each one's TPC.HELLO
+ * answer with txn_link_hello() before marking it ready. Returns NULL with a message in
+ * err. */
+struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, void *open_arg,
+                       int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
+                       size_t errlen);
+/* Shutting down: from now on the engine sends nothing. sync: make the decision log durable
+ * now (a clean shutdown; the simulator's crash passes 0). Then the owner closes its links
+ * (their pending callbacks may still run, with NULL) and calls txn_destroy. */
+void txn_stop(struct txn *t, int sync);
+/* Frees the engine, once no reply callback can run any more. Accepts NULL. */
+void txn_destroy(struct txn *t);
+
+/* The decision log, for an owner that runs it (the daemon starts its log thread). */
+struct wal *txn_log(struct txn *t);
+
+/* The log made records durable (the owner calls this when the log thread reports
+ * progress). Exits the process if the log failed. */
+void txn_log_progress(struct txn *t);
+
+/* Link i (re)connected and answered TPC.HELLO with h: the engine re-sends the decisions it
+ * missed, ahead of anything else on the link. Returns 0; the owner may then treat the link
+ * as READY (it has been sent every committed round). -1 when that could not be done (out
+ * of memory): the owner must not mark it READY, and should drop and reconnect it. */
+int txn_link_hello(struct txn *t, int i, const struct link_hello *h);
+/* Keys a round's PREPARE carried (TPC.PREPARE TOUCHED WATCHED n key...): key i is
+ * p[off[i] .. off[i + 1]); mark is the hook's own, handed back unchanged. p and off are
+ * malloc'd; the round frees them. */
+struct txn_keys {
+    size_t n;
+    char *p;
+    size_t *off;
+    uint64_t mark;
+};
+
+/* Called for every op of every committed round, in commit order, before the replies go
+ * out (WATCH uses it to learn which keys changed). touched, when not NULL, is what the
+ * replicas reported about the op (len bytes, not NUL-terminated): for an op that flushed
+ * nothing, one '0' or '1' per argument, '1' where the argument names a key the op changed
+ * (a TX op's positions index its whole "TX n {argc arg...}*n"); for one that flushed a
+ * database holding a key, "F", or, when the round's PREPARE carried keys (keys not NULL),
+ * "F<keys->n bits>|<one per argument>": bit i '1' if key i was alive just before one of
+ * the op's flushes. touched is NULL when the round did not ask for it (wanted() said no
+ * when its PREPARE went out) or a replica's vote lacked it: then nothing is known beyond
+ * the op itself. */
+typedef void (*txn_commit_hook)(void *ctx, const struct op *op, const char *touched,
+                                size_t len, const struct txn_keys *keys);
+/* Asked as each round's PREPARE goes out: nonzero if the hook wants the touched strings
+ * (the replicas compute them only then: TPC.PREPARE TOUCHED). NULL: never. */
+typedef int (*txn_commit_hook_wanted)(void *ctx);
+/* Asked next, only when wanted() said yes, for the round's ops in order until it returns
+ * nonzero: 0 if op cannot flush a database (or the hook wants no keys for it); 1 when it
+ * may, after filling *keys with the keys whose fate in a flush the hook wants to learn
+ * (sent with the PREPARE, and given back to the hook at commit); -1 if out of memory
+ * (nothing filled; the round goes without keys). NULL: never. */
+typedef int (*txn_commit_hook_keys)(void *ctx, const struct op *op, struct txn_keys *keys);
+void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
+                         txn_commit_hook_keys keys, void *ctx);
+
+/* How many rounds may be PREPARING at once (pipelining; default 1). */
+void txn_set_max_inflight(struct txn *t, int n);
+
+/* Takes ownership of op; done(arg, ...) runs exactly once, with its result or an error
+ * (possibly before txn_submit returns, when the write fails at once). */
+void txn_submit(struct txn *t, struct op *op, txn_done_fn done, void *arg);
+
+/* Submits a write that no client waits for (the background expiry sweep): it joins a
+ * round like any op, and its result or error goes nowhere. Takes ownership of op. */
+void txn_submit_internal(struct txn *t, struct op *op);
+
+/* The coordinator's clock (Unix ms), never below what an earlier round or read was given:
+ * reads carry it to the replica (TPC.READ) so that expiry is judged as of one instant that
+ * is at least every earlier round's. */
+uint64_t txn_now_ms(struct txn *t);
+
+int txn_nlinks(const struct txn *t);
+int txn_prepare_timeout_ms(const struct txn *t);
+/* The io's ctx (the owner finds its own state from the engine). */
+void *txn_io_ctx(const struct txn *t);
+/* A READY, not stalled link for a read, round-robin; -1 if none. skip: a link to avoid
+ * (or -1). */
+int txn_read_pick(struct txn *t, int skip);
+void txn_get_stats(const struct txn *t, struct txn_stats *st);
+
+#endif
