@@ -1,7 +1,8 @@
 /* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
  *
- * It is a RESP server (conn.c) for the coordinator: TPC.PREPARE / TPC.COMMIT / TPC.ABORT /
- * TPC.HELLO drive the participant (participant.c); TPC.READ <now_ms> <command> <args...>
+ * It is a RESP server (conn.c) for the coordinator, whose requests peer.c dispatches (the
+ * simulator calls the same peer_dispatch without sockets): TPC.PREPARE / TPC.COMMIT /
+ * TPC.ABORT / TPC.HELLO drive the participant (participant.c); TPC.READ <now_ms> <command> <args...>
  * answers the coordinator's reads from the committed data as of the coordinator's clock
  * (so replicas agree on what has expired), TPC.MREAD <now_ms> <n> {<argc> <command...>}*n
  * answers the n reads of one coordinator loop turn at once, and TPC.EXPIRED <now_ms>
@@ -36,12 +37,10 @@
 #include <event2/event.h>
 
 #include "conn.h"
-#include "exec.h"
 #include "failpoint.h"
 #include "log.h"
-#include "op.h"
 #include "participant.h"
-#include "record.h"
+#include "peer.h"
 #include "store.h"
 #include "util.h"
 
@@ -75,116 +74,6 @@ struct held {
 typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req,
                                struct resp_writer *w);
 
-static void cmd_ping(struct replica *r, const struct resp_request *req, struct resp_writer *w)
-{
-    if (req->argc > 1)
-        resp_write_bulk(w, req->argv[1], req->lens[1]);
-    else
-        resp_write_simple(w, "PONG");
-}
-
-/* A read command on the committed data, at clock now_ms. */
-static void run_read(struct replica *r, int64_t now_ms, int argc, char **argv, size_t *lens,
-                     struct resp_writer *w)
-{
-    struct op op = { .argc = argc, .argv = argv, .lens = lens };
-    r->rng = r->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    exec_read(participant_store(r->part), now_ms, r->rng | 1, &op, w);
-}
-
-/* TPC.READ now_ms command args...: the coordinator's reads, answered as of its clock so
- * that every replica agrees on which keys have expired. */
-static void cmd_read(struct replica *r, const struct resp_request *req, struct resp_writer *w)
-{
-    int64_t now;
-    struct op op = { .argc = req->argc - 2, .argv = req->argv + 2, .lens = req->lens + 2 };
-    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0)
-        resp_write_error(w, "ERR bad clock in TPC.READ");
-    else if (!exec_is_read(&op))
-        resp_write_error(w, "ERR TPC.READ of a command that is not a read");
-    else
-        run_read(r, now, op.argc, op.argv, op.lens, w);
-}
-
-/* TPC.MREAD now_ms n {argc command args...}*n: the reads of one coordinator loop turn in one
- * request, answered with an array of n replies, all as of now_ms, inside one SQLite read
- * transaction (one shared lock for the batch instead of one per statement). */
-static void cmd_mread(struct replica *r, const struct resp_request *req, struct resp_writer *w)
-{
-    int64_t now;
-    uint64_t n;
-    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0 ||
-        util_parse_u64(req->argv[2], req->lens[2], &n) < 0 || n > (uint64_t)req->argc) {
-        resp_write_error(w, "ERR bad arguments for TPC.MREAD");
-        return;
-    }
-    /* Validate the framing first: a malformed batch gets one error, not a partial array. */
-    struct op op;
-    int at = 3, rc = 1;
-    for (uint64_t i = 0; i < n && rc == 1; i++)
-        rc = op_frame_next(req->argc, req->argv, req->lens, &at, &op);
-    if (rc != 1 || at != req->argc) {
-        resp_write_error(w, "ERR malformed TPC.MREAD");
-        return;
-    }
-    struct store *st = participant_store(r->part);
-    int txn = store_begin(st) == 0;
-    resp_write_array(w, (size_t)n);
-    for (at = 3; op_frame_next(req->argc, req->argv, req->lens, &at, &op) == 1;) {
-        if (!exec_is_read(&op))
-            resp_write_error(w, "ERR TPC.MREAD of a command that is not a read");
-        else
-            run_read(r, now, op.argc, op.argv, op.lens, w);
-    }
-    if (txn)
-        store_rollback(st); /* nothing was written: ends the read transaction */
-}
-
-struct expired_keys {
-    struct resp_writer *w;
-    struct record_buf buf;
-    size_t n;
-};
-
-static int add_expired(void *ctx, const struct store_row *row)
-{
-    struct expired_keys *e = ctx;
-    struct resp_writer bw = { record_buf_sink, &e->buf, 2 };
-    e->n++;
-    return resp_write_bulk(&bw, row->k, row->klen) < 0;
-}
-
-/* TPC.EXPIRED now_ms limit: up to limit keys whose expiry has passed at now_ms, for the
- * coordinator's background sweep (which deletes them through a round). */
-static void cmd_expired(struct replica *r, const struct resp_request *req,
-                        struct resp_writer *w)
-{
-    int64_t now, limit;
-    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 ||
-        util_parse_i64(req->argv[2], req->lens[2], &limit) < 0 || limit < 0) {
-        resp_write_error(w, "ERR bad arguments for TPC.EXPIRED");
-        return;
-    }
-    struct expired_keys e = { w, { 0 }, 0 };
-    if (store_expired(participant_store(r->part), now, limit, add_expired, &e) < 0) {
-        resp_write_error(w, "ERR storage error");
-    } else {
-        resp_write_array(w, e.n);
-        w->write(w->sink, e.buf.p, e.buf.len);
-    }
-    free(e.buf.p);
-}
-
-static void cmd_digest(struct replica *r, const struct resp_request *req,
-                       struct resp_writer *w)
-{
-    char hex[17];
-    if (store_digest(participant_store(r->part), hex) < 0)
-        resp_write_error(w, "ERR storage error");
-    else
-        resp_write_simple(w, hex);
-}
-
 static void cmd_info(struct replica *r, const struct resp_request *req, struct resp_writer *w)
 {
     char buf[1024];
@@ -206,45 +95,13 @@ static void cmd_command(struct replica *r, const struct resp_request *req,
     resp_write_array(w, 0); /* lets redis-cli start; no command docs on a replica */
 }
 
-static void cmd_prepare(struct replica *r, const struct resp_request *req,
-                        struct resp_writer *w)
-{
-    participant_prepare(r->part, req, w);
-}
-
-static void cmd_commit(struct replica *r, const struct resp_request *req,
-                       struct resp_writer *w)
-{
-    participant_commit(r->part, req, w);
-}
-
-static void cmd_abort(struct replica *r, const struct resp_request *req, struct resp_writer *w)
-{
-    participant_abort(r->part, req, w);
-}
-
-static void cmd_durable(struct replica *r, const struct resp_request *req,
-                        struct resp_writer *w)
-{
-    participant_durable(r->part, w);
-}
-
-static void cmd_hello(struct replica *r, const struct resp_request *req, struct resp_writer *w)
-{
-    participant_hello(r->part, w);
-}
-
+/* What only the server process answers; every coordinator request is peer.c's. */
 static const struct replica_cmd {
     const char *name;
-    int arity; /* Redis convention: -N means at least N */
     replica_cmd_fn fn;
 } replica_cmds[] = {
-    { "ping", -1, cmd_ping },          { "digest", 1, cmd_digest },
-    { "info", -1, cmd_info },          { "command", -1, cmd_command },
-    { "tpc.prepare", -4, cmd_prepare }, { "tpc.commit", 2, cmd_commit },
-    { "tpc.abort", 2, cmd_abort },     { "tpc.hello", 1, cmd_hello },
-    { "tpc.durable", 1, cmd_durable }, { "tpc.read", -3, cmd_read },
-    { "tpc.expired", 3, cmd_expired }, { "tpc.mread", -3, cmd_mread },
+    { "info", cmd_info },
+    { "command", cmd_command },
 };
 
 static void on_request(struct conn *c, const struct resp_request *req)
@@ -258,23 +115,13 @@ static void on_request(struct conn *c, const struct resp_request *req)
         return;
     }
     for (size_t i = 0; i < sizeof replica_cmds / sizeof replica_cmds[0]; i++) {
-        const struct replica_cmd *cmd = &replica_cmds[i];
-        if (strcasecmp(req->argv[0], cmd->name) != 0)
-            continue;
-        if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
-            snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command",
-                     cmd->name);
-            resp_write_error(w, msg);
+        if (strcasecmp(req->argv[0], replica_cmds[i].name) == 0) {
+            replica_cmds[i].fn(r, req, w); /* arity -1: any argc is right */
             return;
         }
-        cmd->fn(r, req, w);
-        return;
     }
-    struct op op = { .argc = req->argc, .argv = req->argv, .lens = req->lens };
-    if (exec_is_read(&op)) {
-        run_read(r, (int64_t)util_wall_ms(), req->argc, req->argv, req->lens, w);
+    if (peer_dispatch(r->part, req, w, &r->rng) == 0)
         return;
-    }
     snprintf(msg, sizeof msg, "ERR unknown command '%.64s' (this is a twopc replica: "
              "write through the coordinator)", req->argv[0]);
     resp_write_error(w, msg);

@@ -31,12 +31,12 @@
 
 #include "exec.h"
 #include "failpoint.h"
-#include "journal.h"
 #include "log.h"
 #include "op.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
+#include "wal.h"
 
 struct round {
     uint64_t rid;
@@ -57,7 +57,7 @@ struct sync_mark {
 };
 
 struct participant {
-    struct journal *log;
+    struct wal *log;
     struct store *store;
     struct round *rounds; /* PREPARED rounds, in rid order */
     uint64_t applied;     /* == store_applied(store) */
@@ -174,7 +174,7 @@ static int log_decision(struct participant *p, const char *what, uint64_t rid)
     size_t n = util_u64_to_str(rid, num);
     const char *argv[2] = { what, num };
     size_t lens[2] = { strlen(what), n };
-    return journal_append(p->log, 2, argv, lens);
+    return wal_append(p->log, 2, argv, lens);
 }
 
 /* ---- replay ---- */
@@ -221,27 +221,27 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
     return 0;
 }
 
-struct participant *participant_open(const char *dir, char *err, size_t errlen)
+struct participant *participant_open_with(struct store *st, wal_open_fn open, void *arg,
+                                          char *err, size_t errlen)
 {
-    char path[4096];
+    /* Only the production opener's argument is known to be a name (the journal's path). */
+    const char *name = open == wal_journal_open ? (const char *)arg : "(simulated)";
     struct participant *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, errlen, "out of memory");
+        store_close(st);
         return NULL;
     }
-    snprintf(path, sizeof path, "%s/data.sqlite", dir);
-    if (!(p->store = store_open(path, err, errlen)))
-        goto fail;
+    p->store = st;
     p->applied = p->max_rid = store_applied(p->store);
 
     uint64_t t0 = util_mono_ms();
     struct journal_info info;
-    snprintf(path, sizeof path, "%s/votes.log", dir);
     if (store_begin(p->store) < 0) {
         snprintf(err, errlen, "sqlite: %s", store_error(p->store));
         goto fail;
     }
-    p->log = journal_open(path, replay_record, p, &info, err, errlen);
+    p->log = open(arg, replay_record, p, &info, err, errlen);
     if (!p->log || store_commit(p->store) < 0) {
         if (p->log)
             snprintf(err, errlen, "sqlite: %s", store_error(p->store));
@@ -257,7 +257,7 @@ struct participant *participant_open(const char *dir, char *err, size_t errlen)
     for (struct round *r = p->rounds; r; r = r->next)
         r->in_doubt = 1;
     if (info.torn_bytes)
-        LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", path,
+        LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", name,
                     (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
     LOG_NOTICE("vote log replayed: %llu records, %zu rounds applied, %zu in doubt, "
                "applied_round %llu, in %llu ms",
@@ -269,19 +269,41 @@ fail:
     return NULL;
 }
 
-void participant_close(struct participant *p)
+struct participant *participant_open(const char *dir, char *err, size_t errlen)
 {
-    if (!p)
-        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data.sqlite", dir);
+    struct store *st = store_open(path, err, errlen);
+    if (!st)
+        return NULL;
+    snprintf(path, sizeof path, "%s/votes.log", dir);
+    return participant_open_with(st, wal_journal_open, path, err, errlen);
+}
+
+/* Frees everything but the store, which is returned. */
+static struct store *participant_free(struct participant *p)
+{
+    struct store *st = p->store;
     while (p->rounds) {
         struct round *r = p->rounds;
         p->rounds = r->next;
         round_free(r);
     }
-    journal_close(p->log);
-    store_close(p->store);
+    wal_close(p->log);
     free(p->marks);
     free(p);
+    return st;
+}
+
+void participant_close(struct participant *p)
+{
+    if (p)
+        store_close(participant_free(p));
+}
+
+struct store *participant_crash(struct participant *p)
+{
+    return p ? participant_free(p) : NULL;
 }
 
 /* ---- requests from the coordinator ---- */
@@ -397,7 +419,7 @@ static int log_prepare(struct participant *p, const struct resp_request *req, in
     size_t name_len = lens[0];
     argv[0] = "PREPARE";
     lens[0] = 7;
-    int rc = journal_append(p->log, req->argc - skip, (const char *const *)argv, lens);
+    int rc = wal_append(p->log, req->argc - skip, (const char *const *)argv, lens);
     argv[0] = name;
     lens[0] = name_len;
     return rc;
@@ -505,7 +527,7 @@ void participant_commit(struct participant *p, const struct resp_request *req,
     }
     if (FAILPOINT_HIT("replica.commit.before_apply")) {
         char err[256];
-        journal_sync(p->log, err, sizeof err);
+        wal_sync(p->log, err, sizeof err);
         failpoint_die("replica.commit.before_apply");
     }
     *pp = r->next;
@@ -557,7 +579,7 @@ void participant_hello(struct participant *p, struct resp_writer *w)
 }
 
 /* Appends the PREPARE record of a round (the same fields TPC.PREPARE carried). */
-static int append_prepare(struct journal *j, const struct round *r)
+static int append_prepare(struct wal *j, const struct round *r)
 {
     size_t n = 4;
     for (int i = 0; i < r->nops; i++)
@@ -578,20 +600,20 @@ static int append_prepare(struct journal *j, const struct round *r)
             for (int k = 0; k < r->ops[i]->argc; k++)
                 argv[a] = r->ops[i]->argv[k], lens[a++] = r->ops[i]->lens[k];
         }
-        rc = journal_append(j, (int)a, argv, lens);
+        rc = wal_append(j, (int)a, argv, lens);
     }
     free(argv), free(lens), free(nums);
     return rc;
 }
 
 /* What survives a compaction: the highest rid seen, and every round still PREPARED. */
-static int fill_compacted(void *ctx, struct journal *tmp)
+static int fill_compacted(void *ctx, struct wal *tmp)
 {
     struct participant *p = ctx;
     char num[24];
     const char *argv[2] = { "SEEN", num };
     size_t lens[2] = { 4, util_u64_to_str(p->max_rid, num) };
-    if (journal_append(tmp, 2, argv, lens) < 0)
+    if (wal_append(tmp, 2, argv, lens) < 0)
         return -1;
     for (struct round *r = p->rounds; r; r = r->next)
         if (append_prepare(tmp, r) < 0)
@@ -601,20 +623,20 @@ static int fill_compacted(void *ctx, struct journal *tmp)
 
 static int compact(struct participant *p, char *err, size_t errlen)
 {
-    uint64_t t0 = util_mono_ms(), before = journal_size(p->log);
+    uint64_t t0 = util_mono_ms(), before = wal_size(p->log);
     /* Order matters: SQLite must hold every committed round durably before the records
      * that could replay them are dropped. */
     if (store_checkpoint(p->store) < 0) {
         snprintf(err, errlen, "sqlite checkpoint failed: %s", store_error(p->store));
         return -1;
     }
-    if (journal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
+    if (wal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
         LOG_WARNING("vote log compaction failed: %s", err);
-        return journal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
+        return wal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
     }
-    p->compacted_size = journal_size(p->log);
+    p->compacted_size = wal_size(p->log);
     LOG_VERBOSE("vote log compacted: %llu -> %llu bytes, %zu rounds in doubt kept, in %llu ms",
-                (unsigned long long)before, (unsigned long long)journal_size(p->log),
+                (unsigned long long)before, (unsigned long long)wal_size(p->log),
                 participant_in_doubt(p), (unsigned long long)(util_mono_ms() - t0));
     return 0;
 }
@@ -622,21 +644,21 @@ static int compact(struct participant *p, char *err, size_t errlen)
 int participant_start_log_thread(struct participant *p, struct event_base *base,
                                  void (*fn)(void *ctx), void *ctx, char *err, size_t errlen)
 {
-    return journal_start_thread(p->log, base, fn, ctx, err, errlen);
+    return wal_journal_start_thread(p->log, base, fn, ctx, err, errlen);
 }
 
 uint64_t participant_submit(struct participant *p, int force)
 {
     if (!p->prepared_since_sync && !p->reply_needs_sync && !force)
         return 0; /* no vote waits for durability: the lazy timer will submit */
-    uint64_t ticket = journal_submit(p->log);
+    uint64_t ticket = wal_submit(p->log);
     if (p->nmarks == p->capmarks) {
         size_t cap = p->capmarks ? 2 * p->capmarks : 8;
         struct sync_mark *m = realloc(p->marks, cap * sizeof *m);
         if (!m) {
             /* Rare: wait for the thread instead of remembering the mark. */
             char err[256];
-            if (journal_sync(p->log, err, sizeof err) < 0)
+            if (wal_sync(p->log, err, sizeof err) < 0)
                 LOG_WARNING("vote log sync failed: %s", err); /* the next progress exits */
             p->durable = p->committed;
             p->prepared_since_sync = p->reply_needs_sync = 0;
@@ -653,7 +675,7 @@ uint64_t participant_submit(struct participant *p, int force)
 int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint64_t *done,
                              char *err, size_t errlen)
 {
-    if (journal_durable(p->log, done, err, errlen) < 0)
+    if (wal_durable(p->log, done, err, errlen) < 0)
         return -1;
     size_t n = 0;
     int prepared = 0;
@@ -668,7 +690,7 @@ int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint
         FAILPOINT("replica.prepare.after_sync");
     /* Twice the compacted size too, so a log that is big because of rounds still in doubt
      * is not rewritten on every sync. */
-    uint64_t size = journal_size(p->log);
+    uint64_t size = wal_size(p->log);
     if (size > max_log_bytes && size > 2 * p->compacted_size) {
         if (compact(p, err, errlen) < 0)
             return -1;
@@ -680,7 +702,7 @@ int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint
 int participant_sync(struct participant *p, char *err, size_t errlen)
 {
     p->prepared_since_sync = p->reply_needs_sync = 0;
-    if (journal_sync(p->log, err, errlen) < 0)
+    if (wal_sync(p->log, err, errlen) < 0)
         return -1;
     p->durable = p->committed;
     return 0;
@@ -695,7 +717,7 @@ void participant_durable(struct participant *p, struct resp_writer *w)
 
 int participant_lazy_pending(const struct participant *p)
 {
-    return journal_pending(p->log) > 0;
+    return wal_pending(p->log) > 0;
 }
 
 struct store *participant_store(struct participant *p)

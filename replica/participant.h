@@ -1,7 +1,11 @@
 /* participant.h -- the replica's side of two-phase commit: votes, outcomes, recovery.
  *
- * A participant owns the vote log (a journal) and the store. The coordinator drives it
- * with four requests, each answered into a resp_writer:
+ * A participant owns the vote log and the store. It does no I/O of its own: it reaches the
+ * log only through struct wal (wal.h) and SQLite only through store.h, so the production
+ * replica (main.c: a journal file, data.sqlite, libevent) and the simulator (an in-memory
+ * log and store_open_memory(), one thread, crashes and power cuts at will) drive the same
+ * code. peer.c turns the coordinator's requests into the calls below. The coordinator
+ * drives it with these requests, each answered into a resp_writer:
  *
  *   TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now_ms nops {argc arg...}*nops
  *                                            evaluate the ops (at the coordinator's
@@ -55,14 +59,31 @@
 
 #include "resp_parser.h"
 #include "resp_writer.h"
+#include "wal.h"
 
 struct participant;
 struct store;
 
-/* Opens dir/votes.log and dir/data.sqlite and replays the log into the store. Returns NULL
- * with a message in err (e.g. corrupt log naming the file and offset). */
+/* Opens dir/votes.log and dir/data.sqlite and replays the log into the store: store_open
+ * and participant_open_with(st, wal_journal_open, "dir/votes.log"). Returns NULL with a
+ * message in err (e.g. corrupt log naming the file and offset). */
 struct participant *participant_open(const char *dir, char *err, size_t errlen);
+
+/* Opens a participant on st (taken over: participant_close closes it, and so does a failure
+ * here) and on the log that open(arg, ...) opens and replays into it. Rounds PREPARED in the
+ * log without an outcome come back in doubt; COMMITs past the store's applied_round are
+ * applied; the store is then checkpointed (store_checkpoint). Returns NULL with err. */
+struct participant *participant_open_with(struct store *st, wal_open_fn open, void *arg,
+                                          char *err, size_t errlen);
+
+/* Closes the log (wal_close) and the store, and frees p. Accepts NULL. */
 void participant_close(struct participant *p);
+
+/* Frees p and closes its log (wal_close, no sync) as a process crash would, but returns its
+ * store open, for the simulator: the store is what SQLite kept across the crash (reopen a
+ * participant on it), or, handed to store_power_loss(), what survives a power cut. Returns
+ * NULL for NULL. */
+struct store *participant_crash(struct participant *p);
 
 void participant_prepare(struct participant *p, const struct resp_request *req,
                          struct resp_writer *w);
@@ -74,7 +95,9 @@ void participant_hello(struct participant *p, struct resp_writer *w);
 void participant_durable(struct participant *p, struct resp_writer *w);
 
 /* The log thread (journal.h) makes the vote log durable off the event loop; fn(ctx) runs on
- * base's loop whenever it made progress, and should call participant_log_progress(). */
+ * base's loop whenever it made progress, and should call participant_log_progress(). Only
+ * for a participant whose log came from wal_journal_open (wal_journal_start_thread); a
+ * simulator instead calls participant_log_progress() when its log made progress. */
 struct event_base;
 int participant_start_log_thread(struct participant *p, struct event_base *base,
                                  void (*fn)(void *ctx), void *ctx, char *err, size_t errlen);

@@ -53,7 +53,17 @@ struct store_row {
  * any store function. */
 typedef int (*store_visit_fn)(void *ctx, const struct store_row *row);
 
+/* Opens (creating or migrating) the database at path. Returns NULL with err. */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* A store in an in-memory SQLite database with the same schema, for tests and the
+ * simulator. Returns NULL with err. */
+struct store *store_open_memory(char *err, size_t errlen);
+/* Power loss of a memory store: closes s and returns a new memory store holding exactly
+ * what s's last store_checkpoint() saw (an empty store if there was none): what a replica's
+ * SQLite (synchronous=OFF) may be left with after a power cut, when only the checkpoint's
+ * fsync is known to have reached the disk. s may be NULL (an empty store). Returns NULL
+ * with err (s is closed all the same). */
+struct store *store_power_loss(struct store *s, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_error(const struct store *s);
 
@@ -80,7 +90,9 @@ int store_rollback(struct store *s);
 uint64_t store_applied(struct store *s);
 
 /* Makes every committed transaction durable (one fsync of SQLite's WAL), so the vote-log
- * records that produced them may be dropped. Returns 0 or -1. */
+ * records that produced them may be dropped. On a memory store it also keeps a serialized
+ * image of the database, which store_power_loss() restores. No transaction may be open.
+ * Returns 0 or -1. */
 int store_checkpoint(struct store *s);
 /* Number of rows (expired or not), or -1. */
 int64_t store_count(struct store *s);

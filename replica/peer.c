@@ -1,0 +1,209 @@
+/* peer.c -- the coordinator-facing command table of a replica (see peer.h).
+ *
+ * A request is looked up by name in peer_cmds (arity checked as Redis does), then, failing
+ * that, as a read command of exec.c, answered at the wall clock. TPC.READ and TPC.MREAD
+ * answer at the coordinator's clock instead, so that every replica agrees on which keys have
+ * expired; TPC.MREAD runs the reads of one coordinator loop turn inside one SQLite read
+ * transaction. Nothing here keeps state between requests: the participant and the rng are
+ * the caller's.
+ */
+#include "peer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "exec.h"
+#include "op.h"
+#include "participant.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+
+/* The context every handler gets. */
+struct peer_ctx {
+    struct participant *p;
+    uint64_t *rng;
+};
+
+typedef void (*peer_cmd_fn)(struct peer_ctx *x, const struct resp_request *req,
+                            struct resp_writer *w);
+
+static void cmd_ping(struct peer_ctx *x, const struct resp_request *req, struct resp_writer *w)
+{
+    if (req->argc > 1)
+        resp_write_bulk(w, req->argv[1], req->lens[1]);
+    else
+        resp_write_simple(w, "PONG");
+}
+
+/* A read command on the committed data, at clock now_ms. */
+static void run_read(struct peer_ctx *x, int64_t now_ms, int argc, char **argv, size_t *lens,
+                     struct resp_writer *w)
+{
+    struct op op = { .argc = argc, .argv = argv, .lens = lens };
+    *x->rng = *x->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    exec_read(participant_store(x->p), now_ms, *x->rng | 1, &op, w);
+}
+
+/* TPC.READ now_ms command args...: the coordinator's reads, answered as of its clock so
+ * that every replica agrees on which keys have expired. */
+static void cmd_read(struct peer_ctx *x, const struct resp_request *req, struct resp_writer *w)
+{
+    int64_t now;
+    struct op op = { .argc = req->argc - 2, .argv = req->argv + 2, .lens = req->lens + 2 };
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0)
+        resp_write_error(w, "ERR bad clock in TPC.READ");
+    else if (!exec_is_read(&op))
+        resp_write_error(w, "ERR TPC.READ of a command that is not a read");
+    else
+        run_read(x, now, op.argc, op.argv, op.lens, w);
+}
+
+/* TPC.MREAD now_ms n {argc command args...}*n: the reads of one coordinator loop turn in one
+ * request, answered with an array of n replies, all as of now_ms, inside one SQLite read
+ * transaction (one shared lock for the batch instead of one per statement). */
+static void cmd_mread(struct peer_ctx *x, const struct resp_request *req,
+                      struct resp_writer *w)
+{
+    int64_t now;
+    uint64_t n;
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 || now < 0 ||
+        util_parse_u64(req->argv[2], req->lens[2], &n) < 0 || n > (uint64_t)req->argc) {
+        resp_write_error(w, "ERR bad arguments for TPC.MREAD");
+        return;
+    }
+    /* Validate the framing first: a malformed batch gets one error, not a partial array. */
+    struct op op;
+    int at = 3, rc = 1;
+    for (uint64_t i = 0; i < n && rc == 1; i++)
+        rc = op_frame_next(req->argc, req->argv, req->lens, &at, &op);
+    if (rc != 1 || at != req->argc) {
+        resp_write_error(w, "ERR malformed TPC.MREAD");
+        return;
+    }
+    struct store *st = participant_store(x->p);
+    int txn = store_begin(st) == 0;
+    resp_write_array(w, (size_t)n);
+    for (at = 3; op_frame_next(req->argc, req->argv, req->lens, &at, &op) == 1;) {
+        if (!exec_is_read(&op))
+            resp_write_error(w, "ERR TPC.MREAD of a command that is not a read");
+        else
+            run_read(x, now, op.argc, op.argv, op.lens, w);
+    }
+    if (txn)
+        store_rollback(st); /* nothing was written: ends the read transaction */
+}
+
+struct expired_keys {
+    struct resp_writer *w;
+    struct record_buf buf;
+    size_t n;
+};
+
+static int add_expired(void *ctx, const struct store_row *row)
+{
+    struct expired_keys *e = ctx;
+    struct resp_writer bw = { record_buf_sink, &e->buf, 2 };
+    e->n++;
+    return resp_write_bulk(&bw, row->k, row->klen) < 0;
+}
+
+/* TPC.EXPIRED now_ms limit: up to limit keys whose expiry has passed at now_ms, for the
+ * coordinator's background sweep (which deletes them through a round). */
+static void cmd_expired(struct peer_ctx *x, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    int64_t now, limit;
+    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 ||
+        util_parse_i64(req->argv[2], req->lens[2], &limit) < 0 || limit < 0) {
+        resp_write_error(w, "ERR bad arguments for TPC.EXPIRED");
+        return;
+    }
+    struct expired_keys e = { w, { 0 }, 0 };
+    if (store_expired(participant_store(x->p), now, limit, add_expired, &e) < 0) {
+        resp_write_error(w, "ERR storage error");
+    } else {
+        resp_write_array(w, e.n);
+        w->write(w->sink, e.buf.p, e.buf.len);
+    }
+    free(e.buf.p);
+}
+
+static void cmd_digest(struct peer_ctx *x, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    char hex[17];
+    if (store_digest(participant_store(x->p), hex) < 0)
+        resp_write_error(w, "ERR storage error");
+    else
+        resp_write_simple(w, hex);
+}
+
+static void cmd_prepare(struct peer_ctx *x, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    participant_prepare(x->p, req, w);
+}
+
+static void cmd_commit(struct peer_ctx *x, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    participant_commit(x->p, req, w);
+}
+
+static void cmd_abort(struct peer_ctx *x, const struct resp_request *req,
+                      struct resp_writer *w)
+{
+    participant_abort(x->p, req, w);
+}
+
+static void cmd_durable(struct peer_ctx *x, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    participant_durable(x->p, w);
+}
+
+static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
+                      struct resp_writer *w)
+{
+    participant_hello(x->p, w);
+}
+
+static const struct peer_cmd {
+    const char *name;
+    int arity; /* Redis convention: -N means at least N */
+    peer_cmd_fn fn;
+} peer_cmds[] = {
+    { "ping", -1, cmd_ping },           { "digest", 1, cmd_digest },
+    { "tpc.prepare", -4, cmd_prepare }, { "tpc.commit", 2, cmd_commit },
+    { "tpc.abort", 2, cmd_abort },      { "tpc.hello", 1, cmd_hello },
+    { "tpc.durable", 1, cmd_durable },  { "tpc.read", -3, cmd_read },
+    { "tpc.expired", 3, cmd_expired },  { "tpc.mread", -3, cmd_mread },
+};
+
+int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,
+                  uint64_t *rng)
+{
+    struct peer_ctx x = { p, rng };
+    for (size_t i = 0; i < sizeof peer_cmds / sizeof peer_cmds[0]; i++) {
+        const struct peer_cmd *cmd = &peer_cmds[i];
+        if (strcasecmp(req->argv[0], cmd->name) != 0)
+            continue;
+        if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command",
+                     cmd->name);
+            resp_write_error(w, msg);
+            return 0;
+        }
+        cmd->fn(&x, req, w);
+        return 0;
+    }
+    struct op op = { .argc = req->argc, .argv = req->argv, .lens = req->lens };
+    if (!exec_is_read(&op))
+        return -1;
+    run_read(&x, (int64_t)util_wall_ms(), req->argc, req->argv, req->lens, w);
+    return 0;
+}
