@@ -29,6 +29,11 @@
  *                                  a read can miss an acknowledged write (stale read)
  *   coord.bug.watch_no_wait        EXEC checks WATCHed keys without waiting for writes to
  *                                  them still in flight (lost updates under WATCH)
+ *   coord.bug.reply_before_durable answer a round's clients as soon as its COMMIT is handed
+ *                                  to the log thread, before it is durable (the simulator's
+ *                                  broken rule: a crash then loses an acknowledged write)
+ *   coord.bug.skip_in_doubt        a reconnecting replica is not sent the decisions it
+ *                                  missed (rounds it holds in doubt, COMMITs it lacks)
  */
 #ifndef TWOPC_FAILPOINT_H
 #define TWOPC_FAILPOINT_H

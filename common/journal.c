@@ -464,6 +464,15 @@ struct journal *journal_open(const char *path, journal_replay_fn fn, void *ctx,
         journal_close(j);
         return NULL;
     }
+    /* What replay read may be only in the page cache (written before a process crash, never
+     * synced), yet the caller now acts on it (a COMMIT re-sent, a vote reported in doubt):
+     * make it durable before anything depends on it, so a power cut later cannot take back
+     * a record that was already acted upon. */
+    if (j->size > 0 && fdatasync(j->fd) < 0) {
+        set_err(err, errlen, "cannot fdatasync %s: %s", path, strerror(errno));
+        journal_close(j);
+        return NULL;
+    }
     info->size = j->size;
     return j;
 }

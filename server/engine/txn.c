@@ -296,6 +296,7 @@ static void broken_commit(struct round *rd)
 }
 
 static void round_committed(struct round *rd);
+static void commit_durable(struct txn *t, uint64_t done);
 
 /* Logs COMMIT for every round at the head of the queue whose votes are all YES and hands
  * the records to the log thread: one fdatasync for all of them, and for whatever else is
@@ -322,6 +323,8 @@ static void commit_ready(struct txn *t)
     uint64_t ticket = wal_submit(t->log);
     for (rd = first; n-- > 0; rd = rd->qnext)
         rd->ticket = ticket;
+    if (FAILPOINT_ON("coord.bug.reply_before_durable"))
+        commit_durable(t, ticket); /* a deliberate bug, for the simulator to catch */
 }
 
 /* The log made records durable: every round whose COMMIT is durable now is committed (the
@@ -335,6 +338,12 @@ void txn_log_progress(struct txn *t)
         LOG_WARNING("decision log sync failed: %s; exiting", err);
         exit(1);
     }
+    commit_durable(t, done);
+}
+
+/* Every round at the head of the queue whose COMMIT ticket is at most done is committed. */
+static void commit_durable(struct txn *t, uint64_t done)
+{
     int any = 0;
     while (t->qhead && t->qhead->ticket && t->qhead->ticket <= done) {
         struct round *rd = t->qhead;
@@ -852,5 +861,6 @@ void txn_get_stats(const struct txn *t, struct txn_stats *st)
     *st = t->st;
     st->next_rid = t->next_rid;
     st->pending_ops = t->npending;
+    st->inflight = (size_t)t->ninflight;
 }
 

@@ -80,7 +80,7 @@ struct txn_io {
 
 struct txn_stats {
     uint64_t committed, aborted, ops_committed, next_rid;
-    size_t pending_ops, unacked_rounds;
+    size_t pending_ops, unacked_rounds, inflight;
 };
 
 /* Opens the decision log with open(open_arg, ...) (replaying it) for an engine of nlinks

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "txn_internal.h"
 #include "util.h"
@@ -194,6 +195,10 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         t->next_rid = h->max_rid + 1;
     if (h->durable > t->durable[i])
         t->durable[i] = h->durable;
+    if (FAILPOINT_ON("coord.bug.skip_in_doubt")) { /* a deliberate bug, for the simulator */
+        report_recovery(t, i);
+        return 0;
+    }
     /* Decisions this replica missed go out first, ahead of anything else on the link, and
      * in round order: a replica decides its prepared rounds oldest first. Committed rounds
      * it has not acknowledged get COMMIT (answered at once if already applied); rounds in

@@ -1,0 +1,66 @@
+/* sim.h -- the deterministic simulator: one coordinator and N replicas in one process.
+ *
+ * The real round engine (server/engine/), the real participant, command evaluators and
+ * SQLite store (replica/, on in-memory databases) and the real record codec run under a
+ * seeded, single-threaded scheduler that owns time, the network and the disks
+ * (sim_log.h). Everything random comes from one seed, so a seed replays exactly, and every
+ * failure prints the seed that reproduces it (in the spirit of FoundationDB's simulation
+ * and TigerBeetle's VOPR).
+ *
+ * What the world does to the processes:
+ *   - the network: each coordinator-replica connection is FIFO (TCP) with random latency
+ *     and latency spikes; a connection can break at any instant, and then the replica still
+ *     receives a random prefix of what was in flight while the rest and every reply are
+ *     lost; a replica may receive a stray duplicate of an earlier command on a connection
+ *     nobody reads;
+ *   - processes: crash (kill -9 or power cut: the log keeps its synced bytes plus a random
+ *     prefix, possibly torn, of what its log thread had not synced; SQLite keeps everything
+ *     or only its last checkpoint) and restart; pause (SIGSTOP) for up to longer than the
+ *     prepare timeout; slow fsync;
+ *   - clients: SET, MSET, DEL, INCR and GET on a few keys, throughout.
+ *
+ * What it checks (DESIGN.md's invariants), after every step:
+ *   - a YES vote leaves a replica only once its PREPARE is durable there (invariant 5);
+ *   - a replica applies a round only if it durably prepared it, and only if the
+ *     coordinator's COMMIT for it is durable (invariant 4);
+ *   - replicas that have applied the same round hold identical data (invariant 2: one
+ *     digest per applied round id);
+ * and at the end of a run (faults stopped, every process back, quiet): writes work again,
+ * every replica holds the same data, and every key's history of acknowledged, unknown and
+ * read operations is linearizable (invariants 1 and 3: no acknowledged write lost, no
+ * failed write visible, no stale read).
+ *
+ * Deliberately broken rules (sim_run's bug), each of which a run must catch:
+ *   reply-before-durable  the coordinator answers a round before its COMMIT is durable
+ *   reply-before-commit   it answers before sending COMMIT to the replicas (stale reads)
+ *   skip-in-doubt         a reconnecting replica is not sent the decisions it missed
+ *   vote-before-durable   a replica's vote leaves before its PREPARE is durable
+ */
+#ifndef TWOPC_SIM_H
+#define TWOPC_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_config {
+    uint64_t seed;
+    int nreplicas;      /* 1 .. SIM_MAX_REPLICAS */
+    int nclients;
+    uint64_t run_ms;    /* simulated time with faults and clients */
+    const char *bug;    /* NULL, or one of the broken rules above */
+    int verbose;        /* print every event */
+};
+
+#define SIM_MAX_REPLICAS 5
+
+struct sim_result {
+    int violation;          /* 0: every check held */
+    char what[512];         /* the first violation */
+    uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
+    uint64_t crashes, pauses, breaks, strays, events;
+};
+
+/* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */
+int sim_run(const struct sim_config *cfg, struct sim_result *res);
+
+#endif
