@@ -35,6 +35,7 @@
 #include "conn.h"
 #include "op.h"
 #include "reencode.h"
+#include "stats.h"
 #include "util.h"
 
 struct slot {
@@ -72,7 +73,6 @@ static TAILQ_HEAD(, client) registry = TAILQ_HEAD_INITIALIZER(registry);
 static const struct client_hooks *hooks;
 static size_t nclients, nmonitors, pending_total, maxclients = 10000;
 static int auth_required;
-static struct client_stats stats;
 
 static void assert_client(const struct client *cl)
 {
@@ -135,10 +135,10 @@ int client_on_open(struct conn *c)
     conn_set_data(c, cl);
     TAILQ_INSERT_TAIL(&registry, cl, link);
     nclients++;
-    stats.connections++;
+    stats_connection();
     if (nclients > maxclients) {
         /* Redis accepts, answers this error and closes. */
-        stats.rejected++;
+        stats_rejected();
         struct resp_writer *w = conn_writer(c);
         resp_write_error(w, "ERR max number of clients reached");
         conn_close_after_reply(c);
@@ -149,8 +149,6 @@ int client_on_open(struct conn *c)
 
 void client_set_maxclients(size_t n) { maxclients = n; }
 void client_set_auth_required(int yes) { auth_required = yes; }
-void client_get_stats(struct client_stats *st) { *st = stats; }
-void client_reset_stats(void) { memset(&stats, 0, sizeof stats); }
 
 void client_on_close(struct conn *c)
 {

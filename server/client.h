@@ -157,15 +157,11 @@ struct client *client_next(const struct client *cl);
 size_t client_count(void);
 size_t client_pending_total(void); /* replies queued in every client */
 
-/* Connections past maxclients are answered "ERR max number of clients reached" and closed. */
+/* Connections past maxclients are answered "ERR max number of clients reached" and closed
+ * (counted in stats.h, as is every connection accepted). */
 void client_set_maxclients(size_t n);
 /* Whether new connections start unauthenticated (a password is set). */
 void client_set_auth_required(int yes);
-struct client_stats {
-    uint64_t connections, rejected; /* accepted since start; refused by maxclients */
-};
-void client_get_stats(struct client_stats *st);
-void client_reset_stats(void);
 
 /* Closes clients idle for more than timeout_s seconds (0: never), as Redis's "timeout":
  * monitors and clients waiting for a reply are never idle. */

@@ -1,7 +1,7 @@
 /* client_cmd.c -- CLIENT and its subcommands (see client_cmd.h).
  *
  * Every subcommand is a row in client_subcommands[] with Redis 7's arity: request.c checks
- * the name and the argument count before CLIENT runs or is queued in MULTI (an unknown one
+ * the name and the argument count (registry_check) before CLIENT runs or is queued in MULTI (an unknown one
  * gets "unknown subcommand '<sub>'. Try CLIENT HELP.", a wrong count "wrong number of
  * arguments for 'client|<sub>' command"), so each sub_ function sees a valid count. KILL
  * and LIST share one filter (struct client_filter) built from their options; KILL of the
@@ -17,9 +17,8 @@
 #include <event2/buffer.h>
 
 #include "client.h"
-#include "commands.h"
 #include "multi.h"
-#include "request.h"
+#include "registry.h"
 #include "util.h"
 
 struct client_filter {
@@ -393,10 +392,10 @@ static void sub_help(struct client *cl, const struct resp_request *req)
         "HELP",
         "    Prints this help.",
     };
-    request_help(cl, lines, sizeof lines / sizeof lines[0]);
+    registry_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
-const struct subcommand client_subcommands[] = {
+static const struct subcommand client_subcommands[] = {
     { "id", 2, sub_id },             { "getname", 2, sub_getname },
     { "setname", 3, sub_setname },   { "setinfo", 4, sub_setinfo },
     { "info", 2, sub_info },         { "list", -2, sub_list },
@@ -407,7 +406,17 @@ const struct subcommand client_subcommands[] = {
     { "help", 2, sub_help },         { NULL, 0, NULL },
 };
 
-void cmd_client(struct client *cl, const struct resp_request *req)
+static void cmd_client(struct client *cl, const struct resp_request *req)
 {
-    commands_run_subcommand(cl, req, client_subcommands);
+    registry_run_subcommand(cl, req, client_subcommands);
+}
+
+static const struct command client_commands[] = {
+    { "client", -2, CMD_LOCAL, 0, 0, 0, "connection", "2.4.0",
+      "A container for client connection commands.", cmd_client, client_subcommands },
+};
+
+int client_cmd_init(void)
+{
+    return registry_add(client_commands, 1);
 }

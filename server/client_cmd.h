@@ -10,14 +10,11 @@
 #ifndef TWOPC_CLIENT_CMD_H
 #define TWOPC_CLIENT_CMD_H
 
-#include "resp_parser.h"
-
-struct client;
-
 /* The error for a name with spaces or special characters (CLIENT SETNAME, HELLO SETNAME). */
 #define CLIENT_CMD_BAD_NAME \
     "ERR Client names cannot contain spaces, newlines or special characters."
 
-void cmd_client(struct client *cl, const struct resp_request *req);
+/* Registers CLIENT with the command registry. Returns 0, or -1 when out of memory. */
+int client_cmd_init(void);
 
 #endif

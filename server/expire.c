@@ -13,7 +13,7 @@
 
 #include <event2/event.h>
 
-#include "commands.h"
+#include "coord.h"
 #include "log.h"
 #include "op.h"
 #include "replica_link.h"

@@ -25,16 +25,19 @@
 
 #include <event2/buffer.h>
 
-#include "client.h"
-#include "commands.h"
-#include "conn.h"
 #include "info.h"
+
+#include "client.h"
+#include "conn.h"
+#include "coord.h"
+#include "registry.h"
 #include "replica_link.h"
-#include "request.h"
 #include "settings.h"
+#include "stats.h"
 #include "txn_io.h"
 #include "util.h"
 
+static struct coord *coord;
 static long long last_dbsize = -1; /* -1: never seen */
 static uint64_t peak_memory;
 
@@ -160,11 +163,9 @@ static void section_persistence(struct evbuffer *b, const struct coord *c)
 
 static void section_stats(struct evbuffer *b, const struct coord *c)
 {
-    struct request_stats rs;
-    struct client_stats cs;
+    struct stats st;
     uint64_t in = 0, out = 0;
-    request_get_stats(&rs);
-    client_get_stats(&cs);
+    stats_get(&st);
     if (c->srv)
         conn_server_bytes(c->srv, &in, &out);
     evbuffer_add_printf(
@@ -174,9 +175,9 @@ static void section_stats(struct evbuffer *b, const struct coord *c)
         "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\nexpired_keys:0\r\n"
         "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:0\r\n"
         "pubsub_patterns:0\r\ntotal_error_replies:0\r\n\r\n",
-        (unsigned long long)cs.connections, (unsigned long long)rs.commands,
-        (unsigned long long)rs.ops_per_sec, (unsigned long long)in, (unsigned long long)out,
-        (unsigned long long)cs.rejected);
+        (unsigned long long)st.connections, (unsigned long long)st.commands,
+        (unsigned long long)st.ops_per_sec, (unsigned long long)in, (unsigned long long)out,
+        (unsigned long long)st.rejected);
 }
 
 static void section_replication(struct evbuffer *b, const struct coord *c)
@@ -288,7 +289,7 @@ static unsigned wanted_sections(const struct resp_request *req)
 static void write_info_text(struct resp_writer *w, unsigned want)
 {
     struct evbuffer *b = evbuffer_new();
-    const struct coord *c = commands_coord();
+    const struct coord *c = coord;
     for (size_t s = 0; s < NSECTIONS; s++)
         if (want & (1u << s))
             sections[s].fn(b, c);
@@ -316,7 +317,7 @@ static void dbsize_done(struct link *l, const struct link_reply *r, void *arg)
     free(ic);
 }
 
-void cmd_info(struct client *cl, const struct resp_request *req)
+static void cmd_info(struct client *cl, const struct resp_request *req)
 {
     static const char *argv[1] = { "DBSIZE" };
     static const size_t lens[1] = { 6 };
@@ -327,7 +328,7 @@ void cmd_info(struct client *cl, const struct resp_request *req)
             client_park(cl, req); /* the count must include this client's writes */
             return;
         }
-        l = txn_read_link(commands_coord()->txn, NULL);
+        l = txn_read_link(coord->txn, NULL);
     }
     struct info_call *ic = l ? calloc(1, sizeof *ic) : NULL;
     if (ic && (ic->slot = client_slot_new(cl, 0))) {
@@ -389,28 +390,28 @@ static void write_docs(struct resp_writer *w, const struct command *cmd)
 static void sub_all(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    size_t n = commands_count();
+    size_t n = registry_count();
     resp_write_array(w, n);
     for (size_t i = 0; i < n; i++)
-        write_info(w, commands_at(i));
+        write_info(w, registry_at(i));
 }
 
 static void sub_count(struct client *cl, const struct resp_request *req)
 {
-    resp_write_int(client_reply_writer(cl), (int64_t)commands_count());
+    resp_write_int(client_reply_writer(cl), (int64_t)registry_count());
 }
 
 static void sub_list(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    size_t n = commands_count();
+    size_t n = registry_count();
     if (req->argc != 2) { /* FILTERBY: not supported */
         resp_write_error(w, "ERR syntax error");
         return;
     }
     resp_write_array(w, n);
     for (size_t i = 0; i < n; i++)
-        resp_write_cstr(w, commands_at(i)->name);
+        resp_write_cstr(w, registry_at(i)->name);
 }
 
 static void sub_info(struct client *cl, const struct resp_request *req)
@@ -422,7 +423,7 @@ static void sub_info(struct client *cl, const struct resp_request *req)
     }
     resp_write_array(w, (size_t)req->argc - 2);
     for (int i = 2; i < req->argc; i++) {
-        const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
+        const struct command *cmd = registry_lookup(req->argv[i], req->lens[i]);
         if (cmd)
             write_info(w, cmd);
         else
@@ -433,14 +434,14 @@ static void sub_info(struct client *cl, const struct resp_request *req)
 static void sub_docs(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    size_t n = commands_count(), found = 0;
+    size_t n = registry_count(), found = 0;
     for (int i = 2; i < req->argc; i++)
-        found += commands_lookup(req->argv[i], req->lens[i]) != NULL;
+        found += registry_lookup(req->argv[i], req->lens[i]) != NULL;
     resp_write_map(w, req->argc == 2 ? n : found);
     for (size_t i = 0; req->argc == 2 && i < n; i++)
-        write_docs(w, commands_at(i));
+        write_docs(w, registry_at(i));
     for (int i = 2; i < req->argc; i++) {
-        const struct command *cmd = commands_lookup(req->argv[i], req->lens[i]);
+        const struct command *cmd = registry_lookup(req->argv[i], req->lens[i]);
         if (cmd)
             write_docs(w, cmd);
     }
@@ -450,7 +451,7 @@ static void sub_docs(struct client *cl, const struct resp_request *req)
 static void sub_getkeys(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    const struct command *cmd = commands_lookup(req->argv[2], req->lens[2]);
+    const struct command *cmd = registry_lookup(req->argv[2], req->lens[2]);
     int argc = req->argc - 2;
     if (!cmd) {
         resp_write_error(w, "ERR Invalid command specified");
@@ -496,19 +497,32 @@ static void sub_help(struct client *cl, const struct resp_request *req)
         "HELP",
         "    Prints this help.",
     };
-    request_help(cl, lines, sizeof lines / sizeof lines[0]);
+    registry_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
-const struct subcommand command_subcommands[] = {
+static const struct subcommand command_subcommands[] = {
     { "count", 2, sub_count }, { "list", -2, sub_list },       { "info", -2, sub_info },
     { "docs", -2, sub_docs },  { "getkeys", -4, sub_getkeys }, { "help", 2, sub_help },
     { NULL, 0, NULL },
 };
 
-void cmd_command(struct client *cl, const struct resp_request *req)
+static void cmd_command(struct client *cl, const struct resp_request *req)
 {
     if (req->argc == 1)
         sub_all(cl, req);
     else
-        commands_run_subcommand(cl, req, command_subcommands);
+        registry_run_subcommand(cl, req, command_subcommands);
+}
+
+static const struct command info_commands[] = {
+    { "command", -1, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
+      "Returns detailed information about all commands.", cmd_command, command_subcommands },
+    { "info", -1, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
+      "Returns information and statistics about the server.", cmd_info, NULL },
+};
+
+int info_init(struct coord *c)
+{
+    coord = c;
+    return registry_add(info_commands, sizeof info_commands / sizeof info_commands[0]);
 }

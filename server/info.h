@@ -1,5 +1,8 @@
-/* info.h -- INFO and COMMAND: what tools ask a server about itself (cmd_info and
- * cmd_command are declared in commands.h with the other local commands).
+/* info.h -- INFO and COMMAND: what tools ask a server about itself.
+ *
+ * info_init() registers both with the command registry; INFO reads the round engine's
+ * state through the coord handles, the counters from stats.h and the settings, and
+ * COMMAND describes every registered command (registry.h).
  *
  * The versions HELLO and INFO report: twopc speaks the protocol and error texts of
  * Redis 7.0, so it introduces itself as that version (client libraries pick features by
@@ -10,5 +13,10 @@
 
 #define INFO_REDIS_VERSION "7.0.0"
 #define INFO_TWOPC_VERSION "0.1.0"
+
+struct coord;
+
+/* Registers INFO and COMMAND. Returns 0, or -1 when out of memory. */
+int info_init(struct coord *c);
 
 #endif

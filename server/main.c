@@ -4,9 +4,14 @@
  * replicas), then listen for clients. Writes fail with NOREPLICAS until every replica link
  * is READY; reads work as soon as one is.
  *
- * Client requests reach the commands through request_dispatch (request.c: commands_check's
+ * Then the front end is wired, bottom up: the client layer with request.c's hooks, each
+ * command file's init (each registers its own command table with registry.c), the round
+ * engine's commit hook to watch.c, the expiry sweep. main.c is the only file that knows
+ * every module; docs/code-map.md has the layering.
+ *
+ * Client requests reach the commands through request_dispatch (request.c: registry_check's
  * name, subcommand and arity checks, then AUTH, MULTI queueing, MONITOR and SLOWLOG around
- * the command). A cron timer every REQUEST_CRON_MS samples ops/sec and closes idle clients
+ * the command). A cron timer every STATS_SAMPLE_MS samples ops/sec and closes idle clients
  * (--timeout). SIGTERM, SIGINT and SHUTDOWN all stop the event loop; then clients are
  * closed and the round engine freed.
  */
@@ -20,15 +25,24 @@
 #include <event2/event.h>
 
 #include "client.h"
-#include "commands.h"
+#include "client_cmd.h"
+#include "config_cmd.h"
 #include "conn.h"
+#include "coord.h"
+#include "data_cmd.h"
+#include "expire.h"
 #include "failpoint.h"
+#include "info.h"
 #include "log.h"
 #include "multi.h"
 #include "request.h"
+#include "session.h"
 #include "settings.h"
+#include "slowlog.h"
+#include "stats.h"
 #include "txn_io.h"
 #include "util.h"
+#include "watch.h"
 
 #define MAX_REPLICAS 64
 
@@ -40,7 +54,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
-    request_cron();
+    stats_sample(util_mono_ms());
+    client_close_idle((int)settings_get()->timeout);
+}
+
+/* Every command file registers its table; the watch module hears of every commit. Returns
+ * 0, or -1 (out of memory). */
+static int front_init(struct coord *c)
+{
+    if (data_cmd_init(c) < 0 || session_init(c) < 0 || client_cmd_init() < 0 ||
+        config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0)
+        return -1;
+    txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
+    expire_start(c); /* the background sweep of expired keys (expire.h) */
+    return 0;
 }
 
 static void usage(FILE *f)
@@ -176,7 +203,10 @@ int main(int argc, char **argv)
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close };
     client_init(&hooks);
-    commands_init(&o.c);
+    if (front_init(&o.c) < 0) {
+        LOG_WARNING("out of memory at start-up");
+        return 1;
+    }
     o.c.srv = conn_server_new(base, o.c.bind, o.c.port, &ops, &o.c, NULL, err, sizeof err);
     if (!o.c.srv) {
         LOG_WARNING("%s", err);
@@ -184,14 +214,17 @@ int main(int argc, char **argv)
         return 1;
     }
     settings_init(&o.c);
-    multi_init(&o.c);
+    if (multi_init(&o.c) < 0) {
+        LOG_WARNING("out of memory at start-up");
+        return 1;
+    }
     log_write_pidfile(pidfile);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
     struct event *cron = event_new(base, -1, EV_PERSIST, on_cron, NULL);
-    struct timeval cron_tv = { 0, REQUEST_CRON_MS * 1000 };
+    struct timeval cron_tv = { 0, STATS_SAMPLE_MS * 1000 };
     event_add(cron, &cron_tv);
     LOG_NOTICE("ready to accept connections on %s:%d", o.c.bind, o.c.port);
     event_base_dispatch(base);

@@ -33,11 +33,12 @@
 #include <event2/event.h>
 
 #include "client.h"
-#include "commands.h"
+#include "coord.h"
+#include "data_cmd.h"
+#include "monitor.h"
 #include "op.h"
 #include "reencode.h"
-#include "request.h"
-#include "txn_io.h"
+#include "registry.h"
 #include "util.h"
 #include "watch.h"
 
@@ -67,7 +68,6 @@ struct exec_call {
 
 static TAILQ_HEAD(, exec_call) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct event *recheck_ev;
-static struct coord *coord;
 
 static void recheck_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -75,14 +75,6 @@ static void schedule_recheck(void)
 {
     if (!TAILQ_EMPTY(&waiting))
         event_active(recheck_ev, 0, 0);
-}
-
-void multi_init(struct coord *c)
-{
-    coord = c;
-    recheck_ev = event_new(c->base, -1, 0, recheck_cb, NULL);
-    watch_set_notify(schedule_recheck);
-    txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
 }
 
 static struct multi_state *state(struct client *cl)
@@ -214,7 +206,7 @@ void multi_queue(struct client *cl, const struct command *cmd, const struct resp
 
 /* ---- MULTI, DISCARD, WATCH, UNWATCH ---- */
 
-void cmd_multi(struct client *cl, const struct resp_request *req)
+static void cmd_multi(struct client *cl, const struct resp_request *req)
 {
     struct multi_state *m = state(cl);
     struct resp_writer *w = client_reply_writer(cl);
@@ -228,7 +220,7 @@ void cmd_multi(struct client *cl, const struct resp_request *req)
     }
 }
 
-void cmd_discard(struct client *cl, const struct resp_request *req)
+static void cmd_discard(struct client *cl, const struct resp_request *req)
 {
     struct multi_state *m = client_multi(cl);
     struct resp_writer *w = client_reply_writer(cl);
@@ -241,7 +233,7 @@ void cmd_discard(struct client *cl, const struct resp_request *req)
     resp_write_simple(w, "OK");
 }
 
-void cmd_watch(struct client *cl, const struct resp_request *req)
+static void cmd_watch(struct client *cl, const struct resp_request *req)
 {
     struct multi_state *m = state(cl);
     if (m && m->active) {
@@ -265,7 +257,7 @@ void cmd_watch(struct client *cl, const struct resp_request *req)
     resp_write_simple(client_reply_writer(cl), "OK");
 }
 
-void cmd_unwatch(struct client *cl, const struct resp_request *req)
+static void cmd_unwatch(struct client *cl, const struct resp_request *req)
 {
     struct multi_state *m = client_multi(cl);
     if (m)
@@ -316,7 +308,7 @@ static int run_locals(struct exec_call *ec)
     for (size_t i = 0; i < ec->nq; i++) {
         struct op *op = ec->q[i].op;
         ec->local_off[i] = evbuffer_get_length(ec->locals);
-        request_feed_monitors(ec->cl, op->argc, op->argv, op->lens);
+        monitor_feed(ec->cl, op->argc, op->argv, op->lens);
         if (is_data(ec->q[i].cmd)) {
             ndata++;
             continue;
@@ -448,7 +440,7 @@ static void exec_submit(struct exec_call *ec)
         exec_finish(ec, "ERR out of memory");
         return;
     }
-    txn_submit_slot(coord->txn, tx, ds);
+    data_cmd_submit(tx, ds);
 }
 
 /* Decides a waiting EXEC if it can be: returns 1 if it was answered or submitted. */
@@ -483,7 +475,7 @@ static void recheck_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void cmd_exec(struct client *cl, const struct resp_request *req)
+static void cmd_exec(struct client *cl, const struct resp_request *req)
 {
     struct multi_state *m = client_multi(cl);
     struct resp_writer *w = client_reply_writer(cl);
@@ -511,4 +503,31 @@ void cmd_exec(struct client *cl, const struct resp_request *req)
         TAILQ_INSERT_TAIL(&waiting, ec, link);
         watch_set_waiting(ec->watch, 1);
     }
+}
+
+/* ---- registration ---- */
+
+#define LF (CMD_LOCAL | CMD_FAST)
+static const struct command multi_commands[] = {
+    { "discard", 1, LF, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.",
+      cmd_discard, NULL },
+    { "exec", 1, CMD_LOCAL, 0, 0, 0, "transactions", "1.2.0",
+      "Executes all commands in a transaction.", cmd_exec, NULL },
+    { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi,
+      NULL },
+    { "unwatch", 1, LF, 0, 0, 0, "transactions", "2.2.0",
+      "Forgets about watched keys of a transaction.", cmd_unwatch, NULL },
+    { "watch", -2, LF, 1, -1, 1, "transactions", "2.2.0",
+      "Monitors changes to keys to determine the execution of a transaction.", cmd_watch,
+      NULL },
+};
+#undef LF
+
+int multi_init(struct coord *c)
+{
+    recheck_ev = event_new(c->base, -1, 0, recheck_cb, NULL);
+    if (!recheck_ev)
+        return -1;
+    watch_set_notify(schedule_recheck);
+    return registry_add(multi_commands, sizeof multi_commands / sizeof multi_commands[0]);
 }

@@ -34,8 +34,10 @@ struct client;
 struct command;
 struct coord;
 
-/* Call once, after the round engine exists (installs watch.c's commit hook). */
-void multi_init(struct coord *c);
+/* Registers MULTI, EXEC, DISCARD, WATCH and UNWATCH, and has watch.c wake EXECs waiting
+ * for their keys (from c->base's loop). Returns 0, or -1 when out of memory. The round
+ * engine's commit hook must lead to watch.c (main.c installs watch_on_commit). */
+int multi_init(struct coord *c);
 
 int multi_active(const struct client *cl);           /* between MULTI and EXEC/DISCARD */
 int multi_queued_count(const struct client *cl);     /* -1 outside MULTI */
@@ -50,11 +52,5 @@ void multi_exec_abort(struct client *cl, const char *err);
 void multi_queue(struct client *cl, const struct command *cmd, const struct resp_request *req);
 /* Discards the transaction and every watched key: the connection closed, or RESET. */
 void multi_forget(struct client *cl);
-
-void cmd_multi(struct client *cl, const struct resp_request *req);
-void cmd_exec(struct client *cl, const struct resp_request *req);
-void cmd_discard(struct client *cl, const struct resp_request *req);
-void cmd_watch(struct client *cl, const struct resp_request *req);
-void cmd_unwatch(struct client *cl, const struct resp_request *req);
 
 #endif

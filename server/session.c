@@ -1,9 +1,9 @@
 /* session.c -- connection and server commands answered by the coordinator itself.
  *
- * Here: the table of every local command (session_commands[], which COMMAND describes and
- * dispatch looks up), and PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET, MONITOR, TIME,
- * SHUTDOWN and DEBUG DIGEST. Elsewhere: CLIENT (client_cmd.c), MULTI and friends (multi.c),
- * INFO and COMMAND (info.c), CONFIG (settings.c), SLOWLOG and LATENCY (slowlog.c). Each
+ * Here, in session_commands[] (registered by session_init): PING, ECHO, QUIT, SELECT,
+ * AUTH, HELLO, RESET, MONITOR, TIME, SHUTDOWN and DEBUG DIGEST. The other local commands
+ * register their own tables: CLIENT (client_cmd.c), MULTI and friends (multi.c), INFO and
+ * COMMAND (info.c), CONFIG (config_cmd.c), SLOWLOG and LATENCY (slowlog.c). Each
  * answers without a replica, except DEBUG DIGEST, which fans out to every replica, and
  * INFO's keyspace section, which asks one for its key count.
  *
@@ -11,6 +11,8 @@
  * (--requirepass or CONFIG SET requirepass) a new connection must AUTH (or HELLO ... AUTH)
  * before anything but AUTH, HELLO, QUIT and RESET (request.c refuses the rest with NOAUTH).
  */
+#include "session.h"
+
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +22,17 @@
 
 #include "client.h"
 #include "client_cmd.h"
-#include "commands.h"
+#include "coord.h"
 #include "info.h"
 #include "log.h"
 #include "multi.h"
+#include "registry.h"
 #include "replica_link.h"
 #include "settings.h"
-#include "slowlog.h"
 #include "txn_io.h"
 #include "util.h"
+
+static struct coord *coord;
 
 static void cmd_ping(struct client *cl, const struct resp_request *req);
 static void cmd_echo(struct client *cl, const struct resp_request *req);
@@ -44,34 +48,18 @@ static void cmd_shutdown(struct client *cl, const struct resp_request *req);
 
 #define L CMD_LOCAL
 #define LF (CMD_LOCAL | CMD_FAST)
-const struct command session_commands[] = {
+static const struct command session_commands[] = {
     { "auth", -2, LF, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.",
       cmd_auth, NULL },
-    { "client", -2, L, 0, 0, 0, "connection", "2.4.0",
-      "A container for client connection commands.", cmd_client, client_subcommands },
-    { "command", -1, L, 0, 0, 0, "server", "2.8.13",
-      "Returns detailed information about all commands.", cmd_command, command_subcommands },
-    { "config", -2, L, 0, 0, 0, "server", "2.0.0",
-      "A container for server configuration commands.", cmd_config, config_subcommands },
     { "debug", -2, L, 0, 0, 0, "server", "1.0.0",
       "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug,
       NULL },
-    { "discard", 1, LF, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.",
-      cmd_discard, NULL },
     { "echo", 2, LF, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo,
       NULL },
-    { "exec", 1, L, 0, 0, 0, "transactions", "1.2.0",
-      "Executes all commands in a transaction.", cmd_exec, NULL },
     { "hello", -1, LF, 0, 0, 0, "connection", "6.0.0", "Handshakes with the Redis server.",
       cmd_hello, NULL },
-    { "info", -1, L, 0, 0, 0, "server", "1.0.0",
-      "Returns information and statistics about the server.", cmd_info, NULL },
-    { "latency", -2, L, 0, 0, 0, "server", "2.8.13",
-      "A container for latency diagnostics commands.", cmd_latency, latency_subcommands },
     { "monitor", 1, L, 0, 0, 0, "server", "1.0.0",
       "Listens for all requests received by the server in real-time.", cmd_monitor,
-      NULL },
-    { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi,
       NULL },
     { "ping", -1, LF, 0, 0, 0, "connection", "1.0.0",
       "Returns the server's liveliness response.", cmd_ping, NULL },
@@ -84,19 +72,17 @@ const struct command session_commands[] = {
     { "shutdown", -1, L, 0, 0, 0, "server", "1.0.0",
       "Synchronously saves the database(s) to disk and shuts down the Redis server.",
       cmd_shutdown, NULL },
-    { "slowlog", -2, L, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
-      cmd_slowlog, slowlog_subcommands },
     { "time", 1, LF, 0, 0, 0, "server", "2.6.0", "Returns the server time.", cmd_time,
-      NULL },
-    { "unwatch", 1, LF, 0, 0, 0, "transactions", "2.2.0",
-      "Forgets about watched keys of a transaction.", cmd_unwatch, NULL },
-    { "watch", -2, LF, 1, -1, 1, "transactions", "2.2.0",
-      "Monitors changes to keys to determine the execution of a transaction.", cmd_watch,
       NULL },
 };
 #undef L
 #undef LF
-const size_t session_commands_count = sizeof session_commands / sizeof session_commands[0];
+
+int session_init(struct coord *c)
+{
+    coord = c;
+    return registry_add(session_commands, sizeof session_commands / sizeof session_commands[0]);
+}
 
 /* ---- connection ---- */
 
@@ -316,7 +302,7 @@ static void cmd_shutdown(struct client *cl, const struct resp_request *req)
     } else {
         LOG_NOTICE("User requested shutdown...");
         client_kill(cl); /* Redis closes the connection without a reply */
-        event_base_loopexit(commands_coord()->base, NULL);
+        event_base_loopexit(coord->base, NULL);
     }
 }
 
@@ -343,7 +329,7 @@ static void digest_reply(struct digest_call *dc)
                                                  : "DIVERGENCE replicas disagree:");
         for (int i = 0; i < dc->n && len < sizeof msg - 64; i++)
             len += (size_t)snprintf(msg + len, sizeof msg - len, " %s=%s",
-                                    link_addr(txn_link(commands_coord()->txn, i)),
+                                    link_addr(txn_link(coord->txn, i)),
                                     dc->digests[i][0] ? dc->digests[i] : "?");
         resp_write_error(w, msg);
     }
@@ -368,8 +354,8 @@ static void digest_done(struct link *l, const struct link_reply *r, void *arg)
 static void cmd_debug(struct client *cl, const struct resp_request *req)
 {
     if (strcasecmp(req->argv[1], "digest") != 0 || req->argc != 2) {
-        char msg[COMMANDS_ERR_MAX];
-        commands_unknown_subcommand(msg, sizeof msg, "debug", req->argv[1]);
+        char msg[REGISTRY_ERR_MAX];
+        registry_unknown_subcommand(msg, sizeof msg, "debug", req->argv[1]);
         resp_write_error(client_reply_writer(cl), msg);
         return;
     }
@@ -377,9 +363,9 @@ static void cmd_debug(struct client *cl, const struct resp_request *req)
         client_park(cl, req);
         return;
     }
-    int n = txn_nlinks(commands_coord()->txn);
+    int n = txn_nlinks(coord->txn);
     for (int i = 0; i < n; i++) {
-        struct link *l = txn_link(commands_coord()->txn, i);
+        struct link *l = txn_link(coord->txn, i);
         if (link_state(l) != LINK_READY) {
             char msg[256];
             snprintf(msg, sizeof msg, "ERR replica %s is %s: can't compare digests",
@@ -402,7 +388,7 @@ static void cmd_debug(struct client *cl, const struct resp_request *req)
     static const size_t lens[1] = { 6 };
     dc->pending = 1; /* held until every send is issued */
     for (int i = 0; i < n; i++) {
-        if (link_send(txn_link(commands_coord()->txn, i), 1, argv, lens, digest_done, dc) == 0)
+        if (link_send(txn_link(coord->txn, i), 1, argv, lens, digest_done, dc) == 0)
             dc->pending++;
         else
             dc->failed = 1;

@@ -1,9 +1,9 @@
-/* settings.c -- the parameter table behind CONFIG GET / SET (see settings.h).
+/* settings.c -- the coordinator's run-time settings: the parameter table (see settings.h).
  *
  * Each parameter is a row: its name, its kind (integer, memory size, string, or a fixed
  * text), its range, where its value lives and, if changing it must reach another module,
- * an apply function. CONFIG SET takes several name/value pairs and is all-or-nothing, as
- * in Redis 7: every value is parsed and checked first, then all are stored.
+ * an apply function. Checking a value and storing it are two steps, so that CONFIG SET
+ * (config_cmd.c) can check every pair of a request before it stores any.
  */
 #define _GNU_SOURCE /* FNM_CASEFOLD */
 #include "settings.h"
@@ -17,9 +17,8 @@
 #include <strings.h>
 
 #include "client.h"
-#include "commands.h"
 #include "conn.h"
-#include "request.h"
+#include "coord.h"
 #include "util.h"
 
 static struct settings cur = {
@@ -86,6 +85,7 @@ static struct param params[] = {
     { "prepare-timeout-ms", P_FIXED, 0, 0, NULL, NULL, timeout_ms_str, NULL },
 };
 #define NPARAMS (sizeof params / sizeof params[0])
+_Static_assert(NPARAMS <= SETTINGS_MAX, "SETTINGS_MAX is too small for the table");
 
 static struct param *find_param(const char *name)
 {
@@ -202,142 +202,43 @@ int settings_set(const char *name, const char *value, size_t len, char *err, siz
     return store_value(p, value, len, num);
 }
 
-/* ---- CONFIG ---- */
+/* ---- the table, one parameter at a time (CONFIG GET / SET) ---- */
 
-static void param_value(const struct param *p, char *buf, size_t buflen, const char **out)
+size_t settings_count(void)
 {
-    if (p->kind == P_FIXED) {
-        *out = p->fixed ? p->fixed : "";
-    } else if (p->kind == P_STR) {
-        *out = *p->sval ? *p->sval : "";
-    } else {
-        snprintf(buf, buflen, "%lld", *p->ival);
-        *out = buf;
-    }
+    return NPARAMS;
 }
 
-static void config_get(struct resp_writer *w, const struct resp_request *req)
+const char *settings_name(size_t i)
 {
-    char match[NPARAMS] = { 0 };
-    size_t n = 0;
-    for (int i = 2; i < req->argc; i++)
-        for (size_t p = 0; p < NPARAMS; p++)
-            if (!match[p] && fnmatch(req->argv[i], params[p].name, FNM_CASEFOLD) == 0)
-                match[p] = 1, n++;
-    resp_write_map(w, n);
-    for (size_t p = 0; p < NPARAMS; p++) {
-        if (!match[p])
-            continue;
-        char buf[32];
-        const char *v;
-        param_value(&params[p], buf, sizeof buf, &v);
-        resp_write_cstr(w, params[p].name);
-        resp_write_cstr(w, v);
-    }
+    return params[i].name;
 }
 
-static void set_failed(struct resp_writer *w, const char *name, const char *why)
+const char *settings_value(size_t i, char *buf, size_t len)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, "ERR CONFIG SET failed (possibly related to argument '%.128s') - %s",
-             name, why);
-    resp_write_error(w, msg);
+    const struct param *p = &params[i];
+    if (p->kind == P_FIXED)
+        return p->fixed ? p->fixed : "";
+    if (p->kind == P_STR)
+        return *p->sval ? *p->sval : "";
+    snprintf(buf, len, "%lld", *p->ival);
+    return buf;
 }
 
-static int listed(struct param *const *ps, int n, const struct param *p)
+int settings_find(const char *name)
 {
-    for (int j = 0; j < n; j++)
-        if (ps[j] == p)
-            return 1;
-    return 0;
+    const struct param *p = find_param(name);
+    return p ? (int)(p - params) : -1;
 }
 
-static void config_set(struct resp_writer *w, const struct resp_request *req)
+int settings_check(size_t i, const char *value, size_t len, long long *num, char *err,
+                   size_t errlen)
 {
-    int npairs = (req->argc - 2) / 2;
-    struct param *ps[NPARAMS];
-    long long nums[NPARAMS];
-    char why[256];
-    if ((req->argc - 2) % 2 != 0) {
-        resp_write_error(w, "ERR syntax error");
-        return;
-    }
-    for (int i = 0; i < npairs; i++) {
-        const char *name = req->argv[2 + 2 * i], *value = req->argv[3 + 2 * i];
-        struct param *p = find_param(name);
-        if (!p) {
-            char msg[256];
-            snprintf(msg, sizeof msg,
-                     "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'", name);
-            resp_write_error(w, msg);
-            return;
-        }
-        if (i >= (int)NPARAMS || listed(ps, i, p)) {
-            set_failed(w, name, "duplicate parameter");
-            return;
-        }
-        if (check_value(p, value, req->lens[3 + 2 * i], &nums[i], why, sizeof why) < 0) {
-            set_failed(w, name, why);
-            return;
-        }
-        ps[i] = p;
-    }
-    for (int i = 0; i < npairs; i++)
-        store_value(ps[i], req->argv[3 + 2 * i], req->lens[3 + 2 * i], nums[i]);
-    resp_write_simple(w, "OK");
+    *num = 0;
+    return check_value(&params[i], value, len, num, err, errlen);
 }
 
-static void config_help(struct client *cl)
+int settings_store(size_t i, const char *value, size_t len, long long num)
 {
-    static const char *lines[] = {
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>",
-        "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>",
-        "    Set the configuration <directive> to <value>.",
-        "RESETSTAT",
-        "    Reset statistics reported by the INFO command.",
-        "REWRITE",
-        "    Rewrite the configuration file.",
-        "HELP",
-        "    Prints this help.",
-    };
-    request_help(cl, lines, sizeof lines / sizeof lines[0]);
-}
-
-static void sub_get(struct client *cl, const struct resp_request *req)
-{
-    config_get(client_reply_writer(cl), req);
-}
-
-static void sub_set(struct client *cl, const struct resp_request *req)
-{
-    config_set(client_reply_writer(cl), req);
-}
-
-static void sub_resetstat(struct client *cl, const struct resp_request *req)
-{
-    request_reset_stats();
-    resp_write_simple(client_reply_writer(cl), "OK");
-}
-
-static void sub_rewrite(struct client *cl, const struct resp_request *req)
-{
-    resp_write_error(client_reply_writer(cl), "ERR The server is running without a config file");
-}
-
-static void sub_help(struct client *cl, const struct resp_request *req)
-{
-    config_help(cl);
-}
-
-const struct subcommand config_subcommands[] = {
-    { "get", -3, sub_get },            { "set", -4, sub_set },
-    { "resetstat", 2, sub_resetstat }, { "rewrite", 2, sub_rewrite },
-    { "help", 2, sub_help },           { NULL, 0, NULL },
-};
-
-void cmd_config(struct client *cl, const struct resp_request *req)
-{
-    commands_run_subcommand(cl, req, config_subcommands);
+    return store_value(&params[i], value, len, num);
 }

@@ -1,15 +1,17 @@
-/* settings.h -- the coordinator's run-time settings, and CONFIG GET / SET / RESETSTAT.
+/* settings.h -- the coordinator's run-time settings: values, checks, defaults.
  *
  * One table lists every parameter CONFIG knows: the ones that can change at run time
  * (timeout, requirepass, maxclients, slowlog-*, client-query-buffer-limit...), fixed ones
  * that tools ask about (port, dir, save, appendonly...), and twopc's own read-only ones
  * (prepare-timeout-ms). main.c fills the initial values from the command line with
  * settings_set() before the server starts; the rest of the coordinator reads them through
- * settings_get(). A change with a side effect (maxclients, the query limit) is pushed to
- * the module concerned at once.
+ * settings_get(). A change with a side effect (maxclients, the query limit, the password)
+ * is pushed to the module concerned at once (client.h, conn.h).
  *
- * Error texts are Redis 7's: "Unknown option or number of arguments for CONFIG SET - '%s'",
- * "CONFIG SET failed (possibly related to argument '%s') - <reason>".
+ * Only the values live here; the CONFIG command that shows and changes them is
+ * config_cmd.c, which walks the table with settings_count() / settings_name() /
+ * settings_value() and changes it in two steps (settings_check() every pair first, then
+ * settings_store() them all), as Redis 7's all-or-nothing CONFIG SET does.
  */
 #ifndef TWOPC_SETTINGS_H
 #define TWOPC_SETTINGS_H
@@ -18,6 +20,9 @@
 #include <stdint.h>
 
 struct coord;
+
+/* The most parameters the table may hold (callers size arrays with it). */
+#define SETTINGS_MAX 32
 
 struct settings {
     long long timeout;             /* idle seconds before a client is closed; 0: never */
@@ -39,5 +44,20 @@ int settings_set(const char *name, const char *value, size_t len, char *err, siz
 
 /* True when clients must AUTH first. */
 int settings_password_required(void);
+
+/* ---- the table, parameter i in [0, settings_count()) ---- */
+size_t settings_count(void);
+const char *settings_name(size_t i);
+/* The value as CONFIG GET shows it (a number is formatted into buf[0..len)). */
+const char *settings_value(size_t i, char *buf, size_t len);
+/* The index of the parameter called name (any case), or -1. */
+int settings_find(const char *name);
+/* Parses and checks value for parameter i into *num. Returns 0, or -1 with Redis's reason
+ * in err ("can't set immutable config", "argument must be between ..."). Changes nothing. */
+int settings_check(size_t i, const char *value, size_t len, long long *num, char *err,
+                   size_t errlen);
+/* Stores a value settings_check() accepted (num is what it parsed) and applies its side
+ * effect. Returns 0, or -1 when out of memory (a string value). */
+int settings_store(size_t i, const char *value, size_t len, long long num);
 
 #endif

@@ -12,9 +12,8 @@
 #include <sys/time.h>
 
 #include "client.h"
-#include "commands.h"
 #include "op.h"
-#include "request.h"
+#include "registry.h"
 #include "settings.h"
 #include "util.h"
 
@@ -198,17 +197,17 @@ static void sub_help(struct client *cl, const struct resp_request *req)
         "HELP",
         "    Prints this help.",
     };
-    request_help(cl, lines, sizeof lines / sizeof lines[0]);
+    registry_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
-const struct subcommand slowlog_subcommands[] = {
+static const struct subcommand slowlog_subcommands[] = {
     { "get", -2, sub_get },  { "len", 2, sub_len }, { "reset", 2, sub_reset },
     { "help", 2, sub_help }, { NULL, 0, NULL },
 };
 
-void cmd_slowlog(struct client *cl, const struct resp_request *req)
+static void cmd_slowlog(struct client *cl, const struct resp_request *req)
 {
-    commands_run_subcommand(cl, req, slowlog_subcommands);
+    registry_run_subcommand(cl, req, slowlog_subcommands);
 }
 
 /* ---- LATENCY: monitoring is off, as in a default Redis ---- */
@@ -251,7 +250,7 @@ static void lat_help(struct client *cl, const struct resp_request *req)
         "HELP",
         "    Prints this help.",
     };
-    request_help(cl, lines, sizeof lines / sizeof lines[0]);
+    registry_help(cl, lines, sizeof lines / sizeof lines[0]);
 }
 
 static void lat_graph(struct client *cl, const struct resp_request *req)
@@ -261,13 +260,25 @@ static void lat_graph(struct client *cl, const struct resp_request *req)
     resp_write_error(client_reply_writer(cl), msg);
 }
 
-const struct subcommand latency_subcommands[] = {
+static const struct subcommand latency_subcommands[] = {
     { "latest", 2, lat_empty },  { "history", 3, lat_empty }, { "reset", -2, lat_reset },
     { "doctor", 2, lat_doctor }, { "graph", 3, lat_graph },   { "help", 2, lat_help },
     { NULL, 0, NULL },
 };
 
-void cmd_latency(struct client *cl, const struct resp_request *req)
+static void cmd_latency(struct client *cl, const struct resp_request *req)
 {
-    commands_run_subcommand(cl, req, latency_subcommands);
+    registry_run_subcommand(cl, req, latency_subcommands);
+}
+
+static const struct command slowlog_commands[] = {
+    { "latency", -2, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
+      "A container for latency diagnostics commands.", cmd_latency, latency_subcommands },
+    { "slowlog", -2, CMD_LOCAL, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
+      cmd_slowlog, slowlog_subcommands },
+};
+
+int slowlog_init(void)
+{
+    return registry_add(slowlog_commands, sizeof slowlog_commands / sizeof slowlog_commands[0]);
 }

@@ -15,9 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "resp_parser.h"
-
-struct client;
 struct op;
 
 #define SLOWLOG_MAX_ARGC 32
@@ -41,7 +38,8 @@ void slowlog_args_free(struct slowlog_args *a);
 void slowlog_add(const struct slowlog_args *a, uint64_t duration_us, const char *peer,
                  const char *name);
 
-void cmd_slowlog(struct client *cl, const struct resp_request *req);
-void cmd_latency(struct client *cl, const struct resp_request *req);
+/* Registers SLOWLOG and LATENCY with the command registry. Returns 0, or -1 when out of
+ * memory. */
+int slowlog_init(void);
 
 #endif

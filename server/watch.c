@@ -35,10 +35,9 @@
 #include <strings.h>
 #include <sys/queue.h>
 
-#include "commands.h"
 #include "failpoint.h"
 #include "op.h"
-#include "request.h"
+#include "registry.h"
 #include "txn.h"
 #include "util.h"
 
@@ -310,7 +309,7 @@ static int each_command(const struct op *op, int (*fn)(int argc, char *const *ar
  * delete any of its arguments. Returns 0 (each_command goes on). */
 static int touch(int argc, char *const *argv, const size_t *lens)
 {
-    const struct command *cmd = request_lookup(argv[0], lens[0]);
+    const struct command *cmd = registry_lookup(argv[0], lens[0]);
     int first, last, step;
     if (!cmd && lens[0] == 13 && strncasecmp(argv[0], "tpc.expiredel", 13) == 0) {
         for (int i = 1; i < argc; i++)

@@ -1,0 +1,217 @@
+/* data_cmd.c -- the data commands: reads (one replica) and writes (rounds).
+ *
+ * Data commands are evaluated by the replicas (replica/exec.c), so the coordinator only
+ * checks what Redis checks before running a command (the name, the arity: registry.c) and
+ * forwards: a read to the read batcher (reads.c), which sends it to one replica as part of
+ * a TPC.MREAD, a write into a round (txn.h). Option syntax errors, wrong values and the
+ * like come back from the replicas as the command's reply, as they would from Redis's
+ * command itself (also inside MULTI/EXEC).
+ *
+ * data_cmd_submit() is the front end's one door into the round engine: plain writes and
+ * EXEC's TX op (multi.c) both go through it.
+ */
+#include "data_cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "coord.h"
+#include "op.h"
+#include "reads.h"
+#include "registry.h"
+#include "replica_link.h"
+#include "txn_io.h"
+
+static struct coord *coord;
+
+static void cmd_read(struct client *cl, const struct resp_request *req);
+static void cmd_write(struct client *cl, const struct resp_request *req);
+static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
+
+#define W CMD_WRITE
+#define R CMD_READ
+#define F CMD_FAST
+
+/* Doc fields (group, since, summary) are Redis 7.0's; COMMAND DOCS and INFO read them. */
+static const struct command data_commands[] = {
+    { "append", 3, W, 1, 1, 1, "string", "2.0.0",
+      "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+      cmd_write, NULL },
+    { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
+      cmd_write, NULL },
+    { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",
+      "Returns the number of keys in the database.", cmd_read, NULL },
+    { "decr", 2, W | F, 1, 1, 1, "string", "1.0.0",
+      "Decrements the integer value of a key by one. Uses 0 as initial value if the key "
+      "doesn't exist.", cmd_write, NULL },
+    { "decrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Decrements a number from the integer value of a key. Uses 0 as initial value if the "
+      "key doesn't exist.", cmd_write, NULL },
+    { "del", -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_write,
+      NULL },
+    { "exists", -2, R | F, 1, -1, 1, "generic", "1.0.0",
+      "Determines whether one or more keys exist.", cmd_read, NULL },
+    { "expire", -3, W | F, 1, 1, 1, "generic", "1.0.0",
+      "Sets the expiration time of a key in seconds.", cmd_write, NULL },
+    { "expireat", -3, W | F, 1, 1, 1, "generic", "1.2.0",
+      "Sets the expiration time of a key to a Unix timestamp.", cmd_write, NULL },
+    { "expiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
+      "Returns the expiration time of a key as a Unix timestamp.", cmd_read, NULL },
+    { "flushall", -1, W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",
+      cmd_write, NULL },
+    { "flushdb", -1, W, 0, 0, 0, "server", "1.0.0",
+      "Remove all keys from the current database.", cmd_write, NULL },
+    { "get", 2, R | F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",
+      cmd_read, NULL },
+    { "getdel", 2, W | F, 1, 1, 1, "string", "6.2.0",
+      "Returns the string value of a key after deleting the key.", cmd_write, NULL },
+    { "getex", -2, W | F, 1, 1, 1, "string", "6.2.0",
+      "Returns the string value of a key after setting its expiration time.", cmd_write, NULL },
+    { "getrange", 4, R, 1, 1, 1, "string", "2.4.0",
+      "Returns a substring of the string stored at a key.", cmd_read, NULL },
+    { "getset", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Returns the previous string value of a key after setting it to a new value.",
+      cmd_write, NULL },
+    { "incr", 2, W | F, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by one. Uses 0 as initial value if the key "
+      "doesn't exist.", cmd_write, NULL },
+    { "incrby", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Increments the integer value of a key by a number. Uses 0 as initial value if the "
+      "key doesn't exist.", cmd_write, NULL },
+    { "incrbyfloat", 3, W | F, 1, 1, 1, "string", "2.6.0",
+      "Increment the floating point value of a key by a number. Uses 0 as initial value if "
+      "the key doesn't exist.", cmd_write, NULL },
+    { "keys", 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.",
+      cmd_read, NULL },
+    { "mget", -2, R | F, 1, -1, 1, "string", "1.0.0",
+      "Atomically returns the string values of one or more keys.", cmd_read, NULL },
+    { "mset", -3, W, 1, -1, 2, "string", "1.0.1",
+      "Atomically creates or modifies the string values of one or more keys.",
+      cmd_write_pairs, NULL },
+    { "msetnx", -3, W, 1, -1, 2, "string", "1.0.1",
+      "Atomically modifies the string values of one or more keys only when all keys don't "
+      "exist.", cmd_write_pairs, NULL },
+    { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
+      "Removes the expiration time of a key.", cmd_write, NULL },
+    { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
+      "Sets the expiration time of a key in milliseconds.", cmd_write, NULL },
+    { "pexpireat", -3, W | F, 1, 1, 1, "generic", "2.6.0",
+      "Sets the expiration time of a key to a Unix milliseconds timestamp.", cmd_write, NULL },
+    { "pexpiretime", 2, R | F, 1, 1, 1, "generic", "7.0.0",
+      "Returns the expiration time of a key as a Unix milliseconds timestamp.", cmd_read,
+      NULL },
+    { "psetex", 4, W, 1, 1, 1, "string", "2.6.0",
+      "Sets both string value and expiration time in milliseconds of a key. The key is "
+      "created if it doesn't exist.", cmd_write, NULL },
+    { "pttl", 2, R | F, 1, 1, 1, "generic", "2.6.0",
+      "Returns the expiration time in milliseconds of a key.", cmd_read, NULL },
+    { "randomkey", 1, R, 0, 0, 0, "generic", "1.0.0",
+      "Returns a random key name from the database.", cmd_read, NULL },
+    { "rename", 3, W, 1, 2, 1, "generic", "1.0.0",
+      "Renames a key and overwrites the destination.", cmd_write, NULL },
+    { "renamenx", 3, W | F, 1, 2, 1, "generic", "1.0.0",
+      "Renames a key only when the target key name doesn't exist.", cmd_write, NULL },
+    { "scan", -2, R, 0, 0, 0, "generic", "2.8.0",
+      "Iterates over the key names in the database.", cmd_read, NULL },
+    { "set", -3, W, 1, 1, 1, "string", "1.0.0",
+      "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+      "exist.", cmd_write, NULL },
+    { "setex", 4, W, 1, 1, 1, "string", "2.0.0",
+      "Sets the string value and expiration time of a key. Creates the key if it doesn't "
+      "exist.", cmd_write, NULL },
+    { "setnx", 3, W | F, 1, 1, 1, "string", "1.0.0",
+      "Set the string value of a key only when the key doesn't exist.", cmd_write, NULL },
+    { "setrange", 4, W, 1, 1, 1, "string", "2.2.0",
+      "Overwrites a part of a string value with another by an offset. Creates the key if it "
+      "doesn't exist.", cmd_write, NULL },
+    { "strlen", 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.",
+      cmd_read, NULL },
+    { "substr", 4, R, 1, 1, 1, "string", "1.0.0",
+      "Returns a substring from a string value.", cmd_read, NULL },
+    { "touch", -2, R | F, 1, -1, 1, "generic", "3.2.1",
+      "Returns the number of existing keys out of those specified after updating the time "
+      "they were last accessed.", cmd_read, NULL },
+    { "ttl", 2, R | F, 1, 1, 1, "generic", "1.0.0",
+      "Returns the expiration time in seconds of a key.", cmd_read, NULL },
+    { "type", 2, R | F, 1, 1, 1, "generic", "1.0.0",
+      "Determines the type of value stored at a key.", cmd_read, NULL },
+    { "unlink", -2, W | F, 1, -1, 1, "generic", "4.0.0",
+      "Asynchronously deletes one or more keys.", cmd_write, NULL },
+};
+const size_t data_commands_count = sizeof data_commands / sizeof data_commands[0];
+
+#undef W
+#undef R
+#undef F
+
+int data_cmd_init(struct coord *c)
+{
+    coord = c;
+    reads_init(c->base, c->txn);
+    return registry_add(data_commands, sizeof data_commands / sizeof data_commands[0]);
+}
+
+void data_cmd_submit(struct op *op, struct slot *slot)
+{
+    txn_submit_slot(coord->txn, op, slot);
+}
+
+/* ---- reads: one replica answers (reads.h) ---- */
+
+/* The read's answer, or the reason it has none, into its slot. */
+static void read_reply(void *arg, const struct link_reply *r, const char *err)
+{
+    struct slot *slot = arg;
+    if (r)
+        link_reply_write(r, slot_writer(slot));
+    else
+        resp_write_error(slot_writer(slot), err);
+    slot_done(slot);
+}
+
+static void cmd_read(struct client *cl, const struct resp_request *req)
+{
+    if (client_has_writes(cl)) {
+        client_park(cl, req); /* read-your-writes: runs again once the writes are done */
+        return;
+    }
+    struct op *op = op_new(req->argc, req->argv, req->lens);
+    struct slot *slot = op ? client_slot_new(cl, 0) : NULL;
+    if (!slot) {
+        op_free(op);
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    if (reads_submit(op, read_reply, slot) < 0) {
+        resp_write_error(slot_writer(slot), "ERR no replica is available to serve reads");
+        slot_done(slot);
+    }
+}
+
+/* ---- writes: a 2PC round ---- */
+
+static void cmd_write(struct client *cl, const struct resp_request *req)
+{
+    struct op *op = op_new(req->argc, req->argv, req->lens);
+    struct slot *slot = op ? client_slot_new(cl, 1) : NULL;
+    if (!slot) {
+        op_free(op);
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    data_cmd_submit(op, slot);
+}
+
+/* MSET and MSETNX: keys and values come in pairs (Redis checks it after the arity). */
+static void cmd_write_pairs(struct client *cl, const struct resp_request *req)
+{
+    if (req->argc % 2 == 0) {
+        char msg[160];
+        registry_arity_error(msg, sizeof msg,
+                             registry_lookup(req->argv[0], req->lens[0])->name, NULL);
+        resp_write_error(client_reply_writer(cl), msg);
+        return;
+    }
+    cmd_write(cl, req);
+}
