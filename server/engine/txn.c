@@ -498,6 +498,12 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
         snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", addr,
                  (int)(len > 200 ? 200 : len), msg);
         round_abort(rd, why);
+        /* A round in doubt there that this engine is not deciding (it came to the replica
+         * late, from a connection that had already died): only a fresh TPC.HELLO reports
+         * and settles it, so resynchronize the link (found by the simulator: the replica
+         * refused every later round). */
+        if (msg && strstr(msg, "is still in doubt")) /* a reply string ends in NUL */
+            t->io.drop(t->io.ctx, li, "it holds a round in doubt");
         return;
     }
     int rc = check_results(rd, r);

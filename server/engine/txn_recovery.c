@@ -111,6 +111,8 @@ static void on_durable(void *arg, int i, const struct link_reply *r)
  * re-sent after a restart) until the next write. */
 #define DURABLE_POLL_MS 100
 
+static void arm_durable_poll(struct txn *t);
+
 void txn_durable_poll_cb(void *arg)
 {
     struct txn *t = arg;
@@ -123,6 +125,14 @@ void txn_durable_poll_cb(void *arg)
     for (int i = 0; want && i < t->nlinks; i++)
         if (t->durable[i] < want && !t->io.unready(t->io.ctx, i, UINT64_MAX))
             txn_send(t, i, 1, argv, lens, on_durable, t);
+    /* Ask again later while a round still waits: a replica that was not ready now, or whose
+     * answer fell short (it restarted meanwhile), would otherwise keep the round unended
+     * until the next write -- the simulator's quiet cluster never settled. */
+    for (int i = 0; want && i < t->nlinks; i++)
+        if (t->durable[i] < want) {
+            arm_durable_poll(t);
+            break;
+        }
 }
 
 static void arm_durable_poll(struct txn *t)
@@ -188,13 +198,27 @@ static void report_recovery(struct txn *t, int i)
                (unsigned long long)(t->io.mono_ms(t->io.ctx) - t->recovery_t0));
 }
 
+/* True if round rid is still in flight here: undecided, or its COMMIT on its way to the
+ * log. Its decision reaches every link when it is made (this one included: it was sent
+ * this replica's PREPARE, and its vote came back, or the round would have aborted when the
+ * old connection dropped), so it must not be presumed aborted: the simulator found a
+ * reconnecting replica told ABORT for a round that then committed. */
+static int in_flight(const struct txn *t, uint64_t rid)
+{
+    for (const struct round *rd = t->qhead; rd; rd = rd->qnext)
+        if (rd->rid == rid)
+            return 1;
+    return 0;
+}
+
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
     const char *addr = t->io.addr(t->io.ctx, i);
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
-    if (h->durable > t->durable[i])
-        t->durable[i] = h->durable;
+    /* Rounds everyone acknowledged may end now that this mark is known (else an idle
+     * cluster kept them unended: found by the simulator). */
+    txn_note_durable(t, i, (long long)h->durable);
     if (FAILPOINT_ON("coord.bug.skip_in_doubt")) { /* a deliberate bug, for the simulator */
         report_recovery(t, i);
         return 0;
@@ -213,14 +237,24 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         return -1;
     }
     n = 0;
-    for (struct round *rd = t->unacked; rd; rd = rd->next)
-        if (!rd->acked[i])
-            d[n++] = (struct decision){ rd->rid, rd };
+    for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        if (rd->acked[i] && rd->rid <= h->durable)
+            continue;
+        /* An acknowledgement is not durability: a replica that acknowledged and then lost
+         * power may hold the round in doubt again (a COMMIT record and SQLite's apply were
+         * not synced). Until its durable mark passes the round, it is sent again (found by
+         * the simulator: without this the replica stayed in doubt, refusing every write). */
+        if (rd->acked[i]) {
+            rd->acked[i] = 0;
+            rd->acks_missing++;
+        }
+        d[n++] = (struct decision){ rd->rid, rd };
+    }
     for (size_t k = 0; k < h->n_in_doubt; k++) {
         struct round *rd = t->unacked;
         while (rd && rd->rid != h->in_doubt[k])
             rd = rd->next;
-        if (!rd)
+        if (!rd && !in_flight(t, h->in_doubt[k]))
             d[n++] = (struct decision){ h->in_doubt[k], NULL };
     }
     for (size_t a = 1; a < n; a++) /* insertion sort: a handful of rounds */

@@ -27,7 +27,8 @@ enum lin_kind { LIN_SET, LIN_GET, LIN_DEL, LIN_INCR };
 struct lin_op {
     enum lin_kind kind;
     int64_t arg;  /* SET: the value id */
-    int64_t out;  /* GET: the id or count read; DEL: 1/0; INCR: the new value */
+    int64_t out;  /* GET: the id or count read; DEL: 1/0; INCR: the new value (unused
+                   * when ret is UINT64_MAX: the answer never came) */
     uint64_t call, ret; /* event stamps; ret == UINT64_MAX: never answered */
 };
 

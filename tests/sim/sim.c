@@ -219,21 +219,30 @@ static int ev_before(const struct ev *a, const struct ev *b)
     return a->at != b->at ? a->at < b->at : a->seq < b->seq;
 }
 
+/* Puts e into the queue. */
+static void insert(struct ev *e)
+{
+    if (W->nheap == W->capheap &&
+        !(W->heap = realloc(W->heap, (W->capheap = W->capheap * 2 + 64) * sizeof *W->heap))) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    size_t i = W->nheap++;
+    for (; i > 0 && ev_before(e, W->heap[(i - 1) / 2]); i = (i - 1) / 2)
+        W->heap[i] = W->heap[(i - 1) / 2];
+    W->heap[i] = e;
+}
+
 static struct ev *push(uint64_t at, enum ev_kind kind, int node)
 {
     struct ev *e = calloc(1, sizeof *e);
-    if (!e || (W->nheap == W->capheap &&
-               !(W->heap = realloc(W->heap, (W->capheap = W->capheap * 2 + 64) *
-                                                 sizeof *W->heap)))) {
+    if (!e) {
         fprintf(stderr, "sim: out of memory\n");
         exit(2);
     }
     *e = (struct ev){ .at = at, .seq = ++W->seq, .kind = kind, .node = node };
     e->inc = node >= 0 ? W->nodes[node].inc : 0;
-    size_t i = W->nheap++;
-    for (; i > 0 && ev_before(e, W->heap[(i - 1) / 2]); i = (i - 1) / 2)
-        W->heap[i] = W->heap[(i - 1) / 2];
-    W->heap[i] = e;
+    insert(e);
     return e;
 }
 
@@ -422,6 +431,11 @@ static void scan_durable(int n)
         record_fields_free(&f);
         nd->scanned += (size_t)(nl - p) + 1;
     }
+}
+
+static void on_durable(void *ctx)
+{
+    scan_durable((int)(intptr_t)ctx);
 }
 
 static struct wal *open_log(void *arg, journal_replay_fn fn, void *ctx,
@@ -641,6 +655,14 @@ static void deliver_to_rep(struct ev *e)
     if (peer_dispatch(nd->p, req, &w, &nd->rng) < 0)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
+    if (W->cfg->verbose && strncmp(req->argv[0], "TPC.READ", 8) != 0) {
+        size_t k = 0;
+        while (k < out.len && k < 60 && out.p[k] != '\r')
+            k++;
+        trace("replica %d <- %s %s (conn %" PRIu64 "%s) -> %.*s", i, req->argv[0],
+              req->argc > 1 ? req->argv[1] : "", e->conn, e->conn ? "" : ", unread",
+              (int)k, yes ? "YES" : out.p);
+    }
     hold(i, e->conn, participant_submit(nd->p, 0), yes ? rid : 0, &out);
     free(out.p);
     if (participant_lazy_pending(nd->p) && !nd->lazy_armed) {
@@ -791,6 +813,9 @@ static void client_next(int c, uint64_t delay_us)
 static void hop_finish(struct hop *h, int outcome, int64_t out)
 {
     uint64_t ret = ++W->stamp;
+    trace("client %d: op %d key %d val %" PRId64 " -> %s %" PRId64 " (call %" PRIu64
+          " ret %" PRIu64 ")", h->client, h->kind, h->key, h->val,
+          outcome == 0 ? "ok" : outcome == 1 ? "failed" : "unknown", out, h->call, ret);
     h->live = 0;
     W->client_busy[h->client] = 0;
     if (outcome == 1) {
@@ -1004,12 +1029,12 @@ static void run_event(struct ev *e)
         tm->fn(tm->arg);
         return;
     }
-    case EV_TO_REP:
-        if (nd->up && !e->dropped)
+    case EV_TO_REP: /* a connection dies with the process: nothing reaches a successor */
+        if (nd->up && e->inc == nd->inc && !e->dropped)
             deliver_to_rep(e);
         return;
     case EV_TO_COORD:
-        if (!e->dropped)
+        if (e->inc == W->nodes[0].inc && !e->dropped)
             deliver_to_coord(e);
         return;
     case EV_SYNC:
@@ -1070,12 +1095,11 @@ static int run_until(uint64_t until, int (*done)(void))
         W->now = e->at;
         int pn = paused_node(e);
         if (pn >= 0 && W->nodes[pn].paused_until > W->now) {
-            struct ev *again = push(W->nodes[pn].paused_until, e->kind, e->node);
-            uint64_t seq = again->seq;
-            *again = *e;
-            again->at = W->nodes[pn].paused_until;
-            again->seq = seq;
-            free(e);
+            /* It waits for the node, keeping its sequence number: events deferred at
+             * different moments still run in the order they were scheduled (a link's
+             * messages stay FIFO however often the pause is extended). */
+            e->at = W->nodes[pn].paused_until;
+            insert(e);
             continue;
         }
         W->res->events++;
@@ -1143,8 +1167,7 @@ static void heal_and_check(void)
 {
     W->faults_on = 0;
     W->clients_on = 0;
-    for (int n = 0; n <= W->cfg->nreplicas; n++) {
-        W->nodes[n].paused_until = 0;
+    for (int n = 0; n <= W->cfg->nreplicas; n++) { /* pauses end by themselves */
         if (!W->nodes[n].up)
             push(W->now, EV_RESTART, -1)->link = n;
     }
@@ -1154,8 +1177,22 @@ static void heal_and_check(void)
     if (run_until(deadline, all_quiet) < 0)
         return;
     if (!all_quiet()) {
-        violation("the cluster did not settle within %d s after the faults stopped",
-                  FINAL_MS / 1000);
+        char why[256] = "";
+        size_t n = 0;
+        struct txn_stats st = { 0 };
+        if (W->t)
+            txn_get_stats(W->t, &st);
+        n += (size_t)snprintf(why + n, sizeof why - n, "coordinator %s, %zu pending, %zu "
+                              "unacked, %zu in flight;", W->nodes[0].up ? "up" : "down",
+                              st.pending_ops, st.unacked_rounds, st.inflight);
+        for (int i = 0; i < W->cfg->nreplicas && n < sizeof why; i++)
+            n += (size_t)snprintf(why + n, sizeof why - n, " replica %d %s link %d q %zu "
+                                  "held %zu doubt %zu;", i, W->nodes[i + 1].up ? "up" : "down",
+                                  W->links[i].state, W->links[i].qn, W->nodes[i + 1].nheld,
+                                  W->nodes[i + 1].p ? participant_in_doubt(W->nodes[i + 1].p)
+                                                    : 0);
+        violation("the cluster did not settle within %d s after the faults stopped: %s",
+                  FINAL_MS / 1000, why);
         return;
     }
     /* Writes work again: each key is written once more, retrying transient failures. */
@@ -1192,6 +1229,14 @@ static void heal_and_check(void)
     }
     for (int k = 0; k < NKEYS && !W->res->violation; k++) {
         int rc = lin_check(&W->hist[k]);
+        if (rc == 1 && W->cfg->verbose)
+            for (size_t j = 0; j < W->hist[k].n; j++) {
+                const struct lin_op *o = &W->hist[k].ops[j];
+                static const char *const names[] = { "SET", "GET", "DEL", "INCR" };
+                printf("key %d: %-4s arg %" PRId64 " out %" PRId64 " call %" PRIu64
+                       " ret %" PRId64 "\n", k, names[o->kind], o->arg, o->out, o->call,
+                       o->ret == UINT64_MAX ? (int64_t)-1 : (int64_t)o->ret);
+            }
         if (rc == 1)
             violation("the history of key %c%d is not linearizable (%zu operations): an "
                       "acknowledged write lost, a failed write visible, or a stale read",
@@ -1262,6 +1307,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
     w.bug_vote_early = bug_on("vote-before-durable");
     for (int n = 0; n <= cfg->nreplicas; n++) {
         w.nodes[n].file = sim_file_new();
+        sim_file_on_durable(w.nodes[n].file, on_durable, (void *)(intptr_t)n);
         if (n > 0) {
             w.nodes[n].parser = resp_parser_new(NULL);
             w.nodes[n].rng = cfg->seed + (uint64_t)n;

@@ -13,6 +13,8 @@ struct sim_file {
     struct record_buf b; /* the file's bytes */
     size_t durable;
     uint64_t rewrites;
+    void (*on_durable)(void *ctx);
+    void *ctx;
 };
 
 struct sim_log {
@@ -81,6 +83,14 @@ void sim_log_sync_done(struct wal *w)
         return;
     l->f->durable = l->f->b.len;
     l->durable = l->submitted;
+    if (l->f->on_durable)
+        l->f->on_durable(l->f->ctx);
+}
+
+void sim_file_on_durable(struct sim_file *f, void (*fn)(void *ctx), void *ctx)
+{
+    f->on_durable = fn;
+    f->ctx = ctx;
 }
 
 int sim_log_sync_wanted(const struct wal *w)
@@ -98,6 +108,10 @@ static int l_sync(struct wal *w, char *err, size_t errlen)
         return -1;
     }
     sim_log_sync_done(w);
+    /* As the journal's thread raises its eventfd after a forced sync too: the owner hears
+     * of the progress (its waiting replies may leave). */
+    if (l->on_submit)
+        l->on_submit(l->ctx);
     return 0;
 }
 
@@ -122,6 +136,8 @@ static int l_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size
     l->f->b = nf.b;
     l->f->durable = nf.b.len;
     l->f->rewrites++;
+    if (l->f->on_durable)
+        l->f->on_durable(l->f->ctx);
     return 0;
 }
 

@@ -40,6 +40,9 @@ size_t sim_file_durable(const struct sim_file *f);
 size_t sim_file_len(const struct sim_file *f);
 /* The file's bytes (len of them). Valid until the file changes. */
 const char *sim_file_bytes(const struct sim_file *f);
+/* fn(ctx) runs whenever more of the file became durable, and after a rewrite replaced it
+ * (so an observer sees every record that was ever durable). */
+void sim_file_on_durable(struct sim_file *f, void (*fn)(void *ctx), void *ctx);
 /* Times the file was replaced by a rewrite (compaction). */
 uint64_t sim_file_rewrites(const struct sim_file *f);
 
