@@ -148,6 +148,7 @@ struct world {
     uint64_t *digests; /* per applied round id: a hash of the data (0: not seen yet) */
     size_t ndigests;
     int faults_on, clients_on;
+    uint64_t fault_gap_us; /* this seed's mean time between faults (swarm testing) */
     int bug_vote_early;
 };
 
@@ -763,6 +764,16 @@ static int coord_start(void)
 
 static void hop_finish(struct hop *h, int outcome, int64_t out);
 
+/* Adds the rounds the engine decided to the run's totals (before it goes away). */
+static void count_rounds(void)
+{
+    struct txn_stats st;
+    txn_get_stats(W->t, &st);
+    W->res->committed += st.committed;
+    W->res->aborted += st.aborted;
+    W->res->rounds = W->res->committed + W->res->aborted;
+}
+
 static void coord_crash(void)
 {
     struct node *nd = &W->nodes[0];
@@ -791,6 +802,7 @@ static void coord_crash(void)
     for (size_t k = 0; k < W->nhops; k++)
         if (W->hops[k]->live)
             hop_finish(W->hops[k], 2, 0); /* the outcome is unknown to the client */
+    count_rounds();
     txn_stop(W->t, 0);
     txn_destroy(W->t);
     W->t = NULL;
@@ -1009,7 +1021,7 @@ static void fault(void)
         W->links[i].slow_until = W->now + rnd_in(10000, 300000);
     }
     if (W->faults_on)
-        push(W->now + rnd_in(5000, 80000), EV_FAULT, -1);
+        push(W->now + rnd_in(W->fault_gap_us / 4, W->fault_gap_us * 2), EV_FAULT, -1);
 }
 
 /* ---- the loop ---- */
@@ -1135,6 +1147,18 @@ static int all_quiet(void)
     return 1;
 }
 
+/* Every process up and running, every link READY. */
+static int all_ready(void)
+{
+    if (!W->nodes[0].up || W->nodes[0].paused_until > W->now)
+        return 0;
+    for (int i = 0; i < W->cfg->nreplicas; i++)
+        if (W->links[i].state != SL_READY || !W->nodes[i + 1].up ||
+            W->nodes[i + 1].paused_until > W->now)
+            return 0;
+    return 1;
+}
+
 static struct hop *final_hop;
 static int final_done(void) { return !final_hop->live; }
 
@@ -1174,27 +1198,8 @@ static void heal_and_check(void)
     for (int i = 0; i < W->cfg->nreplicas; i++)
         W->links[i].slow_until = 0;
     uint64_t deadline = W->now + FINAL_MS * 1000ULL;
-    if (run_until(deadline, all_quiet) < 0)
+    if (run_until(deadline, all_ready) < 0)
         return;
-    if (!all_quiet()) {
-        char why[256] = "";
-        size_t n = 0;
-        struct txn_stats st = { 0 };
-        if (W->t)
-            txn_get_stats(W->t, &st);
-        n += (size_t)snprintf(why + n, sizeof why - n, "coordinator %s, %zu pending, %zu "
-                              "unacked, %zu in flight;", W->nodes[0].up ? "up" : "down",
-                              st.pending_ops, st.unacked_rounds, st.inflight);
-        for (int i = 0; i < W->cfg->nreplicas && n < sizeof why; i++)
-            n += (size_t)snprintf(why + n, sizeof why - n, " replica %d %s link %d q %zu "
-                                  "held %zu doubt %zu;", i, W->nodes[i + 1].up ? "up" : "down",
-                                  W->links[i].state, W->links[i].qn, W->nodes[i + 1].nheld,
-                                  W->nodes[i + 1].p ? participant_in_doubt(W->nodes[i + 1].p)
-                                                    : 0);
-        violation("the cluster did not settle within %d s after the faults stopped: %s",
-                  FINAL_MS / 1000, why);
-        return;
-    }
     /* Writes work again: each key is written once more, retrying transient failures. */
     for (int k = 0; k < NKEYS && !W->res->violation; k++) {
         int kind = k < NREG ? OP_SET : OP_INCR, rc = 1;
@@ -1211,6 +1216,25 @@ static void heal_and_check(void)
             violation("reads do not come back after the faults stopped (key %d)", k);
     if (W->res->violation || run_until(W->now + FINAL_MS * 1000ULL, all_quiet) < 0)
         return;
+    if (!all_quiet()) {
+        char why[256] = "";
+        size_t n = 0;
+        struct txn_stats st = { 0 };
+        if (W->t)
+            txn_get_stats(W->t, &st);
+        n += (size_t)snprintf(why + n, sizeof why - n, "coordinator %s, %zu pending, %zu "
+                              "unacked, %zu in flight;", W->nodes[0].up ? "up" : "down",
+                              st.pending_ops, st.unacked_rounds, st.inflight);
+        for (int i = 0; i < W->cfg->nreplicas && n < sizeof why; i++)
+            n += (size_t)snprintf(why + n, sizeof why - n, " replica %d %s link %d q %zu "
+                                  "held %zu doubt %zu;", i, W->nodes[i + 1].up ? "up" : "down",
+                                  W->links[i].state, W->links[i].qn, W->nodes[i + 1].nheld,
+                                  W->nodes[i + 1].p ? participant_in_doubt(W->nodes[i + 1].p)
+                                                    : 0);
+        violation("the cluster did not settle within %d s after the final writes: %s",
+                  FINAL_MS / 1000, why);
+        return;
+    }
     /* Every replica holds the same data. */
     char first[17] = "";
     uint64_t applied0 = 0;
@@ -1317,17 +1341,18 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
         rep_start(i);
     coord_start();
     w.faults_on = w.clients_on = 1;
-    push(rnd_in(10000, 50000), EV_FAULT, -1);
+    /* Swarm testing: each seed draws its own weather, from a storm (a fault every few ms)
+     * to calm (one every half second), so both busy and broken clusters are explored. */
+    static const uint64_t gaps_ms[] = { 5, 20, 40, 100, 250, 500 };
+    w.fault_gap_us = gaps_ms[rnd() % (sizeof gaps_ms / sizeof gaps_ms[0])] * 1000;
+    push(rnd_in(w.fault_gap_us / 4, w.fault_gap_us * 2), EV_FAULT, -1);
     for (int c = 0; c < cfg->nclients; c++)
         client_next(c, rnd_in(0, 5000));
     run_until(cfg->run_ms * 1000, NULL);
     if (!res->violation)
         heal_and_check();
-    if (w.t) {
-        struct txn_stats st;
-        txn_get_stats(w.t, &st);
-        res->rounds = st.next_rid - 1;
-    }
+    if (w.t)
+        count_rounds();
     teardown();
     W = NULL;
     return 0;
