@@ -43,7 +43,7 @@ soak: build
 bench: build
 	/usr/bin/python3 bench/bench.py
 
-# libFuzzer on the RESP parser (clang), 20 s per target.
+# libFuzzer on the RESP parser and on record decoding + journal replay (clang), 20 s per target.
 fuzz:
 	@TWOPC_FUZZ=1 bash scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTWOPC_FUZZ=ON >/dev/null

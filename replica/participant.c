@@ -6,9 +6,76 @@
  *     ABORT <rid>                                   (not forced: presumed abort)
  *     SEEN <rid>                                    highest rid seen, kept by compaction
  *
+ * Round states (struct round; enum round_state). Every change of state goes through
+ * round_set_state(), which asserts that the change is in the table below and logs it at
+ * debug level. A round is on the prepared list (p->rounds, rid order) in exactly the five
+ * middle states:
+ *
+ *           replay: PREPARE record                       replay: COMMIT record
+ *    NEW ──────────────────────────────▶ REPLAYED ────────────────────────────┐
+ *     │                                     (in doubt)      TPC.COMMIT (head)  │
+ *     │ TPC.PREPARE                                                          ▼
+ *     └────────────▶ LIVE ──TPC.HELLO──▶ IN_DOUBT ──TPC.COMMIT (head)──▶ COMMITTED
+ *                     │  └─────────TPC.COMMIT (head)────────────────────────▲
+ *    TPC.ABORT of a   │                     │ TPC.ABORT of a round ahead
+ *    round ahead      ▼                     ▼
+ *                   DOOMED ──TPC.HELLO──▶ IN_DOUBT_DOOMED
+ *
+ *    every listed state ──TPC.ABORT (or an ABORT record at replay)──▶ ABORTED
+ *
+ * Transition table:
+ *
+ *   from              event                                   to               done by
+ *   NEW               PREPARE record read back at start-up    REPLAYED         replay_record()
+ *   NEW               TPC.PREPARE evaluated and logged        LIVE             participant_prepare()
+ *   REPLAYED          COMMIT record read back                 COMMITTED        replay_record()
+ *   REPLAYED          ABORT record read back                  ABORTED          replay_record()
+ *   LIVE              TPC.HELLO (a new coordinator decides)   IN_DOUBT         participant_hello()
+ *   DOOMED            TPC.HELLO                               IN_DOUBT_DOOMED  participant_hello()
+ *   LIVE              TPC.ABORT of a round ahead of it        DOOMED           participant_abort()
+ *   IN_DOUBT          TPC.ABORT of a round ahead of it        IN_DOUBT_DOOMED  participant_abort()
+ *   REPLAYED, LIVE,   TPC.COMMIT, it is the head of the list  COMMITTED        participant_commit()
+ *    IN_DOUBT
+ *   any listed state  TPC.ABORT                               ABORTED          participant_abort()
+ *
+ * A NEW round that is refused (malformed, stale rid, the last round in doubt or doomed, a
+ * PREPARE record read twice) is freed without entering the list; COMMITTED and ABORTED
+ * rounds leave the list and are freed by the function that set the state (a COMMITTED one
+ * after round_apply()). A COMMIT of a DOOMED round or of any but the head is refused (a
+ * coordinator bug) and changes nothing.
+ *
+ * Invariants (participant_assert_state() checks every one, after every prepare, commit,
+ * abort and hello, and after start-up):
+ *   P1. p->rounds holds exactly the rounds in REPLAYED, LIVE, DOOMED, IN_DOUBT and
+ *       IN_DOUBT_DOOMED, with strictly increasing rids, each in (applied, max_rid].
+ *   P2. REPLAYED: not evaluated (no effects, fx.under NULL); it is evaluated when it
+ *       commits, as the head, on the committed data. Only start-up makes REPLAYED rounds,
+ *       and a PREPARE is refused while one is listed, so either every listed round is
+ *       REPLAYED or none is.
+ *   P3. LIVE and IN_DOUBT: fx holds the effects evaluated at PREPARE on top of the round
+ *       directly ahead: fx.under == &prev->fx, or NULL at the head (a COMMIT of the head
+ *       clears its successor's under, which now sees committed data). prev, if any, is in
+ *       the same state.
+ *   P4. DOOMED and IN_DOUBT_DOOMED: evaluated, on a round that has since aborted, so they
+ *       can only abort; fx.under is NULL (what it pointed at is freed). prev, if any, is
+ *       LIVE or DOOMED (resp. IN_DOUBT or IN_DOUBT_DOOMED).
+ *   P5. Along the list states never go down in the order REPLAYED < IN_DOUBT <
+ *       IN_DOUBT_DOOMED < LIVE < DOOMED, and no LIVE or DOOMED round shares the list with a
+ *       round in doubt (REPLAYED, IN_DOUBT, IN_DOUBT_DOOMED): nothing is evaluated live after
+ *       a round in doubt, because a PREPARE is refused while the last round is in doubt or
+ *       doomed, and TPC.HELLO puts every listed round in doubt. The doomed rounds are a
+ *       suffix: an abort dooms every evaluated round after it.
+ *   P6. durable <= committed == applied == store_applied(store) <= max_rid: a COMMIT is
+ *       appended and applied in the same call, and the durable mark only ever takes a
+ *       value committed had.
+ *   P7. The sync marks have non-decreasing tickets (a submission with nothing new to sync
+ *       gets the previous ticket again) and committed marks, none above committed.
+ * With -DTWOPC_ASSERTS (the build's default) these checks run even where NDEBUG removes
+ * assert() (RelWithDebInfo), so the test suites exercise them.
+ *
  * Checklist for TPC.PREPARE, in this order:
  *   1. parse and validate the request (a malformed one is refused: -NO, nothing logged);
- *   2. refuse a stale rid or one that would overlap a round still PREPARED;
+ *   2. refuse a stale rid or one that would overlap a round in doubt or doomed;
  *   3. evaluate every op (exec.c), collecting effects and per-op results, and, when the
  *      request carries the TOUCHED flag, which arguments of each op name a key it changed
  *      (and, with WATCHED, which listed keys each flushing op deleted);
@@ -18,11 +85,13 @@
  *   5. write the vote.
  * COMMIT appends its record, then applies effects and applied_round in one SQLite
  * transaction. Replay after a crash does the same for every COMMIT past applied_round, so
- * applying is idempotent.
+ * applying is idempotent. Making the records durable (group commit, the durable mark) and
+ * compacting the log is participant_log.c's part; the structs both files see are in
+ * participant_internal.h.
  */
 #include "participant.h"
+#include "participant_internal.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,39 +107,115 @@
 #include "util.h"
 #include "wal.h"
 
-struct round {
-    uint64_t rid;
-    int nops;
-    struct op **ops;
-    struct effects fx;
-    int evaluated; /* fx holds the effects (false for a round read back from the log) */
-    int in_doubt;  /* prepared before a restart or a reconnection: the coordinator decides */
-    int doomed;    /* evaluated on top of a round that aborted: can only abort */
-    struct round *next;
+static const char *const round_state_names[ROUND_STATE_MAX] = {
+    "new", "replayed", "live", "doomed", "in-doubt", "in-doubt-doomed", "committed", "aborted",
 };
 
-/* What one submission to the log thread makes durable once its ticket is. */
-struct sync_mark {
-    uint64_t ticket;
-    uint64_t committed; /* p->committed when submitted: the durable mark it brings */
-    int prepared;       /* it carries PREPARE records (votes wait for it) */
-};
+#if defined(TWOPC_ASSERTS) || !defined(NDEBUG)
+/* Invariant checks, kept with TWOPC_ASSERTS whatever NDEBUG says (RelWithDebInfo). */
+static void check_failed(const char *cond, int line)
+{
+    LOG_WARNING("participant.c:%d: invariant violated: %s", line, cond);
+    abort();
+}
+#define PARTICIPANT_CHECK(cond) ((cond) ? (void)0 : check_failed(#cond, __LINE__))
+#else
+#define PARTICIPANT_CHECK(cond) ((void)sizeof(cond)) /* compiled out, not evaluated */
+#endif
 
-struct participant {
-    struct wal *log;
-    struct store *store;
-    struct round *rounds; /* PREPARED rounds, in rid order */
-    uint64_t applied;     /* == store_applied(store) */
-    uint64_t max_rid;     /* highest rid prepared or applied */
-    size_t replay_applied;
-    int prepared_since_sync; /* a PREPARE is waiting for participant_submit */
-    int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_submit */
-    uint64_t committed;      /* highest rid whose COMMIT record was appended */
-    uint64_t durable;        /* highest rid whose COMMIT is durable (log synced, or SQLite) */
-    uint64_t compacted_size; /* log size right after the last compaction */
-    struct sync_mark *marks; /* submissions to the log thread not yet durable, oldest first */
-    size_t nmarks, capmarks;
-};
+static int state_in_doubt(enum round_state s)
+{
+    return s == ROUND_REPLAYED || s == ROUND_IN_DOUBT || s == ROUND_IN_DOUBT_DOOMED;
+}
+
+static int state_doomed(enum round_state s)
+{
+    return s == ROUND_DOOMED || s == ROUND_IN_DOUBT_DOOMED;
+}
+
+/* Listed (on p->rounds): every state but NEW, COMMITTED and ABORTED. */
+static int state_listed(enum round_state s)
+{
+    return s != ROUND_NEW && s != ROUND_COMMITTED && s != ROUND_ABORTED && s < ROUND_STATE_MAX;
+}
+
+/* The one place a round changes state: asserts the transition table of the opening
+ * comment and logs the change. */
+static void round_set_state(struct round *r, enum round_state to)
+{
+    static const unsigned char allowed[ROUND_STATE_MAX][ROUND_STATE_MAX] = {
+        [ROUND_NEW] = { [ROUND_REPLAYED] = 1, [ROUND_LIVE] = 1 },
+        [ROUND_REPLAYED] = { [ROUND_COMMITTED] = 1, [ROUND_ABORTED] = 1 },
+        [ROUND_LIVE] = { [ROUND_IN_DOUBT] = 1, [ROUND_DOOMED] = 1, [ROUND_COMMITTED] = 1,
+                         [ROUND_ABORTED] = 1 },
+        [ROUND_DOOMED] = { [ROUND_IN_DOUBT_DOOMED] = 1, [ROUND_ABORTED] = 1 },
+        [ROUND_IN_DOUBT] = { [ROUND_IN_DOUBT_DOOMED] = 1, [ROUND_COMMITTED] = 1,
+                             [ROUND_ABORTED] = 1 },
+        [ROUND_IN_DOUBT_DOOMED] = { [ROUND_ABORTED] = 1 },
+    };
+    PARTICIPANT_CHECK(r->state < ROUND_STATE_MAX && to < ROUND_STATE_MAX &&
+                      allowed[r->state][to]);
+    (void)allowed;
+    LOG_DEBUG("round %llu: %s -> %s", (unsigned long long)r->rid,
+              round_state_names[r->state], round_state_names[to]);
+    r->state = to;
+}
+
+/* Where a state may stand on the list relative to the others (P5). */
+static int state_rank(enum round_state s)
+{
+    switch (s) {
+    case ROUND_REPLAYED: return 0;
+    case ROUND_IN_DOUBT: return 1;
+    case ROUND_IN_DOUBT_DOOMED: return 2;
+    case ROUND_LIVE: return 3;
+    default: return 4; /* ROUND_DOOMED */
+    }
+}
+
+/* One listed round against its predecessor prev (NULL at the head): P1 to P5. */
+static void assert_round(const struct participant *p, const struct round *prev,
+                         const struct round *r)
+{
+    PARTICIPANT_CHECK(state_listed(r->state));
+    PARTICIPANT_CHECK(r->rid > p->applied && r->rid <= p->max_rid);
+    PARTICIPANT_CHECK(r->nops > 0 && r->ops);
+    PARTICIPANT_CHECK(!prev || prev->rid < r->rid);
+    PARTICIPANT_CHECK(!prev || state_rank(prev->state) <= state_rank(r->state));
+    PARTICIPANT_CHECK(!prev || state_in_doubt(prev->state) == state_in_doubt(r->state));
+    PARTICIPANT_CHECK(!prev || (prev->state == ROUND_REPLAYED) == (r->state == ROUND_REPLAYED));
+    switch (r->state) {
+    case ROUND_REPLAYED:
+        PARTICIPANT_CHECK(r->fx.n == 0 && !r->fx.under);
+        PARTICIPANT_CHECK(!prev || prev->state == ROUND_REPLAYED);
+        break;
+    case ROUND_LIVE:
+    case ROUND_IN_DOUBT:
+        PARTICIPANT_CHECK(r->fx.under == (prev ? &prev->fx : NULL));
+        PARTICIPANT_CHECK(!prev || prev->state == r->state);
+        break;
+    default: /* DOOMED, IN_DOUBT_DOOMED (prev's state: see the rank checks above) */
+        PARTICIPANT_CHECK(state_doomed(r->state) && !r->fx.under);
+        break;
+    }
+}
+
+void participant_assert_state(const struct participant *p)
+{
+    const struct round *prev = NULL;
+    for (const struct round *r = p->rounds; r; prev = r, r = r->next)
+        assert_round(p, prev, r);
+    /* P6 */
+    PARTICIPANT_CHECK(p->durable <= p->committed && p->committed == p->applied &&
+                      p->applied <= p->max_rid);
+    PARTICIPANT_CHECK(p->applied == store_applied(p->store));
+    /* P7 */
+    for (size_t i = 0; i < p->nmarks; i++) {
+        PARTICIPANT_CHECK(p->marks[i].committed <= p->committed);
+        PARTICIPANT_CHECK(i == 0 || (p->marks[i - 1].ticket <= p->marks[i].ticket &&
+                                     p->marks[i - 1].committed <= p->marks[i].committed));
+    }
+}
 
 static void round_free(struct round *r)
 {
@@ -136,14 +281,33 @@ static struct round *round_find(struct participant *p, uint64_t rid, struct roun
     return *pp;
 }
 
-static void round_append(struct participant *p, struct round *r)
+/* Puts a NEW round at the end of the list, in state to (REPLAYED or LIVE). */
+static void round_append(struct participant *p, struct round *r, enum round_state to)
 {
     struct round **pp = &p->rounds;
     while (*pp)
         pp = &(*pp)->next;
+    round_set_state(r, to);
     *pp = r;
     if (r->rid > p->max_rid)
         p->max_rid = r->rid;
+}
+
+static struct round *round_last(struct participant *p)
+{
+    struct round *last = p->rounds;
+    while (last && last->next)
+        last = last->next;
+    return last;
+}
+
+/* Takes r (found with its link *pp) off the list into COMMITTED or ABORTED; the caller
+ * frees it. */
+static void round_unlink(struct round **pp, struct round *r, enum round_state to)
+{
+    round_set_state(r, to);
+    *pp = r->next;
+    r->next = NULL;
 }
 
 static void die_store(struct participant *p, const char *what)
@@ -153,10 +317,12 @@ static void die_store(struct participant *p, const char *what)
     exit(1);
 }
 
-/* Applies a PREPARED round's effects and applied_round. in_txn: a transaction is open. */
-static void round_apply(struct participant *p, struct round *r, int in_txn)
+/* Applies a COMMITTED round's effects and applied_round (evaluating it first if it was
+ * REPLAYED: its fx is still empty). in_txn: a transaction is open. */
+static void round_apply(struct participant *p, struct round *r, int in_txn, int evaluated)
 {
-    if (!r->evaluated)
+    PARTICIPANT_CHECK(r->state == ROUND_COMMITTED);
+    if (!evaluated)
         for (int i = 0; i < r->nops; i++)
             exec_op(p->store, &r->fx, r->ops[i], NULL);
     if (!in_txn && store_begin(p->store) < 0)
@@ -196,7 +362,16 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
             round_free(r);
             return 0;
         }
-        round_append(p, r);
+        struct round *last = round_last(p);
+        if (last && last->rid > r->rid) {
+            /* Rounds are prepared, and compaction writes them, in rid order (P1). */
+            LOG_WARNING("vote log record at offset %llu: PREPARE of round %llu after round "
+                        "%llu", (unsigned long long)offset, (unsigned long long)r->rid,
+                        (unsigned long long)last->rid);
+            round_free(r);
+            return -1;
+        }
+        round_append(p, r, ROUND_REPLAYED);
         return 0;
     }
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
@@ -212,11 +387,23 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
     struct round *r = round_find(p, rid, &pp);
     if (!r)
         return 0; /* already applied before the last checkpoint, or aborted */
-    *pp = r->next;
-    if (strcmp(argv[0], "COMMIT") == 0) {
-        round_apply(p, r, 1);
-        p->replay_applied++;
+    if (strcmp(argv[0], "COMMIT") != 0) {
+        round_unlink(pp, r, ROUND_ABORTED);
+        round_free(r);
+        return 0;
     }
+    /* A COMMIT was logged only for the head of the list: a round still ahead of it had
+     * aborted (its ABORT record, never forced, failed to append). */
+    while (p->rounds != r) {
+        struct round *ahead = p->rounds;
+        LOG_WARNING("vote log: round %llu has no outcome but round %llu committed after it: "
+                    "it was aborted", (unsigned long long)ahead->rid, (unsigned long long)rid);
+        round_unlink(&p->rounds, ahead, ROUND_ABORTED);
+        round_free(ahead);
+    }
+    round_unlink(&p->rounds, r, ROUND_COMMITTED);
+    round_apply(p, r, 1, 0);
+    p->replay_applied++;
     round_free(r);
     return 0;
 }
@@ -254,8 +441,7 @@ struct participant *participant_open_with(struct store *st, wal_open_fn open, vo
         goto fail;
     }
     p->committed = p->durable = p->applied;
-    for (struct round *r = p->rounds; r; r = r->next)
-        r->in_doubt = 1;
+    participant_assert_state(p); /* every listed round is REPLAYED: in doubt */
     if (info.torn_bytes)
         LOG_WARNING("vote log %s: cut a torn tail of %llu bytes at offset %llu", name,
                     (unsigned long long)info.torn_bytes, (unsigned long long)info.torn_offset);
@@ -406,7 +592,6 @@ static void evaluate(struct participant *p, struct round *r, struct record_buf *
     }
     if (marks)
         marks[r->nops] = r->fx.n;
-    r->evaluated = 1;
 }
 
 /* Appends the PREPARE record: the request itself without its flags (the skip arguments
@@ -425,8 +610,8 @@ static int log_prepare(struct participant *p, const struct resp_request *req, in
     return rc;
 }
 
-void participant_prepare(struct participant *p, const struct resp_request *req,
-                         struct resp_writer *w)
+static void prepare_round(struct participant *p, const struct resp_request *req,
+                          struct resp_writer *w)
 {
     char err[128];
     struct prepare_flags f;
@@ -441,15 +626,13 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
     }
-    struct round *last = p->rounds;
-    while (last && last->next)
-        last = last->next;
-    if (r->rid <= p->max_rid || (last && (last->in_doubt || last->doomed))) {
+    struct round *last = round_last(p);
+    if (r->rid <= p->max_rid || (last && last->state != ROUND_LIVE)) {
         if (r->rid <= p->max_rid)
             vote_no(w, "NO round %llu is stale (%s)", r->rid, "id already used");
         else
             vote_no(w, "NO round %llu is still %s", last->rid,
-                    last->in_doubt ? "in doubt" : "doomed by an abort");
+                    state_in_doubt(last->state) ? "in doubt" : "doomed by an abort");
         round_free(r);
         return;
     }
@@ -474,7 +657,7 @@ void participant_prepare(struct participant *p, const struct resp_request *req,
         round_free(r);
         return;
     }
-    round_append(p, r);
+    round_append(p, r, ROUND_LIVE);
     p->prepared_since_sync = 1;
     resp_write_array(w, 3 + (size_t)touched);
     resp_write_simple(w, "YES");
@@ -497,8 +680,8 @@ static int parse_rid(const struct resp_request *req, uint64_t *rid, struct resp_
     return -1;
 }
 
-void participant_commit(struct participant *p, const struct resp_request *req,
-                        struct resp_writer *w)
+static void commit_round(struct participant *p, const struct resp_request *req,
+                         struct resp_writer *w)
 {
     uint64_t rid;
     if (parse_rid(req, &rid, w) < 0)
@@ -512,13 +695,14 @@ void participant_commit(struct participant *p, const struct resp_request *req,
             vote_no(w, "ERR round %llu is unknown here%s", rid, "");
         return;
     }
-    if (r != p->rounds || r->doomed) {
+    int doomed = state_doomed(r->state);
+    if (r != p->rounds || doomed) {
         /* Decisions arrive in round order, and a round evaluated on an aborted one is
          * aborted too: anything else is a coordinator bug, refused loudly. */
         LOG_WARNING("refusing COMMIT of round %llu: %s", (unsigned long long)rid,
-                    r->doomed ? "it was evaluated on an aborted round" : "out of order");
+                    doomed ? "it was evaluated on an aborted round" : "out of order");
         vote_no(w, "ERR round %llu can't commit here: %s", rid,
-                r->doomed ? "evaluated on an aborted round" : "an earlier round is undecided");
+                doomed ? "evaluated on an aborted round" : "an earlier round is undecided");
         return;
     }
     if (log_decision(p, "COMMIT", rid) < 0) {
@@ -530,18 +714,19 @@ void participant_commit(struct participant *p, const struct resp_request *req,
         wal_sync(p->log, err, sizeof err);
         failpoint_die("replica.commit.before_apply");
     }
-    *pp = r->next;
-    if (r->next)
-        r->next->fx.under = NULL; /* the new head is evaluated on committed data now */
-    round_apply(p, r, 0);
+    int evaluated = r->state != ROUND_REPLAYED;
+    round_unlink(pp, r, ROUND_COMMITTED);
+    if (p->rounds)
+        p->rounds->fx.under = NULL; /* the new head is evaluated on committed data now */
+    round_apply(p, r, 0, evaluated);
     round_free(r);
     p->committed = rid;
     FAILPOINT("replica.commit.after_apply");
     resp_write_int(w, (int64_t)p->durable);
 }
 
-void participant_abort(struct participant *p, const struct resp_request *req,
-                       struct resp_writer *w)
+static void abort_round(struct participant *p, const struct resp_request *req,
+                        struct resp_writer *w)
 {
     uint64_t rid;
     if (parse_rid(req, &rid, w) < 0)
@@ -551,11 +736,15 @@ void participant_abort(struct participant *p, const struct resp_request *req,
     if (r) {
         /* Not forced on its own (presumed abort), but it rides the next sync. */
         log_decision(p, "ABORT", rid);
-        *pp = r->next;
+        round_unlink(pp, r, ROUND_ABORTED);
         /* Rounds evaluated on top of this one are doomed; the coordinator aborts them
-         * next. None may point at the freed effects. */
-        for (struct round *later = r->next; later; later = later->next) {
-            later->doomed |= later->evaluated; /* evaluated live, so with r ahead of it */
+         * next. None may point at the freed effects. (REPLAYED rounds are evaluated only
+         * when they commit, as the head: nothing to doom.) */
+        for (struct round *later = *pp; later; later = later->next) {
+            if (later->state == ROUND_LIVE)
+                round_set_state(later, ROUND_DOOMED);
+            else if (later->state == ROUND_IN_DOUBT)
+                round_set_state(later, ROUND_IN_DOUBT_DOOMED);
             later->fx.under = NULL;
         }
         round_free(r);
@@ -563,12 +752,38 @@ void participant_abort(struct participant *p, const struct resp_request *req,
     resp_write_simple(w, "OK");
 }
 
+void participant_prepare(struct participant *p, const struct resp_request *req,
+                         struct resp_writer *w)
+{
+    prepare_round(p, req, w);
+    participant_assert_state(p);
+}
+
+void participant_commit(struct participant *p, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    commit_round(p, req, w);
+    participant_assert_state(p);
+}
+
+void participant_abort(struct participant *p, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    abort_round(p, req, w);
+    participant_assert_state(p);
+}
+
 void participant_hello(struct participant *p, struct resp_writer *w)
 {
     /* A new coordinator connection: whatever is still prepared is for it to decide, in
      * round order, before anything new is prepared here. */
-    for (struct round *r = p->rounds; r; r = r->next)
-        r->in_doubt = 1;
+    for (struct round *r = p->rounds; r; r = r->next) {
+        if (r->state == ROUND_LIVE)
+            round_set_state(r, ROUND_IN_DOUBT);
+        else if (r->state == ROUND_DOOMED)
+            round_set_state(r, ROUND_IN_DOUBT_DOOMED);
+    }
+    participant_assert_state(p);
     resp_write_array(w, 4);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);
@@ -576,148 +791,6 @@ void participant_hello(struct participant *p, struct resp_writer *w)
     for (struct round *r = p->rounds; r; r = r->next)
         resp_write_int(w, (int64_t)r->rid);
     resp_write_int(w, (int64_t)p->durable);
-}
-
-/* Appends the PREPARE record of a round (the same fields TPC.PREPARE carried). */
-static int append_prepare(struct wal *j, const struct round *r)
-{
-    size_t n = 4;
-    for (int i = 0; i < r->nops; i++)
-        n += 1 + (size_t)r->ops[i]->argc;
-    const char **argv = malloc(n * sizeof *argv);
-    size_t *lens = malloc(n * sizeof *lens);
-    char *nums = malloc(((size_t)r->nops + 3) * 24);
-    int rc = -1;
-    if (argv && lens && nums) {
-        size_t a = 0;
-        argv[a] = "PREPARE", lens[a++] = 7;
-        argv[a] = nums, lens[a++] = util_u64_to_str(r->rid, nums);
-        argv[a] = nums + 24, lens[a++] = util_u64_to_str((uint64_t)r->fx.now_ms, nums + 24);
-        argv[a] = nums + 48, lens[a++] = util_u64_to_str((uint64_t)r->nops, nums + 48);
-        for (int i = 0; i < r->nops; i++) {
-            char *num = nums + 24 * ((size_t)i + 3);
-            argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)r->ops[i]->argc, num);
-            for (int k = 0; k < r->ops[i]->argc; k++)
-                argv[a] = r->ops[i]->argv[k], lens[a++] = r->ops[i]->lens[k];
-        }
-        rc = wal_append(j, (int)a, argv, lens);
-    }
-    free(argv), free(lens), free(nums);
-    return rc;
-}
-
-/* What survives a compaction: the highest rid seen, and every round still PREPARED. */
-static int fill_compacted(void *ctx, struct wal *tmp)
-{
-    struct participant *p = ctx;
-    char num[24];
-    const char *argv[2] = { "SEEN", num };
-    size_t lens[2] = { 4, util_u64_to_str(p->max_rid, num) };
-    if (wal_append(tmp, 2, argv, lens) < 0)
-        return -1;
-    for (struct round *r = p->rounds; r; r = r->next)
-        if (append_prepare(tmp, r) < 0)
-            return -1;
-    return 0;
-}
-
-static int compact(struct participant *p, char *err, size_t errlen)
-{
-    uint64_t t0 = util_mono_ms(), before = wal_size(p->log);
-    /* Order matters: SQLite must hold every committed round durably before the records
-     * that could replay them are dropped. */
-    if (store_checkpoint(p->store) < 0) {
-        snprintf(err, errlen, "sqlite checkpoint failed: %s", store_error(p->store));
-        return -1;
-    }
-    if (wal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
-        LOG_WARNING("vote log compaction failed: %s", err);
-        return wal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
-    }
-    p->compacted_size = wal_size(p->log);
-    LOG_VERBOSE("vote log compacted: %llu -> %llu bytes, %zu rounds in doubt kept, in %llu ms",
-                (unsigned long long)before, (unsigned long long)wal_size(p->log),
-                participant_in_doubt(p), (unsigned long long)(util_mono_ms() - t0));
-    return 0;
-}
-
-int participant_start_log_thread(struct participant *p, struct event_base *base,
-                                 void (*fn)(void *ctx), void *ctx, char *err, size_t errlen)
-{
-    return wal_journal_start_thread(p->log, base, fn, ctx, err, errlen);
-}
-
-uint64_t participant_submit(struct participant *p, int force)
-{
-    if (!p->prepared_since_sync && !p->reply_needs_sync && !force)
-        return 0; /* no vote waits for durability: the lazy timer will submit */
-    uint64_t ticket = wal_submit(p->log);
-    if (p->nmarks == p->capmarks) {
-        size_t cap = p->capmarks ? 2 * p->capmarks : 8;
-        struct sync_mark *m = realloc(p->marks, cap * sizeof *m);
-        if (!m) {
-            /* Rare: wait for the thread instead of remembering the mark. */
-            char err[256];
-            if (wal_sync(p->log, err, sizeof err) < 0)
-                LOG_WARNING("vote log sync failed: %s", err); /* the next progress exits */
-            p->durable = p->committed;
-            p->prepared_since_sync = p->reply_needs_sync = 0;
-            return ticket;
-        }
-        p->marks = m;
-        p->capmarks = cap;
-    }
-    p->marks[p->nmarks++] = (struct sync_mark){ ticket, p->committed, p->prepared_since_sync };
-    p->prepared_since_sync = p->reply_needs_sync = 0;
-    return ticket;
-}
-
-int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint64_t *done,
-                             char *err, size_t errlen)
-{
-    if (wal_durable(p->log, done, err, errlen) < 0)
-        return -1;
-    size_t n = 0;
-    int prepared = 0;
-    for (; n < p->nmarks && p->marks[n].ticket <= *done; n++) {
-        if (p->marks[n].committed > p->durable)
-            p->durable = p->marks[n].committed;
-        prepared |= p->marks[n].prepared;
-    }
-    memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
-    p->nmarks -= n;
-    if (prepared)
-        FAILPOINT("replica.prepare.after_sync");
-    /* Twice the compacted size too, so a log that is big because of rounds still in doubt
-     * is not rewritten on every sync. */
-    uint64_t size = wal_size(p->log);
-    if (size > max_log_bytes && size > 2 * p->compacted_size) {
-        if (compact(p, err, errlen) < 0)
-            return -1;
-        p->durable = p->committed; /* the rewrite synced everything */
-    }
-    return 0;
-}
-
-int participant_sync(struct participant *p, char *err, size_t errlen)
-{
-    p->prepared_since_sync = p->reply_needs_sync = 0;
-    if (wal_sync(p->log, err, errlen) < 0)
-        return -1;
-    p->durable = p->committed;
-    return 0;
-}
-
-void participant_durable(struct participant *p, struct resp_writer *w)
-{
-    /* Answered after the sync that ends this batch, so the mark is true when it leaves. */
-    p->reply_needs_sync = 1;
-    resp_write_int(w, (int64_t)p->committed);
-}
-
-int participant_lazy_pending(const struct participant *p)
-{
-    return wal_pending(p->log) > 0;
 }
 
 struct store *participant_store(struct participant *p)

@@ -39,17 +39,25 @@
  * durable mark has passed it, so a replica that loses an unsynced COMMIT in a power cut
  * finds the round in doubt and the coordinator still knows the answer.
  *
- * Round states (one round per rid):
+ * Round states (one round per rid; participant.c has the transition table, the invariants
+ * P1-P7 and participant_assert_state(), which checks them):
  *
- *     (none) ──PREPARE ok──▶ PREPARED ──COMMIT──▶ applied (round freed, applied_round = rid)
- *        │                     └──────ABORT───▶ (round freed)
- *        └──PREPARE refused──▶ (none): vote NO, nothing logged
+ *     (none) ──PREPARE refused──▶ (none): vote NO, nothing logged
+ *     (none) ──PREPARE ok──▶ LIVE ──COMMIT──▶ applied (round freed, applied_round = rid)
+ *                             │ │  └─ABORT──▶ (round freed)
+ *          HELLO (reconnect)  │ └─ABORT of a round ahead─▶ DOOMED ──ABORT──▶ (round freed)
+ *                             ▼                               │ HELLO
+ *                         IN_DOUBT ──ABORT of a round ahead─▶ IN_DOUBT_DOOMED ──ABORT──▶ (freed)
+ *                             └──COMMIT──▶ applied, or ──ABORT──▶ (round freed)
+ *     start-up: a PREPARE in the log without an outcome ──▶ REPLAYED (in doubt, evaluated
+ *                             only when it commits) ──COMMIT──▶ applied / ──ABORT──▶ freed
  *
- * Several rounds may be PREPARED at once (the coordinator pipelines them: each is evaluated
- * on top of the ones ahead of it); a PREPARE that arrives while an earlier round is in
- * doubt or doomed by an abort is refused. After a restart, rounds PREPARED in
- * the log without an outcome are "in doubt" and are reported by TPC.HELLO until the
- * coordinator decides them.
+ * Several rounds may be LIVE at once (the coordinator pipelines them: each is evaluated on
+ * top of the one directly ahead of it); an ABORT dooms every round evaluated after the
+ * aborted one, and a DOOMED round can only abort. A PREPARE that arrives while the last
+ * round is in doubt (REPLAYED, IN_DOUBT, IN_DOUBT_DOOMED) or doomed is refused, and a COMMIT
+ * of any round but the oldest, or of a doomed one, is refused (a coordinator bug). Rounds
+ * in doubt are reported by TPC.HELLO until the coordinator decides them.
  */
 #ifndef TWOPC_PARTICIPANT_H
 #define TWOPC_PARTICIPANT_H
@@ -123,6 +131,13 @@ int participant_sync(struct participant *p, char *err, size_t errlen);
 int participant_lazy_pending(const struct participant *p);
 
 struct store *participant_store(struct participant *p);
+
+/* Checks every invariant of participant.c (P1-P7: the prepared list's rid order and states,
+ * the under pointers, applied/committed/durable/max_rid, the sync marks); logs and aborts
+ * on a violation. Already called after every prepare, commit, abort and hello; the
+ * simulator may call it at any step. Compiled in with TWOPC_ASSERTS (the default), else
+ * only without NDEBUG. */
+void participant_assert_state(const struct participant *p);
 size_t participant_in_doubt(const struct participant *p);
 
 #endif

@@ -7,6 +7,9 @@
  */
 #include "replica_link.h"
 
+#ifdef TWOPC_ASSERTS
+#undef NDEBUG /* the state machine's checks stay in every build (CMakeLists: TWOPC_ASSERTS) */
+#endif
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -49,6 +49,9 @@
  */
 #include "txn.h"
 
+#ifdef TWOPC_ASSERTS
+#undef NDEBUG /* the state machine's checks stay in every build (CMakeLists: TWOPC_ASSERTS) */
+#endif
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,64 @@
+/* participant_internal.h -- what participant.c and participant_log.c share: the
+ * participant's and a round's insides. Nothing else includes it; participant.h is the API.
+ *
+ * participant.c owns the rounds and their state machine (its opening comment has the
+ * transition table and the invariants P1-P7 that hold for these fields);
+ * participant_log.c makes the vote log durable and compacts it, reading the rounds and
+ * the marks below but changing no round's state.
+ */
+#ifndef TWOPC_PARTICIPANT_INTERNAL_H
+#define TWOPC_PARTICIPANT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "effects.h"
+#include "participant.h"
+
+struct op;
+
+enum round_state {
+    ROUND_NEW,             /* parsed, not on the list */
+    ROUND_REPLAYED,        /* read back from the log at start-up, not evaluated: in doubt */
+    ROUND_LIVE,            /* evaluated and logged at PREPARE, for this coordinator */
+    ROUND_DOOMED,          /* LIVE, but evaluated on a round that aborted: can only abort */
+    ROUND_IN_DOUBT,        /* LIVE, then a TPC.HELLO: a new coordinator decides it */
+    ROUND_IN_DOUBT_DOOMED, /* both of the above */
+    ROUND_COMMITTED,       /* off the list, being applied, then freed */
+    ROUND_ABORTED,         /* off the list, then freed */
+    ROUND_STATE_MAX
+};
+
+struct round {
+    uint64_t rid;
+    int nops;
+    struct op **ops;
+    struct effects fx;
+    enum round_state state; /* changed only by round_set_state() */
+    struct round *next;
+};
+
+/* What one submission to the log thread makes durable once its ticket is. */
+struct sync_mark {
+    uint64_t ticket;
+    uint64_t committed; /* p->committed when submitted: the durable mark it brings */
+    int prepared;       /* it carries PREPARE records (votes wait for it) */
+};
+
+struct participant {
+    struct wal *log;
+    struct store *store;
+    struct round *rounds; /* the listed rounds (P1), in rid order */
+    uint64_t applied;     /* == store_applied(store) */
+    uint64_t max_rid;     /* highest rid prepared or applied */
+    size_t replay_applied;
+    int prepared_since_sync; /* a PREPARE is waiting for participant_submit */
+    int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_submit */
+    uint64_t committed;      /* highest rid whose COMMIT record was appended */
+    uint64_t durable;        /* highest rid whose COMMIT is durable (log synced, or SQLite) */
+    uint64_t compacted_size; /* log size right after the last compaction */
+    struct sync_mark *marks; /* submissions to the log thread not yet durable, oldest first */
+    size_t nmarks, capmarks;
+};
+
+#endif

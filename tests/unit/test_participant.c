@@ -1,0 +1,467 @@
+/* test_participant.c -- unit tests of the replica's participant (replica/participant.c) and
+ * its request dispatch (replica/peer.c), driven the way the simulator drives them: one
+ * thread, an in-memory store (store_open_memory) and an in-memory log behind struct wal.
+ *
+ * The log here ("struct mem_disk") keeps its bytes across a simulated crash and knows how
+ * many of them were made durable; mem_crash() drops the rest (or tears the next record
+ * half-way), and store_power_loss() does the same to SQLite. Every request goes through
+ * peer_dispatch() with a resp_writer over a memory buffer, and every reply is compared
+ * byte for byte. participant.c checks its invariants (P1-P7) after every request, so any
+ * sequence here also exercises participant_assert_state().
+ *
+ * Cases: the vote's bytes; a pipelined round evaluated on the undecided one ahead; an abort
+ * dooming the rounds evaluated after it; decisions out of order; stale and malformed
+ * PREPAREs; TPC.HELLO putting rounds in doubt; restart replay after a process crash; a
+ * power cut (unsynced log bytes and SQLite since its last checkpoint lost); a torn tail; the
+ * rest of the peer commands.
+ *
+ * Run: test_participant [case]   (no argument: every case)
+ */
+#include "check_common.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "participant.h"
+#include "peer.h"
+#include "record.h"
+#include "resp_writer.h"
+#include "store.h"
+#include "wal.h"
+
+#define R(s) s, sizeof(s) - 1
+
+/* ---- an in-memory log ---- */
+
+/* What survives a crash of the process: the bytes, and how many of them are durable. */
+struct mem_disk {
+    struct record_buf bytes;
+    size_t durable;
+};
+
+struct mem_wal {
+    struct wal w; /* first */
+    struct mem_disk *d;
+    uint64_t submitted, synced; /* tickets */
+    size_t submitted_len;       /* bytes handed over by the last submit */
+};
+
+static int m_append(struct wal *w, int argc, const char *const *argv, const size_t *lens)
+{
+    return record_encode(&((struct mem_wal *)w)->d->bytes, argc, argv, lens);
+}
+
+static uint64_t m_submit(struct wal *w)
+{
+    struct mem_wal *m = (struct mem_wal *)w;
+    if (m->submitted_len != m->d->bytes.len || !m->submitted)
+        m->submitted++;
+    m->submitted_len = m->d->bytes.len;
+    return m->submitted;
+}
+
+static int m_durable(struct wal *w, uint64_t *ticket, char *err, size_t errlen)
+{
+    *ticket = ((struct mem_wal *)w)->synced;
+    return 0;
+}
+
+static int m_sync(struct wal *w, char *err, size_t errlen)
+{
+    struct mem_wal *m = (struct mem_wal *)w;
+    m->d->durable = m->submitted_len = m->d->bytes.len;
+    m->synced = m->submitted;
+    return 0;
+}
+
+static uint64_t m_size(const struct wal *w)
+{
+    return ((const struct mem_wal *)w)->d->bytes.len;
+}
+
+static size_t m_pending(const struct wal *w)
+{
+    const struct mem_wal *m = (const struct mem_wal *)w;
+    return m->d->bytes.len - m->submitted_len;
+}
+
+static void m_close(struct wal *w)
+{
+    free(w);
+}
+
+static const struct wal_ops tmp_ops = { .append = m_append };
+
+static int m_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size_t errlen)
+{
+    struct mem_wal *m = (struct mem_wal *)w;
+    struct mem_disk fresh = { { 0 }, 0 };
+    struct mem_wal tmp = { { &tmp_ops }, &fresh, 0, 0, 0 };
+    if (fill(ctx, &tmp.w) < 0) {
+        free(fresh.bytes.p);
+        return -1;
+    }
+    free(m->d->bytes.p);
+    m->d->bytes = fresh.bytes;
+    m_sync(w, err, errlen);
+    return 0;
+}
+
+static const struct wal_ops mem_ops = {
+    m_append, m_submit, m_durable, m_sync, m_rewrite, m_size, m_pending, m_close,
+};
+
+/* A wal_open_fn: replays every complete line of the disk; an incomplete last line is a
+ * torn tail and is cut. */
+static struct wal *mem_open(void *arg, journal_replay_fn fn, void *ctx,
+                            struct journal_info *info, char *err, size_t errlen)
+{
+    struct mem_disk *d = arg;
+    size_t at = 0;
+    *info = (struct journal_info){ 0 };
+    while (at < d->bytes.len) {
+        char *nl = memchr(d->bytes.p + at, '\n', d->bytes.len - at);
+        if (!nl) {
+            info->torn_offset = at;
+            info->torn_bytes = d->bytes.len - at;
+            d->bytes.len = d->durable = at;
+            break;
+        }
+        struct record_fields f;
+        size_t len = (size_t)(nl - (d->bytes.p + at));
+        if (record_decode(d->bytes.p + at, len, &f, err, errlen) < 0)
+            return NULL;
+        int rc = fn(ctx, f.argc, f.argv, f.lens, at);
+        record_fields_free(&f);
+        if (rc < 0) {
+            snprintf(err, errlen, "replay stopped by caller at offset %zu", at);
+            return NULL;
+        }
+        info->records++;
+        at += len + 1;
+    }
+    info->size = d->bytes.len;
+    struct mem_wal *m = check_malloc(sizeof *m);
+    *m = (struct mem_wal){ { &mem_ops }, d, 0, 0, d->bytes.len };
+    return &m->w;
+}
+
+/* A crash: the bytes past the durable ones are lost; with tear, half of them remain. */
+static void mem_crash(struct mem_disk *d, int tear)
+{
+    size_t extra = d->bytes.len - d->durable;
+    d->bytes.len = d->durable + (tear ? extra / 2 : 0);
+}
+
+/* ---- driving a participant ---- */
+
+static struct mem_disk disk;
+static uint64_t rng = 42;
+
+static struct participant *open_on(struct store *st)
+{
+    char err[256];
+    struct participant *p = participant_open_with(st, mem_open, &disk, err, sizeof err);
+    if (!p)
+        check_fail(__FILE__, __LINE__, "participant_open_with: %s", err);
+    return p;
+}
+
+static struct participant *open_fresh(void)
+{
+    char err[256];
+    free(disk.bytes.p);
+    disk = (struct mem_disk){ { 0 }, 0 };
+    struct store *st = store_open_memory(err, sizeof err);
+    if (!st)
+        check_fail(__FILE__, __LINE__, "store_open_memory: %s", err);
+    return open_on(st);
+}
+
+/* Splits cmd on spaces into at most 64 arguments in buf. */
+static int split(const char *cmd, char *buf, char **argv, size_t *lens)
+{
+    int argc = 0;
+    strcpy(buf, cmd);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        CHECK(argc < 64);
+        argv[argc] = tok;
+        lens[argc++] = strlen(tok);
+    }
+    return argc;
+}
+
+/* Sends cmd through peer_dispatch and checks the reply's bytes. */
+static void expect(struct participant *p, const char *cmd, const char *want, size_t wantlen)
+{
+    char buf[1024], *argv[64];
+    size_t lens[64];
+    CHECK(strlen(cmd) < sizeof buf);
+    struct resp_request req = { split(cmd, buf, argv, lens), argv, lens };
+    struct record_buf out = { 0 };
+    struct resp_writer w = { record_buf_sink, &out, 2 };
+    CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng), 0);
+    if (check_mem_diff(out.p, out.len, want, wantlen) != (size_t)-1) {
+        fprintf(stderr, "%s\n  got  %.*s\n  want %.*s\n", cmd, (int)out.len,
+                out.p ? out.p : "", (int)wantlen, want);
+        CHECK_MEM_EQ(out.p, out.len, want, wantlen);
+    }
+    free(out.p);
+    participant_assert_state(p);
+}
+
+static void sync_log(struct participant *p)
+{
+    char err[256];
+    uint64_t done;
+    CHECK(participant_sync(p, err, sizeof err) == 0);
+    CHECK(participant_log_progress(p, UINT64_MAX, &done, err, sizeof err) == 0);
+}
+
+#define YES_OK "*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"
+
+/* ---- cases ---- */
+
+static void test_vote_bytes(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 2 3 SET k 5 2 GET k",
+           R("*3\r\n+YES\r\n:0\r\n$12\r\n+OK\r\n$1\r\n5\r\n\r\n"));
+    /* TOUCHED: per op, which arguments name a key it changed. */
+    expect(p, "TPC.PREPARE TOUCHED 2 1700000000000 2 3 SET j 1 3 DEL j zz",
+           R("*4\r\n+YES\r\n:0\r\n$9\r\n+OK\r\n:1\r\n\r\n*2\r\n$3\r\n010\r\n$3\r\n010\r\n"));
+    CHECK(participant_submit(p, 0) > 0); /* votes wait for the log */
+    CHECK_UINT_EQ(participant_in_doubt(p), 2);
+    participant_close(p);
+}
+
+static void test_pipelined_under(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:6\r\n\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 2 2 INCR k 2 GET k",
+           R("*3\r\n+YES\r\n:0\r\n$11\r\n:7\r\n$1\r\n7\r\n\r\n"));
+    /* Nothing is committed yet: reads see the store alone. */
+    expect(p, "TPC.READ 1700000000000 GET k", R("$-1\r\n"));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n5\r\n"));
+    expect(p, "TPC.COMMIT 2", R(":0\r\n"));
+    expect(p, "TPC.COMMIT 3", R(":0\r\n"));
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n7\r\n"));
+    sync_log(p);
+    expect(p, "TPC.DURABLE", R(":3\r\n"));
+    participant_close(p);
+}
+
+static void test_abort_dooms(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:6\r\n\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:7\r\n\r\n"));
+    expect(p, "TPC.ABORT 1", R("+OK\r\n"));
+    expect(p, "TPC.COMMIT 2",
+           R("-ERR round 2 can't commit here: evaluated on an aborted round\r\n"));
+    expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k",
+           R("-NO round 3 is still doomed by an abort\r\n"));
+    expect(p, "TPC.ABORT 3", R("+OK\r\n"));
+    expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k",
+           R("-NO round 2 is still doomed by an abort\r\n"));
+    expect(p, "TPC.ABORT 2", R("+OK\r\n"));
+    expect(p, "TPC.ABORT 2", R("+OK\r\n")); /* unknown by now: still +OK */
+    /* Evaluated on the store alone now: k does not exist. */
+    expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:1\r\n\r\n"));
+    expect(p, "TPC.COMMIT 4", R(":0\r\n"));
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n1\r\n"));
+    participant_close(p);
+}
+
+static void test_commit_out_of_order(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 5", R(YES_OK));
+    expect(p, "TPC.COMMIT 2",
+           R("-ERR round 2 can't commit here: an earlier round is undecided\r\n"));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.COMMIT 2", R(":0\r\n"));
+    expect(p, "TPC.COMMIT 2", R(":0\r\n")); /* re-sent: already applied */
+    expect(p, "TPC.COMMIT 9", R("-ERR round 9 is unknown here\r\n"));
+    expect(p, "TPC.COMMIT x", R("-ERR bad round id\r\n"));
+    participant_close(p);
+}
+
+static void test_stale_rid(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 6",
+           R("-NO round 1 is stale (id already used)\r\n"));
+    expect(p, "TPC.PREPARE 0 1700000000000 1 3 SET k 6",
+           R("-NO bad PREPARE (0): bad round header\r\n"));
+    expect(p, "TPC.PREPARE 5 1700000000000 1 2 FOO k",
+           R("-NO bad PREPARE (0): unknown op 'FOO'\r\n"));
+    expect(p, "TPC.PREPARE 5 1700000000000 2 3 SET k 6",
+           R("-NO bad PREPARE (0): bad op 1\r\n"));
+    expect(p, "TPC.PREPARE TOUCHED WATCHED 9 k 5 1700000000000 1 3 SET k 6",
+           R("-NO bad PREPARE (0): bad WATCHED list\r\n"));
+    CHECK_UINT_EQ(participant_in_doubt(p), 1);
+    participant_close(p);
+}
+
+static void test_hello_in_doubt(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:6\r\n\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*2\r\n:1\r\n:2\r\n:0\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
+    expect(p, "TPC.ABORT 1", R("+OK\r\n")); /* dooms round 2, still in doubt */
+    expect(p, "TPC.COMMIT 2",
+           R("-ERR round 2 can't commit here: evaluated on an aborted round\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*1\r\n:2\r\n:0\r\n"));
+    expect(p, "TPC.ABORT 2", R("+OK\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:0\r\n$4\r\n:1\r\n\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:3\r\n*1\r\n:3\r\n:0\r\n"));
+    expect(p, "TPC.COMMIT 3", R(":0\r\n")); /* an in-doubt round evaluated live commits */
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n1\r\n"));
+    participant_close(p);
+}
+
+static void test_restart_replays(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    /* A vote carries committed: it leaves only after the sync that makes it true. */
+    expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:1\r\n$4\r\n:6\r\n\r\n"));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k",
+           R("*3\r\n+YES\r\n:1\r\n$4\r\n:7\r\n\r\n"));
+    sync_log(p);
+    /* A process crash: SQLite keeps round 1, the log keeps everything synced. */
+    struct store *st = participant_crash(p);
+    mem_crash(&disk, 0);
+    p = open_on(st);
+    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n"));
+    expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k", R("-NO round 3 is still in doubt\r\n"));
+    expect(p, "TPC.COMMIT 3",
+           R("-ERR round 3 can't commit here: an earlier round is undecided\r\n"));
+    /* Replayed rounds are evaluated when they commit, on the committed data. */
+    expect(p, "TPC.COMMIT 2", R(":1\r\n"));
+    expect(p, "TPC.COMMIT 3", R(":1\r\n"));
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n7\r\n"));
+    participant_close(p);
+}
+
+static void test_power_loss(void)
+{
+    char err[256];
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    sync_log(p);
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1",
+           R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    expect(p, "TPC.COMMIT 2", R(":1\r\n"));
+    /* Power cut: SQLite is back to its last checkpoint (the empty store at open), the log
+     * to its synced bytes (round 2 never reached the disk). */
+    struct store *st = store_power_loss(participant_crash(p), err, sizeof err);
+    CHECK(st != NULL);
+    CHECK_INT_EQ(store_count(st), 0);
+    CHECK_UINT_EQ(store_applied(st), 0);
+    mem_crash(&disk, 0);
+    p = open_on(st);
+    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:1\r\n"));
+    expect(p, "TPC.READ 1700000000000 MGET k j", R("*2\r\n$1\r\n5\r\n$-1\r\n"));
+    /* Start-up checkpointed what replay applied: a second cut keeps it. */
+    st = store_power_loss(participant_crash(p), err, sizeof err);
+    CHECK_UINT_EQ(store_applied(st), 1);
+    p = open_on(st);
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 2", R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    participant_close(p);
+}
+
+static void test_torn_unsynced_tail(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    sync_log(p);
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 5", R(YES_OK));
+    expect(p, "TPC.PREPARE 3 1700000000000 1 3 SET i 5", R(YES_OK));
+    size_t synced = disk.durable;
+    struct store *st = participant_crash(p);
+    mem_crash(&disk, 1); /* PREPARE 2 complete or torn, PREPARE 3 gone or torn */
+    p = open_on(st);
+    CHECK(disk.bytes.len >= synced);
+    CHECK_UINT_EQ(participant_in_doubt(p), disk.bytes.len > synced ? 2 : 1);
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n5\r\n"));
+    participant_close(p);
+}
+
+static void test_peer_dispatch(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "PING", R("+PONG\r\n"));
+    expect(p, "ping hi", R("$2\r\nhi\r\n"));
+    expect(p, "DIGEST", R("+0000000000000000\r\n"));
+    expect(p, "TPC.COMMIT", R("-ERR wrong number of arguments for 'tpc.commit' command\r\n"));
+    expect(p, "TPC.PREPARE 1 2", R("-ERR wrong number of arguments for 'tpc.prepare' command\r\n"));
+    expect(p, "TPC.DURABLE", R(":0\r\n"));
+    expect(p, "TPC.EXPIRED 1700000000000 10", R("*0\r\n"));
+    expect(p, "TPC.READ 1700000000000 SET k v",
+           R("-ERR TPC.READ of a command that is not a read\r\n"));
+    expect(p, "TPC.READ -1 GET k", R("-ERR bad clock in TPC.READ\r\n"));
+    expect(p, "TPC.MREAD 1700000000000 2 2 GET k 3 EXISTS k j",
+           R("*2\r\n$-1\r\n:0\r\n"));
+    expect(p, "TPC.MREAD 1700000000000 2 2 GET k", R("-ERR malformed TPC.MREAD\r\n"));
+    expect(p, "TPC.PREPARE 1 1700000000000 1 5 SET k v PX 1000", R(YES_OK));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.EXPIRED 1700000002000 10", R("*1\r\n$1\r\nk\r\n"));
+    expect(p, "GET k", R("$-1\r\n")); /* at the wall clock: long expired */
+
+    /* Not peer commands: the caller answers them. */
+    const char *others[] = { "INFO", "SET k v", "QUIT", "COMMAND" };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        char buf[64], *argv[8];
+        size_t lens[8];
+        struct resp_request req = { split(others[i], buf, argv, lens), argv, lens };
+        struct record_buf out = { 0 };
+        struct resp_writer w = { record_buf_sink, &out, 2 };
+        CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng), -1);
+        CHECK_UINT_EQ(out.len, 0);
+    }
+    participant_close(p);
+}
+
+static const struct check_case cases[] = {
+    { "vote_bytes", test_vote_bytes },
+    { "pipelined_under", test_pipelined_under },
+    { "abort_dooms", test_abort_dooms },
+    { "commit_out_of_order", test_commit_out_of_order },
+    { "stale_rid", test_stale_rid },
+    { "hello_in_doubt", test_hello_in_doubt },
+    { "restart_replays", test_restart_replays },
+    { "power_loss", test_power_loss },
+    { "torn_unsynced_tail", test_torn_unsynced_tail },
+    { "peer_dispatch", test_peer_dispatch },
+    { NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+    int rc = check_run(cases, argc, argv);
+    free(disk.bytes.p);
+    return rc;
+}
