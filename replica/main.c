@@ -120,7 +120,7 @@ static void on_request(struct conn *c, const struct resp_request *req)
             return;
         }
     }
-    if (peer_dispatch(r->part, req, w, &r->rng) == 0)
+    if (peer_dispatch(r->part, req, w, &r->rng, conn_id(c)) == 0)
         return;
     snprintf(msg, sizeof msg, "ERR unknown command '%.64s' (this is a twopc replica: "
              "write through the coordinator)", req->argv[0]);

@@ -798,6 +798,9 @@ struct store *participant_store(struct participant *p)
     return p->store;
 }
 
+void participant_set_session(struct participant *p, uint64_t conn) { p->session = conn; }
+uint64_t participant_session(const struct participant *p) { return p->session; }
+
 size_t participant_in_doubt(const struct participant *p)
 {
     size_t n = 0;

@@ -140,4 +140,9 @@ struct store *participant_store(struct participant *p);
 void participant_assert_state(const struct participant *p);
 size_t participant_in_doubt(const struct participant *p);
 
+/* The coordinator's connection: the one that said TPC.HELLO last (0: none yet). peer.c
+ * refuses the protocol's commands from any other (see peer.h). */
+void participant_set_session(struct participant *p, uint64_t conn);
+uint64_t participant_session(const struct participant *p);
+
 #endif

@@ -51,6 +51,7 @@ struct participant {
     struct round *rounds; /* the listed rounds (P1), in rid order */
     uint64_t applied;     /* == store_applied(store) */
     uint64_t max_rid;     /* highest rid prepared or applied */
+    uint64_t session;     /* the connection that said TPC.HELLO last (peer.c's fence) */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_submit */
     int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_submit */

@@ -25,7 +25,22 @@
 struct peer_ctx {
     struct participant *p;
     uint64_t *rng;
+    uint64_t conn;
 };
+
+/* 0 if the request's connection is the coordinator's; else writes the refusal, whose
+ * first word is code ("NO" for a vote, "ERR" for a decision). */
+static int fenced(struct peer_ctx *x, const char *code, const char *what,
+                  struct resp_writer *w)
+{
+    if (participant_session(x->p) == x->conn)
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s %s refused: this connection is not the coordinator's "
+             "(another one said TPC.HELLO since)", code, what);
+    resp_write_error(w, msg);
+    return -1;
+}
 
 typedef void (*peer_cmd_fn)(struct peer_ctx *x, const struct resp_request *req,
                             struct resp_writer *w);
@@ -144,19 +159,22 @@ static void cmd_digest(struct peer_ctx *x, const struct resp_request *req,
 static void cmd_prepare(struct peer_ctx *x, const struct resp_request *req,
                         struct resp_writer *w)
 {
-    participant_prepare(x->p, req, w);
+    if (fenced(x, "NO", "TPC.PREPARE", w) == 0)
+        participant_prepare(x->p, req, w);
 }
 
 static void cmd_commit(struct peer_ctx *x, const struct resp_request *req,
                        struct resp_writer *w)
 {
-    participant_commit(x->p, req, w);
+    if (fenced(x, "ERR", "TPC.COMMIT", w) == 0)
+        participant_commit(x->p, req, w);
 }
 
 static void cmd_abort(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
-    participant_abort(x->p, req, w);
+    if (fenced(x, "ERR", "TPC.ABORT", w) == 0)
+        participant_abort(x->p, req, w);
 }
 
 static void cmd_durable(struct peer_ctx *x, const struct resp_request *req,
@@ -168,6 +186,7 @@ static void cmd_durable(struct peer_ctx *x, const struct resp_request *req,
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
+    participant_set_session(x->p, x->conn);
     participant_hello(x->p, w);
 }
 
@@ -184,9 +203,9 @@ static const struct peer_cmd {
 };
 
 int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,
-                  uint64_t *rng)
+                  uint64_t *rng, uint64_t conn)
 {
-    struct peer_ctx x = { p, rng };
+    struct peer_ctx x = { p, rng, conn };
     for (size_t i = 0; i < sizeof peer_cmds / sizeof peer_cmds[0]; i++) {
         const struct peer_cmd *cmd = &peer_cmds[i];
         if (strcasecmp(req->argv[0], cmd->name) != 0)

@@ -26,13 +26,21 @@
 
 struct participant;
 
-/* Handles one coordinator request (TPC.PREPARE, TPC.COMMIT, TPC.ABORT, TPC.DURABLE, TPC.HELLO,
+/* The session fence: conn names the requesting connection (nonzero, never reused while the
+ * process lives). TPC.HELLO makes it the coordinator's connection; TPC.PREPARE, TPC.COMMIT
+ * and TPC.ABORT from any other connection are refused (-NO / -ERR "... not the
+ * coordinator's connection ..."), so a command that arrives late on a connection the
+ * coordinator has since replaced, or from anyone else, never changes a round. (The
+ * simulator found a PREPARE read late from a dead connection, after the new connection's
+ * HELLO: the replica held a round nobody would decide, and evaluated later rounds on it.)
+ *
+ * Handles one coordinator request (TPC.PREPARE, TPC.COMMIT, TPC.ABORT, TPC.DURABLE, TPC.HELLO,
  * TPC.READ, TPC.MREAD, TPC.EXPIRED, and the read commands / PING / DIGEST the replica serves),
  * writing its reply into w. Returns 0 if handled (whatever the reply, including Redis's
  * wrong-number-of-arguments error), -1 if req is not a command this module knows (the caller
  * answers the unknown-command error). rng seeds RANDOMKEY-like choices: it is advanced once
  * per read command. */
 int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,
-                  uint64_t *rng);
+                  uint64_t *rng, uint64_t conn);
 
 #endif

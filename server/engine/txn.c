@@ -507,6 +507,8 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
          * refused every later round). */
         if (msg && strstr(msg, "is still in doubt")) /* a reply string ends in NUL */
             t->io.drop(t->io.ctx, li, "it holds a round in doubt");
+        else if (msg && strstr(msg, "not the coordinator's")) /* its session moved */
+            t->io.drop(t->io.ctx, li, "another connection said TPC.HELLO to it");
         return;
     }
     int rc = check_results(rd, r);

@@ -38,7 +38,12 @@ NOW = 1700000000000  # the round clock: any fixed instant works for a replica al
 
 
 def conn_to(daemon):
-    return RespConn(daemon.port)
+    """A connection that plays the coordinator: it says TPC.HELLO first, as the coordinator
+    does on every connection (a replica takes rounds only from the connection that said
+    TPC.HELLO last)."""
+    c = RespConn(daemon.port)
+    c.command("TPC.HELLO")
+    return c
 
 
 def enc(a):

@@ -61,6 +61,7 @@ struct ev {
     int link;      /* EV_TO_REP, EV_TO_COORD, EV_RETRY */
     uint64_t conn, gen;
     int dropped;
+    int unread; /* to a replica on a connection whose replies nobody reads any more */
     void *p;
     size_t len;
 };
@@ -485,7 +486,7 @@ static void link_break(int i, const char *why)
         if (!first)
             break;
         first->dropped = 0;
-        first->conn = 0; /* delivered to a connection whose replies nobody reads */
+        first->unread = 1; /* read late by the replica; its replies go nowhere */
     }
     struct pend *q = sl->q;
     size_t head = sl->qhead, n = sl->qn, cap = sl->qcap;
@@ -653,7 +654,7 @@ static void deliver_to_rep(struct ev *e)
         util_parse_u64(req->argv[1], req->lens[1], &rid);
     struct record_buf out = { 0 };
     struct resp_writer w = { record_buf_sink, &out, 2 };
-    if (peer_dispatch(nd->p, req, &w, &nd->rng) < 0)
+    if (peer_dispatch(nd->p, req, &w, &nd->rng, e->conn) < 0)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
     if (W->cfg->verbose && strncmp(req->argv[0], "TPC.READ", 8) != 0) {
@@ -661,10 +662,10 @@ static void deliver_to_rep(struct ev *e)
         while (k < out.len && k < 60 && out.p[k] != '\r')
             k++;
         trace("replica %d <- %s %s (conn %" PRIu64 "%s) -> %.*s", i, req->argv[0],
-              req->argc > 1 ? req->argv[1] : "", e->conn, e->conn ? "" : ", unread",
+              req->argc > 1 ? req->argv[1] : "", e->conn, e->unread ? ", unread" : "",
               (int)k, yes ? "YES" : out.p);
     }
-    hold(i, e->conn, participant_submit(nd->p, 0), yes ? rid : 0, &out);
+    hold(i, e->unread ? 0 : e->conn, participant_submit(nd->p, 0), yes ? rid : 0, &out);
     free(out.p);
     if (participant_lazy_pending(nd->p) && !nd->lazy_armed) {
         nd->lazy_armed = 1;
@@ -1010,7 +1011,8 @@ static void fault(void)
                 W->res->strays++;
                 struct ev *e = push(W->now + rnd_in(0, 2000), EV_TO_REP, i + 1);
                 e->link = i;
-                e->conn = 0;
+                e->conn = UINT64_MAX; /* a connection that never said TPC.HELLO */
+                e->unread = 1;
                 e->p = malloc(sl->recent_len[k]);
                 memcpy(e->p, sl->recent[k], sl->recent_len[k]);
                 e->len = sl->recent_len[k];

@@ -193,6 +193,9 @@ static int split(const char *cmd, char *buf, char **argv, size_t *lens)
     return argc;
 }
 
+/* The connection the requests come from (peer.h's session fence). */
+static uint64_t request_conn;
+
 /* Sends cmd through peer_dispatch and checks the reply's bytes. */
 static void expect(struct participant *p, const char *cmd, const char *want, size_t wantlen)
 {
@@ -202,7 +205,7 @@ static void expect(struct participant *p, const char *cmd, const char *want, siz
     struct resp_request req = { split(cmd, buf, argv, lens), argv, lens };
     struct record_buf out = { 0 };
     struct resp_writer w = { record_buf_sink, &out, 2 };
-    CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng), 0);
+    CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng, request_conn), 0);
     if (check_mem_diff(out.p, out.len, want, wantlen) != (size_t)-1) {
         fprintf(stderr, "%s\n  got  %.*s\n  want %.*s\n", cmd, (int)out.len,
                 out.p ? out.p : "", (int)wantlen, want);
@@ -439,13 +442,46 @@ static void test_peer_dispatch(void)
         struct resp_request req = { split(others[i], buf, argv, lens), argv, lens };
         struct record_buf out = { 0 };
         struct resp_writer w = { record_buf_sink, &out, 2 };
-        CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng), -1);
+        CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng, 0), -1);
         CHECK_UINT_EQ(out.len, 0);
     }
     participant_close(p);
 }
 
+/* Only the connection that said TPC.HELLO last may prepare and decide rounds: a command
+ * from another one (late from a replaced connection, or a stray) changes nothing. */
+static void test_session_fence(void)
+{
+    struct participant *p = open_fresh();
+    request_conn = 1; /* a connection before any HELLO: nobody's */
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5",
+           R("-NO TPC.PREPARE refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:0\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
+    request_conn = 2; /* another connection: refused, the round stays prepared */
+    expect(p, "TPC.COMMIT 1",
+           R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.ABORT 1",
+           R("-ERR TPC.ABORT refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    CHECK_UINT_EQ(participant_in_doubt(p), 1);
+    /* A new HELLO moves the session: the old connection is refused from then on. */
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n"));
+    request_conn = 1;
+    expect(p, "TPC.COMMIT 1",
+           R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    request_conn = 2;
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    CHECK_UINT_EQ(participant_in_doubt(p), 0);
+    request_conn = 0;
+    participant_close(p);
+}
+
 static const struct check_case cases[] = {
+    { "session_fence", test_session_fence },
     { "vote_bytes", test_vote_bytes },
     { "pipelined_under", test_pipelined_under },
     { "abort_dooms", test_abort_dooms },
