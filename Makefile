@@ -7,7 +7,7 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration soak bench fuzz clean
+.PHONY: all deps build run test unit integration soak sim bench fuzz clean
 MINUTES ?= 30
 
 all: build
@@ -38,6 +38,12 @@ integration: build
 soak: build
 	cmake -S . -B $(BUILD) -DTWOPC_SOAK_MINUTES=$(MINUTES) >/dev/null
 	cd $(BUILD) && ctest --output-on-failure -L soak
+
+# The deterministic simulator over many seeds (make test runs a fixed few), e.g.
+# make sim SEEDS=1-20000; a failure prints the seed and how to replay it.
+SEEDS ?= 1-5000
+sim: build
+	$(BUILD)/tests/sim/twopc-sim --seeds $(SEEDS)
 
 # redis-benchmark against this cluster and redis-server, side by side (docs/benchmarks.md).
 bench: build
