@@ -17,11 +17,13 @@
  *               mark, carried by votes and acks,
  *               has passed the round)
  *
- * Per-state invariants (txn_assert_round):
+ * Per-state invariants (txn_assert_round; txn_assert_invariants checks every round):
  *   PREPARING: it is on the in-flight queue (rid order); its timer is armed, unless it
- *              is logging (ticket set: its COMMIT record is in the log thread; it can no
- *              longer abort, and logging rounds are a prefix of the queue).
- *   COMMITTED: it is on t->unacked; COMMIT <rid> is durable in the decision log.
+ *              is logging (ticket set: its COMMIT record is in the log thread, every vote
+ *              was YES; it can no longer abort, and logging rounds are a prefix of the
+ *              queue); the queue holds exactly ninflight rounds.
+ *   COMMITTED: it is on t->unacked (which holds st.unacked_rounds rounds); COMMIT <rid>
+ *              is durable in the decision log (its ticket was reported durable).
  *   ABORTED, ENDED: on neither list; freed once refs (callbacks still to run) reaches 0.
  *
  * Pipelining. Up to max_inflight rounds are PREPARING at once, so the replicas' fsync of
@@ -68,6 +70,32 @@
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
                                                           "ended" };
 
+#ifndef NDEBUG
+/* The queue's and the lists' invariants: the in-flight queue holds PREPARING rounds in
+ * rising rid order, the logging ones (ticket set) first, as many as ninflight; t->unacked
+ * holds COMMITTED rounds, as many as st.unacked_rounds. */
+static void assert_lists(const struct txn *t)
+{
+    int n = 0, logging = 1;
+    uint64_t prev = 0;
+    for (const struct round *x = t->qhead; x; x = x->qnext, n++) {
+        assert(x->state == ROUND_PREPARING && x->rid > prev);
+        assert(logging || !x->ticket); /* logging rounds are a prefix */
+        logging = x->ticket != 0;
+        prev = x->rid;
+        assert(!x->qnext || x->qnext->rid > x->rid);
+        assert(x->qnext || x == t->qtail);
+    }
+    assert(n == t->ninflight);
+    size_t u = 0;
+    for (const struct round *x = t->unacked; x; x = x->next, u++)
+        assert(x->state == ROUND_COMMITTED && x->acks_missing >= 0 &&
+               x->acks_missing <= t->nlinks);
+    assert(u == t->st.unacked_rounds);
+    (void)prev, (void)logging;
+}
+#endif
+
 void txn_assert_round(const struct round *rd)
 {
 #ifndef NDEBUG
@@ -78,10 +106,39 @@ void txn_assert_round(const struct round *rd)
     for (const struct round *x = t->qhead; x; x = x->qnext)
         on_queue |= x == rd;
     switch (rd->state) {
-    case ROUND_PREPARING: assert(on_queue && !on_unacked); break;
-    case ROUND_COMMITTED: assert(on_unacked && !on_queue); break;
+    case ROUND_PREPARING:
+        assert(on_queue && !on_unacked);
+        /* Undecided: its prepare timeout runs; logging: decided, no timeout any more. */
+        assert(rd->ticket || t->io.timer_armed(t->io.ctx, rd->timer));
+        assert(rd->votes_missing >= 0 && rd->votes_missing <= t->nlinks);
+        assert(!rd->ticket || rd->all_yes);
+        break;
+    case ROUND_COMMITTED: {
+        assert(on_unacked && !on_queue);
+        /* COMMIT <rid> is durable: a live round's ticket has been reported durable (a
+         * replayed one was read back from the log, which journal_open made durable) --
+         * unless the simulator's deliberate bug answers before that. */
+        uint64_t done = 0;
+        char err[64];
+        if (rd->ticket && !FAILPOINT_ON("coord.bug.reply_before_durable") &&
+            wal_durable(t->log, &done, err, sizeof err) == 0)
+            assert(rd->ticket <= done);
+        break;
+    }
     default: assert(!on_unacked && !on_queue); break;
     }
+    assert_lists(t);
+#endif
+}
+
+void txn_assert_invariants(const struct txn *t)
+{
+#ifndef NDEBUG
+    for (const struct round *x = t->qhead; x; x = x->qnext)
+        txn_assert_round(x);
+    for (const struct round *x = t->unacked; x; x = x->next)
+        txn_assert_round(x);
+    assert_lists(t);
 #endif
 }
 

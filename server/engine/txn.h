@@ -168,4 +168,9 @@ void *txn_io_ctx(const struct txn *t);
 int txn_read_pick(struct txn *t, int skip);
 void txn_get_stats(const struct txn *t, struct txn_stats *st);
 
+/* Checks every round's and list's invariant (txn.c's table), aborting the process if one
+ * is broken; the simulator calls it after every step. Compiled in with TWOPC_ASSERTS (the
+ * default) or without NDEBUG, else a no-op. */
+void txn_assert_invariants(const struct txn *t);
+
 #endif
