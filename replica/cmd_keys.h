@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "exec.h"
+#include "exec_cmd.h"
 
 extern const struct exec_cmd cmd_keys_table[];
 extern const size_t cmd_keys_count;

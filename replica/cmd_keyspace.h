@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "exec.h"
+#include "exec_cmd.h"
 
 extern const struct exec_cmd cmd_keyspace_table[];
 extern const size_t cmd_keyspace_count;

@@ -2,7 +2,7 @@
  *
  * GET SET (every option) SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX APPEND
  * STRLEN GETRANGE SUBSTR SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT: evaluators for
- * exec.c's registry (see exec.h for the contract). Only strings exist in twopc, so no
+ * exec.c's registry (see exec_cmd.h for the contract). Only strings exist in twopc, so no
  * command here ever answers WRONGTYPE.
  */
 #ifndef TWOPC_CMD_STRING_H
@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "exec.h"
+#include "exec_cmd.h"
 
 extern const struct exec_cmd cmd_string_table[];
 extern const size_t cmd_string_count;

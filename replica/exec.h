@@ -40,26 +40,11 @@
 #include <stdint.h>
 
 #include "effects.h"
+#include "exec_cmd.h"
 #include "op.h"
 #include "resp_writer.h"
 
 struct store;
-
-/* Evaluates op against s as modified by fx, records its effects into fx and writes its
- * reply into w (never NULL). Returns 0, or -1 after writing an error reply. */
-typedef int (*exec_fn)(struct store *s, struct effects *fx, const struct op *op,
-                       struct resp_writer *w);
-
-enum exec_flags {
-    EXEC_READ = 1 /* records nothing: may run as a read (TPC.READ, the replica's port) */
-};
-
-struct exec_cmd {
-    const char *name;
-    int arity; /* Redis convention: -N means at least N */
-    int flags;
-    exec_fn fn;
-};
 
 /* True if the replica knows how to evaluate this op. */
 int exec_known(const struct op *op);
@@ -78,22 +63,5 @@ int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *o
 
 /* Applies every effect in order. Returns 0 or -1 (store error). */
 int exec_apply(struct store *s, const struct effects *fx);
-
-/* ---- for the command files ---- */
-
-#define EXEC_ERR_NOT_INT "ERR value is not an integer or out of range"
-#define EXEC_ERR_SYNTAX "ERR syntax error"
-#define EXEC_ERR_STORAGE "ERR storage error"
-#define EXEC_ERR_OOM "ERR out of memory"
-/* proto-max-bulk-len: the longest string a command may build (SETRANGE, APPEND). */
-#define EXEC_MAX_STRING ((int64_t)512 * 1024 * 1024)
-
-/* Writes msg as an error reply; returns -1. */
-int exec_error(struct resp_writer *w, const char *msg);
-/* Writes a formatted error reply (at most 512 bytes); returns -1. */
-int exec_errorf(struct resp_writer *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Parses argument i as a Redis integer (string2ll rules). Returns 0 or -1. */
-int exec_arg_i64(const struct op *op, int i, int64_t *v);
 
 #endif
