@@ -2,7 +2,7 @@
 # library: only the modules a test uses are pulled in. fake_conn.c stands in for
 # common/conn.c below the client layer (the linker takes it before the library's).
 # Included from tests/unit/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is tests/unit.
-# One CTest test per case, as in common_tests.cmake.
+# One CTest test per case (twopc_unit in CMakeLists.txt).
 set(TWOPC_REENCODE_CASES shape_of nulls unchanged map set_and_double incomplete
   one_element_at_a_time)
 set(TWOPC_CLIENT_CASES out_of_order reverse_order immediate_waits park_until_writes_done
@@ -13,18 +13,14 @@ set(TWOPC_WATCH_CASES exact_touched unchanged_key conservative tx_op flush busy_
   notify_and_sharing)
 
 foreach(exe reencode client registry watch)
-  add_executable(test_${exe} ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c
-                 ${CMAKE_CURRENT_SOURCE_DIR}/fake_conn.c)
-  target_link_libraries(test_${exe} PRIVATE twopc_front)
   string(TOUPPER ${exe} upper)
-  foreach(case ${TWOPC_${upper}_CASES})
-    add_test(NAME ${exe}.${case} COMMAND test_${exe} ${case})
-    set_tests_properties(${exe}.${case} PROPERTIES LABELS unit TIMEOUT 60)
-  endforeach()
+  twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c
+             ${CMAKE_CURRENT_SOURCE_DIR}/fake_conn.c LIBS twopc_front
+             CASES ${TWOPC_${upper}_CASES})
 endforeach()
 
-# The include graph of resp/ common/ server/ replica/ has no cycle outside the script's
-# short allowed list; the self-test proves the check catches one.
+# The include graph of resp/ common/ server/ replica/ has no cycle (the script's allowed
+# list is empty); the self-test proves the check catches one.
 add_test(NAME lint.include_cycles
          COMMAND ${TWOPC_TEST_PYTHON} ${CMAKE_SOURCE_DIR}/tests/lint/check_include_cycles.py
                  --root ${CMAKE_SOURCE_DIR})
