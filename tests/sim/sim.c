@@ -265,6 +265,17 @@ static void run_event(struct ev *e)
     }
 }
 
+/* The engine's and every live participant's own invariant checks (they abort the process
+ * when broken; sim_main.c then prints the seed). */
+static void check_machines(void)
+{
+    if (sim_w->nodes[0].up && sim_w->t)
+        txn_assert_invariants(sim_w->t);
+    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
+        if (sim_w->nodes[i + 1].up && sim_w->nodes[i + 1].p)
+            participant_assert_state(sim_w->nodes[i + 1].p);
+}
+
 /* The node an event waits for while paused (-1: none). */
 static int paused_node(const struct ev *e)
 {
@@ -297,6 +308,7 @@ int sim_run_until(uint64_t until, int (*done)(void))
         sim_w->res->events++;
         run_event(e);
         ev_free(e);
+        check_machines();
         if (done && done())
             break;
     }

@@ -11,10 +11,12 @@
  * bug and replayed identically), 1 otherwise, 2 on bad usage.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "failpoint.h"
 #include "log.h"
@@ -42,6 +44,23 @@ static const char *bug_switch(const char *bug)
         if (strcmp(bug, map[i][0]) == 0)
             return map[i][1];
     return NULL;
+}
+
+/* The seed being run, for the abort handler: an invariant check inside the engine or the
+ * participant aborts the process, and the seed must still be printed so it replays. */
+static volatile uint64_t current_seed;
+static const char *current_bug;
+
+static void on_abort(int sig)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "\ntwopc-sim: an invariant check failed in seed %" PRIu64
+                     "; replay: twopc-sim --seed %" PRIu64 "%s%s --verbose\n", current_seed,
+                     current_seed, current_bug ? " --bug " : "", current_bug ? current_bug : "");
+    if (n > 0 && write(1, msg, (size_t)n) < 0)
+        _exit(3);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void print_result(uint64_t seed, const struct sim_result *r)
@@ -97,11 +116,13 @@ int main(int argc, char **argv)
         failpoint_init();
     }
     log_init('S', cfg.verbose ? NULL : "/dev/null", LOG_LEVEL_WARNING);
+    current_bug = cfg.bug;
+    signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
     uint64_t rounds = 0, failed = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
-        cfg.seed = seed;
+        cfg.seed = current_seed = seed;
         if (sim_run(&cfg, &r) < 0) {
             fprintf(stderr, "twopc-sim: bad configuration\n");
             return 2;
