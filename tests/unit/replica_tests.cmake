@@ -10,6 +10,6 @@ set(TWOPC_PARTICIPANT_CASES
 
 foreach(exe exec participant)
   string(TOUPPER ${exe} upper)
-  twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c LIBS twopc_replica_core
-             CASES ${TWOPC_${upper}_CASES})
+  twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c
+             LIBS twopc_replica_core twopc_sim_log CASES ${TWOPC_${upper}_CASES})
 endforeach()

@@ -2,9 +2,10 @@
  * its request dispatch (replica/peer.c), driven the way the simulator drives them: one
  * thread, an in-memory store (store_open_memory) and an in-memory log behind struct wal.
  *
- * The log here ("struct mem_disk") keeps its bytes across a simulated crash and knows how
- * many of them were made durable; mem_crash() drops the rest (or tears the next record
- * half-way), and store_power_loss() does the same to SQLite. Every request goes through
+ * The log is the simulator's file in memory (tests/sim/sim_log.h): it keeps its bytes
+ * across a simulated crash and knows how many were made durable; crash() drops the rest
+ * (or keeps half of them, tearing a record), and store_power_loss() does the same to
+ * SQLite. Every request goes through
  * peer_dispatch() with a resp_writer over a memory buffer, and every reply is compared
  * byte for byte. participant.c checks its invariants (P1-P7) after every request, so any
  * sequence here also exercises participant_assert_state().
@@ -28,142 +29,40 @@
 #include "peer.h"
 #include "record.h"
 #include "resp_writer.h"
+#include "sim_log.h"
 #include "store.h"
 #include "wal.h"
 
 #define R(s) s, sizeof(s) - 1
 
-/* ---- an in-memory log ---- */
+/* ---- the log: the simulator's file in memory (tests/sim/sim_log.h) ---- */
 
-/* What survives a crash of the process: the bytes, and how many of them are durable. */
-struct mem_disk {
-    struct record_buf bytes;
-    size_t durable;
-};
+static struct sim_file *disk; /* what survives a crash of the process */
+static struct wal *log_of_p;  /* the open log of the participant under test */
 
-struct mem_wal {
-    struct wal w; /* first */
-    struct mem_disk *d;
-    uint64_t submitted, synced; /* tickets */
-    size_t submitted_len;       /* bytes handed over by the last submit */
-};
-
-static int m_append(struct wal *w, int argc, const char *const *argv, const size_t *lens)
-{
-    return record_encode(&((struct mem_wal *)w)->d->bytes, argc, argv, lens);
-}
-
-static uint64_t m_submit(struct wal *w)
-{
-    struct mem_wal *m = (struct mem_wal *)w;
-    if (m->submitted_len != m->d->bytes.len || !m->submitted)
-        m->submitted++;
-    m->submitted_len = m->d->bytes.len;
-    return m->submitted;
-}
-
-static int m_durable(struct wal *w, uint64_t *ticket, char *err, size_t errlen)
-{
-    *ticket = ((struct mem_wal *)w)->synced;
-    return 0;
-}
-
-static int m_sync(struct wal *w, char *err, size_t errlen)
-{
-    struct mem_wal *m = (struct mem_wal *)w;
-    m->d->durable = m->submitted_len = m->d->bytes.len;
-    m->synced = m->submitted;
-    return 0;
-}
-
-static uint64_t m_size(const struct wal *w)
-{
-    return ((const struct mem_wal *)w)->d->bytes.len;
-}
-
-static size_t m_pending(const struct wal *w)
-{
-    const struct mem_wal *m = (const struct mem_wal *)w;
-    return m->d->bytes.len - m->submitted_len;
-}
-
-static void m_close(struct wal *w)
-{
-    free(w);
-}
-
-static const struct wal_ops tmp_ops = { .append = m_append };
-
-static int m_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size_t errlen)
-{
-    struct mem_wal *m = (struct mem_wal *)w;
-    struct mem_disk fresh = { { 0 }, 0 };
-    struct mem_wal tmp = { { &tmp_ops }, &fresh, 0, 0, 0 };
-    if (fill(ctx, &tmp.w) < 0) {
-        free(fresh.bytes.p);
-        return -1;
-    }
-    free(m->d->bytes.p);
-    m->d->bytes = fresh.bytes;
-    m_sync(w, err, errlen);
-    return 0;
-}
-
-static const struct wal_ops mem_ops = {
-    m_append, m_submit, m_durable, m_sync, m_rewrite, m_size, m_pending, m_close,
-};
-
-/* A wal_open_fn: replays every complete line of the disk; an incomplete last line is a
- * torn tail and is cut. */
-static struct wal *mem_open(void *arg, journal_replay_fn fn, void *ctx,
+static struct wal *open_log(void *arg, journal_replay_fn fn, void *ctx,
                             struct journal_info *info, char *err, size_t errlen)
 {
-    struct mem_disk *d = arg;
-    size_t at = 0;
-    *info = (struct journal_info){ 0 };
-    while (at < d->bytes.len) {
-        char *nl = memchr(d->bytes.p + at, '\n', d->bytes.len - at);
-        if (!nl) {
-            info->torn_offset = at;
-            info->torn_bytes = d->bytes.len - at;
-            d->bytes.len = d->durable = at;
-            break;
-        }
-        struct record_fields f;
-        size_t len = (size_t)(nl - (d->bytes.p + at));
-        if (record_decode(d->bytes.p + at, len, &f, err, errlen) < 0)
-            return NULL;
-        int rc = fn(ctx, f.argc, f.argv, f.lens, at);
-        record_fields_free(&f);
-        if (rc < 0) {
-            snprintf(err, errlen, "replay stopped by caller at offset %zu", at);
-            return NULL;
-        }
-        info->records++;
-        at += len + 1;
-    }
-    info->size = d->bytes.len;
-    struct mem_wal *m = check_malloc(sizeof *m);
-    *m = (struct mem_wal){ { &mem_ops }, d, 0, 0, d->bytes.len };
-    return &m->w;
+    return log_of_p = sim_log_open(disk, fn, ctx, info, err, errlen);
 }
 
-/* A crash: the bytes past the durable ones are lost; with tear, half of them remain. */
-static void mem_crash(struct mem_disk *d, int tear)
+/* A crash of p's process: the log keeps its durable bytes (with tear, half of the submitted
+ * rest, which may end inside a record); returns the store, as SQLite kept it. */
+static struct store *crash(struct participant *p, int tear)
 {
-    size_t extra = d->bytes.len - d->durable;
-    d->bytes.len = d->durable + (tear ? extra / 2 : 0);
+    size_t extra = sim_file_len(disk) - sim_file_durable(disk);
+    sim_log_crash(log_of_p, tear ? extra / 2 : 0);
+    return participant_crash(p);
 }
 
 /* ---- driving a participant ---- */
 
-static struct mem_disk disk;
 static uint64_t rng = 42;
 
 static struct participant *open_on(struct store *st)
 {
     char err[256];
-    struct participant *p = participant_open_with(st, mem_open, &disk, err, sizeof err);
+    struct participant *p = participant_open_with(st, open_log, NULL, err, sizeof err);
     if (!p)
         check_fail(__FILE__, __LINE__, "participant_open_with: %s", err);
     return p;
@@ -172,8 +71,8 @@ static struct participant *open_on(struct store *st)
 static struct participant *open_fresh(void)
 {
     char err[256];
-    free(disk.bytes.p);
-    disk = (struct mem_disk){ { 0 }, 0 };
+    sim_file_free(disk);
+    disk = sim_file_new();
     struct store *st = store_open_memory(err, sizeof err);
     if (!st)
         check_fail(__FILE__, __LINE__, "store_open_memory: %s", err);
@@ -353,8 +252,7 @@ static void test_restart_replays(void)
            R("*3\r\n+YES\r\n:1\r\n$4\r\n:7\r\n\r\n"));
     sync_log(p);
     /* A process crash: SQLite keeps round 1, the log keeps everything synced. */
-    struct store *st = participant_crash(p);
-    mem_crash(&disk, 0);
+    struct store *st = crash(p, 0);
     p = open_on(st);
     expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n"));
     expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k", R("-NO round 3 is still in doubt\r\n"));
@@ -379,16 +277,15 @@ static void test_power_loss(void)
     expect(p, "TPC.COMMIT 2", R(":1\r\n"));
     /* Power cut: SQLite is back to its last checkpoint (the empty store at open), the log
      * to its synced bytes (round 2 never reached the disk). */
-    struct store *st = store_power_loss(participant_crash(p), err, sizeof err);
+    struct store *st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK(st != NULL);
     CHECK_INT_EQ(store_count(st), 0);
     CHECK_UINT_EQ(store_applied(st), 0);
-    mem_crash(&disk, 0);
     p = open_on(st);
     expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:1\r\n"));
     expect(p, "TPC.READ 1700000000000 MGET k j", R("*2\r\n$1\r\n5\r\n$-1\r\n"));
     /* Start-up checkpointed what replay applied: a second cut keeps it. */
-    st = store_power_loss(participant_crash(p), err, sizeof err);
+    st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK_UINT_EQ(store_applied(st), 1);
     p = open_on(st);
     expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 2", R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
@@ -402,12 +299,12 @@ static void test_torn_unsynced_tail(void)
     sync_log(p);
     expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 5", R(YES_OK));
     expect(p, "TPC.PREPARE 3 1700000000000 1 3 SET i 5", R(YES_OK));
-    size_t synced = disk.durable;
-    struct store *st = participant_crash(p);
-    mem_crash(&disk, 1); /* PREPARE 2 complete or torn, PREPARE 3 gone or torn */
+    participant_submit(p, 0); /* handed to the log thread, not yet synced */
+    size_t synced = sim_file_durable(disk);
+    struct store *st = crash(p, 1); /* PREPARE 2 complete or torn, PREPARE 3 gone or torn */
     p = open_on(st);
-    CHECK(disk.bytes.len >= synced);
-    CHECK_UINT_EQ(participant_in_doubt(p), disk.bytes.len > synced ? 2 : 1);
+    CHECK(sim_file_len(disk) >= synced);
+    CHECK_UINT_EQ(participant_in_doubt(p), sim_file_len(disk) > synced ? 2 : 1);
     expect(p, "TPC.COMMIT 1", R(":0\r\n"));
     expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n5\r\n"));
     participant_close(p);
@@ -498,6 +395,6 @@ static const struct check_case cases[] = {
 int main(int argc, char **argv)
 {
     int rc = check_run(cases, argc, argv);
-    free(disk.bytes.p);
+    sim_file_free(disk);
     return rc;
 }
