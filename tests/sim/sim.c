@@ -108,8 +108,11 @@ int sim_ev_before(const struct ev *a, const struct ev *b)
 /* Puts e into the queue. */
 static void insert(struct ev *e)
 {
-    if (sim_w->nheap == sim_w->capheap &&
-        !(sim_w->heap = realloc(sim_w->heap, (sim_w->capheap = sim_w->capheap * 2 + 64) * sizeof *sim_w->heap))) {
+    if (sim_w->nheap == sim_w->capheap) {
+        sim_w->capheap = sim_w->capheap * 2 + 64;
+        sim_w->heap = realloc(sim_w->heap, sim_w->capheap * sizeof *sim_w->heap);
+    }
+    if (!sim_w->heap) {
         fprintf(stderr, "sim: out of memory\n");
         exit(2);
     }
@@ -164,8 +167,11 @@ static void ev_free(struct ev *e)
 
 static void fault(void)
 {
-    int n = sim_w->cfg->nreplicas, r = (int)sim_rnd_in(0, 99), i = (int)sim_rnd_in(0, (uint64_t)n - 1);
-    if (r < 12) {
+    int n = sim_w->cfg->nreplicas, r = (int)sim_rnd_in(0, 99);
+    int i = (int)sim_rnd_in(0, (uint64_t)n - 1);
+    if (sim_w->cfg->wipe && sim_chance(sim_w->cfg->wipe)) {
+        sim_rep_wipe(i); /* issue #11's failure: not in make test until replicas repair */
+    } else if (r < 12) {
         sim_rep_crash(i);
     } else if (r < 18) {
         sim_coord_crash();
@@ -201,7 +207,8 @@ static void fault(void)
         sim_w->links[i].slow_until = sim_w->now + sim_rnd_in(10000, 300000);
     }
     if (sim_w->faults_on)
-        sim_push(sim_w->now + sim_rnd_in(sim_w->fault_gap_us / 4, sim_w->fault_gap_us * 2), EV_FAULT, -1);
+        sim_push(sim_w->now + sim_rnd_in(sim_w->fault_gap_us / 4, sim_w->fault_gap_us * 2),
+                 EV_FAULT, -1);
 }
 
 /* ---- the loop ---- */
@@ -319,7 +326,10 @@ int sim_run_until(uint64_t until, int (*done)(void))
 
 /* ---- set-up and teardown ---- */
 
-static int bug_on(const char *name) { return sim_w->cfg->bug && strcmp(sim_w->cfg->bug, name) == 0; }
+static int bug_on(const char *name)
+{
+    return sim_w->cfg->bug && strcmp(sim_w->cfg->bug, name) == 0;
+}
 
 static void teardown(void)
 {

@@ -49,6 +49,7 @@ struct sim_config {
     uint64_t run_ms;    /* simulated time with faults and clients */
     const char *bug;    /* NULL, or one of the broken rules above */
     int verbose;        /* print every event */
+    int wipe;           /* percent of faults that wipe a replica's disk (0: none; issue #11) */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -57,7 +58,7 @@ struct sim_result {
     int violation;          /* 0: every check held */
     char what[512];         /* the first violation */
     uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
-    uint64_t crashes, pauses, breaks, strays, events;
+    uint64_t crashes, pauses, breaks, strays, wipes, events;
 };
 
 /* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */

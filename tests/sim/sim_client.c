@@ -167,18 +167,27 @@ static void submit_write(struct hop *h)
     txn_submit(sim_w->t, op_new(argc, argv, lens), write_done, h);
 }
 
+/* The world keeps every operation until teardown (callbacks may name it until then). */
+static void keep_hop(struct hop *h)
+{
+    if (sim_w->nhops == sim_w->caphops) {
+        sim_w->caphops = 2 * sim_w->caphops + 64;
+        sim_w->hops = realloc(sim_w->hops, sim_w->caphops * sizeof *sim_w->hops);
+    }
+    sim_w->hops[sim_w->nhops++] = h;
+}
+
 void sim_client_op(int c)
 {
     if (sim_w->client_busy[c] || !sim_w->clients_on)
         return;
     struct hop *h = calloc(1, sizeof *h);
-    if (sim_w->nhops == sim_w->caphops)
-        sim_w->hops = realloc(sim_w->hops, (sim_w->caphops = 2 * sim_w->caphops + 64) * sizeof *sim_w->hops);
-    sim_w->hops[sim_w->nhops++] = h;
+    keep_hop(h);
     int r = (int)sim_rnd_in(0, 99);
     h->client = c;
     h->kind = r < 30 ? OP_SET : r < 38 ? OP_MSET : r < 45 ? OP_DEL : r < 60 ? OP_INCR : OP_GET;
-    h->key = h->kind == OP_INCR ? NREG + (int)sim_rnd_in(0, NCNT - 1) : (int)sim_rnd_in(0, NREG - 1);
+    h->key = h->kind == OP_INCR ? NREG + (int)sim_rnd_in(0, NCNT - 1)
+                                : (int)sim_rnd_in(0, NREG - 1);
     if (h->kind == OP_GET && sim_chance(30))
         h->key = NREG + (int)sim_rnd_in(0, NCNT - 1);
     h->key2 = (h->key + 1 + (int)sim_rnd_in(0, NREG - 2)) % NREG;
@@ -232,6 +241,24 @@ static int all_ready(void)
     return 1;
 }
 
+/* What keeps the cluster from settling, for the violation's message. */
+static void describe_unsettled(char *why, size_t len)
+{
+    struct txn_stats st = { 0 };
+    if (sim_w->t)
+        txn_get_stats(sim_w->t, &st);
+    size_t n = (size_t)snprintf(why, len, "coordinator %s, %zu pending, %zu unacked, %zu in "
+                                "flight;", sim_w->nodes[0].up ? "up" : "down", st.pending_ops,
+                                st.unacked_rounds, st.inflight);
+    for (int i = 0; i < sim_w->cfg->nreplicas && n < len; i++) {
+        const struct node *nd = &sim_w->nodes[i + 1];
+        n += (size_t)snprintf(why + n, len - n, " replica %d %s link %d q %zu held %zu doubt "
+                              "%zu;", i, nd->up ? "up" : "down", sim_w->links[i].state,
+                              sim_w->links[i].qn, nd->nheld,
+                              nd->p ? participant_in_doubt(nd->p) : 0);
+    }
+}
+
 static struct hop *final_hop;
 static int final_done(void) { return !final_hop->live; }
 
@@ -241,9 +268,7 @@ static int final_op(int kind, int key)
 {
     int c = sim_w->cfg->nclients;
     struct hop *h = calloc(1, sizeof *h);
-    if (sim_w->nhops == sim_w->caphops)
-        sim_w->hops = realloc(sim_w->hops, (sim_w->caphops = 2 * sim_w->caphops + 64) * sizeof *sim_w->hops);
-    sim_w->hops[sim_w->nhops++] = h;
+    keep_hop(h);
     *h = (struct hop){ .client = c, .kind = kind, .key = key, .live = 1 };
     h->val = (int64_t)++sim_w->value_counter;
     h->call = ++sim_w->stamp;
@@ -290,22 +315,10 @@ void sim_heal_and_check(void)
     if (sim_w->res->violation || sim_run_until(sim_w->now + FINAL_MS * 1000ULL, all_quiet) < 0)
         return;
     if (!all_quiet()) {
-        char why[256] = "";
-        size_t n = 0;
-        struct txn_stats st = { 0 };
-        if (sim_w->t)
-            txn_get_stats(sim_w->t, &st);
-        n += (size_t)snprintf(why + n, sizeof why - n, "coordinator %s, %zu pending, %zu "
-                              "unacked, %zu in flight;", sim_w->nodes[0].up ? "up" : "down",
-                              st.pending_ops, st.unacked_rounds, st.inflight);
-        for (int i = 0; i < sim_w->cfg->nreplicas && n < sizeof why; i++)
-            n += (size_t)snprintf(why + n, sizeof why - n, " replica %d %s link %d q %zu "
-                                  "held %zu doubt %zu;", i, sim_w->nodes[i + 1].up ? "up" : "down",
-                                  sim_w->links[i].state, sim_w->links[i].qn, sim_w->nodes[i + 1].nheld,
-                                  sim_w->nodes[i + 1].p ? participant_in_doubt(sim_w->nodes[i + 1].p)
-                                                    : 0);
+        char why[512];
+        describe_unsettled(why, sizeof why);
         sim_violation("the cluster did not settle within %d s after the final writes: %s",
-                  FINAL_MS / 1000, why);
+                      FINAL_MS / 1000, why);
         return;
     }
     /* Every replica holds the same data. */
@@ -319,9 +332,9 @@ void sim_heal_and_check(void)
             memcpy(first, hex, 17);
             applied0 = store_applied(st);
         } else if (strcmp(first, hex) != 0 || applied0 != store_applied(st)) {
-            sim_violation("replicas differ after the run: replica 0 at round %" PRIu64 " digest %s, "
-                      "replica %d at round %" PRIu64 " digest %s", applied0, first, i,
-                      store_applied(st), hex);
+            sim_violation("replicas differ after the run: replica 0 at round %" PRIu64
+                          " digest %s, replica %d at round %" PRIu64 " digest %s", applied0,
+                          first, i, store_applied(st), hex);
         }
     }
     for (int k = 0; k < NKEYS && !sim_w->res->violation; k++) {

@@ -104,7 +104,8 @@ static struct txn_timer *io_timer_new(void *ctx, txn_timer_fn fn, void *arg)
 {
     struct txn_timer *tm = calloc(1, sizeof *tm);
     if (sim_w->ntimers == sim_w->captimers)
-        sim_w->timers = realloc(sim_w->timers, (sim_w->captimers = 2 * sim_w->captimers + 64) * sizeof *tm);
+        sim_w->timers = realloc(sim_w->timers,
+                                (sim_w->captimers = 2 * sim_w->captimers + 64) * sizeof *tm);
     sim_w->timers[sim_w->ntimers++] = tm;
     *tm = (struct txn_timer){ fn, arg, 0, sim_w->nodes[0].inc, 0, 1 };
     return tm;
@@ -157,7 +158,8 @@ static void on_submit(void *ctx)
     if (nd->sync_scheduled)
         return;
     nd->sync_scheduled = 1;
-    sim_push(sim_w->now + (sim_chance(90) ? sim_rnd_in(50, 2000) : sim_rnd_in(2000, 30000)), EV_SYNC, n);
+    uint64_t lat = sim_chance(90) ? sim_rnd_in(50, 2000) : sim_rnd_in(2000, 30000);
+    sim_push(sim_w->now + lat, EV_SYNC, n);
 }
 
 /* Notes every record that became durable in node n's log since the last look. */

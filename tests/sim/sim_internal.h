@@ -171,13 +171,15 @@ void sim_count_rounds(void);
 int sim_io_send(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn fn, void *arg);
 void sim_coord_crash(void);
 void sim_net_send(int link, int to_rep, uint64_t conn, const char *bytes, size_t len);
-struct wal *sim_open_log(void *arg, journal_replay_fn fn, void *ctx, struct journal_info *info, char *err, size_t errlen);
+struct wal *sim_open_log(void *arg, journal_replay_fn fn, void *ctx,
+                         struct journal_info *info, char *err, size_t errlen);
 void sim_scan_durable(int n);
 
 /* ---- replica processes (sim_replica.c) ---- */
 int sim_rep_start(int i);
 void sim_rep_sync_done(int i);
 void sim_rep_crash(int i);
+void sim_rep_wipe(int i);
 void sim_deliver_to_rep(struct ev *e);
 
 /* ---- clients and the end of a run (sim_client.c) ---- */

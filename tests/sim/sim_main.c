@@ -25,7 +25,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
-               "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--verbose]\n"
+               "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
+               "                 [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable\n");
 }
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
             cfg.bug = v, i++;
         } else if (strcmp(a, "--expect-violation") == 0) {
             expect = 1;
+        } else if (strcmp(a, "--wipe") == 0 && v) {
+            cfg.wipe = atoi(v), i++;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg.verbose = 1;
         } else {

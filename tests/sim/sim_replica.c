@@ -184,6 +184,27 @@ int sim_rep_start(int i)
     return 0;
 }
 
+/* Replica i loses its disk (a replaced disk, a wiped VM, an operator's rm): it crashes, and
+ * comes back with an empty log and an empty store. Today nothing stops it from serving
+ * reads and voting (issue #11): runs with --wipe report that. */
+void sim_rep_wipe(int i)
+{
+    struct node *nd = &sim_w->nodes[i + 1];
+    sim_rep_crash(i);
+    sim_trace("replica %d loses its disk", i);
+    sim_w->res->wipes++;
+    store_close(nd->kept);
+    nd->kept = NULL;
+    sim_file_free(nd->file);
+    nd->file = sim_file_new();
+    sim_file_on_durable(nd->file, sim_on_durable, (void *)(intptr_t)(i + 1));
+    free(nd->seen.b);
+    nd->seen = (struct bits){ 0 };
+    nd->scanned = 0;
+    nd->scanned_rewrites = 0;
+    nd->last_applied = 0;
+}
+
 void sim_rep_crash(int i)
 {
     struct node *nd = &sim_w->nodes[i + 1];
