@@ -34,6 +34,8 @@
  *                                  broken rule: a crash then loses an acknowledged write)
  *   coord.bug.skip_in_doubt        a reconnecting replica is not sent the decisions it
  *                                  missed (rounds it holds in doubt, COMMITs it lacks)
+ *   coord.bug.trust_lost_data      a replica whose TPC.HELLO shows lost data (a wiped disk,
+ *                                  a folder restored from an older copy) is taken back
  */
 #ifndef TWOPC_FAILPOINT_H
 #define TWOPC_FAILPOINT_H

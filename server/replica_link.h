@@ -19,11 +19,16 @@
  *   DOWN      TCP connected (TPC.HELLO sent first) SYNCING   connect_cb()
  *   SYNCING   HELLO answered, on_hello returned 0  READY     hello_cb()
  *   SYNCING   bad HELLO answer, or on_hello -1     (closing) hello_cb(): disconnect
+ *   SYNCING   on_hello returned 1: the replica's   REPAIR    hello_cb(), went_down(): it
+ *             data is incomplete                             is closed and asked again
+ *                                                            every LINK_REPAIR_RETRY_MS
+ *   REPAIR    TCP connected again (HELLO first)    SYNCING   connect_cb()
  *   READY     link_drop() (refused a decision)     SYNCING   link_drop(): disconnect
  *   any       connection lost or connect failed    DOWN      went_down(): retry timer
+ *             (REPAIR while it still needs repair)
  *
- * Per-state invariants: DOWN has nothing pending (a connection attempt may be under way);
- * SYNCING and READY have a connection; only READY serves reads and writes.
+ * Per-state invariants: DOWN and REPAIR have nothing pending (a connection attempt may be
+ * under way); SYNCING and READY have a connection; only READY serves reads and writes.
  *
  * Commands go out with link_send(); its callback runs exactly once: with the reply, or with
  * NULL when the connection is lost or was never up (then link_send returns -1 and the
@@ -40,14 +45,16 @@
 
 #define LINK_RETRY_MS 100 /* fast enough to notice a restarted replica within a second */
 
-enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_STATE_MAX };
+enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_REPAIR, LINK_STATE_MAX };
+
+#define LINK_REPAIR_RETRY_MS 2000 /* a replica in need of repair is asked again this often */
 
 struct event_base;
 struct link;
 
 struct link_events {
     /* Returns 0, or -1 if it could not do its part (the link then does not become READY:
-     * it is dropped and reconnects). */
+     * it is dropped and reconnects), or 1 if the replica needs repair (REPAIR). */
     int (*on_hello)(void *ctx, struct link *l, const struct link_hello *h);
     void (*on_down)(void *ctx, struct link *l);
     void *ctx;

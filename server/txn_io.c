@@ -61,6 +61,8 @@ static int io_send(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn f
 static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
 {
     const struct link *l = S(ctx)->links[i];
+    if (link_state(l) == LINK_REPAIR)
+        return "in need of repair (its data is incomplete: see the coordinator's log)";
     if (link_state(l) != LINK_READY)
         return link_state_name(link_state(l));
     return link_stalled(l, stall_ms) ? "not responding" : NULL;
@@ -139,6 +141,13 @@ static void io_once(void *ctx, int ms, txn_timer_fn fn, void *arg)
     }
 }
 
+static void io_fatal(void *ctx, const char *why)
+{
+    LOG_WARNING("%s", why);
+    fprintf(stderr, "twopc-server: %s\n", why);
+    exit(1);
+}
+
 static uint64_t io_wall_ms(void *ctx) { return util_wall_ms(); }
 static uint64_t io_mono_ms(void *ctx) { return util_mono_ms(); }
 
@@ -178,7 +187,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     s->nlinks = nreplicas;
     const struct txn_io io = { s, io_send, io_unready, io_addr, io_drop, io_timer_new,
                                io_timer_arm, io_timer_cancel, io_timer_armed, io_timer_free,
-                               io_once, io_wall_ms, io_mono_ms };
+                               io_once, io_fatal, io_wall_ms, io_mono_ms };
     char path[4096];
     snprintf(path, sizeof path, "%s/decision.log", dir);
     s->t = txn_create(&io, nreplicas, open_decision_log, path, prepare_timeout_ms,

@@ -73,6 +73,9 @@ struct txn_io {
     int (*timer_armed)(void *ctx, const struct txn_timer *tm);
     void (*timer_free)(void *ctx, struct txn_timer *tm);
     void (*once)(void *ctx, int ms, txn_timer_fn fn, void *arg);
+    /* The engine cannot go on safely (its decision log is older than the replicas' data):
+     * the daemon logs why and exits; the simulator records it. */
+    void (*fatal)(void *ctx, const char *why);
     /* Clocks: Unix ms (the rounds' clock for expiry) and a monotonic ms (durations). */
     uint64_t (*wall_ms)(void *ctx);
     uint64_t (*mono_ms)(void *ctx);
@@ -107,8 +110,14 @@ void txn_log_progress(struct txn *t);
 /* Link i (re)connected and answered TPC.HELLO with h: the engine re-sends the decisions it
  * missed, ahead of anything else on the link. Returns 0; the owner may then treat the link
  * as READY (it has been sent every committed round). -1 when that could not be done (out
- * of memory): the owner must not mark it READY, and should drop and reconnect it. */
+ * of memory): the owner must not mark it READY, and should drop and reconnect it. 1 when
+ * the replica's data is incomplete (it lost its disk, or its folder came back from an older
+ * copy): it needs repair, and must never be READY until a later HELLO shows it complete; the
+ * owner closes the link and tries again now and then (TXN_REPAIR_RETRY_MS). If the replica
+ * is ahead of the decision log itself, io.fatal runs (the log was lost or rolled back). */
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h);
+
+#define TXN_REPAIR_RETRY_MS 2000 /* how often a link in need of repair asks again */
 /* Keys a round's PREPARE carried (TPC.PREPARE TOUCHED WATCHED n key...): key i is
  * p[off[i] .. off[i + 1]); mark is the hook's own, handed back unchanged. p and off are
  * malloc'd; the round frees them. */

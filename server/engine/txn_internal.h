@@ -81,6 +81,10 @@ struct txn {
     char *hello_seen;
     int recovery_logged;
     uint64_t recovery_t0, recovered_committed, recovered_aborted, max_aborted;
+    /* Every committed round up to ended_max was durable on every replica (END, or the
+     * decision log's ENDED record after a compaction): a replica whose data stops short of
+     * it lost data. */
+    uint64_t ended_max;
 };
 
 /* ---- in txn.c ---- */

@@ -34,6 +34,11 @@ static int fill_compacted(void *ctx, struct wal *tmp)
     size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
     if (wal_append(tmp, 2, argv, lens) < 0)
         return -1;
+    argv[0] = "ENDED";
+    lens[0] = 5;
+    lens[1] = util_u64_to_str(t->ended_max, num);
+    if (t->ended_max && wal_append(tmp, 2, argv, lens) < 0)
+        return -1;
     argv[0] = "COMMIT";
     lens[0] = 6;
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
@@ -74,6 +79,8 @@ static void round_end(struct round *rd)
 {
     txn_set_state(rd, ROUND_ENDED);
     txn_unacked_remove(rd->t, rd);
+    if (rd->rid > rd->t->ended_max)
+        rd->t->ended_max = rd->rid;
     if (txn_log_record(rd->t, "END", rd->rid) < 0)
         LOG_WARNING("round %llu: can't log END (out of memory)", (unsigned long long)rd->rid);
     rd->t->st.unacked_rounds--;
@@ -211,9 +218,57 @@ static int in_flight(const struct txn *t, uint64_t rid)
     return 0;
 }
 
+/* Whether a replica's data is complete: every committed round applied, or prepared and in
+ * doubt there while it is not yet ended. A replica that lost its disk, or came back from an
+ * older copy of its folder, fails this; it must never serve a read or vote again before it
+ * is repaired. Returns NULL, or why not (in why). */
+static const char *missing_data(const struct txn *t, const struct link_hello *h, char *why,
+                                size_t len)
+{
+    if (h->applied < t->ended_max) {
+        snprintf(why, len, "it has applied round %llu but every replica held round %llu "
+                 "durably: its data was lost or restored from an older copy",
+                 (unsigned long long)h->applied, (unsigned long long)t->ended_max);
+        return why;
+    }
+    for (const struct round *rd = t->unacked; rd; rd = rd->next) {
+        if (rd->rid <= h->applied)
+            continue;
+        size_t k = 0;
+        while (k < h->n_in_doubt && h->in_doubt[k] != rd->rid)
+            k++;
+        if (k == h->n_in_doubt) {
+            snprintf(why, len, "it has neither applied nor prepared committed round %llu "
+                     "(applied %llu): its data was lost or restored from an older copy",
+                     (unsigned long long)rd->rid, (unsigned long long)h->applied);
+            return why;
+        }
+    }
+    return NULL;
+}
+
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
     const char *addr = t->io.addr(t->io.ctx, i);
+    char why[256];
+    if (h->applied >= t->next_rid) {
+        /* It applied a round this engine never issued (every applied round was committed,
+         * so its COMMIT is in this log, or in the NEXT id a compaction kept, if the log is
+         * the cluster's latest): the log was lost, replaced or restored from an older copy.
+         * Deciding anything now could presume aborted a round the log acknowledged. */
+        snprintf(why, sizeof why, "replica %s has applied round %llu, but this decision log "
+                 "only knows rounds below %llu: the log was lost or restored from an older "
+                 "copy. Refusing to decide rounds: restore the latest decision.log, or, to "
+                 "start the cluster over, remove every replica's data too", addr,
+                 (unsigned long long)h->applied, (unsigned long long)t->next_rid);
+        t->io.fatal(t->io.ctx, why);
+        return -1;
+    }
+    if (!FAILPOINT_ON("coord.bug.trust_lost_data") && missing_data(t, h, why, sizeof why)) {
+        LOG_WARNING("replica %s needs repair: %s; it serves no reads and takes no rounds "
+                    "until then", addr, why);
+        return 1;
+    }
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
     /* Rounds everyone acknowledged may end now that this mark is known (else an idle
@@ -298,6 +353,9 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
         t->next_rid = rid + 1;
     if (strcmp(argv[0], "NEXT") == 0) {
         t->next_rid = rid; /* >= every rid before it, by construction */
+    } else if (strcmp(argv[0], "ENDED") == 0) {
+        if (rid > t->ended_max)
+            t->ended_max = rid;
     } else if (strcmp(argv[0], "COMMIT") == 0) {
         struct round *rd = txn_round_new(t, rid, ROUND_COMMITTED);
         if (!rd)
@@ -307,6 +365,8 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
         t->unacked = rd;
         t->st.unacked_rounds++;
     } else if (strcmp(argv[0], "END") == 0) {
+        if (rid > t->ended_max)
+            t->ended_max = rid;
         for (struct round *rd = t->unacked; rd; rd = rd->next)
             if (rd->rid == rid) {
                 txn_unacked_remove(t, rd);

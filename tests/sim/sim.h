@@ -16,7 +16,8 @@
  *   - processes: crash (kill -9 or power cut: the log keeps its synced bytes plus a random
  *     prefix, possibly torn, of what its log thread had not synced; SQLite keeps everything
  *     or only its last checkpoint) and restart; pause (SIGSTOP) for up to longer than the
- *     prepare timeout; slow fsync;
+ *     prepare timeout; slow fsync; optionally (wipe) the loss of one replica's disk, after
+ *     which that replica must never be read or vote again (it needs repair: issue #11);
  *   - clients: SET, MSET, DEL, INCR and GET on a few keys, throughout.
  *
  * What it checks (DESIGN.md's invariants), after every step:
@@ -35,6 +36,7 @@
  *   reply-before-commit   it answers before sending COMMIT to the replicas (stale reads)
  *   skip-in-doubt         a reconnecting replica is not sent the decisions it missed
  *   vote-before-durable   a replica's vote leaves before its PREPARE is durable
+ *   trust-lost-data       a replica that lost its disk is taken back (with wipe > 0)
  */
 #ifndef TWOPC_SIM_H
 #define TWOPC_SIM_H
@@ -59,6 +61,7 @@ struct sim_result {
     char what[512];         /* the first violation */
     uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
     uint64_t crashes, pauses, breaks, strays, wipes, events;
+    uint64_t needs_repair; /* replicas found in need of repair at the end of the run */
 };
 
 /* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */

@@ -83,6 +83,8 @@ int sim_io_send(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn fn, 
 static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
 {
     const struct slink *sl = &sim_w->links[i];
+    if (sl->state != SL_READY && sl->repair)
+        return "in need of repair";
     if (sl->state != SL_READY)
         return sl->state == SL_DOWN ? "down" : "syncing";
     if (sl->qn > 0 && sim_w->now - sl->progress_us > stall_ms * 1000)
@@ -141,13 +143,18 @@ static void io_once(void *ctx, int ms, txn_timer_fn fn, void *arg)
     tm->alive = 2; /* fires once, then dies */
 }
 
+static void io_fatal(void *ctx, const char *why)
+{
+    sim_violation("the coordinator gave up: %s", why);
+}
+
 static uint64_t io_wall_ms(void *ctx) { return WALL_BASE_MS + now_ms(); }
 static uint64_t io_mono_ms(void *ctx) { return now_ms(); }
 
 static const struct txn_io sim_io = { NULL, sim_io_send, io_unready, io_addr, io_drop,
                                       io_timer_new, io_timer_arm, io_timer_cancel,
-                                      io_timer_armed, io_timer_free, io_once, io_wall_ms,
-                                      io_mono_ms };
+                                      io_timer_armed, io_timer_free, io_once, io_fatal,
+                                      io_wall_ms, io_mono_ms };
 
 /* ---- disks: syncs, and what became durable ---- */
 
@@ -247,7 +254,8 @@ void sim_link_break(int i, const char *why)
     for (size_t k = 0; k < n && sim_w->nodes[0].up; k++)
         q[(head + k) % cap].fn(q[(head + k) % cap].arg, i, NULL);
     free(q);
-    struct ev *e = sim_push(sim_w->now + RETRY_US, EV_RETRY, 0);
+    uint64_t retry = sl->repair ? TXN_REPAIR_RETRY_MS * 1000ULL : RETRY_US;
+    struct ev *e = sim_push(sim_w->now + retry, EV_RETRY, 0);
     e->link = i;
 }
 
@@ -264,8 +272,9 @@ static void hello_done(void *arg, int i, const struct link_reply *r)
     }
     int rc = txn_link_hello(sim_w->t, i, &h);
     free((void *)h.in_doubt);
-    if (rc < 0) {
-        sim_link_break(i, "could not resynchronize");
+    sl->repair = rc == 1;
+    if (rc != 0) { /* asked again later: soon, or now and then while it needs repair */
+        sim_link_break(i, rc == 1 ? "it needs repair" : "could not resynchronize");
         return;
     }
     if (sl->state == SL_SYNCING && sl->conn == conn) {

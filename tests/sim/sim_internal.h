@@ -76,6 +76,7 @@ enum { SL_DOWN, SL_SYNCING, SL_READY };
 
 struct slink {
     int state;
+    int repair; /* its last HELLO showed its data incomplete: it needs repair */
     uint64_t conn;
     struct pend *q;
     size_t qhead, qn, qcap;
@@ -114,6 +115,7 @@ struct node {
     size_t nheld, capheld;
     uint64_t durable_ticket, rng, last_applied;
     int lazy_armed;
+    int wiped; /* lost its disk during this run */
 };
 
 struct hop { /* one client operation in flight */

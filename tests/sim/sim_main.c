@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
                "                 [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
-               "vote-before-durable\n");
+               "vote-before-durable trust-lost-data (with --wipe)\n");
 }
 
 /* The engine's failpoint switch behind each broken rule (vote-before-durable is the
@@ -40,6 +40,7 @@ static const char *bug_switch(const char *bug)
         { "reply-before-commit", "coord.bug.reply_before_commit" },
         { "skip-in-doubt", "coord.bug.skip_in_doubt" },
         { "vote-before-durable", "" },
+        { "trust-lost-data", "coord.bug.trust_lost_data" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(bug, map[i][0]) == 0)
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
     current_bug = cfg.bug;
     signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
-    uint64_t rounds = 0, failed = 0;
+    uint64_t rounds = 0, failed = 0, wipes = 0, repairs = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
         cfg.seed = current_seed = seed;
@@ -131,6 +132,8 @@ int main(int argc, char **argv)
             return 2;
         }
         rounds += r.rounds;
+        wipes += r.wipes;
+        repairs += r.needs_repair;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
         if (!r.violation)
@@ -166,6 +169,9 @@ int main(int argc, char **argv)
     }
     printf("%" PRIu64 " seeds, %" PRIu64 " rounds, %" PRIu64 " violations, %ld s\n",
            to - from + 1, rounds, failed, (long)(time(NULL) - t0));
+    if (cfg.wipe)
+        printf("%" PRIu64 " disks wiped; %" PRIu64 " replicas were in need of repair at the "
+               "end (never read, never voting)\n", wipes, repairs);
     if (expect) {
         printf("bug %s was NOT caught by seeds %" PRIu64 "-%" PRIu64 "\n", cfg.bug, from, to);
         return 1;

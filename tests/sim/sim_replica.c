@@ -192,6 +192,7 @@ void sim_rep_wipe(int i)
     struct node *nd = &sim_w->nodes[i + 1];
     sim_rep_crash(i);
     sim_trace("replica %d loses its disk", i);
+    nd->wiped = 1;
     sim_w->res->wipes++;
     store_close(nd->kept);
     nd->kept = NULL;
