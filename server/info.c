@@ -252,6 +252,15 @@ static void section_twopc(struct evbuffer *b, const struct coord *c)
                             (unsigned long long)link_connects(l),
                             link_stalled(l, (uint64_t)c->prepare_timeout_ms));
     }
+    struct txn_repair_stats rs;
+    txn_get_repair(c->txn, &rs);
+    evbuffer_add_printf(b, "repair:state=%s,target=%s,source=%s,round=%llu,keys=%llu,"
+                        "bytes=%llu,elapsed_ms=%llu,done=%llu,failed=%llu\r\n", rs.state,
+                        rs.target >= 0 ? link_addr(txn_link(c->txn, rs.target)) : "-",
+                        rs.source >= 0 ? link_addr(txn_link(c->txn, rs.source)) : "-",
+                        (unsigned long long)rs.round, (unsigned long long)rs.keys,
+                        (unsigned long long)rs.bytes, (unsigned long long)rs.elapsed_ms,
+                        (unsigned long long)rs.done, (unsigned long long)rs.failed);
     evbuffer_add(b, "\r\n", 2);
 }
 

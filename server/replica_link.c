@@ -35,7 +35,6 @@ struct link {
     uint64_t connects, down_since_ms, last_complaint_ms;
     size_t pending;       /* requests sent, reply not yet received */
     uint64_t progress_ms; /* last reply, or when pending went from 0 to 1 */
-    int needs_repair;     /* the last HELLO showed its data incomplete (REPAIR) */
 };
 
 struct link_call {
@@ -50,10 +49,10 @@ static void link_connect(struct link *l);
 static void link_assert(const struct link *l)
 {
     switch (l->state) {
-    case LINK_DOWN:
-    case LINK_REPAIR: assert(l->pending == 0); break;
+    case LINK_DOWN: assert(l->pending == 0); break;
     case LINK_SYNCING:
-    case LINK_READY: assert(l->ac); break;
+    case LINK_READY:
+    case LINK_REPAIR: assert(l->ac); break;
     default: assert(0);
     }
     (void)l;
@@ -67,7 +66,7 @@ static void set_state(struct link *l, enum link_state s)
         [LINK_SYNCING] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1, [LINK_READY] = 1,
                            [LINK_REPAIR] = 1 },
         [LINK_READY] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
-        [LINK_REPAIR] = { [LINK_SYNCING] = 1, [LINK_REPAIR] = 1 },
+        [LINK_REPAIR] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
     };
     assert(allowed[l->state][s]);
     (void)allowed;
@@ -80,8 +79,7 @@ static void set_state(struct link *l, enum link_state s)
 
 static void schedule_retry(struct link *l)
 {
-    int ms = l->needs_repair ? LINK_REPAIR_RETRY_MS : LINK_RETRY_MS;
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    struct timeval tv = { 0, LINK_RETRY_MS * 1000 };
     evtimer_add(l->retry, &tv);
 }
 
@@ -92,10 +90,10 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void went_down(struct link *l, const char *why)
 {
-    int was_up = l->state != LINK_DOWN && l->state != LINK_REPAIR;
+    int was_up = l->state != LINK_DOWN;
     l->ac = NULL;
     l->pending = 0;
-    set_state(l, l->needs_repair ? LINK_REPAIR : LINK_DOWN);
+    set_state(l, LINK_DOWN);
     uint64_t now = util_mono_ms();
     if (was_up) {
         l->down_since_ms = l->last_complaint_ms = now;
@@ -139,9 +137,8 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
                (unsigned long long)h.applied, h.n_in_doubt);
     int rc = l->ev.on_hello ? l->ev.on_hello(l->ev.ctx, l, &h) : 0;
     free((void *)h.in_doubt);
-    l->needs_repair = rc == 1;
-    if (rc == 1) { /* the engine logged why; keep asking now and then */
-        redisAsyncDisconnect(ac);
+    if (rc == 1) { /* the engine logged why, and repairs it over this connection */
+        set_state(l, LINK_REPAIR);
         return;
     }
     if (rc < 0) {
@@ -266,7 +263,7 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *privdata)
 int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
               link_reply_fn fn, void *arg)
 {
-    if (!l->ac || l->state == LINK_DOWN || l->state == LINK_REPAIR)
+    if (!l->ac || l->state == LINK_DOWN)
         return -1;
     struct link_call *call = malloc(sizeof *call);
     if (!call)
@@ -283,7 +280,7 @@ int link_send(struct link *l, int argc, const char **argv, const size_t *lens,
 int link_send_formatted(struct link *l, const char *cmd, size_t len, link_reply_fn fn,
                         void *arg)
 {
-    if (!l->ac || l->state == LINK_DOWN || l->state == LINK_REPAIR)
+    if (!l->ac || l->state == LINK_DOWN)
         return -1;
     struct link_call *call = malloc(sizeof *call);
     if (!call)

@@ -19,16 +19,15 @@
  *   DOWN      TCP connected (TPC.HELLO sent first) SYNCING   connect_cb()
  *   SYNCING   HELLO answered, on_hello returned 0  READY     hello_cb()
  *   SYNCING   bad HELLO answer, or on_hello -1     (closing) hello_cb(): disconnect
- *   SYNCING   on_hello returned 1: the replica's   REPAIR    hello_cb(), went_down(): it
- *             data is incomplete                             is closed and asked again
- *                                                            every LINK_REPAIR_RETRY_MS
- *   REPAIR    TCP connected again (HELLO first)    SYNCING   connect_cb()
+ *   SYNCING   on_hello returned 1: the replica's   REPAIR    hello_cb(): it stays
+ *             data is incomplete                             connected for the engine's
+ *                                                            repair, never READY
+ *   REPAIR    link_drop() (repaired: a new HELLO)  SYNCING   link_drop(): disconnect
  *   READY     link_drop() (refused a decision)     SYNCING   link_drop(): disconnect
  *   any       connection lost or connect failed    DOWN      went_down(): retry timer
- *             (REPAIR while it still needs repair)
  *
- * Per-state invariants: DOWN and REPAIR have nothing pending (a connection attempt may be
- * under way); SYNCING and READY have a connection; only READY serves reads and writes.
+ * Per-state invariants: DOWN has nothing pending (a connection attempt may be under way);
+ * SYNCING, READY and REPAIR have a connection; only READY serves reads and writes.
  *
  * Commands go out with link_send(); its callback runs exactly once: with the reply, or with
  * NULL when the connection is lost or was never up (then link_send returns -1 and the
@@ -46,8 +45,6 @@
 #define LINK_RETRY_MS 100 /* fast enough to notice a restarted replica within a second */
 
 enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_REPAIR, LINK_STATE_MAX };
-
-#define LINK_REPAIR_RETRY_MS 2000 /* a replica in need of repair is asked again this often */
 
 struct event_base;
 struct link;

@@ -835,9 +835,12 @@ struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, vo
 {
     struct txn *t = calloc(1, sizeof *t);
     if (!t || !(t->durable = calloc((size_t)nlinks, sizeof *t->durable)) ||
-        !(t->hello_seen = calloc((size_t)nlinks, 1))) {
-        if (t)
+        !(t->hello_seen = calloc((size_t)nlinks, 1)) ||
+        !(t->repair_wanted = calloc((size_t)nlinks, 1))) {
+        if (t) {
             free(t->durable);
+            free(t->hello_seen);
+        }
         free(t);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -850,7 +853,8 @@ struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, vo
     t->next_rid = 1;
     t->kick = io->timer_new(io->ctx, kick_cb, t);
     t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);
-    if (!t->kick || !t->durable_poll) {
+    t->repair.timer = io->timer_new(io->ctx, txn_repair_tick, t);
+    if (!t->kick || !t->durable_poll || !t->repair.timer) {
         snprintf(err, errlen, "out of memory");
         txn_destroy(t);
         return NULL;
@@ -899,11 +903,14 @@ void txn_destroy(struct txn *t)
         op_free(t->pending[i].op);
     free(t->durable);
     free(t->hello_seen);
+    free(t->repair_wanted);
     free(t->pending);
     if (t->kick)
         t->io.timer_free(t->io.ctx, t->kick);
     if (t->durable_poll)
         t->io.timer_free(t->io.ctx, t->durable_poll);
+    if (t->repair.timer)
+        t->io.timer_free(t->io.ctx, t->repair.timer);
     free(t);
 }
 

@@ -84,7 +84,19 @@ struct txn_io {
 struct txn_stats {
     uint64_t committed, aborted, ops_committed, next_rid;
     size_t pending_ops, unacked_rounds, inflight;
+    uint64_t repairs_done, repairs_failed;
 };
+
+/* The repair in progress (txn_repair.c): state "idle", "draining", "copying" or
+ * "finishing"; target and source are link indexes (-1 when idle). */
+struct txn_repair_stats {
+    const char *state;
+    int target, source;
+    uint64_t round, keys, bytes, elapsed_ms, done, failed;
+};
+void txn_get_repair(const struct txn *t, struct txn_repair_stats *rs);
+/* True while link i's replica has incomplete data and waits for (or is in) repair. */
+int txn_link_wants_repair(const struct txn *t, int i);
 
 /* Opens the decision log with open(open_arg, ...) (replaying it) for an engine of nlinks
  * replicas; io is copied. The owner connects the links and reports each one's TPC.HELLO
@@ -112,12 +124,12 @@ void txn_log_progress(struct txn *t);
  * as READY (it has been sent every committed round). -1 when that could not be done (out
  * of memory): the owner must not mark it READY, and should drop and reconnect it. 1 when
  * the replica's data is incomplete (it lost its disk, or its folder came back from an older
- * copy): it needs repair, and must never be READY until a later HELLO shows it complete; the
- * owner closes the link and tries again now and then (TXN_REPAIR_RETRY_MS). If the replica
- * is ahead of the decision log itself, io.fatal runs (the log was lost or rolled back). */
+ * copy): it needs repair, and must never be READY until a later HELLO shows it complete;
+ * the owner keeps the link connected but not READY (io.unready says why), and the engine
+ * repairs it by itself (txn_repair.c), then drops the link so that a new HELLO finds it
+ * complete. If the replica is ahead of the decision log itself, io.fatal runs (the log was
+ * lost or rolled back). */
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h);
-
-#define TXN_REPAIR_RETRY_MS 2000 /* how often a link in need of repair asks again */
 /* Keys a round's PREPARE carried (TPC.PREPARE TOUCHED WATCHED n key...): key i is
  * p[off[i] .. off[i + 1]); mark is the hook's own, handed back unchanged. p and off are
  * malloc'd; the round frees them. */

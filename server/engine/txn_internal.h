@@ -23,6 +23,21 @@
 enum round_state { ROUND_PREPARING, ROUND_COMMITTED, ROUND_ABORTED, ROUND_ENDED,
                    ROUND_STATE_MAX };
 
+enum repair_state { REPAIR_IDLE, REPAIR_DRAINING, REPAIR_COPYING, REPAIR_FINISHING,
+                    REPAIR_STATE_MAX };
+
+/* The repair in progress (txn_repair.c has its state machine). */
+struct txn_repair {
+    enum repair_state state;
+    int target, source;     /* link indexes, outside IDLE */
+    uint64_t gen;           /* bumped when a repair ends: replies of an older one are stale */
+    uint64_t round;         /* the round the copy is of (the source's applied round) */
+    uint64_t cursor;        /* where the next TPC.DUMP starts (0 once the last chunk came) */
+    uint64_t rows, bytes;   /* copied so far */
+    uint64_t t0, progress_ms, reported_ms;
+    struct txn_timer *timer;
+};
+
 struct wop {
     struct op *op;
     txn_done_fn done; /* NULL: an internal op (txn_submit_internal), nobody waits */
@@ -69,7 +84,8 @@ struct txn {
     struct txn_stats st;
     int closing; /* txn_destroy is running: send nothing */
     uint64_t max_log_bytes, compacted_size;
-    int hold; /* rounds may not start (only while a failpoint bug delays a COMMIT) */
+    int hold; /* rounds may not start: a repair copies (txn_repair.c), or a failpoint bug
+               * delays a COMMIT */
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
     uint64_t last_now_ms; /* the clock given to the last round */
     struct txn_timer *durable_poll; /* asks replicas for their durable mark when idle */
@@ -85,6 +101,8 @@ struct txn {
      * decision log's ENDED record after a compaction): a replica whose data stops short of
      * it lost data. */
     uint64_t ended_max;
+    char *repair_wanted; /* per link: its data is incomplete (a TPC.HELLO said so) */
+    struct txn_repair repair;
 };
 
 /* ---- in txn.c ---- */
@@ -112,6 +130,13 @@ void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn
 void txn_on_abort_ack(void *arg, int i, const struct link_reply *r);
 /* Arms a timer for ms milliseconds (ms < 0: at the end of this loop turn). */
 void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms);
+
+/* ---- in txn_repair.c ---- */
+
+/* The repair timer's callback: starts, watches and times out repairs. */
+void txn_repair_tick(void *arg);
+/* Link i wants repair (want = 1), or no longer does (0). */
+void txn_repair_want(struct txn *t, int i, int want);
 
 /* ---- in txn_recovery.c ---- */
 

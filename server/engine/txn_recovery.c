@@ -266,9 +266,11 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     }
     if (!FAILPOINT_ON("coord.bug.trust_lost_data") && missing_data(t, h, why, sizeof why)) {
         LOG_WARNING("replica %s needs repair: %s; it serves no reads and takes no rounds "
-                    "until then", addr, why);
+                    "until it is repaired (from a healthy replica, automatically)", addr, why);
+        txn_repair_want(t, i, 1);
         return 1;
     }
+    txn_repair_want(t, i, 0);
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
     /* Rounds everyone acknowledged may end now that this mark is known (else an idle

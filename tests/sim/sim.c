@@ -170,8 +170,8 @@ static void fault(void)
     int n = sim_w->cfg->nreplicas, r = (int)sim_rnd_in(0, 99);
     int i = (int)sim_rnd_in(0, (uint64_t)n - 1);
     if (sim_w->cfg->wipe && sim_chance(sim_w->cfg->wipe)) {
-        /* One disk lost at a time: with no repair yet (issue #11), one per run. Losing
-         * every replica's disk loses the data; that is not a failure to survive. */
+        /* One disk lost at a time (until it is repaired): losing every replica's disk
+         * loses the data, which is not a failure to survive. */
         int wiped = 0;
         for (int k = 1; k <= n; k++)
             wiped += sim_w->nodes[k].wiped;

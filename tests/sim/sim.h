@@ -61,7 +61,7 @@ struct sim_result {
     char what[512];         /* the first violation */
     uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
     uint64_t crashes, pauses, breaks, strays, wipes, events;
-    uint64_t needs_repair; /* replicas found in need of repair at the end of the run */
+    uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
 };
 
 /* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */

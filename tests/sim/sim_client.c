@@ -209,16 +209,6 @@ void sim_client_op(int c)
 
 /* ---- the end of a run: heal, settle, check ---- */
 
-/* How many replicas need repair (their data is incomplete; no repair exists yet: issue
- * #11). Such a replica takes no rounds, so writes cannot come back while one does. */
-static int needing_repair(void)
-{
-    int n = 0;
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
-        n += sim_w->links[i].repair;
-    return n;
-}
-
 static int all_quiet(void)
 {
     if (!sim_w->nodes[0].up || !sim_w->t)
@@ -228,12 +218,10 @@ static int all_quiet(void)
             return 0;
     struct txn_stats st;
     txn_get_stats(sim_w->t, &st);
-    if (st.pending_ops || st.inflight || (st.unacked_rounds && !needing_repair()))
+    if (st.pending_ops || st.inflight || st.unacked_rounds)
         return 0;
     for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
         const struct node *nd = &sim_w->nodes[i + 1];
-        if (sim_w->links[i].repair && nd->up)
-            continue;
         if (sim_w->links[i].state != SL_READY || sim_w->links[i].qn || !nd->up || nd->nheld ||
             participant_in_doubt(nd->p) || nd->paused_until > sim_w->now)
             return 0;
@@ -247,8 +235,8 @@ static int all_ready(void)
     if (!sim_w->nodes[0].up || sim_w->nodes[0].paused_until > sim_w->now)
         return 0;
     for (int i = 0; i < sim_w->cfg->nreplicas; i++)
-        if ((sim_w->links[i].state != SL_READY && !sim_w->links[i].repair) ||
-            !sim_w->nodes[i + 1].up || sim_w->nodes[i + 1].paused_until > sim_w->now)
+        if (sim_w->links[i].state != SL_READY || !sim_w->nodes[i + 1].up ||
+            sim_w->nodes[i + 1].paused_until > sim_w->now)
             return 0;
     return 1;
 }
@@ -322,11 +310,18 @@ void sim_heal_and_check(void)
     uint64_t deadline = sim_w->now + FINAL_MS * 1000ULL;
     if (sim_run_until(deadline, all_ready) < 0)
         return;
-    /* Writes work again: each key is written once more (unless a replica needs repair,
-     * which no write can pass until repair exists), then read; transient failures (a link
-     * still counted as stalled just after a pause) are retried. */
-    sim_w->res->needs_repair = (uint64_t)needing_repair();
-    for (int k = 0; k < NKEYS && !sim_w->res->violation && !sim_w->res->needs_repair; k++)
+    if (!all_ready()) {
+        char why[512];
+        describe_unsettled(why, sizeof why);
+        sim_violation("the cluster did not come back within %d s after the faults stopped "
+                      "(a replica in need of repair was not repaired?): %s", FINAL_MS / 1000,
+                      why);
+        return;
+    }
+    /* Writes work again (a replica that lost its disk has been repaired by now): each key
+     * is written once more, then read; transient failures (a link still counted as stalled
+     * just after a pause) are retried. */
+    for (int k = 0; k < NKEYS && !sim_w->res->violation; k++)
         if (final_retried(k < NREG ? OP_SET : OP_INCR, k) != 0)
             sim_violation("writes do not come back after the faults stopped (key %d)", k);
     for (int k = 0; k < NKEYS && !sim_w->res->violation; k++)
@@ -346,8 +341,6 @@ void sim_heal_and_check(void)
     uint64_t applied0 = 0;
     int first_seen = 0;
     for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
-        if (sim_w->links[i].repair)
-            continue; /* its data is incomplete by definition; it is never read */
         struct store *st = participant_store(sim_w->nodes[i + 1].p);
         char hex[17];
         store_digest(st, hex);

@@ -83,7 +83,7 @@ int sim_io_send(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn fn, 
 static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
 {
     const struct slink *sl = &sim_w->links[i];
-    if (sl->state != SL_READY && sl->repair)
+    if (sl->state == SL_REPAIR)
         return "in need of repair";
     if (sl->state != SL_READY)
         return sl->state == SL_DOWN ? "down" : "syncing";
@@ -254,8 +254,7 @@ void sim_link_break(int i, const char *why)
     for (size_t k = 0; k < n && sim_w->nodes[0].up; k++)
         q[(head + k) % cap].fn(q[(head + k) % cap].arg, i, NULL);
     free(q);
-    uint64_t retry = sl->repair ? TXN_REPAIR_RETRY_MS * 1000ULL : RETRY_US;
-    struct ev *e = sim_push(sim_w->now + retry, EV_RETRY, 0);
+    struct ev *e = sim_push(sim_w->now + RETRY_US, EV_RETRY, 0);
     e->link = i;
 }
 
@@ -272,13 +271,19 @@ static void hello_done(void *arg, int i, const struct link_reply *r)
     }
     int rc = txn_link_hello(sim_w->t, i, &h);
     free((void *)h.in_doubt);
-    sl->repair = rc == 1;
-    if (rc != 0) { /* asked again later: soon, or now and then while it needs repair */
-        sim_link_break(i, rc == 1 ? "it needs repair" : "could not resynchronize");
+    if (rc == 1) { /* connected, never READY: the engine repairs it over this link */
+        if (sl->state == SL_SYNCING && sl->conn == conn)
+            sl->state = SL_REPAIR;
+        sim_trace("link %d needs repair", i);
+        return;
+    }
+    if (rc < 0) {
+        sim_link_break(i, "could not resynchronize");
         return;
     }
     if (sl->state == SL_SYNCING && sl->conn == conn) {
         sl->state = SL_READY;
+        sim_w->nodes[i + 1].wiped = 0; /* complete again (repaired, or never wiped) */
         sim_trace("link %d ready", i);
     }
 }
@@ -350,6 +355,7 @@ void sim_count_rounds(void)
     struct txn_stats st;
     txn_get_stats(sim_w->t, &st);
     sim_w->res->committed += st.committed;
+    sim_w->res->repairs += st.repairs_done;
     sim_w->res->aborted += st.aborted;
     sim_w->res->rounds = sim_w->res->committed + sim_w->res->aborted;
 }

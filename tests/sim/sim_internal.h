@@ -72,11 +72,10 @@ struct pend {
     void *arg;
 };
 
-enum { SL_DOWN, SL_SYNCING, SL_READY };
+enum { SL_DOWN, SL_SYNCING, SL_READY, SL_REPAIR /* connected, data incomplete */ };
 
 struct slink {
     int state;
-    int repair; /* its last HELLO showed its data incomplete: it needs repair */
     uint64_t conn;
     struct pend *q;
     size_t qhead, qn, qcap;

@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         }
         rounds += r.rounds;
         wipes += r.wipes;
-        repairs += r.needs_repair;
+        repairs += r.repairs;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
         if (!r.violation)
@@ -170,8 +170,8 @@ int main(int argc, char **argv)
     printf("%" PRIu64 " seeds, %" PRIu64 " rounds, %" PRIu64 " violations, %ld s\n",
            to - from + 1, rounds, failed, (long)(time(NULL) - t0));
     if (cfg.wipe)
-        printf("%" PRIu64 " disks wiped; %" PRIu64 " replicas were in need of repair at the "
-               "end (never read, never voting)\n", wipes, repairs);
+        printf("%" PRIu64 " disks wiped, %" PRIu64 " repairs (a replica that lost data is "
+               "never read nor counted as a vote until repaired)\n", wipes, repairs);
     if (expect) {
         printf("bug %s was NOT caught by seeds %" PRIu64 "-%" PRIu64 "\n", cfg.bug, from, to);
         return 1;
