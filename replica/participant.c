@@ -37,7 +37,8 @@
  *   REPLAYED, LIVE,   TPC.COMMIT, it is the head of the list  COMMITTED        participant_commit()
  *    IN_DOUBT
  *   any listed state  TPC.ABORT                               ABORTED          participant_abort()
- *   any listed state  TPC.RESTORE BEGIN or END (nothing logged) ABORTED        participant_drop_rounds()
+ *   any listed state  TPC.RESTORE BEGIN or END (restore.c):   ABORTED          participant_drop_rounds()
+ *                     dropped, nothing logged
  *
  * A NEW round that is refused (malformed, stale rid, the last round in doubt or doomed, a
  * PREPARE record read twice) is freed without entering the list; COMMITTED and ABORTED

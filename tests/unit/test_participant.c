@@ -449,7 +449,8 @@ static uint64_t resync(struct participant *src, struct participant *dst, int cou
             struct record_buf rows = { 0 };
             char want[32];
             dispatch(dst, 2 + (int)n, argv, lens, &rows);
-            CHECK_MEM_EQ(rows.p, rows.len, want, (size_t)sprintf(want, ":%lld\r\n", (long long)n / 3));
+            size_t wantlen = (size_t)sprintf(want, ":%lld\r\n", (long long)n / 3);
+            CHECK_MEM_EQ(rows.p, rows.len, want, wantlen);
             free(rows.p);
         }
         free(out.p);
@@ -504,7 +505,8 @@ static void test_dump_restore_round_trip(void)
     expect(dst, "TPC.READ 1700000000000 MGET a zz b", R("*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n"));
     expect(dst, "TPC.HELLO", R("*4\r\n:4\r\n:4\r\n*0\r\n:4\r\n"));
     /* Rounds go on from there. */
-    expect(dst, "TPC.PREPARE 5 1700000000000 1 2 INCR a", R("*3\r\n+YES\r\n:4\r\n$4\r\n:2\r\n\r\n"));
+    expect(dst, "TPC.PREPARE 5 1700000000000 1 2 INCR a",
+           R("*3\r\n+YES\r\n:4\r\n$4\r\n:2\r\n\r\n"));
     expect(dst, "TPC.COMMIT 5", R(":4\r\n"));
 
     /* One big chunk, into a target that is already complete: the same again. */
@@ -550,12 +552,16 @@ static void test_restore_refusals(void)
              "said TPC.HELLO since)\r\n"));
     request_conn = 3;
     expect(p, "TPC.RESTORE", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
-    expect(p, "TPC.RESTORE ROWS", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
-    expect(p, "TPC.RESTORE ROWS j 1", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
-    expect(p, "TPC.RESTORE ROWS j 1 0 i", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1 0 i",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
     expect(p, "TPC.RESTORE ROWS j 1 0 i 2 -5", R("-ERR bad expiry\r\n"));
     expect(p, "TPC.RESTORE ROWS j 1 x", R("-ERR bad expiry\r\n"));
-    expect(p, "TPC.RESTORE BEGIN now", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE BEGIN now",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
     expect(p, "TPC.RESTORE END", R("-ERR bad round id\r\n"));
     expect(p, "TPC.RESTORE END x", R("-ERR bad round id\r\n"));
     expect(p, "TPC.RESTORE FOO", R("-ERR unknown subcommand 'FOO'. Try TPC.RESTORE HELP.\r\n"));
@@ -564,7 +570,8 @@ static void test_restore_refusals(void)
     expect(p, "TPC.READ 1700000000000 MGET k j i", R("*3\r\n$1\r\n5\r\n$-1\r\n$-1\r\n"));
 
     /* BEGIN drops a prepared round (max_rid stays); a DUMP of the target is empty. */
-    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1", R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1",
+           R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
     expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:0\r\n:0\r\n*0\r\n"));
@@ -581,7 +588,8 @@ static void test_restore_crash(void)
     struct participant *p = open_fresh();
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
     expect(p, "TPC.COMMIT 1", R(":0\r\n"));
-    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 6", R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 6",
+           R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
     sync_log(p);
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
     expect(p, "TPC.RESTORE ROWS x 1 0 y 2 1800000000000", R(":2\r\n"));
