@@ -37,6 +37,8 @@
  *   REPLAYED, LIVE,   TPC.COMMIT, it is the head of the list  COMMITTED        participant_commit()
  *    IN_DOUBT
  *   any listed state  TPC.ABORT                               ABORTED          participant_abort()
+ *   any listed state  TPC.RESTORE BEGIN or END (restore.c):   ABORTED          participant_drop_rounds()
+ *                     dropped, nothing logged
  *
  * A NEW round that is refused (malformed, stale rid, the last round in doubt or doomed, a
  * PREPARE record read twice) is freed without entering the list; COMMITTED and ABORTED
@@ -67,9 +69,12 @@
  *       suffix: an abort dooms every evaluated round after it.
  *   P6. durable <= committed == applied == store_applied(store) <= max_rid: a COMMIT is
  *       appended and applied in the same call, and the durable mark only ever takes a
- *       value committed had.
+ *       value committed had. A full resync (restore.c) moves all three at once, and not
+ *       only upwards: TPC.RESTORE BEGIN sets them to 0 (the store emptied), TPC.RESTORE END
+ *       to the round the copied data is complete at (raising max_rid to it if need be).
  *   P7. The sync marks have non-decreasing tickets (a submission with nothing new to sync
- *       gets the previous ticket again) and committed marks, none above committed.
+ *       gets the previous ticket again) and committed marks, none above committed
+ *       (TPC.RESTORE BEGIN lowers the marks above 0 with committed).
  * With -DTWOPC_ASSERTS (the build's default) these checks run even where NDEBUG removes
  * assert() (RelWithDebInfo), so the test suites exercise them.
  *
@@ -800,6 +805,18 @@ struct store *participant_store(struct participant *p)
 
 void participant_set_session(struct participant *p, uint64_t conn) { p->session = conn; }
 uint64_t participant_session(const struct participant *p) { return p->session; }
+
+size_t participant_drop_rounds(struct participant *p)
+{
+    size_t n = 0;
+    while (p->rounds) {
+        struct round *r = p->rounds;
+        round_unlink(&p->rounds, r, ROUND_ABORTED);
+        round_free(r);
+        n++;
+    }
+    return n;
+}
 
 size_t participant_in_doubt(const struct participant *p)
 {

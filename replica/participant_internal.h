@@ -62,4 +62,15 @@ struct participant {
     size_t nmarks, capmarks;
 };
 
+/* participant.c: takes every listed round off the list (state ABORTED) and frees it,
+ * logging nothing: for TPC.RESTORE (restore.c), whose rounds belong to a past the restored
+ * data replaces. Returns how many were dropped. */
+size_t participant_drop_rounds(struct participant *p);
+
+/* participant_log.c: checkpoints SQLite, then rewrites the vote log down to SEEN <max_rid>
+ * and the listed rounds (what a compaction keeps), durably. Unlike the compaction that
+ * participant_log_progress() runs, a failed rewrite is an error: returns 0, or -1 with err
+ * (the old log then stays whole, as wal_rewrite leaves it). Changes no mark. */
+int participant_log_reset(struct participant *p, char *err, size_t errlen);
+
 #endif

@@ -67,15 +67,22 @@ static int fill_compacted(void *ctx, struct wal *tmp)
     return 0;
 }
 
+/* Checkpoints SQLite: every committed round is then durable in the store. */
+static int checkpoint_store(struct participant *p, char *err, size_t errlen)
+{
+    if (store_checkpoint(p->store) == 0)
+        return 0;
+    snprintf(err, errlen, "sqlite checkpoint failed: %s", store_error(p->store));
+    return -1;
+}
+
 static int compact(struct participant *p, char *err, size_t errlen)
 {
     uint64_t t0 = util_mono_ms(), before = wal_size(p->log);
     /* Order matters: SQLite must hold every committed round durably before the records
      * that could replay them are dropped. */
-    if (store_checkpoint(p->store) < 0) {
-        snprintf(err, errlen, "sqlite checkpoint failed: %s", store_error(p->store));
+    if (checkpoint_store(p, err, errlen) < 0)
         return -1;
-    }
     if (wal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
         LOG_WARNING("vote log compaction failed: %s", err);
         return wal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
@@ -84,6 +91,17 @@ static int compact(struct participant *p, char *err, size_t errlen)
     LOG_VERBOSE("vote log compacted: %llu -> %llu bytes, %zu rounds in doubt kept, in %llu ms",
                 (unsigned long long)before, (unsigned long long)wal_size(p->log),
                 participant_in_doubt(p), (unsigned long long)(util_mono_ms() - t0));
+    return 0;
+}
+
+int participant_log_reset(struct participant *p, char *err, size_t errlen)
+{
+    /* The same order as compact(), but a failed rewrite is a failure here: the caller is
+     * about to rely on the old records being gone. */
+    if (checkpoint_store(p, err, errlen) < 0 ||
+        wal_rewrite(p->log, fill_compacted, p, err, errlen) < 0)
+        return -1;
+    p->compacted_size = wal_size(p->log);
     return 0;
 }
 

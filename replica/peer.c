@@ -4,7 +4,8 @@
  * that, as a read command of exec.c, answered at the wall clock. TPC.READ and TPC.MREAD
  * answer at the coordinator's clock instead, so that every replica agrees on which keys have
  * expired; TPC.MREAD runs the reads of one coordinator loop turn inside one SQLite read
- * transaction. Nothing here keeps state between requests: the participant and the rng are
+ * transaction. TPC.DUMP and TPC.RESTORE (a full resync of a replica that lost data) are
+ * restore.c's. Nothing here keeps state between requests: the participant and the rng are
  * the caller's.
  */
 #include "peer.h"
@@ -18,6 +19,7 @@
 #include "op.h"
 #include "participant.h"
 #include "record.h"
+#include "restore.h"
 #include "store.h"
 #include "util.h"
 
@@ -183,6 +185,21 @@ static void cmd_durable(struct peer_ctx *x, const struct resp_request *req,
     participant_durable(x->p, w);
 }
 
+/* TPC.DUMP cursor count: read-only, from any connection (restore.h). */
+static void cmd_dump(struct peer_ctx *x, const struct resp_request *req, struct resp_writer *w)
+{
+    restore_dump(x->p, req, w);
+}
+
+/* TPC.RESTORE BEGIN | ROWS ... | END round: rebuilds this replica's data, so only the
+ * coordinator's connection may send it (restore.h). */
+static void cmd_restore(struct peer_ctx *x, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    if (fenced(x, "ERR", "TPC.RESTORE", w) == 0)
+        restore_command(x->p, req, w);
+}
+
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
@@ -200,6 +217,7 @@ static const struct peer_cmd {
     { "tpc.abort", 2, cmd_abort },      { "tpc.hello", 1, cmd_hello },
     { "tpc.durable", 1, cmd_durable },  { "tpc.read", -3, cmd_read },
     { "tpc.expired", 3, cmd_expired },  { "tpc.mread", -3, cmd_mread },
+    { "tpc.dump", 3, cmd_dump },        { "tpc.restore", -2, cmd_restore },
 };
 
 int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,

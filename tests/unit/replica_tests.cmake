@@ -6,7 +6,8 @@
 set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt
-  restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence)
+  restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence
+  dump_restore_round_trip restore_refusals restore_crash)
 
 foreach(exe exec participant)
   string(TOUPPER ${exe} upper)

@@ -377,6 +377,259 @@ static void test_session_fence(void)
     participant_close(p);
 }
 
+/* ---- the full resync (restore.c): TPC.DUMP on a source, TPC.RESTORE on a target ---- */
+
+/* Sends one request of argc arguments through peer_dispatch; the reply goes into out. */
+static void dispatch(struct participant *p, int argc, char **argv, size_t *lens,
+                     struct record_buf *out)
+{
+    struct resp_request req = { argc, argv, lens };
+    struct resp_writer w = { record_buf_sink, out, 2 };
+    CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng, request_conn), 0);
+    participant_assert_state(p);
+}
+
+/* A reader over one reply's bytes (the shapes TPC.DUMP answers with). */
+struct reply_reader {
+    char *p, *end;
+};
+
+/* Reads "<type><digits>\r\n"; the digits are left in *s, *len (for a ROWS argument). */
+static int64_t read_num(struct reply_reader *r, char type, char **s, size_t *len)
+{
+    CHECK(r->p < r->end && *r->p == type);
+    char *start = ++r->p;
+    while (r->p < r->end && *r->p != '\r')
+        r->p++;
+    CHECK(r->end - r->p >= 2 && r->p[1] == '\n');
+    if (s)
+        *s = start, *len = (size_t)(r->p - start);
+    r->p += 2;
+    return strtoll(start, NULL, 10);
+}
+
+static void read_bulk(struct reply_reader *r, char **s, size_t *len)
+{
+    int64_t n = read_num(r, '$', NULL, NULL);
+    CHECK(n >= 0 && r->end - r->p >= n + 2);
+    *s = r->p;
+    *len = (size_t)n;
+    r->p += n + 2;
+}
+
+/* Copies src into dst by TPC.DUMP chunks of count rows and TPC.RESTORE BEGIN/ROWS/END, as
+ * the coordinator does. Returns the source's applied round; *chunks counts the DUMPs. */
+static uint64_t resync(struct participant *src, struct participant *dst, int count,
+                       int *chunks)
+{
+    uint64_t cursor = 0, applied = 0;
+    expect(dst, "TPC.RESTORE BEGIN", R("+OK\r\n"));
+    *chunks = 0;
+    do {
+        char cur[24], cnt[24], *argv[3 * 64 + 2] = { "TPC.DUMP", cur, cnt };
+        size_t lens[3 * 64 + 2] = { 8, (size_t)sprintf(cur, "%llu", (unsigned long long)cursor),
+                                    (size_t)sprintf(cnt, "%d", count) };
+        struct record_buf out = { 0 };
+        dispatch(src, 3, argv, lens, &out);
+        struct reply_reader r = { out.p, out.p + out.len };
+        CHECK_INT_EQ(read_num(&r, '*', NULL, NULL), 3);
+        applied = (uint64_t)read_num(&r, ':', NULL, NULL);
+        cursor = (uint64_t)read_num(&r, ':', NULL, NULL);
+        int64_t n = read_num(&r, '*', NULL, NULL);
+        CHECK(n % 3 == 0 && n / 3 <= 64 && n / 3 >= (cursor ? count : 0));
+        argv[0] = "TPC.RESTORE", lens[0] = 11;
+        argv[1] = "ROWS", lens[1] = 4;
+        for (int64_t i = 0; i < n; i += 3) {
+            read_bulk(&r, &argv[2 + i], &lens[2 + i]);
+            read_bulk(&r, &argv[3 + i], &lens[3 + i]);
+            read_num(&r, ':', &argv[4 + i], &lens[4 + i]);
+        }
+        CHECK(r.p == r.end);
+        if (n > 0) {
+            struct record_buf rows = { 0 };
+            char want[32];
+            dispatch(dst, 2 + (int)n, argv, lens, &rows);
+            size_t wantlen = (size_t)sprintf(want, ":%lld\r\n", (long long)n / 3);
+            CHECK_MEM_EQ(rows.p, rows.len, want, wantlen);
+            free(rows.p);
+        }
+        free(out.p);
+        ++*chunks;
+    } while (cursor != 0);
+    char cmd[64], want[32];
+    sprintf(cmd, "TPC.RESTORE END %llu", (unsigned long long)applied);
+    expect(dst, cmd, want, (size_t)sprintf(want, ":%llu\r\n", (unsigned long long)applied));
+    return applied;
+}
+
+static void check_same_data(struct participant *a, struct participant *b)
+{
+    char da[17], db[17];
+    CHECK_INT_EQ(store_digest(participant_store(a), da), 0);
+    CHECK_INT_EQ(store_digest(participant_store(b), db), 0);
+    CHECK_MEM_EQ(da, 16, db, 16);
+    CHECK_INT_EQ(store_count(participant_store(a)), store_count(participant_store(b)));
+}
+
+/* A source filled by rounds (SET, DEL, SET with PX) copied in chunks of 2 rows into a
+ * target that held other data: same digest, and TPC.HELLO says complete at the source's
+ * round. */
+static void test_dump_restore_round_trip(void)
+{
+    struct participant *src = open_fresh();
+    expect(src, "TPC.PREPARE 1 1700000000000 4 3 SET a 1 3 SET b 2 3 SET c 3 3 SET e 5",
+           R("*3\r\n+YES\r\n:0\r\n$20\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n\r\n"));
+    expect(src, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(src, "TPC.PREPARE 2 1700000000000 1 2 DEL b", R("*3\r\n+YES\r\n:1\r\n$4\r\n:1\r\n\r\n"));
+    expect(src, "TPC.PREPARE 3 1700000000000 2 5 SET d 4 PX 100000 3 SET f 6",
+           R("*3\r\n+YES\r\n:1\r\n$10\r\n+OK\r\n+OK\r\n\r\n"));
+    expect(src, "TPC.COMMIT 2", R(":0\r\n"));
+    expect(src, "TPC.COMMIT 3", R(":0\r\n"));
+    expect(src, "TPC.PREPARE 4 1700000000000 3 3 SET g 7 3 SET h 8 3 SET i 9",
+           R("*3\r\n+YES\r\n:3\r\n$15\r\n+OK\r\n+OK\r\n+OK\r\n\r\n"));
+    expect(src, "TPC.COMMIT 4", R(":0\r\n"));
+    struct sim_file *src_disk = disk;
+    disk = NULL; /* the target gets a disk of its own */
+
+    struct participant *dst = open_fresh();
+    request_conn = 7; /* the coordinator's connection to the target; any one for DUMP */
+    expect(dst, "TPC.HELLO", R("*4\r\n:0\r\n:0\r\n*0\r\n:0\r\n"));
+    expect(dst, "TPC.PREPARE 1 1700000000000 2 3 SET a x 3 SET zz y",
+           R("*3\r\n+YES\r\n:0\r\n$10\r\n+OK\r\n+OK\r\n\r\n"));
+    expect(dst, "TPC.COMMIT 1", R(":0\r\n"));
+    int chunks;
+    CHECK_UINT_EQ(resync(src, dst, 2, &chunks), 4);
+    CHECK(chunks >= 4); /* 8 rows, 2 (and ties) at a time */
+    check_same_data(src, dst);
+    expect(dst, "TPC.READ 1700000000000 PTTL d", R(":100000\r\n"));
+    expect(dst, "TPC.READ 1700000000000 MGET a zz b", R("*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n"));
+    expect(dst, "TPC.HELLO", R("*4\r\n:4\r\n:4\r\n*0\r\n:4\r\n"));
+    /* Rounds go on from there. */
+    expect(dst, "TPC.PREPARE 5 1700000000000 1 2 INCR a",
+           R("*3\r\n+YES\r\n:4\r\n$4\r\n:2\r\n\r\n"));
+    expect(dst, "TPC.COMMIT 5", R(":4\r\n"));
+
+    /* One big chunk, into a target that is already complete: the same again. */
+    expect(dst, "TPC.HELLO", R("*4\r\n:5\r\n:5\r\n*0\r\n:4\r\n"));
+    CHECK_UINT_EQ(resync(src, dst, 100, &chunks), 4);
+    CHECK_INT_EQ(chunks, 1);
+    check_same_data(src, dst);
+    expect(dst, "TPC.HELLO", R("*4\r\n:4\r\n:5\r\n*0\r\n:4\r\n")); /* max_rid stays */
+    request_conn = 0;
+    participant_close(dst);
+    participant_close(src);
+    sim_file_free(src_disk);
+}
+
+/* What the resync commands refuse, byte for byte, and that a refusal changes nothing. */
+static void test_restore_refusals(void)
+{
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.DUMP 0 10", R("-ERR TPC.DUMP refused: rounds are in flight\r\n"));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.DUMP 0 10", R("*3\r\n:1\r\n:0\r\n*3\r\n$1\r\nk\r\n$1\r\n5\r\n:0\r\n"));
+    expect(p, "TPC.DUMP 0 0", R("-ERR bad count\r\n"));
+    expect(p, "TPC.DUMP 0 100001", R("-ERR bad count\r\n"));
+    expect(p, "TPC.DUMP 0 x", R("-ERR bad count\r\n"));
+    expect(p, "TPC.DUMP -1 10", R("-ERR invalid cursor\r\n"));
+    expect(p, "TPC.DUMP 0", R("-ERR wrong number of arguments for 'tpc.dump' command\r\n"));
+    expect(p, "TPC.DUMP 4611686018427387905 10", R("*3\r\n:1\r\n:0\r\n*0\r\n")); /* past the end */
+
+    /* Only the session's connection may restore. */
+    request_conn = 3;
+    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:0\r\n"));
+    request_conn = 4;
+    expect(p, "TPC.DUMP 0 10", R("*3\r\n:1\r\n:0\r\n*3\r\n$1\r\nk\r\n$1\r\n5\r\n:0\r\n"));
+    expect(p, "TPC.RESTORE BEGIN",
+           R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1 0",
+           R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.RESTORE END 9",
+           R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
+             "said TPC.HELLO since)\r\n"));
+    request_conn = 3;
+    expect(p, "TPC.RESTORE", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1 0 i",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1 0 i 2 -5", R("-ERR bad expiry\r\n"));
+    expect(p, "TPC.RESTORE ROWS j 1 x", R("-ERR bad expiry\r\n"));
+    expect(p, "TPC.RESTORE BEGIN now",
+           R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
+    expect(p, "TPC.RESTORE END", R("-ERR bad round id\r\n"));
+    expect(p, "TPC.RESTORE END x", R("-ERR bad round id\r\n"));
+    expect(p, "TPC.RESTORE FOO", R("-ERR unknown subcommand 'FOO'. Try TPC.RESTORE HELP.\r\n"));
+    /* None of it changed anything. */
+    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.READ 1700000000000 MGET k j i", R("*3\r\n$1\r\n5\r\n$-1\r\n$-1\r\n"));
+
+    /* BEGIN drops a prepared round (max_rid stays); a DUMP of the target is empty. */
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1",
+           R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.DUMP 0 10", R("*3\r\n:0\r\n:0\r\n*0\r\n"));
+    expect(p, "TPC.COMMIT 2", R("-ERR round 2 is unknown here\r\n")); /* dropped */
+    request_conn = 0;
+    participant_close(p);
+}
+
+/* A crash between BEGIN and END leaves applied_round 0; after END's reply, the data and
+ * applied_round survive a crash and a power cut. */
+static void test_restore_crash(void)
+{
+    char err[256];
+    struct participant *p = open_fresh();
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
+    expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 6",
+           R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
+    sync_log(p);
+    expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
+    expect(p, "TPC.RESTORE ROWS x 1 0 y 2 1800000000000", R(":2\r\n"));
+    /* A process crash: no old COMMIT or PREPARE replays onto the emptied store. */
+    p = open_on(crash(p, 0));
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.READ 1700000000000 MGET k j x y",
+           R("*4\r\n$-1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n"));
+    /* A power cut between BEGIN and END: SQLite back to BEGIN's checkpoint, still 0. */
+    expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
+    expect(p, "TPC.RESTORE ROWS z 3 0", R(":1\r\n"));
+    struct store *st = store_power_loss(crash(p, 0), err, sizeof err);
+    CHECK(st != NULL);
+    CHECK_UINT_EQ(store_applied(st), 0);
+    CHECK_INT_EQ(store_count(st), 0);
+    p = open_on(st);
+    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+
+    /* The repair restarted and finished: END's reply promises durable data. */
+    expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
+    expect(p, "TPC.RESTORE ROWS k 7 0 w 8 1800000000000", R(":2\r\n"));
+    expect(p, "TPC.RESTORE END 9", R(":9\r\n"));
+    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    p = open_on(crash(p, 0));
+    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    st = store_power_loss(crash(p, 0), err, sizeof err);
+    CHECK(st != NULL);
+    CHECK_UINT_EQ(store_applied(st), 9);
+    p = open_on(st);
+    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    expect(p, "TPC.READ 1700000000000 MGET k w x", R("*3\r\n$1\r\n7\r\n$1\r\n8\r\n$-1\r\n"));
+    expect(p, "TPC.READ 1700000000000 PTTL w", R(":100000000000\r\n"));
+    expect(p, "TPC.PREPARE 9 1700000000000 1 3 SET k 6",
+           R("-NO round 9 is stale (id already used)\r\n"));
+    expect(p, "TPC.PREPARE 10 1700000000000 1 2 INCR k", R("*3\r\n+YES\r\n:9\r\n$4\r\n:8\r\n\r\n"));
+    expect(p, "TPC.COMMIT 10", R(":9\r\n"));
+    request_conn = 0;
+    participant_close(p);
+}
+
 static const struct check_case cases[] = {
     { "session_fence", test_session_fence },
     { "vote_bytes", test_vote_bytes },
@@ -389,6 +642,9 @@ static const struct check_case cases[] = {
     { "power_loss", test_power_loss },
     { "torn_unsynced_tail", test_torn_unsynced_tail },
     { "peer_dispatch", test_peer_dispatch },
+    { "dump_restore_round_trip", test_dump_restore_round_trip },
+    { "restore_refusals", test_restore_refusals },
+    { "restore_crash", test_restore_crash },
     { NULL, NULL },
 };
 

@@ -1,0 +1,287 @@
+/* restore.c -- TPC.DUMP on a source replica and TPC.RESTORE on a target (see restore.h).
+ *
+ * The coordinator's full resync of a replica that lost data goes through here: DUMP reads
+ * the source's rows a chunk at a time in SCAN order (store_scan's cursor contract), RESTORE
+ * BEGIN / ROWS / END rebuild the target's store from them. peer.c routes the requests and
+ * applies the session fence to TPC.RESTORE; this file reaches into the participant through
+ * participant_internal.h, because a resync moves the marks (applied, committed, durable)
+ * in ways no round does: P6 and P7 in participant.c's opening comment say how.
+ *
+ * Checklist for BEGIN, in this order (a crash after any step leaves a replica that is
+ * either as incomplete as before or empty at applied_round 0; both are repaired again):
+ *   1. drop every listed round from memory, logging nothing;
+ *   2. checkpoint SQLite and rewrite the vote log to SEEN <max_rid> (participant_log_reset),
+ *      so no old COMMIT can be replayed onto the emptied store;
+ *   3. empty kv and set applied_round 0 in one SQLite transaction;
+ *   4. checkpoint again, so a power cut cannot bring the old rows back under the new log.
+ * END sets applied_round in one transaction, then checkpoints and rewrites the log before
+ * it answers, so the reply promises durable data.
+ */
+#include "restore.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "participant.h"
+#include "participant_internal.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+
+/* The largest TPC.DUMP chunk: bounds one reply (and the rows held to build it). */
+#define RESTORE_MAX_COUNT 100000
+
+/* ---- TPC.DUMP ---- */
+
+/* The keys of one chunk, each stored as its length (a size_t) then its bytes: a scan's
+ * visitor may not call the store, so the values are read after the scan. */
+struct dump_keys {
+    struct record_buf buf;
+    size_t n;
+    int failed;
+};
+
+static int collect_key(void *ctx, const struct store_row *row)
+{
+    struct dump_keys *d = ctx;
+    if (record_buf_sink(&d->buf, &row->klen, sizeof row->klen) < 0 ||
+        record_buf_sink(&d->buf, row->k, row->klen) < 0) {
+        d->failed = 1;
+        return 1;
+    }
+    d->n++;
+    return 0;
+}
+
+/* Writes each collected key's row (key, value, expiry) into out. Returns 0, or -1 when a
+ * row cannot be read (or vanished, which cannot happen inside the read transaction). */
+static int write_rows(struct store *st, const struct dump_keys *d, struct resp_writer *out)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t klen;
+        memcpy(&klen, d->buf.p + at, sizeof klen);
+        const char *k = d->buf.p + at + sizeof klen;
+        at += sizeof klen + klen;
+        struct store_row row;
+        if (store_get(st, k, klen, &row) != 1)
+            return -1;
+        if (resp_write_bulk(out, k, klen) < 0 || resp_write_bulk(out, row.v, row.vlen) < 0 ||
+            resp_write_int(out, row.exp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads one chunk: the rows into rows (3 RESP elements each), their number into *n and the
+ * next cursor into *next. Returns 0, or -1 on a store error. */
+static int dump_chunk(struct store *st, uint64_t cursor, int64_t count, struct record_buf *rows,
+                      size_t *n, uint64_t *next)
+{
+    struct dump_keys d = { { 0 }, 0, 0 };
+    struct resp_writer w = { record_buf_sink, rows, 2 };
+    int more = 0;
+    uint64_t last = 0;
+    /* One read transaction: the scan and the reads see the same data, under one lock. */
+    int txn = store_begin(st) == 0;
+    int rc = store_scan(st, cursor, count, collect_key, &d, &more, &last);
+    if (rc == 0 && !d.failed)
+        rc = write_rows(st, &d, &w);
+    if (txn)
+        store_rollback(st); /* nothing was written */
+    free(d.buf.p);
+    *n = d.n;
+    *next = more ? last + 1 : 0;
+    return rc < 0 || d.failed ? -1 : 0;
+}
+
+void restore_dump(struct participant *p, const struct resp_request *req, struct resp_writer *w)
+{
+    uint64_t cursor;
+    int64_t count;
+    if (util_parse_u64(req->argv[1], req->lens[1], &cursor) < 0) {
+        resp_write_error(w, "ERR invalid cursor");
+        return;
+    }
+    if (util_parse_i64(req->argv[2], req->lens[2], &count) < 0 || count < 1 ||
+        count > RESTORE_MAX_COUNT) {
+        resp_write_error(w, "ERR bad count");
+        return;
+    }
+    /* An undecided round may still change the data the applied_round below would name. */
+    if (p->rounds) {
+        resp_write_error(w, "ERR TPC.DUMP refused: rounds are in flight");
+        return;
+    }
+    struct record_buf rows = { 0 };
+    size_t n;
+    uint64_t next;
+    if (dump_chunk(p->store, cursor, count, &rows, &n, &next) < 0) {
+        LOG_WARNING("TPC.DUMP from cursor %llu failed: %s", (unsigned long long)cursor,
+                    store_error(p->store));
+        resp_write_error(w, "ERR storage error");
+    } else {
+        resp_write_array(w, 3);
+        resp_write_int(w, (int64_t)p->applied);
+        resp_write_int(w, (int64_t)next);
+        resp_write_array(w, 3 * n);
+        w->write(w->sink, rows.p, rows.len);
+    }
+    free(rows.p);
+    participant_assert_state(p);
+}
+
+/* ---- TPC.RESTORE ---- */
+
+static void storage_error(struct participant *p, const char *what, const char *detail,
+                          struct resp_writer *w)
+{
+    LOG_WARNING("TPC.RESTORE %s failed: %s", what, detail ? detail : store_error(p->store));
+    resp_write_error(w, "ERR storage error");
+}
+
+/* Sets applied_round to rid in one SQLite transaction. Returns 0, or -1 (rolled back). */
+static int set_applied(struct store *st, uint64_t rid, int flush)
+{
+    if (store_begin(st) < 0)
+        return -1;
+    if ((flush && store_flush(st) < 0) || store_set_applied(st, rid) < 0 ||
+        store_commit(st) < 0) {
+        store_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+/* The marks of a participant whose data is complete at rid (and durable up to durable). */
+static void set_marks(struct participant *p, uint64_t rid, uint64_t durable)
+{
+    p->applied = p->committed = rid;
+    p->durable = durable;
+    if (rid > p->max_rid)
+        p->max_rid = rid;
+    for (size_t i = 0; i < p->nmarks; i++) /* P7: no mark above committed */
+        if (p->marks[i].committed > rid)
+            p->marks[i].committed = rid;
+}
+
+static void restore_begin(struct participant *p, struct resp_writer *w)
+{
+    char err[256];
+    size_t dropped = participant_drop_rounds(p);
+    if (participant_log_reset(p, err, sizeof err) < 0) {
+        storage_error(p, "BEGIN (vote log)", err, w);
+        return;
+    }
+    if (set_applied(p->store, 0, 1) < 0) {
+        storage_error(p, "BEGIN", NULL, w);
+        return;
+    }
+    set_marks(p, 0, 0);
+    if (store_checkpoint(p->store) < 0) {
+        storage_error(p, "BEGIN (checkpoint)", NULL, w);
+        return;
+    }
+    LOG_NOTICE("TPC.RESTORE BEGIN: store emptied, %zu prepared rounds dropped, max round "
+               "seen %llu", dropped, (unsigned long long)p->max_rid);
+    resp_write_simple(w, "OK");
+}
+
+/* ROWS k v exp ...: argv[2..argc) in triples, validated whole before anything is written. */
+static void restore_rows(struct participant *p, const struct resp_request *req,
+                         struct resp_writer *w)
+{
+    int nargs = req->argc - 2;
+    if (nargs <= 0 || nargs % 3 != 0) {
+        resp_write_error(w, "ERR wrong number of arguments for 'tpc.restore' command");
+        return;
+    }
+    for (int i = 4; i < req->argc; i += 3) {
+        int64_t exp;
+        if (util_parse_i64(req->argv[i], req->lens[i], &exp) < 0 || exp < 0) {
+            resp_write_error(w, "ERR bad expiry");
+            return;
+        }
+    }
+    int rc = store_begin(p->store);
+    for (int i = 2; rc == 0 && i < req->argc; i += 3) {
+        int64_t exp;
+        util_parse_i64(req->argv[i + 2], req->lens[i + 2], &exp); /* checked above */
+        rc = store_put(p->store, req->argv[i], req->lens[i], req->argv[i + 1],
+                       req->lens[i + 1], exp);
+    }
+    if (rc == 0)
+        rc = store_commit(p->store);
+    if (rc < 0) {
+        storage_error(p, "ROWS", NULL, w);
+        store_rollback(p->store);
+        return;
+    }
+    resp_write_int(w, nargs / 3);
+}
+
+static void restore_end(struct participant *p, const struct resp_request *req,
+                        struct resp_writer *w)
+{
+    char err[256];
+    uint64_t rid;
+    if (req->argc != 3 || util_parse_u64(req->argv[2], req->lens[2], &rid) < 0 ||
+        rid > INT64_MAX) {
+        resp_write_error(w, "ERR bad round id");
+        return;
+    }
+    /* Nothing is prepared during a resync; a round that was would have been evaluated on
+     * partial data, and P1 wants every listed round above applied. */
+    size_t dropped = participant_drop_rounds(p);
+    if (dropped)
+        LOG_WARNING("TPC.RESTORE END: dropped %zu rounds prepared during the resync",
+                    dropped);
+    if (set_applied(p->store, rid, 0) < 0) {
+        storage_error(p, "END", NULL, w);
+        return;
+    }
+    set_marks(p, rid, p->durable); /* durable (0 since BEGIN) rises after the checkpoint */
+    if (participant_log_reset(p, err, sizeof err) < 0) {
+        storage_error(p, "END (checkpoint and vote log)", err, w);
+        return;
+    }
+    p->durable = rid;
+    LOG_NOTICE("TPC.RESTORE END: data complete at round %llu, %lld rows",
+               (unsigned long long)rid, (long long)store_count(p->store));
+    resp_write_int(w, (int64_t)rid);
+}
+
+static int is_sub(const struct resp_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    return req->lens[1] == n && strncasecmp(req->argv[1], name, n) == 0;
+}
+
+void restore_command(struct participant *p, const struct resp_request *req,
+                     struct resp_writer *w)
+{
+    if (is_sub(req, "begin") && req->argc == 2) {
+        restore_begin(p, w);
+    } else if (is_sub(req, "rows")) {
+        restore_rows(p, req, w);
+    } else if (is_sub(req, "end")) {
+        restore_end(p, req, w);
+    } else if (is_sub(req, "begin")) {
+        resp_write_error(w, "ERR wrong number of arguments for 'tpc.restore' command");
+    } else {
+        /* Redis's wording; the echoed name is cut and stripped of CR/LF. */
+        char name[64], msg[128];
+        size_t n = req->lens[1] < sizeof name - 1 ? req->lens[1] : sizeof name - 1;
+        for (size_t i = 0; i < n; i++)
+            name[i] = req->argv[1][i] == '\r' || req->argv[1][i] == '\n' ? ' '
+                                                                          : req->argv[1][i];
+        name[n] = '\0';
+        snprintf(msg, sizeof msg, "ERR unknown subcommand '%s'. Try TPC.RESTORE HELP.", name);
+        resp_write_error(w, msg);
+    }
+    participant_assert_state(p);
+}
