@@ -135,6 +135,8 @@ void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms);
 
 /* The repair timer's callback: starts, watches and times out repairs. */
 void txn_repair_tick(void *arg);
+/* Link i said TPC.HELLO again: a repair copying from or to it starts over. */
+void txn_repair_relinked(struct txn *t, int i);
 /* Link i wants repair (want = 1), or no longer does (0). */
 void txn_repair_want(struct txn *t, int i, int want);
 

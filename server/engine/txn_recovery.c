@@ -251,6 +251,7 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
     const char *addr = t->io.addr(t->io.ctx, i);
     char why[256];
+    txn_repair_relinked(t, i);
     if (h->applied >= t->next_rid) {
         /* It applied a round this engine never issued (every applied round was committed,
          * so its COMMIT is in this log, or in the NEXT id a compaction kept, if the log is

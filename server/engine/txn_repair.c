@@ -18,8 +18,9 @@
  *                                                                      link (a new HELLO finds
  *                                                                      it complete: READY)
  *   any        a NULL or error reply, no progress for      IDLE       repair_abort(): release
- *              REPAIR_STALL_MS, or rounds that do not                  the hold, try again
- *              drain within REPAIR_DRAIN_MS                            after REPAIR_RETRY_MS
+ *              REPAIR_STALL_MS, rounds that do not                     the hold, try again
+ *              drain within REPAIR_DRAIN_MS, or a new                  after REPAIR_RETRY_MS
+ *              TPC.HELLO from the target or the source                 (txn_repair_relinked)
  *
  * Invariants (repair_assert): the hold is taken exactly while the state is not IDLE; outside
  * IDLE, target != source and both are valid links; every callback carries the generation it
@@ -28,6 +29,9 @@
  * Why writes pause: the copy is taken at one round R on the source (TPC.DUMP refuses while
  * a round is in flight there, and none starts while the hold is taken), so the target,
  * complete at R after RESTORE END, has every committed round; no round after R exists yet.
+ * (While every replica must vote, a replica in need of repair already stops new rounds;
+ * the hold also covers the time until its link is READY again, and is what a lower
+ * --min-replicas will rely on.)
  * The pause lasts as long as the copy (rows go through the coordinator, CHUNK at a time);
  * clients' writes wait in the pending queue meanwhile and run when it ends. Reads go on,
  * served by the healthy replicas.
@@ -45,7 +49,9 @@
 #include "txn_internal.h"
 #include "util.h"
 
-#define REPAIR_CHUNK 2000       /* rows per TPC.DUMP / TPC.RESTORE ROWS */
+#ifndef REPAIR_CHUNK
+#define REPAIR_CHUNK 2000 /* rows per TPC.DUMP / TPC.RESTORE ROWS (the simulator: 2) */
+#endif
 #define REPAIR_STALL_MS 5000    /* no reply for this long: give up, try again later */
 #define REPAIR_DRAIN_MS 5000    /* rounds in flight must be decided within this */
 #define REPAIR_RETRY_MS 1000    /* after a failed repair, or while no source is READY */
@@ -342,6 +348,16 @@ void txn_repair_tick(void *arg)
         break;
     }
     arm(t, REPAIR_TICK_MS);
+}
+
+void txn_repair_relinked(struct txn *t, int i)
+{
+    struct txn_repair *rp = &t->repair;
+    /* The copy so far went to (or came from) a connection that is gone: the target may
+     * have crashed and lost what it had (the simulator found a repair that went on over a
+     * target's new connection and declared it complete with a chunk missing). */
+    if (rp->state != REPAIR_IDLE && (i == rp->target || i == rp->source))
+        repair_abort(t, "its replica reconnected");
 }
 
 void txn_repair_want(struct txn *t, int i, int want)
