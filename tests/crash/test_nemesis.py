@@ -25,6 +25,11 @@ GETs every key once more, and the test checks
   (e) the nemesis really killed: at least DURATION/3 kills;
 and that the logs stayed bounded.
 
+With TWOPC_NEMESIS_WIPE=p (crash.nemesis_wipe), a fraction p of the nemesis's steps
+wipe a replica's disk instead (kill -9, delete votes.log and data.sqlite): the coordinator
+must never read it before it repaired it from a healthy replica, and (a)-(d) hold as
+before; (f) at least one wipe happened and was repaired (INFO twopc repair: done).
+
 Environment: TWOPC_NEMESIS_SECONDS (default 60), TWOPC_NEMESIS_SEED (replays
 a run's random choices; printed on every run in "twopc crash summary"),
 TWOPC_NEMESIS_FAILPOINTS (passed to the cluster as TWOPC_FAILPOINTS: crash
@@ -208,7 +213,8 @@ def test_nemesis(make_cluster, summary):
     wl = Workload(cluster, seed)
     checker = Checker(wl, where)
     wl.start()
-    nem = Nemesis(cluster, seed, wl.t0)
+    wipe = float(os.environ.get("TWOPC_NEMESIS_WIPE") or 0)
+    nem = Nemesis(cluster, seed, wl.t0, wipe=wipe)
     nem.start()
     try:
         end = time.monotonic() + secs
@@ -261,3 +267,12 @@ def test_nemesis(make_cluster, summary):
         len(nem.kills), secs, where)
     assert wl.counts.total("ok") > 100 * secs / 60, "too few ops completed %s: %s" % (
         where, wl.counts.line())
+
+    # (f) with the wipe nemesis: disks were wiped, and each wiped replica was repaired
+    if wipe:
+        repair = dict(kv.split("=", 1) for kv in cluster.info()["repair"].split(","))
+        summary("repairs since the coordinator last started: %s done, %s failed (and "
+                "retried)" % (repair["done"],
+                                                               repair["failed"]))
+        assert nem.wipes, "the nemesis wiped no disk %s" % where
+        assert int(repair["done"]) >= 1, "no replica was repaired %s: %r" % (where, repair)

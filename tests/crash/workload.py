@@ -43,7 +43,7 @@ import time
 import redis
 
 from lincheck import DEL_ANY, DELETE, INCR, INCR_ERR, READ, WRITE, Failed, Op
-from twopc_harness import pid_alive
+from twopc_harness import pid_alive, wait_pid_gone
 
 N_REGISTERS = 16
 N_COUNTERS = 4
@@ -384,12 +384,16 @@ class Workload:
 
 
 class Nemesis:
-    """Kills random processes of the cluster with SIGKILL until stopped."""
+    """Kills random processes of the cluster with SIGKILL until stopped; with wipe > 0,
+    that fraction of its steps instead kills a replica and deletes its data files (a lost
+    disk) before the launcher restarts it -- only while every replica is ready, so one
+    replica at a time has lost its data (the coordinator repairs it from a healthy one)."""
 
-    def __init__(self, cluster, seed, t0, interval=(1.5, 3.0)):
-        self.cluster, self.t0, self.interval = cluster, t0, interval
+    def __init__(self, cluster, seed, t0, interval=(1.5, 3.0), wipe=0.0):
+        self.cluster, self.t0, self.interval, self.wipe = cluster, t0, interval, wipe
         self.rng = random.Random("%s-nemesis" % seed)
         self.kills = []          # (ms since t0, process name, pid)
+        self.wipes = []          # (ms since t0, replica name)
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -404,10 +408,35 @@ class Nemesis:
     def run(self):
         names = self.cluster.process_names()
         while not self.stop_flag.wait(self.rng.uniform(*self.interval)):
+            if self.wipe and self.rng.random() < self.wipe:
+                self.wipe_one(self.rng.choice(names[1:]))
+                continue
             p = self.rng.random()
             n = len(names) if p < 0.05 else 2 if p < 0.15 else 1
             for name in self.rng.sample(names, n):
                 self.kill(name)
+
+    def all_ready(self):
+        try:
+            info = self.cluster.info(timeout=1.0)
+        except Exception:  # the coordinator is down or busy: no wipe now
+            return False
+        return info.get("replicas_ready") == str(self.cluster.replicas)
+
+    def wipe_one(self, name):
+        """kill -9 a replica and delete its data files, if every replica is ready."""
+        if not self.all_ready() or not self.kill(name):
+            return
+        d = self.cluster.replica_dir(int(name.split("-")[1]))
+        pid = self.kills[-1][2]
+        wait_pid_gone(pid, 5.0)
+        for f in os.listdir(d):
+            if f.startswith(("votes.log", "data.sqlite")):
+                try:
+                    os.unlink(os.path.join(d, f))
+                except OSError:
+                    pass
+        self.wipes.append(((now() - self.t0) / 1e6, name))
 
     def kill(self, name):
         pid = self.cluster.pid_of(name)
@@ -425,8 +454,10 @@ class Nemesis:
         by = {}
         for _, name, _ in self.kills:
             by[name] = by.get(name, 0) + 1
-        return "kills: %d (%s)" % (len(self.kills), ", ".join(
-            "%s %d" % kv for kv in sorted(by.items())))
+        return "kills: %d (%s)%s" % (len(self.kills), ", ".join(
+            "%s %d" % kv for kv in sorted(by.items())),
+            "; disks wiped: %d (%s)" % (len(self.wipes), ", ".join(
+                "%.0f ms %s" % w for w in self.wipes)) if self.wipe else "")
 
     def near(self, ms, window=3000):
         return ["%.0f ms: kill -9 %s (pid %d)" % k for k in self.kills
