@@ -88,6 +88,8 @@ static void usage(FILE *f)
             "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
             "  --log-max-bytes N        compact the decision log past this size (default 16 MB)\n"
             "  --max-inflight N         rounds prepared at once, pipelined (1-64, default 3)\n"
+            "  --repair-chunk N         keys per chunk when a replica that lost data is\n"
+            "                           repaired from a healthy one (1-100000, default 2000)\n"
             "  --requirepass PASSWORD   clients must AUTH with it first (default: none)\n"
             "  --timeout SECONDS        close clients idle this long (default 0: never)\n"
             "  --maxclients N           refuse clients past this many (default 10000)\n"
@@ -101,7 +103,7 @@ struct options {
     const char *log, *pidfile;
     enum log_level level;
     uint64_t max_log_bytes;
-    int max_inflight;
+    int max_inflight, repair_chunk;
 };
 
 /* --requirepass, --timeout, --maxclients: the same checks as CONFIG SET. */
@@ -125,6 +127,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "prepare-timeout-ms", required_argument, 0, 't' },
         { "log-max-bytes", required_argument, 0, 'm' },
         { "max-inflight", required_argument, 0, 'i' },
+        { "repair-chunk", required_argument, 0, 'R' },
         { "requirepass", required_argument, 0, 'a' },
         { "timeout", required_argument, 0, 'T' },
         { "maxclients", required_argument, 0, 'M' },
@@ -147,6 +150,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
         case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'i': o->max_inflight = atoi(optarg); break;
+        case 'R': o->repair_chunk = atoi(optarg); break;
         case 'a': case 'T': case 'M':
             if (set_option(ch, optarg) < 0)
                 return -1;
@@ -157,7 +161,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (optind < argc || o->c.port <= 0 || o->c.port > 65535 || !o->c.dir ||
         o->nreplicas == 0 || o->level == LOG_LEVEL_MAX || o->c.prepare_timeout_ms <= 0 ||
-        o->max_inflight < 1 || o->max_inflight > 64)
+        o->max_inflight < 1 || o->max_inflight > 64 || o->repair_chunk < 1 ||
+        o->repair_chunk > 100000)
         return -1;
     return 0;
 }
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
     struct options o = { .c = { .port = 6379, .bind = "127.0.0.1", .prepare_timeout_ms = 500,
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
                          .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
-                         .max_inflight = 3 };
+                         .max_inflight = 3, .repair_chunk = 2000 };
     if (parse_options(argc, argv, &o) < 0) {
         usage(stderr);
         return 2;
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
         return 1;
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
+    txn_set_repair_chunk(o.c.txn, o.repair_chunk);
     static const struct client_hooks hooks = { request_dispatch, multi_forget,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,

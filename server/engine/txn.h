@@ -164,6 +164,10 @@ typedef int (*txn_commit_hook_keys)(void *ctx, const struct op *op, struct txn_k
 void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_wanted wanted,
                          txn_commit_hook_keys keys, void *ctx);
 
+/* Keys per chunk of a repair's copy (TPC.DUMP / TPC.RESTORE ROWS; <= 0: the default). */
+#define TXN_REPAIR_CHUNK 2000
+void txn_set_repair_chunk(struct txn *t, int keys);
+
 /* How many rounds may be PREPARING at once (pipelining; default 1). */
 void txn_set_max_inflight(struct txn *t, int n);
 

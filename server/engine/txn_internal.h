@@ -102,6 +102,7 @@ struct txn {
      * it lost data. */
     uint64_t ended_max;
     char *repair_wanted; /* per link: its data is incomplete (a TPC.HELLO said so) */
+    int repair_chunk;    /* keys per TPC.DUMP / TPC.RESTORE ROWS */
     struct txn_repair repair;
 };
 

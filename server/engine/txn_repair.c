@@ -32,7 +32,8 @@
  * (While every replica must vote, a replica in need of repair already stops new rounds;
  * the hold also covers the time until its link is READY again, and is what a lower
  * --min-replicas will rely on.)
- * The pause lasts as long as the copy (rows go through the coordinator, CHUNK at a time);
+ * The pause lasts as long as the copy (rows go through the coordinator, a chunk of
+ * repair_chunk keys at a time: txn_set_repair_chunk, --repair-chunk);
  * clients' writes wait in the pending queue meanwhile and run when it ends. Reads go on,
  * served by the healthy replicas.
  */
@@ -49,9 +50,6 @@
 #include "txn_internal.h"
 #include "util.h"
 
-#ifndef REPAIR_CHUNK
-#define REPAIR_CHUNK 2000 /* rows per TPC.DUMP / TPC.RESTORE ROWS (the simulator: 2) */
-#endif
 #define REPAIR_STALL_MS 5000    /* no reply for this long: give up, try again later */
 #define REPAIR_DRAIN_MS 5000    /* rounds in flight must be decided within this */
 #define REPAIR_RETRY_MS 1000    /* after a failed repair, or while no source is READY */
@@ -261,7 +259,7 @@ static void send_dump(struct txn *t)
     char cur[24], cnt[24];
     const char *argv[3] = { "TPC.DUMP", cur, cnt };
     size_t lens[3] = { 8, util_u64_to_str(t->repair.cursor, cur),
-                       util_u64_to_str(REPAIR_CHUNK, cnt) };
+                       util_u64_to_str((uint64_t)t->repair_chunk, cnt) };
     repair_send(t, t->repair.source, 3, argv, lens, on_dump);
 }
 
@@ -365,6 +363,11 @@ void txn_repair_want(struct txn *t, int i, int want)
     t->repair_wanted[i] = want;
     if (want && t->repair.state == REPAIR_IDLE)
         arm(t, 0);
+}
+
+void txn_set_repair_chunk(struct txn *t, int keys)
+{
+    t->repair_chunk = keys > 0 ? keys : TXN_REPAIR_CHUNK;
 }
 
 void txn_get_repair(const struct txn *t, struct txn_repair_stats *rs)

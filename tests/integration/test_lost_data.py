@@ -15,6 +15,10 @@ Real processes under the launcher, which restarts whatever dies:
                             it was down) after overwrites and deletes of keys it had: no read
                             ever returns an old value or a deleted key; it is repaired the
                             same way and ends identical to the others.
+  test_repair_interrupted   kill -9 of the source, of the target or of the coordinator while
+                            a repair copies (small chunks, so it takes a while): the repair
+                            starts over and finishes, readers never see a missing value,
+                            and every replica ends identical.
   test_lost_decision_log    the coordinator's decision.log is deleted while the replicas
                             hold committed rounds: the restarted coordinator refuses to
                             decide anything, with a message saying what it found and how to
@@ -30,7 +34,7 @@ import time
 import pytest
 import redis
 
-from conftest import wait_pid_gone
+from conftest import Cluster, wait_pid_gone
 
 DEADLINE = 15.0
 
@@ -194,6 +198,69 @@ def test_rolled_back_replica(cluster):
     assert "restored from an older copy" in coordinator_log(cluster)
     check_identical(cluster)
     assert cluster.sqlite_dict(victim) == acked
+
+
+def load(cluster, n):
+    """n keys through redis-cli --pipe (fast); returns them."""
+    acked = {b"bulk:%d" % i: b"value-%d-%s" % (i, b"x" * 24) for i in range(n)}
+    r = cluster.client(socket_timeout=30)
+    pipe = r.pipeline(transaction=False)
+    for k, v in acked.items():
+        pipe.set(k, v)
+    assert all(pipe.execute())
+    return acked
+
+
+def repair_info(cluster):
+    return dict(kv.split("=", 1) for kv in cluster.info()["repair"].split(","))
+
+
+@pytest.mark.parametrize("role", ["source", "target", "coordinator"])
+def test_repair_interrupted(role):
+    cluster = Cluster(3, coordinator_args=["--repair-chunk", "20"])
+    try:
+        cluster.start()
+        cluster.wait_ready()
+        acked = load(cluster, 20000)
+        cluster.wait_sqlite(acked, exact=False)
+        readers = Readers(cluster, dict(list(acked.items())[:200]))
+        victim = 2
+        kill_and_wait(cluster, victim)
+        for path in data_files(cluster, victim):
+            os.unlink(path)
+        deadline = time.monotonic() + DEADLINE
+        info = {}
+        while time.monotonic() < deadline:  # catch the copy in the middle
+            try:
+                info = repair_info(cluster)
+            except (OSError, KeyError):
+                info = {}
+            if info.get("state") == "copying" and int(info.get("keys", 0)) > 0:
+                break
+            time.sleep(0.005)
+        else:
+            pytest.fail("never saw the repair copying: %r" % info)
+        if role == "target":
+            kill_and_wait(cluster, victim)
+        elif role == "coordinator":
+            assert wait_pid_gone(cluster.kill_server(), 5.0)
+        else:
+            source = [a for a in (1, 3)
+                      if cluster.replica_addr(a) == info["source"]][0]
+            kill_and_wait(cluster, source)
+        cluster.wait_ready(timeout=DEADLINE)
+        readers.finish()
+        log = coordinator_log(cluster)
+        assert log.count(" repaired from ") >= 1, log[-3000:]
+        if role != "coordinator":
+            assert " stopped (" in log, log[-3000:]  # the interrupted copy was abandoned
+        check_identical(cluster)
+        assert cluster.sqlite_dict(victim) == acked
+        r = cluster.client(socket_timeout=5)
+        assert r.set(b"after", b"repair") is True
+        assert r.dbsize() == len(acked) + 1
+    finally:
+        cluster.close()
 
 
 def test_lost_decision_log(cluster):

@@ -341,6 +341,7 @@ int sim_coord_start(void)
         return -1;
     }
     txn_set_max_inflight(sim_w->t, 3);
+    txn_set_repair_chunk(sim_w->t, 2); /* its few keys still take several chunks to copy */
     for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
         sim_w->links[i].state = SL_DOWN;
         sim_link_connect(i);
