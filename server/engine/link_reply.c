@@ -119,7 +119,7 @@ void link_reply_free(struct link_reply *r)
 
 /* Our RESP writer, not redisFormatCommandArgv: hiredis 0.14 sprintf()s every argument's
  * header, 2-3% of the coordinator's CPU for a big round or read batch. */
-char *link_format(int argc, const char **argv, const size_t *lens, size_t *len)
+char *link_format(int argc, const char *const *argv, const size_t *lens, size_t *len)
 {
     struct record_buf b = { 0 };
     struct resp_writer w = { record_buf_sink, &b, 2 };

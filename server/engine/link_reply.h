@@ -53,7 +53,7 @@ void link_reply_free(struct link_reply *r);
 
 /* Formats a command as a RESP array of bulk strings, once for every link it goes to.
  * Returns the bytes (free with link_format_free) and *len, or NULL when out of memory. */
-char *link_format(int argc, const char **argv, const size_t *lens, size_t *len);
+char *link_format(int argc, const char *const *argv, const size_t *lens, size_t *len);
 void link_format_free(char *cmd);
 
 #endif

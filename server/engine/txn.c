@@ -232,7 +232,7 @@ void txn_sync_or_die(struct txn *t)
 
 /* ---- decisions reaching replicas ---- */
 
-int txn_send(struct txn *t, int i, int argc, const char **argv, const size_t *lens,
+int txn_send(struct txn *t, int i, int argc, const char *const *argv, const size_t *lens,
              txn_reply_fn fn, void *arg)
 {
     size_t len = 0;

@@ -123,7 +123,7 @@ int txn_log_record(struct txn *t, const char *what, uint64_t rid);
 /* Syncs the decision log, or exits the process if that fails. */
 void txn_sync_or_die(struct txn *t);
 /* Sends argv to link i (formatted with link_format). Returns 0 (fn will run) or -1. */
-int txn_send(struct txn *t, int i, int argc, const char **argv, const size_t *lens,
+int txn_send(struct txn *t, int i, int argc, const char *const *argv, const size_t *lens,
              txn_reply_fn fn, void *arg);
 /* Sends "<cmd> <rid>" to one replica; rd is referenced until fn runs. */
 void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn);

@@ -113,7 +113,7 @@ struct repair_call {
 
 /* Sends a command of this repair; its reply comes to fn (through current()). Returns 0, or
  * -1 after aborting the repair. */
-static int repair_send(struct txn *t, int link, int argc, const char **argv,
+static int repair_send(struct txn *t, int link, int argc, const char *const *argv,
                        const size_t *lens, txn_reply_fn fn)
 {
     struct repair_call *call = malloc(sizeof *call);
@@ -325,7 +325,7 @@ void txn_repair_tick(void *arg)
             static const char *const argv[2] = { "TPC.RESTORE", "BEGIN" };
             static const size_t lens[2] = { 11, 5 };
             repair_set_state(t, REPAIR_COPYING);
-            if (repair_send(t, rp->target, 2, (const char **)argv, lens, on_begin) < 0)
+            if (repair_send(t, rp->target, 2, argv, lens, on_begin) < 0)
                 return;
         } else if (now - rp->t0 > REPAIR_DRAIN_MS) {
             repair_abort(t, "rounds in flight did not finish");
