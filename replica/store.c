@@ -246,6 +246,18 @@ static void release_last(struct store *s)
     }
 }
 
+struct store *store_copy(struct store *s, char *err, size_t errlen)
+{
+    sqlite3_int64 len = 0;
+    release_last(s);
+    unsigned char *image = sqlite3_serialize(s->db, "main", &len, 0);
+    if (!image) {
+        snprintf(err, errlen, "sqlite_serialize failed");
+        return NULL;
+    }
+    return open_db(":memory:", image, (size_t)len, err, errlen);
+}
+
 /* Runs a statement that returns no rows; resets it. */
 static int run(struct store *s, sqlite3_stmt *st)
 {

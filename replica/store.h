@@ -64,6 +64,10 @@ struct store *store_open_memory(char *err, size_t errlen);
  * fsync is known to have reached the disk. s may be NULL (an empty store). Returns NULL
  * with err (s is closed all the same). */
 struct store *store_power_loss(struct store *s, char *err, size_t errlen);
+/* A copy of a memory store's whole database as it is now (no transaction may be open),
+ * opened as a new memory store: the simulator keeps it as an older copy of a replica's
+ * folder, to restore later. Returns NULL with err. */
+struct store *store_copy(struct store *s, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_error(const struct store *s);
 

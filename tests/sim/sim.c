@@ -169,7 +169,9 @@ static void fault(void)
 {
     int n = sim_w->cfg->nreplicas, r = (int)sim_rnd_in(0, 99);
     int i = (int)sim_rnd_in(0, (uint64_t)n - 1);
-    if (sim_w->cfg->wipe && sim_chance(sim_w->cfg->wipe)) {
+    if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {
+        sim_rep_snapshot_or_rollback(i);
+    } else if (sim_w->cfg->wipe && sim_chance(sim_w->cfg->wipe)) {
         /* One disk lost at a time (until it is repaired): losing every replica's disk
          * loses the data, which is not a failure to survive. */
         int wiped = 0;
@@ -354,6 +356,8 @@ static void teardown(void)
             store_close(participant_crash(nd->p));
         }
         store_close(nd->kept);
+        store_close(nd->snap_store);
+        sim_file_free(nd->snap_file);
         resp_parser_free(nd->parser);
         for (size_t k = 0; k < nd->nheld; k++)
             free(nd->held[k].bytes);

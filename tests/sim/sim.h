@@ -16,8 +16,9 @@
  *   - processes: crash (kill -9 or power cut: the log keeps its synced bytes plus a random
  *     prefix, possibly torn, of what its log thread had not synced; SQLite keeps everything
  *     or only its last checkpoint) and restart; pause (SIGSTOP) for up to longer than the
- *     prepare timeout; slow fsync; optionally (wipe) the loss of one replica's disk, after
- *     which that replica must never be read or vote again (it needs repair: issue #11);
+ *     prepare timeout; slow fsync; optionally (wipe) the loss of one replica's disk, or
+ *     (rollback) its folder restored from an older copy, after which that replica must
+ *     never be read or vote before it is repaired;
  *   - clients: SET, MSET, DEL, INCR and GET on a few keys, throughout.
  *
  * What it checks (DESIGN.md's invariants), after every step:
@@ -52,6 +53,8 @@ struct sim_config {
     const char *bug;    /* NULL, or one of the broken rules above */
     int verbose;        /* print every event */
     int wipe;           /* percent of faults that wipe a replica's disk (0: none; issue #11) */
+    int rollback;       /* percent of faults that copy a replica's folder, or restore the
+                         * older copy (a restored backup or VM snapshot) */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -60,7 +63,7 @@ struct sim_result {
     int violation;          /* 0: every check held */
     char what[512];         /* the first violation */
     uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
-    uint64_t crashes, pauses, breaks, strays, wipes, events;
+    uint64_t crashes, pauses, breaks, strays, wipes, rollbacks, events;
     uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
 };
 

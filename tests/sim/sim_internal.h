@@ -114,7 +114,9 @@ struct node {
     size_t nheld, capheld;
     uint64_t durable_ticket, rng, last_applied;
     int lazy_armed;
-    int wiped; /* lost its disk during this run */
+    int wiped; /* lost its disk, or was rolled back, and is not complete again yet */
+    struct sim_file *snap_file; /* an older copy of its folder (rollback), or NULL */
+    struct store *snap_store;
 };
 
 struct hop { /* one client operation in flight */
@@ -181,6 +183,7 @@ int sim_rep_start(int i);
 void sim_rep_sync_done(int i);
 void sim_rep_crash(int i);
 void sim_rep_wipe(int i);
+void sim_rep_snapshot_or_rollback(int i);
 void sim_deliver_to_rep(struct ev *e);
 
 /* ---- clients and the end of a run (sim_client.c) ---- */

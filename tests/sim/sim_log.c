@@ -39,6 +39,18 @@ void sim_file_free(struct sim_file *f)
 }
 
 size_t sim_file_durable(const struct sim_file *f) { return f->durable; }
+
+struct sim_file *sim_file_copy(const struct sim_file *f)
+{
+    struct sim_file *c = sim_file_new();
+    if (c && f->b.len && record_buf_sink(&c->b, f->b.p, f->b.len) < 0) {
+        sim_file_free(c);
+        return NULL;
+    }
+    if (c)
+        c->durable = c->b.len;
+    return c;
+}
 size_t sim_file_len(const struct sim_file *f) { return f->b.len; }
 const char *sim_file_bytes(const struct sim_file *f) { return f->b.p; }
 uint64_t sim_file_rewrites(const struct sim_file *f) { return f->rewrites; }

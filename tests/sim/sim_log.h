@@ -43,6 +43,9 @@ const char *sim_file_bytes(const struct sim_file *f);
 /* fn(ctx) runs whenever more of the file became durable, and after a rewrite replaced it
  * (so an observer sees every record that was ever durable). */
 void sim_file_on_durable(struct sim_file *f, void (*fn)(void *ctx), void *ctx);
+/* A copy of f (its bytes, all durable): an older copy of a folder, restored later. NULL
+ * when out of memory. */
+struct sim_file *sim_file_copy(const struct sim_file *f);
 /* Times the file was replaced by a rewrite (compaction). */
 uint64_t sim_file_rewrites(const struct sim_file *f);
 

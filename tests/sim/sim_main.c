@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
+               "                 [--rollback PERCENT]\n"
                "                 [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n");
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
             expect = 1;
         } else if (strcmp(a, "--wipe") == 0 && v) {
             cfg.wipe = atoi(v), i++;
+        } else if (strcmp(a, "--rollback") == 0 && v) {
+            cfg.rollback = atoi(v), i++;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg.verbose = 1;
         } else {
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
     current_bug = cfg.bug;
     signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
-    uint64_t rounds = 0, failed = 0, wipes = 0, repairs = 0;
+    uint64_t rounds = 0, failed = 0, wipes = 0, rollbacks = 0, repairs = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
         cfg.seed = current_seed = seed;
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
         }
         rounds += r.rounds;
         wipes += r.wipes;
+        rollbacks += r.rollbacks;
         repairs += r.repairs;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
@@ -169,9 +173,10 @@ int main(int argc, char **argv)
     }
     printf("%" PRIu64 " seeds, %" PRIu64 " rounds, %" PRIu64 " violations, %ld s\n",
            to - from + 1, rounds, failed, (long)(time(NULL) - t0));
-    if (cfg.wipe)
-        printf("%" PRIu64 " disks wiped, %" PRIu64 " repairs (a replica that lost data is "
-               "never read nor counted as a vote until repaired)\n", wipes, repairs);
+    if (cfg.wipe || cfg.rollback)
+        printf("%" PRIu64 " disks wiped, %" PRIu64 " folders rolled back, %" PRIu64
+               " repairs (a replica that lost data is never read nor counted as a vote until "
+               "repaired)\n", wipes, rollbacks, repairs);
     if (expect) {
         printf("bug %s was NOT caught by seeds %" PRIu64 "-%" PRIu64 "\n", cfg.bug, from, to);
         return 1;

@@ -211,6 +211,40 @@ void sim_rep_wipe(int i)
     nd->last_applied = 0;
 }
 
+/* The first time: copies replica i's folder as it is (its log file and its SQLite). The
+ * next: replica i dies and comes back from that older copy, which stops short of what it
+ * acknowledged since (a restored backup, a VM snapshot) -- one replica at a time. */
+void sim_rep_snapshot_or_rollback(int i)
+{
+    struct node *nd = &sim_w->nodes[i + 1];
+    char err[256];
+    if (!nd->up)
+        return;
+    if (!nd->snap_file) {
+        nd->snap_file = sim_file_copy(nd->file);
+        nd->snap_store = store_copy(participant_store(nd->p), err, sizeof err);
+        sim_trace("replica %d: a copy of its folder is taken", i);
+        return;
+    }
+    for (int k = 1; k <= sim_w->cfg->nreplicas; k++)
+        if (sim_w->nodes[k].wiped)
+            return;
+    sim_rep_crash(i);
+    sim_trace("replica %d comes back from an older copy of its folder", i);
+    sim_w->res->rollbacks++;
+    store_close(nd->kept);
+    nd->kept = nd->snap_store;
+    sim_file_free(nd->file);
+    nd->file = nd->snap_file;
+    sim_file_on_durable(nd->file, sim_on_durable, (void *)(intptr_t)(i + 1));
+    nd->snap_file = NULL;
+    nd->snap_store = NULL;
+    nd->scanned = 0;
+    nd->scanned_rewrites = 0;
+    nd->last_applied = 0;
+    nd->wiped = 1;
+}
+
 void sim_rep_crash(int i)
 {
     struct node *nd = &sim_w->nodes[i + 1];
