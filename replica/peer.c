@@ -30,16 +30,15 @@ struct peer_ctx {
     uint64_t conn;
 };
 
-/* 0 if the request's connection is the coordinator's; else writes the refusal, whose
- * first word is code ("NO" for a vote, "ERR" for a decision). */
-static int fenced(struct peer_ctx *x, const char *code, const char *what,
-                  struct resp_writer *w)
+/* 0 if the request's connection is the coordinator's; else writes the refusal, which
+ * starts with refusal (e.g. "NO TPC.PREPARE": "NO" for a vote, "ERR" for the rest). */
+static int fenced(struct peer_ctx *x, const char *refusal, struct resp_writer *w)
 {
     if (participant_session(x->p) == x->conn)
         return 0;
     char msg[160];
-    snprintf(msg, sizeof msg, "%s %s refused: this connection is not the coordinator's "
-             "(another one said TPC.HELLO since)", code, what);
+    snprintf(msg, sizeof msg, "%s refused: this connection is not the coordinator's "
+             "(another one said TPC.HELLO since)", refusal);
     resp_write_error(w, msg);
     return -1;
 }
@@ -161,22 +160,19 @@ static void cmd_digest(struct peer_ctx *x, const struct resp_request *req,
 static void cmd_prepare(struct peer_ctx *x, const struct resp_request *req,
                         struct resp_writer *w)
 {
-    if (fenced(x, "NO", "TPC.PREPARE", w) == 0)
-        participant_prepare(x->p, req, w);
+    participant_prepare(x->p, req, w);
 }
 
 static void cmd_commit(struct peer_ctx *x, const struct resp_request *req,
                        struct resp_writer *w)
 {
-    if (fenced(x, "ERR", "TPC.COMMIT", w) == 0)
-        participant_commit(x->p, req, w);
+    participant_commit(x->p, req, w);
 }
 
 static void cmd_abort(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
-    if (fenced(x, "ERR", "TPC.ABORT", w) == 0)
-        participant_abort(x->p, req, w);
+    participant_abort(x->p, req, w);
 }
 
 static void cmd_durable(struct peer_ctx *x, const struct resp_request *req,
@@ -196,8 +192,7 @@ static void cmd_dump(struct peer_ctx *x, const struct resp_request *req, struct 
 static void cmd_restore(struct peer_ctx *x, const struct resp_request *req,
                         struct resp_writer *w)
 {
-    if (fenced(x, "ERR", "TPC.RESTORE", w) == 0)
-        restore_command(x->p, req, w);
+    restore_command(x->p, req, w);
 }
 
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
@@ -211,13 +206,22 @@ static const struct peer_cmd {
     const char *name;
     int arity; /* Redis convention: -N means at least N */
     peer_cmd_fn fn;
+    /* The session fence: a command that changes rounds or data runs only on the
+     * connection that said TPC.HELLO last; else this starts its refusal. NULL: any. */
+    const char *fence;
 } peer_cmds[] = {
-    { "ping", -1, cmd_ping },           { "digest", 1, cmd_digest },
-    { "tpc.prepare", -4, cmd_prepare }, { "tpc.commit", 2, cmd_commit },
-    { "tpc.abort", 2, cmd_abort },      { "tpc.hello", 1, cmd_hello },
-    { "tpc.durable", 1, cmd_durable },  { "tpc.read", -3, cmd_read },
-    { "tpc.expired", 3, cmd_expired },  { "tpc.mread", -3, cmd_mread },
-    { "tpc.dump", 3, cmd_dump },        { "tpc.restore", -2, cmd_restore },
+    { "ping", -1, cmd_ping, NULL },
+    { "digest", 1, cmd_digest, NULL },
+    { "tpc.prepare", -4, cmd_prepare, "NO TPC.PREPARE" },
+    { "tpc.commit", 2, cmd_commit, "ERR TPC.COMMIT" },
+    { "tpc.abort", 2, cmd_abort, "ERR TPC.ABORT" },
+    { "tpc.hello", 1, cmd_hello, NULL },
+    { "tpc.durable", 1, cmd_durable, NULL },
+    { "tpc.read", -3, cmd_read, NULL },
+    { "tpc.expired", 3, cmd_expired, NULL },
+    { "tpc.mread", -3, cmd_mread, NULL },
+    { "tpc.dump", 3, cmd_dump, NULL },
+    { "tpc.restore", -2, cmd_restore, "ERR TPC.RESTORE" },
 };
 
 int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,
@@ -235,7 +239,8 @@ int peer_dispatch(struct participant *p, const struct resp_request *req, struct 
             resp_write_error(w, msg);
             return 0;
         }
-        cmd->fn(&x, req, w);
+        if (!cmd->fence || fenced(&x, cmd->fence, w) == 0)
+            cmd->fn(&x, req, w);
         return 0;
     }
     struct op op = { .argc = req->argc, .argv = req->argv, .lens = req->lens };

@@ -276,7 +276,6 @@ static void run_event(struct ev *e)
         else if (e->link > 0 && !sim_w->nodes[e->link].up)
             sim_rep_start(e->link - 1);
         return;
-    case EV_ONCE: return;
     }
 }
 

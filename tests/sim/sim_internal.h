@@ -44,7 +44,7 @@ struct sim_file;
 #define WALL_BASE_MS 1700000000000ULL
 #define FINAL_MS 60000     /* how long the healed cluster gets to settle */
 
-enum ev_kind { EV_TIMER, EV_ONCE, EV_TO_REP, EV_TO_COORD, EV_SYNC, EV_RETRY, EV_LAZY,
+enum ev_kind { EV_TIMER, EV_TO_REP, EV_TO_COORD, EV_SYNC, EV_RETRY, EV_LAZY,
                EV_CLIENT, EV_FAULT, EV_RESTART };
 
 struct ev {
