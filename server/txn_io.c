@@ -187,10 +187,10 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     s->nlinks = nreplicas;
     const struct txn_io io = { s, io_send, io_unready, io_addr, io_drop, io_timer_new,
                                io_timer_arm, io_timer_cancel, io_timer_armed, io_timer_free,
-                               io_once, io_fatal, io_wall_ms, io_mono_ms };
+                               io_once, io_fatal, io_wall_ms, io_mono_ms, NULL, NULL, NULL };
     char path[4096];
     snprintf(path, sizeof path, "%s/decision.log", dir);
-    s->t = txn_create(&io, nreplicas, open_decision_log, path, prepare_timeout_ms,
+    s->t = txn_create(&io, replicas, nreplicas, open_decision_log, path, prepare_timeout_ms,
                       max_log_bytes, err, errlen);
     if (!s->t) {
         free(s->links);

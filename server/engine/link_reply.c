@@ -89,7 +89,7 @@ int link_reply_hello(const struct link_reply *reply, struct link_hello *h)
         rids[i] = (uint64_t)r->element[2]->element[i]->integer;
     *h = (struct link_hello){ (uint64_t)r->element[0]->integer,
                               (uint64_t)r->element[1]->integer, n, rids,
-                              (uint64_t)r->element[3]->integer };
+                              (uint64_t)r->element[3]->integer, 0, 0 };
     return 0;
 }
 

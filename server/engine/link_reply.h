@@ -28,6 +28,9 @@ struct link_hello {
     size_t n_in_doubt;
     const uint64_t *in_doubt; /* rounds it prepared without knowing the outcome */
     uint64_t durable;   /* highest round whose COMMIT is durable there */
+    /* Its identity (replica/store.h): the cluster id and its replica id in that cluster,
+     * 0 and 0 when it has none (a new or wiped data folder, or a repair under way). */
+    uint64_t cluster, member;
 };
 
 /* Accessors. */

@@ -829,10 +829,12 @@ void txn_set_max_inflight(struct txn *t, int n)
 
 /* ---- set-up ---- */
 
-struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, void *open_arg,
-                       int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
-                       size_t errlen)
+struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int naddrs,
+                       wal_open_fn open, void *open_arg, int prepare_timeout_ms,
+                       uint64_t max_log_bytes, char *err, size_t errlen)
 {
+    int nlinks = naddrs;
+    (void)addrs;
     struct txn *t = calloc(1, sizeof *t);
     if (!t || !(t->durable = calloc((size_t)nlinks, sizeof *t->durable)) ||
         !(t->hello_seen = calloc((size_t)nlinks, 1)) ||
@@ -874,6 +876,11 @@ struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, vo
                (unsigned long long)t->next_rid,
                (unsigned long long)(io->mono_ms(io->ctx) - t0));
     return t;
+}
+
+void txn_start(struct txn *t)
+{
+    (void)t;
 }
 
 void txn_stop(struct txn *t, int sync)

@@ -79,7 +79,18 @@ struct txn_io {
     /* Clocks: Unix ms (the rounds' clock for expiry) and a monotonic ms (durations). */
     uint64_t (*wall_ms)(void *ctx);
     uint64_t (*mono_ms)(void *ctx);
+    /* Links come and go with the replica set (txn_members.c): link_open starts connecting
+     * link i to addr (its TPC.HELLO answer goes to txn_link_hello); link_close closes it
+     * for good (its pending callbacks run with NULL, before it returns or later). Slot i
+     * may be opened again, for another replica, after link_close. */
+    void (*link_open)(void *ctx, int i, const char *addr);
+    void (*link_close)(void *ctx, int i);
+    /* 64 random bits (a new cluster's id). */
+    uint64_t (*random)(void *ctx);
 };
+
+/* At most this many replicas, and this many link slots (0 .. TXN_MAX_REPLICAS - 1). */
+#define TXN_MAX_REPLICAS 16
 
 struct txn_stats {
     uint64_t committed, aborted, ops_committed, next_rid;
@@ -98,13 +109,17 @@ void txn_get_repair(const struct txn *t, struct txn_repair_stats *rs);
 /* True while link i's replica has incomplete data and waits for (or is in) repair. */
 int txn_link_wants_repair(const struct txn *t, int i);
 
-/* Opens the decision log with open(open_arg, ...) (replaying it) for an engine of nlinks
- * replicas; io is copied. The owner connects the links and reports each one's TPC.HELLO
- * answer with txn_link_hello() before marking it ready. Returns NULL with a message in
- * err. */
-struct txn *txn_create(const struct txn_io *io, int nlinks, wal_open_fn open, void *open_arg,
-                       int prepare_timeout_ms, uint64_t max_log_bytes, char *err,
-                       size_t errlen);
+/* Opens the decision log with open(open_arg, ...) (replaying it); io is copied. addrs
+ * (naddrs "host:port" strings) is the replica set the operator configured: on a new
+ * cluster it becomes the first configuration; on an existing one the durable
+ * configuration in the log wins, and differences are applied as additions and removals
+ * (logged). Returns NULL with a message in err. Nothing is connected until txn_start. */
+struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int naddrs,
+                       wal_open_fn open, void *open_arg, int prepare_timeout_ms,
+                       uint64_t max_log_bytes, char *err, size_t errlen);
+/* Opens a link (io.link_open) for every member of the configuration. The owner reports
+ * each one's TPC.HELLO answer with txn_link_hello() before marking it ready. */
+void txn_start(struct txn *t);
 /* Shutting down: from now on the engine sends nothing. sync: make the decision log durable
  * now (a clean shutdown; the simulator's crash passes 0). Then the owner closes its links
  * (their pending callbacks may still run, with NULL) and calls txn_destroy. */
@@ -184,7 +199,59 @@ void txn_submit_internal(struct txn *t, struct op *op);
  * is at least every earlier round's. */
 uint64_t txn_now_ms(struct txn *t);
 
+/* Link slots in use are below this (some may be empty: txn_member_get says). */
 int txn_nlinks(const struct txn *t);
+
+/* ---- the replica set (txn_members.c) ----
+ *
+ * The cluster has an id (created with its decision log) and a configuration: an epoch and
+ * its members, each with a replica id and an address, in one of three states:
+ *   in-sync   votes on every round, serves reads once its link is READY;
+ *   out       left out of the in-sync set (it was down longer than down_after with at
+ *             least min_replicas others in sync, or it was just added): it never votes
+ *             or serves a read until a full repair made it complete, which puts it back
+ *             in the set (a new epoch);
+ * Every change is written to the decision log and synced before it takes effect. */
+struct txn_member_info {
+    uint64_t id;       /* replica id in this cluster */
+    const char *addr;
+    const char *state; /* "in-sync", "out" */
+    const char *link;  /* what its link is: "ready", "down", "syncing", "repair" */
+    uint64_t epoch;    /* the epoch its state was set in */
+    /* What its last TPC.HELLO said (0: nothing yet, or the replica has no identity). */
+    uint64_t hello_cluster, hello_id, applied;
+    const char *why;   /* why it waits for repair, or "" */
+};
+/* 0 and *mi for slot i, or -1 if slot i holds no member. */
+int txn_member_get(const struct txn *t, int i, struct txn_member_info *mi);
+uint64_t txn_cluster_id(const struct txn *t);
+uint64_t txn_epoch(const struct txn *t);
+/* How many members there are, and how many are in sync. */
+int txn_members(const struct txn *t, int *in_sync);
+/* Adds a replica at addr ("host:port"): it joins out of sync, is repaired from a healthy
+ * member, then votes. Returns its slot, or -1 with a message in err (a Redis error line,
+ * without '-'). */
+int txn_member_add(struct txn *t, const char *addr, char *err, size_t errlen);
+/* Removes the member named by which (its address or its replica id) for good: it never
+ * votes or serves a read again. Refused if it is the last in-sync member. Returns 0 or -1
+ * with err. */
+int txn_member_remove(struct txn *t, const char *which, char *err, size_t errlen);
+/* Replaces member which by a new replica at addr, in one durable step (the new one joins
+ * through repair). Returns the new slot, or -1 with err. */
+int txn_member_replace(struct txn *t, const char *which, const char *addr, char *err,
+                       size_t errlen);
+/* Writes need the votes of every in-sync member; with min_replicas K (0: all, the default)
+ * a member down or not answering for down_after_ms is left out of the in-sync set when at
+ * least K others remain in it. */
+void txn_set_min_replicas(struct txn *t, int k);
+int txn_min_replicas(const struct txn *t);
+void txn_set_down_after(struct txn *t, int ms);
+/* A write that finds an in-sync link down or syncing waits for it up to write_wait_ms
+ * (counted from when the link went down) before failing with NOREPLICAS. */
+void txn_set_write_wait(struct txn *t, int ms);
+/* Start-up: NULL once recovery is over (every in-sync member said TPC.HELLO and is READY,
+ * or write_wait_ms passed since start); else what it still waits for, in buf. */
+const char *txn_loading(struct txn *t, char *buf, size_t len);
 int txn_prepare_timeout_ms(const struct txn *t);
 /* The io's ctx (the owner finds its own state from the engine). */
 void *txn_io_ctx(const struct txn *t);

@@ -154,7 +154,7 @@ static uint64_t io_mono_ms(void *ctx) { return now_ms(); }
 static const struct txn_io sim_io = { NULL, sim_io_send, io_unready, io_addr, io_drop,
                                       io_timer_new, io_timer_arm, io_timer_cancel,
                                       io_timer_armed, io_timer_free, io_once, io_fatal,
-                                      io_wall_ms, io_mono_ms };
+                                      io_wall_ms, io_mono_ms, NULL, NULL, NULL };
 
 /* ---- disks: syncs, and what became durable ---- */
 
@@ -333,8 +333,12 @@ int sim_coord_start(void)
     nd->inc++;
     nd->up = 1;
     nd->sync_scheduled = 0;
-    sim_w->t = txn_create(&sim_io, sim_w->cfg->nreplicas, sim_open_log, (void *)(intptr_t)0,
-                      PREPARE_TIMEOUT_MS, MAX_LOG_BYTES, err, sizeof err);
+    static const char *addrs[SIM_MAX_REPLICAS];
+    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
+        addrs[i] = io_addr(NULL, i);
+    sim_w->t = txn_create(&sim_io, addrs, sim_w->cfg->nreplicas, sim_open_log,
+                          (void *)(intptr_t)0, PREPARE_TIMEOUT_MS, MAX_LOG_BYTES, err,
+                          sizeof err);
     if (!sim_w->t) {
         sim_violation("the coordinator cannot restart: %s", err);
         nd->up = 0;
