@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -20,8 +21,7 @@
 
 struct txn_io_state {
     struct event_base *base;
-    struct link **links;
-    int nlinks;
+    struct link *links[TXN_MAX_REPLICAS]; /* NULL: an empty slot */
     struct txn *t;
 };
 
@@ -61,6 +61,8 @@ static int io_send(void *ctx, int i, const char *cmd, size_t len, txn_reply_fn f
 static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
 {
     const struct link *l = S(ctx)->links[i];
+    if (!l)
+        return "not a member";
     if (link_state(l) == LINK_REPAIR)
         return "in need of repair (its data is incomplete: see the coordinator's log)";
     if (link_state(l) != LINK_READY)
@@ -68,9 +70,16 @@ static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
     return link_stalled(l, stall_ms) ? "not responding" : NULL;
 }
 
-static const char *io_addr(void *ctx, int i) { return link_addr(S(ctx)->links[i]); }
+static const char *io_addr(void *ctx, int i)
+{
+    return S(ctx)->links[i] ? link_addr(S(ctx)->links[i]) : "-";
+}
 
-static void io_drop(void *ctx, int i, const char *why) { link_drop(S(ctx)->links[i], why); }
+static void io_drop(void *ctx, int i, const char *why)
+{
+    if (S(ctx)->links[i])
+        link_drop(S(ctx)->links[i], why);
+}
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -156,6 +165,32 @@ static int on_hello(void *ctx, struct link *l, const struct link_hello *h)
     return txn_link_hello(S(ctx)->t, link_index(l), h);
 }
 
+static void io_link_open(void *ctx, int i, const char *addr)
+{
+    struct link_events ev = { on_hello, NULL, ctx };
+    /* The engine checked the address (host:port), so link_new cannot refuse it. */
+    if (!(S(ctx)->links[i] = link_new(S(ctx)->base, addr, i, &ev)))
+        LOG_WARNING("replica %s: can't create its link", addr);
+}
+
+static void io_link_close(void *ctx, int i)
+{
+    struct link *l = S(ctx)->links[i];
+    S(ctx)->links[i] = NULL;
+    link_free(l); /* its pending callbacks run now, with NULL */
+}
+
+static uint64_t io_random(void *ctx)
+{
+    uint64_t v = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&v, sizeof v, 1, f) != 1)
+        v = util_wall_ms() ^ ((uint64_t)getpid() << 40) ^ util_mono_ms() << 20;
+    if (f)
+        fclose(f);
+    return v;
+}
+
 static void on_log_progress(void *ctx)
 {
     txn_log_progress(S(ctx)->t);
@@ -178,22 +213,20 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
                     size_t errlen)
 {
     struct txn_io_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->links = calloc((size_t)nreplicas, sizeof *s->links))) {
-        free(s);
+    if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->base = base;
-    s->nlinks = nreplicas;
     const struct txn_io io = { s, io_send, io_unready, io_addr, io_drop, io_timer_new,
                                io_timer_arm, io_timer_cancel, io_timer_armed, io_timer_free,
-                               io_once, io_fatal, io_wall_ms, io_mono_ms, NULL, NULL, NULL };
+                               io_once, io_fatal, io_wall_ms, io_mono_ms, io_link_open,
+                               io_link_close, io_random };
     char path[4096];
     snprintf(path, sizeof path, "%s/decision.log", dir);
     s->t = txn_create(&io, replicas, nreplicas, open_decision_log, path, prepare_timeout_ms,
                       max_log_bytes, err, errlen);
     if (!s->t) {
-        free(s->links);
         free(s);
         return NULL;
     }
@@ -201,14 +234,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
         txn_free(s->t);
         return NULL;
     }
-    struct link_events ev = { on_hello, NULL, s };
-    for (int i = 0; i < nreplicas; i++) {
-        if (!(s->links[i] = link_new(base, replicas[i], i, &ev))) {
-            snprintf(err, errlen, "bad replica address '%s' (want host:port)", replicas[i]);
-            txn_free(s->t);
-            return NULL;
-        }
-    }
+    txn_start(s->t); /* opens a link for every member (io_link_open) */
     return s->t;
 }
 
@@ -219,10 +245,9 @@ void txn_free(struct txn *t)
     struct txn_io_state *s = txn_io_ctx(t);
     txn_stop(t, 1);
     /* The links next: their pending callbacks run (with NULL) while the engine lives. */
-    for (int i = 0; i < s->nlinks; i++)
+    for (int i = 0; i < TXN_MAX_REPLICAS; i++)
         link_free(s->links[i]);
     txn_destroy(t);
-    free(s->links);
     free(s);
 }
 

@@ -10,7 +10,7 @@
  *               logging                                      round keeps its ticket
  *   (logging)   the log thread reports the       COMMITTED   on_log_durable()
  *               ticket durable
- *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     round_abort()
+ *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     txn_round_abort()
  *               or an earlier round aborted
  *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
  *               on all (each replica's durable               (txn_recovery.c)
@@ -90,7 +90,7 @@ static void assert_lists(const struct txn *t)
     size_t u = 0;
     for (const struct round *x = t->unacked; x; x = x->next, u++)
         assert(x->state == ROUND_COMMITTED && x->acks_missing >= 0 &&
-               x->acks_missing <= t->nlinks);
+               x->acks_missing <= x->nneed);
     assert(u == t->st.unacked_rounds);
     (void)prev, (void)logging;
 }
@@ -110,7 +110,7 @@ void txn_assert_round(const struct round *rd)
         assert(on_queue && !on_unacked);
         /* Undecided: its prepare timeout runs; logging: decided, no timeout any more. */
         assert(rd->ticket || t->io.timer_armed(t->io.ctx, rd->timer));
-        assert(rd->votes_missing >= 0 && rd->votes_missing <= t->nlinks);
+        assert(rd->votes_missing >= 0 && rd->votes_missing <= rd->nneed);
         assert(!rd->ticket || rd->all_yes);
         break;
     case ROUND_COMMITTED: {
@@ -158,11 +158,17 @@ void txn_set_state(struct round *rd, enum round_state to)
 struct round *txn_round_new(struct txn *t, uint64_t rid, enum round_state state)
 {
     struct round *rd = calloc(1, sizeof *rd);
-    if (!rd || !(rd->voted = calloc((size_t)t->nlinks, 2))) {
+    if (!rd || !(rd->voted = calloc(TXN_MAX_REPLICAS, 3))) {
         free(rd);
         return NULL;
     }
-    rd->acked = rd->voted + t->nlinks;
+    rd->acked = rd->voted + TXN_MAX_REPLICAS;
+    rd->need = rd->acked + TXN_MAX_REPLICAS;
+    for (int i = 0; i < t->nlinks; i++)
+        if (txn_in_sync(t, i)) {
+            rd->need[i] = 1;
+            rd->nneed++;
+        }
     rd->t = t;
     rd->rid = rid;
     rd->state = state;
@@ -293,7 +299,7 @@ static int requeue_front(struct txn *t, struct wop *ops, size_t n)
 }
 
 /* Aborts rd and every round after it in flight; see "Pipelining" above. */
-static void round_abort(struct round *rd, const char *why)
+void txn_round_abort(struct round *rd, const char *why)
 {
     struct txn *t = rd->t;
     assert(!rd->ticket); /* a round whose COMMIT is logged is decided */
@@ -311,7 +317,8 @@ static void round_abort(struct round *rd, const char *why)
         LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)x->rid,
                     x == rd ? why : "an earlier round aborted");
         for (int i = 0; i < t->nlinks; i++)
-            txn_send_decision(x, i, "TPC.ABORT", txn_on_abort_ack);
+            if (x->need[i])
+                txn_send_decision(x, i, "TPC.ABORT", txn_on_abort_ack);
     }
     /* Later rounds' ops go back in order, ahead of what arrived since (newest first, so
      * that each lands in front of the ones after it): walk the chain backwards by
@@ -338,7 +345,8 @@ static void send_commits_late(void *arg)
 {
     struct round *rd = arg;
     for (int i = 0; i < rd->t->nlinks; i++)
-        txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
+        if (rd->need[i])
+            txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
     rd->t->hold--;
     schedule_kick(rd->t);
     rd->refs--;
@@ -372,7 +380,7 @@ static void commit_ready(struct txn *t)
     for (; rd && rd->all_yes; rd = rd->qnext) {
         FAILPOINT("coord.commit.before_log");
         if (txn_log_record(t, "COMMIT", rd->rid) < 0) {
-            round_abort(rd, "ERR out of memory; write not applied");
+            txn_round_abort(rd, "ERR out of memory; write not applied");
             break;
         }
         t->io.timer_cancel(t->io.ctx, rd->timer); /* decided: no prepare timeout now */
@@ -429,7 +437,7 @@ static void round_committed(struct round *rd)
     t->st.committed++;
     t->st.ops_committed += rd->nops;
     t->st.unacked_rounds++;
-    rd->acks_missing = t->nlinks;
+    rd->acks_missing = rd->nneed;
     for (size_t i = 0; t->commit_hook && i < rd->nops; i++) {
         const size_t *off = rd->touched.p ? rd->touched_off : NULL;
         t->commit_hook(t->commit_hook_ctx, rd->ops[i].op, off ? rd->touched.p + off[i] : NULL,
@@ -440,7 +448,8 @@ static void round_committed(struct round *rd)
         return;
     }
     for (int i = 0; i < t->nlinks; i++)
-        txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
+        if (rd->need[i])
+            txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
     answer_all(rd, NULL);
     txn_assert_round(rd);
 }
@@ -549,7 +558,7 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
     if (!r) {
         snprintf(why, sizeof why,
                  "NOREPLICAS Not enough good replicas to write: replica %s is down", addr);
-        round_abort(rd, why);
+        txn_round_abort(rd, why);
         return;
     }
     if (link_reply_is_error(r)) {
@@ -557,7 +566,7 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
         const char *msg = link_reply_str(r, &len);
         snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", addr,
                  (int)(len > 200 ? 200 : len), msg);
-        round_abort(rd, why);
+        txn_round_abort(rd, why);
         /* A round in doubt there that this engine is not deciding (it came to the replica
          * late, from a connection that had already died): only a fresh TPC.HELLO reports
          * and settles it, so resynchronize the link (found by the simulator: the replica
@@ -579,18 +588,22 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
                     "for round %llu", first, addr, (unsigned long long)rd->rid);
         snprintf(why, sizeof why, "ERR write not applied: replicas %s and %s computed "
                  "different results (divergence)", first, addr);
-        round_abort(rd, why);
+        txn_round_abort(rd, why);
         return;
     }
     if (rc < 0) {
         snprintf(why, sizeof why, "ERR write not applied: replica %s sent a malformed vote",
                  addr);
-        round_abort(rd, why);
+        txn_round_abort(rd, why);
         return;
     }
-    if (rd->votes_missing == t->nlinks)
+    if (rd->votes_missing == rd->nneed)
         rd->first_yes = li; /* check_results kept its results */
-    if (--rd->votes_missing == 0) {
+    if (--rd->votes_missing == 0 ||
+        (FAILPOINT_ON("coord.bug.commit_on_k_votes") && t->min_replicas > 0 &&
+         rd->nneed - rd->votes_missing >= t->min_replicas)) {
+        /* (The bug: a quorum of min_replicas YES votes taken for the in-sync set's. A
+         * deliberate bug, for the simulator's acknowledged-on-every-in-sync-disk check.) */
         rd->all_yes = 1;
         commit_ready(t);
     }
@@ -600,7 +613,7 @@ static void on_vote(void *arg, int i, const struct link_reply *r)
 {
     struct round *rd = arg;
     rd->refs--;
-    if (rd->state == ROUND_PREPARING)
+    if (rd->state == ROUND_PREPARING && rd->need[i] && !rd->voted[i] && !rd->all_yes)
         handle_vote(rd, i, r);
     txn_round_maybe_free(rd);
 }
@@ -611,12 +624,12 @@ static void on_timeout(void *arg)
     struct txn *t = rd->t;
     char why[256];
     int i = 0;
-    while (i < t->nlinks - 1 && rd->voted[i])
+    while (i < t->nlinks - 1 && (!rd->need[i] || rd->voted[i]))
         i++;
     snprintf(why, sizeof why,
              "ERR write not applied: replica %s did not vote within %d ms (round aborted)",
              t->io.addr(t->io.ctx, i), t->prepare_timeout_ms);
-    round_abort(rd, why);
+    txn_round_abort(rd, why);
 }
 
 /* ---- starting rounds ---- */
@@ -667,7 +680,7 @@ static int send_prepare(struct round *rd)
     char *nums = malloc((rd->nops + 4) * 24);
     if (!argv || !lens || !nums) {
         free(argv), free(lens), free(nums);
-        return t->nlinks;
+        return rd->nneed;
     }
     /* The round's clock: wall time in ms, never going backwards from round to round, so
      * every replica decides expiry the same way and in order. */
@@ -697,6 +710,8 @@ static int send_prepare(struct round *rd)
     char *cmd = link_format((int)a, argv, lens, &len);
     int failed = 0;
     for (int i = 0; i < t->nlinks; i++) {
+        if (!rd->need[i])
+            continue;
         if (cmd && !t->closing && t->io.send(t->io.ctx, i, cmd, len, on_vote, rd) == 0)
             rd->refs++;
         else
@@ -738,7 +753,16 @@ static void start_round(struct txn *t)
     if (t->ninflight >= t->max_inflight || t->npending == 0 || t->hold)
         return;
     for (int i = 0; i < t->nlinks; i++) {
+        if (!txn_in_sync(t, i))
+            continue;
         const char *what = t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms);
+        int ms_left;
+        if (what && txn_member_may_wait(t, i, &ms_left)) {
+            /* Reconnecting (a restart, start-up, a repaired replica coming back), or about
+             * to be left out of the in-sync set: the writes wait, a bounded time. */
+            txn_timer_arm(t, t->kick, ms_left < 20 ? ms_left : 20);
+            return;
+        }
         if (what) {
             snprintf(why, sizeof why,
                      "NOREPLICAS Not enough good replicas to write: replica %s is %s",
@@ -754,7 +778,7 @@ static void start_round(struct txn *t)
     }
     t->next_rid++;
     take_pending(t, rd);
-    rd->votes_missing = t->nlinks;
+    rd->votes_missing = rd->nneed;
     rd->timer = t->io.timer_new(t->io.ctx, on_timeout, rd);
     if (!rd->timer) {
         requeue_front(t, rd->ops, rd->nops); /* cannot fail: it had room for them */
@@ -772,7 +796,7 @@ static void start_round(struct txn *t)
     txn_timer_arm(t, rd->timer, t->prepare_timeout_ms);
     txn_assert_round(rd);
     if (send_prepare(rd) > 0)
-        round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");
+        txn_round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");
 }
 
 static void kick_cb(void *arg)
@@ -833,12 +857,10 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
                        wal_open_fn open, void *open_arg, int prepare_timeout_ms,
                        uint64_t max_log_bytes, char *err, size_t errlen)
 {
-    int nlinks = naddrs;
-    (void)addrs;
     struct txn *t = calloc(1, sizeof *t);
-    if (!t || !(t->durable = calloc((size_t)nlinks, sizeof *t->durable)) ||
-        !(t->hello_seen = calloc((size_t)nlinks, 1)) ||
-        !(t->repair_wanted = calloc((size_t)nlinks, 1))) {
+    if (!t || !(t->durable = calloc(TXN_MAX_REPLICAS, sizeof *t->durable)) ||
+        !(t->hello_seen = calloc(TXN_MAX_REPLICAS, 1)) ||
+        !(t->repair_wanted = calloc(TXN_MAX_REPLICAS, 1))) {
         if (t) {
             free(t->durable);
             free(t->hello_seen);
@@ -848,7 +870,6 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
         return NULL;
     }
     t->io = *io;
-    t->nlinks = nlinks;
     t->prepare_timeout_ms = prepare_timeout_ms;
     t->max_log_bytes = max_log_bytes;
     t->max_inflight = 1;
@@ -857,7 +878,10 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
     t->kick = io->timer_new(io->ctx, kick_cb, t);
     t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);
     t->repair.timer = io->timer_new(io->ctx, txn_repair_tick, t);
-    if (!t->kick || !t->durable_poll || !t->repair.timer) {
+    t->watch = io->timer_new(io->ctx, txn_members_tick, t);
+    t->down_after_ms = 5000;
+    t->write_wait_ms = 2000;
+    if (!t->kick || !t->durable_poll || !t->repair.timer || !t->watch) {
         snprintf(err, errlen, "out of memory");
         txn_destroy(t);
         return NULL;
@@ -866,6 +890,10 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
     struct journal_info info;
     uint64_t t0 = t->recovery_t0 = io->mono_ms(io->ctx);
     if (!(t->log = open(open_arg, txn_replay_decision, t, &info, err, errlen))) {
+        txn_destroy(t);
+        return NULL;
+    }
+    if (txn_members_init(t, addrs, naddrs, err, errlen) < 0) {
         txn_destroy(t);
         return NULL;
     }
@@ -880,7 +908,14 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
 
 void txn_start(struct txn *t)
 {
-    (void)t;
+    t->started = 1;
+    t->start_ms = t->io.mono_ms(t->io.ctx);
+    for (int i = 0; i < t->nlinks; i++) {
+        t->member[i].unready_since = t->start_ms;
+        if (t->member[i].state != MEMBER_NONE)
+            t->io.link_open(t->io.ctx, i, t->member[i].addr);
+    }
+    txn_timer_arm(t, t->watch, 0);
 }
 
 void txn_stop(struct txn *t, int sync)
@@ -919,6 +954,8 @@ void txn_destroy(struct txn *t)
         t->io.timer_free(t->io.ctx, t->durable_poll);
     if (t->repair.timer)
         t->io.timer_free(t->io.ctx, t->repair.timer);
+    if (t->watch)
+        t->io.timer_free(t->io.ctx, t->watch);
     free(t);
 }
 
@@ -931,7 +968,8 @@ int txn_read_pick(struct txn *t, int skip)
 {
     for (int k = 0; k < t->nlinks; k++) {
         int i = (t->rr + k) % t->nlinks;
-        if (i != skip && !t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms)) {
+        if (i != skip && txn_in_sync(t, i) &&
+            !t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms)) {
             t->rr = (i + 1) % t->nlinks;
             return i;
         }

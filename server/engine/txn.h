@@ -260,6 +260,10 @@ void *txn_io_ctx(const struct txn *t);
 int txn_read_pick(struct txn *t, int skip);
 void txn_get_stats(const struct txn *t, struct txn_stats *st);
 
+/* The commit rule, checked from outside (the simulator, after every step): NULL, or (in
+ * buf) a committed round that lacks the YES vote of a member in sync when it started. */
+const char *txn_audit(const struct txn *t, char *buf, size_t len);
+
 /* Checks every round's and list's invariant (txn.c's table), aborting the process if one
  * is broken; the simulator calls it after every step. Compiled in with TWOPC_ASSERTS (the
  * default) or without NDEBUG, else a no-op. */

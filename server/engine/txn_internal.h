@@ -38,6 +38,24 @@ struct txn_repair {
     struct txn_timer *timer;
 };
 
+enum member_state { MEMBER_NONE, MEMBER_IN, MEMBER_OUT, MEMBER_STATE_MAX };
+
+#define TXN_ADDR_MAX 256
+
+/* A slot of the replica set (txn_members.c). Durable: state, id, addr, epoch, fresh (the
+ * decision log's MEMBERS record); the rest is learned from the link. */
+struct member {
+    enum member_state state;
+    uint64_t id;             /* its replica id in this cluster */
+    uint64_t epoch;          /* the epoch its state was set in */
+    int fresh;               /* never identified yet: a replica without identity whose data
+                              * is complete is adopted (a new cluster, or an upgrade) */
+    char addr[TXN_ADDR_MAX];
+    uint64_t unready_since;  /* mono ms its link was first seen not READY (0: READY) */
+    uint64_t hello_cluster, hello_id, applied; /* from its last TPC.HELLO */
+    char why[256];           /* why it waits for repair ("" if it does not) */
+};
+
 struct wop {
     struct op *op;
     txn_done_fn done; /* NULL: an internal op (txn_submit_internal), nobody waits */
@@ -52,6 +70,11 @@ struct round {
     size_t nops;
     int votes_missing, acks_missing, refs;
     char *voted, *acked;     /* per link */
+    char *need;              /* per link: its vote and acknowledgement count (the in-sync
+                              * members when the round started; cleared for one that
+                              * leaves the set) */
+    int nneed;
+    int replayed;            /* rebuilt from the decision log (no votes known) */
     struct record_buf results; /* encoded per-op results of the first YES vote */
     size_t *res_off;         /* nops + 1 offsets into results */
     int have_results, all_yes;
@@ -104,6 +127,13 @@ struct txn {
     char *repair_wanted; /* per link: its data is incomplete (a TPC.HELLO said so) */
     int repair_chunk;    /* keys per TPC.DUMP / TPC.RESTORE ROWS */
     struct txn_repair repair;
+    /* The replica set (txn_members.c). */
+    struct member member[TXN_MAX_REPLICAS];
+    uint64_t cluster_id, epoch, next_member_id;
+    int min_replicas, down_after_ms, write_wait_ms;
+    int started, loaded;
+    uint64_t start_ms;
+    struct txn_timer *watch; /* the members' watchdog: down too long, loading */
 };
 
 /* ---- in txn.c ---- */
@@ -129,6 +159,8 @@ int txn_send(struct txn *t, int i, int argc, const char *const *argv, const size
 void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn);
 /* The reply callback of TPC.ABORT (arg: the round, or NULL). */
 void txn_on_abort_ack(void *arg, int i, const struct link_reply *r);
+/* Aborts PREPARING round rd and every later one (txn.c's round_abort). */
+void txn_round_abort(struct round *rd, const char *why);
 /* Arms a timer for ms milliseconds (ms < 0: at the end of this loop turn). */
 void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms);
 
@@ -138,13 +170,45 @@ void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms);
 void txn_repair_tick(void *arg);
 /* Link i said TPC.HELLO again: a repair copying from or to it starts over. */
 void txn_repair_relinked(struct txn *t, int i);
+/* Link i's member is gone or left the in-sync set: a repair to or from it stops. */
+void txn_repair_forget(struct txn *t, int i);
 /* Link i wants repair (want = 1), or no longer does (0). */
 void txn_repair_want(struct txn *t, int i, int want);
+
+/* ---- in txn_members.c ---- */
+
+/* After the log's replay: creates the cluster id and first configuration of a new cluster,
+ * or applies the configured addresses' differences to the durable one. 0, or -1 with err. */
+int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *err,
+                     size_t errlen);
+/* The decision log's CLUSTER and MEMBERS records (replay, and compaction). */
+int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens);
+int txn_members_write(struct txn *t, struct wal *w);
+/* Whether link i is an in-sync member. */
+int txn_in_sync(const struct txn *t, int i);
+/* Link i's TPC.HELLO, as far as identity and membership go: 0 if it may be trusted (and
+ * txn_link_hello goes on), 1 if it needs repair (why in the member's why), -1 after
+ * io.fatal. */
+int txn_members_hello(struct txn *t, int i, const struct link_hello *h);
+/* Link i's replica is incomplete (why): it waits for repair, and says so in its log. */
+void txn_member_needs_repair(struct txn *t, int i, const char *why);
+/* Link i's TPC.HELLO passed every check: a fresh member's replica is given its identity. */
+void txn_member_hello_done(struct txn *t, int i, const struct link_hello *h);
+/* A repair made the replica at link i complete at the copy's round: it rejoins the in-sync
+ * set (a new epoch, durable). */
+void txn_member_rejoin(struct txn *t, int i);
+/* Whether start_round may wait for in-sync link i that is not READY (it went down less than
+ * the bounded wait ago); *ms_left is how long still. */
+int txn_member_may_wait(struct txn *t, int i, int *ms_left);
+/* The watchdog timer's callback. */
+void txn_members_tick(void *arg);
 
 /* ---- in txn_recovery.c ---- */
 
 /* The reply callback of TPC.COMMIT (arg: the round). */
 void txn_on_commit_ack(void *arg, int i, const struct link_reply *r);
+/* Ends every committed round that all its in-sync members acknowledged and hold durably. */
+void txn_end_durable_rounds(struct txn *t);
 /* Replica i reported its durable mark (in a vote, an acknowledgement or TPC.DURABLE). */
 void txn_note_durable(struct txn *t, int i, long long durable);
 /* The durable_poll timer's callback. */

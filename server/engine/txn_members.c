@@ -1,52 +1,757 @@
-/* txn_members.c -- the cluster's identity and replica set (see txn.h). First cut: the
- * API, over a fixed set of in-sync members. */
+/* txn_members.c -- the cluster's identity and its replica set: who must vote, who may be
+ * read from, and how that changes (see txn.h, "the replica set").
+ *
+ * Identity. A cluster id is created with the decision log (CLUSTER <id>, the log's first
+ * record, kept by every compaction). Each member has a replica id, given when it joins;
+ * the replica keeps both with its data (replica/store.c) and reports them in TPC.HELLO. A
+ * replica is trusted only if it proves it is the member its link is for, in this cluster:
+ *
+ *   its TPC.HELLO says                         what happens
+ *   this cluster, this member, in-sync         txn_link_hello's own checks (missing_data)
+ *   this cluster, this member, left out        repair: it missed rounds since it left
+ *   this cluster, another member id           repair: the folder is another replica's
+ *   no identity, member never identified       adopted if its data is complete (a new
+ *     ("fresh": a new cluster, an upgrade)      cluster's first start): TPC.IDENTIFY
+ *   no identity, member identified before      repair: its folder is new or was wiped
+ *   another cluster, no data                   as "no identity"
+ *   another cluster, with data, this log has   io.fatal: the decision log was lost or
+ *     never committed a round                   replaced (refuse to presume anything)
+ *   another cluster, with data, otherwise      refused, not repaired automatically (a
+ *                                               typo in an address must not overwrite
+ *                                               another cluster's data); wipe it to let
+ *                                               it be repaired
+ *
+ * Configuration. MEMBERS <epoch> <next id> {<id> <addr> <state> <epoch>}* in the decision
+ * log, written and synced before a change takes effect (a crash in the middle leaves the
+ * old configuration or the new one, never half). State "in" (in sync: votes, may serve
+ * reads), "fresh" (in sync, not identified yet) or "out" (left out, or added: votes and
+ * reads only after a repair, which puts it back in at a new epoch). A round needs the
+ * votes and acknowledgements of the members in sync when it started (struct round.need);
+ * one that leaves is struck from every round's need, so rounds end without it, and its
+ * return finds it out of sync: a full repair, never a trust of what it held.
+ *
+ * The watchdog (every WATCH_MS) notes how long each member's link has not been READY: with
+ * min_replicas K > 0, an in-sync member down for down_after_ms is left out when at least
+ * K others stay in. It also ends start-up's loading state.
+ */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "failpoint.h"
+#include "log.h"
 #include "txn_internal.h"
+#include "util.h"
 
-int txn_member_get(const struct txn *t, int i, struct txn_member_info *mi)
+#define WATCH_MS 100
+
+static const char *const member_state_names[MEMBER_STATE_MAX] = { "none", "in-sync", "out" };
+
+int txn_in_sync(const struct txn *t, int i)
 {
-    if (i < 0 || i >= t->nlinks)
+    return i >= 0 && i < t->nlinks && t->member[i].state == MEMBER_IN;
+}
+
+static int count_in_sync(const struct txn *t)
+{
+    int n = 0;
+    for (int i = 0; i < t->nlinks; i++)
+        n += t->member[i].state == MEMBER_IN;
+    return n;
+}
+
+/* ---- the records ---- */
+
+static int write_records(struct txn *t, struct wal *w)
+{
+    char num[24];
+    const char *argv[3 + 4 * TXN_MAX_REPLICAS];
+    size_t lens[3 + 4 * TXN_MAX_REPLICAS];
+    char nums[2 + 2 * TXN_MAX_REPLICAS][24];
+    argv[0] = "CLUSTER", lens[0] = 7;
+    argv[1] = num, lens[1] = util_u64_to_str(t->cluster_id, num);
+    if (wal_append(w, 2, argv, lens) < 0)
         return -1;
-    *mi = (struct txn_member_info){ (uint64_t)i + 1, t->io.addr(t->io.ctx, i), "in-sync",
-                                    "?", 0, 0, 0, 0, "" };
+    int a = 0, k = 0;
+    argv[a] = "MEMBERS", lens[a++] = 7;
+    argv[a] = nums[k], lens[a++] = util_u64_to_str(t->epoch, nums[k]), k++;
+    argv[a] = nums[k], lens[a++] = util_u64_to_str(t->next_member_id, nums[k]), k++;
+    for (int i = 0; i < t->nlinks; i++) { /* an empty slot too: slots keep their place */
+        const struct member *m = &t->member[i];
+        argv[a] = nums[k], lens[a++] = util_u64_to_str(m->id, nums[k]), k++;
+        argv[a] = m->state == MEMBER_NONE ? "-" : m->addr, lens[a] = strlen(argv[a]), a++;
+        argv[a] = m->state == MEMBER_NONE  ? "none"
+                  : m->state == MEMBER_OUT ? "out"
+                  : m->fresh               ? "fresh"
+                                           : "in";
+        lens[a] = strlen(argv[a]), a++;
+        argv[a] = nums[k], lens[a++] = util_u64_to_str(m->epoch, nums[k]), k++;
+    }
+    return wal_append(w, a, argv, lens);
+}
+
+int txn_members_write(struct txn *t, struct wal *w)
+{
+    return write_records(t, w);
+}
+
+/* Writes the configuration and syncs the log (exits if that fails): the change is durable
+ * before it takes effect. */
+static void write_config(struct txn *t)
+{
+    if (write_records(t, t->log) < 0) {
+        LOG_WARNING("decision log: can't append the replica set (out of memory); exiting");
+        exit(1);
+    }
+    txn_sync_or_die(t);
+}
+
+int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens)
+{
+    uint64_t v;
+    if (strcmp(argv[0], "CLUSTER") == 0) {
+        if (argc != 2 || util_parse_u64(argv[1], lens[1], &v) < 0 || v == 0)
+            return -1;
+        t->cluster_id = v;
+        return 0;
+    }
+    /* MEMBERS */
+    if (argc < 3 || (argc - 3) % 4 != 0 || (argc - 3) / 4 > TXN_MAX_REPLICAS)
+        return -1;
+    uint64_t epoch, next;
+    if (util_parse_u64(argv[1], lens[1], &epoch) < 0 ||
+        util_parse_u64(argv[2], lens[2], &next) < 0)
+        return -1;
+    struct member ms[TXN_MAX_REPLICAS];
+    int n = (argc - 3) / 4;
+    memset(ms, 0, sizeof ms);
+    for (int k = 0; k < n; k++) {
+        char **f = argv + 3 + 4 * k;
+        size_t *fl = lens + 3 + 4 * k;
+        struct member *m = &ms[k];
+        if (util_parse_u64(f[0], fl[0], &m->id) < 0 || fl[1] == 0 || fl[1] >= TXN_ADDR_MAX ||
+            util_parse_u64(f[3], fl[3], &m->epoch) < 0)
+            return -1;
+        memcpy(m->addr, f[1], fl[1]);
+        if (strcmp(f[2], "in") == 0)
+            m->state = MEMBER_IN;
+        else if (strcmp(f[2], "fresh") == 0)
+            m->state = MEMBER_IN, m->fresh = 1;
+        else if (strcmp(f[2], "out") == 0)
+            m->state = MEMBER_OUT;
+        else if (strcmp(f[2], "none") == 0)
+            memset(m, 0, sizeof *m);
+        else
+            return -1;
+    }
+    memcpy(t->member, ms, sizeof ms);
+    t->nlinks = n;
+    t->epoch = epoch;
+    t->next_member_id = next;
     return 0;
 }
-uint64_t txn_cluster_id(const struct txn *t) { (void)t; return 0; }
-uint64_t txn_epoch(const struct txn *t) { (void)t; return 0; }
-int txn_members(const struct txn *t, int *in_sync)
+
+/* ---- set-up ---- */
+
+static int valid_addr(const char *addr)
 {
-    if (in_sync)
-        *in_sync = t->nlinks;
-    return t->nlinks;
+    const char *colon = strrchr(addr, ':');
+    uint64_t port;
+    return colon && colon != addr && strlen(addr) < TXN_ADDR_MAX &&
+           util_parse_u64(colon + 1, strlen(colon + 1), &port) == 0 && port > 0 &&
+           port < 65536;
 }
+
+static int find_addr(const struct txn *t, const char *addr)
+{
+    for (int i = 0; i < t->nlinks; i++)
+        if (t->member[i].state != MEMBER_NONE && strcmp(t->member[i].addr, addr) == 0)
+            return i;
+    return -1;
+}
+
+/* A free slot, or -1. */
+static int free_slot(struct txn *t)
+{
+    for (int i = 0; i < t->nlinks; i++)
+        if (t->member[i].state == MEMBER_NONE)
+            return i;
+    return t->nlinks < TXN_MAX_REPLICAS ? t->nlinks++ : -1;
+}
+
+/* Puts a new member in slot i (its state set by the caller). */
+static void member_init(struct txn *t, int i, const char *addr, enum member_state state)
+{
+    struct member *m = &t->member[i];
+    memset(m, 0, sizeof *m);
+    m->state = state;
+    m->id = t->next_member_id++;
+    m->epoch = t->epoch;
+    snprintf(m->addr, sizeof m->addr, "%s", addr);
+    m->unready_since = t->started ? t->io.mono_ms(t->io.ctx) : 0;
+    t->durable[i] = 0;
+    t->hello_seen[i] = 0;
+    t->repair_wanted[i] = 0;
+}
+
+/* Strikes link i from every round's need: it no longer votes or acknowledges. A round in
+ * flight that still waits for its vote is aborted (with every later one). */
+static void strike_from_rounds(struct txn *t, int i, const char *why)
+{
+    struct round *first_waiting = NULL;
+    for (struct round *rd = t->qhead; rd; rd = rd->qnext) {
+        if (!rd->need[i])
+            continue;
+        if (!rd->voted[i] && !rd->all_yes && !rd->ticket) {
+            if (!first_waiting)
+                first_waiting = rd;
+            continue;
+        }
+        rd->need[i] = 0;
+        rd->nneed--;
+    }
+    if (first_waiting)
+        txn_round_abort(first_waiting, why); /* its need goes with it */
+    for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        if (!rd->need[i])
+            continue;
+        rd->need[i] = 0;
+        rd->nneed--;
+        if (!rd->acked[i])
+            rd->acks_missing--;
+        rd->acked[i] = 0;
+    }
+    t->durable[i] = 0;
+    txn_end_durable_rounds(t);
+}
+
+static void schedule_kick(struct txn *t)
+{
+    if (!t->closing)
+        txn_timer_arm(t, t->kick, -1);
+}
+
+int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *err,
+                     size_t errlen)
+{
+    for (int k = 0; k < naddrs; k++) {
+        if (!valid_addr(addrs[k])) {
+            snprintf(err, errlen, "bad replica address '%s' (want host:port)", addrs[k]);
+            return -1;
+        }
+        for (int j = 0; j < k; j++)
+            if (strcmp(addrs[j], addrs[k]) == 0) {
+                snprintf(err, errlen, "replica %s is listed twice", addrs[k]);
+                return -1;
+            }
+    }
+    if (naddrs > TXN_MAX_REPLICAS) {
+        snprintf(err, errlen, "at most %d replicas", TXN_MAX_REPLICAS);
+        return -1;
+    }
+    if (!t->cluster_id) {
+        int legacy = t->next_rid > 1 || t->unacked || t->ended_max;
+        t->cluster_id = (t->io.random(t->io.ctx) & INT64_MAX) | 1;
+        LOG_NOTICE("%s: cluster id %016" PRIx64,
+                   legacy ? "decision log from before cluster ids (kept): its replicas are "
+                            "identified when they say hello with complete data"
+                          : "new cluster",
+                   t->cluster_id);
+    }
+    if (t->nlinks == 0) { /* a new cluster, or a log from before replica sets */
+        t->epoch = 1;
+        t->next_member_id = 1;
+        for (int k = 0; k < naddrs; k++) {
+            int i = free_slot(t);
+            member_init(t, i, addrs[k], MEMBER_IN);
+            t->member[i].fresh = 1;
+        }
+    } else {
+        /* The durable configuration wins; the configured list's differences are changes. */
+        int changed = 0;
+        for (int i = 0; i < t->nlinks; i++) {
+            int k = 0;
+            while (k < naddrs && strcmp(addrs[k], t->member[i].addr) != 0)
+                k++;
+            if (k < naddrs || t->member[i].state == MEMBER_NONE)
+                continue;
+            LOG_WARNING("replica %s (id %" PRIu64 ") is no longer configured: removing it "
+                        "from the replica set", t->member[i].addr, t->member[i].id);
+            t->member[i].state = MEMBER_NONE;
+            changed = 1;
+        }
+        for (int k = 0; k < naddrs; k++) {
+            if (find_addr(t, addrs[k]) >= 0)
+                continue;
+            int i = free_slot(t);
+            if (i < 0) {
+                snprintf(err, errlen, "at most %d replicas", TXN_MAX_REPLICAS);
+                return -1;
+            }
+            member_init(t, i, addrs[k], MEMBER_OUT);
+            LOG_WARNING("replica %s is newly configured: it joins as replica id %" PRIu64
+                        " through a full copy from a healthy replica", addrs[k],
+                        t->member[i].id);
+            changed = 1;
+        }
+        if (count_in_sync(t) == 0) {
+            snprintf(err, errlen, "none of the configured replicas is an in-sync member of "
+                     "this cluster (its decision log knows them by address; see REPLICASET "
+                     "LIST before changing addresses): refusing to start without one");
+            return -1;
+        }
+        if (changed)
+            t->epoch++;
+    }
+    write_config(t);
+    /* Replayed rounds need the members in sync now (MEMBERS may have come after them). */
+    for (struct round *rd = t->unacked; rd; rd = rd->next) {
+        rd->nneed = 0;
+        for (int i = 0; i < TXN_MAX_REPLICAS; i++) {
+            rd->need[i] = txn_in_sync(t, i);
+            rd->nneed += rd->need[i];
+        }
+        rd->acks_missing = rd->nneed;
+    }
+    LOG_NOTICE("replica set: epoch %" PRIu64 ", %d replicas, %d in sync, min-replicas %d",
+               t->epoch, txn_members(t, NULL), count_in_sync(t), t->min_replicas);
+    return 0;
+}
+
+/* ---- TPC.HELLO ---- */
+
+/* No round ever committed in this cluster (so a log that is new). */
+static int never_committed(const struct txn *t)
+{
+    return t->next_rid == 1 && !t->unacked && t->ended_max == 0;
+}
+
+static void on_notice_reply(void *arg, int i, const struct link_reply *r)
+{
+    (void)arg, (void)i, (void)r;
+}
+
+/* Tells the replica at link i, for its own log (TPC.NOTICE). */
+static void tell(struct txn *t, int i, const char *text)
+{
+    const char *argv[2] = { "TPC.NOTICE", text };
+    size_t lens[2] = { 10, strlen(text) };
+    txn_send(t, i, 2, argv, lens, on_notice_reply, NULL);
+}
+
+void txn_member_needs_repair(struct txn *t, int i, const char *why)
+{
+    struct member *m = &t->member[i];
+    snprintf(m->why, sizeof m->why, "%s", why);
+    LOG_WARNING("replica %s (id %" PRIu64 ") needs repair: %s; it serves no reads and takes "
+                "no rounds until it is repaired (from a healthy replica, automatically)",
+                m->addr, m->id, why);
+    char text[400];
+    snprintf(text, sizeof text, "this replica needs repair: %s; its data is replaced by a "
+             "copy from a healthy replica", why);
+    tell(t, i, text);
+    txn_repair_want(t, i, 1);
+}
+
+static void on_identify(void *arg, int i, const struct link_reply *r)
+{
+    struct txn *t = arg;
+    if (r && link_reply_is_error(r)) {
+        size_t len = 0;
+        const char *msg = link_reply_str(r, &len);
+        LOG_WARNING("replica %s refused its identity: %.*s", t->io.addr(t->io.ctx, i),
+                    (int)len, msg ? msg : "?");
+        t->io.drop(t->io.ctx, i, "it refused TPC.IDENTIFY");
+    }
+}
+
+/* A fresh member's replica, complete: gives it this cluster's identity. */
+static void adopt(struct txn *t, int i, const struct link_hello *h)
+{
+    struct member *m = &t->member[i];
+    if (h->cluster != t->cluster_id || h->member != m->id) {
+        char c[24], id[24];
+        const char *argv[3] = { "TPC.IDENTIFY", c, id };
+        size_t lens[3] = { 12, util_u64_to_str(t->cluster_id, c), util_u64_to_str(m->id, id) };
+        txn_send(t, i, 3, argv, lens, on_identify, t);
+        LOG_NOTICE("replica %s joins cluster %016" PRIx64 " as replica id %" PRIu64, m->addr,
+                   t->cluster_id, m->id);
+    }
+    m->fresh = 0;
+    write_config(t);
+}
+
+int txn_members_hello(struct txn *t, int i, const struct link_hello *h)
+{
+    struct member *m = &t->member[i];
+    char why[640];
+    int has_data = h->applied > 0 || h->n_in_doubt > 0;
+    m->hello_cluster = h->cluster;
+    m->hello_id = h->member;
+    m->applied = h->applied;
+    m->why[0] = '\0';
+    why[0] = '\0';
+    if (h->cluster && h->cluster != t->cluster_id && has_data) {
+        if (never_committed(t)) {
+            snprintf(why, sizeof why, "replica %s holds data of cluster %016" PRIx64 " "
+                     "(applied round %" PRIu64 "), but this decision log is new (cluster %016"
+                     PRIx64 ", no round committed): the coordinator's decision.log was lost or "
+                     "replaced. Refusing to decide rounds: restore the latest decision.log; or, "
+                     "to start the cluster over, remove every replica's data too", m->addr,
+                     h->cluster, h->applied, t->cluster_id);
+            t->io.fatal(t->io.ctx, why);
+            return -1;
+        }
+        snprintf(m->why, sizeof m->why, "it belongs to another cluster (%016" PRIx64 ", "
+                 "replica %" PRIu64 ", applied round %" PRIu64 "): not repaired automatically; "
+                 "to make it a replica of this cluster, stop it and remove its data folder",
+                 h->cluster, h->member, h->applied);
+        LOG_WARNING("replica %s refused: %s", m->addr, m->why);
+        tell(t, i, m->why);
+        return 1;
+    }
+    int identified = h->cluster == t->cluster_id && h->cluster != 0;
+    if (!identified && !m->fresh)
+        snprintf(why, sizeof why, "%s",
+                 h->cluster ? "it held another cluster's (empty) data"
+                            : "it has no identity: its data folder is new or was wiped");
+    else if (identified && h->member != m->id)
+        snprintf(why, sizeof why, "it is replica id %" PRIu64 " of this cluster, not %" PRIu64
+                 " (its data folder is another replica's)", h->member, m->id);
+    else if (m->state == MEMBER_OUT && !FAILPOINT_ON("coord.bug.trust_left_out"))
+        snprintf(why, sizeof why, "it is out of the in-sync set (since epoch %" PRIu64 "): "
+                 "it may have missed rounds", m->epoch);
+    if (why[0]) {
+        txn_member_needs_repair(t, i, why);
+        return 1;
+    }
+    if (m->state == MEMBER_OUT) { /* only with the deliberate bug: back in, unrepaired */
+        m->state = MEMBER_IN;
+        m->epoch = ++t->epoch;
+        write_config(t);
+    }
+    return 0;
+}
+
+void txn_member_hello_done(struct txn *t, int i, const struct link_hello *h)
+{
+    if (t->member[i].fresh)
+        adopt(t, i, h);
+}
+
+/* ---- changes ---- */
+
+void txn_member_rejoin(struct txn *t, int i)
+{
+    struct member *m = &t->member[i];
+    m->why[0] = '\0';
+    m->fresh = 0;
+    m->unready_since = t->io.mono_ms(t->io.ctx); /* writes wait for its reconnection */
+    t->durable[i] = t->repair.round;
+    if (m->state == MEMBER_IN)
+        return;
+    m->state = MEMBER_IN;
+    m->epoch = ++t->epoch;
+    write_config(t);
+    LOG_NOTICE("replica %s (id %" PRIu64 ") is in sync again: epoch %" PRIu64 ", %d in-sync "
+               "replicas", m->addr, m->id, t->epoch, count_in_sync(t));
+}
+
+/* Leaves in-sync member i out of the set (a new epoch, durable first). */
+static void leave_out(struct txn *t, int i, const char *why)
+{
+    struct member *m = &t->member[i];
+    m->state = MEMBER_OUT;
+    m->epoch = ++t->epoch;
+    snprintf(m->why, sizeof m->why, "left out of the in-sync set: %s", why);
+    write_config(t);
+    LOG_WARNING("replica %s (id %" PRIu64 ") left out of the in-sync set at epoch %" PRIu64
+                ": %s; writes go on with %d in-sync replicas (min-replicas %d); it rejoins "
+                "through a full repair", m->addr, m->id, t->epoch, why, count_in_sync(t),
+                t->min_replicas);
+    txn_repair_forget(t, i);
+    char text[300];
+    snprintf(text, sizeof text, "replica %s left the in-sync set", m->addr);
+    strike_from_rounds(t, i, "NOREPLICAS Not enough good replicas to write: a replica left the "
+                             "in-sync set during the write");
+    /* A connected but stalled replica: its next TPC.HELLO finds it out of sync. */
+    if (t->started)
+        t->io.drop(t->io.ctx, i, "left out of the in-sync set");
+    (void)text;
+    schedule_kick(t);
+}
+
+static int can_leave(const struct txn *t)
+{
+    return t->min_replicas > 0 && count_in_sync(t) - 1 >= t->min_replicas;
+}
+
+/* Member named by which: a replica id (digits) or an address. */
+static int find_member(const struct txn *t, const char *which)
+{
+    uint64_t id;
+    if (util_parse_u64(which, strlen(which), &id) == 0) {
+        for (int i = 0; i < t->nlinks; i++)
+            if (t->member[i].state != MEMBER_NONE && t->member[i].id == id)
+                return i;
+        return -1;
+    }
+    return find_addr(t, which);
+}
+
+static int check_new_addr(struct txn *t, const char *addr, char *err, size_t errlen)
+{
+    if (!valid_addr(addr)) {
+        snprintf(err, errlen, "ERR bad replica address '%s' (want host:port)", addr);
+        return -1;
+    }
+    if (find_addr(t, addr) >= 0) {
+        snprintf(err, errlen, "ERR replica %s is already a member", addr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether another in-sync member than i holds complete data (it waits for no repair):
+ * without one, removing i could leave no complete copy of the data. */
+static int other_complete(const struct txn *t, int i)
+{
+    for (int k = 0; k < t->nlinks; k++)
+        if (k != i && txn_in_sync(t, k) && !t->repair_wanted[k])
+            return 1;
+    return 0;
+}
+
+/* Takes member i out of the set for good (the caller writes the configuration). */
+static void forget(struct txn *t, int i)
+{
+    struct member *m = &t->member[i];
+    txn_repair_forget(t, i);
+    txn_repair_want(t, i, 0);
+    if (m->state == MEMBER_IN)
+        strike_from_rounds(t, i, "NOREPLICAS Not enough good replicas to write: a replica was "
+                                 "removed during the write");
+    m->state = MEMBER_NONE;
+}
+
+static int add_at(struct txn *t, const char *addr, char *err, size_t errlen)
+{
+    int i = free_slot(t);
+    if (i < 0) {
+        snprintf(err, errlen, "ERR at most %d replicas", TXN_MAX_REPLICAS);
+        return -1;
+    }
+    member_init(t, i, addr, MEMBER_OUT);
+    return i;
+}
+
 int txn_member_add(struct txn *t, const char *addr, char *err, size_t errlen)
 {
-    (void)t, (void)addr;
-    snprintf(err, errlen, "ERR not yet");
-    return -1;
+    if (check_new_addr(t, addr, err, errlen) < 0)
+        return -1;
+    int i = add_at(t, addr, err, errlen);
+    if (i < 0)
+        return -1;
+    t->epoch++;
+    write_config(t);
+    LOG_NOTICE("replica %s added as replica id %" PRIu64 " (epoch %" PRIu64 "): it joins "
+               "through a full copy from a healthy replica", addr, t->member[i].id, t->epoch);
+    if (t->started)
+        t->io.link_open(t->io.ctx, i, t->member[i].addr);
+    return i;
 }
+
 int txn_member_remove(struct txn *t, const char *which, char *err, size_t errlen)
 {
-    (void)t, (void)which;
-    snprintf(err, errlen, "ERR not yet");
-    return -1;
+    int i = find_member(t, which);
+    if (i < 0) {
+        snprintf(err, errlen, "ERR no replica '%s' in the replica set", which);
+        return -1;
+    }
+    if (t->member[i].state == MEMBER_IN && !other_complete(t, i)) {
+        snprintf(err, errlen, "ERR replica %s is the only in-sync replica with complete data: "
+                 "add another and let it be repaired first", t->member[i].addr);
+        return -1;
+    }
+    uint64_t id = t->member[i].id;
+    char addr[TXN_ADDR_MAX];
+    snprintf(addr, sizeof addr, "%s", t->member[i].addr);
+    forget(t, i);
+    t->epoch++;
+    write_config(t);
+    LOG_NOTICE("replica %s (id %" PRIu64 ") removed from the replica set (epoch %" PRIu64 ")",
+               addr, id, t->epoch);
+    if (t->started)
+        t->io.link_close(t->io.ctx, i);
+    schedule_kick(t);
+    return 0;
 }
+
 int txn_member_replace(struct txn *t, const char *which, const char *addr, char *err,
                        size_t errlen)
 {
-    (void)t, (void)which, (void)addr;
-    snprintf(err, errlen, "ERR not yet");
-    return -1;
+    int old = find_member(t, which);
+    if (old < 0) {
+        snprintf(err, errlen, "ERR no replica '%s' in the replica set", which);
+        return -1;
+    }
+    if (check_new_addr(t, addr, err, errlen) < 0)
+        return -1;
+    if (t->member[old].state == MEMBER_IN && !other_complete(t, old)) {
+        snprintf(err, errlen, "ERR replica %s is the only in-sync replica with complete data: "
+                 "nothing could repair its replacement; add the new one first, then remove it",
+                 t->member[old].addr);
+        return -1;
+    }
+    char old_addr[TXN_ADDR_MAX];
+    snprintf(old_addr, sizeof old_addr, "%s", t->member[old].addr);
+    forget(t, old);
+    int i = add_at(t, addr, err, errlen); /* cannot fail: old's slot is free */
+    t->epoch++;
+    write_config(t); /* one record: the old one out and the new one in, together */
+    LOG_NOTICE("replica %s replaced by %s, replica id %" PRIu64 " (epoch %" PRIu64 "): it "
+               "joins through a full copy from a healthy replica", old_addr, addr,
+               t->member[i].id, t->epoch);
+    if (t->started) {
+        t->io.link_close(t->io.ctx, old);
+        t->io.link_open(t->io.ctx, i, t->member[i].addr);
+    }
+    schedule_kick(t);
+    return i;
 }
-void txn_set_min_replicas(struct txn *t, int k) { (void)t, (void)k; }
-int txn_min_replicas(const struct txn *t) { (void)t; return 0; }
-void txn_set_down_after(struct txn *t, int ms) { (void)t, (void)ms; }
-void txn_set_write_wait(struct txn *t, int ms) { (void)t, (void)ms; }
+
+/* ---- the watchdog, waits, loading ---- */
+
+/* Notes whether link i is READY now; returns how long it has not been (ms, 0 if READY). */
+static uint64_t unready_for(struct txn *t, int i, uint64_t now)
+{
+    struct member *m = &t->member[i];
+    if (!t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms)) {
+        m->unready_since = 0;
+        return 0;
+    }
+    if (!m->unready_since)
+        m->unready_since = now;
+    return now - m->unready_since;
+}
+
+int txn_member_may_wait(struct txn *t, int i, int *ms_left)
+{
+    uint64_t now = t->io.mono_ms(t->io.ctx);
+    uint64_t down = unready_for(t, i, now);
+    uint64_t limit = (uint64_t)t->write_wait_ms;
+    if (can_leave(t) && (uint64_t)t->down_after_ms + 2 * WATCH_MS > limit)
+        limit = (uint64_t)t->down_after_ms + 2 * WATCH_MS; /* until it is left out */
+    if (down >= limit)
+        return 0;
+    *ms_left = (int)(limit - down);
+    return 1;
+}
+
+static void check_loaded(struct txn *t, uint64_t now)
+{
+    if (t->loaded || !t->started)
+        return;
+    int waiting = -1;
+    for (int i = 0; i < t->nlinks && waiting < 0; i++)
+        if (txn_in_sync(t, i) && (!t->hello_seen[i] || t->io.unready(t->io.ctx, i, UINT64_MAX)))
+            waiting = i;
+    if (waiting < 0) {
+        t->loaded = 1;
+        LOG_NOTICE("ready: every in-sync replica is up, in %" PRIu64 " ms", now - t->start_ms);
+    } else if (now - t->start_ms >= (uint64_t)t->write_wait_ms) {
+        t->loaded = 1;
+        LOG_WARNING("start-up: replica %s is still %s after %d ms; serving without it",
+                    t->member[waiting].addr,
+                    t->io.unready(t->io.ctx, waiting, UINT64_MAX) ?: "syncing",
+                    t->write_wait_ms);
+    }
+}
+
+void txn_members_tick(void *arg)
+{
+    struct txn *t = arg;
+    if (t->closing)
+        return;
+    uint64_t now = t->io.mono_ms(t->io.ctx);
+    for (int i = 0; i < t->nlinks; i++) {
+        if (t->member[i].state == MEMBER_NONE)
+            continue;
+        uint64_t down = unready_for(t, i, now);
+        if (t->member[i].state == MEMBER_IN && down >= (uint64_t)t->down_after_ms &&
+            can_leave(t)) {
+            char why[128];
+            snprintf(why, sizeof why, "%s for %" PRIu64 " ms",
+                     t->io.unready(t->io.ctx, i, (uint64_t)t->prepare_timeout_ms) ?: "down",
+                     down);
+            leave_out(t, i, why);
+        }
+    }
+    check_loaded(t, now);
+    txn_timer_arm(t, t->watch, WATCH_MS);
+}
+
 const char *txn_loading(struct txn *t, char *buf, size_t len)
 {
-    (void)t, (void)buf, (void)len;
+    check_loaded(t, t->io.mono_ms(t->io.ctx));
+    if (t->loaded)
+        return NULL;
+    for (int i = 0; i < t->nlinks; i++)
+        if (txn_in_sync(t, i) && (!t->hello_seen[i] || t->io.unready(t->io.ctx, i, UINT64_MAX))) {
+            snprintf(buf, len, "waiting for replica %s (%s)", t->member[i].addr,
+                     t->io.unready(t->io.ctx, i, UINT64_MAX) ?: "syncing");
+            return buf;
+        }
+    snprintf(buf, len, "starting");
+    return buf;
+}
+
+/* ---- settings and reports ---- */
+
+const char *txn_audit(const struct txn *t, char *buf, size_t len)
+{
+    for (const struct round *rd = t->unacked; rd; rd = rd->next) {
+        if (rd->replayed)
+            continue;
+        for (int i = 0; i < t->nlinks; i++)
+            if (rd->need[i] && !rd->voted[i]) {
+                snprintf(buf, len, "round %" PRIu64 " committed without the vote of in-sync "
+                         "replica %s (epoch %" PRIu64 ")", rd->rid, t->member[i].addr,
+                         t->epoch);
+                return buf;
+            }
+    }
     return NULL;
+}
+
+void txn_set_min_replicas(struct txn *t, int k) { t->min_replicas = k > 0 ? k : 0; }
+int txn_min_replicas(const struct txn *t) { return t->min_replicas; }
+void txn_set_down_after(struct txn *t, int ms) { t->down_after_ms = ms > 0 ? ms : 1; }
+void txn_set_write_wait(struct txn *t, int ms) { t->write_wait_ms = ms >= 0 ? ms : 0; }
+uint64_t txn_cluster_id(const struct txn *t) { return t->cluster_id; }
+uint64_t txn_epoch(const struct txn *t) { return t->epoch; }
+
+int txn_members(const struct txn *t, int *in_sync)
+{
+    int n = 0;
+    for (int i = 0; i < t->nlinks; i++)
+        n += t->member[i].state != MEMBER_NONE;
+    if (in_sync)
+        *in_sync = count_in_sync(t);
+    return n;
+}
+
+int txn_member_get(const struct txn *t, int i, struct txn_member_info *mi)
+{
+    if (i < 0 || i >= t->nlinks || t->member[i].state == MEMBER_NONE)
+        return -1;
+    const struct member *m = &t->member[i];
+    const char *un = t->io.unready(t->io.ctx, i, UINT64_MAX);
+    *mi = (struct txn_member_info){ m->id, m->addr, member_state_names[m->state],
+                                    un ? (t->repair_wanted[i] || m->why[0] ? "repair" : un)
+                                       : "ready",
+                                    m->epoch, m->hello_cluster, m->hello_id, m->applied,
+                                    m->why };
+    return 0;
 }

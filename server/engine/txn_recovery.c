@@ -30,6 +30,8 @@ static int fill_compacted(void *ctx, struct wal *tmp)
 {
     struct txn *t = ctx;
     char num[24];
+    if (txn_members_write(t, tmp) < 0)
+        return -1;
     const char *argv[2] = { "NEXT", num };
     size_t lens[2] = { 4, util_u64_to_str(t->next_rid, num) };
     if (wal_append(tmp, 2, argv, lens) < 0)
@@ -88,16 +90,21 @@ static void round_end(struct round *rd)
     maybe_compact(rd->t);
 }
 
-/* Ends every committed round that all replicas acknowledged and hold durably. */
-static void end_durable_rounds(struct txn *t)
+/* Whether every replica rd needs holds it durably. */
+static int durable_everywhere(const struct round *rd)
 {
-    uint64_t min = UINT64_MAX;
-    for (int i = 0; i < t->nlinks; i++)
-        min = t->durable[i] < min ? t->durable[i] : min;
+    for (int i = 0; i < rd->t->nlinks; i++)
+        if (rd->need[i] && rd->t->durable[i] < rd->rid)
+            return 0;
+    return 1;
+}
+
+void txn_end_durable_rounds(struct txn *t)
+{
     struct round *rd = t->unacked;
     while (rd) {
         struct round *next = rd->next;
-        if (rd->acks_missing == 0 && rd->rid <= min) {
+        if (rd->acks_missing == 0 && durable_everywhere(rd)) {
             round_end(rd);
             txn_round_maybe_free(rd);
         }
@@ -130,13 +137,14 @@ void txn_durable_poll_cb(void *arg)
         if (rd->acks_missing == 0 && rd->rid > want)
             want = rd->rid;
     for (int i = 0; want && i < t->nlinks; i++)
-        if (t->durable[i] < want && !t->io.unready(t->io.ctx, i, UINT64_MAX))
+        if (txn_in_sync(t, i) && t->durable[i] < want &&
+            !t->io.unready(t->io.ctx, i, UINT64_MAX))
             txn_send(t, i, 1, argv, lens, on_durable, t);
     /* Ask again later while a round still waits: a replica that was not ready now, or whose
      * answer fell short (it restarted meanwhile), would otherwise keep the round unended
      * until the next write -- the simulator's quiet cluster never settled. */
     for (int i = 0; want && i < t->nlinks; i++)
-        if (t->durable[i] < want) {
+        if (txn_in_sync(t, i) && t->durable[i] < want) {
             arm_durable_poll(t);
             break;
         }
@@ -153,7 +161,7 @@ void txn_note_durable(struct txn *t, int i, long long durable)
 {
     if (durable > 0 && (uint64_t)durable > t->durable[i]) {
         t->durable[i] = (uint64_t)durable;
-        end_durable_rounds(t);
+        txn_end_durable_rounds(t);
     }
 }
 
@@ -162,7 +170,9 @@ void txn_on_commit_ack(void *arg, int i, const struct link_reply *r)
     struct round *rd = arg;
     long long durable;
     rd->refs--;
-    if (r && link_reply_int(r, &durable) == 0) {
+    if (r && !rd->need[i]) {
+        /* It left the in-sync set meanwhile: its acknowledgement no longer counts. */
+    } else if (r && link_reply_int(r, &durable) == 0) {
         if (!rd->acked[i]) {
             rd->acked[i] = 1;
             rd->acks_missing--;
@@ -170,7 +180,7 @@ void txn_on_commit_ack(void *arg, int i, const struct link_reply *r)
         rd->refs++; /* keep rd alive across txn_note_durable, which may end and free rounds */
         txn_note_durable(rd->t, i, durable);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
-            end_durable_rounds(rd->t);
+            txn_end_durable_rounds(rd->t);
         if (rd->acks_missing == 0 && rd->state == ROUND_COMMITTED)
             arm_durable_poll(rd->t); /* acknowledged, still waiting to be durable */
         rd->refs--;
@@ -194,7 +204,7 @@ static void report_recovery(struct txn *t, int i)
     if (t->recovery_logged)
         return;
     for (int k = 0; k < t->nlinks; k++)
-        if (!t->hello_seen[k])
+        if (txn_in_sync(t, k) && !t->hello_seen[k])
             return;
     t->recovery_logged = 1;
     LOG_NOTICE("recovered %llu rounds: %llu committed (re-sent to replicas), %llu aborted "
@@ -222,8 +232,8 @@ static int in_flight(const struct txn *t, uint64_t rid)
  * doubt there while it is not yet ended. A replica that lost its disk, or came back from an
  * older copy of its folder, fails this; it must never serve a read or vote again before it
  * is repaired. Returns NULL, or why not (in why). */
-static const char *missing_data(const struct txn *t, const struct link_hello *h, char *why,
-                                size_t len)
+static const char *missing_data(const struct txn *t, int i, const struct link_hello *h,
+                                char *why, size_t len)
 {
     if (h->applied < t->ended_max) {
         snprintf(why, len, "it has applied round %llu but every replica held round %llu "
@@ -232,7 +242,7 @@ static const char *missing_data(const struct txn *t, const struct link_hello *h,
         return why;
     }
     for (const struct round *rd = t->unacked; rd; rd = rd->next) {
-        if (rd->rid <= h->applied)
+        if (rd->rid <= h->applied || !rd->need[i])
             continue;
         size_t k = 0;
         while (k < h->n_in_doubt && h->in_doubt[k] != rd->rid)
@@ -252,6 +262,9 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     const char *addr = t->io.addr(t->io.ctx, i);
     char why[256];
     txn_repair_relinked(t, i);
+    int rc = txn_members_hello(t, i, h);
+    if (rc != 0)
+        return rc;
     if (h->applied >= t->next_rid) {
         /* It applied a round this engine never issued (every applied round was committed,
          * so its COMMIT is in this log, or in the NEXT id a compaction kept, if the log is
@@ -265,13 +278,12 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         t->io.fatal(t->io.ctx, why);
         return -1;
     }
-    if (!FAILPOINT_ON("coord.bug.trust_lost_data") && missing_data(t, h, why, sizeof why)) {
-        LOG_WARNING("replica %s needs repair: %s; it serves no reads and takes no rounds "
-                    "until it is repaired (from a healthy replica, automatically)", addr, why);
-        txn_repair_want(t, i, 1);
+    if (!FAILPOINT_ON("coord.bug.trust_lost_data") && missing_data(t, i, h, why, sizeof why)) {
+        txn_member_needs_repair(t, i, why);
         return 1;
     }
     txn_repair_want(t, i, 0);
+    txn_member_hello_done(t, i, h);
     if (h->max_rid >= t->next_rid)
         t->next_rid = h->max_rid + 1;
     /* Rounds everyone acknowledged may end now that this mark is known (else an idle
@@ -296,7 +308,7 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     }
     n = 0;
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
-        if (rd->acked[i] && rd->rid <= h->durable)
+        if (!rd->need[i] || (rd->acked[i] && rd->rid <= h->durable))
             continue;
         /* An acknowledgement is not durability: a replica that acknowledged and then lost
          * power may hold the round in doubt again (a COMMIT record and SQLite's apply were
@@ -348,6 +360,8 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
 {
     struct txn *t = ctx;
     uint64_t rid;
+    if (argc >= 1 && (strcmp(argv[0], "CLUSTER") == 0 || strcmp(argv[0], "MEMBERS") == 0))
+        return txn_members_replay(t, argc, argv, lens);
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
         LOG_WARNING("decision log: unknown record at offset %llu", (unsigned long long)offset);
         return -1;
@@ -363,7 +377,8 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
         struct round *rd = txn_round_new(t, rid, ROUND_COMMITTED);
         if (!rd)
             return -1;
-        rd->acks_missing = t->nlinks;
+        rd->acks_missing = rd->nneed; /* txn_members_init sets both again after replay */
+        rd->replayed = 1;
         rd->next = t->unacked;
         t->unacked = rd;
         t->st.unacked_rounds++;

@@ -167,6 +167,7 @@ static void on_end(void *arg, int i, const struct link_reply *r)
     t->st.repairs_done++;
     t->repair_wanted[rp->target] = 0;
     int target = rp->target;
+    txn_member_rejoin(t, target); /* in sync again before any round can start */
     release(t);
     /* A fresh TPC.HELLO finds it complete and makes the link READY. */
     t->io.drop(t->io.ctx, target, "repaired: resynchronizing");
@@ -175,11 +176,13 @@ static void on_end(void *arg, int i, const struct link_reply *r)
 
 static void send_end(struct txn *t)
 {
-    char num[24];
-    const char *argv[3] = { "TPC.RESTORE", "END", num };
-    size_t lens[3] = { 11, 3, util_u64_to_str(t->repair.round, num) };
+    char num[24], cluster[24], id[24];
+    const char *argv[5] = { "TPC.RESTORE", "END", num, cluster, id };
+    size_t lens[5] = { 11, 3, util_u64_to_str(t->repair.round, num),
+                       util_u64_to_str(t->cluster_id, cluster),
+                       util_u64_to_str(t->member[t->repair.target].id, id) };
     repair_set_state(t, REPAIR_FINISHING);
-    repair_send(t, t->repair.target, 3, argv, lens, on_end);
+    repair_send(t, t->repair.target, 5, argv, lens, on_end);
 }
 
 static void on_rows(void *arg, int i, const struct link_reply *r)
@@ -291,7 +294,8 @@ static void repair_start(struct txn *t)
             target = i;
     for (int k = 0; target >= 0 && k < t->nlinks && source < 0; k++) {
         int i = (target + 1 + k) % t->nlinks;
-        if (i != target && !t->repair_wanted[i] && !t->io.unready(t->io.ctx, i, UINT64_MAX))
+        if (i != target && txn_in_sync(t, i) && !t->repair_wanted[i] &&
+            !t->io.unready(t->io.ctx, i, UINT64_MAX))
             source = i;
     }
     if (target < 0)
@@ -356,6 +360,13 @@ void txn_repair_relinked(struct txn *t, int i)
      * target's new connection and declared it complete with a chunk missing). */
     if (rp->state != REPAIR_IDLE && (i == rp->target || i == rp->source))
         repair_abort(t, "its replica reconnected");
+}
+
+void txn_repair_forget(struct txn *t, int i)
+{
+    struct txn_repair *rp = &t->repair;
+    if (rp->state != REPAIR_IDLE && (i == rp->target || i == rp->source))
+        repair_abort(t, "its replica left the replica set or the in-sync set");
 }
 
 void txn_repair_want(struct txn *t, int i, int want)

@@ -167,17 +167,21 @@ static void ev_free(struct ev *e)
 
 static void fault(void)
 {
-    int n = sim_w->cfg->nreplicas, r = (int)sim_rnd_in(0, 99);
+    int n = sim_w->nslots, r = (int)sim_rnd_in(0, 99);
     int i = (int)sim_rnd_in(0, (uint64_t)n - 1);
-    if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {
+    if (sim_w->nodes[i + 1].retired) {
+        /* a machine that left: nothing to break */
+    } else if (sim_w->cfg->members && sim_chance(sim_w->cfg->members)) {
+        sim_change_members();
+    } else if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {
         sim_rep_snapshot_or_rollback(i);
     } else if (sim_w->cfg->wipe && sim_chance(sim_w->cfg->wipe)) {
-        /* One disk lost at a time (until it is repaired): losing every replica's disk
-         * loses the data, which is not a failure to survive. */
+        /* One disk lost at a time (until it is repaired), never the last complete copy:
+         * losing every copy loses the data, which is not a failure to survive. */
         int wiped = 0;
         for (int k = 1; k <= n; k++)
-            wiped += sim_w->nodes[k].wiped;
-        if (!wiped)
+            wiped += sim_w->nodes[k].wiped && !sim_w->nodes[k].retired;
+        if (!wiped && !sim_last_copy(i))
             sim_rep_wipe(i);
     } else if (r < 12) {
         sim_rep_crash(i);
@@ -273,7 +277,7 @@ static void run_event(struct ev *e)
     case EV_RESTART:
         if (e->link == 0 && !sim_w->nodes[0].up)
             sim_coord_start();
-        else if (e->link > 0 && !sim_w->nodes[e->link].up)
+        else if (e->link > 0 && !sim_w->nodes[e->link].up && !sim_w->nodes[e->link].retired)
             sim_rep_start(e->link - 1);
         return;
     }
@@ -283,9 +287,13 @@ static void run_event(struct ev *e)
  * when broken; sim_main.c then prints the seed). */
 static void check_machines(void)
 {
-    if (sim_w->nodes[0].up && sim_w->t)
+    char why[256];
+    if (sim_w->nodes[0].up && sim_w->t) {
         txn_assert_invariants(sim_w->t);
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
+        if (txn_audit(sim_w->t, why, sizeof why))
+            sim_violation("commit rule broken: %s", why);
+    }
+    for (int i = 0; i < sim_w->nslots; i++)
         if (sim_w->nodes[i + 1].up && sim_w->nodes[i + 1].p)
             participant_assert_state(sim_w->nodes[i + 1].p);
 }
@@ -342,13 +350,13 @@ static void teardown(void)
 {
     if (sim_w->t) {
         txn_stop(sim_w->t, 0);
-        for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
+        for (int i = 0; i < SIM_MAX_REPLICAS; i++) {
             free(sim_w->links[i].q);
             sim_w->links[i].q = NULL;
         }
         txn_destroy(sim_w->t);
     }
-    for (int n = 0; n <= sim_w->cfg->nreplicas; n++) {
+    for (int n = 0; n <= SIM_MAX_REPLICAS; n++) {
         struct node *nd = &sim_w->nodes[n];
         if (nd->p) {
             sim_log_crash(nd->wal, 0);
@@ -364,7 +372,7 @@ static void teardown(void)
         free(nd->seen.b);
         sim_file_free(nd->file);
     }
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
+    for (int i = 0; i < SIM_MAX_REPLICAS; i++)
         for (int k = 0; k < 8; k++)
             free(sim_w->links[i].recent[k]);
     while (sim_w->nheap)
@@ -394,6 +402,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
     w.rng = cfg->seed * 0x2545f4914f6cdd1dULL + 1;
     w.client_busy = calloc((size_t)cfg->nclients + 1, sizeof *w.client_busy);
     w.bug_vote_early = bug_on("vote-before-durable");
+    w.nslots = cfg->nreplicas;
     for (int n = 0; n <= cfg->nreplicas; n++) {
         w.nodes[n].file = sim_file_new();
         sim_file_on_durable(w.nodes[n].file, sim_on_durable, (void *)(intptr_t)n);

@@ -38,6 +38,11 @@
  *   skip-in-doubt         a reconnecting replica is not sent the decisions it missed
  *   vote-before-durable   a replica's vote leaves before its PREPARE is durable
  *   trust-lost-data       a replica that lost its disk is taken back (with wipe > 0)
+ *   commit-on-k-votes     a round commits on min_replicas YES votes, as a quorum system
+ *                         would, without leaving the others out of the in-sync set first
+ *                         (with min_replicas > 0; caught by the commit-rule audit)
+ *   trust-left-out        a replica left out of the in-sync set is taken back without
+ *                         repair when it returns (with min_replicas > 0)
  */
 #ifndef TWOPC_SIM_H
 #define TWOPC_SIM_H
@@ -55,6 +60,9 @@ struct sim_config {
     int wipe;           /* percent of faults that wipe a replica's disk (0: none; issue #11) */
     int rollback;       /* percent of faults that copy a replica's folder, or restore the
                          * older copy (a restored backup or VM snapshot) */
+    int min_replicas;   /* the engine's --min-replicas (0: every replica must vote) */
+    int members;        /* percent of faults that change the replica set: remove a member,
+                         * add a new one (an empty machine), or replace one */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -65,6 +73,7 @@ struct sim_result {
     uint64_t rounds, committed, aborted, ops_ok, ops_failed, ops_unknown, reads;
     uint64_t crashes, pauses, breaks, strays, wipes, rollbacks, events;
     uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
+    uint64_t member_changes; /* replicas added, removed or replaced */
 };
 
 /* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */

@@ -106,7 +106,7 @@ static void read_done(void *arg, int i, const struct link_reply *r)
     if (!h->live)
         return;
     if (!r) {
-        if (++h->tries < sim_w->cfg->nreplicas)
+        if (++h->tries < sim_w->nslots)
             start_read(h, i);
         else
             sim_hop_finish(h, 1, 0);
@@ -220,8 +220,10 @@ static int all_quiet(void)
     txn_get_stats(sim_w->t, &st);
     if (st.pending_ops || st.inflight || st.unacked_rounds)
         return 0;
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
+    for (int i = 0; i < sim_w->nslots; i++) {
         const struct node *nd = &sim_w->nodes[i + 1];
+        if (!sim_w->links[i].open)
+            continue;
         if (sim_w->links[i].state != SL_READY || sim_w->links[i].qn || !nd->up || nd->nheld ||
             participant_in_doubt(nd->p) || nd->paused_until > sim_w->now)
             return 0;
@@ -234,10 +236,14 @@ static int all_ready(void)
 {
     if (!sim_w->nodes[0].up || sim_w->nodes[0].paused_until > sim_w->now)
         return 0;
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
-        if (sim_w->links[i].state != SL_READY || !sim_w->nodes[i + 1].up ||
-            sim_w->nodes[i + 1].paused_until > sim_w->now)
+    for (int i = 0; i < sim_w->nslots; i++) {
+        const struct node *nd = &sim_w->nodes[i + 1];
+        if (nd->retired)
+            continue;
+        if (!sim_w->links[i].open || sim_w->links[i].state != SL_READY || !nd->up ||
+            nd->paused_until > sim_w->now)
             return 0;
+    }
     return 1;
 }
 
@@ -250,7 +256,7 @@ static void describe_unsettled(char *why, size_t len)
     size_t n = (size_t)snprintf(why, len, "coordinator %s, %zu pending, %zu unacked, %zu in "
                                 "flight;", sim_w->nodes[0].up ? "up" : "down", st.pending_ops,
                                 st.unacked_rounds, st.inflight);
-    for (int i = 0; i < sim_w->cfg->nreplicas && n < len; i++) {
+    for (int i = 0; i < sim_w->nslots && n < len; i++) {
         const struct node *nd = &sim_w->nodes[i + 1];
         n += (size_t)snprintf(why + n, len - n, " replica %d %s link %d q %zu held %zu doubt "
                               "%zu;", i, nd->up ? "up" : "down", sim_w->links[i].state,
@@ -301,11 +307,11 @@ void sim_heal_and_check(void)
 {
     sim_w->faults_on = 0;
     sim_w->clients_on = 0;
-    for (int n = 0; n <= sim_w->cfg->nreplicas; n++) { /* pauses end by themselves */
-        if (!sim_w->nodes[n].up)
+    for (int n = 0; n <= sim_w->nslots; n++) { /* pauses end by themselves */
+        if (!sim_w->nodes[n].up && !sim_w->nodes[n].retired)
             sim_push(sim_w->now, EV_RESTART, -1)->link = n;
     }
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++)
+    for (int i = 0; i < sim_w->nslots; i++)
         sim_w->links[i].slow_until = 0;
     uint64_t deadline = sim_w->now + FINAL_MS * 1000ULL;
     if (sim_run_until(deadline, all_ready) < 0)
@@ -340,7 +346,9 @@ void sim_heal_and_check(void)
     char first[17] = "";
     uint64_t applied0 = 0;
     int first_seen = 0;
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
+    for (int i = 0; i < sim_w->nslots; i++) {
+        if (!sim_w->links[i].open)
+            continue;
         struct store *st = participant_store(sim_w->nodes[i + 1].p);
         char hex[17];
         store_digest(st, hex);

@@ -151,10 +151,36 @@ static void io_fatal(void *ctx, const char *why)
 static uint64_t io_wall_ms(void *ctx) { return WALL_BASE_MS + now_ms(); }
 static uint64_t io_mono_ms(void *ctx) { return now_ms(); }
 
+/* The engine opens slot i's link: slot i is always node i + 1; a slot reopened after a
+ * removal gets a new, empty machine. */
+static void io_link_open(void *ctx, int i, const char *addr)
+{
+    struct slink *sl = &sim_w->links[i];
+    if (i + 1 > sim_w->nslots)
+        sim_w->nslots = i + 1;
+    if (sim_w->nodes[i + 1].retired || !sim_w->nodes[i + 1].file)
+        sim_rep_new(i);
+    sim_trace("link %d opens (%s)", i, addr);
+    sl->open = 1;
+    sl->state = SL_DOWN;
+    sim_link_connect(i);
+}
+
+static void io_link_close(void *ctx, int i)
+{
+    sim_trace("link %d closes: its replica left the replica set", i);
+    sim_link_break(i, "removed from the replica set");
+    sim_w->links[i].open = 0;
+    sim_rep_retire(i);
+}
+
+static uint64_t io_random(void *ctx) { return sim_rnd_in(1, UINT64_MAX - 1); }
+
 static const struct txn_io sim_io = { NULL, sim_io_send, io_unready, io_addr, io_drop,
                                       io_timer_new, io_timer_arm, io_timer_cancel,
                                       io_timer_armed, io_timer_free, io_once, io_fatal,
-                                      io_wall_ms, io_mono_ms, NULL, NULL, NULL };
+                                      io_wall_ms, io_mono_ms, io_link_open, io_link_close,
+                                      io_random };
 
 /* ---- disks: syncs, and what became durable ---- */
 
@@ -291,7 +317,7 @@ static void hello_done(void *arg, int i, const struct link_reply *r)
 void sim_link_connect(int i)
 {
     struct slink *sl = &sim_w->links[i];
-    if (!sim_w->nodes[0].up || sl->state != SL_DOWN)
+    if (!sim_w->nodes[0].up || sl->state != SL_DOWN || !sl->open)
         return;
     if (!sim_w->nodes[i + 1].up) {
         struct ev *e = sim_push(sim_w->now + RETRY_US, EV_RETRY, 0);
@@ -346,10 +372,12 @@ int sim_coord_start(void)
     }
     txn_set_max_inflight(sim_w->t, 3);
     txn_set_repair_chunk(sim_w->t, 2); /* its few keys still take several chunks to copy */
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
-        sim_w->links[i].state = SL_DOWN;
-        sim_link_connect(i);
-    }
+    txn_set_min_replicas(sim_w->t, sim_w->cfg->min_replicas);
+    txn_set_down_after(sim_w->t, 300);
+    txn_set_write_wait(sim_w->t, 300);
+    for (int i = 0; i < SIM_MAX_REPLICAS; i++)
+        sim_w->links[i].open = 0;
+    txn_start(sim_w->t); /* io_link_open for every member */
     return 0;
 }
 
@@ -376,7 +404,7 @@ void sim_coord_crash(void)
     sim_log_crash(nd->wal, sim_chance(30) ? 0 : (size_t)sim_rnd_in(0, extra));
     nd->up = 0;
     nd->inc++;
-    for (int i = 0; i < sim_w->cfg->nreplicas; i++) {
+    for (int i = 0; i < sim_w->nslots; i++) {
         struct slink *sl = &sim_w->links[i];
         free(sl->q);
         sl->q = NULL;
@@ -400,4 +428,62 @@ void sim_coord_crash(void)
     nd->wal = NULL;
     struct ev *e = sim_push(sim_w->now + sim_rnd_in(5000, 400000), EV_RESTART, -1);
     e->link = 0;
+}
+
+/* ---- the replica set ---- */
+
+int sim_last_copy(int i)
+{
+    if (!sim_w->nodes[0].up || !sim_w->t)
+        return 1; /* the coordinator's view is unknown: be safe */
+    for (int k = 0; k < sim_w->nslots; k++) {
+        struct txn_member_info mi;
+        if (k != i && txn_member_get(sim_w->t, k, &mi) == 0 &&
+            strcmp(mi.state, "in-sync") == 0 && !sim_w->nodes[k + 1].wiped &&
+            !sim_w->nodes[k + 1].retired)
+            return 0;
+    }
+    return 1;
+}
+
+/* Removes a member, adds one (an empty machine) or replaces one, through the engine's own
+ * commands (REPLICASET in the daemon); the engine refuses what would lose data. */
+void sim_change_members(void)
+{
+    struct txn *t = sim_w->t;
+    if (!sim_w->nodes[0].up || !t)
+        return;
+    int slots[SIM_MAX_REPLICAS], n = 0;
+    for (int k = 0; k < sim_w->nslots; k++) {
+        struct txn_member_info mi;
+        if (txn_member_get(t, k, &mi) == 0)
+            slots[n++] = k;
+    }
+    char err[256], addr[32], which[24];
+    snprintf(addr, sizeof addr, "new%" PRIu64 ":7000", ++sim_w->addr_counter);
+    int r = (int)sim_rnd_in(0, 2), victim = n ? slots[sim_rnd_in(0, (uint64_t)n - 1)] : -1;
+    struct txn_member_info mi;
+    if (victim < 0 || txn_member_get(t, victim, &mi) < 0)
+        return;
+    snprintf(which, sizeof which, "%" PRIu64, mi.id);
+    int free_slot = n < SIM_MAX_REPLICAS;
+    int rc;
+    if (r == 0 && n > 1) {
+        if (sim_last_copy(victim))
+            return; /* (the engine would refuse it too, unless the copy is on a wiped node) */
+        rc = txn_member_remove(t, which, err, sizeof err);
+        sim_trace("REPLICASET REMOVE %s: %s", which, rc < 0 ? err : "OK");
+    } else if (r == 1 && free_slot) {
+        rc = txn_member_add(t, addr, err, sizeof err);
+        sim_trace("REPLICASET ADD %s: %s", addr, rc < 0 ? err : "OK");
+    } else if (r == 2) {
+        if (sim_last_copy(victim))
+            return;
+        rc = txn_member_replace(t, which, addr, err, sizeof err);
+        sim_trace("REPLICASET REPLACE %s %s: %s", which, addr, rc < 0 ? err : "OK");
+    } else {
+        return;
+    }
+    if (rc >= 0)
+        sim_w->res->member_changes++;
 }

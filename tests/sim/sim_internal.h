@@ -84,6 +84,7 @@ struct slink {
     char *recent[8]; /* recent commands, for stray duplicates */
     size_t recent_len[8];
     int nrecent;
+    int open; /* the engine opened this slot's link (a member's) and has not closed it */
 };
 
 struct held {
@@ -115,6 +116,7 @@ struct node {
     uint64_t durable_ticket, rng, last_applied;
     int lazy_armed;
     int wiped; /* lost its disk, or was rolled back, and is not complete again yet */
+    int retired; /* removed from the replica set: the machine is gone */
     struct sim_file *snap_file; /* an older copy of its folder (rollback), or NULL */
     struct store *snap_store;
 };
@@ -146,6 +148,8 @@ struct world {
     uint64_t *digests; /* per applied round id: a hash of the data (0: not seen yet) */
     size_t ndigests;
     int faults_on, clients_on;
+    int nslots;        /* slots (links, nodes 1..nslots) ever used */
+    uint64_t addr_counter;
     uint64_t fault_gap_us; /* this seed's mean time between faults (swarm testing) */
     int bug_vote_early;
 };
@@ -177,6 +181,11 @@ void sim_net_send(int link, int to_rep, uint64_t conn, const char *bytes, size_t
 struct wal *sim_open_log(void *arg, journal_replay_fn fn, void *ctx,
                          struct journal_info *info, char *err, size_t errlen);
 void sim_scan_durable(int n);
+/* Whether wiping or rolling back replica i could lose data: no other in-sync member holds
+ * a complete copy. */
+int sim_last_copy(int i);
+/* A membership change (cfg->members). */
+void sim_change_members(void);
 
 /* ---- replica processes (sim_replica.c) ---- */
 int sim_rep_start(int i);
@@ -184,6 +193,10 @@ void sim_rep_sync_done(int i);
 void sim_rep_crash(int i);
 void sim_rep_wipe(int i);
 void sim_rep_snapshot_or_rollback(int i);
+/* A new, empty machine in slot i (an added or replacing replica). */
+void sim_rep_new(int i);
+/* Slot i's machine leaves for good. */
+void sim_rep_retire(int i);
 void sim_deliver_to_rep(struct ev *e);
 
 /* ---- clients and the end of a run (sim_client.c) ---- */

@@ -26,10 +26,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
-               "                 [--rollback PERCENT]\n"
+               "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
                "                 [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
-               "vote-before-durable trust-lost-data (with --wipe)\n");
+               "vote-before-durable trust-lost-data (with --wipe)\n"
+               "      commit-on-k-votes trust-left-out (with --min-replicas)\n");
 }
 
 /* The engine's failpoint switch behind each broken rule (vote-before-durable is the
@@ -42,6 +43,8 @@ static const char *bug_switch(const char *bug)
         { "skip-in-doubt", "coord.bug.skip_in_doubt" },
         { "vote-before-durable", "" },
         { "trust-lost-data", "coord.bug.trust_lost_data" },
+        { "commit-on-k-votes", "coord.bug.commit_on_k_votes" },
+        { "trust-left-out", "coord.bug.trust_left_out" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(bug, map[i][0]) == 0)
@@ -106,6 +109,10 @@ int main(int argc, char **argv)
             cfg.wipe = atoi(v), i++;
         } else if (strcmp(a, "--rollback") == 0 && v) {
             cfg.rollback = atoi(v), i++;
+        } else if (strcmp(a, "--min-replicas") == 0 && v) {
+            cfg.min_replicas = atoi(v), i++;
+        } else if (strcmp(a, "--members") == 0 && v) {
+            cfg.members = atoi(v), i++;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg.verbose = 1;
         } else {
@@ -126,7 +133,7 @@ int main(int argc, char **argv)
     current_bug = cfg.bug;
     signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
-    uint64_t rounds = 0, failed = 0, wipes = 0, rollbacks = 0, repairs = 0;
+    uint64_t rounds = 0, failed = 0, wipes = 0, rollbacks = 0, repairs = 0, changes = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
         cfg.seed = current_seed = seed;
@@ -138,6 +145,7 @@ int main(int argc, char **argv)
         wipes += r.wipes;
         rollbacks += r.rollbacks;
         repairs += r.repairs;
+        changes += r.member_changes;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
         if (!r.violation)
@@ -173,7 +181,10 @@ int main(int argc, char **argv)
     }
     printf("%" PRIu64 " seeds, %" PRIu64 " rounds, %" PRIu64 " violations, %ld s\n",
            to - from + 1, rounds, failed, (long)(time(NULL) - t0));
-    if (cfg.wipe || cfg.rollback)
+    if (cfg.members || cfg.min_replicas)
+        printf("%" PRIu64 " replica-set changes (added, removed, replaced), min-replicas %d\n",
+               changes, cfg.min_replicas);
+    if (cfg.wipe || cfg.rollback || cfg.members || cfg.min_replicas)
         printf("%" PRIu64 " disks wiped, %" PRIu64 " folders rolled back, %" PRIu64
                " repairs (a replica that lost data is never read nor counted as a vote until "
                "repaired)\n", wipes, rollbacks, repairs);

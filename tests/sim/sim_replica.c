@@ -226,9 +226,11 @@ void sim_rep_snapshot_or_rollback(int i)
         sim_trace("replica %d: a copy of its folder is taken", i);
         return;
     }
-    for (int k = 1; k <= sim_w->cfg->nreplicas; k++)
-        if (sim_w->nodes[k].wiped)
+    for (int k = 1; k <= sim_w->nslots; k++)
+        if (sim_w->nodes[k].wiped && !sim_w->nodes[k].retired)
             return;
+    if (sim_last_copy(i))
+        return;
     sim_rep_crash(i);
     sim_trace("replica %d comes back from an older copy of its folder", i);
     sim_w->res->rollbacks++;
@@ -270,4 +272,41 @@ void sim_rep_crash(int i)
     sim_link_break(i, "the replica died");
     struct ev *e = sim_push(sim_w->now + sim_rnd_in(5000, 400000), EV_RESTART, -1);
     e->link = i + 1;
+}
+
+void sim_rep_new(int i)
+{
+    struct node *nd = &sim_w->nodes[i + 1];
+    if (nd->file) { /* a machine was here before: it is gone for good */
+        store_close(nd->kept);
+        nd->kept = NULL;
+        store_close(nd->snap_store);
+        nd->snap_store = NULL;
+        sim_file_free(nd->snap_file);
+        nd->snap_file = NULL;
+        sim_file_free(nd->file);
+        free(nd->seen.b);
+        nd->seen = (struct bits){ 0 };
+    }
+    if (!nd->parser)
+        nd->parser = resp_parser_new(NULL);
+    nd->file = sim_file_new();
+    sim_file_on_durable(nd->file, sim_on_durable, (void *)(intptr_t)(i + 1));
+    nd->scanned = nd->scanned_rewrites = 0;
+    nd->last_applied = 0;
+    nd->rng = sim_w->cfg->seed + (uint64_t)(i + 1) * 7919 + sim_w->addr_counter;
+    nd->retired = 0;
+    nd->wiped = 1; /* empty: not complete until it is repaired */
+    nd->paused_until = 0;
+    sim_trace("replica %d: a new machine", i);
+    sim_rep_start(i);
+}
+
+void sim_rep_retire(int i)
+{
+    struct node *nd = &sim_w->nodes[i + 1];
+    sim_rep_crash(i);
+    nd->retired = 1;
+    nd->wiped = 0;
+    sim_trace("replica %d: the machine is gone", i);
 }
