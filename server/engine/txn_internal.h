@@ -130,6 +130,10 @@ struct txn {
     /* The replica set (txn_members.c). */
     struct member member[TXN_MAX_REPLICAS];
     uint64_t cluster_id, epoch, next_member_id;
+    /* The replica addresses the operator configured at the last start (CONFIGURED): a
+     * start applies only what changed in that list, never undoing online changes. */
+    char configured[TXN_MAX_REPLICAS][TXN_ADDR_MAX];
+    int nconfigured, have_configured;
     int min_replicas, down_after_ms, write_wait_ms;
     int started, loaded;
     uint64_t start_ms;
@@ -188,7 +192,8 @@ int txn_members_write(struct txn *t, struct wal *w);
 int txn_in_sync(const struct txn *t, int i);
 /* Link i's TPC.HELLO, as far as identity and membership go: 0 if it may be trusted (and
  * txn_link_hello goes on), 1 if it needs repair (why in the member's why), -1 after
- * io.fatal. */
+ * io.fatal; 2 only with the deliberate bug coord.bug.trust_left_out (trusted whatever its
+ * data). */
 int txn_members_hello(struct txn *t, int i, const struct link_hello *h);
 /* Link i's replica is incomplete (why): it waits for repair, and says so in its log. */
 void txn_member_needs_repair(struct txn *t, int i, const char *why);

@@ -73,6 +73,11 @@ static int write_records(struct txn *t, struct wal *w)
     argv[1] = num, lens[1] = util_u64_to_str(t->cluster_id, num);
     if (wal_append(w, 2, argv, lens) < 0)
         return -1;
+    argv[0] = "CONFIGURED", lens[0] = 10;
+    for (int c = 0; c < t->nconfigured; c++)
+        argv[1 + c] = t->configured[c], lens[1 + c] = strlen(t->configured[c]);
+    if (wal_append(w, 1 + t->nconfigured, argv, lens) < 0)
+        return -1;
     int a = 0, k = 0;
     argv[a] = "MEMBERS", lens[a++] = 7;
     argv[a] = nums[k], lens[a++] = util_u64_to_str(t->epoch, nums[k]), k++;
@@ -114,6 +119,18 @@ int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens)
         if (argc != 2 || util_parse_u64(argv[1], lens[1], &v) < 0 || v == 0)
             return -1;
         t->cluster_id = v;
+        return 0;
+    }
+    if (strcmp(argv[0], "CONFIGURED") == 0) {
+        if (argc - 1 > TXN_MAX_REPLICAS)
+            return -1;
+        for (int c = 1; c < argc; c++) {
+            if (lens[c] == 0 || lens[c] >= TXN_ADDR_MAX)
+                return -1;
+            memcpy(t->configured[c - 1], argv[c], lens[c] + 1);
+        }
+        t->nconfigured = argc - 1;
+        t->have_configured = 1;
         return 0;
     }
     /* MEMBERS */
@@ -232,6 +249,23 @@ static void schedule_kick(struct txn *t)
         txn_timer_arm(t, t->kick, -1);
 }
 
+/* Whether addr was in the list configured at the last start. */
+static int was_configured(const struct txn *t, const char *addr)
+{
+    for (int c = 0; c < t->nconfigured; c++)
+        if (strcmp(t->configured[c], addr) == 0)
+            return 1;
+    return 0;
+}
+
+static int in_list(const char *const *addrs, int naddrs, const char *addr)
+{
+    for (int k = 0; k < naddrs; k++)
+        if (strcmp(addrs[k], addr) == 0)
+            return 1;
+    return 0;
+}
+
 int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *err,
                      size_t errlen)
 {
@@ -268,22 +302,21 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
             t->member[i].fresh = 1;
         }
     } else {
-        /* The durable configuration wins; the configured list's differences are changes. */
+        /* The durable configuration wins; what changed in the configured list since the
+         * last start is applied to it (so online changes made since are kept). */
         int changed = 0;
         for (int i = 0; i < t->nlinks; i++) {
-            int k = 0;
-            while (k < naddrs && strcmp(addrs[k], t->member[i].addr) != 0)
-                k++;
-            if (k < naddrs || t->member[i].state == MEMBER_NONE)
-                continue;
+            if (t->member[i].state == MEMBER_NONE || !was_configured(t, t->member[i].addr) ||
+                in_list(addrs, naddrs, t->member[i].addr))
+                continue; /* not configured before (added online), or still configured */
             LOG_WARNING("replica %s (id %" PRIu64 ") is no longer configured: removing it "
                         "from the replica set", t->member[i].addr, t->member[i].id);
             t->member[i].state = MEMBER_NONE;
             changed = 1;
         }
         for (int k = 0; k < naddrs; k++) {
-            if (find_addr(t, addrs[k]) >= 0)
-                continue;
+            if (find_addr(t, addrs[k]) >= 0 || was_configured(t, addrs[k]))
+                continue; /* a member, or configured before and removed online since */
             int i = free_slot(t);
             if (i < 0) {
                 snprintf(err, errlen, "at most %d replicas", TXN_MAX_REPLICAS);
@@ -304,6 +337,10 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
         if (changed)
             t->epoch++;
     }
+    t->nconfigured = naddrs;
+    t->have_configured = 1;
+    for (int k = 0; k < naddrs; k++)
+        snprintf(t->configured[k], TXN_ADDR_MAX, "%s", addrs[k]);
     write_config(t);
     /* Replayed rounds need the members in sync now (MEMBERS may have come after them). */
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
@@ -430,6 +467,7 @@ int txn_members_hello(struct txn *t, int i, const struct link_hello *h)
         m->state = MEMBER_IN;
         m->epoch = ++t->epoch;
         write_config(t);
+        return 2;
     }
     return 0;
 }

@@ -263,7 +263,7 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     char why[256];
     txn_repair_relinked(t, i);
     int rc = txn_members_hello(t, i, h);
-    if (rc != 0)
+    if (rc == 1 || rc == -1)
         return rc;
     if (h->applied >= t->next_rid) {
         /* It applied a round this engine never issued (every applied round was committed,
@@ -278,7 +278,8 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         t->io.fatal(t->io.ctx, why);
         return -1;
     }
-    if (!FAILPOINT_ON("coord.bug.trust_lost_data") && missing_data(t, i, h, why, sizeof why)) {
+    if (!FAILPOINT_ON("coord.bug.trust_lost_data") && rc != 2 &&
+        missing_data(t, i, h, why, sizeof why)) {
         txn_member_needs_repair(t, i, why);
         return 1;
     }
@@ -360,7 +361,8 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
 {
     struct txn *t = ctx;
     uint64_t rid;
-    if (argc >= 1 && (strcmp(argv[0], "CLUSTER") == 0 || strcmp(argv[0], "MEMBERS") == 0))
+    if (argc >= 1 && (strcmp(argv[0], "CLUSTER") == 0 || strcmp(argv[0], "MEMBERS") == 0 ||
+                      strcmp(argv[0], "CONFIGURED") == 0))
         return txn_members_replay(t, argc, argv, lens);
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
         LOG_WARNING("decision log: unknown record at offset %llu", (unsigned long long)offset);
