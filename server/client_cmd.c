@@ -412,7 +412,7 @@ static void cmd_client(struct client *cl, const struct resp_request *req)
 }
 
 static const struct command client_commands[] = {
-    { "client", -2, CMD_LOCAL, 0, 0, 0, "connection", "2.4.0",
+    { "client", -2, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "connection", "2.4.0",
       "A container for client connection commands.", cmd_client, client_subcommands },
 };
 

@@ -138,7 +138,7 @@ static void cmd_config(struct client *cl, const struct resp_request *req)
 }
 
 static const struct command config_commands[] = {
-    { "config", -2, CMD_LOCAL, 0, 0, 0, "server", "2.0.0",
+    { "config", -2, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "server", "2.0.0",
       "A container for server configuration commands.", cmd_config, config_subcommands },
 };
 

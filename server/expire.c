@@ -35,12 +35,19 @@ static void arm(int ms)
     evtimer_add(sweep.timer, &tv);
 }
 
+/* True when every in-sync member's link is READY and answering (a sweep's delete would
+ * fail otherwise). Empty slots and members out of the in-sync set do not vote: skipped. */
 static int all_ready(struct txn *t)
 {
-    for (int i = 0; i < txn_nlinks(t); i++)
-        if (link_state(txn_link(t, i)) != LINK_READY ||
-            link_stalled(txn_link(t, i), (uint64_t)txn_prepare_timeout_ms(t)))
+    struct txn_member_info mi;
+    for (int i = 0; i < txn_nlinks(t); i++) {
+        struct link *l = txn_link(t, i);
+        if (txn_member_get(t, i, &mi) < 0 || strcmp(mi.state, "in-sync") != 0)
+            continue;
+        if (!l || link_state(l) != LINK_READY ||
+            link_stalled(l, (uint64_t)txn_prepare_timeout_ms(t)))
             return 0;
+    }
     return 1;
 }
 

@@ -3,9 +3,11 @@
  * INFO's sections follow Redis 7.0's names, order and "field:value\r\n" format so that
  * tools parsing INFO (redis-cli --stat, client libraries, monitoring) read them: server,
  * clients, memory, persistence, stats, replication, cpu, modules, errorstats, cluster,
- * keyspace, plus "# Twopc" (the round engine and the state of each replica link). Fields
+ * keyspace, plus "# Twopc" (the round engine, the replica set -- cluster id, epoch, the
+ * members and their in-sync/out state -- and the state of each replica link). Fields
  * describing Redis machinery twopc does not have keep a Redis's idle values (no RDB
- * saves, no replicas in Redis's sense: the twopc replicas are in the Twopc section).
+ * saves, no replicas in Redis's sense: the twopc replicas are in the Twopc section), except
+ * that start-up recovery shows as Redis's loading (persistence: loading:1 and its fields).
  *
  * Keyspace needs the key count, which only the replicas know: INFO asks one READY replica
  * for DBSIZE (after the client's own writes, like any read) and answers when it replies.
@@ -147,18 +149,36 @@ static void section_memory(struct evbuffer *b, const struct coord *c)
                         used ? (double)rss / (double)used : 0.0);
 }
 
+/* While the engine recovers at start-up (txn_loading), Redis 7's loading fields, at the end
+ * of the section as Redis prints them. There are no bytes to count: what is awaited is
+ * replicas answering, so the totals are 0 and the ETA is Redis's own "don't know" figure,
+ * 1 second (ioredis's ready check waits loading_eta_seconds before asking again). */
+static void loading_fields(struct evbuffer *b, const struct coord *c, long long start)
+{
+    evbuffer_add_printf(b,
+                        "loading_start_time:%lld\r\nloading_total_bytes:0\r\n"
+                        "loading_rdb_used_mem:0\r\nloading_loaded_bytes:0\r\n"
+                        "loading_loaded_perc:0.00\r\nloading_eta_seconds:1\r\n",
+                        start);
+}
+
 static void section_persistence(struct evbuffer *b, const struct coord *c)
 {
     /* Every acknowledged write is already in every replica's fsync'd log: the AOF-like
      * fields say so; there are no snapshots. */
     long long start = (long long)(util_wall_ms() - (util_mono_ms() - c->start_ms)) / 1000;
+    char why[256];
+    int loading = c->txn && txn_loading(c->txn, why, sizeof why) != NULL;
     evbuffer_add_printf(b,
-                        "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
+                        "# Persistence\r\nloading:%d\r\nasync_loading:0\r\n"
                         "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
                         "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
                         "aof_enabled:1\r\naof_rewrite_in_progress:0\r\n"
-                        "aof_rewrite_scheduled:0\r\naof_last_write_status:ok\r\n\r\n",
-                        start);
+                        "aof_rewrite_scheduled:0\r\naof_last_write_status:ok\r\n",
+                        loading, start);
+    if (loading)
+        loading_fields(b, c, start);
+    evbuffer_add(b, "\r\n", 2);
 }
 
 static void section_stats(struct evbuffer *b, const struct coord *c)
@@ -230,34 +250,67 @@ static void section_keyspace(struct evbuffer *b, const struct coord *c)
     evbuffer_add(b, "\r\n", 2);
 }
 
+/* The address of link slot i, or "-" (none, or an empty slot). */
+static const char *slot_addr(const struct txn *t, int i)
+{
+    struct link *l = i >= 0 ? txn_link(t, i) : NULL;
+    return l ? link_addr(l) : "-";
+}
+
+/* One member's line: the link's fields first (tests and tools read addr= and state=, the
+ * link state), then the member's own from the engine (member= is its in-sync/out state). */
+static void replica_line(struct evbuffer *b, const struct coord *c, int i,
+                         const struct txn_member_info *mi)
+{
+    struct link *l = txn_link(c->txn, i);
+    char hello[17] = "-";
+    if (mi->hello_cluster)
+        snprintf(hello, sizeof hello, "%016llx", (unsigned long long)mi->hello_cluster);
+    evbuffer_add_printf(b,
+                        "replica_%d:addr=%s,state=%s,connects=%llu,stalled=%d,id=%llu,"
+                        "member=%s,epoch=%llu,applied=%llu,hello_cluster=%s\r\n",
+                        i + 1, mi->addr, l ? link_state_name(link_state(l)) : mi->link,
+                        l ? (unsigned long long)link_connects(l) : 0ULL,
+                        l ? link_stalled(l, (uint64_t)c->prepare_timeout_ms) : 0,
+                        (unsigned long long)mi->id, mi->state, (unsigned long long)mi->epoch,
+                        (unsigned long long)mi->applied, hello);
+}
+
 static void section_twopc(struct evbuffer *b, const struct coord *c)
 {
     struct txn_stats st;
+    struct txn_member_info mi;
+    const struct settings *set = settings_get();
     txn_get_stats(c->txn, &st);
-    int n = txn_nlinks(c->txn), ready = 0;
-    for (int i = 0; i < n; i++)
-        ready += link_state(txn_link(c->txn, i)) == LINK_READY;
-    evbuffer_add_printf(b,
-                        "# Twopc\r\nreplicas:%d\r\nreplicas_ready:%d\r\nrounds_committed:%llu\r\n"
-                        "rounds_aborted:%llu\r\nops_committed:%llu\r\nrounds_unacked:%zu\r\n"
-                        "ops_pending:%zu\r\nnext_round:%llu\r\nprepare_timeout_ms:%d\r\n",
-                        n, ready, (unsigned long long)st.committed,
-                        (unsigned long long)st.aborted, (unsigned long long)st.ops_committed,
-                        st.unacked_rounds, st.pending_ops, (unsigned long long)st.next_rid,
-                        c->prepare_timeout_ms);
+    int n = txn_nlinks(c->txn), ready = 0, in_sync = 0;
+    int members = txn_members(c->txn, &in_sync);
     for (int i = 0; i < n; i++) {
         struct link *l = txn_link(c->txn, i);
-        evbuffer_add_printf(b, "replica_%d:addr=%s,state=%s,connects=%llu,stalled=%d\r\n",
-                            i + 1, link_addr(l), link_state_name(link_state(l)),
-                            (unsigned long long)link_connects(l),
-                            link_stalled(l, (uint64_t)c->prepare_timeout_ms));
+        ready += txn_member_get(c->txn, i, &mi) == 0 && l && link_state(l) == LINK_READY;
     }
+    evbuffer_add_printf(b,
+                        "# Twopc\r\ncluster_id:%016llx\r\nepoch:%llu\r\nreplicas:%d\r\n"
+                        "replicas_in_sync:%d\r\nreplicas_ready:%d\r\nmin_replicas:%d\r\n"
+                        "down_after_ms:%lld\r\nwrite_wait_ms:%lld\r\n",
+                        (unsigned long long)txn_cluster_id(c->txn),
+                        (unsigned long long)txn_epoch(c->txn), members, in_sync, ready,
+                        txn_min_replicas(c->txn), set->down_after_ms, set->write_wait_ms);
+    evbuffer_add_printf(b,
+                        "rounds_committed:%llu\r\nrounds_aborted:%llu\r\nops_committed:%llu\r\n"
+                        "rounds_unacked:%zu\r\nops_pending:%zu\r\nnext_round:%llu\r\n"
+                        "prepare_timeout_ms:%d\r\n",
+                        (unsigned long long)st.committed, (unsigned long long)st.aborted,
+                        (unsigned long long)st.ops_committed, st.unacked_rounds,
+                        st.pending_ops, (unsigned long long)st.next_rid,
+                        c->prepare_timeout_ms);
+    for (int i = 0; i < n; i++)
+        if (txn_member_get(c->txn, i, &mi) == 0) /* an empty slot: a removed member */
+            replica_line(b, c, i, &mi);
     struct txn_repair_stats rs;
     txn_get_repair(c->txn, &rs);
     evbuffer_add_printf(b, "repair:state=%s,target=%s,source=%s,round=%llu,keys=%llu,"
                         "bytes=%llu,elapsed_ms=%llu,done=%llu,failed=%llu\r\n", rs.state,
-                        rs.target >= 0 ? link_addr(txn_link(c->txn, rs.target)) : "-",
-                        rs.source >= 0 ? link_addr(txn_link(c->txn, rs.source)) : "-",
+                        slot_addr(c->txn, rs.target), slot_addr(c->txn, rs.source),
                         (unsigned long long)rs.round, (unsigned long long)rs.keys,
                         (unsigned long long)rs.bytes, (unsigned long long)rs.elapsed_ms,
                         (unsigned long long)rs.done, (unsigned long long)rs.failed);
@@ -356,12 +409,14 @@ static void cmd_info(struct client *cl, const struct resp_request *req)
 
 static void write_flags(struct resp_writer *w, const struct command *cmd)
 {
-    const char *flags[3];
-    size_t n = 0;
+    const char *flags[4];
+    size_t n = 0; /* in Redis's order */
     if (cmd->flags & CMD_WRITE)
         flags[n++] = "write";
     if (cmd->flags & CMD_READ)
         flags[n++] = "readonly";
+    if (cmd->flags & CMD_LOADING)
+        flags[n++] = "loading";
     if (cmd->flags & CMD_FAST)
         flags[n++] = "fast";
     resp_write_array(w, n);
@@ -524,9 +579,9 @@ static void cmd_command(struct client *cl, const struct resp_request *req)
 }
 
 static const struct command info_commands[] = {
-    { "command", -1, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
+    { "command", -1, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "server", "2.8.13",
       "Returns detailed information about all commands.", cmd_command, command_subcommands },
-    { "info", -1, CMD_LOCAL, 0, 0, 0, "server", "1.0.0",
+    { "info", -1, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "server", "1.0.0",
       "Returns information and statistics about the server.", cmd_info, NULL },
 };
 

@@ -1,8 +1,11 @@
 /* main.c -- twopc-server: the coordinator. Start-up, signals, shutdown.
  *
  * Start-up order: open the decision log (txn_new replays it and starts connecting to the
- * replicas), then listen for clients. Writes fail with NOREPLICAS until every replica link
- * is READY; reads work as soon as one is.
+ * replicas), then listen for clients. While the engine still recovers (txn_loading: an
+ * in-sync replica has not answered yet, for at most --write-wait-ms), data commands get
+ * -LOADING (request.c); then writes need every in-sync replica's link READY, and reads one.
+ * The replica-set options (--min-replicas, --down-after-ms, --write-wait-ms) are CONFIG
+ * parameters too: settings_init() hands them to the engine.
  *
  * Then the front end is wired, bottom up: the client layer with request.c's hooks, each
  * command file's init (each registers its own command table with registry.c), the round
@@ -35,6 +38,7 @@
 #include "info.h"
 #include "log.h"
 #include "multi.h"
+#include "replicaset_cmd.h"
 #include "request.h"
 #include "session.h"
 #include "settings.h"
@@ -63,8 +67,10 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
 static int front_init(struct coord *c)
 {
     if (data_cmd_init(c) < 0 || session_init(c) < 0 || client_cmd_init() < 0 ||
-        config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0)
+        config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0 ||
+        replicaset_cmd_init(c) < 0)
         return -1;
+    request_init(c); /* -LOADING while the engine recovers */
     txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
     expire_start(c); /* the background sweep of expired keys (expire.h) */
     return 0;
@@ -93,6 +99,15 @@ static void usage(FILE *f)
             "  --requirepass PASSWORD   clients must AUTH with it first (default: none)\n"
             "  --timeout SECONDS        close clients idle this long (default 0: never)\n"
             "  --maxclients N           refuse clients past this many (default 10000)\n"
+            "  --min-replicas K         a replica down longer than --down-after-ms is left\n"
+            "                           out of the in-sync set while K others stay in it,\n"
+            "                           and writes go on without it (default 0: never; every\n"
+            "                           replica must vote)\n"
+            "  --down-after-ms MS       how long a replica may be down or silent before that\n"
+            "                           (default 5000)\n"
+            "  --write-wait-ms MS       how long a write waits for a replica link that is\n"
+            "                           reconnecting before it fails with NOREPLICAS (default\n"
+            "                           2000)\n"
             "  --help                   this text\n");
 }
 
@@ -106,10 +121,17 @@ struct options {
     int max_inflight, repair_chunk;
 };
 
-/* --requirepass, --timeout, --maxclients: the same checks as CONFIG SET. */
+/* The options that are CONFIG parameters (same name): the same checks as CONFIG SET. */
 static int set_option(int ch, const char *value)
 {
-    const char *name = ch == 'a' ? "requirepass" : ch == 'T' ? "timeout" : "maxclients";
+    static const struct { int ch; const char *name; } names[] = {
+        { 'a', "requirepass" },  { 'T', "timeout" },         { 'M', "maxclients" },
+        { 'k', "min-replicas" }, { 'D', "down-after-ms" },   { 'W', "write-wait-ms" },
+    };
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].ch == ch)
+            name = names[i].name;
     char err[256];
     if (settings_set(name, value, strlen(value), err, sizeof err) == 0)
         return 0;
@@ -131,6 +153,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "requirepass", required_argument, 0, 'a' },
         { "timeout", required_argument, 0, 'T' },
         { "maxclients", required_argument, 0, 'M' },
+        { "min-replicas", required_argument, 0, 'k' },
+        { "down-after-ms", required_argument, 0, 'D' },
+        { "write-wait-ms", required_argument, 0, 'W' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -151,7 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'i': o->max_inflight = atoi(optarg); break;
         case 'R': o->repair_chunk = atoi(optarg); break;
-        case 'a': case 'T': case 'M':
+        case 'a': case 'T': case 'M': case 'k': case 'D': case 'W':
             if (set_option(ch, optarg) < 0)
                 return -1;
             break;

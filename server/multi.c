@@ -507,11 +507,13 @@ static void cmd_exec(struct client *cl, const struct resp_request *req)
 
 /* ---- registration ---- */
 
-#define LF (CMD_LOCAL | CMD_FAST)
+/* All allowed while loading, as in Redis 7 (a data command queued then is refused with
+ * LOADING at queue time, which flags the transaction). */
+#define LF (CMD_LOCAL | CMD_FAST | CMD_LOADING)
 static const struct command multi_commands[] = {
     { "discard", 1, LF, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.",
       cmd_discard, NULL },
-    { "exec", 1, CMD_LOCAL, 0, 0, 0, "transactions", "1.2.0",
+    { "exec", 1, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "transactions", "1.2.0",
       "Executes all commands in a transaction.", cmd_exec, NULL },
     { "multi", 1, LF, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", cmd_multi,
       NULL },

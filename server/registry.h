@@ -16,6 +16,7 @@
  *   - read:   forwarded to one READY replica (GET, EXISTS, DBSIZE), after this client's own
  *             outstanding writes (read-your-writes, see client.h);
  *   - write:  submitted to the round engine (SET, DEL) and answered when its round is decided.
+ * and, independently, CMD_FAST (COMMAND's "fast") and CMD_LOADING (allowed at start-up).
  * A container's fn runs its subcommand with registry_run_subcommand().
  *
  * Order (COMMAND, COMMAND LIST, DOCS): registry_at() lists the data commands (read or
@@ -35,7 +36,12 @@
 
 struct client;
 
-enum cmd_flags { CMD_WRITE = 1, CMD_READ = 2, CMD_LOCAL = 4, CMD_FAST = 8 };
+/* CMD_LOADING: the command may run while the coordinator is still recovering at start-up
+ * (txn_loading() says what it waits for); the others get "-LOADING ..." then (request.c).
+ * It is set exactly where Redis 7's command table has the `loading` flag (INFO, AUTH,
+ * HELLO, CLIENT, CONFIG, COMMAND, SELECT, TIME, MULTI/EXEC, ... but not PING or ECHO), so
+ * that a client's start-up handshake and ready check behave as against a loading Redis. */
+enum cmd_flags { CMD_WRITE = 1, CMD_READ = 2, CMD_LOCAL = 4, CMD_FAST = 8, CMD_LOADING = 16 };
 
 typedef void (*cmd_fn)(struct client *cl, const struct resp_request *req);
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "coord.h"
 #include "monitor.h"
 #include "multi.h"
 #include "reencode.h"
@@ -23,6 +24,7 @@
 #include "settings.h"
 #include "slowlog.h"
 #include "stats.h"
+#include "txn.h"
 #include "watch.h"
 
 struct request_ctx {
@@ -33,6 +35,8 @@ struct request_ctx {
     struct slowlog_args args;  /* SLOWLOG's copy, made only when the reply comes later */
     struct request_ctx *next;  /* on the free list */
 };
+
+static struct txn *txn; /* request_init(); NULL: never loading (unit tests) */
 
 /* Contexts are recycled (with their argument buffers): one per command in flight. */
 #define CTX_POOL_MAX 1024
@@ -164,7 +168,26 @@ static void run(struct client *cl, const struct command *cmd, const struct resp_
 
 /* ---- the checklist ---- */
 
-/* A request refused before it runs (steps 1-3): EXEC aborts the transaction, anything
+void request_init(struct coord *c)
+{
+    txn = c ? c->txn : NULL;
+}
+
+/* Step 3: while the engine is still recovering at start-up, a command without CMD_LOADING
+ * is refused as a loading Redis refuses it. Returns 1 with the error in err, else 0. The
+ * text after "LOADING " is ours (Redis says "Redis is loading the dataset in memory"):
+ * clients only look at the LOADING prefix, and the operator learns what is awaited. */
+static int refuse_loading(const struct command *cmd, char *err, size_t n)
+{
+    char why[256];
+    const char *what;
+    if ((cmd->flags & CMD_LOADING) || !txn || !(what = txn_loading(txn, why, sizeof why)))
+        return 0;
+    snprintf(err, n, "LOADING twopc is recovering: %s", what);
+    return 1;
+}
+
+/* A request refused before it runs (steps 1-4): EXEC aborts the transaction, anything
  * else (cmd may be NULL: an unknown command) gets the error and flags an open MULTI. */
 static void reject(struct client *cl, const struct command *cmd, const char *err)
 {
@@ -191,6 +214,8 @@ void request_dispatch(struct client *cl, const struct resp_request *req)
     else if (settings_password_required() && !client_authenticated(cl) &&
              !name_in(cmd, no_auth))
         reject(cl, cmd, "NOAUTH Authentication required.");
+    else if (refuse_loading(cmd, err, sizeof err))
+        reject(cl, cmd, err);
     else if (client_monitor(cl) && is_data(cmd))
         reject(cl, cmd, "ERR Replica can't interact with the keyspace");
     else if (multi_active(cl) && !name_in(cmd, not_queued))

@@ -3,9 +3,9 @@
  * Here, in session_commands[] (registered by session_init): PING, ECHO, QUIT, SELECT,
  * AUTH, HELLO, RESET, MONITOR, TIME, SHUTDOWN and DEBUG DIGEST. The other local commands
  * register their own tables: CLIENT (client_cmd.c), MULTI and friends (multi.c), INFO and
- * COMMAND (info.c), CONFIG (config_cmd.c), SLOWLOG and LATENCY (slowlog.c). Each
- * answers without a replica, except DEBUG DIGEST, which fans out to every replica, and
- * INFO's keyspace section, which asks one for its key count.
+ * COMMAND (info.c), CONFIG (config_cmd.c), SLOWLOG and LATENCY (slowlog.c), REPLICASET
+ * (replicaset_cmd.c). Each answers without a replica, except DEBUG DIGEST, which fans out
+ * to every in-sync replica, and INFO's keyspace section, which asks one for its key count.
  *
  * Authentication is Redis's with only the `default` user: with a password set
  * (--requirepass or CONFIG SET requirepass) a new connection must AUTH (or HELLO ... AUTH)
@@ -46,22 +46,24 @@ static void cmd_monitor(struct client *cl, const struct resp_request *req);
 static void cmd_time(struct client *cl, const struct resp_request *req);
 static void cmd_shutdown(struct client *cl, const struct resp_request *req);
 
-#define L CMD_LOCAL
-#define LF (CMD_LOCAL | CMD_FAST)
+/* Redis 7 allows all of these while loading (CMD_LOADING) but ECHO and PING. */
+#define L (CMD_LOCAL | CMD_LOADING)
+#define LF (CMD_LOCAL | CMD_FAST | CMD_LOADING)
+#define F (CMD_LOCAL | CMD_FAST)
 static const struct command session_commands[] = {
     { "auth", -2, LF, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.",
       cmd_auth, NULL },
     { "debug", -2, L, 0, 0, 0, "server", "1.0.0",
       "DEBUG DIGEST: compares every replica's data digest (divergence check).", cmd_debug,
       NULL },
-    { "echo", 2, LF, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo,
+    { "echo", 2, F, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", cmd_echo,
       NULL },
     { "hello", -1, LF, 0, 0, 0, "connection", "6.0.0", "Handshakes with the Redis server.",
       cmd_hello, NULL },
     { "monitor", 1, L, 0, 0, 0, "server", "1.0.0",
       "Listens for all requests received by the server in real-time.", cmd_monitor,
       NULL },
-    { "ping", -1, LF, 0, 0, 0, "connection", "1.0.0",
+    { "ping", -1, F, 0, 0, 0, "connection", "1.0.0",
       "Returns the server's liveliness response.", cmd_ping, NULL },
     { "quit", -1, LF, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", cmd_quit,
       NULL },
@@ -77,6 +79,7 @@ static const struct command session_commands[] = {
 };
 #undef L
 #undef LF
+#undef F
 
 int session_init(struct coord *c)
 {
@@ -306,35 +309,40 @@ static void cmd_shutdown(struct client *cl, const struct resp_request *req)
     }
 }
 
-/* ---- DEBUG DIGEST: every replica's digest, compared ---- */
+/* ---- DEBUG DIGEST: every in-sync replica's digest, compared ---- */
 
+/* Members out of the in-sync set (being repaired) and empty slots take no part: their
+ * data may differ by design until repair puts them back. */
 struct digest_call {
     struct slot *slot;
-    int pending, n, failed;
-    char (*digests)[17];
+    int pending, n, failed, first;           /* first: a slot that takes part, or -1 */
+    unsigned char in[TXN_MAX_REPLICAS];      /* slot i takes part */
+    char digests[TXN_MAX_REPLICAS][17];
 };
 
 static void digest_reply(struct digest_call *dc)
 {
     struct resp_writer *w = slot_writer(dc->slot);
     int same = !dc->failed;
-    for (int i = 1; i < dc->n && same; i++)
-        same = strcmp(dc->digests[i], dc->digests[0]) == 0;
+    for (int i = 0; i < dc->n && same; i++)
+        same = !dc->in[i] || strcmp(dc->digests[i], dc->digests[dc->first]) == 0;
     if (same) {
-        resp_write_bulk(w, dc->digests[0], 16);
+        resp_write_bulk(w, dc->digests[dc->first], 16);
     } else {
         char msg[2048];
         size_t len = (size_t)snprintf(msg, sizeof msg, "%s",
                                       dc->failed ? "ERR a replica did not answer:"
                                                  : "DIVERGENCE replicas disagree:");
-        for (int i = 0; i < dc->n && len < sizeof msg - 64; i++)
-            len += (size_t)snprintf(msg + len, sizeof msg - len, " %s=%s",
-                                    link_addr(txn_link(coord->txn, i)),
-                                    dc->digests[i][0] ? dc->digests[i] : "?");
+        for (int i = 0; i < dc->n && len < sizeof msg - 64; i++) {
+            struct link *l = txn_link(coord->txn, i);
+            if (dc->in[i])
+                len += (size_t)snprintf(msg + len, sizeof msg - len, " %s=%s",
+                                        l ? link_addr(l) : "-",
+                                        dc->digests[i][0] ? dc->digests[i] : "?");
+        }
         resp_write_error(w, msg);
     }
     slot_done(dc->slot);
-    free(dc->digests);
     free(dc);
 }
 
@@ -351,6 +359,33 @@ static void digest_done(struct link *l, const struct link_reply *r, void *arg)
         digest_reply(dc);
 }
 
+/* Marks in dc the slots that take part. Returns 0, or -1 with an error written when one
+ * of them cannot answer now. */
+static int digest_members(struct client *cl, struct digest_call *dc)
+{
+    struct txn_member_info mi;
+    dc->n = txn_nlinks(coord->txn);
+    dc->first = -1;
+    for (int i = 0; i < dc->n && i < TXN_MAX_REPLICAS; i++) {
+        struct link *l = txn_link(coord->txn, i);
+        if (!l || txn_member_get(coord->txn, i, &mi) < 0 || strcmp(mi.state, "in-sync") != 0)
+            continue;
+        if (link_state(l) != LINK_READY) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "ERR replica %s is %s: can't compare digests",
+                     link_addr(l), link_state_name(link_state(l)));
+            resp_write_error(client_reply_writer(cl), msg);
+            return -1;
+        }
+        dc->in[i] = 1;
+        dc->first = dc->first < 0 ? i : dc->first;
+    }
+    if (dc->first >= 0)
+        return 0;
+    resp_write_error(client_reply_writer(cl), "ERR no replica in sync: can't compare digests");
+    return -1;
+}
+
 static void cmd_debug(struct client *cl, const struct resp_request *req)
 {
     if (strcasecmp(req->argv[1], "digest") != 0 || req->argc != 2) {
@@ -363,31 +398,26 @@ static void cmd_debug(struct client *cl, const struct resp_request *req)
         client_park(cl, req);
         return;
     }
-    int n = txn_nlinks(coord->txn);
-    for (int i = 0; i < n; i++) {
-        struct link *l = txn_link(coord->txn, i);
-        if (link_state(l) != LINK_READY) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "ERR replica %s is %s: can't compare digests",
-                     link_addr(l), link_state_name(link_state(l)));
-            resp_write_error(client_reply_writer(cl), msg);
-            return;
-        }
-    }
     struct digest_call *dc = calloc(1, sizeof *dc);
-    if (!dc || !(dc->digests = calloc((size_t)n, sizeof *dc->digests)) ||
-        !(dc->slot = client_slot_new(cl, 0))) {
-        if (dc)
-            free(dc->digests);
+    if (!dc) {
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    if (digest_members(cl, dc) < 0) {
+        free(dc);
+        return;
+    }
+    if (!(dc->slot = client_slot_new(cl, 0))) {
         free(dc);
         resp_write_error(client_reply_writer(cl), "ERR out of memory");
         return;
     }
-    dc->n = n;
     static const char *argv[1] = { "DIGEST" };
     static const size_t lens[1] = { 6 };
     dc->pending = 1; /* held until every send is issued */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < dc->n; i++) {
+        if (!dc->in[i])
+            continue;
         if (link_send(txn_link(coord->txn, i), 1, argv, lens, digest_done, dc) == 0)
             dc->pending++;
         else

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "conn.h"
 #include "coord.h"
+#include "txn.h"
 #include "util.h"
 
 static struct settings cur = {
@@ -28,6 +29,9 @@ static struct settings cur = {
     .slowlog_max_len = 128,
     .query_limit = 1LL << 30,
     .latency_threshold = 0,
+    .min_replicas = 0,
+    .down_after_ms = 5000,
+    .write_wait_ms = 2000,
 };
 static struct coord *coord;
 static char port_str[16], timeout_ms_str[16];
@@ -57,6 +61,26 @@ static void apply_query_limit(void)
         conn_server_set_query_limit(coord->srv, (size_t)cur.query_limit);
 }
 
+/* The replica set's settings go to the round engine (from settings_init on: main.c parses
+ * the command line before the engine exists). */
+static void apply_min_replicas(void)
+{
+    if (coord && coord->txn)
+        txn_set_min_replicas(coord->txn, (int)cur.min_replicas);
+}
+
+static void apply_down_after(void)
+{
+    if (coord && coord->txn)
+        txn_set_down_after(coord->txn, (int)cur.down_after_ms);
+}
+
+static void apply_write_wait(void)
+{
+    if (coord && coord->txn)
+        txn_set_write_wait(coord->txn, (int)cur.write_wait_ms);
+}
+
 static struct param params[] = {
     { "timeout", P_INT, 0, INT_MAX, &cur.timeout, NULL, NULL, NULL },
     { "requirepass", P_STR, 0, 0, NULL, &cur.requirepass, NULL, apply_requirepass },
@@ -68,6 +92,13 @@ static struct param params[] = {
       apply_query_limit },
     { "latency-monitor-threshold", P_INT, 0, LLONG_MAX, &cur.latency_threshold, NULL, NULL,
       NULL },
+    /* twopc's replica set (README: "Replica set"). min-replicas counts in-sync members, so
+     * more than TXN_MAX_REPLICAS means nothing; the times are ms and at least 1 (a
+     * down-after of 0 would turn every reconnection into a change of the in-sync set). */
+    { "min-replicas", P_INT, 0, TXN_MAX_REPLICAS, &cur.min_replicas, NULL, NULL,
+      apply_min_replicas },
+    { "down-after-ms", P_INT, 1, INT_MAX, &cur.down_after_ms, NULL, NULL, apply_down_after },
+    { "write-wait-ms", P_INT, 1, INT_MAX, &cur.write_wait_ms, NULL, NULL, apply_write_wait },
     /* Fixed: what tools ask about. Every write is fsync'd on every replica before it is
      * acknowledged, which is what appendonly/appendfsync always describe to a Redis user. */
     { "port", P_FIXED, 0, 0, NULL, NULL, port_str, NULL },
@@ -107,6 +138,9 @@ void settings_init(struct coord *c)
     apply_maxclients();
     apply_query_limit();
     apply_requirepass();
+    apply_min_replicas();
+    apply_down_after();
+    apply_write_wait();
 }
 
 const struct settings *settings_get(void) { return &cur; }

@@ -1,12 +1,14 @@
 /* settings.h -- the coordinator's run-time settings: values, checks, defaults.
  *
  * One table lists every parameter CONFIG knows: the ones that can change at run time
- * (timeout, requirepass, maxclients, slowlog-*, client-query-buffer-limit...), fixed ones
+ * (timeout, requirepass, maxclients, slowlog-*, client-query-buffer-limit..., and the
+ * replica set's min-replicas, down-after-ms, write-wait-ms), fixed ones
  * that tools ask about (port, dir, save, appendonly...), and twopc's own read-only ones
  * (prepare-timeout-ms). main.c fills the initial values from the command line with
  * settings_set() before the server starts; the rest of the coordinator reads them through
  * settings_get(). A change with a side effect (maxclients, the query limit, the password)
- * is pushed to the module concerned at once (client.h, conn.h).
+ * is pushed to the module concerned at once (client.h, conn.h, the round engine's
+ * txn_set_min_replicas / txn_set_down_after / txn_set_write_wait).
  *
  * Only the values live here; the CONFIG command that shows and changes them is
  * config_cmd.c, which walks the table with settings_count() / settings_name() /
@@ -32,6 +34,10 @@ struct settings {
     long long slowlog_max_len;
     long long query_limit;         /* client-query-buffer-limit, bytes */
     long long latency_threshold;   /* latency-monitor-threshold: accepted, not used */
+    /* The replica set's (txn.h, pushed to the round engine when changed): */
+    long long min_replicas;        /* 0: every member must vote */
+    long long down_after_ms;       /* down this long: left out of the in-sync set */
+    long long write_wait_ms;       /* a write waits this long for a reconnecting link */
 };
 
 /* Links the settings to the coordinator (port, dir...) and pushes the initial values. */

@@ -272,9 +272,9 @@ static void cmd_latency(struct client *cl, const struct resp_request *req)
 }
 
 static const struct command slowlog_commands[] = {
-    { "latency", -2, CMD_LOCAL, 0, 0, 0, "server", "2.8.13",
+    { "latency", -2, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "server", "2.8.13",
       "A container for latency diagnostics commands.", cmd_latency, latency_subcommands },
-    { "slowlog", -2, CMD_LOCAL, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
+    { "slowlog", -2, CMD_LOCAL | CMD_LOADING, 0, 0, 0, "server", "2.2.12", "A container for slow log commands.",
       cmd_slowlog, slowlog_subcommands },
 };
 
