@@ -2,7 +2,9 @@
  *
  * It is a RESP server (conn.c) for the coordinator, whose requests peer.c dispatches (the
  * simulator calls the same peer_dispatch without sockets): TPC.PREPARE / TPC.COMMIT /
- * TPC.ABORT / TPC.HELLO drive the participant (participant.c); TPC.READ <now_ms> <command> <args...>
+ * TPC.ABORT / TPC.HELLO drive the participant (participant.c), TPC.IDENTIFY gives the
+ * replica its identity (identity.h, logged at start-up), TPC.NOTICE logs what the
+ * coordinator says; TPC.READ <now_ms> <command> <args...>
  * answers the coordinator's reads from the committed data as of the coordinator's clock
  * (so replicas agree on what has expired), TPC.MREAD <now_ms> <n> {<argc> <command...>}*n
  * answers the n reads of one coordinator loop turn at once, and TPC.EXPIRED <now_ms>
@@ -77,15 +79,20 @@ typedef void (*replica_cmd_fn)(struct replica *r, const struct resp_request *req
 static void cmd_info(struct replica *r, const struct resp_request *req, struct resp_writer *w)
 {
     char buf[1024];
+    uint64_t cluster, replica;
+    participant_identity(r->part, &cluster, &replica);
+    /* cluster_id in hex, as every log shows it; 0 and 0 when the replica has none. */
     int n = snprintf(buf, sizeof buf,
                      "# Server\r\ntwopc_version:%s\r\ntwopc_role:replica\r\nprocess_id:%d\r\n"
                      "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
-                     "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n",
+                     "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n"
+                     "cluster_id:%016llx\r\nreplica_id:%llu\r\n",
                      REPLICA_VERSION, (int)getpid(), r->port,
                      (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
                      (unsigned long long)store_applied(participant_store(r->part)),
                      participant_in_doubt(r->part),
-                     (long long)store_count(participant_store(r->part)));
+                     (long long)store_count(participant_store(r->part)),
+                     (unsigned long long)cluster, (unsigned long long)replica);
     resp_write_bulk(w, buf, (size_t)n);
 }
 

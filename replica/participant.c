@@ -75,6 +75,12 @@
  *   P7. The sync marks have non-decreasing tickets (a submission with nothing new to sync
  *       gets the previous ticket again) and committed marks, none above committed
  *       (TPC.RESTORE BEGIN lowers the marks above 0 with committed).
+ *   P8. cluster and replica (the identity) are what store_identity() reads from the store:
+ *       both 0 (none) or both nonzero. Besides the load at open they change only through
+ *       identity_reload() (identity.c), which reads them back from the store after a
+ *       committed change (TPC.IDENTIFY; TPC.RESTORE BEGIN and END in restore.c). A store
+ *       read per check would cost every round a query, so participant_assert_state()
+ *       checks only the pairing.
  * With -DTWOPC_ASSERTS (the build's default) these checks run even where NDEBUG removes
  * assert() (RelWithDebInfo), so the test suites exercise them.
  *
@@ -214,6 +220,8 @@ void participant_assert_state(const struct participant *p)
     PARTICIPANT_CHECK(p->durable <= p->committed && p->committed == p->applied &&
                       p->applied <= p->max_rid);
     PARTICIPANT_CHECK(p->applied == store_applied(p->store));
+    /* P8 (the store's half is checked where the identity changes: identity.c, restore.c) */
+    PARTICIPANT_CHECK((p->cluster == 0) == (p->replica == 0));
     /* P7 */
     for (size_t i = 0; i < p->nmarks; i++) {
         PARTICIPANT_CHECK(p->marks[i].committed <= p->committed);
@@ -426,6 +434,10 @@ struct participant *participant_open_with(struct store *st, wal_open_fn open, vo
     }
     p->store = st;
     p->applied = p->max_rid = store_applied(p->store);
+    if (store_identity(p->store, &p->cluster, &p->replica) < 0) {
+        snprintf(err, errlen, "sqlite: %s", store_error(p->store));
+        goto fail;
+    }
 
     uint64_t t0 = util_mono_ms();
     struct journal_info info;
@@ -454,6 +466,13 @@ struct participant *participant_open_with(struct store *st, wal_open_fn open, vo
                "applied_round %llu, in %llu ms",
                (unsigned long long)info.records, p->replay_applied, participant_in_doubt(p),
                (unsigned long long)p->applied, (unsigned long long)(util_mono_ms() - t0));
+    if (p->cluster)
+        LOG_NOTICE("identity: cluster %016llx, replica %llu, data complete to round %llu",
+                   (unsigned long long)p->cluster, (unsigned long long)p->replica,
+                   (unsigned long long)p->applied);
+    else
+        LOG_NOTICE("no identity yet (a new or wiped data folder): the coordinator adopts it "
+                   "into a new cluster, or repairs it from a healthy replica");
     return p;
 fail:
     participant_close(p);
@@ -789,13 +808,22 @@ void participant_hello(struct participant *p, struct resp_writer *w)
             round_set_state(r, ROUND_IN_DOUBT_DOOMED);
     }
     participant_assert_state(p);
-    resp_write_array(w, 4);
+    resp_write_array(w, 6);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);
     resp_write_array(w, participant_in_doubt(p));
     for (struct round *r = p->rounds; r; r = r->next)
         resp_write_int(w, (int64_t)r->rid);
     resp_write_int(w, (int64_t)p->durable);
+    /* Both <= INT64_MAX: identity.c and restore.c accept no larger value. */
+    resp_write_int(w, (int64_t)p->cluster);
+    resp_write_int(w, (int64_t)p->replica);
+}
+
+void participant_identity(const struct participant *p, uint64_t *cluster, uint64_t *replica)
+{
+    *cluster = p->cluster;
+    *replica = p->replica;
 }
 
 struct store *participant_store(struct participant *p)

@@ -25,7 +25,9 @@
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK
  *   TPC.DURABLE                              :durable, after making every COMMIT durable
- *   TPC.HELLO                 *4 :applied_round :max_round_seen *n{:rid in doubt} :durable
+ *   TPC.HELLO                 *6 :applied_round :max_round_seen *n{:rid in doubt} :durable
+ *                             :cluster_id :replica_id   (the identity, identity.h; :0 :0
+ *                             when this replica has none)
  *
  * The ordering rule (invariant 5): a vote written into the writer may leave the process
  * only once the ticket participant_submit() returned for it is durable -- main.c holds the
@@ -40,7 +42,7 @@
  * finds the round in doubt and the coordinator still knows the answer.
  *
  * Round states (one round per rid; participant.c has the transition table, the invariants
- * P1-P7 and participant_assert_state(), which checks them):
+ * P1-P8 and participant_assert_state(), which checks them):
  *
  *     (none) ──PREPARE refused──▶ (none): vote NO, nothing logged
  *     (none) ──PREPARE ok──▶ LIVE ──COMMIT──▶ applied (round freed, applied_round = rid)
@@ -132,7 +134,11 @@ int participant_lazy_pending(const struct participant *p);
 
 struct store *participant_store(struct participant *p);
 
-/* Checks every invariant of participant.c (P1-P7: the prepared list's rid order and states,
+/* The replica's identity (identity.h), as loaded at open and changed by TPC.IDENTIFY and
+ * TPC.RESTORE: *cluster and *replica, both 0 when it has none. */
+void participant_identity(const struct participant *p, uint64_t *cluster, uint64_t *replica);
+
+/* Checks every invariant of participant.c (P1-P8: the prepared list's rid order and states,
  * the under pointers, applied/committed/durable/max_rid, the sync marks); logs and aborts
  * on a violation. Already called after every prepare, commit, abort and hello; the
  * simulator may call it at any step. Compiled in with TWOPC_ASSERTS (the default), else

@@ -2,9 +2,10 @@
  * participant's and a round's insides. Nothing else includes it; participant.h is the API.
  *
  * participant.c owns the rounds and their state machine (its opening comment has the
- * transition table and the invariants P1-P7 that hold for these fields);
+ * transition table and the invariants P1-P8 that hold for these fields);
  * participant_log.c makes the vote log durable and compacts it, reading the rounds and
- * the marks below but changing no round's state.
+ * the marks below but changing no round's state. identity.c (TPC.IDENTIFY) and restore.c
+ * (TPC.RESTORE) change the identity fields, always after the store holds the new value.
  */
 #ifndef TWOPC_PARTICIPANT_INTERNAL_H
 #define TWOPC_PARTICIPANT_INTERNAL_H
@@ -52,6 +53,7 @@ struct participant {
     uint64_t applied;     /* == store_applied(store) */
     uint64_t max_rid;     /* highest rid prepared or applied */
     uint64_t session;     /* the connection that said TPC.HELLO last (peer.c's fence) */
+    uint64_t cluster, replica; /* the identity, == store_identity(store) (P8); 0 0: none */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_submit */
     int reply_needs_sync;    /* a TPC.DURABLE answer is waiting for participant_submit */

@@ -5,8 +5,9 @@
  * answer at the coordinator's clock instead, so that every replica agrees on which keys have
  * expired; TPC.MREAD runs the reads of one coordinator loop turn inside one SQLite read
  * transaction. TPC.DUMP and TPC.RESTORE (a full resync of a replica that lost data) are
- * restore.c's. Nothing here keeps state between requests: the participant and the rng are
- * the caller's.
+ * restore.c's, TPC.IDENTIFY (the replica's cluster id and replica id) identity.c's;
+ * TPC.NOTICE only logs what the coordinator says. Nothing here keeps state between
+ * requests: the participant and the rng are the caller's.
  */
 #include "peer.h"
 
@@ -16,6 +17,8 @@
 #include <strings.h>
 
 #include "exec.h"
+#include "identity.h"
+#include "log.h"
 #include "op.h"
 #include "participant.h"
 #include "record.h"
@@ -195,6 +198,41 @@ static void cmd_restore(struct peer_ctx *x, const struct resp_request *req,
     restore_command(x->p, req, w);
 }
 
+/* TPC.IDENTIFY cluster replica: gives this replica its identity, so only the coordinator's
+ * connection may send it (identity.h). */
+static void cmd_identify(struct peer_ctx *x, const struct resp_request *req,
+                         struct resp_writer *w)
+{
+    identity_command(x->p, req, w);
+}
+
+/* The longest TPC.NOTICE text logged: one diagnostics line (log.c cuts lines at 1 KB,
+ * its prefix included), not a data channel. */
+#define PEER_NOTICE_MAX 900
+
+/* TPC.NOTICE text...: something the coordinator wants in this replica's log, where its
+ * operator looks (why it is marked as needing repair, say). The words are joined by
+ * spaces, cut at PEER_NOTICE_MAX bytes, and every control byte (CR, LF, NUL...) becomes a
+ * space, so one notice stays one log line. From any connection: it changes nothing. */
+static void cmd_notice(struct peer_ctx *x, const struct resp_request *req,
+                       struct resp_writer *w)
+{
+    char text[PEER_NOTICE_MAX + 1];
+    size_t n = 0;
+    (void)x;
+    for (int i = 1; i < req->argc && n < PEER_NOTICE_MAX; i++) {
+        if (i > 1)
+            text[n++] = ' ';
+        for (size_t j = 0; j < req->lens[i] && n < PEER_NOTICE_MAX; j++) {
+            unsigned char c = (unsigned char)req->argv[i][j];
+            text[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        }
+    }
+    text[n] = '\0';
+    LOG_WARNING("coordinator: %s", text);
+    resp_write_simple(w, "OK");
+}
+
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
@@ -222,6 +260,8 @@ static const struct peer_cmd {
     { "tpc.mread", -3, cmd_mread, NULL },
     { "tpc.dump", 3, cmd_dump, NULL },
     { "tpc.restore", -2, cmd_restore, "ERR TPC.RESTORE" },
+    { "tpc.identify", 3, cmd_identify, "ERR TPC.IDENTIFY" },
+    { "tpc.notice", -2, cmd_notice, NULL },
 };
 
 int peer_dispatch(struct participant *p, const struct resp_request *req, struct resp_writer *w,

@@ -12,10 +12,17 @@
  *   1. drop every listed round from memory, logging nothing;
  *   2. checkpoint SQLite and rewrite the vote log to SEEN <max_rid> (participant_log_reset),
  *      so no old COMMIT can be replayed onto the emptied store;
- *   3. empty kv and set applied_round 0 in one SQLite transaction;
- *   4. checkpoint again, so a power cut cannot bring the old rows back under the new log.
- * END sets applied_round in one transaction, then checkpoints and rewrites the log before
- * it answers, so the reply promises durable data.
+ *   3. empty kv, set applied_round 0 and clear the identity (identity.h) in one SQLite
+ *      transaction: a replica whose copy is incomplete must not claim to be a member after
+ *      a crash, and the store never holds the identity without the data it vouches for;
+ *   4. read the identity back into the participant (none now: identity_reload);
+ *   5. checkpoint again, so a power cut cannot bring the old rows, or the old identity,
+ *      back under the new log.
+ * END sets applied_round, and with END <round> <cluster> <replica> the identity too, in one
+ * transaction (so the identity appears exactly when the data is complete, never before),
+ * reads the identity back, then checkpoints and rewrites the log before it answers, so the
+ * reply promises durable data and a durable identity. END <round> alone leaves the
+ * identity as it is (none, after BEGIN).
  */
 #include "restore.h"
 
@@ -25,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "identity.h"
 #include "log.h"
 #include "participant.h"
 #include "participant_internal.h"
@@ -144,16 +152,30 @@ static void storage_error(struct participant *p, const char *what, const char *d
     resp_write_error(w, "ERR storage error");
 }
 
-/* Sets applied_round to rid in one SQLite transaction. Returns 0, or -1 (rolled back). */
-static int set_applied(struct store *st, uint64_t rid, int flush)
+/* What one transaction of BEGIN or END changes besides applied_round. */
+struct restore_txn {
+    int flush;          /* empty kv */
+    int set_identity;   /* write cluster and replica (0 0: clear) */
+    uint64_t cluster, replica;
+};
+
+/* Sets applied_round to rid, with what x says, in one SQLite transaction, then reads the
+ * identity back into p. Returns 0, or -1 (rolled back: nothing changed). */
+static int set_applied(struct participant *p, uint64_t rid, const struct restore_txn *x)
 {
+    struct store *st = p->store;
     if (store_begin(st) < 0)
         return -1;
-    if ((flush && store_flush(st) < 0) || store_set_applied(st, rid) < 0 ||
-        store_commit(st) < 0) {
+    if ((x->flush && store_flush(st) < 0) ||
+        (x->set_identity && store_set_identity(st, x->cluster, x->replica) < 0) ||
+        store_set_applied(st, rid) < 0 || store_commit(st) < 0) {
         store_rollback(st);
         return -1;
     }
+    /* Committed: the caller moves the marks to match the store (P6) whatever happens here;
+     * a failed read-back leaves the participant claiming no identity (logged), which the
+     * coordinator answers with TPC.IDENTIFY. */
+    identity_reload(p);
     return 0;
 }
 
@@ -177,7 +199,9 @@ static void restore_begin(struct participant *p, struct resp_writer *w)
         storage_error(p, "BEGIN (vote log)", err, w);
         return;
     }
-    if (set_applied(p->store, 0, 1) < 0) {
+    uint64_t was_cluster = p->cluster, was_replica = p->replica;
+    const struct restore_txn clear = { 1, 1, 0, 0 };
+    if (set_applied(p, 0, &clear) < 0) {
         storage_error(p, "BEGIN", NULL, w);
         return;
     }
@@ -186,8 +210,14 @@ static void restore_begin(struct participant *p, struct resp_writer *w)
         storage_error(p, "BEGIN (checkpoint)", NULL, w);
         return;
     }
-    LOG_NOTICE("TPC.RESTORE BEGIN: store emptied, %zu prepared rounds dropped, max round "
-               "seen %llu", dropped, (unsigned long long)p->max_rid);
+    if (was_cluster)
+        LOG_NOTICE("TPC.RESTORE BEGIN: store emptied and identity cleared (was cluster "
+                   "%016llx, replica %llu), %zu prepared rounds dropped, max round seen %llu",
+                   (unsigned long long)was_cluster, (unsigned long long)was_replica, dropped,
+                   (unsigned long long)p->max_rid);
+    else
+        LOG_NOTICE("TPC.RESTORE BEGIN: store emptied (no identity), %zu prepared rounds "
+                   "dropped, max round seen %llu", dropped, (unsigned long long)p->max_rid);
     resp_write_simple(w, "OK");
 }
 
@@ -229,10 +259,20 @@ static void restore_end(struct participant *p, const struct resp_request *req,
 {
     char err[256];
     uint64_t rid;
-    if (req->argc != 3 || util_parse_u64(req->argv[2], req->lens[2], &rid) < 0 ||
+    struct restore_txn x = { 0, 0, 0, 0 };
+    if (req->argc < 3 || util_parse_u64(req->argv[2], req->lens[2], &rid) < 0 ||
         rid > INT64_MAX) {
         resp_write_error(w, "ERR bad round id");
         return;
+    }
+    if (req->argc != 3 && req->argc != 5) {
+        resp_write_error(w, "ERR wrong number of arguments for 'tpc.restore' command");
+        return;
+    }
+    if (req->argc == 5) {
+        if (identity_parse(req, 3, "TPC.RESTORE END", &x.cluster, &x.replica, w) < 0)
+            return;
+        x.set_identity = 1;
     }
     /* Nothing is prepared during a resync; a round that was would have been evaluated on
      * partial data, and P1 wants every listed round above applied. */
@@ -240,7 +280,7 @@ static void restore_end(struct participant *p, const struct resp_request *req,
     if (dropped)
         LOG_WARNING("TPC.RESTORE END: dropped %zu rounds prepared during the resync",
                     dropped);
-    if (set_applied(p->store, rid, 0) < 0) {
+    if (set_applied(p, rid, &x) < 0) {
         storage_error(p, "END", NULL, w);
         return;
     }
@@ -250,8 +290,14 @@ static void restore_end(struct participant *p, const struct resp_request *req,
         return;
     }
     p->durable = rid;
-    LOG_NOTICE("TPC.RESTORE END: data complete at round %llu, %lld rows",
-               (unsigned long long)rid, (long long)store_count(p->store));
+    if (p->cluster)
+        LOG_NOTICE("TPC.RESTORE END: data complete at round %llu, %lld rows; identity: "
+                   "cluster %016llx, replica %llu", (unsigned long long)rid,
+                   (long long)store_count(p->store), (unsigned long long)p->cluster,
+                   (unsigned long long)p->replica);
+    else
+        LOG_NOTICE("TPC.RESTORE END: data complete at round %llu, %lld rows; no identity",
+                   (unsigned long long)rid, (long long)store_count(p->store));
     resp_write_int(w, (int64_t)rid);
 }
 

@@ -14,12 +14,20 @@
  *                                    -ERR bad count   unless 1 <= count <= 100000
  *   on the target (fenced: only the connection that said TPC.HELLO last, see peer.h):
  *     TPC.RESTORE BEGIN              drop every prepared round (logging nothing), empty the
- *                                    store, applied_round 0; +OK
+ *                                    store, applied_round 0, clear the identity
+ *                                    (identity.h: TPC.HELLO then says :0 :0); +OK
  *     TPC.RESTORE ROWS {k v exp}...  store every row, in one SQLite transaction; :<n rows>
  *                                    (-ERR bad expiry, or Redis's wrong-number-of-arguments
  *                                    error unless the count after ROWS is 3n, n >= 1)
- *     TPC.RESTORE END <round>        applied_round = round; checkpoint SQLite, rewrite the
- *                                    vote log to SEEN <max_rid>; :<round> once durable
+ *     TPC.RESTORE END <round> [<cluster> <replica>]
+ *                                    applied_round = round, and the identity when given (in
+ *                                    the same transaction; without it, the identity stays
+ *                                    as it is); checkpoint SQLite, rewrite the vote log to
+ *                                    SEEN <max_rid>; :<round> once durable. -ERR bad round
+ *                                    id; -ERR TPC.RESTORE END: the cluster (or replica) id
+ *                                    must be an integer in [1, 2^63-1]; Redis's
+ *                                    wrong-number-of-arguments error unless END is
+ *                                    followed by 1 or 3 arguments
  * Any store failure answers -ERR storage error (and logs a warning).
  *
  * The coordinator pauses new rounds and waits until every round is decided and applied on
@@ -29,11 +37,13 @@
  *
  * Crash safety. BEGIN also rewrites the vote log (after a checkpoint, as a compaction
  * does), so the old records cannot be replayed onto the emptied store after a crash:
- *   - a crash between BEGIN and END leaves applied_round 0 (the store emptied, or, after a
- *     power cut, its state at BEGIN's checkpoint, still incomplete), with whatever rows were
- *     copied: the coordinator finds the replica incomplete again and restarts with BEGIN;
+ *   - a crash between BEGIN and END leaves applied_round 0 and no identity (the store
+ *     emptied, or, after a power cut, its state at BEGIN's checkpoint, still incomplete),
+ *     with whatever rows were copied: the coordinator finds the replica incomplete again
+ *     and restarts with BEGIN;
  *   - END answers only once SQLite is checkpointed and the vote log rewritten, so after its
- *     reply a crash, even a power cut, keeps the restored rows and applied_round.
+ *     reply a crash, even a power cut, keeps the restored rows, applied_round and the
+ *     identity END set.
  *
  * Each function writes exactly one reply into w and checks the participant's invariants
  * (participant_assert_state) afterwards. The request's memory stays the caller's.
@@ -50,8 +60,8 @@ struct participant;
 void restore_dump(struct participant *p, const struct resp_request *req,
                   struct resp_writer *w);
 
-/* TPC.RESTORE BEGIN | ROWS k v exp... | END round (req->argc >= 2, checked by the caller;
- * the session fence too). */
+/* TPC.RESTORE BEGIN | ROWS k v exp... | END round [cluster replica] (req->argc >= 2, checked
+ * by the caller; the session fence too). */
 void restore_command(struct participant *p, const struct resp_request *req,
                      struct resp_writer *w);
 

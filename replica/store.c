@@ -22,7 +22,8 @@
 
 enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_SET_APPLIED,
                   ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
-                  ST_EXPIRED, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX };
+                  ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+                  ST_MAX };
 
 /* Rows are found by (h, k), the primary key: the caller's key is hashed in C and bound as
  * h, so every statement uses the primary key and no secondary index is maintained on the
@@ -43,6 +44,9 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE h >= ?1 ORDER BY h, k LIMIT ?2",
     [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE h = ?1 AND k > ?2 ORDER BY k",
     [ST_EXPIRED] = "SELECT k, exp, h FROM kv WHERE exp > 0 AND exp < ?1 LIMIT ?2",
+    [ST_SET_META] = "INSERT INTO meta(name, value) VALUES (?1, ?2) "
+                    "ON CONFLICT(name) DO UPDATE SET value = ?2",
+    [ST_GET_IDENTITY] = "SELECT name, value FROM meta WHERE name IN ('cluster_id', 'replica_id')",
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -367,6 +371,52 @@ uint64_t store_applied(struct store *s)
         v = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return v;
+}
+
+/* One meta row: name = value. */
+static int set_meta(struct store *s, const char *name, uint64_t value)
+{
+    sqlite3_stmt *st = s->st[ST_SET_META];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)value);
+    return run(s, st);
+}
+
+int store_set_identity(struct store *s, uint64_t cluster, uint64_t replica)
+{
+    release_last(s);
+    if (cluster > INT64_MAX || replica > INT64_MAX)
+        return -1; /* an SQLite INTEGER: callers validate before (identity.c) */
+    /* Both rows or none: no half identity is ever written, and a zero in either clears
+     * both. */
+    if (!cluster || !replica)
+        cluster = replica = 0;
+    return set_meta(s, "cluster_id", cluster) == 0 && set_meta(s, "replica_id", replica) == 0
+               ? 0
+               : -1;
+}
+
+int store_identity(struct store *s, uint64_t *cluster, uint64_t *replica)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_GET_IDENTITY];
+    sqlite3_int64 c = 0, r = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        sqlite3_int64 v = sqlite3_column_int64(st, 1);
+        if (name && strcmp(name, "cluster_id") == 0)
+            c = v;
+        else if (name && strcmp(name, "replica_id") == 0)
+            r = v;
+    }
+    sqlite3_reset(st);
+    /* A missing row (a database from before identities), a zero or a negative value in
+     * either: no identity. */
+    int whole = c > 0 && r > 0;
+    *cluster = whole ? (uint64_t)c : 0;
+    *replica = whole ? (uint64_t)r : 0;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_checkpoint(struct store *s)

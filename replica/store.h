@@ -9,7 +9,12 @@
  * (h, k), h computed here from the key. meta holds 'applied_round', the id of the last
  * round whose effects are in kv. Both change in the same SQLite transaction, so after a
  * crash kv and applied_round always agree, and replaying the vote log skips every round up
- * to applied_round (replay is idempotent). A database whose kv has an older shape
+ * to applied_round (replay is idempotent). meta also holds the replica's identity, rows
+ * 'cluster_id' (the cluster's id, a nonzero 63-bit integer the coordinator chose) and
+ * 'replica_id' (this replica's id in that cluster), both or neither: it travels with the
+ * data, so a wiped folder has none and a folder copied from another replica or cluster
+ * names that one (the coordinator tells them apart at TPC.HELLO). A database from before
+ * identities has neither row: no identity. A database whose kv has an older shape
  * (kv(k PRIMARY KEY, v), from before expiry) is migrated when it is opened: the table is
  * rebuilt in one transaction, every row keeping its value.
  *
@@ -92,6 +97,16 @@ int store_commit(struct store *s);
 int store_rollback(struct store *s);
 
 uint64_t store_applied(struct store *s);
+
+/* The identity in meta: 0 and *cluster, *replica, both 0 when there is none (no rows, as in
+ * a new store or one created before identities, or rows cleared to 0); -1 on error. */
+int store_identity(struct store *s, uint64_t *cluster, uint64_t *replica);
+/* Writes both rows ('cluster_id', 'replica_id'); 0 in either clears the identity (both
+ * rows 0). Like store_set_applied it joins the caller's transaction if one is open (a
+ * TPC.RESTORE changes it with the data); it is durable only after store_checkpoint(), like
+ * every write here, and survives store_power_loss() only then. Returns 0, or -1 (also for a
+ * value above INT64_MAX, which an SQLite INTEGER cannot hold). */
+int store_set_identity(struct store *s, uint64_t cluster, uint64_t replica);
 
 /* Makes every committed transaction durable (one fsync of SQLite's WAL), so the vote-log
  * records that produced them may be dropped. On a memory store it also keeps a serialized

@@ -73,15 +73,28 @@ int link_reply_write(const struct link_reply *r, struct resp_writer *w)
     }
 }
 
+/* An integer element of r that is not negative (a round id, an identity). */
+static int is_count(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER && r->integer >= 0;
+}
+
 int link_reply_hello(const struct link_reply *reply, struct link_hello *h)
 {
     const redisReply *r = R(reply);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
-        r->element[3]->type != REDIS_REPLY_INTEGER ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_ARRAY)
+    /* 6 elements: applied, max_rid, [in doubt], durable, cluster, member; a replica from
+     * before identities answers the first 4 (and has none: 0, 0). */
+    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 4 && r->elements != 6) ||
+        !is_count(r->element[0]) || !is_count(r->element[1]) ||
+        r->element[2]->type != REDIS_REPLY_ARRAY || !is_count(r->element[3]))
+        return -1;
+    int ided = r->elements == 6;
+    if (ided && (!is_count(r->element[4]) || !is_count(r->element[5])))
         return -1;
     size_t n = r->element[2]->elements;
+    for (size_t i = 0; i < n; i++)
+        if (r->element[2]->element[i]->type != REDIS_REPLY_INTEGER)
+            return -1;
     uint64_t *rids = calloc(n ? n : 1, sizeof *rids);
     if (!rids)
         return -1;
@@ -89,7 +102,9 @@ int link_reply_hello(const struct link_reply *reply, struct link_hello *h)
         rids[i] = (uint64_t)r->element[2]->element[i]->integer;
     *h = (struct link_hello){ (uint64_t)r->element[0]->integer,
                               (uint64_t)r->element[1]->integer, n, rids,
-                              (uint64_t)r->element[3]->integer, 0, 0 };
+                              (uint64_t)r->element[3]->integer,
+                              ided ? (uint64_t)r->element[4]->integer : 0,
+                              ided ? (uint64_t)r->element[5]->integer : 0 };
     return 0;
 }
 

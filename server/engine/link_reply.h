@@ -44,8 +44,10 @@ const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i);
 /* Re-encodes r for a client. Returns 0, or -1 when the writer failed. */
 int link_reply_write(const struct link_reply *r, struct resp_writer *w);
 
-/* Decodes a TPC.HELLO answer into *h; h->in_doubt is malloc'd (free it). Returns 0, or -1
- * if r is not a HELLO answer or memory ran out. */
+/* Decodes a TPC.HELLO answer into *h: 6 elements (participant.h), or the 4 of a replica
+ * from before identities (h->cluster = h->member = 0). h->in_doubt is malloc'd (free it).
+ * Returns 0, or -1 if r is not a HELLO answer (wrong shape, a non-integer or negative
+ * number) or memory ran out. */
 int link_reply_hello(const struct link_reply *r, struct link_hello *h);
 
 /* Parses one reply from buf[0..len). Returns 1 with *r (free with link_reply_free) and

@@ -391,10 +391,27 @@ void txn_member_needs_repair(struct txn *t, int i, const char *why)
     txn_repair_want(t, i, 1);
 }
 
+/* What TPC.IDENTIFY carries to its reply: which member of which engine it was for. */
+struct identify_call {
+    struct txn *t;
+    uint64_t id;
+};
+
 static void on_identify(void *arg, int i, const struct link_reply *r)
 {
-    struct txn *t = arg;
-    if (r && link_reply_is_error(r)) {
+    struct identify_call call = *(struct identify_call *)arg;
+    struct txn *t = call.t;
+    free(arg);
+    struct member *m = &t->member[i];
+    if (t->closing || m->state == MEMBER_NONE || m->id != call.id)
+        return; /* the member left meanwhile */
+    if (r && !link_reply_is_error(r) && m->fresh) {
+        /* Durable there now: only from here may a replica without identity at this slot
+         * be taken for a wiped one (else a crash before the replica's checkpoint would
+         * leave every replica of a new cluster unidentified, and none to repair from). */
+        m->fresh = 0;
+        write_config(t);
+    } else if (r && link_reply_is_error(r)) {
         size_t len = 0;
         const char *msg = link_reply_str(r, &len);
         LOG_WARNING("replica %s refused its identity: %.*s", t->io.addr(t->io.ctx, i),
@@ -403,20 +420,29 @@ static void on_identify(void *arg, int i, const struct link_reply *r)
     }
 }
 
-/* A fresh member's replica, complete: gives it this cluster's identity. */
+/* A fresh member's replica, complete: gives it this cluster's identity. The member stays
+ * fresh until the replica confirms it holds the identity durably (on_identify). */
 static void adopt(struct txn *t, int i, const struct link_hello *h)
 {
     struct member *m = &t->member[i];
-    if (h->cluster != t->cluster_id || h->member != m->id) {
-        char c[24], id[24];
-        const char *argv[3] = { "TPC.IDENTIFY", c, id };
-        size_t lens[3] = { 12, util_u64_to_str(t->cluster_id, c), util_u64_to_str(m->id, id) };
-        txn_send(t, i, 3, argv, lens, on_identify, t);
-        LOG_NOTICE("replica %s joins cluster %016" PRIx64 " as replica id %" PRIu64, m->addr,
-                   t->cluster_id, m->id);
+    if (h->cluster == t->cluster_id && h->member == m->id) {
+        m->fresh = 0; /* it had it already (the log lost the change, or an upgrade) */
+        write_config(t);
+        return;
     }
-    m->fresh = 0;
-    write_config(t);
+    char c[24], id[24];
+    const char *argv[3] = { "TPC.IDENTIFY", c, id };
+    size_t lens[3] = { 12, util_u64_to_str(t->cluster_id, c), util_u64_to_str(m->id, id) };
+    struct identify_call *call = malloc(sizeof *call);
+    if (!call)
+        return; /* it stays fresh: its next TPC.HELLO tries again */
+    *call = (struct identify_call){ t, m->id };
+    if (txn_send(t, i, 3, argv, lens, on_identify, call) < 0) {
+        free(call);
+        return;
+    }
+    LOG_NOTICE("replica %s joins cluster %016" PRIx64 " as replica id %" PRIu64, m->addr,
+               t->cluster_id, m->id);
 }
 
 int txn_members_hello(struct txn *t, int i, const struct link_hello *h)

@@ -279,8 +279,8 @@ static int drained(const struct txn *t)
     if (t->ninflight)
         return 0;
     for (const struct round *rd = t->unacked; rd; rd = rd->next)
-        if (!rd->acked[t->repair.source])
-            return 0;
+        if (rd->need[t->repair.source] && !rd->acked[t->repair.source])
+            return 0; /* (a round it was not in sync for is in its repaired copy) */
     return 1;
 }
 

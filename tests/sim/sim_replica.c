@@ -130,7 +130,7 @@ void sim_deliver_to_rep(struct ev *e)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
     uint64_t restored;
-    if (strcmp(req->argv[0], "TPC.RESTORE") == 0 && req->argc == 3 &&
+    if (strcmp(req->argv[0], "TPC.RESTORE") == 0 && (req->argc == 3 || req->argc == 5) &&
         strcmp(req->argv[1], "END") == 0 && out.len && out.p[0] == ':' &&
         util_parse_u64(req->argv[2], req->lens[2], &restored) == 0)
         sim_bits_set(&nd->seen, restored); /* complete at that round by a copy, not a PREPARE */

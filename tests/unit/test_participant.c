@@ -10,6 +10,9 @@
  * byte for byte. participant.c checks its invariants (P1-P7) after every request, so any
  * sequence here also exercises participant_assert_state().
  *
+ * The helpers (open_fresh, expect, crash...) are peer_harness.h's; the replica's identity
+ * (TPC.IDENTIFY, and what TPC.RESTORE does to it) is test_identity.c's.
+ *
  * Cases: the vote's bytes; a pipelined round evaluated on the undecided one ahead; an abort
  * dooming the rounds evaluated after it; decisions out of order; stale and malformed
  * PREPAREs; TPC.HELLO putting rounds in doubt; restart replay after a process crash; a
@@ -27,102 +30,16 @@
 
 #include "participant.h"
 #include "peer.h"
+#include "peer_harness.h"
 #include "record.h"
 #include "resp_writer.h"
 #include "sim_log.h"
 #include "store.h"
 #include "wal.h"
 
-#define R(s) s, sizeof(s) - 1
-
-/* ---- the log: the simulator's file in memory (tests/sim/sim_log.h) ---- */
-
-static struct sim_file *disk; /* what survives a crash of the process */
-static struct wal *log_of_p;  /* the open log of the participant under test */
-
-static struct wal *open_log(void *arg, journal_replay_fn fn, void *ctx,
-                            struct journal_info *info, char *err, size_t errlen)
-{
-    return log_of_p = sim_log_open(disk, fn, ctx, info, err, errlen);
-}
-
-/* A crash of p's process: the log keeps its durable bytes (with tear, half of the submitted
- * rest, which may end inside a record); returns the store, as SQLite kept it. */
-static struct store *crash(struct participant *p, int tear)
-{
-    size_t extra = sim_file_len(disk) - sim_file_durable(disk);
-    sim_log_crash(log_of_p, tear ? extra / 2 : 0);
-    return participant_crash(p);
-}
-
-/* ---- driving a participant ---- */
-
-static uint64_t rng = 42;
-
-static struct participant *open_on(struct store *st)
-{
-    char err[256];
-    struct participant *p = participant_open_with(st, open_log, NULL, err, sizeof err);
-    if (!p)
-        check_fail(__FILE__, __LINE__, "participant_open_with: %s", err);
-    return p;
-}
-
-static struct participant *open_fresh(void)
-{
-    char err[256];
-    sim_file_free(disk);
-    disk = sim_file_new();
-    struct store *st = store_open_memory(err, sizeof err);
-    if (!st)
-        check_fail(__FILE__, __LINE__, "store_open_memory: %s", err);
-    return open_on(st);
-}
-
-/* Splits cmd on spaces into at most 64 arguments in buf. */
-static int split(const char *cmd, char *buf, char **argv, size_t *lens)
-{
-    int argc = 0;
-    strcpy(buf, cmd);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        CHECK(argc < 64);
-        argv[argc] = tok;
-        lens[argc++] = strlen(tok);
-    }
-    return argc;
-}
-
-/* The connection the requests come from (peer.h's session fence). */
-static uint64_t request_conn;
-
-/* Sends cmd through peer_dispatch and checks the reply's bytes. */
-static void expect(struct participant *p, const char *cmd, const char *want, size_t wantlen)
-{
-    char buf[1024], *argv[64];
-    size_t lens[64];
-    CHECK(strlen(cmd) < sizeof buf);
-    struct resp_request req = { split(cmd, buf, argv, lens), argv, lens };
-    struct record_buf out = { 0 };
-    struct resp_writer w = { record_buf_sink, &out, 2 };
-    CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng, request_conn), 0);
-    if (check_mem_diff(out.p, out.len, want, wantlen) != (size_t)-1) {
-        fprintf(stderr, "%s\n  got  %.*s\n  want %.*s\n", cmd, (int)out.len,
-                out.p ? out.p : "", (int)wantlen, want);
-        CHECK_MEM_EQ(out.p, out.len, want, wantlen);
-    }
-    free(out.p);
-    participant_assert_state(p);
-}
-
-static void sync_log(struct participant *p)
-{
-    char err[256];
-    uint64_t done;
-    CHECK(participant_sync(p, err, sizeof err) == 0);
-    CHECK(participant_log_progress(p, UINT64_MAX, &done, err, sizeof err) == 0);
-}
-
 #define YES_OK "*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"
+/* The end of a TPC.HELLO answer from a replica without an identity (cluster 0, replica 0). */
+#define NO_ID ":0\r\n:0\r\n"
 
 /* ---- cases ---- */
 
@@ -224,17 +141,17 @@ static void test_hello_in_doubt(void)
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
     expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
            R("*3\r\n+YES\r\n:0\r\n$4\r\n:6\r\n\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*2\r\n:1\r\n:2\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*2\r\n:1\r\n:2\r\n:0\r\n" NO_ID));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
     expect(p, "TPC.ABORT 1", R("+OK\r\n")); /* dooms round 2, still in doubt */
     expect(p, "TPC.COMMIT 2",
            R("-ERR round 2 can't commit here: evaluated on an aborted round\r\n"));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*1\r\n:2\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*1\r\n:2\r\n:0\r\n" NO_ID));
     expect(p, "TPC.ABORT 2", R("+OK\r\n"));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k",
            R("*3\r\n+YES\r\n:0\r\n$4\r\n:1\r\n\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:3\r\n*1\r\n:3\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:3\r\n*1\r\n:3\r\n:0\r\n" NO_ID));
     expect(p, "TPC.COMMIT 3", R(":0\r\n")); /* an in-doubt round evaluated live commits */
     expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n1\r\n"));
     participant_close(p);
@@ -254,7 +171,7 @@ static void test_restart_replays(void)
     /* A process crash: SQLite keeps round 1, the log keeps everything synced. */
     struct store *st = crash(p, 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n" NO_ID));
     expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k", R("-NO round 3 is still in doubt\r\n"));
     expect(p, "TPC.COMMIT 3",
            R("-ERR round 3 can't commit here: an earlier round is undecided\r\n"));
@@ -282,7 +199,7 @@ static void test_power_loss(void)
     CHECK_INT_EQ(store_count(st), 0);
     CHECK_UINT_EQ(store_applied(st), 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:1\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:1\r\n" NO_ID));
     expect(p, "TPC.READ 1700000000000 MGET k j", R("*2\r\n$1\r\n5\r\n$-1\r\n"));
     /* Start-up checkpointed what replay applied: a second cut keeps it. */
     st = store_power_loss(crash(p, 0), err, sizeof err);
@@ -354,7 +271,7 @@ static void test_session_fence(void)
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5",
            R("-NO TPC.PREPARE refused: this connection is not the coordinator's (another one "
              "said TPC.HELLO since)\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:0\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     request_conn = 2; /* another connection: refused, the round stays prepared */
     expect(p, "TPC.COMMIT 1",
@@ -365,7 +282,7 @@ static void test_session_fence(void)
              "said TPC.HELLO since)\r\n"));
     CHECK_UINT_EQ(participant_in_doubt(p), 1);
     /* A new HELLO moves the session: the old connection is refused from then on. */
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" NO_ID));
     request_conn = 1;
     expect(p, "TPC.COMMIT 1",
            R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
@@ -493,7 +410,7 @@ static void test_dump_restore_round_trip(void)
 
     struct participant *dst = open_fresh();
     request_conn = 7; /* the coordinator's connection to the target; any one for DUMP */
-    expect(dst, "TPC.HELLO", R("*4\r\n:0\r\n:0\r\n*0\r\n:0\r\n"));
+    expect(dst, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
     expect(dst, "TPC.PREPARE 1 1700000000000 2 3 SET a x 3 SET zz y",
            R("*3\r\n+YES\r\n:0\r\n$10\r\n+OK\r\n+OK\r\n\r\n"));
     expect(dst, "TPC.COMMIT 1", R(":0\r\n"));
@@ -503,18 +420,18 @@ static void test_dump_restore_round_trip(void)
     check_same_data(src, dst);
     expect(dst, "TPC.READ 1700000000000 PTTL d", R(":100000\r\n"));
     expect(dst, "TPC.READ 1700000000000 MGET a zz b", R("*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n"));
-    expect(dst, "TPC.HELLO", R("*4\r\n:4\r\n:4\r\n*0\r\n:4\r\n"));
+    expect(dst, "TPC.HELLO", R("*6\r\n:4\r\n:4\r\n*0\r\n:4\r\n" NO_ID));
     /* Rounds go on from there. */
     expect(dst, "TPC.PREPARE 5 1700000000000 1 2 INCR a",
            R("*3\r\n+YES\r\n:4\r\n$4\r\n:2\r\n\r\n"));
     expect(dst, "TPC.COMMIT 5", R(":4\r\n"));
 
     /* One big chunk, into a target that is already complete: the same again. */
-    expect(dst, "TPC.HELLO", R("*4\r\n:5\r\n:5\r\n*0\r\n:4\r\n"));
+    expect(dst, "TPC.HELLO", R("*6\r\n:5\r\n:5\r\n*0\r\n:4\r\n" NO_ID));
     CHECK_UINT_EQ(resync(src, dst, 100, &chunks), 4);
     CHECK_INT_EQ(chunks, 1);
     check_same_data(src, dst);
-    expect(dst, "TPC.HELLO", R("*4\r\n:4\r\n:5\r\n*0\r\n:4\r\n")); /* max_rid stays */
+    expect(dst, "TPC.HELLO", R("*6\r\n:4\r\n:5\r\n*0\r\n:4\r\n" NO_ID)); /* max_rid stays */
     request_conn = 0;
     participant_close(dst);
     participant_close(src);
@@ -538,7 +455,7 @@ static void test_restore_refusals(void)
 
     /* Only the session's connection may restore. */
     request_conn = 3;
-    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID));
     request_conn = 4;
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:1\r\n:0\r\n*3\r\n$1\r\nk\r\n$1\r\n5\r\n:0\r\n"));
     expect(p, "TPC.RESTORE BEGIN",
@@ -566,14 +483,14 @@ static void test_restore_refusals(void)
     expect(p, "TPC.RESTORE END x", R("-ERR bad round id\r\n"));
     expect(p, "TPC.RESTORE FOO", R("-ERR unknown subcommand 'FOO'. Try TPC.RESTORE HELP.\r\n"));
     /* None of it changed anything. */
-    expect(p, "TPC.HELLO", R("*4\r\n:1\r\n:1\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID));
     expect(p, "TPC.READ 1700000000000 MGET k j i", R("*3\r\n$1\r\n5\r\n$-1\r\n$-1\r\n"));
 
     /* BEGIN drops a prepared round (max_rid stays); a DUMP of the target is empty. */
     expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1",
            R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:0\r\n:0\r\n*0\r\n"));
     expect(p, "TPC.COMMIT 2", R("-ERR round 2 is unknown here\r\n")); /* dropped */
     request_conn = 0;
@@ -595,7 +512,7 @@ static void test_restore_crash(void)
     expect(p, "TPC.RESTORE ROWS x 1 0 y 2 1800000000000", R(":2\r\n"));
     /* A process crash: no old COMMIT or PREPARE replays onto the emptied store. */
     p = open_on(crash(p, 0));
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
     expect(p, "TPC.READ 1700000000000 MGET k j x y",
            R("*4\r\n$-1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n"));
     /* A power cut between BEGIN and END: SQLite back to BEGIN's checkpoint, still 0. */
@@ -606,20 +523,20 @@ static void test_restore_crash(void)
     CHECK_UINT_EQ(store_applied(st), 0);
     CHECK_INT_EQ(store_count(st), 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*4\r\n:0\r\n:2\r\n*0\r\n:0\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
 
     /* The repair restarted and finished: END's reply promises durable data. */
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
     expect(p, "TPC.RESTORE ROWS k 7 0 w 8 1800000000000", R(":2\r\n"));
     expect(p, "TPC.RESTORE END 9", R(":9\r\n"));
-    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
     p = open_on(crash(p, 0));
-    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
     st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK(st != NULL);
     CHECK_UINT_EQ(store_applied(st), 9);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*4\r\n:9\r\n:9\r\n*0\r\n:9\r\n"));
+    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
     expect(p, "TPC.READ 1700000000000 MGET k w x", R("*3\r\n$1\r\n7\r\n$1\r\n8\r\n$-1\r\n"));
     expect(p, "TPC.READ 1700000000000 PTTL w", R(":100000000000\r\n"));
     expect(p, "TPC.PREPARE 9 1700000000000 1 3 SET k 6",
