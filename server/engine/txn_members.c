@@ -389,9 +389,9 @@ void txn_member_needs_repair(struct txn *t, int i, const char *why)
 {
     struct member *m = &t->member[i];
     snprintf(m->why, sizeof m->why, "%s", why);
-    LOG_WARNING("replica %s (id %" PRIu64 ") needs repair: %s; it serves no reads and takes "
-                "no rounds until it is repaired (from a healthy replica, automatically)",
-                m->addr, m->id, why);
+    LOG_WARNING("replica %s needs repair: %s; it serves no reads and takes no rounds until "
+                "it is repaired (from a healthy replica, automatically; replica id %" PRIu64
+                ")", m->addr, why, m->id);
     char text[400];
     snprintf(text, sizeof text, "this replica needs repair: %s; its data is replaced by a "
              "copy from a healthy replica", why);
