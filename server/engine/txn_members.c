@@ -284,7 +284,9 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
         snprintf(err, errlen, "at most %d replicas", TXN_MAX_REPLICAS);
         return -1;
     }
+    int changed = 0; /* write the records only when something is new */
     if (!t->cluster_id) {
+        changed = 1;
         int legacy = t->next_rid > 1 || t->unacked || t->ended_max;
         t->cluster_id = (t->io.random(t->io.ctx) & INT64_MAX) | 1;
         LOG_NOTICE("%s: cluster id %016" PRIx64,
@@ -294,6 +296,7 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
                    t->cluster_id);
     }
     if (t->nlinks == 0) { /* a new cluster, or a log from before replica sets */
+        changed = 1;
         t->epoch = 1;
         t->next_member_id = 1;
         for (int k = 0; k < naddrs; k++) {
@@ -304,7 +307,7 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
     } else {
         /* The durable configuration wins; what changed in the configured list since the
          * last start is applied to it (so online changes made since are kept). */
-        int changed = 0;
+        int members_changed = 0;
         for (int i = 0; i < t->nlinks; i++) {
             if (t->member[i].state == MEMBER_NONE || !was_configured(t, t->member[i].addr) ||
                 in_list(addrs, naddrs, t->member[i].addr))
@@ -312,7 +315,7 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
             LOG_WARNING("replica %s (id %" PRIu64 ") is no longer configured: removing it "
                         "from the replica set", t->member[i].addr, t->member[i].id);
             t->member[i].state = MEMBER_NONE;
-            changed = 1;
+            members_changed = 1;
         }
         for (int k = 0; k < naddrs; k++) {
             if (find_addr(t, addrs[k]) >= 0 || was_configured(t, addrs[k]))
@@ -326,7 +329,7 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
             LOG_WARNING("replica %s is newly configured: it joins as replica id %" PRIu64
                         " through a full copy from a healthy replica", addrs[k],
                         t->member[i].id);
-            changed = 1;
+            members_changed = 1;
         }
         if (count_in_sync(t) == 0) {
             snprintf(err, errlen, "none of the configured replicas is an in-sync member of "
@@ -334,14 +337,19 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
                      "LIST before changing addresses): refusing to start without one");
             return -1;
         }
-        if (changed)
+        if (members_changed)
             t->epoch++;
+        changed |= members_changed;
     }
+    changed |= !t->have_configured || t->nconfigured != naddrs;
+    for (int k = 0; k < naddrs && !changed; k++)
+        changed = strcmp(t->configured[k], addrs[k]) != 0;
     t->nconfigured = naddrs;
     t->have_configured = 1;
     for (int k = 0; k < naddrs; k++)
         snprintf(t->configured[k], TXN_ADDR_MAX, "%s", addrs[k]);
-    write_config(t);
+    if (changed)
+        write_config(t);
     /* Replayed rounds need the members in sync now (MEMBERS may have come after them). */
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
         rd->nneed = 0;
@@ -381,9 +389,9 @@ void txn_member_needs_repair(struct txn *t, int i, const char *why)
 {
     struct member *m = &t->member[i];
     snprintf(m->why, sizeof m->why, "%s", why);
-    LOG_WARNING("replica %s (id %" PRIu64 ") needs repair: %s; it serves no reads and takes "
-                "no rounds until it is repaired (from a healthy replica, automatically)",
-                m->addr, m->id, why);
+    LOG_WARNING("replica %s needs repair: %s; it serves no reads and takes no rounds until "
+                "it is repaired (from a healthy replica, automatically; replica id %" PRIu64
+                ")", m->addr, why, m->id);
     char text[400];
     snprintf(text, sizeof text, "this replica needs repair: %s; its data is replaced by a "
              "copy from a healthy replica", why);
@@ -455,6 +463,8 @@ int txn_members_hello(struct txn *t, int i, const struct link_hello *h)
     m->applied = h->applied;
     m->why[0] = '\0';
     why[0] = '\0';
+    if (FAILPOINT_ON("coord.bug.trust_lost_data"))
+        return 2; /* a deliberate bug, for the simulator: trusted whatever it holds */
     if (h->cluster && h->cluster != t->cluster_id && has_data) {
         if (never_committed(t)) {
             snprintf(why, sizeof why, "replica %s holds data of cluster %016" PRIx64 " "

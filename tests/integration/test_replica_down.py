@@ -20,6 +20,9 @@ RECOVERY_TIMEOUT = 15.0
 @pytest.mark.parametrize("victim", [1, 2, 3])
 def test_kill_replica_then_recover(cluster, victim):
     r = cluster.client(socket_timeout=2)
+    # No waiting for the launcher's restart of the replica (the default --write-wait-ms,
+    # 2 s, would let the write succeed once it is back): the write meets it down.
+    assert r.config_set("write-wait-ms", 100)
     acked = {}
     for n in range(20):
         k, v = b"before:%d" % n, b"value-before-%d" % n
