@@ -418,6 +418,8 @@ static void on_identify(void *arg, int i, const struct link_reply *r)
          * be taken for a wiped one (else a crash before the replica's checkpoint would
          * leave every replica of a new cluster unidentified, and none to repair from). */
         m->fresh = 0;
+        m->hello_cluster = t->cluster_id; /* what it now holds (INFO shows it) */
+        m->hello_id = m->id;
         write_config(t);
     } else if (r && link_reply_is_error(r)) {
         size_t len = 0;
