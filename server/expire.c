@@ -39,10 +39,9 @@ static void arm(int ms)
  * fail otherwise). Empty slots and members out of the in-sync set do not vote: skipped. */
 static int all_ready(struct txn *t)
 {
-    struct txn_member_info mi;
     for (int i = 0; i < txn_nlinks(t); i++) {
         struct link *l = txn_link(t, i);
-        if (txn_member_get(t, i, &mi) < 0 || strcmp(mi.state, "in-sync") != 0)
+        if (!txn_in_sync(t, i))
             continue;
         if (!l || link_state(l) != LINK_READY ||
             link_stalled(l, (uint64_t)txn_prepare_timeout_ms(t)))

@@ -363,12 +363,11 @@ static void digest_done(struct link *l, const struct link_reply *r, void *arg)
  * of them cannot answer now. */
 static int digest_members(struct client *cl, struct digest_call *dc)
 {
-    struct txn_member_info mi;
     dc->n = txn_nlinks(coord->txn);
     dc->first = -1;
     for (int i = 0; i < dc->n && i < TXN_MAX_REPLICAS; i++) {
         struct link *l = txn_link(coord->txn, i);
-        if (!l || txn_member_get(coord->txn, i, &mi) < 0 || strcmp(mi.state, "in-sync") != 0)
+        if (!l || !txn_in_sync(coord->txn, i))
             continue;
         if (link_state(l) != LINK_READY) {
             char msg[256];

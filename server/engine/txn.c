@@ -164,15 +164,20 @@ struct round *txn_round_new(struct txn *t, uint64_t rid, enum round_state state)
     }
     rd->acked = rd->voted + TXN_MAX_REPLICAS;
     rd->need = rd->acked + TXN_MAX_REPLICAS;
-    for (int i = 0; i < t->nlinks; i++)
-        if (txn_in_sync(t, i)) {
-            rd->need[i] = 1;
-            rd->nneed++;
-        }
     rd->t = t;
     rd->rid = rid;
     rd->state = state;
+    txn_round_need_in_sync(rd);
     return rd;
+}
+
+void txn_round_need_in_sync(struct round *rd)
+{
+    rd->nneed = 0;
+    for (int i = 0; i < TXN_MAX_REPLICAS; i++) {
+        rd->need[i] = (char)txn_in_sync(rd->t, i);
+        rd->nneed += rd->need[i];
+    }
 }
 
 void txn_round_free(struct round *rd)
@@ -212,9 +217,10 @@ void txn_timer_arm(struct txn *t, struct txn_timer *tm, int ms)
     t->io.timer_arm(t->io.ctx, tm, ms);
 }
 
-static void schedule_kick(struct txn *t)
+void txn_kick(struct txn *t)
 {
-    txn_timer_arm(t, t->kick, -1);
+    if (!t->closing)
+        txn_timer_arm(t, t->kick, -1);
 }
 
 int txn_log_record(struct txn *t, const char *what, uint64_t rid)
@@ -338,7 +344,7 @@ void txn_round_abort(struct round *rd, const char *why)
     free(later);
     answer_all(rd, why);
     txn_assert_round(rd);
-    schedule_kick(t);
+    txn_kick(t);
 }
 
 static void send_commits_late(void *arg)
@@ -348,7 +354,7 @@ static void send_commits_late(void *arg)
         if (rd->need[i])
             txn_send_decision(rd, i, "TPC.COMMIT", txn_on_commit_ack);
     rd->t->hold--;
-    schedule_kick(rd->t);
+    txn_kick(rd->t);
     rd->refs--;
     txn_round_maybe_free(rd);
 }
@@ -424,7 +430,7 @@ static void commit_durable(struct txn *t, uint64_t done)
         round_committed(rd);
     }
     if (any)
-        schedule_kick(t);
+        txn_kick(t);
 }
 
 static void round_committed(struct round *rd)
@@ -744,7 +750,7 @@ static void take_pending(struct txn *t, struct round *rd)
     rd->nops = TXN_MAX_ROUND_OPS;
     t->npending -= TXN_MAX_ROUND_OPS;
     memmove(t->pending, t->pending + TXN_MAX_ROUND_OPS, t->npending * sizeof *t->pending);
-    schedule_kick(t);
+    txn_kick(t);
 }
 
 static void start_round(struct txn *t)
@@ -820,7 +826,7 @@ void txn_submit(struct txn *t, struct op *op, txn_done_fn done, void *arg)
     }
     t->pending[t->npending++] = (struct wop){ op, done, arg };
     if (t->ninflight < t->max_inflight)
-        schedule_kick(t);
+        txn_kick(t);
 }
 
 void txn_submit_internal(struct txn *t, struct op *op)

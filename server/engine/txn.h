@@ -222,6 +222,8 @@ struct txn_member_info {
     uint64_t hello_cluster, hello_id, applied;
     const char *why;   /* why it waits for repair, or "" */
 };
+/* Whether slot i's member is in sync (votes, may serve reads). */
+int txn_in_sync(const struct txn *t, int i);
 /* 0 and *mi for slot i, or -1 if slot i holds no member. */
 int txn_member_get(const struct txn *t, int i, struct txn_member_info *mi);
 uint64_t txn_cluster_id(const struct txn *t);

@@ -133,7 +133,7 @@ struct txn {
     /* The replica addresses the operator configured at the last start (CONFIGURED): a
      * start applies only what changed in that list, never undoing online changes. */
     char configured[TXN_MAX_REPLICAS][TXN_ADDR_MAX];
-    int nconfigured, have_configured;
+    int nconfigured;
     int min_replicas, down_after_ms, write_wait_ms;
     int started, loaded;
     uint64_t start_ms;
@@ -149,6 +149,10 @@ void txn_set_state(struct round *rd, enum round_state to);
 /* A round with no ops; NULL when out of memory. */
 struct round *txn_round_new(struct txn *t, uint64_t rid, enum round_state state);
 void txn_round_free(struct round *rd);
+/* Sets rd's need (and nneed) to the members in sync now. */
+void txn_round_need_in_sync(struct round *rd);
+/* Starts rounds at the end of this loop turn (unless the engine is stopping). */
+void txn_kick(struct txn *t);
 /* Frees rd if it is ABORTED or ENDED and no callback still refers to it. */
 void txn_round_maybe_free(struct round *rd);
 void txn_unacked_remove(struct txn *t, struct round *rd);
@@ -188,8 +192,6 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
 /* The decision log's CLUSTER and MEMBERS records (replay, and compaction). */
 int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens);
 int txn_members_write(struct txn *t, struct wal *w);
-/* Whether link i is an in-sync member. */
-int txn_in_sync(const struct txn *t, int i);
 /* Link i's TPC.HELLO, as far as identity and membership go: 0 if it may be trusted (and
  * txn_link_hello goes on), 1 if it needs repair (why in the member's why), -1 after
  * io.fatal; 2 only with the deliberate bug coord.bug.trust_left_out (trusted whatever its

@@ -22,7 +22,9 @@
  *                                               it be repaired
  *
  * Configuration. MEMBERS <epoch> <next id> {<id> <addr> <state> <epoch>}* in the decision
- * log, written and synced before a change takes effect (a crash in the middle leaves the
+ * log (after CLUSTER, and CONFIGURED <addr>...: the replica list given at the last start,
+ * so that a start applies only what changed in that list and never undoes a change made
+ * online since), written and synced before a change takes effect (a crash in the middle leaves the
  * old configuration or the new one, never half). State "in" (in sync: votes, may serve
  * reads), "fresh" (in sync, not identified yet) or "out" (left out, or added: votes and
  * reads only after a repair, which puts it back in at a new epoch). A round needs the
@@ -63,7 +65,7 @@ static int count_in_sync(const struct txn *t)
 
 /* ---- the records ---- */
 
-static int write_records(struct txn *t, struct wal *w)
+int txn_members_write(struct txn *t, struct wal *w)
 {
     char num[24];
     const char *argv[3 + 4 * TXN_MAX_REPLICAS];
@@ -96,16 +98,11 @@ static int write_records(struct txn *t, struct wal *w)
     return wal_append(w, a, argv, lens);
 }
 
-int txn_members_write(struct txn *t, struct wal *w)
-{
-    return write_records(t, w);
-}
-
 /* Writes the configuration and syncs the log (exits if that fails): the change is durable
  * before it takes effect. */
 static void write_config(struct txn *t)
 {
-    if (write_records(t, t->log) < 0) {
+    if (txn_members_write(t, t->log) < 0) {
         LOG_WARNING("decision log: can't append the replica set (out of memory); exiting");
         exit(1);
     }
@@ -130,7 +127,6 @@ int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens)
             memcpy(t->configured[c - 1], argv[c], lens[c] + 1);
         }
         t->nconfigured = argc - 1;
-        t->have_configured = 1;
         return 0;
     }
     /* MEMBERS */
@@ -243,12 +239,6 @@ static void strike_from_rounds(struct txn *t, int i, const char *why)
     txn_end_durable_rounds(t);
 }
 
-static void schedule_kick(struct txn *t)
-{
-    if (!t->closing)
-        txn_timer_arm(t, t->kick, -1);
-}
-
 /* Whether addr was in the list configured at the last start. */
 static int was_configured(const struct txn *t, const char *addr)
 {
@@ -341,22 +331,17 @@ int txn_members_init(struct txn *t, const char *const *addrs, int naddrs, char *
             t->epoch++;
         changed |= members_changed;
     }
-    changed |= !t->have_configured || t->nconfigured != naddrs;
+    changed |= t->nconfigured != naddrs; /* (none recorded yet: 0, and naddrs >= 1) */
     for (int k = 0; k < naddrs && !changed; k++)
         changed = strcmp(t->configured[k], addrs[k]) != 0;
     t->nconfigured = naddrs;
-    t->have_configured = 1;
     for (int k = 0; k < naddrs; k++)
         snprintf(t->configured[k], TXN_ADDR_MAX, "%s", addrs[k]);
     if (changed)
         write_config(t);
     /* Replayed rounds need the members in sync now (MEMBERS may have come after them). */
     for (struct round *rd = t->unacked; rd; rd = rd->next) {
-        rd->nneed = 0;
-        for (int i = 0; i < TXN_MAX_REPLICAS; i++) {
-            rd->need[i] = txn_in_sync(t, i);
-            rd->nneed += rd->need[i];
-        }
+        txn_round_need_in_sync(rd);
         rd->acks_missing = rd->nneed;
     }
     LOG_NOTICE("replica set: epoch %" PRIu64 ", %d replicas, %d in sync, min-replicas %d",
@@ -432,9 +417,11 @@ static void on_identify(void *arg, int i, const struct link_reply *r)
 
 /* A fresh member's replica, complete: gives it this cluster's identity. The member stays
  * fresh until the replica confirms it holds the identity durably (on_identify). */
-static void adopt(struct txn *t, int i, const struct link_hello *h)
+void txn_member_hello_done(struct txn *t, int i, const struct link_hello *h)
 {
     struct member *m = &t->member[i];
+    if (!m->fresh)
+        return;
     if (h->cluster == t->cluster_id && h->member == m->id) {
         m->fresh = 0; /* it had it already (the log lost the change, or an upgrade) */
         write_config(t);
@@ -510,12 +497,6 @@ int txn_members_hello(struct txn *t, int i, const struct link_hello *h)
     return 0;
 }
 
-void txn_member_hello_done(struct txn *t, int i, const struct link_hello *h)
-{
-    if (t->member[i].fresh)
-        adopt(t, i, h);
-}
-
 /* ---- changes ---- */
 
 void txn_member_rejoin(struct txn *t, int i)
@@ -547,15 +528,12 @@ static void leave_out(struct txn *t, int i, const char *why)
                 "through a full repair", m->addr, m->id, t->epoch, why, count_in_sync(t),
                 t->min_replicas);
     txn_repair_forget(t, i);
-    char text[300];
-    snprintf(text, sizeof text, "replica %s left the in-sync set", m->addr);
     strike_from_rounds(t, i, "NOREPLICAS Not enough good replicas to write: a replica left the "
                              "in-sync set during the write");
     /* A connected but stalled replica: its next TPC.HELLO finds it out of sync. */
     if (t->started)
         t->io.drop(t->io.ctx, i, "left out of the in-sync set");
-    (void)text;
-    schedule_kick(t);
+    txn_kick(t);
 }
 
 static int can_leave(const struct txn *t)
@@ -660,7 +638,7 @@ int txn_member_remove(struct txn *t, const char *which, char *err, size_t errlen
                addr, id, t->epoch);
     if (t->started)
         t->io.link_close(t->io.ctx, i);
-    schedule_kick(t);
+    txn_kick(t);
     return 0;
 }
 
@@ -693,7 +671,7 @@ int txn_member_replace(struct txn *t, const char *which, const char *addr, char 
         t->io.link_close(t->io.ctx, old);
         t->io.link_open(t->io.ctx, i, t->member[i].addr);
     }
-    schedule_kick(t);
+    txn_kick(t);
     return i;
 }
 
@@ -725,14 +703,21 @@ int txn_member_may_wait(struct txn *t, int i, int *ms_left)
     return 1;
 }
 
+/* The first in-sync member start-up still waits for (not said hello, or not READY), or
+ * -1. */
+static int loading_waits_for(const struct txn *t)
+{
+    for (int i = 0; i < t->nlinks; i++)
+        if (txn_in_sync(t, i) && (!t->hello_seen[i] || t->io.unready(t->io.ctx, i, UINT64_MAX)))
+            return i;
+    return -1;
+}
+
 static void check_loaded(struct txn *t, uint64_t now)
 {
     if (t->loaded || !t->started)
         return;
-    int waiting = -1;
-    for (int i = 0; i < t->nlinks && waiting < 0; i++)
-        if (txn_in_sync(t, i) && (!t->hello_seen[i] || t->io.unready(t->io.ctx, i, UINT64_MAX)))
-            waiting = i;
+    int waiting = loading_waits_for(t);
     if (waiting < 0) {
         t->loaded = 1;
         LOG_NOTICE("ready: every in-sync replica is up, in %" PRIu64 " ms", now - t->start_ms);
@@ -773,13 +758,12 @@ const char *txn_loading(struct txn *t, char *buf, size_t len)
     check_loaded(t, t->io.mono_ms(t->io.ctx));
     if (t->loaded)
         return NULL;
-    for (int i = 0; i < t->nlinks; i++)
-        if (txn_in_sync(t, i) && (!t->hello_seen[i] || t->io.unready(t->io.ctx, i, UINT64_MAX))) {
-            snprintf(buf, len, "waiting for replica %s (%s)", t->member[i].addr,
-                     t->io.unready(t->io.ctx, i, UINT64_MAX) ?: "syncing");
-            return buf;
-        }
-    snprintf(buf, len, "starting");
+    int i = loading_waits_for(t);
+    if (i < 0)
+        snprintf(buf, len, "starting");
+    else
+        snprintf(buf, len, "waiting for replica %s (%s)", t->member[i].addr,
+                 t->io.unready(t->io.ctx, i, UINT64_MAX) ?: "syncing");
     return buf;
 }
 

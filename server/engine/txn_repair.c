@@ -91,7 +91,7 @@ static void release(struct txn *t)
     t->repair.gen++; /* late replies of this repair are ignored */
     t->hold--;
     repair_set_state(t, REPAIR_IDLE);
-    txn_timer_arm(t, t->kick, -1); /* the writes that waited go now */
+    txn_kick(t); /* the writes that waited go now */
 }
 
 static void repair_abort(struct txn *t, const char *why)

@@ -437,9 +437,7 @@ int sim_last_copy(int i)
     if (!sim_w->nodes[0].up || !sim_w->t)
         return 1; /* the coordinator's view is unknown: be safe */
     for (int k = 0; k < sim_w->nslots; k++) {
-        struct txn_member_info mi;
-        if (k != i && txn_member_get(sim_w->t, k, &mi) == 0 &&
-            strcmp(mi.state, "in-sync") == 0 && !sim_w->nodes[k + 1].wiped &&
+        if (k != i && txn_in_sync(sim_w->t, k) && !sim_w->nodes[k + 1].wiped &&
             !sim_w->nodes[k + 1].retired)
             return 0;
     }
