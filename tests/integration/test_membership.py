@@ -41,13 +41,13 @@ import sqlite3
 import subprocess
 import threading
 import time
-import urllib.parse
 
 import pytest
 import redis
 
 from conftest import (REPLICA, Cluster, RespConn, RespError, dict_diff, free_port_block,
-                      parse_info, to_sqlite_bytes, wait_pid_gone)
+                      parse_info, sqlite_kv_rows, sqlite_read, wait_pid_gone)
+from conftest import command as harness_command
 
 DEADLINE = 20.0
 
@@ -75,11 +75,7 @@ def wait_for(what, cond, timeout=DEADLINE, interval=0.05):
 
 
 def command(c, *args, timeout=5.0):
-    conn = RespConn(c.port, timeout=timeout)
-    try:
-        return conn.command(*args)
-    finally:
-        conn.close()
+    return harness_command(c.port, *args, timeout=timeout)
 
 
 def members(c):
@@ -150,24 +146,12 @@ def digest(c):
 
 def kv_of(path):
     """{k: v} of the kv table of the SQLite database at path (read-only)."""
-    uri = "file:%s?mode=ro" % urllib.parse.quote(path)
-    con = sqlite3.connect(uri, uri=True, timeout=5.0)
-    try:
-        con.text_factory = bytes
-        rows = con.execute("SELECT k, v FROM kv").fetchall()
-    finally:
-        con.close()
-    return {to_sqlite_bytes(k): to_sqlite_bytes(v) for k, v in rows}
+    return dict(sqlite_kv_rows(path))
 
 
 def meta_of(path):
     """{name: value} of the meta table (cluster_id, replica_id, ...)."""
-    uri = "file:%s?mode=ro" % urllib.parse.quote(path)
-    con = sqlite3.connect(uri, uri=True, timeout=5.0)
-    try:
-        return dict(con.execute("SELECT name, value FROM meta").fetchall())
-    finally:
-        con.close()
+    return dict(sqlite_read(path, "SELECT name, value FROM meta"))
 
 
 def wait_same_kv(path, expected, what, timeout=DEADLINE):

@@ -474,26 +474,11 @@ class Cluster:
         """Sorted [(k, v)] bytes pairs of replica i's kv table, read through
         a read-only connection while the replica runs.  Raises
         sqlite3.Error if the database or table is not there."""
-        path = self.sqlite_path(i)
-        if not os.path.exists(path):
-            raise sqlite3.OperationalError("no database file %s" % path)
-        uri = "file:%s?mode=ro" % urllib.parse.quote(path)
-        con = sqlite3.connect(uri, uri=True, timeout=5.0)
-        try:
-            con.text_factory = bytes
-            rows = con.execute("SELECT k, v FROM kv").fetchall()
-        finally:
-            con.close()
-        return sorted((to_sqlite_bytes(k), to_sqlite_bytes(v)) for k, v in rows)
+        return sqlite_kv_rows(self.sqlite_path(i))
 
     def sqlite_query(self, i, sql):
         """Run one read-only query on replica i's database; all rows."""
-        uri = "file:%s?mode=ro" % urllib.parse.quote(self.sqlite_path(i))
-        con = sqlite3.connect(uri, uri=True, timeout=5.0)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
+        return sqlite_read(self.sqlite_path(i), sql)
 
     def sqlite_dict(self, i):
         return dict(self.sqlite_rows(i))
@@ -530,6 +515,37 @@ class Cluster:
                                    "differs" if exact else "lacks data",
                                    timeout, problem))
                 time.sleep(0.1)
+
+
+def sqlite_read(path, sql, as_bytes=False):
+    """All rows of one query on the SQLite database at path, through a read-only
+    connection (the replica may be running).  Raises sqlite3.Error if the database or
+    table is not there."""
+    if not os.path.exists(path):
+        raise sqlite3.OperationalError("no database file %s" % path)
+    uri = "file:%s?mode=ro" % urllib.parse.quote(path)
+    con = sqlite3.connect(uri, uri=True, timeout=5.0)
+    try:
+        if as_bytes:
+            con.text_factory = bytes
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def sqlite_kv_rows(path):
+    """Sorted [(k, v)] bytes pairs of the kv table of the database at path."""
+    rows = sqlite_read(path, "SELECT k, v FROM kv", as_bytes=True)
+    return sorted((to_sqlite_bytes(k), to_sqlite_bytes(v)) for k, v in rows)
+
+
+def command(port, *args, timeout=10.0):
+    """One command on a fresh raw connection to port; the parsed reply."""
+    conn = RespConn(port, timeout=timeout)
+    try:
+        return conn.command(*args)
+    finally:
+        conn.close()
 
 
 def to_sqlite_bytes(x):

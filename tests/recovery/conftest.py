@@ -53,8 +53,8 @@ import redis
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from twopc_harness import (  # noqa: E402
-    REPLICA, SERVER, RespConn, RespError, RespProtocolError, free_port_block, parse_info,
-    read_pid_file, tail, to_sqlite_bytes, wait_pid_gone)
+    REPLICA, SERVER, RespConn, RespError, RespProtocolError, command, free_port_block,
+    parse_info, read_pid_file, tail, to_sqlite_bytes, wait_pid_gone)
 
 START_TIMEOUT = 10.0    # seconds for a daemon to listen (or to die, when it must)
 READY_TIMEOUT = 15.0    # seconds for the coordinator to see every replica ready
@@ -329,11 +329,7 @@ class Rig:
     # -- the coordinator --------------------------------------------------
     def command(self, *args, timeout=10.0):
         """One command on a fresh raw connection; the parsed reply."""
-        conn = RespConn(self.port, timeout=timeout)
-        try:
-            return conn.command(*args)
-        finally:
-            conn.close()
+        return command(self.port, *args, timeout=timeout)
 
     def info(self):
         reply = self.command("INFO", "twopc", timeout=3.0)
@@ -417,11 +413,7 @@ class Rig:
 
     # -- replicas ---------------------------------------------------------
     def replica_command(self, i, *args, timeout=5.0):
-        conn = RespConn(self.replica(i).port, timeout=timeout)
-        try:
-            return conn.command(*args)
-        finally:
-            conn.close()
+        return command(self.replica(i).port, *args, timeout=timeout)
 
     def replica_info(self, i):
         reply = self.replica_command(i, "INFO")
