@@ -128,10 +128,10 @@ static int repair_send(struct txn *t, int link, int argc, const char *const *arg
     return -1;
 }
 
-/* The engine whose current repair this reply belongs to, or NULL when it is stale (a newer
- * repair, or none, runs; or the engine is stopping) or it failed (then the repair is
- * aborted with the reason). Frees the call. */
-static struct txn *current(void *arg, const struct link_reply *r, const char *what)
+/* The engine whose current repair this reply (from link i) belongs to, or NULL when it is
+ * stale (a newer repair, or none, runs; or the engine is stopping) or it failed (then the
+ * repair is aborted with the reason). Frees the call. */
+static struct txn *current(void *arg, int i, const struct link_reply *r, const char *what)
 {
     struct repair_call call = *(struct repair_call *)arg;
     struct txn *t = call.t;
@@ -145,6 +145,12 @@ static struct txn *current(void *arg, const struct link_reply *r, const char *wh
         snprintf(why, sizeof why, "%s: %.*s", what, (int)(msg ? len : 9),
                  msg ? msg : "link lost");
         repair_abort(t, why);
+        /* The replica's session moved to another connection (a TPC.HELLO that reached it
+         * late, on a connection closed during a partition): only a fresh TPC.HELLO on this
+         * link gets it back, so every retry on this connection would be refused again
+         * (found by the simulator's partitions). */
+        if (msg && strstr(msg, "not the coordinator's")) /* a reply string ends in NUL */
+            t->io.drop(t->io.ctx, i, "another connection said TPC.HELLO to it");
         return NULL;
     }
     t->repair.progress_ms = t->io.mono_ms(t->io.ctx);
@@ -155,7 +161,7 @@ static void send_dump(struct txn *t);
 
 static void on_end(void *arg, int i, const struct link_reply *r)
 {
-    struct txn *t = current(arg, r, "TPC.RESTORE END");
+    struct txn *t = current(arg, i, r, "TPC.RESTORE END");
     if (!t)
         return;
     struct txn_repair *rp = &t->repair;
@@ -187,7 +193,7 @@ static void send_end(struct txn *t)
 
 static void on_rows(void *arg, int i, const struct link_reply *r)
 {
-    struct txn *t = current(arg, r, "TPC.RESTORE ROWS");
+    struct txn *t = current(arg, i, r, "TPC.RESTORE ROWS");
     if (!t)
         return;
     if (t->repair.cursor == 0)
@@ -231,7 +237,7 @@ static void forward_rows(struct txn *t, const struct link_reply *rows)
 
 static void on_dump(void *arg, int i, const struct link_reply *r)
 {
-    struct txn *t = current(arg, r, "TPC.DUMP");
+    struct txn *t = current(arg, i, r, "TPC.DUMP");
     if (!t)
         return;
     struct txn_repair *rp = &t->repair;
@@ -268,7 +274,7 @@ static void send_dump(struct txn *t)
 
 static void on_begin(void *arg, int i, const struct link_reply *r)
 {
-    struct txn *t = current(arg, r, "TPC.RESTORE BEGIN");
+    struct txn *t = current(arg, i, r, "TPC.RESTORE BEGIN");
     if (t)
         send_dump(t);
 }

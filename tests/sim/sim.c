@@ -5,7 +5,8 @@
  * the only randomness is rnd(), seeded by the run's seed. Node 0 is the coordinator, node
  * i + 1 replica i. An event belongs to a node and to that node's incarnation: a crash bumps
  * the incarnation, and the dead process's timers, syncs and deliveries then do nothing.
- * While a node is paused its events wait (in order) until it resumes.
+ * While a node is paused its events wait (in order) until it resumes; while a link is cut
+ * (a partition) its messages that way wait (in order) until it heals.
  *
  *     client ──txn_submit──▶ engine ──io.send──▶ [link i: FIFO, latency] ──▶ replica i
  *        ▲                     │  ▲                                           │ peer_dispatch
@@ -165,12 +166,37 @@ static void ev_free(struct ev *e)
 
 /* ---- faults ---- */
 
+/* Cuts the network: replica i from the coordinator, or (one time in five) the coordinator
+ * from every replica; both directions, or only towards the replica, or only back. Mostly
+ * shorter than the link timeout, sometimes far longer; the end of the run heals it. */
+static void partition(int i)
+{
+    uint64_t d = sim_chance(60) ? sim_rnd_in(20000, 900000) : sim_rnd_in(900000, 6000000);
+    int all = sim_chance(20), way = (int)sim_rnd_in(0, 2); /* 0 both, 1 to rep, 2 to coord */
+    sim_w->res->partitions++;
+    sim_trace("partition: %s%d cut off %s for %.1f ms", all ? "every replica (from " : "replica ",
+              all ? 0 : i, way == 0 ? "both ways" : way == 1 ? "towards it" : "from it",
+              (double)d / 1000);
+    for (int k = 0; k < sim_w->nslots; k++) {
+        if (!all && k != i)
+            continue;
+        struct slink *sl = &sim_w->links[k];
+        uint64_t until = sim_w->now + d;
+        if (way != 2 && until > sl->cut_to_rep)
+            sl->cut_to_rep = until;
+        if (way != 1 && until > sl->cut_to_coord)
+            sl->cut_to_coord = until;
+    }
+}
+
 static void fault(void)
 {
     int n = sim_w->nslots, r = (int)sim_rnd_in(0, 99);
     int i = (int)sim_rnd_in(0, (uint64_t)n - 1);
     if (sim_w->nodes[i + 1].retired) {
         /* a machine that left: nothing to break */
+    } else if (sim_w->cfg->partition && sim_chance(sim_w->cfg->partition)) {
+        partition(i);
     } else if (sim_w->cfg->members && sim_chance(sim_w->cfg->members)) {
         sim_change_members();
     } else if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {
@@ -274,6 +300,10 @@ static void run_event(struct ev *e)
         if (sim_w->faults_on)
             fault();
         return;
+    case EV_LIVENESS:
+        sim_link_liveness();
+        sim_push(sim_w->now + HEARTBEAT_US, EV_LIVENESS, -1);
+        return;
     case EV_RESTART:
         if (e->link == 0 && !sim_w->nodes[0].up)
             sim_coord_start();
@@ -302,7 +332,8 @@ static void check_machines(void)
 static int paused_node(const struct ev *e)
 {
     switch (e->kind) {
-    case EV_TIMER: case EV_TO_COORD: case EV_RETRY: case EV_CLIENT: return 0;
+    case EV_TIMER: case EV_TO_COORD: case EV_RETRY: case EV_CLIENT: case EV_LIVENESS:
+        return 0;
     case EV_TO_REP: case EV_LAZY: return e->node;
     case EV_SYNC: return e->node;
     default: return -1;
@@ -324,6 +355,13 @@ int sim_run_until(uint64_t until, int (*done)(void))
              * different moments still run in the order they were scheduled (a link's
              * messages stay FIFO however often the pause is extended). */
             e->at = sim_w->nodes[pn].paused_until;
+            insert(e);
+            continue;
+        }
+        uint64_t cut = sim_link_cut_until(e);
+        if (cut > sim_w->now) {
+            /* Held by a partition, again keeping its sequence number (FIFO). */
+            e->at = cut;
             insert(e);
             continue;
         }
@@ -402,6 +440,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
     w.rng = cfg->seed * 0x2545f4914f6cdd1dULL + 1;
     w.client_busy = calloc((size_t)cfg->nclients + 1, sizeof *w.client_busy);
     w.bug_vote_early = bug_on("vote-before-durable");
+    w.bug_no_fence = bug_on("no-fence");
     w.nslots = cfg->nreplicas;
     for (int n = 0; n <= cfg->nreplicas; n++) {
         w.nodes[n].file = sim_file_new();
@@ -420,6 +459,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
     static const uint64_t gaps_ms[] = { 5, 20, 40, 100, 250, 500 };
     w.fault_gap_us = gaps_ms[rnd() % (sizeof gaps_ms / sizeof gaps_ms[0])] * 1000;
     sim_push(sim_rnd_in(w.fault_gap_us / 4, w.fault_gap_us * 2), EV_FAULT, -1);
+    sim_push(HEARTBEAT_US, EV_LIVENESS, -1);
     for (int c = 0; c < cfg->nclients; c++)
         sim_client_next(c, sim_rnd_in(0, 5000));
     sim_run_until(cfg->run_ms * 1000, NULL);

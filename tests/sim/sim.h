@@ -12,7 +12,11 @@
  *     and latency spikes; a connection can break at any instant, and then the replica still
  *     receives a random prefix of what was in flight while the rest and every reply are
  *     lost; a replica may receive a stray duplicate of an earlier command on a connection
- *     nobody reads;
+ *     nobody reads; a partition (one link or every link, one direction or both, up to
+ *     seconds) holds every byte sent across it until it heals, and the coordinator's link
+ *     liveness (LINK_TIMEOUT_MS with no reply: drop and reconnect) closes the connection
+ *     meanwhile -- whose bytes still reach the replica after the heal, possibly after the
+ *     new connection's (TCP's retransmission timer);
  *   - processes: crash (kill -9 or power cut: the log keeps its synced bytes plus a random
  *     prefix, possibly torn, of what its log thread had not synced; SQLite keeps everything
  *     or only its last checkpoint) and restart; pause (SIGSTOP) for up to longer than the
@@ -43,6 +47,9 @@
  *                         (with min_replicas > 0; caught by the commit-rule audit)
  *   trust-left-out        a replica left out of the in-sync set is taken back without
  *                         repair when it returns (with min_replicas > 0)
+ *   no-fence              a replica obeys a command that arrives late on a connection the
+ *                         coordinator has closed as if it came on the current one (the
+ *                         session fence gone; caught with partitions)
  */
 #ifndef TWOPC_SIM_H
 #define TWOPC_SIM_H
@@ -63,6 +70,9 @@ struct sim_config {
     int min_replicas;   /* the engine's --min-replicas (0: every replica must vote) */
     int members;        /* percent of faults that change the replica set: remove a member,
                          * add a new one (an empty machine), or replace one */
+    int partition;      /* percent of faults that cut the network: one replica from the
+                         * coordinator, one direction or both, or the coordinator from
+                         * every replica, for up to seconds (issue #12) */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -74,6 +84,8 @@ struct sim_result {
     uint64_t crashes, pauses, breaks, strays, wipes, rollbacks, events;
     uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
     uint64_t member_changes; /* replicas added, removed or replaced */
+    uint64_t partitions;     /* network cuts */
+    uint64_t timeouts;       /* links dropped by the liveness check */
 };
 
 /* Runs one seed. Returns 0 when it ran (see res->violation), -1 if it could not set up. */

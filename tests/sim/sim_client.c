@@ -311,7 +311,7 @@ void sim_heal_and_check(void)
         if (!sim_w->nodes[n].up && !sim_w->nodes[n].retired)
             sim_push(sim_w->now, EV_RESTART, -1)->link = n;
     }
-    for (int i = 0; i < sim_w->nslots; i++)
+    for (int i = 0; i < sim_w->nslots; i++) /* a partition heals when it was to */
         sim_w->links[i].slow_until = 0;
     uint64_t deadline = sim_w->now + FINAL_MS * 1000ULL;
     if (sim_run_until(deadline, all_ready) < 0)

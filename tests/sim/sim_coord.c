@@ -5,7 +5,10 @@
  * ─connect─▶ SYNCING (TPC.HELLO first) ─HELLO answered, txn_link_hello() == 0─▶ READY; a
  * break runs every pending callback with NULL, in order, and retries after 100 ms. A
  * connection is FIFO; when it breaks, the replica still reads a random prefix of what was
- * in flight (its replies go nowhere) and every reply in flight is lost.
+ * in flight (its replies go nowhere) and every reply in flight is lost. Link liveness as
+ * in replica_link.c: every HEARTBEAT_US an idle READY link is pinged and a link with a
+ * request unanswered for LINK_TIMEOUT_MS is broken; a connect across a partition gives up
+ * after LINK_TIMEOUT_MS.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -251,6 +254,9 @@ void sim_link_break(int i, const char *why)
     uint64_t old = sl->conn;
     sim_trace("link %d breaks: %s", i, why);
     sim_w->res->breaks++;
+    /* Bytes held by a partition on the closed connection: the kernel keeps retransmitting
+     * them after close(), so they arrive after the heal, when its backoff timer fires. */
+    sl->late_us = sim_rnd_in(0, 3000000);
     sl->state = SL_DOWN;
     sl->conn = 0;
     /* In flight to the replica: it still reads a random prefix; replies are lost. */
@@ -324,10 +330,49 @@ void sim_link_connect(int i)
         e->link = i;
         return;
     }
+    if (sl->cut_to_rep > sim_w->now || sl->cut_to_coord > sim_w->now) {
+        /* The SYN or its answer is lost: the connect times out, then the usual retry. */
+        struct ev *e = sim_push(sim_w->now + LINK_TIMEOUT_MS * 1000ULL + RETRY_US, EV_RETRY, 0);
+        e->link = i;
+        return;
+    }
     sl->conn = ++sim_w->conn_counter;
     sl->state = SL_SYNCING;
     static const char hello[] = "*1\r\n$9\r\nTPC.HELLO\r\n";
     sim_io_send(NULL, i, hello, sizeof hello - 1, hello_done, (void *)(uintptr_t)sl->conn);
+}
+
+uint64_t sim_link_cut_until(const struct ev *e)
+{
+    if (e->kind != EV_TO_REP && e->kind != EV_TO_COORD)
+        return 0;
+    const struct slink *sl = &sim_w->links[e->link];
+    if (e->kind == EV_TO_COORD)
+        return sl->cut_to_coord;
+    if (sl->cut_to_rep <= sim_w->now)
+        return 0;
+    /* A closed connection's bytes come late_us after the heal. */
+    return e->conn != sl->conn || e->unread ? sl->cut_to_rep + sl->late_us : sl->cut_to_rep;
+}
+
+static void heartbeat_done(void *arg, int i, const struct link_reply *r) {}
+
+void sim_link_liveness(void)
+{
+    if (!sim_w->nodes[0].up)
+        return;
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    for (int i = 0; i < sim_w->nslots; i++) {
+        struct slink *sl = &sim_w->links[i];
+        if (sl->state == SL_DOWN)
+            continue;
+        if (sl->qn > 0 && sim_w->now - sl->progress_us > LINK_TIMEOUT_MS * 1000ULL) {
+            sim_w->res->timeouts++;
+            sim_link_break(i, "no reply within the link timeout");
+        } else if (sl->qn == 0 && sl->state == SL_READY) {
+            sim_io_send(NULL, i, ping, sizeof ping - 1, heartbeat_done, NULL);
+        }
+    }
 }
 
 void sim_deliver_to_coord(struct ev *e)
@@ -341,6 +386,9 @@ void sim_deliver_to_coord(struct ev *e)
         sim_violation("replica %d sent an unparsable reply", e->link);
         return;
     }
+    if (sim_w->cfg->verbose)
+        sim_trace("coordinator <- link %d: %.*s", e->link, (int)(e->len < 40 ? e->len : 40),
+                  (const char *)e->p);
     struct pend pd = sl->q[sl->qhead];
     sl->qhead = (sl->qhead + 1) % sl->qcap;
     sl->qn--;

@@ -43,9 +43,15 @@ struct sim_file;
 #define LAZY_US 20000
 #define WALL_BASE_MS 1700000000000ULL
 #define FINAL_MS 60000     /* how long the healed cluster gets to settle */
+/* The coordinator's link liveness (server/replica_link.c): a link with a request
+ * outstanding and no reply for LINK_TIMEOUT_MS is dropped and reconnects; an idle READY
+ * link is pinged every HEARTBEAT_US; a connect that cannot complete (the network is cut)
+ * is given up after LINK_TIMEOUT_MS. */
+#define LINK_TIMEOUT_MS 1000
+#define HEARTBEAT_US 250000
 
 enum ev_kind { EV_TIMER, EV_TO_REP, EV_TO_COORD, EV_SYNC, EV_RETRY, EV_LAZY,
-               EV_CLIENT, EV_FAULT, EV_RESTART };
+               EV_CLIENT, EV_FAULT, EV_RESTART, EV_LIVENESS };
 
 struct ev {
     uint64_t at, seq;
@@ -81,6 +87,11 @@ struct slink {
     size_t qhead, qn, qcap;
     uint64_t last_to_rep, last_to_coord; /* FIFO: no delivery before the previous one */
     uint64_t progress_us, slow_until;
+    /* A partition (cut_* > now): bytes sent that way wait, in order, until the cut heals
+     * (TCP retransmits them then); bytes of a connection the coordinator has since closed
+     * arrive late_us after the heal (its retransmission timer), so they may reach the
+     * replica after a new connection's. */
+    uint64_t cut_to_rep, cut_to_coord, late_us;
     char *recent[8]; /* recent commands, for stray duplicates */
     size_t recent_len[8];
     int nrecent;
@@ -152,6 +163,7 @@ struct world {
     uint64_t addr_counter;
     uint64_t fault_gap_us; /* this seed's mean time between faults (swarm testing) */
     int bug_vote_early;
+    int bug_no_fence;
 };
 
 /* The run in progress (the engine's callbacks reach it here). */
@@ -172,6 +184,10 @@ void sim_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sim_link_connect(int i);
 void sim_deliver_to_coord(struct ev *e);
 void sim_link_break(int i, const char *why);
+/* The liveness check of every link (LINK_TIMEOUT_MS, heartbeats), every HEARTBEAT_US. */
+void sim_link_liveness(void);
+/* When an event on a link must wait for a partition to heal (0: it may go now). */
+uint64_t sim_link_cut_until(const struct ev *e);
 int sim_coord_start(void);
 void sim_on_durable(void *ctx);
 void sim_count_rounds(void);

@@ -27,10 +27,11 @@ static void usage(FILE *f)
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
                "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
-               "                 [--verbose]\n"
+               "                 [--partition PERCENT] [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n"
-               "      commit-on-k-votes trust-left-out (with --min-replicas)\n");
+               "      commit-on-k-votes trust-left-out (with --min-replicas) no-fence\n"
+               "--partition: percent of faults that cut the network (default 10; 0: none)\n");
 }
 
 /* The engine's failpoint switch behind each broken rule (vote-before-durable is the
@@ -42,6 +43,7 @@ static const char *bug_switch(const char *bug)
         { "reply-before-commit", "coord.bug.reply_before_commit" },
         { "skip-in-doubt", "coord.bug.skip_in_doubt" },
         { "vote-before-durable", "" },
+        { "no-fence", "" },
         { "trust-lost-data", "coord.bug.trust_lost_data" },
         { "commit-on-k-votes", "coord.bug.commit_on_k_votes" },
         { "trust-left-out", "coord.bug.trust_left_out" },
@@ -82,7 +84,7 @@ static void print_result(uint64_t seed, const struct sim_result *r)
 
 int main(int argc, char **argv)
 {
-    struct sim_config cfg = { .nreplicas = 3, .nclients = 6, .run_ms = 4000 };
+    struct sim_config cfg = { .nreplicas = 3, .nclients = 6, .run_ms = 4000, .partition = 10 };
     uint64_t from = 1, to = 20;
     int expect = 0;
     for (int i = 1; i < argc; i++) {
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
             cfg.rollback = atoi(v), i++;
         } else if (strcmp(a, "--min-replicas") == 0 && v) {
             cfg.min_replicas = atoi(v), i++;
+        } else if (strcmp(a, "--partition") == 0 && v) {
+            cfg.partition = atoi(v), i++;
         } else if (strcmp(a, "--members") == 0 && v) {
             cfg.members = atoi(v), i++;
         } else if (strcmp(a, "--verbose") == 0) {
@@ -134,6 +138,7 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
     uint64_t rounds = 0, failed = 0, wipes = 0, rollbacks = 0, repairs = 0, changes = 0;
+    uint64_t partitions = 0, timeouts = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
         cfg.seed = current_seed = seed;
@@ -146,6 +151,8 @@ int main(int argc, char **argv)
         rollbacks += r.rollbacks;
         repairs += r.repairs;
         changes += r.member_changes;
+        partitions += r.partitions;
+        timeouts += r.timeouts;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
         if (!r.violation)
@@ -181,6 +188,9 @@ int main(int argc, char **argv)
     }
     printf("%" PRIu64 " seeds, %" PRIu64 " rounds, %" PRIu64 " violations, %ld s\n",
            to - from + 1, rounds, failed, (long)(time(NULL) - t0));
+    if (cfg.partition)
+        printf("%" PRIu64 " network partitions, %" PRIu64 " links dropped by the link timeout\n",
+               partitions, timeouts);
     if (cfg.members || cfg.min_replicas)
         printf("%" PRIu64 " replica-set changes (added, removed, replaced), min-replicas %d\n",
                changes, cfg.min_replicas);

@@ -126,7 +126,10 @@ void sim_deliver_to_rep(struct ev *e)
         util_parse_u64(req->argv[1], req->lens[1], &rid);
     struct record_buf out = { 0 };
     struct resp_writer w = { record_buf_sink, &out, 2 };
-    if (peer_dispatch(nd->p, req, &w, &nd->rng, e->conn) < 0)
+    uint64_t conn = e->conn;
+    if (sim_w->bug_no_fence && (e->unread || conn != sim_w->links[i].conn))
+        conn = participant_session(nd->p); /* it cannot tell a closed connection's bytes */
+    if (peer_dispatch(nd->p, req, &w, &nd->rng, conn) < 0)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
     uint64_t restored;
