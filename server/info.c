@@ -302,7 +302,7 @@ static void section_twopc(struct evbuffer *b, const struct coord *c)
                         (unsigned long long)st.committed, (unsigned long long)st.aborted,
                         (unsigned long long)st.ops_committed, st.unacked_rounds,
                         st.pending_ops, (unsigned long long)st.next_rid,
-                        c->prepare_timeout_ms, set->link_timeout_ms);
+                        c->prepare_timeout_ms, (long long)link_timeout());
     for (int i = 0; i < n; i++)
         if (txn_member_get(c->txn, i, &mi) == 0) /* an empty slot: a removed member */
             replica_line(b, c, i, &mi);

@@ -110,7 +110,8 @@ static void usage(FILE *f)
             "                           2000)\n"
             "  --link-timeout-ms MS     a replica link with a request unanswered this long\n"
             "                           is dropped and reconnected; idle links are pinged\n"
-            "                           every MS/4, connects abandoned after MS (default 1000)\n"
+            "                           every MS/4, connects abandoned after MS (default\n"
+            "                           1000; never less than --prepare-timeout-ms)\n"
             "  --help                   this text\n");
 }
 

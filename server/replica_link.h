@@ -38,7 +38,8 @@
  * the kernel retransmits with backoff, and after the network heals the link only comes back
  * when the next retransmission gets through (11 s after a 15 s partition). So every link
  * watches itself, with one timeout, link_timeout() (--link-timeout-ms, CONFIG
- * link-timeout-ms, default LINK_TIMEOUT_MS):
+ * link-timeout-ms, default LINK_TIMEOUT_MS; settings.c never sets it below
+ * --prepare-timeout-ms, since a vote may honestly take that long):
  *   - a connect not completed within the timeout is abandoned and retried LINK_RETRY_MS
  *     later (hiredis 0.14 has no connect timeout of its own);
  *   - a request outstanding with no reply for the timeout drops the connection: pending

@@ -83,7 +83,15 @@ static void apply_write_wait(void)
         txn_set_write_wait(coord->txn, (int)cur.write_wait_ms);
 }
 
-static void apply_link_timeout(void) { link_set_timeout((int)cur.link_timeout_ms); }
+/* Never shorter than the prepare timeout: an operator who lets a vote take that long
+ * (a slow disk) does not want the link dropped while the vote is still coming. */
+static void apply_link_timeout(void)
+{
+    long long ms = cur.link_timeout_ms;
+    if (coord && coord->prepare_timeout_ms > ms)
+        ms = coord->prepare_timeout_ms;
+    link_set_timeout((int)ms);
+}
 
 static struct param params[] = {
     { "timeout", P_INT, 0, INT_MAX, &cur.timeout, NULL, NULL, NULL },
