@@ -5,8 +5,8 @@ This kernel has no netem (docs/network-faults.md): partitions and loss are nft r
 is an NFQUEUE rule whose packets tests/tools/nfdelay holds before accepting. Rules only ever
 go into a named network namespace, in one dedicated table (`inet twopc_fault`) that heal()
 deletes whole; never into the root namespace. (The kernel lacks nft's own `queue`
-expression, so the NFQUEUE rules are iptables-nft's, in chains TWOPC_FAULT and
-TWOPC_FAULT_IN that heal() deletes too.)
+expression, so the NFQUEUE rules are iptables-nft's, in chains TWOPC_FAULT_IN and
+TWOPC_FAULT_OUT that heal() deletes too.)
 
 Two ways to use it:
 
@@ -22,10 +22,18 @@ Two ways to use it:
     address, e.g. NetFault("twopc-h1").partition(a="10.77.0.1", b="10.77.0.3").
 
 Endpoints: None (anything), "ADDR", ":PORT" or "ADDR:PORT", or a list of those (any of
-them). direction: "both", "to" (packets from a to b only) or "from" (b to a only). A rule
-matches in the namespace's output hook (everything it sends, loopback included) and in its
-input hook for packets from other hosts (iifname != "lo"), so on loopback every packet is
-judged exactly once and loss is not applied twice.
+them). direction: "both", "to" (packets from a to b only) or "from" (b to a only).
+
+Where a packet is judged matters. A packet dropped in its sender's own output path is not
+lost silently: the sender's TCP sees a local error and retries every 500 ms without
+backoff, which hides exactly the failure a partition should show (a 15 s partition then
+heals in ~0 s instead of the 11 s measured between hosts). So by default (hooks=("input",))
+rules judge packets where they arrive: in the namespace's input hook, loopback included, so
+on one machine every packet is judged once, at its receiver, and the sender sees true
+silence. Between namespaced hosts, a rule in host X's namespace then only sees what X
+receives: apply the same fault in both hosts' namespaces for both directions, or pass
+hooks=("input", "output") to judge X's outgoing packets too (not on lo), knowing X's own
+TCP then notices.
 
     with NetFault(ns) as f:          # heal() on exit, even on failure
         f.partition(b=":7002", mode="drop")
@@ -285,10 +293,13 @@ class NetFault:
     _queues = iter(range(17, 60000))  # NFQUEUE numbers, distinct within this process
     _queues_lock = threading.Lock()
 
-    def __init__(self, netns):
+    def __init__(self, netns, hooks=("input",)):
         if not netns:
             raise ValueError("NetFault needs a namespace: rules never go in the root one")
+        if not hooks or set(hooks) - {"input", "output"}:
+            raise ValueError("hooks: input and/or output, not %r" % (hooks,))
         self.netns = netns
+        self.hooks = tuple(hooks)
         self.table_up = False
         self.ipt_up = False
         self.delays = []       # running nfdelay processes
@@ -319,34 +330,44 @@ class NetFault:
         cmd = "insert" if insert else "add"
         lines = []
         for m in matches:
-            lines.append("%s rule inet %s out %s %s" % (cmd, TABLE, m, verdict))
-            lines.append('%s rule inet %s in iifname != "lo" %s %s' % (cmd, TABLE, m, verdict))
+            if "input" in self.hooks:
+                lines.append("%s rule inet %s in %s %s" % (cmd, TABLE, m, verdict))
+            if "output" in self.hooks:  # loopback is judged at input
+                lines.append('%s rule inet %s out oifname != "lo" %s %s'
+                             % (cmd, TABLE, m, verdict))
         self._nft("\n".join(lines) + "\n")
 
     def _iptables(self, args, check=True):
         return _run(self._nsexec([IPTABLES] + args), check=check)
 
+    def _ipt_chains(self):
+        """(chain, hook, extra match) of the iptables chains for self.hooks."""
+        out = []
+        if "input" in self.hooks:
+            out.append(("TWOPC_FAULT_IN", "INPUT", []))
+        if "output" in self.hooks:
+            out.append(("TWOPC_FAULT_OUT", "OUTPUT", ["!", "-o", "lo"]))
+        return out
+
     def _queue_rules(self, a, b, direction, q):
         """NFQUEUE rules. This kernel has no nft `queue` expression (nft_queue), but
         iptables-nft's NFQUEUE target works (through nft's xtables compatibility), so the
-        delay rules live in iptables chains TWOPC_FAULT (output) and TWOPC_FAULT_IN
-        (input, not from lo) of table filter; heal() deletes both."""
+        delay rules live in iptables chains TWOPC_FAULT_IN (input) and TWOPC_FAULT_OUT
+        (output, not to lo) of table filter; heal() deletes them."""
         if not self.ipt_up:
-            for chain, hook, extra in (("TWOPC_FAULT", "OUTPUT", []),
-                                       ("TWOPC_FAULT_IN", "INPUT", ["!", "-i", "lo"])):
+            self.ipt_up = True
+            for chain, hook, extra in self._ipt_chains():
                 self._iptables(["-N", chain])
                 self._iptables(["-I", hook] + extra + ["-j", chain])
-            self.ipt_up = True
         for m in _ipt_matches(a, b, direction):
-            for chain in ("TWOPC_FAULT", "TWOPC_FAULT_IN"):
+            for chain, _, _ in self._ipt_chains():
                 self._iptables(["-A", chain] + m + ["-j", "NFQUEUE", "--queue-num", str(q),
                                                    "--queue-bypass"])
 
     def _ipt_down(self):
         if not self.ipt_up:
             return
-        for chain, hook, extra in (("TWOPC_FAULT", "OUTPUT", []),
-                                   ("TWOPC_FAULT_IN", "INPUT", ["!", "-i", "lo"])):
+        for chain, hook, extra in self._ipt_chains():
             self._iptables(["-D", hook] + extra + ["-j", chain], check=False)
             self._iptables(["-F", chain], check=False)
             self._iptables(["-X", chain], check=False)
