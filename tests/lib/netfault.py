@@ -456,3 +456,29 @@ class NetFault:
     def __exit__(self, *exc):
         self.heal()
         return False
+
+
+class LocalNet:
+    """A whole cluster in one namespace, for the crash nemesis (tests/crash/workload.py,
+    NET_FAULTS): the coordinator's traffic with replica i is told apart by replica i's
+    port. Helper "deploy" gives the nemesis an object with the same five methods for
+    namespaced hosts (endpoints by address, one NetFault per host namespace)."""
+
+    def __init__(self, netns, replica_ports):
+        self.fault = NetFault(netns)
+        self.ports = list(replica_ports)
+
+    def replica_ids(self):
+        return list(range(1, len(self.ports) + 1))
+
+    def coordinator(self):
+        return None  # any: on one machine only the coordinator talks to replica ports
+
+    def replica(self, i):
+        return ":%d" % self.ports[i - 1]
+
+    def faults(self, ids):
+        return [self.fault]
+
+    def heal(self):
+        self.fault.heal()
