@@ -482,3 +482,35 @@ class LocalNet:
 
     def heal(self):
         self.fault.heal()
+
+
+class HostsNet:
+    """The same view as LocalNet for namespaced hosts (one namespace per host, one address
+    each): coordinator = (netns, addr), replicas = [(netns, addr), ...] in replica order.
+    A fault between the coordinator and some replicas goes into the coordinator's
+    namespace and into each of those replicas' (rules judge what each host receives), so
+    both directions are silent to both TCP stacks."""
+
+    def __init__(self, coordinator, replicas):
+        self.coord_ns, self.coord_addr = coordinator
+        self.reps = list(replicas)
+        self.by_ns = {}
+        for ns in [self.coord_ns] + [r[0] for r in self.reps]:
+            self.by_ns.setdefault(ns, NetFault(ns))
+
+    def replica_ids(self):
+        return list(range(1, len(self.reps) + 1))
+
+    def coordinator(self):
+        return self.coord_addr
+
+    def replica(self, i):
+        return self.reps[i - 1][1]
+
+    def faults(self, ids):
+        names = [self.coord_ns] + [self.reps[i - 1][0] for i in ids]
+        return [self.by_ns[n] for n in dict.fromkeys(names)]
+
+    def heal(self):
+        for f in self.by_ns.values():
+            f.heal()
