@@ -10,6 +10,7 @@ packages=(
   redis-tools                             # redis-cli, redis-benchmark (tests and `make run` users)
   redis-server                            # the reference: differential tests and `make bench`
   python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)
+  iproute2 nftables iptables libnetfilter-queue-dev  # network faults: netns, nft, NFQUEUE, nfdelay
 )
 if [ "${TWOPC_FUZZ:-}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)    # libFuzzer

@@ -298,11 +298,11 @@ static void section_twopc(struct evbuffer *b, const struct coord *c)
     evbuffer_add_printf(b,
                         "rounds_committed:%llu\r\nrounds_aborted:%llu\r\nops_committed:%llu\r\n"
                         "rounds_unacked:%zu\r\nops_pending:%zu\r\nnext_round:%llu\r\n"
-                        "prepare_timeout_ms:%d\r\n",
+                        "prepare_timeout_ms:%d\r\nlink_timeout_ms:%lld\r\n",
                         (unsigned long long)st.committed, (unsigned long long)st.aborted,
                         (unsigned long long)st.ops_committed, st.unacked_rounds,
                         st.pending_ops, (unsigned long long)st.next_rid,
-                        c->prepare_timeout_ms);
+                        c->prepare_timeout_ms, (long long)link_timeout());
     for (int i = 0; i < n; i++)
         if (txn_member_get(c->txn, i, &mi) == 0) /* an empty slot: a removed member */
             replica_line(b, c, i, &mi);

@@ -108,6 +108,10 @@ static void usage(FILE *f)
             "  --write-wait-ms MS       how long a write waits for a replica link that is\n"
             "                           reconnecting before it fails with NOREPLICAS (default\n"
             "                           2000)\n"
+            "  --link-timeout-ms MS     a replica link with a request unanswered this long\n"
+            "                           is dropped and reconnected; idle links are pinged\n"
+            "                           every MS/4, connects abandoned after MS (default\n"
+            "                           1000; never less than --prepare-timeout-ms)\n"
             "  --help                   this text\n");
 }
 
@@ -127,6 +131,7 @@ static int set_option(int ch, const char *value)
     static const struct { int ch; const char *name; } names[] = {
         { 'a', "requirepass" },  { 'T', "timeout" },         { 'M', "maxclients" },
         { 'k', "min-replicas" }, { 'D', "down-after-ms" },   { 'W', "write-wait-ms" },
+        { 'K', "link-timeout-ms" },
     };
     const char *name = NULL;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -156,6 +161,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "min-replicas", required_argument, 0, 'k' },
         { "down-after-ms", required_argument, 0, 'D' },
         { "write-wait-ms", required_argument, 0, 'W' },
+        { "link-timeout-ms", required_argument, 0, 'K' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -176,7 +182,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
         case 'i': o->max_inflight = atoi(optarg); break;
         case 'R': o->repair_chunk = atoi(optarg); break;
-        case 'a': case 'T': case 'M': case 'k': case 'D': case 'W':
+        case 'a': case 'T': case 'M': case 'k': case 'D': case 'W': case 'K':
             if (set_option(ch, optarg) < 0)
                 return -1;
             break;

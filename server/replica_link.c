@@ -4,6 +4,21 @@
  * context itself after a failed connect or a disconnect, and calls every pending callback
  * with a NULL reply first; we therefore never free the context from inside one of its
  * callbacks, and we forget our pointer to it in the disconnect callback.
+ *
+ * Liveness (replica_link.h, "Liveness"): each link has a watchdog timer, a libevent timer
+ * of our own, so it never runs inside a hiredis callback and may free the context. It
+ * fires every tick_ms() and, in this order:
+ *   1. a connect under way for link_timeout_ms: abandon it (redisAsyncFree: no callback
+ *      is pending before connect_cb has sent TPC.HELLO, and hiredis calls no disconnect
+ *      callback for a context that never connected), then went_down(): retry later;
+ *   2. a request outstanding for link_timeout_ms with no reply: a silent partition, a
+ *      stopped replica or a stuck disk; drop the connection (redisAsyncFree runs every
+ *      pending callback with NULL, then disconnect_cb, exactly as a lost connection does)
+ *      and reconnect. redisAsyncDisconnect would not do: it waits for pending replies;
+ *   3. nothing outstanding for a quarter of the timeout: send a PING, so a silent
+ *      partition is seen within link_timeout_ms * 5/4 even on an idle link.
+ * Without this, a connection cut silently stays ESTABLISHED on our side and only TCP's
+ * retransmission backoff ends it: writes came back 11 s after a 15 s partition healed.
  */
 #include "replica_link.h"
 
@@ -35,7 +50,13 @@ struct link {
     uint64_t connects, down_since_ms, last_complaint_ms;
     size_t pending;       /* requests sent, reply not yet received */
     uint64_t progress_ms; /* last reply, or when pending went from 0 to 1 */
+    uint64_t connect_ms;  /* when the connect under way started */
+    struct event *watchdog;
+    const char *lost_why; /* set while the watchdog frees the context: went_down's reason */
 };
+
+/* The link timeout, shared by every link (link_set_timeout: a CONFIG parameter). */
+static int link_timeout_ms = LINK_TIMEOUT_MS;
 
 struct link_call {
     struct link *l;
@@ -90,6 +111,8 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void went_down(struct link *l, const char *why)
 {
+    if (l->lost_why)
+        why = l->lost_why;
     int was_up = l->state != LINK_DOWN;
     l->ac = NULL;
     l->pending = 0;
@@ -186,10 +209,74 @@ static void link_connect(struct link *l)
     }
     ac->data = l;
     l->ac = ac;
+    l->connect_ms = util_mono_ms();
     redisLibeventAttach(ac, l->base);
     redisAsyncSetConnectCallback(ac, connect_cb);
     redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 }
+
+/* ---- liveness: the watchdog (see the opening comment) ---- */
+
+/* How often the watchdog looks: an eighth of the timeout, so a stall is seen at most an
+ * eighth late, and never busier than every 10 ms. */
+static int tick_ms(void) { return link_timeout_ms / 8 > 10 ? link_timeout_ms / 8 : 10; }
+
+static void arm_watchdog(struct link *l)
+{
+    int ms = tick_ms();
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(l->watchdog, &tv);
+}
+
+static void ping_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    if (reply)
+        note_reply(privdata);
+}
+
+/* Ends the connection (or the connect) from the watchdog, never from a hiredis callback.
+ * A connected context: redisAsyncFree runs the pending callbacks with NULL and then
+ * disconnect_cb, which calls went_down(). A connect under way: no callback runs, so we
+ * call went_down() ourselves. */
+static void abandon(struct link *l, const char *why)
+{
+    redisAsyncContext *ac = l->ac;
+    int connected = l->state != LINK_DOWN;
+    if (connected)
+        set_state(l, LINK_SYNCING); /* no reads or writes chosen for it from now on */
+    l->lost_why = why;
+    redisAsyncFree(ac);
+    if (l->ac == ac) /* no disconnect callback ran */
+        went_down(l, why);
+    l->lost_why = NULL;
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct link *l = arg;
+    uint64_t now = util_mono_ms(), limit = (uint64_t)link_timeout_ms;
+    char why[160];
+    if (l->ac && l->state == LINK_DOWN && now - l->connect_ms >= limit) {
+        snprintf(why, sizeof why, "connect not completed within %d ms; retrying",
+                 link_timeout_ms);
+        abandon(l, why);
+    } else if (l->ac && l->state != LINK_DOWN && l->pending > 0 &&
+               now - l->progress_ms >= limit) {
+        snprintf(why, sizeof why,
+                 "no reply for %llu ms; dropping the connection and reconnecting",
+                 (unsigned long long)(now - l->progress_ms));
+        LOG_WARNING("replica %s: %s", l->addr, why);
+        abandon(l, why);
+    } else if (l->ac && l->state != LINK_DOWN && l->pending == 0 &&
+               now - l->progress_ms >= limit / 4) {
+        if (redisAsyncCommand(l->ac, ping_cb, l, "PING") == REDIS_OK)
+            note_sent(l);
+    }
+    arm_watchdog(l);
+}
+
+void link_set_timeout(int ms) { link_timeout_ms = ms > 0 ? ms : 1; }
+int link_timeout(void) { return link_timeout_ms; }
 
 struct link *link_new(struct event_base *base, const char *addr, int index,
                       const struct link_events *ev)
@@ -208,7 +295,15 @@ struct link *link_new(struct event_base *base, const char *addr, int index,
     l->state = LINK_DOWN;
     l->down_since_ms = l->last_complaint_ms = util_mono_ms();
     l->retry = evtimer_new(base, retry_cb, l);
+    l->watchdog = evtimer_new(base, watchdog_cb, l);
+    if (!l->retry || !l->watchdog) {
+        if (l->retry)
+            event_free(l->retry);
+        free(l);
+        return NULL;
+    }
     link_connect(l);
+    arm_watchdog(l);
     return l;
 }
 
@@ -222,6 +317,7 @@ void link_free(struct link *l)
         redisAsyncFree(l->ac); /* runs pending callbacks with NULL, then disconnect_cb */
     }
     event_free(l->retry);
+    event_free(l->watchdog);
     free(l);
 }
 

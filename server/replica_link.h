@@ -33,6 +33,23 @@
  * NULL when the connection is lost or was never up (then link_send returns -1 and the
  * callback is NOT called). Replies are opaque (struct link_reply, link_reply.h) so no other
  * module sees hiredis; link_reply_write() re-encodes one for a client.
+ *
+ * Liveness. TCP alone does not notice a silent partition: the connection stays open while
+ * the kernel retransmits with backoff, and after the network heals the link only comes back
+ * when the next retransmission gets through (11 s after a 15 s partition). So every link
+ * watches itself, with one timeout, link_timeout() (--link-timeout-ms, CONFIG
+ * link-timeout-ms, default LINK_TIMEOUT_MS; settings.c never sets it below
+ * --prepare-timeout-ms, since a vote may honestly take that long):
+ *   - a connect not completed within the timeout is abandoned and retried LINK_RETRY_MS
+ *     later (hiredis 0.14 has no connect timeout of its own);
+ *   - a request outstanding with no reply for the timeout drops the connection: pending
+ *     callbacks run with NULL, exactly as on a lost connection (a NO vote, a read re-sent
+ *     elsewhere), the link goes DOWN and reconnects through TPC.HELLO;
+ *   - a link with nothing outstanding for a quarter of the timeout sends a PING (the
+ *     heartbeat), so an idle link is checked too.
+ * The timeout must outlast the slowest honest answer: a vote waits for the replica's
+ * fdatasync, a TPC.DUMP chunk reads --repair-chunk keys. A replica stopped (SIGSTOP) is
+ * dropped and reconnected every timeout + LINK_RETRY_MS until it runs again.
  */
 #ifndef TWOPC_REPLICA_LINK_H
 #define TWOPC_REPLICA_LINK_H
@@ -43,6 +60,10 @@
 #include "link_reply.h"
 
 #define LINK_RETRY_MS 100 /* fast enough to notice a restarted replica within a second */
+/* The default link timeout: twice the default prepare timeout, so a slow vote aborts its
+ * round (500 ms) before its link is dropped, and short enough that writes resume within
+ * about a second of a partition healing (docs/network-faults.md has the figures). */
+#define LINK_TIMEOUT_MS 1000
 
 enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_REPAIR, LINK_STATE_MAX };
 
@@ -75,6 +96,11 @@ uint64_t link_connects(const struct link *l);
  * replica is connected but not answering (stopped, swapping, a disk stuck). Reads avoid a
  * stalled link and writes fail fast instead of waiting for the prepare timeout. */
 int link_stalled(const struct link *l, uint64_t stall_ms);
+
+/* The link timeout of every link, in ms (at least 1); takes effect at each link's next
+ * watchdog tick. */
+void link_set_timeout(int ms);
+int link_timeout(void);
 
 /* Closes the connection on purpose (a replica that refused a decision is out of step):
  * pending callbacks run with NULL, the link goes DOWN, stops serving reads, and reconnects

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "conn.h"
 #include "coord.h"
+#include "replica_link.h"
 #include "txn.h"
 #include "util.h"
 
@@ -32,6 +33,7 @@ static struct settings cur = {
     .min_replicas = 0,
     .down_after_ms = 5000,
     .write_wait_ms = 2000,
+    .link_timeout_ms = LINK_TIMEOUT_MS,
 };
 static struct coord *coord;
 static char port_str[16], timeout_ms_str[16];
@@ -81,6 +83,16 @@ static void apply_write_wait(void)
         txn_set_write_wait(coord->txn, (int)cur.write_wait_ms);
 }
 
+/* Never shorter than the prepare timeout: an operator who lets a vote take that long
+ * (a slow disk) does not want the link dropped while the vote is still coming. */
+static void apply_link_timeout(void)
+{
+    long long ms = cur.link_timeout_ms;
+    if (coord && coord->prepare_timeout_ms > ms)
+        ms = coord->prepare_timeout_ms;
+    link_set_timeout((int)ms);
+}
+
 static struct param params[] = {
     { "timeout", P_INT, 0, INT_MAX, &cur.timeout, NULL, NULL, NULL },
     { "requirepass", P_STR, 0, 0, NULL, &cur.requirepass, NULL, apply_requirepass },
@@ -99,6 +111,10 @@ static struct param params[] = {
       apply_min_replicas },
     { "down-after-ms", P_INT, 1, INT_MAX, &cur.down_after_ms, NULL, NULL, apply_down_after },
     { "write-wait-ms", P_INT, 1, INT_MAX, &cur.write_wait_ms, NULL, NULL, apply_write_wait },
+    /* The replica links' liveness timeout (replica_link.h); 10 ms at least, so the
+     * heartbeat (a quarter of it) stays a few ms apart. */
+    { "link-timeout-ms", P_INT, 10, INT_MAX, &cur.link_timeout_ms, NULL, NULL,
+      apply_link_timeout },
     /* Fixed: what tools ask about. Every write is fsync'd on every replica before it is
      * acknowledged, which is what appendonly/appendfsync always describe to a Redis user. */
     { "port", P_FIXED, 0, 0, NULL, NULL, port_str, NULL },
@@ -141,6 +157,7 @@ void settings_init(struct coord *c)
     apply_min_replicas();
     apply_down_after();
     apply_write_wait();
+    apply_link_timeout();
 }
 
 const struct settings *settings_get(void) { return &cur; }

@@ -38,6 +38,7 @@ struct settings {
     long long min_replicas;        /* 0: every member must vote */
     long long down_after_ms;       /* down this long: left out of the in-sync set */
     long long write_wait_ms;       /* a write waits this long for a reconnecting link */
+    long long link_timeout_ms;     /* no reply this long: the link is dropped (replica_link.h) */
 };
 
 /* Links the settings to the coordinator (port, dir...) and pushes the initial values. */

@@ -22,7 +22,7 @@ GETs every key once more, and the test checks
       key still holds its settled value, whatever was killed since);
   (d) DEBUG DIGEST agrees, the three replicas' SQLite tables are identical,
       and equal to what the final reads returned;
-  (e) the nemesis really killed: at least DURATION/3 kills;
+  (e) the nemesis really struck: at least DURATION/5 faults, DURATION/15 kills;
 and that the logs stayed bounded.
 
 With TWOPC_NEMESIS_WIPE=p (crash.nemesis_wipe), a fraction p of the nemesis's steps
@@ -30,7 +30,16 @@ wipe a replica's disk instead (kill -9, delete votes.log and data.sqlite): the c
 must never read it before it repaired it from a healthy replica, and (a)-(d) hold as
 before; (f) at least one wipe happened and a repair ran (the coordinator's log).
 
-Environment: TWOPC_NEMESIS_SECONDS (default 60), TWOPC_NEMESIS_SEED (replays
+The nemesis also pauses processes (SIGSTOP for 0.3-2.5 s, a tenth of its steps) and, where
+network namespaces and nftables are available (root), runs the whole cluster in a fresh
+network namespace and spends 40 % of its steps on network faults for 0.5-4 s each, then
+heals them: one replica cut off (silent drop or TCP reset), the coordinator cut off from
+every replica, one direction only, delay (tests/tools/nfdelay) and loss -- the table
+NET_FAULTS in workload.py, applied through tests/lib/netfault.py. (a)-(d) hold as before,
+and (e) counts every fault.
+
+Environment: TWOPC_NEMESIS_NET=0 turns the network faults off, TWOPC_NEMESIS_PAUSE=p sets
+the pause share (default 0.1). TWOPC_NEMESIS_SECONDS (default 60), TWOPC_NEMESIS_SEED (replays
 a run's random choices; printed on every run in "twopc crash summary"),
 TWOPC_NEMESIS_FAILPOINTS (passed to the cluster as TWOPC_FAILPOINTS: crash
 points such as coord.commit.after_log=exit@40 add deaths at exact protocol
@@ -46,6 +55,7 @@ import pytest
 import redis
 
 import lincheck
+import netfault
 from lincheck import READ, Op, Violation, fmt_key, fmt_val
 from workload import Nemesis, Workload, now
 
@@ -201,7 +211,18 @@ def final_values(history):
     return out
 
 
-def test_nemesis(make_cluster, summary):
+@pytest.fixture
+def nemesis_netns():
+    """A fresh namespace the test runs in (clusters made after it start inside), or None
+    where network faults are off or impossible; listed before make_cluster."""
+    if os.environ.get("TWOPC_NEMESIS_NET", "1") == "0" or netfault.unavailable():
+        yield None
+        return
+    with netfault.namespace() as name:
+        yield name
+
+
+def test_nemesis(nemesis_netns, make_cluster, summary):
     seed = seed_from_env()
     secs = duration()
     where = "(seed %d; replay with TWOPC_NEMESIS_SEED=%d)" % (seed, seed)
@@ -214,7 +235,11 @@ def test_nemesis(make_cluster, summary):
     checker = Checker(wl, where)
     wl.start()
     wipe = float(os.environ.get("TWOPC_NEMESIS_WIPE") or 0)
-    nem = Nemesis(cluster, seed, wl.t0, wipe=wipe)
+    pause = float(os.environ.get("TWOPC_NEMESIS_PAUSE") or 0.1)
+    net = netfault.LocalNet(nemesis_netns, cluster.replica_ports) if nemesis_netns else None
+    if net is None:
+        summary("network faults off: %s" % (netfault.unavailable() or "TWOPC_NEMESIS_NET=0"))
+    nem = Nemesis(cluster, seed, wl.t0, wipe=wipe, pause=pause, net=net)
     nem.start()
     try:
         end = time.monotonic() + secs
@@ -235,8 +260,7 @@ def test_nemesis(make_cluster, summary):
     res = checker.result
     summary(res.summary() + "; %d epochs checked during the run" % len(checker.checked))
     if not res.ok:
-        text = res.report() + "\nnemesis kills (ms since start): " + "; ".join(
-            "%.0f %s" % (ms, name) for ms, name, _ in nem.kills)
+        text = res.report() + "\nnemesis faults (ms since start): " + nem.events()
         kinds = res.kinds()
         # (b) and (c) get their own words; (a) covers the rest
         assert "failed-write-visible" not in kinds, \
@@ -263,8 +287,11 @@ def test_nemesis(make_cluster, summary):
 
     # (e) the nemesis did its job (failpoints kill processes too, and the nemesis
     # spares those already down), and the clients theirs
-    assert fps or len(nem.kills) >= secs / 3, "only %d kills in %.0f s %s" % (
+    assert fps or nem.faults() >= secs / 5, "only %d faults in %.0f s %s" % (
+        nem.faults(), secs, where)
+    assert fps or len(nem.kills) >= secs / 15, "only %d kills in %.0f s %s" % (
         len(nem.kills), secs, where)
+    assert not net or nem.netfaults, "no network fault in %.0f s %s" % (secs, where)
     assert wl.counts.total("ok") > 100 * secs / 60, "too few ops completed %s: %s" % (
         where, wl.counts.line())
 

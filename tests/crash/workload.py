@@ -383,17 +383,100 @@ class Workload:
             "final reads did not complete within %d s: %r" % (timeout, missing)
 
 
+# --------------------------------------------------------------------------
+# The nemesis's network faults: a table, so the same nemesis runs against one machine
+# (netfault.LocalNet: one namespace, endpoints by port) or namespaced hosts (helper
+# "deploy": the same interface with namespace names and addresses). A net object gives
+#   net.replica_ids()        the replicas' numbers, 1..N
+#   net.coordinator()        the coordinator's endpoint (None: any, on one machine)
+#   net.replica(i)           replica i's endpoint (":PORT" or "ADDR")
+#   net.faults(ids)          the netfault.NetFault objects (one per namespace) that must
+#                            carry a fault between the coordinator and replicas ids
+#   net.heal()               every fault gone
+# Each row: (name, weight, apply(net, rng) -> description). The fault holds until the
+# nemesis heals it, HOLD_S later.
+# --------------------------------------------------------------------------
+
+def _cut(net, ids, direction="both", mode="drop"):
+    for f in net.faults(ids):
+        f.partition(a=net.coordinator(), b=[net.replica(i) for i in ids],
+                    direction=direction, mode=mode)
+
+
+def _one(net, rng):
+    return [rng.choice(net.replica_ids())]
+
+
+def _some(net, rng):
+    ids = net.replica_ids()
+    return ids if rng.random() < 0.5 else _one(net, rng)
+
+
+def nf_partition_replica(net, rng, mode):
+    ids = _one(net, rng)
+    _cut(net, ids, mode=mode)
+    return "replica %d cut off (%s)" % (ids[0], mode)
+
+
+def nf_partition_coordinator(net, rng):
+    mode = rng.choice(["drop", "reset"])
+    _cut(net, net.replica_ids(), mode=mode)
+    return "coordinator cut off from every replica (%s)" % mode
+
+
+def nf_one_direction(net, rng):
+    ids, direction = _one(net, rng), rng.choice(["to", "from"])
+    _cut(net, ids, direction=direction)
+    return "%s replica %d dropped" % ("requests to" if direction == "to" else
+                                      "answers from", ids[0])
+
+
+def nf_delay(net, rng):
+    ids, ms = _some(net, rng), rng.choice([5, 20, 50])
+    for f in net.faults(ids):
+        f.delay(ms, jitter_ms=ms // 4, a=net.coordinator(), b=[net.replica(i) for i in ids])
+    return "+%d ms each way to replicas %s" % (ms, ids)
+
+
+def nf_loss(net, rng):
+    ids, pct = _some(net, rng), rng.choice([5, 10, 20])
+    for f in net.faults(ids):
+        f.loss(pct, a=net.coordinator(), b=[net.replica(i) for i in ids])
+    return "%d%% loss to replicas %s" % (pct, ids)
+
+
+NET_FAULTS = [
+    ("partition-drop", 3, lambda net, rng: nf_partition_replica(net, rng, "drop")),
+    ("partition-reset", 2, lambda net, rng: nf_partition_replica(net, rng, "reset")),
+    ("coordinator-cut-off", 2, nf_partition_coordinator),
+    ("one-direction", 2, nf_one_direction),
+    ("delay", 2, nf_delay),
+    ("loss", 2, nf_loss),
+]
+HOLD_S = (0.5, 4.0)        # how long a network fault lasts
+PAUSE_S = (0.3, 2.5)       # how long a pause lasts: a round stays undecided that long, and
+                           # test_nemesis reads an epoch's keys 5 s after its last op
+
+
 class Nemesis:
     """Kills random processes of the cluster with SIGKILL until stopped; with wipe > 0,
     that fraction of its steps instead kills a replica and deletes its data files (a lost
     disk) before the launcher restarts it -- only while every replica is ready, so one
-    replica at a time has lost its data (the coordinator repairs it from a healthy one)."""
+    replica at a time has lost its data (the coordinator repairs it from a healthy one).
+    With pause > 0, that fraction of its steps SIGSTOPs a process for HOLD_S and SIGCONTs
+    it. With a net (see NET_FAULTS), a fraction net_share of its steps applies a network
+    fault from the table for HOLD_S, then heals it."""
 
-    def __init__(self, cluster, seed, t0, interval=(1.5, 3.0), wipe=0.0):
+    def __init__(self, cluster, seed, t0, interval=(1.5, 3.0), wipe=0.0, pause=0.0,
+                 net=None, net_share=0.4):
         self.cluster, self.t0, self.interval, self.wipe = cluster, t0, interval, wipe
+        self.pause, self.net, self.net_share = pause, net, net_share if net else 0.0
         self.rng = random.Random("%s-nemesis" % seed)
         self.kills = []          # (ms since t0, process name, pid)
         self.wipes = []          # (ms since t0, replica name)
+        self.pauses = []         # (ms since t0, process name, seconds)
+        self.netfaults = []      # (ms since t0, description, seconds)
+        self.net_kinds = {}      # NET_FAULTS row name -> times applied
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -407,14 +490,70 @@ class Nemesis:
 
     def run(self):
         names = self.cluster.process_names()
-        while not self.stop_flag.wait(self.rng.uniform(*self.interval)):
-            if self.wipe and self.rng.random() < self.wipe:
-                self.wipe_one(self.rng.choice(names[1:]))
-                continue
-            p = self.rng.random()
-            n = len(names) if p < 0.05 else 2 if p < 0.15 else 1
-            for name in self.rng.sample(names, n):
-                self.kill(name)
+        try:
+            while not self.stop_flag.wait(self.rng.uniform(*self.interval)):
+                self.step(names)
+        finally:
+            if self.net:
+                self.net.heal()
+
+    def step(self, names):
+        if self.wipe and self.rng.random() < self.wipe:
+            self.wipe_one(self.rng.choice(names[1:]))
+            return
+        # drawn only when there is a choice: a kill-only run replays older seeds' schedules
+        q = self.rng.random() if self.net_share or self.pause else 1.0
+        if q < self.net_share:
+            self.net_fault()
+            return
+        if q < self.net_share + self.pause:
+            self.pause_one(self.rng.choice(names))
+            return
+        p = self.rng.random()
+        n = len(names) if p < 0.05 else 2 if p < 0.15 else 1
+        for name in self.rng.sample(names, n):
+            self.kill(name)
+
+    def hold(self, span=HOLD_S):
+        """Waits span (seeded), or less if the nemesis is stopped; returns the seconds."""
+        secs = self.rng.uniform(*span)
+        t = time.monotonic()
+        self.stop_flag.wait(secs)
+        return time.monotonic() - t
+
+    def net_fault(self):
+        weights = [w for _, w, _ in NET_FAULTS]
+        name, _, apply = self.rng.choices(NET_FAULTS, weights)[0]
+        at = (now() - self.t0) / 1e6
+        try:
+            what = apply(self.net, self.rng)
+            secs = self.hold()
+        finally:
+            self.net.heal()
+        self.netfaults.append((at, what, secs))
+        self.net_kinds[name] = self.net_kinds.get(name, 0) + 1
+
+    def pause_one(self, name):
+        """SIGSTOP a live process for HOLD_S, then SIGCONT (also when stopped early)."""
+        pid = self.cluster.pid_of(name)
+        if pid is None or not pid_alive(pid) or not self.cluster.owns(pid):
+            return
+        at = (now() - self.t0) / 1e6
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except OSError:
+            return
+        try:
+            secs = self.hold(PAUSE_S)
+        finally:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+        self.pauses.append((at, name, secs))
+
+    def faults(self):
+        return len(self.kills) + len(self.wipes) + len(self.pauses) + len(self.netfaults)
 
     def all_ready(self):
         try:
@@ -454,11 +593,27 @@ class Nemesis:
         by = {}
         for _, name, _ in self.kills:
             by[name] = by.get(name, 0) + 1
-        return "kills: %d (%s)%s" % (len(self.kills), ", ".join(
+        kinds = self.net_kinds
+        return "kills: %d (%s)%s%s%s" % (len(self.kills), ", ".join(
             "%s %d" % kv for kv in sorted(by.items())),
             "; disks wiped: %d (%s)" % (len(self.wipes), ", ".join(
-                "%.0f ms %s" % w for w in self.wipes)) if self.wipe else "")
+                "%.0f ms %s" % w for w in self.wipes)) if self.wipe else "",
+            "; pauses: %d" % len(self.pauses) if self.pause else "",
+            "; network faults: %d (%s)" % (len(self.netfaults), ", ".join(
+                "%s %d" % kv for kv in sorted(kinds.items()))) if self.net else "")
 
     def near(self, ms, window=3000):
-        return ["%.0f ms: kill -9 %s (pid %d)" % k for k in self.kills
-                if abs(k[0] - ms) <= window]
+        return (["%.0f ms: kill -9 %s (pid %d)" % k for k in self.kills
+                 if abs(k[0] - ms) <= window] +
+                ["%.0f ms: SIGSTOP %s for %.1f s" % p for p in self.pauses
+                 if abs(p[0] - ms) <= window] +
+                ["%.0f ms: %s for %.1f s" % n for n in self.netfaults
+                 if abs(n[0] - ms) <= window])
+
+    def events(self):
+        """Every fault, in time order, for a failure report."""
+        ev = ([(k[0], "kill -9 %s" % k[1]) for k in self.kills] +
+              [(w[0], "wipe %s" % w[1]) for w in self.wipes] +
+              [(p[0], "SIGSTOP %s %.1f s" % (p[1], p[2])) for p in self.pauses] +
+              [(n[0], "%s %.1f s" % (n[1], n[2])) for n in self.netfaults])
+        return "; ".join("%.0f %s" % e for e in sorted(ev))
