@@ -7,7 +7,7 @@
  *      proved it;
  *   4. anything else: refused with NOAUTH while requirepass is set and the connection has
  *      neither authenticated nor proved the secret.
- * Refusals of internal commands are logged at most once per AUTH_LOG_EVERY_MS (with the
+ * Refusals (internal commands, wrong proofs) are logged at most once per AUTH_LOG_EVERY_MS (with the
  * number left out since), so a port scanner cannot fill the log.
  */
 #include "auth.h"
@@ -23,7 +23,8 @@
 #include "secret.h"
 #include "util.h"
 
-#define AUTH_LOG_EVERY_MS 1000 /* one warning a second at most, per kind */
+/* One warning per kind every 10 s at most: a coordinator retries every 100 ms. */
+#define AUTH_LOG_EVERY_MS 10000
 
 /* What one connection has shown. */
 struct auth_conn {
@@ -183,7 +184,7 @@ static void cmd_tpc_auth(struct conn *c, struct auth_conn *a, const struct resp_
     }
     if (limiter_pass(&proof_log, &skipped))
         LOG_WARNING("refused a wrong cluster secret proof from %s (%lu more refusals not "
-                    "logged in the last second)", conn_peer(c), skipped);
+                    "logged in the last 10 s)", conn_peer(c), skipped);
     resp_write_error(w, "ERR invalid cluster secret proof");
 }
 
@@ -255,7 +256,7 @@ int auth_gate(struct conn *c, const struct resp_request *req)
         if (limiter_pass(&refused_log, &skipped)) {
             printable_name(req, name, sizeof name);
             LOG_WARNING("refused %s from %s: the connection has not proven the cluster "
-                        "secret (%lu more refusals not logged in the last second)", name,
+                        "secret (%lu more refusals not logged in the last 10 s)", name,
                         conn_peer(c), skipped);
         }
         resp_write_error(w, noauth_internal);

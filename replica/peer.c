@@ -247,7 +247,7 @@ static int parse_version(const struct resp_request *req, int i, int *v)
 /* TPC.HELLO <min> <max> <release>: the coordinator's protocol range (version.h). The
  * answer is the participant's 6 fields, then the version both speak (the newest in both
  * ranges), this replica's range and its release; ranges that do not overlap are refused
- * with an error naming both sides (and logged, at most once a second). A TPC.HELLO without
+ * with an error naming both sides (and logged, at most once every 10 s). A TPC.HELLO without
  * arguments is protocol 1, from twopc 0.1.x. The session moves only on success. */
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
@@ -279,7 +279,7 @@ static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
         snprintf(msg, sizeof msg, "ERR protocol version mismatch: replica twopc %s speaks "
                  "protocol %d..%d, coordinator %s", TWOPC_VERSION, min, max, coord);
         uint64_t now = util_mono_ms();
-        if (!last_log_ms || now - last_log_ms >= 1000) {
+        if (!last_log_ms || now - last_log_ms >= 10000) { /* it retries every 100 ms */
             last_log_ms = now;
             LOG_WARNING("refused a coordinator: %s", msg + 4);
         }

@@ -228,8 +228,8 @@ static int hello_refusal(const redisReply *r, const struct link_hello *h, int de
         snprintf(why, len, "it speaks protocol 1 (twopc 0.1.x, no version negotiation); "
                  "upgrade it (this coordinator, twopc %s, speaks protocol %d..%d)",
                  TWOPC_VERSION, lo, hi);
-    else if (e)
-        snprintf(why, len, "%.300s", e);
+    else if (e) /* the replica's own refusal (a version mismatch names both sides) */
+        snprintf(why, len, "%.300s", strncmp(e, "ERR ", 4) == 0 ? e + 4 : e);
     else if (!decoded)
         snprintf(why, len, "bad TPC.HELLO reply; is it a twopc replica?");
     else if (h->proto < lo || h->proto > hi)
