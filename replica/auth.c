@@ -4,7 +4,8 @@
  *   1. QUIT: the caller's (always allowed);
  *   2. TPC.CHALLENGE, TPC.AUTH, AUTH: answered here;
  *   3. an internal command (TPC.*): refused unless there is no secret or the connection
- *      proved it;
+ *      proved it (without a secret, a TPC.HELLO makes the connection trusted for client
+ *      commands too: the coordinator's DIGEST and PING need no password);
  *   4. anything else: refused with NOAUTH while requirepass is set and the connection has
  *      neither authenticated nor proved the secret.
  * Refusals (internal commands, wrong proofs) are logged at most once per AUTH_LOG_EVERY_MS (with the
@@ -251,8 +252,16 @@ int auth_gate(struct conn *c, const struct resp_request *req)
         return 1;
     }
     if (is_internal(req)) {
-        if (!secret_present() || a->trusted)
+        if (a->trusted)
             return 0;
+        if (!secret_present()) {
+            /* No secret: the coordinator's protocol is open to anyone, and so are its
+             * client commands (DEBUG DIGEST's DIGEST, the link's PING) after TPC.HELLO,
+             * which cost nothing more: TPC.READ reads anyway. */
+            if (strcasecmp(req->argv[0], "tpc.hello") == 0)
+                a->trusted = 1;
+            return 0;
+        }
         if (limiter_pass(&refused_log, &skipped)) {
             printable_name(req, name, sizeof name);
             LOG_WARNING("refused %s from %s: the connection has not proven the cluster "

@@ -1,6 +1,8 @@
 /* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
  *
- * It is a RESP server (conn.c) for the coordinator, whose requests peer.c dispatches (the
+ * It is a RESP server (conn.c) for the coordinator. Every request passes auth.c's gate first
+ * (the cluster secret for TPC.* commands, --requirepass for client commands; auth.h), then
+ * peer.c dispatches the coordinator's requests (the
  * simulator calls the same peer_dispatch without sockets): TPC.PREPARE / TPC.COMMIT /
  * TPC.ABORT / TPC.HELLO drive the participant (participant.c), TPC.IDENTIFY gives the
  * replica its identity (identity.h, logged at start-up), TPC.NOTICE logs what the

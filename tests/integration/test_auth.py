@@ -199,6 +199,9 @@ def test_requirepass_on_replica(rig):
     rig.wait_ready()
     c = redis.Redis(port=rig.server.port, socket_timeout=10)
     assert c.set("k", "v") is True  # the coordinator's TPC.* need no password
+    # DEBUG DIGEST sends DIGEST, a client command, on the coordinator's links: it passes.
+    digest = c.execute_command("DEBUG", "DIGEST")
+    assert isinstance(digest, bytes) and len(digest) == 16, digest
     c.close()
     s = RespConn(rig.replicas[0].port)
     assert error_text(s.command("GET", "k")) == "NOAUTH Authentication required."
