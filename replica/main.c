@@ -46,6 +46,7 @@
 #include "log.h"
 #include "participant.h"
 #include "peer.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -340,7 +341,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    LOG_NOTICE("twopc-replica %s starting, port %d, dir %s", TWOPC_VERSION, r.port, r.dir);
+    int proto_min, proto_max;
+    version_range(&proto_min, &proto_max);
+    LOG_NOTICE("twopc-replica %s starting (protocol %d..%d%s), port %d, dir %s", TWOPC_VERSION,
+               proto_min, proto_max, secret_present() ? ", cluster secret" : "", r.port, r.dir);
     if (!(r.part = participant_open(r.dir, err, sizeof err))) {
         LOG_WARNING("can't open the data folder: %s", err);
         fprintf(stderr, "twopc-replica: %s\n", err);

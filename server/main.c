@@ -233,8 +233,11 @@ int main(int argc, char **argv)
         snprintf(pidfile, sizeof pidfile, "%s/twopc-server.pid", o.c.dir);
     signal(SIGPIPE, SIG_IGN);
     failpoint_init();
-    LOG_NOTICE("twopc-server %s starting, port %d, %d replicas, dir %s", TWOPC_VERSION,
-               o.c.port, o.nreplicas, o.c.dir);
+    int proto_min, proto_max;
+    version_range(&proto_min, &proto_max);
+    LOG_NOTICE("twopc-server %s starting (protocol %d..%d%s), port %d, %d replicas, dir %s",
+               TWOPC_VERSION, proto_min, proto_max,
+               secret_present() ? ", cluster secret" : "", o.c.port, o.nreplicas, o.c.dir);
 
     char err[512];
     struct event_base *base = event_base_new();
