@@ -1,6 +1,8 @@
 /* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
  *
- * It is a RESP server (conn.c) for the coordinator, whose requests peer.c dispatches (the
+ * It is a RESP server (conn.c) for the coordinator. Every request passes auth.c's gate first
+ * (the cluster secret for TPC.* commands, --requirepass for client commands; auth.h), then
+ * peer.c dispatches the coordinator's requests (the
  * simulator calls the same peer_dispatch without sockets): TPC.PREPARE / TPC.COMMIT /
  * TPC.ABORT / TPC.HELLO drive the participant (participant.c), TPC.IDENTIFY gives the
  * replica its identity (identity.h, logged at start-up), TPC.NOTICE logs what the
@@ -38,15 +40,17 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "failpoint.h"
 #include "log.h"
 #include "participant.h"
 #include "peer.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
-#define REPLICA_VERSION "0.1.0"
 #define LAZY_SYNC_MS 20 /* how long a COMMIT record may wait for an fsync when idle */
 
 struct replica {
@@ -80,14 +84,17 @@ static void cmd_info(struct replica *r, const struct resp_request *req, struct r
 {
     char buf[1024];
     uint64_t cluster, replica;
+    int proto_min, proto_max;
+    version_range(&proto_min, &proto_max);
     participant_identity(r->part, &cluster, &replica);
     /* cluster_id in hex, as every log shows it; 0 and 0 when the replica has none. */
     int n = snprintf(buf, sizeof buf,
-                     "# Server\r\ntwopc_version:%s\r\ntwopc_role:replica\r\nprocess_id:%d\r\n"
+                     "# Server\r\ntwopc_version:%s\r\ntwopc_protocol:%d-%d\r\n"
+                     "twopc_role:replica\r\nprocess_id:%d\r\n"
                      "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
                      "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n"
                      "cluster_id:%016llx\r\nreplica_id:%llu\r\n",
-                     REPLICA_VERSION, (int)getpid(), r->port,
+                     TWOPC_VERSION, proto_min, proto_max, (int)getpid(), r->port,
                      (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
                      (unsigned long long)store_applied(participant_store(r->part)),
                      participant_in_doubt(r->part),
@@ -116,6 +123,8 @@ static void on_request(struct conn *c, const struct resp_request *req)
     struct replica *r = conn_server_ctx_of(c);
     struct resp_writer *w = conn_writer(c);
     char msg[160];
+    if (auth_gate(c, req)) /* AUTH, TPC.CHALLENGE / TPC.AUTH, refusals (auth.h) */
+        return;
     if (strcasecmp(req->argv[0], "quit") == 0) {
         resp_write_simple(w, "OK");
         conn_close_after_reply(c);
@@ -212,6 +221,7 @@ static void on_close(struct conn *c)
 {
     struct replica *r = conn_server_ctx_of(c);
     struct held *h, *next;
+    auth_conn_close(c);
     for (h = TAILQ_FIRST(&r->held); h; h = next) {
         next = TAILQ_NEXT(h, link);
         if (h->c != c)
@@ -235,6 +245,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(r->base, NULL);
 }
 
+/* The long name of option letter ch. */
+static const char *opts_name(const struct option *opts, int ch)
+{
+    for (; opts->name; opts++)
+        if (opts->val == ch)
+            return opts->name;
+    return "?";
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -247,6 +266,14 @@ static void usage(FILE *f)
             "  --pidfile FILE     pid file (default DIR/twopc-replica.pid)\n"
             "  --loglevel LEVEL   debug, verbose, notice (default) or warning\n"
             "  --log-max-bytes N  compact the vote log past this size (default 16 MB)\n"
+            "  --cluster-secret-file FILE\n"
+            "                     the cluster secret (the file's first line; mode 600): the\n"
+            "                     coordinator must prove it before any TPC.* command\n"
+            "  --requirepass PASSWORD\n"
+            "                     client commands (reads, INFO, DIGEST) need AUTH first\n"
+            "  --protected-mode yes|no\n"
+            "                     yes (default): refuse to listen on a non-loopback address\n"
+            "                     without a cluster secret\n"
             "  --help             this text\n");
 }
 
@@ -257,6 +284,9 @@ int main(int argc, char **argv)
         { "dir", required_argument, 0, 'd' },    { "log", required_argument, 0, 'l' },
         { "pidfile", required_argument, 0, 'P' }, { "loglevel", required_argument, 0, 'L' },
         { "log-max-bytes", required_argument, 0, 'm' },
+        { "cluster-secret-file", required_argument, 0, 'S' },
+        { "requirepass", required_argument, 0, 'a' },
+        { "protected-mode", required_argument, 0, 'G' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
     };
     struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20,
@@ -264,6 +294,7 @@ int main(int argc, char **argv)
     const char *bind = "127.0.0.1", *logpath = NULL, *pidfile = NULL;
     enum log_level level = LOG_LEVEL_NOTICE;
     int ch;
+    char err[512];
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'p': r.port = atoi(optarg); break;
@@ -273,12 +304,22 @@ int main(int argc, char **argv)
         case 'P': pidfile = optarg; break;
         case 'L': level = log_level_parse(optarg); break;
         case 'm': r.max_log_bytes = strtoull(optarg, NULL, 10); break;
+        case 'S': case 'a': case 'G':
+            if (auth_option(opts_name(opts, ch), optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "twopc-replica: %s\n", err);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (r.port <= 0 || r.port > 65535 || !r.dir || level == LOG_LEVEL_MAX) {
         usage(stderr);
+        return 2;
+    }
+    if (version_init(err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-replica: %s\n", err);
         return 2;
     }
     if (util_ensure_dir(r.dir) < 0) {
@@ -294,9 +335,16 @@ int main(int argc, char **argv)
         snprintf(r.pidfile, sizeof r.pidfile, "%s/twopc-replica.pid", r.dir);
     signal(SIGPIPE, SIG_IGN);
     failpoint_init();
+    if (auth_check_bind(bind, err, sizeof err) < 0) {
+        LOG_WARNING("%s", err);
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return 2;
+    }
 
-    char err[512];
-    LOG_NOTICE("twopc-replica %s starting, port %d, dir %s", REPLICA_VERSION, r.port, r.dir);
+    int proto_min, proto_max;
+    version_range(&proto_min, &proto_max);
+    LOG_NOTICE("twopc-replica %s starting (protocol %d..%d%s), port %d, dir %s", TWOPC_VERSION,
+               proto_min, proto_max, secret_present() ? ", cluster secret" : "", r.port, r.dir);
     if (!(r.part = participant_open(r.dir, err, sizeof err))) {
         LOG_WARNING("can't open the data folder: %s", err);
         fprintf(stderr, "twopc-replica: %s\n", err);

@@ -797,7 +797,7 @@ void participant_abort(struct participant *p, const struct resp_request *req,
     participant_assert_state(p);
 }
 
-void participant_hello(struct participant *p, struct resp_writer *w)
+void participant_hello(struct participant *p, struct resp_writer *w, size_t extra)
 {
     /* A new coordinator connection: whatever is still prepared is for it to decide, in
      * round order, before anything new is prepared here. */
@@ -808,7 +808,7 @@ void participant_hello(struct participant *p, struct resp_writer *w)
             round_set_state(r, ROUND_IN_DOUBT_DOOMED);
     }
     participant_assert_state(p);
-    resp_write_array(w, 6);
+    resp_write_array(w, 6 + extra);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);
     resp_write_array(w, participant_in_doubt(p));

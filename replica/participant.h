@@ -25,9 +25,11 @@
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable
  *   TPC.ABORT rid                            log ABORT, forget the round, +OK
  *   TPC.DURABLE                              :durable, after making every COMMIT durable
- *   TPC.HELLO                 *6 :applied_round :max_round_seen *n{:rid in doubt} :durable
+ *   TPC.HELLO min max release *10 :applied_round :max_round_seen *n{:rid in doubt} :durable
  *                             :cluster_id :replica_id   (the identity, identity.h; :0 :0
- *                             when this replica has none)
+ *                             when this replica has none), then the protocol version
+ *                             both speak, the replica's min and max and its release
+ *                             (peer.c: the negotiation, common/version.h)
  *
  * The ordering rule (invariant 5): a vote written into the writer may leave the process
  * only once the ticket participant_submit() returned for it is durable -- main.c holds the
@@ -101,7 +103,9 @@ void participant_commit(struct participant *p, const struct resp_request *req,
                         struct resp_writer *w);
 void participant_abort(struct participant *p, const struct resp_request *req,
                        struct resp_writer *w);
-void participant_hello(struct participant *p, struct resp_writer *w);
+/* extra: how many elements the caller appends to the answer's array after these 6 (peer.c
+ * adds the negotiated protocol version, the replica's range and its release). */
+void participant_hello(struct participant *p, struct resp_writer *w, size_t extra);
 void participant_durable(struct participant *p, struct resp_writer *w);
 
 /* The log thread (journal.h) makes the vote log durable off the event loop; fn(ctx) runs on

@@ -25,6 +25,7 @@
 #include "restore.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
 /* The context every handler gets. */
 struct peer_ctx {
@@ -233,11 +234,64 @@ static void cmd_notice(struct peer_ctx *x, const struct resp_request *req,
     resp_write_simple(w, "OK");
 }
 
+/* A version argument of TPC.HELLO: 1 to 1000. */
+static int parse_version(const struct resp_request *req, int i, int *v)
+{
+    int64_t n;
+    if (util_parse_i64(req->argv[i], req->lens[i], &n) < 0 || n < 1 || n > 1000)
+        return -1;
+    *v = (int)n;
+    return 0;
+}
+
+/* TPC.HELLO <min> <max> <release>: the coordinator's protocol range (version.h). The
+ * answer is the participant's 6 fields, then the version both speak (the newest in both
+ * ranges), this replica's range and its release; ranges that do not overlap are refused
+ * with an error naming both sides (and logged, at most once every 10 s). A TPC.HELLO without
+ * arguments is protocol 1, from twopc 0.1.x. The session moves only on success. */
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
+    static uint64_t last_log_ms;
+    int min, max, cmin = 1, cmax = 1, v;
+    char msg[320], coord[120];
+    version_range(&min, &max);
+    if (req->argc != 1 && (req->argc < 4 || parse_version(req, 1, &cmin) < 0 ||
+                           parse_version(req, 2, &cmax) < 0 || cmin > cmax)) {
+        resp_write_error(w, "ERR bad arguments for TPC.HELLO (expected MIN MAX RELEASE)");
+        return;
+    }
+    if ((v = version_choose(min, max, cmin, cmax)) < 0) {
+        if (req->argc == 1)
+            snprintf(coord, sizeof coord, "twopc 0.1.x speaks protocol 1 (no version in "
+                     "TPC.HELLO); upgrade the coordinator");
+        else {
+            char rel[33];
+            size_t n = 0;
+            for (; n < req->lens[3] && n < sizeof rel - 1; n++) {
+                unsigned char ch = (unsigned char)req->argv[3][n];
+                rel[n] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+            }
+            rel[n] = '\0';
+            snprintf(coord, sizeof coord, "twopc %s speaks protocol %d..%d", rel, cmin,
+                     cmax);
+        }
+        snprintf(msg, sizeof msg, "ERR protocol version mismatch: replica twopc %s speaks "
+                 "protocol %d..%d, coordinator %s", TWOPC_VERSION, min, max, coord);
+        uint64_t now = util_mono_ms();
+        if (!last_log_ms || now - last_log_ms >= 10000) { /* it retries every 100 ms */
+            last_log_ms = now;
+            LOG_WARNING("refused a coordinator: %s", msg + 4);
+        }
+        resp_write_error(w, msg);
+        return;
+    }
     participant_set_session(x->p, x->conn);
-    participant_hello(x->p, w);
+    participant_hello(x->p, w, 4);
+    resp_write_int(w, v);
+    resp_write_int(w, min);
+    resp_write_int(w, max);
+    resp_write_cstr(w, TWOPC_VERSION);
 }
 
 static const struct peer_cmd {
@@ -253,7 +307,7 @@ static const struct peer_cmd {
     { "tpc.prepare", -4, cmd_prepare, "NO TPC.PREPARE" },
     { "tpc.commit", 2, cmd_commit, "ERR TPC.COMMIT" },
     { "tpc.abort", 2, cmd_abort, "ERR TPC.ABORT" },
-    { "tpc.hello", 1, cmd_hello, NULL },
+    { "tpc.hello", -1, cmd_hello, NULL },
     { "tpc.durable", 1, cmd_durable, NULL },
     { "tpc.read", -3, cmd_read, NULL },
     { "tpc.expired", 3, cmd_expired, NULL },

@@ -9,7 +9,8 @@
  *     if (peer_dispatch(part, &req, &w, &rng) < 0)
  *         ...not a peer command: the caller answers (INFO, QUIT, unknown command)
  *
- * It handles TPC.PREPARE, TPC.COMMIT, TPC.ABORT, TPC.DURABLE and TPC.HELLO (participant.h),
+ * It handles TPC.PREPARE, TPC.COMMIT, TPC.ABORT, TPC.DURABLE and TPC.HELLO (participant.h;
+ * TPC.HELLO <min> <max> <release> also negotiates the protocol version, common/version.h),
  * TPC.READ and TPC.MREAD (reads at the coordinator's clock), TPC.EXPIRED (the coordinator's
  * expiry sweep), TPC.DUMP and TPC.RESTORE BEGIN / ROWS / END (a full resync of a replica
  * that lost data: restore.h), TPC.IDENTIFY <cluster> <replica> (the replica's identity:

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config        # compiler and build
   libevent-dev libhiredis-dev libsqlite3-dev  # the three libraries
+  libssl-dev                              # libcrypto: the cluster secret's HMAC proofs
   redis-tools                             # redis-cli, redis-benchmark (tests and `make run` users)
   redis-server                            # the reference: differential tests and `make bench`
   python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)

@@ -268,12 +268,15 @@ static void replica_line(struct evbuffer *b, const struct coord *c, int i,
         snprintf(hello, sizeof hello, "%016llx", (unsigned long long)mi->hello_cluster);
     evbuffer_add_printf(b,
                         "replica_%d:addr=%s,state=%s,connects=%llu,stalled=%d,id=%llu,"
-                        "member=%s,epoch=%llu,applied=%llu,hello_cluster=%s\r\n",
+                        "member=%s,epoch=%llu,applied=%llu,hello_cluster=%s,proto=%d\r\n",
                         i + 1, mi->addr, l ? link_state_name(link_state(l)) : mi->link,
                         l ? (unsigned long long)link_connects(l) : 0ULL,
                         l ? link_stalled(l, (uint64_t)c->prepare_timeout_ms) : 0,
                         (unsigned long long)mi->id, mi->state, (unsigned long long)mi->epoch,
-                        (unsigned long long)mi->applied, hello);
+                        (unsigned long long)mi->applied, hello, l ? link_proto(l) : 0);
+    /* Why the replica and this coordinator refused each other (versions, the secret). */
+    if (l && link_refusal(l)[0])
+        evbuffer_add_printf(b, "replica_%d_refused:%s\r\n", i + 1, link_refusal(l));
 }
 
 static void section_twopc(struct evbuffer *b, const struct coord *c)

@@ -11,8 +11,10 @@
 #ifndef TWOPC_INFO_H
 #define TWOPC_INFO_H
 
+#include "version.h"
+
 #define INFO_REDIS_VERSION "7.0.0"
-#define INFO_TWOPC_VERSION "0.1.0"
+#define INFO_TWOPC_VERSION TWOPC_VERSION /* common/version.h */
 
 struct coord;
 

@@ -40,12 +40,14 @@
 #include "multi.h"
 #include "replicaset_cmd.h"
 #include "request.h"
+#include "secret.h"
 #include "session.h"
 #include "settings.h"
 #include "slowlog.h"
 #include "stats.h"
 #include "txn_io.h"
 #include "util.h"
+#include "version.h"
 #include "watch.h"
 
 #define MAX_REPLICAS 64
@@ -112,6 +114,9 @@ static void usage(FILE *f)
             "                           is dropped and reconnected; idle links are pinged\n"
             "                           every MS/4, connects abandoned after MS (default\n"
             "                           1000; never less than --prepare-timeout-ms)\n"
+            "  --cluster-secret-file FILE\n"
+            "                           the cluster secret (the file's first line; mode 600):\n"
+            "                           proven to every replica before any TPC.* command\n"
             "  --help                   this text\n");
 }
 
@@ -162,6 +167,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "down-after-ms", required_argument, 0, 'D' },
         { "write-wait-ms", required_argument, 0, 'W' },
         { "link-timeout-ms", required_argument, 0, 'K' },
+        { "cluster-secret-file", required_argument, 0, 'S' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int ch;
@@ -186,6 +192,14 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (set_option(ch, optarg) < 0)
                 return -1;
             break;
+        case 'S': {
+            char err[512];
+            if (secret_load_file(optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "twopc-server: %s\n", err);
+                exit(2);
+            }
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -204,8 +218,13 @@ int main(int argc, char **argv)
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
                          .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
                          .max_inflight = 3, .repair_chunk = 2000 };
+    char verr[256];
     if (parse_options(argc, argv, &o) < 0) {
         usage(stderr);
+        return 2;
+    }
+    if (version_init(verr, sizeof verr) < 0) {
+        fprintf(stderr, "twopc-server: %s\n", verr);
         return 2;
     }
     if (util_ensure_dir(o.c.dir) < 0) {
@@ -220,8 +239,11 @@ int main(int argc, char **argv)
         snprintf(pidfile, sizeof pidfile, "%s/twopc-server.pid", o.c.dir);
     signal(SIGPIPE, SIG_IGN);
     failpoint_init();
-    LOG_NOTICE("twopc-server starting, port %d, %d replicas, dir %s", o.c.port, o.nreplicas,
-               o.c.dir);
+    int proto_min, proto_max;
+    version_range(&proto_min, &proto_max);
+    LOG_NOTICE("twopc-server %s starting (protocol %d..%d%s), port %d, %d replicas, dir %s",
+               TWOPC_VERSION, proto_min, proto_max,
+               secret_present() ? ", cluster secret" : "", o.c.port, o.nreplicas, o.c.dir);
 
     char err[512];
     struct event_base *base = event_base_new();

@@ -26,6 +26,7 @@
 #undef NDEBUG /* the state machine's checks stay in every build (CMakeLists: TWOPC_ASSERTS) */
 #endif
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,11 @@
 #include <hiredis/hiredis.h>
 
 #include "log.h"
+#include "secret.h"
 #include "util.h"
+#include "version.h"
+
+#define LINK_REFUSAL_LOG_MS 10000 /* the same refusal is logged again after this long */
 
 struct link {
     struct event_base *base;
@@ -53,6 +58,10 @@ struct link {
     uint64_t connect_ms;  /* when the connect under way started */
     struct event *watchdog;
     const char *lost_why; /* set while the watchdog frees the context: went_down's reason */
+    int proto;            /* the protocol version the replica agreed to; 0: none yet */
+    int refused;          /* the connection is closing because one side refused the other */
+    char refusal[320];    /* why, for INFO; "" once a HELLO succeeds */
+    uint64_t refusal_logged_ms;
 };
 
 /* The link timeout, shared by every link (link_set_timeout: a CONFIG parameter). */
@@ -71,6 +80,7 @@ static void link_assert(const struct link *l)
 {
     switch (l->state) {
     case LINK_DOWN: assert(l->pending == 0); break;
+    case LINK_AUTH:
     case LINK_SYNCING:
     case LINK_READY:
     case LINK_REPAIR: assert(l->ac); break;
@@ -83,7 +93,8 @@ static void link_assert(const struct link *l)
 static void set_state(struct link *l, enum link_state s)
 {
     static const unsigned char allowed[LINK_STATE_MAX][LINK_STATE_MAX] = {
-        [LINK_DOWN] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
+        [LINK_DOWN] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1, [LINK_AUTH] = 1 },
+        [LINK_AUTH] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
         [LINK_SYNCING] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1, [LINK_READY] = 1,
                            [LINK_REPAIR] = 1 },
         [LINK_READY] = { [LINK_DOWN] = 1, [LINK_SYNCING] = 1 },
@@ -113,14 +124,16 @@ static void went_down(struct link *l, const char *why)
 {
     if (l->lost_why)
         why = l->lost_why;
-    int was_up = l->state != LINK_DOWN;
+    int was_up = l->state != LINK_DOWN, quiet = l->refused;
     l->ac = NULL;
     l->pending = 0;
+    l->refused = 0;
     set_state(l, LINK_DOWN);
     uint64_t now = util_mono_ms();
     if (was_up) {
         l->down_since_ms = l->last_complaint_ms = now;
-        LOG_WARNING("replica %s is down: %s", l->addr, why);
+        if (!quiet) /* refuse() said why */
+            LOG_WARNING("replica %s is down: %s", l->addr, why);
         if (l->ev.on_down)
             l->ev.on_down(l->ev.ctx, l);
     } else if (now - l->last_complaint_ms >= 10000) {
@@ -144,20 +157,132 @@ static void note_reply(struct link *l)
     l->progress_ms = util_mono_ms();
 }
 
+/* ---- the handshake: TPC.CHALLENGE / TPC.AUTH, then TPC.HELLO's version ---- */
+
+/* Ends a connection because one side refused the other (a wrong secret, no common
+ * protocol): logs why, naming the replica -- again only when the reason changes or
+ * LINK_REFUSAL_LOG_MS later, since the link retries every LINK_RETRY_MS -- keeps the reason
+ * for INFO and disconnects; the link retries as a down link does. */
+static void refuse(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(struct link *l, const char *fmt, ...)
+{
+    char why[sizeof l->refusal];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    uint64_t now = util_mono_ms();
+    if (strcmp(why, l->refusal) != 0 || now - l->refusal_logged_ms >= LINK_REFUSAL_LOG_MS) {
+        l->refusal_logged_ms = now;
+        LOG_WARNING("replica %s refused: %s", l->addr, why);
+    }
+    snprintf(l->refusal, sizeof l->refusal, "%s", why);
+    l->refused = 1;
+    redisAsyncDisconnect(l->ac);
+}
+
+/* The error text of reply r, or NULL if it is not an error. */
+static const char *error_of(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR ? r->str : NULL;
+}
+
+static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata);
+
+static void send_hello(struct link *l)
+{
+    size_t len;
+    char *cmd = link_format_hello(&len);
+    if (cmd && redisAsyncFormattedCommand(l->ac, hello_cb, l, cmd, len) == REDIS_OK)
+        note_sent(l);
+    link_format_free(cmd);
+}
+
+static void auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct link *l = privdata;
+    if (!reply)
+        return;
+    note_reply(l);
+    const char *e = error_of(reply);
+    if (e || !link_reply_is_status(reply, "OK")) {
+        refuse(l, "it did not accept this coordinator's cluster secret proof (%.120s): the "
+               "cluster secrets differ", e ? e : "unexpected answer");
+        return;
+    }
+    set_state(l, LINK_SYNCING);
+    send_hello(l);
+}
+
+static void challenge_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct link *l = privdata;
+    const redisReply *r = reply;
+    char proof[SECRET_HEX_LEN + 1];
+    if (!r)
+        return;
+    note_reply(l);
+    const char *e = error_of(r);
+    if (e && strstr(e, "no cluster secret"))
+        refuse(l, "it has no cluster secret, this coordinator has one; set "
+               "cluster-secret-file on the replica too");
+    else if (e && strstr(e, "unknown command"))
+        refuse(l, "it does not know TPC.CHALLENGE: it speaks protocol 1 (twopc 0.1.x, no "
+               "cluster secret); upgrade it");
+    else if (e || r->type != REDIS_REPLY_STRING ||
+             secret_proof(r->str, r->len, proof) < 0)
+        refuse(l, "bad answer to TPC.CHALLENGE (%.120s); is it a twopc replica?",
+               e ? e : "not a nonce");
+    else if (redisAsyncCommand(ac, auth_cb, l, "TPC.AUTH %s", proof) == REDIS_OK)
+        note_sent(l);
+}
+
+/* Why a TPC.HELLO answer is refused, into why; 0 if it is accepted. */
+static int hello_refusal(const redisReply *r, const struct link_hello *h, int decoded,
+                         char *why, size_t len)
+{
+    int lo, hi;
+    const char *e = error_of(r);
+    version_range(&lo, &hi);
+    if (e && strncmp(e, "NOAUTH", 6) == 0)
+        snprintf(why, len, "it requires the cluster secret; set cluster-secret-file on this "
+                 "coordinator");
+    else if ((e && strstr(e, "wrong number of arguments")) || (decoded && !h->proto))
+        snprintf(why, len, "it speaks protocol 1 (twopc 0.1.x, no version negotiation); "
+                 "upgrade it (this coordinator, twopc %s, speaks protocol %d..%d)",
+                 TWOPC_VERSION, lo, hi);
+    else if (e) /* the replica's own refusal (a version mismatch names both sides) */
+        snprintf(why, len, "%.300s", strncmp(e, "ERR ", 4) == 0 ? e + 4 : e);
+    else if (!decoded)
+        snprintf(why, len, "bad TPC.HELLO reply; is it a twopc replica?");
+    else if (h->proto < lo || h->proto > hi)
+        snprintf(why, len, "protocol version mismatch: replica twopc %s speaks protocol "
+                 "%d..%d and chose %d, coordinator twopc %s speaks %d..%d", h->release,
+                 h->proto_min, h->proto_max, h->proto, TWOPC_VERSION, lo, hi);
+    else
+        return 0;
+    return -1;
+}
+
 static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct link *l = privdata;
     if (!reply)
         return; /* disconnect callback follows */
     note_reply(l);
-    struct link_hello h;
-    if (link_reply_hello(reply, &h) < 0) {
-        LOG_WARNING("replica %s: bad TPC.HELLO reply; is it a twopc replica?", l->addr);
-        redisAsyncDisconnect(ac);
+    struct link_hello h = { 0 };
+    char why[sizeof l->refusal];
+    int decoded = link_reply_hello(reply, &h) == 0;
+    if (hello_refusal(reply, &h, decoded, why, sizeof why) < 0) {
+        if (decoded)
+            free((void *)h.in_doubt);
+        refuse(l, "%s", why);
         return;
     }
-    LOG_NOTICE("replica %s is up: applied round %llu, %zu in doubt", l->addr,
-               (unsigned long long)h.applied, h.n_in_doubt);
+    l->proto = h.proto;
+    l->refusal[0] = '\0';
+    LOG_NOTICE("replica %s is up: applied round %llu, %zu in doubt, protocol %d (twopc %s)",
+               l->addr, (unsigned long long)h.applied, h.n_in_doubt, h.proto, h.release);
     int rc = l->ev.on_hello ? l->ev.on_hello(l->ev.ctx, l, &h) : 0;
     free((void *)h.in_doubt);
     if (rc == 1) { /* the engine logged why, and repairs it over this connection */
@@ -182,9 +307,14 @@ static void connect_cb(const redisAsyncContext *ac, int status)
         return;
     }
     l->connects++;
+    if (secret_present()) { /* prove the secret first: TPC.CHALLENGE, TPC.AUTH */
+        set_state(l, LINK_AUTH);
+        if (redisAsyncCommand(l->ac, challenge_cb, l, "TPC.CHALLENGE") == REDIS_OK)
+            note_sent(l);
+        return;
+    }
     set_state(l, LINK_SYNCING);
-    if (redisAsyncCommand(l->ac, hello_cb, l, "TPC.HELLO") == REDIS_OK)
-        note_sent(l);
+    send_hello(l);
 }
 
 static void disconnect_cb(const redisAsyncContext *ac, int status)
@@ -334,6 +464,8 @@ enum link_state link_state(const struct link *l) { return l->state; }
 const char *link_addr(const struct link *l) { return l->addr; }
 int link_index(const struct link *l) { return l->index; }
 uint64_t link_connects(const struct link *l) { return l->connects; }
+int link_proto(const struct link *l) { return l->proto; }
+const char *link_refusal(const struct link *l) { return l->refusal; }
 
 int link_stalled(const struct link *l, uint64_t stall_ms)
 {
@@ -343,7 +475,7 @@ int link_stalled(const struct link *l, uint64_t stall_ms)
 const char *link_state_name(enum link_state s)
 {
     static const char *const names[LINK_STATE_MAX] = { "down", "syncing", "ready",
-                                                       "needs-repair" };
+                                                       "needs-repair", "authenticating" };
     return s < LINK_STATE_MAX ? names[s] : "?";
 }
 

@@ -4,8 +4,18 @@
  * every LINK_RETRY_MS while the replica is unreachable. Its life:
  *
  *     DOWN ──connected──▶ SYNCING ──TPC.HELLO answered──▶ READY
- *       ▲                    │                              │
- *       └────────────────────┴────────── disconnected ──────┘
+ *       ▲  │                 ▲  │                              │
+ *       │  └─(secret)─▶ AUTH ┘  │                              │
+ *       └───────────────────────┴────────── disconnected ──────┘
+ *
+ * With a cluster secret (common/secret.h) a new connection first proves it: AUTH sends
+ * TPC.CHALLENGE, answers the nonce with TPC.AUTH <proof>, and only on +OK moves to SYNCING.
+ * TPC.HELLO carries this process's protocol range (common/version.h); the replica answers
+ * the version both speak. A refusal on either side -- a proof refused, a replica without a
+ * secret (or one that wants it from a coordinator without), no common protocol version, a
+ * replica of protocol 1 -- closes the connection with a warning that names the replica and
+ * both versions (logged again only when the reason changes or every 10 s; link_refusal()
+ * keeps it for INFO), and the link retries like a down link.
  *
  * On the HELLO answer the owner's on_hello hook runs first (the coordinator re-sends the
  * decisions this replica missed, which then travel ahead of anything else on the pipelined
@@ -16,9 +26,16 @@
  * it and logs it; link_assert() checks the per-state invariants after each):
  *
  *   from      event                                to        done by
- *   DOWN      TCP connected (TPC.HELLO sent first) SYNCING   connect_cb()
+ *   DOWN      TCP connected, no secret (TPC.HELLO  SYNCING   connect_cb()
+ *             sent first)
+ *   DOWN      TCP connected, a secret (TPC.CHALLENGE AUTH    connect_cb()
+ *             sent first)
+ *   AUTH      TPC.AUTH answered +OK (TPC.HELLO     SYNCING   auth_cb()
+ *             sent)
+ *   AUTH      challenge or proof refused           (closing) refuse(): disconnect
  *   SYNCING   HELLO answered, on_hello returned 0  READY     hello_cb()
- *   SYNCING   bad HELLO answer, or on_hello -1     (closing) hello_cb(): disconnect
+ *   SYNCING   bad HELLO answer, a refusal, or      (closing) hello_cb(): disconnect
+ *             on_hello -1
  *   SYNCING   on_hello returned 1: the replica's   REPAIR    hello_cb(): it stays
  *             data is incomplete                             connected for the engine's
  *                                                            repair, never READY
@@ -27,7 +44,7 @@
  *   any       connection lost or connect failed    DOWN      went_down(): retry timer
  *
  * Per-state invariants: DOWN has nothing pending (a connection attempt may be under way);
- * SYNCING, READY and REPAIR have a connection; only READY serves reads and writes.
+ * AUTH, SYNCING, READY and REPAIR have a connection; only READY serves reads and writes.
  *
  * Commands go out with link_send(); its callback runs exactly once: with the reply, or with
  * NULL when the connection is lost or was never up (then link_send returns -1 and the
@@ -65,7 +82,8 @@
  * about a second of a partition healing (docs/network-faults.md has the figures). */
 #define LINK_TIMEOUT_MS 1000
 
-enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_REPAIR, LINK_STATE_MAX };
+enum link_state { LINK_DOWN, LINK_SYNCING, LINK_READY, LINK_REPAIR, LINK_AUTH,
+                  LINK_STATE_MAX };
 
 struct event_base;
 struct link;
@@ -91,6 +109,11 @@ const char *link_addr(const struct link *l);
 int link_index(const struct link *l);
 const char *link_state_name(enum link_state s);
 uint64_t link_connects(const struct link *l);
+/* The protocol version the replica agreed to at its last TPC.HELLO (0: none yet). */
+int link_proto(const struct link *l);
+/* Why the replica or this coordinator refused the other at the last attempt ("" when the
+ * last HELLO succeeded). */
+const char *link_refusal(const struct link *l);
 
 /* True if a request has been outstanding for more than stall_ms without any reply: the
  * replica is connected but not answering (stopped, swapping, a disk stuck). Reads avoid a

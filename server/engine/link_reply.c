@@ -6,12 +6,14 @@
  */
 #include "link_reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
 #include "record.h"
+#include "version.h"
 
 /* A link_reply is a redisReply; the cast keeps hiredis out of every other header. */
 static const redisReply *R(const struct link_reply *r) { return (const redisReply *)r; }
@@ -84,12 +86,17 @@ int link_reply_hello(const struct link_reply *reply, struct link_hello *h)
     const redisReply *r = R(reply);
     /* 6 elements: applied, max_rid, [in doubt], durable, cluster, member; a replica from
      * before identities answers the first 4 (and has none: 0, 0). */
-    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 4 && r->elements != 6) ||
+    if (r->type != REDIS_REPLY_ARRAY ||
+        (r->elements != 4 && r->elements != 6 && r->elements != 10) ||
         !is_count(r->element[0]) || !is_count(r->element[1]) ||
         r->element[2]->type != REDIS_REPLY_ARRAY || !is_count(r->element[3]))
         return -1;
-    int ided = r->elements == 6;
+    int ided = r->elements >= 6, versioned = r->elements == 10;
     if (ided && (!is_count(r->element[4]) || !is_count(r->element[5])))
+        return -1;
+    if (versioned && (!is_count(r->element[6]) || !is_count(r->element[7]) ||
+                      !is_count(r->element[8]) || r->element[9]->type != REDIS_REPLY_STRING ||
+                      r->element[8]->integer > 1000))
         return -1;
     size_t n = r->element[2]->elements;
     for (size_t i = 0; i < n; i++)
@@ -100,11 +107,24 @@ int link_reply_hello(const struct link_reply *reply, struct link_hello *h)
         return -1;
     for (size_t i = 0; i < n; i++)
         rids[i] = (uint64_t)r->element[2]->element[i]->integer;
-    *h = (struct link_hello){ (uint64_t)r->element[0]->integer,
-                              (uint64_t)r->element[1]->integer, n, rids,
-                              (uint64_t)r->element[3]->integer,
-                              ided ? (uint64_t)r->element[4]->integer : 0,
-                              ided ? (uint64_t)r->element[5]->integer : 0 };
+    *h = (struct link_hello){ .applied = (uint64_t)r->element[0]->integer,
+                              .max_rid = (uint64_t)r->element[1]->integer,
+                              .n_in_doubt = n, .in_doubt = rids,
+                              .durable = (uint64_t)r->element[3]->integer,
+                              .cluster = ided ? (uint64_t)r->element[4]->integer : 0,
+                              .member = ided ? (uint64_t)r->element[5]->integer : 0 };
+    if (versioned) {
+        h->proto = (int)r->element[6]->integer;
+        h->proto_min = (int)r->element[7]->integer;
+        h->proto_max = (int)r->element[8]->integer;
+        size_t rn = r->element[9]->len < sizeof h->release - 1 ? r->element[9]->len
+                                                                : sizeof h->release - 1;
+        for (size_t i = 0; i < rn; i++) {
+            unsigned char ch = (unsigned char)r->element[9]->str[i];
+            h->release[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+        }
+        h->release[rn] = '\0';
+    }
     return 0;
 }
 
@@ -152,4 +172,16 @@ char *link_format(int argc, const char *const *argv, const size_t *lens, size_t 
 void link_format_free(char *cmd)
 {
     free(cmd);
+}
+
+char *link_format_hello(size_t *len)
+{
+    int lo, hi;
+    char nmin[12], nmax[12];
+    version_range(&lo, &hi);
+    snprintf(nmin, sizeof nmin, "%d", lo);
+    snprintf(nmax, sizeof nmax, "%d", hi);
+    const char *argv[4] = { "TPC.HELLO", nmin, nmax, TWOPC_VERSION };
+    size_t lens[4] = { 9, strlen(nmin), strlen(nmax), strlen(TWOPC_VERSION) };
+    return link_format(4, argv, lens, len);
 }

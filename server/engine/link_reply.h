@@ -31,6 +31,10 @@ struct link_hello {
     /* Its identity (replica/store.h): the cluster id and its replica id in that cluster,
      * 0 and 0 when it has none (a new or wiped data folder, or a repair under way). */
     uint64_t cluster, member;
+    /* Protocol 2 on (common/version.h): the version both speak, the replica's range and
+     * its release. 0, 0, 0 and "" in an answer without them (protocol 1). */
+    int proto, proto_min, proto_max;
+    char release[33];
 };
 
 /* Accessors. */
@@ -44,8 +48,8 @@ const struct link_reply *link_reply_elem(const struct link_reply *r, size_t i);
 /* Re-encodes r for a client. Returns 0, or -1 when the writer failed. */
 int link_reply_write(const struct link_reply *r, struct resp_writer *w);
 
-/* Decodes a TPC.HELLO answer into *h: 6 elements (participant.h), or the 4 of a replica
- * from before identities (h->cluster = h->member = 0). h->in_doubt is malloc'd (free it).
+/* Decodes a TPC.HELLO answer into *h: 10 elements (participant.h), or the 6 of protocol 1,
+ * or the 4 of a replica from before identities (h->cluster = h->member = 0). h->in_doubt is malloc'd (free it).
  * Returns 0, or -1 if r is not a HELLO answer (wrong shape, a non-integer or negative
  * number) or memory ran out. */
 int link_reply_hello(const struct link_reply *r, struct link_hello *h);
@@ -60,5 +64,10 @@ void link_reply_free(struct link_reply *r);
  * Returns the bytes (free with link_format_free) and *len, or NULL when out of memory. */
 char *link_format(int argc, const char *const *argv, const size_t *lens, size_t *len);
 void link_format_free(char *cmd);
+
+/* The coordinator's TPC.HELLO <min> <max> <release>: this process's protocol range and
+ * release (common/version.h), formatted as link_format does (free with link_format_free).
+ * Returns NULL when out of memory. */
+char *link_format_hello(size_t *len);
 
 #endif

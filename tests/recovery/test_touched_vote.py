@@ -35,6 +35,8 @@ from conftest import RespConn, RespError, read_journal
 from twopc_harness import resp_parse
 
 NOW = 1700000000000  # the round clock: any fixed instant works for a replica alone
+# The coordinator's TPC.HELLO: its protocol range (2..2) and release (common/version.h).
+HELLO = ("TPC.HELLO", "2", "2", "0.2.0")
 
 
 def conn_to(daemon):
@@ -42,7 +44,7 @@ def conn_to(daemon):
     does on every connection (a replica takes rounds only from the connection that said
     TPC.HELLO last)."""
     c = RespConn(daemon.port)
-    c.command("TPC.HELLO")
+    c.command(*HELLO)
     return c
 
 
@@ -97,7 +99,7 @@ def restart_and_commit_round_2(r):
     r.kill()
     r.start()
     c = conn_to(r)
-    hello = c.command("TPC.HELLO")
+    hello = c.command(*HELLO)
     assert hello[0] == 1 and hello[2] == [2], hello
     commit(c, 2)
     return c
@@ -202,7 +204,7 @@ def test_flag_not_logged_replay(make_rig):
     r.stop()
     r.start()
     c = conn_to(r)
-    assert c.command("TPC.HELLO")[0] == 2
+    assert c.command(*HELLO)[0] == 2
     assert c.command("GET", "cnt") == b"2" and c.command("DBSIZE") == 2
     c.close()
 
@@ -290,7 +292,7 @@ def test_watched_not_logged_replay(make_rig):
     r.stop()
     r.start()
     c = conn_to(r)
-    assert c.command("TPC.HELLO")[0] == 2
+    assert c.command(*HELLO)[0] == 2
     assert c.command("DBSIZE") == 1 and c.command("GET", "c") == b"3"
     assert c.command("GET", "a") is None
     c.close()

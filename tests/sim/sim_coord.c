@@ -338,8 +338,14 @@ void sim_link_connect(int i)
     }
     sl->conn = ++sim_w->conn_counter;
     sl->state = SL_SYNCING;
-    static const char hello[] = "*1\r\n$9\r\nTPC.HELLO\r\n";
-    sim_io_send(NULL, i, hello, sizeof hello - 1, hello_done, (void *)(uintptr_t)sl->conn);
+    size_t len;
+    char *hello = link_format_hello(&len); /* TPC.HELLO min max release, as the daemon's */
+    if (!hello) {
+        sim_violation("out of memory");
+        return;
+    }
+    sim_io_send(NULL, i, hello, len, hello_done, (void *)(uintptr_t)sl->conn);
+    link_format_free(hello);
 }
 
 uint64_t sim_link_cut_until(const struct ev *e)

@@ -17,3 +17,7 @@ foreach(exe record journal journal_limits)
   twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c LIBS common
              CASES ${TWOPC_${upper}_CASES})
 endforeach()
+
+# The cluster secret's proofs and file checks, the protocol range (secret.c, version.c).
+twopc_unit(secret SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_secret.c LIBS common
+           CASES proof nonce file_checks versions)

@@ -5,7 +5,7 @@
  * test_identity.c.
  *
  *     struct participant *p = open_fresh();      // a new disk, an empty memory store
- *     expect(p, "TPC.HELLO", R("*6\r\n..."));     // request split on spaces, exact reply
+ *     expect(p, HELLO, R("*10\r\n..." HELLO_TAIL)); // request split on spaces, exact reply
  *     p = open_on(crash(p, 0));                  // kill -9 and restart
  *     st = store_power_loss(crash(p, 0), ...);   // a power cut: SQLite to its checkpoint
  *
@@ -22,10 +22,16 @@
 #include "participant.h"
 #include "peer.h"
 #include "store.h"
+#include "version.h"
 #include "wal.h"
 
 /* A string literal as the (pointer, length) pair expect() takes. */
 #define R(s) s, sizeof(s) - 1
+
+/* The coordinator's TPC.HELLO (protocol 2, common/version.h) and the four fields a replica
+ * adds after the participant's six: the version chosen, its range and its release. */
+#define HELLO "TPC.HELLO 2 2 " TWOPC_VERSION
+#define HELLO_TAIL ":2\r\n:2\r\n:2\r\n$5\r\n" TWOPC_VERSION "\r\n"
 
 struct sim_file;
 

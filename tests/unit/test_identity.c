@@ -147,7 +147,7 @@ static void test_identify(void)
                            "adopts it into a new cluster, or repairs it from a healthy "
                            "replica"), 1);
     request_conn = 5;
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 6; /* not the session's connection */
     expect(p, "TPC.IDENTIFY " CLUSTER " 3",
            R("-ERR TPC.IDENTIFY refused: this connection is not the coordinator's (another "
@@ -166,13 +166,13 @@ static void test_identify(void)
            R("-ERR TPC.IDENTIFY: the replica id must be an integer in [1, 2^63-1]\r\n"));
     expect(p, "TPC.IDENTIFY " CLUSTER " three",
            R("-ERR TPC.IDENTIFY: the replica id must be an integer in [1, 2^63-1]\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID)); /* none of it */
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL)); /* none of it */
     check_identity(participant_store(p), 0, 0);
 
     expect(p, "TPC.IDENTIFY " CLUSTER " 3", R("+OK\r\n"));
     CHECK_INT_EQ(log_count("* identity: cluster " CLUSTER_HEX ", replica 3"), 1);
     check_identity(participant_store(p), 0x1234abcd5678ef01ULL, 3);
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" ID_3 HELLO_TAIL));
     expect(p, "TPC.IDENTIFY " CLUSTER " 3", R("+OK\r\n")); /* the same: accepted again */
     CHECK_INT_EQ(log_count("* identity: cluster " CLUSTER_HEX ", replica 3"), 2);
     expect(p, "TPC.IDENTIFY " CLUSTER " 4", refused, strlen(refused));
@@ -195,7 +195,7 @@ static void test_identify(void)
     p = open_on(crash(p, 0));
     CHECK_INT_EQ(log_count("* identity: cluster " CLUSTER_HEX ", replica 3, data complete "
                            "to round 1"), 1);
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:1\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:1\r\n:1\r\n*0\r\n:1\r\n" ID_3 HELLO_TAIL));
     expect(p, "TPC.IDENTIFY " CLUSTER " 4", refused, strlen(refused));
     request_conn = 0;
     participant_close(p);
@@ -207,7 +207,7 @@ static void test_identify_power_loss(void)
 {
     char err[256];
     struct participant *p = open_fresh();
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5",
            R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.IDENTIFY " CLUSTER " 3", R("+OK\r\n"));
@@ -217,10 +217,10 @@ static void test_identify_power_loss(void)
     check_identity(st, 0x1234abcd5678ef01ULL, 3);
     p = open_on(st);
     /* The round is back in doubt, the identity with it. */
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" ID_3 HELLO_TAIL));
     expect(p, "TPC.COMMIT 1", R(":0\r\n"));
     p = open_on(crash(p, 0));
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:1\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:1\r\n:1\r\n*0\r\n:1\r\n" ID_3 HELLO_TAIL));
     participant_close(p);
 }
 
@@ -235,19 +235,19 @@ static void test_restore_identity(void)
     log_to_file();
     struct participant *p = open_fresh();
     request_conn = 0;
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.IDENTIFY " CLUSTER " 3", R("+OK\r\n"));
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
     CHECK_INT_EQ(log_count("TPC.RESTORE BEGIN: store emptied and identity cleared (was "
                            "cluster " CLUSTER_HEX ", replica 3)"), 1);
     check_identity(participant_store(p), 0, 0);
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.RESTORE ROWS k 7 0", R(":1\r\n"));
     struct store *st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK(st != NULL);
     check_identity(st, 0, 0); /* BEGIN's checkpoint: the old identity never comes back */
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
 
     /* END's refusals change nothing. */
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
@@ -261,19 +261,19 @@ static void test_restore_identity(void)
     expect(p, "TPC.RESTORE END 9 " CLUSTER " -3",
            R("-ERR TPC.RESTORE END: the replica id must be an integer in [1, 2^63-1]\r\n"));
     expect(p, "TPC.RESTORE END x " CLUSTER " 3", R("-ERR bad round id\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
 
     /* END with the identity: complete and identified at once, and durably. */
     expect(p, "TPC.RESTORE END 9 " CLUSTER " 3", R(":9\r\n"));
     CHECK_INT_EQ(log_count("TPC.RESTORE END: data complete at round 9, 2 rows; identity: "
                            "cluster " CLUSTER_HEX ", replica 3"), 1);
-    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:9\r\n:9\r\n*0\r\n:9\r\n" ID_3 HELLO_TAIL));
     st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK(st != NULL);
     check_identity(st, 0x1234abcd5678ef01ULL, 3);
     CHECK_UINT_EQ(store_applied(st), 9);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" ID_3));
+    expect(p, HELLO, R("*10\r\n:9\r\n:9\r\n*0\r\n:9\r\n" ID_3 HELLO_TAIL));
     expect(p, "TPC.IDENTIFY " CLUSTER " 4", refused, strlen(refused));
 
     /* The older form, END <round>: the data complete, no identity until TPC.IDENTIFY. */
@@ -281,9 +281,9 @@ static void test_restore_identity(void)
     expect(p, "TPC.RESTORE END 10", R(":10\r\n"));
     CHECK_INT_EQ(log_count("TPC.RESTORE END: data complete at round 10, 0 rows; no "
                            "identity"), 1);
-    expect(p, "TPC.HELLO", R("*6\r\n:10\r\n:10\r\n*0\r\n:10\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:10\r\n:10\r\n*0\r\n:10\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.IDENTIFY " CLUSTER " 4", R("+OK\r\n")); /* free to be adopted again */
-    expect(p, "TPC.HELLO", R("*6\r\n:10\r\n:10\r\n*0\r\n:10\r\n:" CLUSTER "\r\n:4\r\n"));
+    expect(p, HELLO, R("*10\r\n:10\r\n:10\r\n*0\r\n:10\r\n:" CLUSTER "\r\n:4\r\n" HELLO_TAIL));
     participant_close(p);
 }
 
@@ -310,9 +310,9 @@ static void test_hello_link_reply(void)
     expect(p, "TPC.PREPARE 4 1700000000000 1 3 SET k 5",
            R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.IDENTIFY " CLUSTER " 3", R("+OK\r\n"));
-    char *argv[1] = { "TPC.HELLO" };
-    size_t lens[1] = { 9 };
-    struct resp_request req = { 1, argv, lens };
+    char *argv[4] = { "TPC.HELLO", "2", "3", TWOPC_VERSION };
+    size_t lens[4] = { 9, 1, 1, sizeof TWOPC_VERSION - 1 };
+    struct resp_request req = { 4, argv, lens };
     struct record_buf out = { 0 };
     struct resp_writer w = { record_buf_sink, &out, 2 };
     CHECK_INT_EQ(peer_dispatch(p, &req, &w, &rng, request_conn), 0);
@@ -325,8 +325,22 @@ static void test_hello_link_reply(void)
     CHECK_UINT_EQ(h.durable, 0);
     CHECK_UINT_EQ(h.cluster, 0x1234abcd5678ef01ULL);
     CHECK_UINT_EQ(h.member, 3);
+    CHECK_INT_EQ(h.proto, 2); /* the newest both speak: 2..3 and this replica's 2..2 */
+    CHECK_INT_EQ(h.proto_min, TWOPC_PROTOCOL_MIN);
+    CHECK_INT_EQ(h.proto_max, TWOPC_PROTOCOL_VERSION);
+    CHECK_STR_EQ(h.release, TWOPC_VERSION);
     free((void *)h.in_doubt);
     free(out.p);
+    /* No common version, and a protocol-1 HELLO (no arguments): refused, naming both. */
+    expect(p, "TPC.HELLO 3 4 0.3.0",
+           R("-ERR protocol version mismatch: replica twopc " TWOPC_VERSION " speaks "
+             "protocol 2..2, coordinator twopc 0.3.0 speaks protocol 3..4\r\n"));
+    expect(p, "TPC.HELLO",
+           R("-ERR protocol version mismatch: replica twopc " TWOPC_VERSION " speaks "
+             "protocol 2..2, coordinator twopc 0.1.x speaks protocol 1 (no version in "
+             "TPC.HELLO); upgrade the coordinator\r\n"));
+    expect(p, "TPC.HELLO 2", R("-ERR bad arguments for TPC.HELLO (expected MIN MAX "
+                               "RELEASE)\r\n"));
     participant_close(p);
 
     static const char old[] = "*4\r\n:7\r\n:8\r\n*1\r\n:8\r\n:6\r\n";
@@ -360,7 +374,7 @@ static void test_notice(void)
     log_to_file();
     struct participant *p = open_fresh();
     request_conn = 1;
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 2; /* no fence */
     expect(p, "TPC.NOTICE needs repair: applied round 0 is below ended round 12",
            R("+OK\r\n"));
@@ -376,7 +390,7 @@ static void test_notice(void)
     free(out.p);
     CHECK_INT_EQ(log_count("# coordinator: two  lines\n"), 1);
     expect(p, "TPC.NOTICE", R("-ERR wrong number of arguments for 'tpc.notice' command\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 0;
     participant_close(p);
 }

@@ -141,17 +141,17 @@ static void test_hello_in_doubt(void)
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R(YES_OK));
     expect(p, "TPC.PREPARE 2 1700000000000 1 2 INCR k",
            R("*3\r\n+YES\r\n:0\r\n$4\r\n:6\r\n\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*2\r\n:1\r\n:2\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:2\r\n*2\r\n:1\r\n:2\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
     expect(p, "TPC.ABORT 1", R("+OK\r\n")); /* dooms round 2, still in doubt */
     expect(p, "TPC.COMMIT 2",
            R("-ERR round 2 can't commit here: evaluated on an aborted round\r\n"));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k", R("-NO round 2 is still in doubt\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*1\r\n:2\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:2\r\n*1\r\n:2\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.ABORT 2", R("+OK\r\n"));
     expect(p, "TPC.PREPARE 3 1700000000000 1 2 INCR k",
            R("*3\r\n+YES\r\n:0\r\n$4\r\n:1\r\n\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:3\r\n*1\r\n:3\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:3\r\n*1\r\n:3\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.COMMIT 3", R(":0\r\n")); /* an in-doubt round evaluated live commits */
     expect(p, "TPC.READ 1700000000000 GET k", R("$1\r\n1\r\n"));
     participant_close(p);
@@ -171,7 +171,7 @@ static void test_restart_replays(void)
     /* A process crash: SQLite keeps round 1, the log keeps everything synced. */
     struct store *st = crash(p, 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:1\r\n:3\r\n*2\r\n:2\r\n:3\r\n:1\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.PREPARE 4 1700000000000 1 2 INCR k", R("-NO round 3 is still in doubt\r\n"));
     expect(p, "TPC.COMMIT 3",
            R("-ERR round 3 can't commit here: an earlier round is undecided\r\n"));
@@ -199,7 +199,7 @@ static void test_power_loss(void)
     CHECK_INT_EQ(store_count(st), 0);
     CHECK_UINT_EQ(store_applied(st), 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:1\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:1\r\n:1\r\n*0\r\n:1\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.READ 1700000000000 MGET k j", R("*2\r\n$1\r\n5\r\n$-1\r\n"));
     /* Start-up checkpointed what replay applied: a second cut keeps it. */
     st = store_power_loss(crash(p, 0), err, sizeof err);
@@ -271,7 +271,7 @@ static void test_session_fence(void)
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5",
            R("-NO TPC.PREPARE refused: this connection is not the coordinator's (another one "
              "said TPC.HELLO since)\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     request_conn = 2; /* another connection: refused, the round stays prepared */
     expect(p, "TPC.COMMIT 1",
@@ -282,7 +282,7 @@ static void test_session_fence(void)
              "said TPC.HELLO since)\r\n"));
     CHECK_UINT_EQ(participant_in_doubt(p), 1);
     /* A new HELLO moves the session: the old connection is refused from then on. */
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 1;
     expect(p, "TPC.COMMIT 1",
            R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
@@ -410,7 +410,7 @@ static void test_dump_restore_round_trip(void)
 
     struct participant *dst = open_fresh();
     request_conn = 7; /* the coordinator's connection to the target; any one for DUMP */
-    expect(dst, "TPC.HELLO", R("*6\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID));
+    expect(dst, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(dst, "TPC.PREPARE 1 1700000000000 2 3 SET a x 3 SET zz y",
            R("*3\r\n+YES\r\n:0\r\n$10\r\n+OK\r\n+OK\r\n\r\n"));
     expect(dst, "TPC.COMMIT 1", R(":0\r\n"));
@@ -420,18 +420,18 @@ static void test_dump_restore_round_trip(void)
     check_same_data(src, dst);
     expect(dst, "TPC.READ 1700000000000 PTTL d", R(":100000\r\n"));
     expect(dst, "TPC.READ 1700000000000 MGET a zz b", R("*3\r\n$1\r\n1\r\n$-1\r\n$-1\r\n"));
-    expect(dst, "TPC.HELLO", R("*6\r\n:4\r\n:4\r\n*0\r\n:4\r\n" NO_ID));
+    expect(dst, HELLO, R("*10\r\n:4\r\n:4\r\n*0\r\n:4\r\n" NO_ID HELLO_TAIL));
     /* Rounds go on from there. */
     expect(dst, "TPC.PREPARE 5 1700000000000 1 2 INCR a",
            R("*3\r\n+YES\r\n:4\r\n$4\r\n:2\r\n\r\n"));
     expect(dst, "TPC.COMMIT 5", R(":4\r\n"));
 
     /* One big chunk, into a target that is already complete: the same again. */
-    expect(dst, "TPC.HELLO", R("*6\r\n:5\r\n:5\r\n*0\r\n:4\r\n" NO_ID));
+    expect(dst, HELLO, R("*10\r\n:5\r\n:5\r\n*0\r\n:4\r\n" NO_ID HELLO_TAIL));
     CHECK_UINT_EQ(resync(src, dst, 100, &chunks), 4);
     CHECK_INT_EQ(chunks, 1);
     check_same_data(src, dst);
-    expect(dst, "TPC.HELLO", R("*6\r\n:4\r\n:5\r\n*0\r\n:4\r\n" NO_ID)); /* max_rid stays */
+    expect(dst, HELLO, R("*10\r\n:4\r\n:5\r\n*0\r\n:4\r\n" NO_ID HELLO_TAIL)); /* max_rid stays */
     request_conn = 0;
     participant_close(dst);
     participant_close(src);
@@ -455,7 +455,7 @@ static void test_restore_refusals(void)
 
     /* Only the session's connection may restore. */
     request_conn = 3;
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 4;
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:1\r\n:0\r\n*3\r\n$1\r\nk\r\n$1\r\n5\r\n:0\r\n"));
     expect(p, "TPC.RESTORE BEGIN",
@@ -483,14 +483,14 @@ static void test_restore_refusals(void)
     expect(p, "TPC.RESTORE END x", R("-ERR bad round id\r\n"));
     expect(p, "TPC.RESTORE FOO", R("-ERR unknown subcommand 'FOO'. Try TPC.RESTORE HELP.\r\n"));
     /* None of it changed anything. */
-    expect(p, "TPC.HELLO", R("*6\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:1\r\n:1\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.READ 1700000000000 MGET k j i", R("*3\r\n$1\r\n5\r\n$-1\r\n$-1\r\n"));
 
     /* BEGIN drops a prepared round (max_rid stays); a DUMP of the target is empty. */
     expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET j 1",
            R("*3\r\n+YES\r\n:1\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:0\r\n:0\r\n*0\r\n"));
     expect(p, "TPC.COMMIT 2", R("-ERR round 2 is unknown here\r\n")); /* dropped */
     request_conn = 0;
@@ -512,7 +512,7 @@ static void test_restore_crash(void)
     expect(p, "TPC.RESTORE ROWS x 1 0 y 2 1800000000000", R(":2\r\n"));
     /* A process crash: no old COMMIT or PREPARE replays onto the emptied store. */
     p = open_on(crash(p, 0));
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.READ 1700000000000 MGET k j x y",
            R("*4\r\n$-1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n"));
     /* A power cut between BEGIN and END: SQLite back to BEGIN's checkpoint, still 0. */
@@ -523,20 +523,20 @@ static void test_restore_crash(void)
     CHECK_UINT_EQ(store_applied(st), 0);
     CHECK_INT_EQ(store_count(st), 0);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:0\r\n:2\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
 
     /* The repair restarted and finished: END's reply promises durable data. */
     expect(p, "TPC.RESTORE BEGIN", R("+OK\r\n"));
     expect(p, "TPC.RESTORE ROWS k 7 0 w 8 1800000000000", R(":2\r\n"));
     expect(p, "TPC.RESTORE END 9", R(":9\r\n"));
-    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID HELLO_TAIL));
     p = open_on(crash(p, 0));
-    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID HELLO_TAIL));
     st = store_power_loss(crash(p, 0), err, sizeof err);
     CHECK(st != NULL);
     CHECK_UINT_EQ(store_applied(st), 9);
     p = open_on(st);
-    expect(p, "TPC.HELLO", R("*6\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID));
+    expect(p, HELLO, R("*10\r\n:9\r\n:9\r\n*0\r\n:9\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.READ 1700000000000 MGET k w x", R("*3\r\n$1\r\n7\r\n$1\r\n8\r\n$-1\r\n"));
     expect(p, "TPC.READ 1700000000000 PTTL w", R(":100000000000\r\n"));
     expect(p, "TPC.PREPARE 9 1700000000000 1 3 SET k 6",

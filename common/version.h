@@ -1,0 +1,43 @@
+/* version.h -- the twopc release and the wire protocol the daemons speak to each other.
+ *
+ * TWOPC_VERSION is the release (INFO's twopc_version on both daemons, the start-up line).
+ * TWOPC_PROTOCOL_VERSION is the coordinator-replica wire protocol this build speaks, and
+ * TWOPC_PROTOCOL_MIN the oldest one it still speaks. Protocol history:
+ *   1  twopc 0.1.x: TPC.HELLO without arguments, no cluster secret, no negotiation;
+ *   2  twopc 0.2.0: TPC.HELLO <min> <max> <release> negotiates a version (the replica
+ *      answers the chosen one, its range and its release after the 6 fields of protocol
+ *      1); TPC.CHALLENGE / TPC.AUTH prove the cluster secret before anything else.
+ * A protocol change bumps TWOPC_PROTOCOL_VERSION; TWOPC_PROTOCOL_MIN rises only when a
+ * release stops speaking an old one. A rolling upgrade (README, "Upgrading") works when the
+ * new release's range still contains the old release's version.
+ *
+ * Use: version_init() once at start-up (it reads the test hook below), then
+ * version_range() wherever the range is needed; version_choose() is the negotiation both
+ * sides agree on.
+ *
+ * Test hook: the environment variable TWOPC_PROTOCOL_RANGE=MIN-MAX, read by version_init(),
+ * replaces the range this process speaks, so tests can play an older or a newer release
+ * without its binary (tests/integration/test_versions.py). It is not an option: it is not
+ * in --help and production never sets it.
+ */
+#ifndef TWOPC_VERSION_H
+#define TWOPC_VERSION_H
+
+#include <stddef.h>
+
+#define TWOPC_VERSION "0.2.0"
+#define TWOPC_PROTOCOL_VERSION 2
+#define TWOPC_PROTOCOL_MIN 2
+
+/* Reads TWOPC_PROTOCOL_RANGE if set. Returns 0, or -1 with a message in err when the
+ * variable is malformed (the daemon then refuses to start). */
+int version_init(char *err, size_t errlen);
+
+/* The protocol versions this process speaks, inclusive. */
+void version_range(int *min, int *max);
+
+/* The version two parties speak together: the newest both know, or -1 if their ranges do
+ * not overlap. */
+int version_choose(int min_a, int max_a, int min_b, int max_b);
+
+#endif
