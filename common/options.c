@@ -137,9 +137,10 @@ static int apply_flags(const struct options_spec *spec, int argc, char **argv, v
         const struct options_def *d = &spec->defs[i];
         if (d->kind == OPTIONS_FILE_ONLY)
             continue;
-        opts[n++] = (struct option){ d->name, d->kind == OPTIONS_VALUE ? required_argument
-                                                                         : no_argument,
-                                     NULL, OPT_BASE + (int)i };
+        int has_arg = d->kind == OPTIONS_VALUE  ? required_argument
+                      : d->kind == OPTIONS_BOOL ? optional_argument /* --daemonize[=no] */
+                                                : no_argument;
+        opts[n++] = (struct option){ d->name, has_arg, NULL, OPT_BASE + (int)i };
     }
     opts[n++] = (struct option){ "config", required_argument, NULL, -2 };
     int ch, rc = 0;
@@ -163,8 +164,11 @@ static int apply_flags(const struct options_spec *spec, int argc, char **argv, v
         } else if (d->kind == OPTIONS_VERSION) {
             printf("%s %s\n", spec->prog, spec->version);
             rc = 1;
-        } else if (d->set(ctx, d->name, d->kind == OPTIONS_BOOL ? "yes" : optarg, 0, why,
-                          sizeof why) < 0) {
+        } else if (d->kind == OPTIONS_BOOL && optarg && options_yesno(optarg) < 0) {
+            fprintf(stderr, "%s: --%s: takes yes or no\n", spec->prog, d->name);
+            rc = -1;
+        } else if (d->set(ctx, d->name, d->kind == OPTIONS_BOOL && !optarg ? "yes" : optarg, 0,
+                          why, sizeof why) < 0) {
             fprintf(stderr, "%s: --%s: %s\n", spec->prog, d->name, why);
             rc = -1;
         }

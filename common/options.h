@@ -26,7 +26,7 @@
 
 enum options_kind {
     OPTIONS_VALUE,     /* --name VALUE; directive `name VALUE` */
-    OPTIONS_BOOL,      /* --name (yes); directive `name yes|no` */
+    OPTIONS_BOOL,      /* --name (yes) or --name=yes|no; directive `name yes|no` */
     OPTIONS_FILE_ONLY, /* directive `name VALUE` only: no flag, so it never shows in argv */
     OPTIONS_HELP,      /* --help: prints the usage, exit 0 */
     OPTIONS_VERSION,   /* --version: prints the version, exit 0 */

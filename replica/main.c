@@ -330,7 +330,7 @@ static const struct options_def replica_defs[] = {
     { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
     { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none)" },
-    { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (directive: daemonize yes|no; default no)" },
+    { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
     { "cluster-secret-file", OPTIONS_VALUE, set_opt, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
     { "cluster-secret", OPTIONS_FILE_ONLY, set_opt, "VALUE", "the cluster secret itself (config file only, so it never shows in ps)" },
     { "help", OPTIONS_HELP, NULL, NULL, "this text" },

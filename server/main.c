@@ -232,7 +232,7 @@ static const struct options_def server_defs[] = {
     { "min-replicas", OPTIONS_VALUE, set_setting, "K", "a replica down longer than --down-after-ms is left out of the in-sync set while K others stay in it, and writes go on without it (default 0: never; every replica must vote)" },
     { "down-after-ms", OPTIONS_VALUE, set_setting, "MS", "how long a replica may be down or silent before that (default 5000)" },
     { "write-wait-ms", OPTIONS_VALUE, set_setting, "MS", "how long a write waits for a replica link that is reconnecting before it fails with NOREPLICAS (default 2000)" },
-    { "daemonize", OPTIONS_BOOL, set_str, NULL, "run in the background once start-up has succeeded (directive: daemonize yes|no; default no)" },
+    { "daemonize", OPTIONS_BOOL, set_str, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
     { "cluster-secret-file", OPTIONS_VALUE, set_str, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
     { "cluster-secret", OPTIONS_FILE_ONLY, set_str, "VALUE", "the cluster secret itself (config file only, so it never shows in ps)" },
     { "help", OPTIONS_HELP, NULL, NULL, "this text" },

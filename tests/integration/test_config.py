@@ -22,7 +22,7 @@ import time
 import pytest
 import redis
 
-from conftest import REPLICA, REPO_ROOT, SERVER, free_port_block, pid_alive, wait_pid_gone
+from conftest import CLUSTER, REPLICA, REPO_ROOT, SERVER, free_port_block, pid_alive, wait_pid_gone
 
 EXAMPLE = os.path.join(REPO_ROOT, "conf", "twopc.conf")
 START_TIMEOUT = 15.0
@@ -346,3 +346,20 @@ def test_help_and_version():
         v = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
         assert v.returncode == 0
         assert re.match(r"twopc-(server|replica) \d+\.\d+\.\d+\n$", v.stdout)
+
+
+def test_launcher_passes_config(nodes, tmp_path):
+    """twopc-cluster --config FILE: every daemon reads FILE (here: requirepass, and a
+    `daemonize yes` the launcher turns off), the launcher's ports and folders win."""
+    base = ports(3)[0]
+    conf = tmp_path / "cluster.conf"
+    conf.write_text("requirepass %s\ndaemonize yes\nloglevel debug\n" % PASSWORD)
+    nodes.start(CLUSTER, "--config", str(conf), "--port", str(base), "--replicas", "2",
+                "--dir", str(tmp_path / "data"))
+    wait_listening(base, procs=nodes.procs)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(port=base, socket_timeout=5).set("k", "v")
+    set_get(base, password=PASSWORD)
+    assert nodes.procs[0].poll() is None   # children stayed its children
+    log = (tmp_path / "data" / "replica-1" / "twopc-replica.log").read_text()
+    assert re.search(r" \. round \d+: ", log), log[-2000:]
