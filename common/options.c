@@ -169,7 +169,10 @@ static int apply_flags(const struct options_spec *spec, int argc, char **argv, v
             rc = -1;
         } else if (d->set(ctx, d->name, d->kind == OPTIONS_BOOL && !optarg ? "yes" : optarg, 0,
                           why, sizeof why) < 0) {
-            fprintf(stderr, "%s: --%s: %s\n", spec->prog, d->name, why);
+            /* The value is on the command line anyway: echo it as before (Redis-like
+             * "--min-replicas -1: argument must be ..."). */
+            fprintf(stderr, "%s: --%s %s: %s\n", spec->prog, d->name, optarg ? optarg : "",
+                    why);
             rc = -1;
         }
     }
@@ -216,6 +219,8 @@ static void usage_line(FILE *f, const char *head, const char *help)
     const char *p = help;
     while (*p) {
         size_t w = strcspn(p, " ");
+        if (strncmp(p, "(default", 8) == 0 && p[w] == ' ') /* "(default N)" stays whole */
+            w += 1 + strcspn(p + w + 1, " ");
         if (col + 1 + (int)w > WRAP_COLUMN && col > HEAD_WIDTH + 2) {
             fprintf(f, "\n%*s", HEAD_WIDTH + 2, "");
             col = HEAD_WIDTH + 2;

@@ -15,8 +15,9 @@
  * A directive that is not in the table but that the other daemon takes (options_known_name)
  * is accepted and ignored, so one file serves both daemons. Unknown directives, a wrong
  * argument count and a value the setter refuses stop the parse with
- * "PROG: FILE:LINE: reason" on stderr (for a flag: "PROG: --name: reason"). Values are never
- * echoed in these messages, so a secret cannot leak through a typo.
+ * "PROG: FILE:LINE: reason" on stderr (for a flag: "PROG: --name VALUE: reason"). Values
+ * from a file are never echoed, so a secret there cannot leak through a typo; a flag's
+ * value is in argv already.
  */
 #ifndef TWOPC_OPTIONS_H
 #define TWOPC_OPTIONS_H
