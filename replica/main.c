@@ -1,8 +1,6 @@
 /* main.c -- twopc-replica: a 2PC participant that stores committed data in SQLite.
  *
- * It is a RESP server (conn.c) for the coordinator. Every request passes auth.c's gate first
- * (the cluster secret for TPC.* commands, --requirepass for client commands; auth.h), then
- * peer.c dispatches the coordinator's requests (the
+ * It is a RESP server (conn.c) for the coordinator, whose requests peer.c dispatches (the
  * simulator calls the same peer_dispatch without sockets): TPC.PREPARE / TPC.COMMIT /
  * TPC.ABORT / TPC.HELLO drive the participant (participant.c), TPC.IDENTIFY gives the
  * replica its identity (identity.h, logged at start-up), TPC.NOTICE logs what the
@@ -27,7 +25,6 @@
  * The loop never waits for fdatasync: while one sync runs, the next PREPAREs are parsed,
  * evaluated and logged, and ride the next sync together (group commit).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +39,11 @@
 
 #include "auth.h"
 #include "conn.h"
+#include "daemon.h"
 #include "failpoint.h"
+#include "localaddr.h"
 #include "log.h"
+#include "options.h"
 #include "participant.h"
 #include "peer.h"
 #include "secret.h"
@@ -245,83 +245,196 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(r->base, NULL);
 }
 
-/* The long name of option letter ch. */
-static const char *opts_name(const struct option *opts, int ch)
+#define REPLICA_SYNOPSIS                                                                  \
+    "Usage: twopc-replica --port PORT --dir DIR [options]\n"                                \
+    "       twopc-replica --config FILE [--port PORT] [options]\n"                         \
+    "A twopc replica: a two-phase-commit participant storing data in SQLite. Every\n"      \
+    "--option VALUE is also the config file directive `option VALUE`; flags override\n"   \
+    "the file. With --config and no --port/--bind, the replica listens on the file's\n"    \
+    "`replica HOST:PORT` line whose HOST is an address of this machine.\n"
+
+/* What the command line and the config file set; main() moves it into struct replica. */
+struct replica_opts {
+    struct replica *r;
+    const char *bind, *logpath, *pidfile;
+    enum log_level level;
+    int port_set, bind_set, daemonize;
+    const char *lines[64]; /* `replica HOST:PORT`: the file's (or the flags') shape */
+    const char *file_lines[64];
+    int nlines, nfile_lines;
+    const char *secret_file, *secret_value;
+};
+
+static int set_opt(void *ctx, const char *name, const char *v, int from_file, char *err,
+                   size_t errlen)
 {
-    for (; opts->name; opts++)
-        if (opts->val == ch)
-            return opts->name;
-    return "?";
+    struct replica_opts *o = ctx;
+    char *end, host[256];
+    int port;
+    if (strcmp(name, "port") == 0) {
+        long p = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || p < 1 || p > 65535) {
+            snprintf(err, errlen, "must be an integer from 1 to 65535");
+            return -1;
+        }
+        o->r->port = (int)p;
+        o->port_set = 1;
+    } else if (strcmp(name, "log-max-bytes") == 0) {
+        unsigned long long b = strtoull(v, &end, 10);
+        if (*v == '\0' || *v == '-' || *end != '\0' || b == 0) {
+            snprintf(err, errlen, "must be a positive number of bytes");
+            return -1;
+        }
+        o->r->max_log_bytes = b;
+    } else if (strcmp(name, "loglevel") == 0) {
+        if ((o->level = log_level_parse(v)) == LOG_LEVEL_MAX) {
+            snprintf(err, errlen, "must be debug, verbose, notice or warning");
+            return -1;
+        }
+    } else if (strcmp(name, "replica") == 0) {
+        if (localaddr_split(v, host, sizeof host, &port, err, errlen) < 0)
+            return -1;
+        const char **list = from_file ? o->file_lines : o->lines;
+        int *n = from_file ? &o->nfile_lines : &o->nlines;
+        if (*n == 64) {
+            snprintf(err, errlen, "at most 64 replicas");
+            return -1;
+        }
+        list[(*n)++] = v;
+    } else if (strcmp(name, "bind") == 0) {
+        o->bind = v;
+        o->bind_set = 1;
+    } else if (strcmp(name, "dir") == 0) {
+        o->r->dir = v;
+    } else if (strcmp(name, "log") == 0) {
+        o->logpath = v;
+    } else if (strcmp(name, "pidfile") == 0) {
+        o->pidfile = v;
+    } else if (strcmp(name, "daemonize") == 0) {
+        o->daemonize = options_yesno(v) == 1;
+    } else if (strcmp(name, "requirepass") == 0 || strcmp(name, "protected-mode") == 0) {
+        return auth_option(name, v, err, errlen);
+    } else if (strcmp(name, "cluster-secret-file") == 0) {
+        o->secret_file = v;
+        o->secret_value = NULL;
+    } else { /* cluster-secret */
+        o->secret_value = v;
+        o->secret_file = NULL;
+    }
+    return 0;
 }
 
-static void usage(FILE *f)
+static const struct options_def replica_defs[] = {
+    { "port", OPTIONS_VALUE, set_opt, "PORT", "port to listen on for the coordinator (required unless a `replica` line names this machine)" },
+    { "bind", OPTIONS_VALUE, set_opt, "ADDR", "address to listen on (default 127.0.0.1, or this machine's `replica` line's)" },
+    { "dir", OPTIONS_VALUE, set_opt, "DIR", "data folder: votes.log, data.sqlite (required)" },
+    { "replica", OPTIONS_VALUE, set_opt, "HOST:PORT", "the cluster's replicas, one line each: this replica listens on the one on this machine (--port picks among several)" },
+    { "log", OPTIONS_VALUE, set_opt, "FILE", "diagnostics log (default DIR/twopc-replica.log; '-' = stderr)" },
+    { "pidfile", OPTIONS_VALUE, set_opt, "FILE", "pid file (default DIR/twopc-replica.pid)" },
+    { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
+    { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
+    { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none)" },
+    { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },
+    { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
+    { "cluster-secret-file", OPTIONS_VALUE, set_opt, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
+    { "cluster-secret", OPTIONS_FILE_ONLY, set_opt, "VALUE", "the cluster secret itself (config file only, so it never shows in ps)" },
+    { "help", OPTIONS_HELP, NULL, NULL, "this text" },
+    { "version", OPTIONS_VERSION, NULL, NULL, "print the version" },
+};
+
+static const struct options_spec replica_spec = {
+    "twopc-replica", TWOPC_VERSION, REPLICA_SYNOPSIS, replica_defs,
+    sizeof replica_defs / sizeof replica_defs[0],
+};
+
+/* Picks this replica's `replica HOST:PORT` line: those whose HOST is local, narrowed by
+ * --port. Needed only when --port is missing (explicit --port/--bind need no shape).
+ * Returns 0, or -1 after printing why. */
+static int pick_line(struct replica_opts *o)
 {
-    fprintf(f,
-            "Usage: twopc-replica --port PORT --dir DIR [options]\n"
-            "A twopc replica: a two-phase-commit participant storing data in SQLite.\n\n"
-            "  --port PORT        port to listen on for the coordinator (required)\n"
-            "  --bind ADDR        address to listen on (default 127.0.0.1)\n"
-            "  --dir DIR          data folder: votes.log, data.sqlite (required)\n"
-            "  --log FILE         diagnostics log (default DIR/twopc-replica.log; '-' = stderr)\n"
-            "  --pidfile FILE     pid file (default DIR/twopc-replica.pid)\n"
-            "  --loglevel LEVEL   debug, verbose, notice (default) or warning\n"
-            "  --log-max-bytes N  compact the vote log past this size (default 16 MB)\n"
-            "  --cluster-secret-file FILE\n"
-            "                     the cluster secret (the file's first line; mode 600): the\n"
-            "                     coordinator must prove it before any TPC.* command\n"
-            "  --requirepass PASSWORD\n"
-            "                     client commands (reads, INFO, DIGEST) need AUTH first\n"
-            "  --protected-mode yes|no\n"
-            "                     yes (default): refuse to listen on a non-loopback address\n"
-            "                     without a cluster secret\n"
-            "  --help             this text\n");
+    const char **lines = o->nlines ? o->lines : o->file_lines;
+    int n = o->nlines ? o->nlines : o->nfile_lines, found = 0, port, lport = 0;
+    char host[256], lhost[256], names[1024] = "", err[256];
+    for (int i = 0; i < n; i++) {
+        if (localaddr_split(lines[i], host, sizeof host, &port, err, sizeof err) < 0 ||
+            !localaddr_is_local(host) || (o->port_set && port != o->r->port))
+            continue;
+        found++;
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 found > 1 ? ", " : "", lines[i]);
+        memcpy(lhost, host, sizeof lhost);
+        lport = port;
+    }
+    if (found == 1) {
+        char ip[64];
+        if (!o->bind_set && localaddr_ipv4(lhost, ip, sizeof ip, err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-replica: replica %s: %s\n", names, err);
+            return -1;
+        }
+        if (!o->bind_set && !(o->bind = strdup(ip)))
+            return -1;
+        o->r->port = lport;
+        return 0;
+    }
+    if (o->port_set)
+        return 0; /* --port with no matching line: today's command lines */
+    if (found == 0)
+        fprintf(stderr, "twopc-replica: no port: give --port, or a `replica HOST:PORT` line "
+                "whose HOST is an address of this machine\n");
+    else
+        fprintf(stderr, "twopc-replica: several `replica` lines are on this machine (%s): "
+                "pick one with --port\n", names);
+    return -1;
+}
+
+/* After the parse: the listening address, the secret, the required options. Returns 0, or
+ * -1 after printing why (exit 2). */
+static int finish_options(struct replica_opts *o)
+{
+    char err[512];
+    if (!(o->port_set && o->bind_set) && (o->port_set ? o->nlines + o->nfile_lines > 0 : 1) &&
+        pick_line(o) < 0)
+        return -1;
+    if (o->secret_file) {
+        if (secret_load_file(o->secret_file, err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-replica: %s\n", err);
+            return -1;
+        }
+    } else if (o->secret_value) {
+        if (secret_set(o->secret_value, strlen(o->secret_value), err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-replica: cluster-secret: %s\n", err);
+            return -1;
+        }
+    }
+    if (auth_check_bind(o->bind, err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return -1;
+    }
+    if (version_init(err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return -1;
+    }
+    if (!o->r->dir) {
+        fprintf(stderr, "twopc-replica: no data folder (--dir or `dir`)\n");
+        fprintf(stderr, "(see twopc-replica --help)\n");
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "port", required_argument, 0, 'p' },   { "bind", required_argument, 0, 'b' },
-        { "dir", required_argument, 0, 'd' },    { "log", required_argument, 0, 'l' },
-        { "pidfile", required_argument, 0, 'P' }, { "loglevel", required_argument, 0, 'L' },
-        { "log-max-bytes", required_argument, 0, 'm' },
-        { "cluster-secret-file", required_argument, 0, 'S' },
-        { "requirepass", required_argument, 0, 'a' },
-        { "protected-mode", required_argument, 0, 'G' },
-        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
-    };
     struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20,
                          .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
-    const char *bind = "127.0.0.1", *logpath = NULL, *pidfile = NULL;
-    enum log_level level = LOG_LEVEL_NOTICE;
-    int ch;
-    char err[512];
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'p': r.port = atoi(optarg); break;
-        case 'b': bind = optarg; break;
-        case 'd': r.dir = optarg; break;
-        case 'l': logpath = optarg; break;
-        case 'P': pidfile = optarg; break;
-        case 'L': level = log_level_parse(optarg); break;
-        case 'm': r.max_log_bytes = strtoull(optarg, NULL, 10); break;
-        case 'S': case 'a': case 'G':
-            if (auth_option(opts_name(opts, ch), optarg, err, sizeof err) < 0) {
-                fprintf(stderr, "twopc-replica: %s\n", err);
-                return 2;
-            }
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (r.port <= 0 || r.port > 65535 || !r.dir || level == LOG_LEVEL_MAX) {
-        usage(stderr);
+    static struct replica_opts o = { .bind = "127.0.0.1", .level = LOG_LEVEL_NOTICE };
+    o.r = &r;
+    int rc = options_parse(&replica_spec, argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (finish_options(&o) < 0)
         return 2;
-    }
-    if (version_init(err, sizeof err) < 0) {
-        fprintf(stderr, "twopc-replica: %s\n", err);
-        return 2;
-    }
+    const char *bind = o.bind, *logpath = o.logpath, *pidfile = o.pidfile;
+    enum log_level level = o.level;
     if (util_ensure_dir(r.dir) < 0) {
         fprintf(stderr, "twopc-replica: can't create %s\n", r.dir);
         return 1;
@@ -335,12 +448,13 @@ int main(int argc, char **argv)
         snprintf(r.pidfile, sizeof r.pidfile, "%s/twopc-replica.pid", r.dir);
     signal(SIGPIPE, SIG_IGN);
     failpoint_init();
-    if (auth_check_bind(bind, err, sizeof err) < 0) {
-        LOG_WARNING("%s", err);
-        fprintf(stderr, "twopc-replica: %s\n", err);
-        return 2;
-    }
 
+    char err[512];
+    /* Before the log thread and the event loop: the child runs them (daemon.h). */
+    if (o.daemonize && daemon_start(err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return 1;
+    }
     int proto_min, proto_max;
     version_range(&proto_min, &proto_max);
     LOG_NOTICE("twopc-replica %s starting (protocol %d..%d%s), port %d, dir %s", TWOPC_VERSION,
@@ -365,6 +479,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_write_pidfile(r.pidfile);
+    daemon_ready(); /* daemonize: stdio to /dev/null, the parent exits 0 */
     struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
     struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
     event_add(sigterm, NULL);

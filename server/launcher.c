@@ -187,6 +187,18 @@ static void child_args(struct child *k, int n, ...)
     va_end(ap);
 }
 
+/* --config FILE (and --daemonize=no: the launcher must stay the parent) after k's first n
+ * arguments; nothing when path is NULL. */
+static void add_config(struct child *k, int n, const char *path)
+{
+    if (!path)
+        return;
+    k->argv[n] = "--config";
+    k->argv[n + 1] = (char *)path;
+    k->argv[n + 2] = "--daemonize=no";
+    k->argv[n + 3] = NULL;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -200,6 +212,8 @@ static void usage(FILE *f)
             "  --prepare-timeout-ms N  passed to the coordinator (default 500)\n"
             "  --log-max-bytes N     compact logs past this size (default 16 MB)\n"
             "  --bin-dir DIR         where twopc-server and twopc-replica are\n"
+            "  --config FILE         passed to every daemon (with --daemonize=no); the\n"
+            "                        launcher's ports, folders and replica list override it\n"
             "  --help                this text\n"
             "  -- OPTION...          everything after -- goes to the coordinator as is, e.g.\n"
             "                        -- --requirepass secret --timeout 300 --maxclients 500\n");
@@ -212,10 +226,12 @@ int main(int argc, char **argv)
         { "replicas", required_argument, 0, 'n' }, { "replica-port", required_argument, 0, 'r' },
         { "bin-dir", required_argument, 0, 'b' }, { "prepare-timeout-ms", required_argument, 0, 't' },
         { "log-max-bytes", required_argument, 0, 'm' },
+        { "config", required_argument, 0, 'c' },
         { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
     };
     int port = 6379, nrep = 3, rport = 0;
     const char *dir = "./data", *bindir = NULL, *timeout = "500", *maxlog = "16777216";
+    const char *config = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -226,6 +242,7 @@ int main(int argc, char **argv)
         case 'b': bindir = optarg; break;
         case 't': timeout = optarg; break;
         case 'm': maxlog = optarg; break;
+        case 'c': config = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -254,6 +271,11 @@ int main(int argc, char **argv)
                         "(build them, or pass --bin-dir)\n");
         return 1;
     }
+    char absconf[PATH_MAX];
+    if (config && !realpath(config, absconf)) {
+        fprintf(stderr, "twopc-cluster: %s: %s\n", config, strerror(errno));
+        return 1;
+    }
     log_init('L', NULL, LOG_LEVEL_NOTICE);
     snprintf(path, sizeof path, "%s/twopc-cluster.pid", absdir);
     log_write_pidfile(path);
@@ -267,6 +289,7 @@ int main(int argc, char **argv)
         snprintf(portbuf, sizeof portbuf, "%d", rport + i);
         snprintf(addrs[i], sizeof addrs[i], "127.0.0.1:%d", rport + i);
         child_args(k, 7, replica, "--port", portbuf, "--dir", k->dir, "--log-max-bytes", maxlog);
+        add_config(k, 7, config ? absconf : NULL);
     }
     struct child *co = &L.kids[L.nkids++];
     snprintf(co->name, sizeof co->name, "coordinator");
@@ -281,6 +304,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nextra; i++)
         co->argv[9 + 2 * nrep + i] = argv[optind + i];
     co->argv[9 + 2 * nrep + nextra] = NULL;
+    add_config(co, 9 + 2 * nrep + nextra, config ? absconf : NULL);
 
     struct event *sigs[3] = {
         evsignal_new(L.base, SIGCHLD, sigchld_cb, &L),

@@ -18,7 +18,6 @@
  * (--timeout). SIGTERM, SIGINT and SHUTDOWN all stop the event loop; then clients are
  * closed and the round engine freed.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +30,16 @@
 #include "client_cmd.h"
 #include "config_cmd.h"
 #include "conn.h"
+#include "daemon.h"
 #include "coord.h"
 #include "data_cmd.h"
 #include "expire.h"
 #include "failpoint.h"
 #include "info.h"
+#include "localaddr.h"
 #include "log.h"
 #include "multi.h"
+#include "options.h"
 #include "replicaset_cmd.h"
 #include "request.h"
 #include "secret.h"
@@ -78,137 +80,209 @@ static int front_init(struct coord *c)
     return 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: twopc-server --dir DIR --replica HOST:PORT [--replica HOST:PORT ...] "
-            "[options]\n"
-            "The twopc coordinator: speaks RESP to Redis clients and commits every write on\n"
-            "all replicas by two-phase commit.\n\n"
-            "  --port PORT              client port (default 6379)\n"
-            "  --bind ADDR              address to listen on (default 127.0.0.1)\n"
-            "  --dir DIR                data folder: decision.log (required)\n"
-            "  --replica HOST:PORT      a replica; repeat for each (at least one)\n"
-            "  --prepare-timeout-ms N   abort a round whose votes take longer (default 500)\n"
-            "  --log FILE               diagnostics log (default DIR/twopc-server.log; '-' = "
-            "stderr)\n"
-            "  --pidfile FILE           pid file (default DIR/twopc-server.pid)\n"
-            "  --loglevel LEVEL         debug, verbose, notice (default) or warning\n"
-            "  --log-max-bytes N        compact the decision log past this size (default 16 MB)\n"
-            "  --max-inflight N         rounds prepared at once, pipelined (1-64, default 3)\n"
-            "  --repair-chunk N         keys per chunk when a replica that lost data is\n"
-            "                           repaired from a healthy one (1-100000, default 2000)\n"
-            "  --requirepass PASSWORD   clients must AUTH with it first (default: none)\n"
-            "  --timeout SECONDS        close clients idle this long (default 0: never)\n"
-            "  --maxclients N           refuse clients past this many (default 10000)\n"
-            "  --min-replicas K         a replica down longer than --down-after-ms is left\n"
-            "                           out of the in-sync set while K others stay in it,\n"
-            "                           and writes go on without it (default 0: never; every\n"
-            "                           replica must vote)\n"
-            "  --down-after-ms MS       how long a replica may be down or silent before that\n"
-            "                           (default 5000)\n"
-            "  --write-wait-ms MS       how long a write waits for a replica link that is\n"
-            "                           reconnecting before it fails with NOREPLICAS (default\n"
-            "                           2000)\n"
-            "  --link-timeout-ms MS     a replica link with a request unanswered this long\n"
-            "                           is dropped and reconnected; idle links are pinged\n"
-            "                           every MS/4, connects abandoned after MS (default\n"
-            "                           1000; never less than --prepare-timeout-ms)\n"
-            "  --cluster-secret-file FILE\n"
-            "                           the cluster secret (the file's first line; mode 600):\n"
-            "                           proven to every replica before any TPC.* command\n"
-            "  --help                   this text\n");
-}
+#define SERVER_SYNOPSIS                                                                   \
+    "Usage: twopc-server --dir DIR --replica HOST:PORT [--replica HOST:PORT ...] [options]\n" \
+    "       twopc-server --config FILE [options]\n"                                       \
+    "The twopc coordinator: speaks RESP to Redis clients and commits every write on\n"     \
+    "all replicas by two-phase commit. Every --option VALUE is also the config file\n"     \
+    "directive `option VALUE` (conf/twopc.conf documents them); flags override the file.\n"
 
 struct options {
     struct coord c;
-    const char *replicas[MAX_REPLICAS];
-    int nreplicas;
+    const char *replicas[MAX_REPLICAS], *file_replicas[MAX_REPLICAS];
+    int nreplicas, nfile_replicas;
     const char *log, *pidfile;
     enum log_level level;
     uint64_t max_log_bytes;
     int max_inflight, repair_chunk;
+    int port_set, bind_set, daemonize;
+    const char *coordinator;        /* `coordinator HOST:PORT`: default bind and port */
+    const char *secret_file;        /* cluster-secret-file, loaded after the parse */
+    const char *secret_value;       /* cluster-secret (config file only) */
+    const char *requirepass;        /* clients' password (NULL if none) */
 };
 
-/* The options that are CONFIG parameters (same name): the same checks as CONFIG SET. */
-static int set_option(int ch, const char *value)
+static int parse_int(const char *v, long lo, long hi, long *out, char *err, size_t errlen)
 {
-    static const struct { int ch; const char *name; } names[] = {
-        { 'a', "requirepass" },  { 'T', "timeout" },         { 'M', "maxclients" },
-        { 'k', "min-replicas" }, { 'D', "down-after-ms" },   { 'W', "write-wait-ms" },
-        { 'K', "link-timeout-ms" },
-    };
-    const char *name = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].ch == ch)
-            name = names[i].name;
-    char err[256];
-    if (settings_set(name, value, strlen(value), err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "twopc-server: --%s %s: %s\n", name, value, err);
-    return -1;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < lo || n > hi) {
+        snprintf(err, errlen, "must be an integer from %ld to %ld", lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+static int set_int(void *ctx, const char *name, const char *v, int from_file, char *err,
+                   size_t errlen)
 {
-    static const struct option opts[] = {
-        { "port", required_argument, 0, 'p' },    { "bind", required_argument, 0, 'b' },
-        { "dir", required_argument, 0, 'd' },     { "replica", required_argument, 0, 'r' },
-        { "log", required_argument, 0, 'l' },     { "pidfile", required_argument, 0, 'P' },
-        { "loglevel", required_argument, 0, 'L' },
-        { "prepare-timeout-ms", required_argument, 0, 't' },
-        { "log-max-bytes", required_argument, 0, 'm' },
-        { "max-inflight", required_argument, 0, 'i' },
-        { "repair-chunk", required_argument, 0, 'R' },
-        { "requirepass", required_argument, 0, 'a' },
-        { "timeout", required_argument, 0, 'T' },
-        { "maxclients", required_argument, 0, 'M' },
-        { "min-replicas", required_argument, 0, 'k' },
-        { "down-after-ms", required_argument, 0, 'D' },
-        { "write-wait-ms", required_argument, 0, 'W' },
-        { "link-timeout-ms", required_argument, 0, 'K' },
-        { "cluster-secret-file", required_argument, 0, 'S' },
-        { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 }
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'p': o->c.port = atoi(optarg); break;
-        case 'b': o->c.bind = optarg; break;
-        case 'd': o->c.dir = optarg; break;
-        case 'r':
-            if (o->nreplicas == MAX_REPLICAS)
-                return -1;
-            o->replicas[o->nreplicas++] = optarg;
-            break;
-        case 'l': o->log = optarg; break;
-        case 'P': o->pidfile = optarg; break;
-        case 'L': o->level = log_level_parse(optarg); break;
-        case 't': o->c.prepare_timeout_ms = atoi(optarg); break;
-        case 'm': o->max_log_bytes = strtoull(optarg, NULL, 10); break;
-        case 'i': o->max_inflight = atoi(optarg); break;
-        case 'R': o->repair_chunk = atoi(optarg); break;
-        case 'a': case 'T': case 'M': case 'k': case 'D': case 'W': case 'K':
-            if (set_option(ch, optarg) < 0)
-                return -1;
-            break;
-        case 'S': {
-            char err[512];
-            if (secret_load_file(optarg, err, sizeof err) < 0) {
-                fprintf(stderr, "twopc-server: %s\n", err);
-                exit(2);
-            }
-            break;
+    struct options *o = ctx;
+    long n;
+    if (strcmp(name, "port") == 0) {
+        if (parse_int(v, 1, 65535, &n, err, errlen) < 0)
+            return -1;
+        o->c.port = (int)n;
+        o->port_set = 1;
+    } else if (strcmp(name, "prepare-timeout-ms") == 0) {
+        if (parse_int(v, 1, 3600000, &n, err, errlen) < 0)
+            return -1;
+        o->c.prepare_timeout_ms = (int)n;
+    } else if (strcmp(name, "max-inflight") == 0) {
+        if (parse_int(v, 1, 64, &n, err, errlen) < 0)
+            return -1;
+        o->max_inflight = (int)n;
+    } else if (strcmp(name, "repair-chunk") == 0) {
+        if (parse_int(v, 1, 100000, &n, err, errlen) < 0)
+            return -1;
+        o->repair_chunk = (int)n;
+    } else { /* log-max-bytes */
+        char *end;
+        unsigned long long b = strtoull(v, &end, 10);
+        if (*v == '\0' || *v == '-' || *end != '\0' || b == 0) {
+            snprintf(err, errlen, "must be a positive number of bytes");
+            return -1;
         }
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
+        o->max_log_bytes = b;
+    }
+    return 0;
+}
+
+static int set_str(void *ctx, const char *name, const char *v, int from_file, char *err,
+                   size_t errlen)
+{
+    struct options *o = ctx;
+    if (strcmp(name, "bind") == 0) {
+        o->c.bind = v;
+        o->bind_set = 1;
+    } else if (strcmp(name, "dir") == 0) {
+        o->c.dir = v;
+    } else if (strcmp(name, "log") == 0) {
+        o->log = v;
+    } else if (strcmp(name, "pidfile") == 0) {
+        o->pidfile = v;
+    } else if (strcmp(name, "loglevel") == 0) {
+        if ((o->level = log_level_parse(v)) == LOG_LEVEL_MAX) {
+            snprintf(err, errlen, "must be debug, verbose, notice or warning");
+            return -1;
+        }
+    } else if (strcmp(name, "daemonize") == 0) {
+        o->daemonize = options_yesno(v) == 1;
+    } else if (strcmp(name, "cluster-secret-file") == 0) {
+        o->secret_file = v;
+        o->secret_value = NULL;
+    } else { /* cluster-secret */
+        o->secret_value = v;
+        o->secret_file = NULL;
+    }
+    return 0;
+}
+
+static int set_hostport(void *ctx, const char *name, const char *v, int from_file, char *err,
+                        size_t errlen)
+{
+    struct options *o = ctx;
+    char host[256];
+    int port;
+    if (localaddr_split(v, host, sizeof host, &port, err, errlen) < 0)
+        return -1;
+    if (strcmp(name, "coordinator") == 0) {
+        o->coordinator = v;
+        return 0;
+    }
+    const char **list = from_file ? o->file_replicas : o->replicas;
+    int *n = from_file ? &o->nfile_replicas : &o->nreplicas;
+    if (*n == MAX_REPLICAS) {
+        snprintf(err, errlen, "at most %d replicas", MAX_REPLICAS);
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
+/* The options that are CONFIG parameters (same name): the same checks as CONFIG SET. */
+static int set_setting(void *ctx, const char *name, const char *v, int from_file, char *err,
+                       size_t errlen)
+{
+    struct options *o = ctx;
+    if (settings_set(name, v, strlen(v), err, errlen) < 0)
+        return -1;
+    if (strcmp(name, "requirepass") == 0)
+        o->requirepass = *v ? v : NULL;
+    return 0;
+}
+
+static const struct options_def server_defs[] = {
+    { "port", OPTIONS_VALUE, set_int, "PORT", "client port (default 6379, or the `coordinator` line's)" },
+    { "bind", OPTIONS_VALUE, set_str, "ADDR", "address to listen on (default 127.0.0.1, or the `coordinator` line's)" },
+    { "dir", OPTIONS_VALUE, set_str, "DIR", "data folder: decision.log (required)" },
+    { "replica", OPTIONS_VALUE, set_hostport, "HOST:PORT", "a replica; repeat for each (at least one); flags replace the file's list" },
+    { "coordinator", OPTIONS_VALUE, set_hostport, "HOST:PORT", "the coordinator's client address: the default --bind and --port" },
+    { "prepare-timeout-ms", OPTIONS_VALUE, set_int, "N", "abort a round whose votes take longer (default 500)" },
+    { "log", OPTIONS_VALUE, set_str, "FILE", "diagnostics log (default DIR/twopc-server.log; '-' = stderr)" },
+    { "pidfile", OPTIONS_VALUE, set_str, "FILE", "pid file (default DIR/twopc-server.pid)" },
+    { "loglevel", OPTIONS_VALUE, set_str, "LEVEL", "debug, verbose, notice (default) or warning" },
+    { "log-max-bytes", OPTIONS_VALUE, set_int, "N", "compact the decision log past this size (default 16 MB)" },
+    { "max-inflight", OPTIONS_VALUE, set_int, "N", "rounds prepared at once, pipelined (1-64, default 3)" },
+    { "repair-chunk", OPTIONS_VALUE, set_int, "N", "keys per chunk when a replica that lost data is repaired from a healthy one (1-100000, default 2000)" },
+    { "requirepass", OPTIONS_VALUE, set_setting, "PASSWORD", "clients must AUTH with it first (default: none)" },
+    { "timeout", OPTIONS_VALUE, set_setting, "SECONDS", "close clients idle this long (default 0: never)" },
+    { "maxclients", OPTIONS_VALUE, set_setting, "N", "refuse clients past this many (default 10000)" },
+    { "min-replicas", OPTIONS_VALUE, set_setting, "K", "a replica down longer than --down-after-ms is left out of the in-sync set while K other in-sync replicas are up, and writes go on without it (default 0: never; every replica must vote)" },
+    { "down-after-ms", OPTIONS_VALUE, set_setting, "MS", "how long a replica may be down or silent before that (default 5000)" },
+    { "write-wait-ms", OPTIONS_VALUE, set_setting, "MS", "how long a write waits for a replica link that is reconnecting before it fails with NOREPLICAS (default 2000)" },
+    { "link-timeout-ms", OPTIONS_VALUE, set_setting, "MS", "a replica link with a request unanswered this long is dropped and reconnected; idle links are pinged every MS/4, connects abandoned after MS (default 1000; never less than --prepare-timeout-ms)" },
+    { "daemonize", OPTIONS_BOOL, set_str, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
+    { "cluster-secret-file", OPTIONS_VALUE, set_str, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
+    { "cluster-secret", OPTIONS_FILE_ONLY, set_str, "VALUE", "the cluster secret itself (config file only, so it never shows in ps)" },
+    { "help", OPTIONS_HELP, NULL, NULL, "this text" },
+    { "version", OPTIONS_VERSION, NULL, NULL, "print the version" },
+};
+
+static const struct options_spec server_spec = {
+    "twopc-server", TWOPC_VERSION, SERVER_SYNOPSIS, server_defs,
+    sizeof server_defs / sizeof server_defs[0],
+};
+
+/* After the parse: the replica list, the coordinator line, the secret, required options.
+ * Returns 0, or -1 after printing why (exit 2). */
+static int finish_options(struct options *o)
+{
+    char err[512], host[256];
+    int port;
+    if (o->nreplicas == 0) { /* no --replica flag: the file's list */
+        memcpy(o->replicas, o->file_replicas, sizeof o->replicas);
+        o->nreplicas = o->nfile_replicas;
+    }
+    if (o->coordinator &&
+        localaddr_split(o->coordinator, host, sizeof host, &port, err, sizeof err) == 0) {
+        if (!o->port_set)
+            o->c.port = port;
+        char ip[64];
+        if (!o->bind_set && localaddr_ipv4(host, ip, sizeof ip, err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-server: coordinator: %s\n", err);
+            return -1;
+        }
+        if (!o->bind_set && !(o->c.bind = strdup(ip)))
+            return -1;
+    }
+    if (o->secret_file) {
+        if (secret_load_file(o->secret_file, err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-server: %s\n", err);
+            return -1;
+        }
+    } else if (o->secret_value) {
+        if (secret_set(o->secret_value, strlen(o->secret_value), err, sizeof err) < 0) {
+            fprintf(stderr, "twopc-server: cluster-secret: %s\n", err);
+            return -1;
         }
     }
-    if (optind < argc || o->c.port <= 0 || o->c.port > 65535 || !o->c.dir ||
-        o->nreplicas == 0 || o->level == LOG_LEVEL_MAX || o->c.prepare_timeout_ms <= 0 ||
-        o->max_inflight < 1 || o->max_inflight > 64 || o->repair_chunk < 1 ||
-        o->repair_chunk > 100000)
+    if (!o->c.dir || o->nreplicas == 0) {
+        fprintf(stderr, "twopc-server: %s\n", !o->c.dir ? "no data folder (--dir or `dir`)"
+                : "no replica (--replica or `replica` lines)");
+        fprintf(stderr, "(see twopc-server --help)\n");
         return -1;
+    }
     return 0;
 }
 
@@ -218,11 +292,12 @@ int main(int argc, char **argv)
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
                          .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
                          .max_inflight = 3, .repair_chunk = 2000 };
-    char verr[256];
-    if (parse_options(argc, argv, &o) < 0) {
-        usage(stderr);
+    int rc = options_parse(&server_spec, argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (finish_options(&o) < 0)
         return 2;
-    }
+    char verr[256];
     if (version_init(verr, sizeof verr) < 0) {
         fprintf(stderr, "twopc-server: %s\n", verr);
         return 2;
@@ -239,13 +314,19 @@ int main(int argc, char **argv)
         snprintf(pidfile, sizeof pidfile, "%s/twopc-server.pid", o.c.dir);
     signal(SIGPIPE, SIG_IGN);
     failpoint_init();
+    char err[512];
+    /* Before any thread or event loop: the child runs them; start-up errors still reach
+     * this terminal through daemon.c's pipe. */
+    if (o.daemonize && daemon_start(err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-server: %s\n", err);
+        return 1;
+    }
     int proto_min, proto_max;
     version_range(&proto_min, &proto_max);
     LOG_NOTICE("twopc-server %s starting (protocol %d..%d%s), port %d, %d replicas, dir %s",
                TWOPC_VERSION, proto_min, proto_max,
                secret_present() ? ", cluster secret" : "", o.c.port, o.nreplicas, o.c.dir);
 
-    char err[512];
     struct event_base *base = event_base_new();
     o.c.base = base;
     o.c.txn = txn_new(base, o.c.dir, o.replicas, o.nreplicas, o.c.prepare_timeout_ms,
@@ -278,6 +359,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_write_pidfile(pidfile);
+    daemon_ready(); /* daemonize: stdio to /dev/null, the parent exits 0 */
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     event_add(sigterm, NULL);
