@@ -253,6 +253,9 @@ class Deploy:
     @classmethod
     def load(cls, conf=None, ini=None, ssh=None, out_dir=None):
         conf = conf or os.environ.get("TWOPC_CONF") or os.path.join(HERE, "twopc.conf")
+        if not os.path.exists(conf):
+            raise DeployError("no cluster file %s (copy deploy/twopc.conf.example, or set "
+                              "TWOPC_CONF)" % conf)
         return cls(Cluster(conf), ssh_settings(ini, ssh), out_dir)
 
     def close(self):
@@ -548,7 +551,8 @@ def _binaries(bin_dir):
     """build/ holds the binaries in server/ and replica/: gather them in one folder."""
     b = _bin_dir(bin_dir)
     if os.path.exists(os.path.join(b, "server", "twopc-server")):
-        out = os.path.join(HERE, "out", "bin")
+        out = os.path.join(os.environ.get("TWOPC_DEPLOY_OUT") or os.path.join(HERE, "out"),
+                           "bin")
         os.makedirs(out, exist_ok=True)
         for sub, name in (("server", "twopc-server"), ("replica", "twopc-replica")):
             dst = os.path.join(out, name)
@@ -560,13 +564,17 @@ def _binaries(bin_dir):
 
 
 def _run(fn):
-    d = Deploy.load()
+    d = None
     try:
+        d = Deploy.load()
         return fn(d)
     except DeployError as e:
         sys.exit("deploy: %s" % e)
+    except paramiko.SSHException as e:   # an unknown or changed host key among them
+        sys.exit("deploy: ssh: %s" % e)
     finally:
-        d.close()
+        if d is not None:
+            d.close()
 
 
 @task(help={"bin": "folder with twopc-server and twopc-replica (default ../build)"})
