@@ -129,6 +129,16 @@ def test_clients_against_the_coordinator(sim_cluster):
     assert r.get("cli") == "hello"
     # every replica holds the writes: DEBUG DIGEST agrees
     assert r.execute_command("DEBUG", "DIGEST")
+    # tests/clients' redis-py tests that need only a client, against the coordinator's
+    # address (TWOPC_EXTERNAL)
+    clients = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients")
+    run = subprocess.run(
+        ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         os.path.join(clients, "test_redis_py.py"), "-k",
+         "pipeline_without_transaction or pipeline_with_transaction or queue_error_aborts"],
+        cwd=clients, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, TWOPC_EXTERNAL="%s:%d" % (c.host, c.port)))
+    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout[-3000:] + run.stderr
 
 
 class Writer:
