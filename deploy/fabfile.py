@@ -337,9 +337,16 @@ class Deploy:
         self.upload(node.host, local, "%s/%s" % (BIN_DIR, node.daemon), "755")
 
     # start / stop ----------------------------------------------------------------------
+    def reads_config(self, node):
+        """Whether the installed daemon takes --config (its --help says so)."""
+        r = self.root(node.host, "%s/%s --help 2>&1" % (BIN_DIR, node.daemon), warn=True)
+        return "--config" in r.stdout
+
     def command_line(self, node):
-        """The fallback's command line, rendered from the cluster file (twopc-server and
-        twopc-replica on this branch do not read --config yet)."""
+        """The fallback's command line: `--config /etc/twopc/twopc.conf` when the daemon
+        reads it; for a build without --config, rendered from the cluster file."""
+        if self.reads_config(node):
+            return "%s/%s --config %s" % (BIN_DIR, node.daemon, CONF)
         o = self.cluster.options
         args = [BIN_DIR + "/" + node.daemon, "--bind", node.host, "--port", str(node.port),
                 "--dir", DATA_DIR, "--pidfile", node.pidfile, "--log", node.logfile]
