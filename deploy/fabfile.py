@@ -511,22 +511,22 @@ class Deploy:
         return rows
 
     # roll ------------------------------------------------------------------------------
-    def roll(self, bin_dir, sync_timeout=60):
+    def roll(self, bin_dir, sync_timeout=60, start_timeout=20):
         """A new build one node at a time: each replica (stop, install, start, wait until
         the coordinator has it in sync again), then the coordinator. The first failure
-        raises and stops the roll."""
-        self.wait_in_sync()
+        raises and stops the roll. A cluster not all in sync is not rolled."""
+        self.wait_in_sync(timeout=sync_timeout)
         for n in self.cluster.replicas:
             say("roll %s" % n)
             self.stop_node(n)
             self.install_binary(n, bin_dir)
-            self.start_node(n)
+            self.start_node(n, start_timeout)
             self.wait_in_sync([n], sync_timeout)
         co = self.cluster.coordinator
         say("roll %s" % co)
         self.stop_node(co)
         self.install_binary(co, bin_dir)
-        self.start_node(co)
+        self.start_node(co, start_timeout)
         self.wait_in_sync(timeout=sync_timeout)
 
     # logs ------------------------------------------------------------------------------

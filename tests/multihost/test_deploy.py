@@ -207,6 +207,28 @@ def test_roll_with_writes(sim_cluster, summary):
         secs, len(w.acked), w.failed, w.errors))
     assert c.client().execute_command("DEBUG", "DIGEST")
 
+    # a broken build: the roll stops at the first replica, the others are not touched
+    bad = os.path.join(c.tmp, "bad-bin")
+    os.makedirs(bad)
+    shutil.copy(os.path.join(c.bin_dir, "twopc-server"), bad)
+    with open(os.path.join(bad, "twopc-replica"), "w") as f:
+        f.write("#!/bin/sh\necho broken build >&2\nexit 1\n")
+    before = {n.name: d.pid(n) for n in d.cluster.nodes}
+    first = d.cluster.replicas[0]
+    with pytest.raises(DeployError, match="does not answer"):
+        d.roll(bad, start_timeout=3)
+    after = {n.name: d.pid(n) for n in d.cluster.nodes}
+    assert after[first.name] is None
+    for n in d.cluster.nodes[1:]:
+        assert after[n.name] == before[n.name], (n, before, after)
+    # a roll refuses to start on a cluster not all in sync
+    with pytest.raises(DeployError, match="not in sync"):
+        d.roll(c.bin_dir, sync_timeout=2)
+    # the good build installed again and started: all in sync
+    d.install(c.bin_dir, [first])
+    d.start()
+    d.wait_in_sync()
+
 
 def test_stop_start_and_logs(sim_cluster, summary):
     c = sim_cluster()
