@@ -12,6 +12,9 @@ packages=(
   redis-server                            # the reference: differential tests and `make bench`
   python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)
   iproute2 nftables iptables libnetfilter-queue-dev  # network faults: netns, nft, NFQUEUE, nfdelay
+  fabric python3-fabric                   # deploy/fabfile.py (fab, Fabric 2)
+  openssh-server openssh-client           # multi-host tests: one sshd per simulated host
+  systemd                                 # systemd-analyze verify of deploy/systemd units
 )
 if [ "${TWOPC_FUZZ:-}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)    # libFuzzer
@@ -39,8 +42,10 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# policy-rc.d keeps Debian's redis-server package from starting a server on 6379: the
-# tests and the benchmark start their own on free ports, and `make run` wants 6379.
+# policy-rc.d keeps Debian's redis-server package from starting a server on 6379 (the
+# tests and the benchmark start their own on free ports, and `make run` wants 6379), and
+# openssh-server's from starting an sshd on the machine's port 22 (each simulated host of
+# the multi-host tests runs its own). It must be in place before apt-get install.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d

@@ -102,7 +102,8 @@ class Client:
             if deadline is not None and time.monotonic() > deadline:
                 break
             try:
-                self.r = redis.Redis(host="127.0.0.1", port=self.wl.cluster.port,
+                self.r = redis.Redis(host=getattr(self.wl.cluster, "host", "127.0.0.1"),
+                                     port=self.wl.cluster.port,
                                      socket_timeout=self.wl.socket_timeout,
                                      socket_connect_timeout=1.0,
                                      single_connection_client=True)
