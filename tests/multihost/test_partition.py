@@ -151,7 +151,8 @@ def test_partitions(sim_cluster, summary):
     events = "; ".join("%.1f %s" % e for e in nem.events)
     summary(nem.line())
     assert nem.error is None, "the nemesis failed %s: %r\n%s" % (where, nem.error, events)
-    assert nem.count("partition") >= seconds() / 6, "too few partitions: " + events
+    # about one partition in 5 s is expected; a kill (restarted over SSH) takes longer
+    assert nem.count("partition") >= seconds() / 10, "too few partitions: " + events
     t0 = time.monotonic()
     c.deploy.wait_in_sync(timeout=60)
     summary("all replicas in sync %.1f s after the last fault healed" % (
