@@ -453,7 +453,12 @@ void link_free(struct link *l)
 
 void link_drop(struct link *l, const char *why)
 {
-    if (!l->ac)
+    /* DOWN with a context: a connect under way, whose TPC.HELLO (once connected) is the
+     * resynchronization asked for. Disconnecting it here would leave a SYNCING link on a
+     * context that never connects, which the watchdog does not time out (found by
+     * multihost.partition: a replica left out while its link was reconnecting never came
+     * back). */
+    if (!l->ac || l->state == LINK_DOWN)
         return;
     LOG_WARNING("replica %s: dropping the link to resynchronize it: %s", l->addr, why);
     set_state(l, LINK_SYNCING); /* no more reads from now on */
