@@ -34,6 +34,18 @@ int secret_set(const char *value, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+int secret_configure(const char *path, const char *value, char *err, size_t errlen)
+{
+    if (path)
+        return secret_load_file(path, err, errlen);
+    if (value && secret_set(value, strlen(value), err, errlen) < 0) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen > n ? errlen - n : 0, " (the cluster-secret directive)");
+        return -1;
+    }
+    return 0;
+}
+
 int secret_load_file(const char *path, char *err, size_t errlen)
 {
     char buf[SECRET_MAX + 2];

@@ -39,6 +39,11 @@ int secret_load_file(const char *path, char *err, size_t errlen);
  * than SECRET_MAX. */
 int secret_set(const char *value, size_t len, char *err, size_t errlen);
 
+/* The secret the options named (a daemon keeps only the last of `cluster-secret-file`
+ * and `cluster-secret`): path's first line, or value; neither (both NULL) leaves none.
+ * Returns 0, or -1 with the reason in err (which names the file, never the secret). */
+int secret_configure(const char *path, const char *value, char *err, size_t errlen);
+
 /* 1 if this process has a cluster secret, else 0. */
 int secret_present(void);
 

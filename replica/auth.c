@@ -65,18 +65,6 @@ int auth_set_protected_mode(const char *value, char *err, size_t errlen)
     return -1;
 }
 
-int auth_option(const char *name, const char *value, char *err, size_t errlen)
-{
-    if (strcmp(name, "cluster-secret-file") == 0)
-        return secret_load_file(value, err, errlen);
-    if (strcmp(name, "protected-mode") == 0)
-        return auth_set_protected_mode(value, err, errlen);
-    if (strcmp(name, "requirepass") == 0 && auth_set_requirepass(value) == 0)
-        return 0;
-    snprintf(err, errlen, "can't set %s", name);
-    return -1;
-}
-
 static int is_loopback(const char *addr)
 {
     return strcmp(addr, "localhost") == 0 || strncmp(addr, "127.", 4) == 0 ||

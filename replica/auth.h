@@ -29,11 +29,6 @@
 
 struct conn;
 
-/* One option or config directive of this module, by name: "cluster-secret-file" (loads the
- * secret: secret.h), "requirepass", "protected-mode". Returns 0, or -1 with a message in
- * err (an unknown name, a bad value, an unreadable or too open secret file). */
-int auth_option(const char *name, const char *value, char *err, size_t errlen);
-
 /* --requirepass PASSWORD (empty: none). Returns 0, or -1 if out of memory. */
 int auth_set_requirepass(const char *password);
 

@@ -312,8 +312,13 @@ static int set_opt(void *ctx, const char *name, const char *v, int from_file, ch
         o->pidfile = v;
     } else if (strcmp(name, "daemonize") == 0) {
         o->daemonize = options_yesno(v) == 1;
-    } else if (strcmp(name, "requirepass") == 0 || strcmp(name, "protected-mode") == 0) {
-        return auth_option(name, v, err, errlen);
+    } else if (strcmp(name, "requirepass") == 0) {
+        if (auth_set_requirepass(v) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    } else if (strcmp(name, "protected-mode") == 0) {
+        return auth_set_protected_mode(v, err, errlen);
     } else if (strcmp(name, "cluster-secret-file") == 0) {
         o->secret_file = v;
         o->secret_value = NULL;
@@ -395,16 +400,9 @@ static int finish_options(struct replica_opts *o)
     if (!(o->port_set && o->bind_set) && (o->port_set ? o->nlines + o->nfile_lines > 0 : 1) &&
         pick_line(o) < 0)
         return -1;
-    if (o->secret_file) {
-        if (secret_load_file(o->secret_file, err, sizeof err) < 0) {
-            fprintf(stderr, "twopc-replica: %s\n", err);
-            return -1;
-        }
-    } else if (o->secret_value) {
-        if (secret_set(o->secret_value, strlen(o->secret_value), err, sizeof err) < 0) {
-            fprintf(stderr, "twopc-replica: cluster-secret: %s\n", err);
-            return -1;
-        }
+    if (secret_configure(o->secret_file, o->secret_value, err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-replica: %s\n", err);
+        return -1;
     }
     if (auth_check_bind(o->bind, err, sizeof err) < 0) {
         fprintf(stderr, "twopc-replica: %s\n", err);

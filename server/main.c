@@ -266,16 +266,9 @@ static int finish_options(struct options *o)
         if (!o->bind_set && !(o->c.bind = strdup(ip)))
             return -1;
     }
-    if (o->secret_file) {
-        if (secret_load_file(o->secret_file, err, sizeof err) < 0) {
-            fprintf(stderr, "twopc-server: %s\n", err);
-            return -1;
-        }
-    } else if (o->secret_value) {
-        if (secret_set(o->secret_value, strlen(o->secret_value), err, sizeof err) < 0) {
-            fprintf(stderr, "twopc-server: cluster-secret: %s\n", err);
-            return -1;
-        }
+    if (secret_configure(o->secret_file, o->secret_value, err, sizeof err) < 0) {
+        fprintf(stderr, "twopc-server: %s\n", err);
+        return -1;
     }
     if (!o->c.dir || o->nreplicas == 0) {
         fprintf(stderr, "twopc-server: %s\n", !o->c.dir ? "no data folder (--dir or `dir`)"

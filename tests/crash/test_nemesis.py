@@ -201,6 +201,22 @@ def log_sizes(cluster):
     return sizes
 
 
+def assert_linearizable(res, where, faults):
+    """Fails unless the checker's result res says linearizable: (b) a failed write visible
+    and (c) a lost acknowledged write get their own words, (a) covers the rest; faults is
+    the fault list put after the report."""
+    if res.ok:
+        return
+    text = res.report() + "\n" + faults
+    kinds = res.kinds()
+    assert "failed-write-visible" not in kinds, \
+        "a write the client saw fail is visible %s\n%s" % (where, text)
+    assert "lost-acked-write" not in kinds, \
+        "an acknowledged write was lost %s\n%s" % (where, text)
+    assert res.ok is not None, "history too big to check %s\n%s" % (where, text)
+    pytest.fail("history is not linearizable %s\n%s" % (where, text))
+
+
 def final_values(history):
     """{key: value of its latest final GET}."""
     out, last = {}, {}
@@ -259,16 +275,7 @@ def test_nemesis(nemesis_netns, make_cluster, summary):
     checker.check_rest()
     res = checker.result
     summary(res.summary() + "; %d epochs checked during the run" % len(checker.checked))
-    if not res.ok:
-        text = res.report() + "\nnemesis faults (ms since start): " + nem.events()
-        kinds = res.kinds()
-        # (b) and (c) get their own words; (a) covers the rest
-        assert "failed-write-visible" not in kinds, \
-            "a write the client saw fail is visible %s\n%s" % (where, text)
-        assert "lost-acked-write" not in kinds, \
-            "an acknowledged write was lost %s\n%s" % (where, text)
-        assert res.ok is not None, "history too big to check %s\n%s" % (where, text)
-        pytest.fail("history is not linearizable %s\n%s" % (where, text))
+    assert_linearizable(res, where, "nemesis faults (ms since start): " + nem.events())
 
     # (d) the replicas agree, with each other and with the final reads
     digest = wait_digest(cluster, where)

@@ -240,8 +240,8 @@ def _match(src, dst):
     return " ".join(parts)
 
 
-def _matches(a, b, direction):
-    """Every match expression for the packets between a and b in direction."""
+def _pairs(a, b, direction, match):
+    """match(src, dst) for every pair of endpoints between a and b in direction."""
     if direction not in ("both", "to", "from"):
         raise ValueError("direction must be both, to or from, not %r" % (direction,))
     ea, eb = _endpoints(a) or [None], _endpoints(b) or [None]
@@ -251,10 +251,15 @@ def _matches(a, b, direction):
     for x in ea:
         for y in eb:
             if direction in ("both", "to"):
-                out.append(_match(x, y))
+                out.append(match(x, y))
             if direction in ("both", "from"):
-                out.append(_match(y, x))
+                out.append(match(y, x))
     return out
+
+
+def _matches(a, b, direction):
+    """Every nft match expression for the packets between a and b in direction."""
+    return _pairs(a, b, direction, _match)
 
 
 def _ipt_match(src, dst):
@@ -274,16 +279,7 @@ def _ipt_match(src, dst):
 
 def _ipt_matches(a, b, direction):
     """_matches() as iptables arguments."""
-    _matches(a, b, direction)  # the same checks
-    ea, eb = _endpoints(a) or [None], _endpoints(b) or [None]
-    out = []
-    for x in ea:
-        for y in eb:
-            if direction in ("both", "to"):
-                out.append(_ipt_match(x, y))
-            if direction in ("both", "from"):
-                out.append(_ipt_match(y, x))
-    return out
+    return _pairs(a, b, direction, _ipt_match)
 
 
 class NetFault:

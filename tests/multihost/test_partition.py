@@ -27,13 +27,12 @@ import sys
 import threading
 import time
 
-import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "crash"))
 
 import lincheck  # noqa: E402
-from test_nemesis import Checker, final_values, wait_digest  # noqa: E402
+from test_nemesis import Checker, assert_linearizable, final_values, wait_digest  # noqa: E402
 from workload import Workload  # noqa: E402
 
 REPLICA_PORT = 7379
@@ -164,15 +163,7 @@ def test_partitions(sim_cluster, summary):
     checker.check_rest()
     res = checker.result
     summary(res.summary())
-    if not res.ok:
-        text = res.report() + "\nfaults (s since start): " + events
-        kinds = res.kinds()
-        assert "failed-write-visible" not in kinds, \
-            "a write the client saw fail is visible %s\n%s" % (where, text)
-        assert "lost-acked-write" not in kinds, \
-            "an acknowledged write was lost %s\n%s" % (where, text)
-        assert res.ok is not None, "history too big to check %s\n%s" % (where, text)
-        pytest.fail("history is not linearizable %s\n%s" % (where, text))
+    assert_linearizable(res, where, "faults (s since start): " + events)
     ok = wl.counts.total("ok")
     assert ok > 200, "only %d ops succeeded under partitions %s" % (ok, where)
     digest = wait_digest(c, where, timeout=60)
