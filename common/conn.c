@@ -50,6 +50,7 @@ struct conn {
     uint64_t id;
     size_t req_bytes; /* bytes of the request being parsed, for the query limit */
     int paused, closing, in_read, dead, reading, write_queued;
+    int eof; /* the client shut its write side: answer what it sent, then close */
     char peer[64];
     TAILQ_ENTRY(conn) link;
     TAILQ_ENTRY(conn) wlink; /* on the server's write queue */
@@ -95,6 +96,22 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
+/* Whether c has nothing left to do and may be freed: it died, or its last reply (QUIT, a
+ * protocol error) is written, or its client shut its write side and every request it sent
+ * has been read, answered and written -- replies the owner still owes (a 2PC round, a held
+ * vote) count through ops->busy. */
+static int conn_finished(struct conn *c)
+{
+    if (c->dead)
+        return 1;
+    if (evbuffer_get_length(c->out) > 0 || (c->closing ? 0 : evbuffer_get_length(c->staging) > 0))
+        return 0;
+    if (c->closing)
+        return 1;
+    return c->eof && evbuffer_get_length(c->in) == 0 &&
+           !(c->srv->ops->busy && c->srv->ops->busy(c));
+}
+
 /* Redis's client-query-buffer-limit: a request growing past it closes the connection,
  * without a reply (there is no request to answer yet). */
 static void check_query_limit(struct conn *c)
@@ -135,7 +152,8 @@ static size_t feed_chunk(struct conn *c, const char *p, size_t len)
 /* Reading stops while CONN_READ_HIGH_WATER bytes wait unparsed (a paused client). */
 static void update_reading(struct conn *c)
 {
-    int want = !c->closing && !c->dead && evbuffer_get_length(c->in) < CONN_READ_HIGH_WATER;
+    int want = !c->closing && !c->dead && !c->eof &&
+               evbuffer_get_length(c->in) < CONN_READ_HIGH_WATER;
     if (want == c->reading)
         return;
     c->reading = want;
@@ -166,7 +184,8 @@ static void process_input(struct conn *c)
     update_reading(c);
 }
 
-/* Returns 1 if bytes were read, 0 if none are there yet, -1 on EOF or error. */
+/* Returns 1 if bytes were read, 0 if none are there yet, 2 at EOF (the client shut its
+ * write side; it may still read), -1 on error. */
 static int read_some(struct conn *c)
 {
     struct evbuffer_iovec v;
@@ -175,7 +194,9 @@ static int read_some(struct conn *c)
     ssize_t n = read(c->fd, v.iov_base, CONN_READ_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return 0;
-    if (n <= 0)
+    if (n == 0)
+        return 2;
+    if (n < 0)
         return -1;
     v.iov_len = (size_t)n;
     evbuffer_commit_space(c->in, &v, 1);
@@ -188,6 +209,17 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     int rc = read_some(c);
     if (rc < 0) {
         conn_free(c);
+        return;
+    }
+    if (rc == 2) {
+        /* Half-close, as Redis: every request already read is still run and answered, in
+         * order; the conn closes once the last reply is written (conn_finished). */
+        c->eof = 1;
+        update_reading(c);
+        if (conn_finished(c))
+            conn_free(c);
+        else if (!c->paused && !c->closing && evbuffer_get_length(c->in) > 0)
+            process_input(c);
         return;
     }
     if (rc > 0 && !c->paused && !c->closing)
@@ -223,7 +255,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     while ((c = TAILQ_FIRST(&s->writeq)) != NULL) {
         TAILQ_REMOVE(&s->writeq, c, wlink);
         c->write_queued = 0;
-        if (write_some(c) < 0 || (c->closing && evbuffer_get_length(c->out) == 0))
+        if (write_some(c) < 0 || conn_finished(c))
             conn_free(c);
     }
 }
@@ -231,14 +263,14 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (write_some(c) < 0 || (c->closing && evbuffer_get_length(c->out) == 0))
+    if (write_some(c) < 0 || conn_finished(c))
         conn_free(c);
 }
 
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (c->dead || (c->closing && evbuffer_get_length(c->out) == 0))
+    if (conn_finished(c))
         conn_free(c);
     else if (!c->paused && !c->closing)
         process_input(c);
@@ -392,8 +424,8 @@ void conn_flush(struct conn *c)
         }
         return;
     }
-    /* A closing or dead conn with nothing left to write would never see a write event. */
-    if ((c->dead || (c->closing && evbuffer_get_length(c->out) == 0)) && !c->in_read)
+    /* A finished conn with nothing left to write would never see a write event. */
+    if (!c->in_read && conn_finished(c))
         event_active(c->kick, 0, 0);
 }
 

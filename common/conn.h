@@ -21,6 +21,11 @@
  * A protocol error is answered with its error text and the connection is closed once the
  * reply is written, as Redis does. conn_close_after_reply() does the same for QUIT.
  *
+ * Half-close. A client that shuts its write side (`nc -N`, shutdown(SHUT_WR)) still gets
+ * every reply to what it sent, in order, then the close, as from Redis: at EOF the conn
+ * stops reading, runs what it has read, and closes once nothing is left to parse, to
+ * write, or owed (ops->busy).
+ *
  * Limits. With conn_server_set_query_limit() (the coordinator sets Redis's
  * client-query-buffer-limit, 1 GB by default; a replica sets none), a request still
  * incomplete after that many bytes closes the connection without a reply, as Redis does. While
@@ -54,6 +59,11 @@ struct conn_ops {
     void (*on_batch_end)(struct conn *c);
     /* The connection is going away (may be NULL). */
     void (*on_close)(struct conn *c);
+    /* Whether replies to requests already handed over are still owed (a write waiting for
+     * its round, a vote waiting for the log). A conn whose client shut its write side closes
+     * only once this is 0 and its output is written (may be NULL: never busy). The owner
+     * calls conn_flush() when it stops being busy. */
+    int (*busy)(struct conn *c);
 };
 
 /* Listens on host:port. Returns NULL with a message in err (e.g. address in use). */

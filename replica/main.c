@@ -232,10 +232,22 @@ static void on_close(struct conn *c)
     }
 }
 
+/* Replies still held for c until the log is durable (release_held flushes them). */
+static int conn_busy(struct conn *c)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    struct held *h;
+    TAILQ_FOREACH(h, &r->held, link)
+        if (h->c == c)
+            return 1;
+    return 0;
+}
+
 static const struct conn_ops replica_conn_ops = {
     .on_request = on_request,
     .on_batch_end = on_batch_end,
     .on_close = on_close,
+    .busy = conn_busy,
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

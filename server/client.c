@@ -147,6 +147,12 @@ int client_on_open(struct conn *c)
     return 0;
 }
 
+int client_conn_busy(struct conn *c)
+{
+    struct client *cl = conn_data(c);
+    return cl && (cl->nslots > 0 || cl->parked || cl->imm);
+}
+
 void client_set_maxclients(size_t n) { maxclients = n; }
 void client_set_auth_required(int yes) { auth_required = yes; }
 
@@ -317,10 +323,10 @@ static void flush_done(struct client *cl)
         return;
     if (!cl->head && cl->close_when_drained)
         conn_close_after_reply(cl->conn);
-    if (sent) {
+    if (sent)
         cl->last_ms = util_mono_ms();
-        conn_flush(cl->conn);
-    }
+    if (sent || !cl->head)
+        conn_flush(cl->conn); /* no longer busy: a half-closed conn may close now */
 }
 
 static void dispatch_parked(struct client *cl)

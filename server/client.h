@@ -69,6 +69,7 @@ void client_init(const struct client_hooks *hooks);
 int client_on_open(struct conn *c);
 void client_on_request(struct conn *c, const struct resp_request *req);
 void client_on_close(struct conn *c);
+int client_conn_busy(struct conn *c);
 
 /* The writer for an immediate reply (only valid while no slot is pending ahead of it:
  * client_reply_writer() returns a slot's writer itself when needed). The returned writer

@@ -334,7 +334,7 @@ int main(int argc, char **argv)
     static const struct client_hooks hooks = { request_dispatch, multi_forget,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
-                                         client_on_close };
+                                         client_on_close, client_conn_busy };
     client_init(&hooks);
     if (front_init(&o.c) < 0) {
         LOG_WARNING("out of memory at start-up");
