@@ -435,6 +435,11 @@ void conn_close_after_reply(struct conn *c)
     update_reading(c);
 }
 
+void conn_set_unauthenticated(struct conn *c, int yes)
+{
+    resp_parser_set_unauthenticated(c->parser, yes);
+}
+
 void conn_pause(struct conn *c)
 {
     c->paused = 1;

@@ -113,6 +113,11 @@ void conn_flush(struct conn *c);
 /* Stops reading, flushes, and closes once the output is written. */
 void conn_close_after_reply(struct conn *c);
 
+/* Whether Redis's limits before AUTH apply to c's next requests (resp_parser.h: at most
+ * 10 arguments, bulks of 16 KB): the owner sets it while a password is required and c has
+ * not authenticated, and clears it once c has. */
+void conn_set_unauthenticated(struct conn *c, int yes);
+
 /* Stops / restarts parsing input (back-pressure while replies are outstanding). */
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);

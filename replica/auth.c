@@ -96,6 +96,23 @@ static struct auth_conn *state_of(struct conn *c)
     return a;
 }
 
+/* Redis's limits before AUTH (conn.h) while this connection could be refused: a password
+ * or a cluster secret is set and it has shown neither. */
+static void update_limits(struct conn *c, const struct auth_conn *a)
+{
+    conn_set_unauthenticated(c, (requirepass || secret_present()) && !a->trusted &&
+                                    !a->authenticated);
+}
+
+int auth_conn_open(struct conn *c)
+{
+    struct auth_conn *a = state_of(c);
+    if (!a)
+        return -1;
+    update_limits(c, a);
+    return 0;
+}
+
 void auth_conn_close(struct conn *c)
 {
     struct auth_conn *a = conn_data(c);
@@ -167,6 +184,7 @@ static void cmd_tpc_auth(struct conn *c, struct auth_conn *a, const struct resp_
     memset(a->nonce, 0, sizeof a->nonce); /* single use, right or wrong */
     if (ok) {
         a->trusted = 1;
+        update_limits(c, a);
         LOG_VERBOSE("%s proved the cluster secret", conn_peer(c));
         resp_write_simple(w, "OK");
         return;
@@ -187,7 +205,7 @@ static int password_matches(const char *p, size_t len)
 }
 
 /* AUTH password, AUTH default password: Redis 7's replies. */
-static void cmd_auth(struct auth_conn *a, const struct resp_request *req,
+static void cmd_auth(struct conn *c, struct auth_conn *a, const struct resp_request *req,
                      struct resp_writer *w)
 {
     if (req->argc < 2 || req->argc > 3) {
@@ -204,6 +222,7 @@ static void cmd_auth(struct auth_conn *a, const struct resp_request *req,
     size_t p = (size_t)req->argc - 1;
     if (user_ok && (!requirepass || password_matches(req->argv[p], req->lens[p]))) {
         a->authenticated = 1;
+        update_limits(c, a);
         resp_write_simple(w, "OK");
         return;
     }
@@ -236,7 +255,7 @@ int auth_gate(struct conn *c, const struct resp_request *req)
         return 1;
     }
     if (strcasecmp(req->argv[0], "auth") == 0) {
-        cmd_auth(a, req, w);
+        cmd_auth(c, a, req, w);
         return 1;
     }
     if (is_internal(req)) {
@@ -246,8 +265,10 @@ int auth_gate(struct conn *c, const struct resp_request *req)
             /* No secret: the coordinator's protocol is open to anyone, and so are its
              * client commands (DEBUG DIGEST's DIGEST, the link's PING) after TPC.HELLO,
              * which cost nothing more: TPC.READ reads anyway. */
-            if (strcasecmp(req->argv[0], "tpc.hello") == 0)
+            if (strcasecmp(req->argv[0], "tpc.hello") == 0) {
                 a->trusted = 1;
+                update_limits(c, a);
+            }
             return 0;
         }
         if (limiter_pass(&refused_log, &skipped)) {

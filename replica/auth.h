@@ -48,4 +48,8 @@ int auth_gate(struct conn *c, const struct resp_request *req);
 /* Frees c's state; call from on_close. */
 void auth_conn_close(struct conn *c);
 
+/* conn_ops.on_open: a new connection starts under Redis's limits before AUTH (conn.h)
+ * while a password or a cluster secret is set. Returns 0, or -1 if out of memory. */
+int auth_conn_open(struct conn *c);
+
 #endif

@@ -244,6 +244,7 @@ static int conn_busy(struct conn *c)
 }
 
 static const struct conn_ops replica_conn_ops = {
+    .on_open = auth_conn_open,
     .on_request = on_request,
     .on_batch_end = on_batch_end,
     .on_close = on_close,

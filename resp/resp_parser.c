@@ -104,6 +104,7 @@ struct resp_parser {
     size_t line_len;
     size_t line_cap;
     int line_cr;         /* the line's '\r' was seen; the byte after it is still due */
+    int unauth;          /* Redis's limits before AUTH (resp_parser_set_unauthenticated) */
 
     char err[128];
 };
@@ -376,6 +377,8 @@ static enum step_rc step_count(struct resp_parser *p, const char *buf, size_t le
         return line_failure(p, rc, "ERR Protocol error: too big mbulk count string");
     if (!parse_ll(line + 1, n - 1, &ll) || ll > p->lim.max_multibulk)
         return fail(p, "ERR Protocol error: invalid multibulk length");
+    if (p->unauth && ll > RESP_UNAUTH_MAX_MULTIBULK)
+        return fail(p, "ERR Protocol error: unauthenticated multibulk length");
     if (ll <= 0) {
         p->state = PS_START;
         return STEP_CONTINUE;
@@ -404,6 +407,8 @@ static enum step_rc step_bulk_header(struct resp_parser *p, const char *buf, siz
     if (!parse_ll(line + 1, n - 1, &ll) || ll < 0 ||
         (unsigned long long)ll > p->lim.max_bulk || (unsigned long long)ll > SIZE_MAX - 2)
         return fail(p, "ERR Protocol error: invalid bulk length");
+    if (p->unauth && ll > RESP_UNAUTH_MAX_BULK)
+        return fail(p, "ERR Protocol error: unauthenticated bulk length");
     p->bulk_len = (size_t)ll;
     p->bulk_got = 0;
     pre = p->bulk_len < RESP_PREALLOC_MAX ? p->bulk_len : RESP_PREALLOC_MAX;
@@ -704,6 +709,11 @@ const struct resp_request *resp_parser_request(const struct resp_parser *p)
 const char *resp_parser_error(const struct resp_parser *p)
 {
     return p->err;
+}
+
+void resp_parser_set_unauthenticated(struct resp_parser *p, int yes)
+{
+    p->unauth = yes != 0;
 }
 
 int resp_parser_pending(const struct resp_parser *p)

@@ -92,6 +92,16 @@ const struct resp_request *resp_parser_request(const struct resp_parser *p);
 /* The error text after RESP_ERR, e.g. "ERR Protocol error: invalid bulk length". */
 const char *resp_parser_error(const struct resp_parser *p);
 
+/* Redis 7's limits for a client that has not authenticated while a password is required:
+ * a multibulk of more than RESP_UNAUTH_MAX_MULTIBULK arguments fails with "ERR Protocol
+ * error: unauthenticated multibulk length", a bulk longer than RESP_UNAUTH_MAX_BULK with
+ * "ERR Protocol error: unauthenticated bulk length" (networking.c, processMultibulkBuffer:
+ * an unauthenticated client cannot make the server allocate much). They apply from the
+ * next count or bulk header on, so an AUTH in a pipeline lifts them for what follows. */
+#define RESP_UNAUTH_MAX_MULTIBULK 10
+#define RESP_UNAUTH_MAX_BULK 16384
+void resp_parser_set_unauthenticated(struct resp_parser *p, int yes);
+
 /* True while a request has been started but not completed (a partial read). */
 int resp_parser_pending(const struct resp_parser *p);
 

@@ -130,6 +130,7 @@ int client_on_open(struct conn *c)
     cl->id = conn_id(c);
     cl->ctime_ms = cl->last_ms = util_mono_ms();
     cl->authenticated = !auth_required;
+    conn_set_unauthenticated(c, !cl->authenticated);
     strcpy(cl->last_cmd, "NULL");
     snprintf(cl->addr, sizeof cl->addr, "%s", conn_peer(c));
     conn_set_data(c, cl);
@@ -507,7 +508,14 @@ int client_set_lib(struct client *cl, int ver, const char *s, size_t len)
 }
 
 int client_authenticated(const struct client *cl) { return cl->authenticated; }
-void client_set_authenticated(struct client *cl, int yes) { cl->authenticated = yes; }
+
+void client_set_authenticated(struct client *cl, int yes)
+{
+    cl->authenticated = yes;
+    if (cl->conn)
+        conn_set_unauthenticated(cl->conn, !yes);
+}
+
 int client_monitor(const struct client *cl) { return cl->monitor; }
 size_t client_monitor_count(void) { return nmonitors; }
 struct multi_state *client_multi(const struct client *cl) { return cl->multi; }
