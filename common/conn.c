@@ -28,14 +28,30 @@
 #include <sys/socket.h>
 
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "log.h"
+#include "util.h"
 
 #define CONN_READ_CHUNK 16384 /* bytes per read(2), as Redis's PROTO_IOBUF_LEN */
+
+/* A conn whose buffers once held this much returns the memory to the system when it is
+ * freed (malloc_trim, CONN_TRIM_DELAY_MS later, once its owner's replies in flight have
+ * been dropped too): glibc keeps freed heap memory otherwise, and a coordinator that
+ * served one greedy client kept its 4 GB (#16). */
+#define CONN_TRIM_BYTES ((size_t)1 << 20)
+#define CONN_TRIM_DELAY_MS 200
+
+/* After accept() fails, the listener rests this long; failures are logged at most once
+ * per CONN_ACCEPT_LOG_EVERY_MS (accept_error_cb). */
+#define CONN_ACCEPT_BACKOFF_MS 100
+#define CONN_ACCEPT_LOG_EVERY_MS 1000
 
 struct conn {
     struct conn_server *srv;
@@ -51,6 +67,10 @@ struct conn {
     size_t req_bytes; /* bytes of the request being parsed, for the query limit */
     int paused, closing, in_read, dead, reading, write_queued;
     int eof; /* the client shut its write side: answer what it sent, then close */
+    int unlimited; /* no query-buffer limit: a replica's coordinator link */
+    int out_full; /* input not parsed while CONN_WRITE_HIGH_WATER bytes wait to be sent */
+    uint64_t soft_since_ms; /* output over the soft limit since then (0: it is not) */
+    size_t peak_bytes;      /* the most its buffers held: a big conn's free trims the heap */
     char peer[64];
     TAILQ_ENTRY(conn) link;
     TAILQ_ENTRY(conn) wlink; /* on the server's write queue */
@@ -63,7 +83,14 @@ struct conn_server {
     void *ctx;
     struct resp_limits limits;
     size_t count, query_limit;
+    size_t obuf_hard, obuf_soft; /* client-output-buffer-limit (0: none) */
+    int obuf_soft_s;
+    uint64_t obuf_disconnections;
     uint64_t bytes_in, bytes_out;
+    struct event *trim;          /* malloc_trim() once a big conn's memory is freed */
+    struct event *relisten;      /* re-enables the listener after an accept() failure */
+    uint64_t accept_log_ms;      /* last accept() failure logged */
+    unsigned long accept_errors; /* failures since then, not logged */
     TAILQ_HEAD(, conn) conns;
     TAILQ_HEAD(, conn) writeq; /* conns with output to write at the end of this turn */
     struct event *flush;       /* writes the queue once per loop turn */
@@ -71,14 +98,41 @@ struct conn_server {
 
 static uint64_t next_conn_id = 1;
 
+static void update_reading(struct conn *c);
+
 static int staging_sink(void *sink, const void *data, size_t len)
 {
     return evbuffer_add(sink, data, len);
 }
 
+static void schedule_trim(struct conn_server *s)
+{
+    struct timeval tv = { 0, CONN_TRIM_DELAY_MS * 1000 };
+    if (s->trim && !evtimer_pending(s->trim, NULL))
+        evtimer_add(s->trim, &tv);
+}
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static void note_peak(struct conn *c)
+{
+    size_t n = evbuffer_get_length(c->in) + c->req_bytes + evbuffer_get_length(c->staging) +
+               evbuffer_get_length(c->out);
+    if (n > c->peak_bytes)
+        c->peak_bytes = n;
+}
+
 static void conn_free(struct conn *c)
 {
     struct conn_server *s = c->srv;
+    note_peak(c);
+    if (c->peak_bytes >= CONN_TRIM_BYTES)
+        schedule_trim(s);
     if (s->ops->on_close)
         s->ops->on_close(c);
     TAILQ_REMOVE(&s->conns, c, link);
@@ -112,12 +166,57 @@ static int conn_finished(struct conn *c)
            !(c->srv->ops->busy && c->srv->ops->busy(c));
 }
 
+static size_t output_bytes(const struct conn *c)
+{
+    return evbuffer_get_length(c->staging) + evbuffer_get_length(c->out);
+}
+
+/* Without a hard output limit, input is not parsed while CONN_WRITE_HIGH_WATER bytes of
+ * replies wait to be sent (conn.h, Limits). */
+static int output_full(const struct conn *c)
+{
+    return c->srv->obuf_hard == 0 && output_bytes(c) >= CONN_WRITE_HIGH_WATER;
+}
+
+/* Redis's client-output-buffer-limit (checkClientOutputBufferLimits): unsent output at the
+ * hard limit, or over the soft one for longer than soft-seconds, condemns the conn: it is
+ * logged once (Redis's words), counted, and freed without sending the rest. Returns 1 if c
+ * is (now) condemned. */
+static int check_output_limit(struct conn *c)
+{
+    struct conn_server *s = c->srv;
+    size_t n = output_bytes(c);
+    int over = s->obuf_hard && n >= s->obuf_hard;
+    if (c->dead)
+        return 1;
+    if (n > c->peak_bytes)
+        c->peak_bytes = n;
+    if (s->obuf_soft && n >= s->obuf_soft) {
+        uint64_t now = util_mono_ms();
+        if (!c->soft_since_ms)
+            c->soft_since_ms = now;
+        else if (now - c->soft_since_ms > (uint64_t)s->obuf_soft_s * 1000)
+            over = 1;
+    } else {
+        c->soft_since_ms = 0;
+    }
+    if (!over)
+        return 0;
+    LOG_WARNING("Client id=%llu addr=%s obuf=%zu scheduled to be closed ASAP for overcoming "
+                "of output buffer limits.", (unsigned long long)c->id, c->peer, n);
+    s->obuf_disconnections++;
+    c->dead = c->closing = 1;
+    update_reading(c);
+    event_active(c->kick, 0, 0);
+    return 1;
+}
+
 /* Redis's client-query-buffer-limit: a request growing past it closes the connection,
  * without a reply (there is no request to answer yet). */
 static void check_query_limit(struct conn *c)
 {
     size_t limit = c->srv->query_limit;
-    if (limit == 0 || c->req_bytes <= limit)
+    if (limit == 0 || c->unlimited || c->req_bytes <= limit)
         return;
     LOG_WARNING("closing client that reached max query buffer length: id=%llu addr=%s "
                 "qbuf=%zu (limit %zu)", (unsigned long long)c->id, c->peer, c->req_bytes,
@@ -130,7 +229,7 @@ static void check_query_limit(struct conn *c)
 static size_t feed_chunk(struct conn *c, const char *p, size_t len)
 {
     size_t off = 0;
-    while (off < len && !c->paused && !c->closing) {
+    while (off < len && !c->paused && !c->closing && !output_full(c)) {
         size_t used = 0;
         enum resp_status st = resp_parser_feed(c->parser, p + off, len - off, &used);
         off += used;
@@ -168,6 +267,10 @@ static void process_input(struct conn *c)
     struct evbuffer *in = c->in;
     c->in_read = 1;
     while (!c->paused && !c->closing && evbuffer_get_length(in) > 0) {
+        if (output_full(c)) {
+            c->out_full = 1; /* write_some resumes the parse once it has drained */
+            break;
+        }
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
@@ -178,6 +281,7 @@ static void process_input(struct conn *c)
             break;
     }
     c->in_read = 0;
+    note_peak(c);
     if (c->srv->ops->on_batch_end)
         c->srv->ops->on_batch_end(c);
     conn_flush(c);
@@ -242,6 +346,12 @@ static int write_some(struct conn *c)
         event_add(c->wev, NULL);
     else
         event_del(c->wev);
+    if (c->out_full && !output_full(c)) {
+        c->out_full = 0;
+        event_active(c->kick, 0, 0);
+    }
+    if (c->soft_since_ms)
+        check_output_limit(c); /* below the soft limit again: forget when it was passed */
     return 0;
 }
 
@@ -255,7 +365,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     while ((c = TAILQ_FIRST(&s->writeq)) != NULL) {
         TAILQ_REMOVE(&s->writeq, c, wlink);
         c->write_queued = 0;
-        if (write_some(c) < 0 || conn_finished(c))
+        if (c->dead || write_some(c) < 0 || conn_finished(c))
             conn_free(c);
     }
 }
@@ -263,7 +373,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (write_some(c) < 0 || conn_finished(c))
+    if (c->dead || write_some(c) < 0 || conn_finished(c))
         conn_free(c);
 }
 
@@ -326,6 +436,37 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     update_reading(c);
 }
 
+static void relisten_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_server *s = arg;
+    evconnlistener_enable(s->listener);
+}
+
+/* accept() failed (EMFILE, ENFILE, ENOBUFS...): the pending connection stays in the
+ * backlog and the listener stays readable, so retrying at once would spin the loop (#16: a
+ * coordinator out of descriptors burnt a core and wrote 14 MB/s of log). The listener
+ * rests CONN_ACCEPT_BACKOFF_MS; the failure is logged at most once per
+ * CONN_ACCEPT_LOG_EVERY_MS, with the number left out. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct conn_server *s = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = { 0, CONN_ACCEPT_BACKOFF_MS * 1000 };
+    uint64_t now = util_mono_ms();
+    evconnlistener_disable(l);
+    evtimer_add(s->relisten, &tv);
+    s->accept_errors++;
+    if (s->accept_log_ms && now - s->accept_log_ms < CONN_ACCEPT_LOG_EVERY_MS)
+        return;
+    LOG_WARNING("Accepting client connection: %s (%lu failures in the last %llu ms; "
+                "accepting again every %d ms)", evutil_socket_error_to_string(err),
+                s->accept_errors,
+                (unsigned long long)(s->accept_log_ms ? now - s->accept_log_ms : 0),
+                CONN_ACCEPT_BACKOFF_MS);
+    s->accept_log_ms = now;
+    s->accept_errors = 0;
+}
+
 struct conn_server *conn_server_new(struct event_base *base, const char *host, int port,
                                     const struct conn_ops *ops, void *ctx,
                                     const struct resp_limits *limits, char *err,
@@ -350,6 +491,8 @@ struct conn_server *conn_server_new(struct event_base *base, const char *host, i
     TAILQ_INIT(&s->conns);
     TAILQ_INIT(&s->writeq);
     s->flush = event_new(base, -1, 0, flush_cb, s);
+    s->trim = evtimer_new(base, trim_cb, s);
+    s->relisten = evtimer_new(base, relisten_cb, s);
     s->listener = evconnlistener_new_bind(base, accept_cb, s,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                               LEV_OPT_CLOSE_ON_EXEC,
@@ -357,9 +500,14 @@ struct conn_server *conn_server_new(struct event_base *base, const char *host, i
     if (!s->listener) {
         snprintf(err, errlen, "can't listen on %s:%d: %s", host, port, strerror(errno));
         event_free(s->flush);
+        if (s->trim)
+            event_free(s->trim);
+        if (s->relisten)
+            event_free(s->relisten);
         free(s);
         return NULL;
     }
+    evconnlistener_set_error_cb(s->listener, accept_error_cb);
     return s;
 }
 
@@ -371,12 +519,41 @@ void conn_server_free(struct conn_server *s)
     while (!TAILQ_EMPTY(&s->conns))
         conn_free(TAILQ_FIRST(&s->conns));
     event_free(s->flush);
+    if (s->trim)
+        event_free(s->trim);
+    if (s->relisten)
+        event_free(s->relisten);
     free(s);
 }
 
 void conn_server_set_query_limit(struct conn_server *s, size_t bytes)
 {
     s->query_limit = bytes;
+}
+
+void conn_server_set_output_limit(struct conn_server *s, size_t hard, size_t soft,
+                                  int soft_seconds)
+{
+    s->obuf_hard = hard;
+    s->obuf_soft = soft;
+    s->obuf_soft_s = soft_seconds;
+}
+
+uint64_t conn_server_output_disconnections(const struct conn_server *s)
+{
+    return s->obuf_disconnections;
+}
+
+void conn_server_cron(struct conn_server *s)
+{
+    struct conn *c, *next;
+    if (!s->obuf_soft)
+        return;
+    for (c = TAILQ_FIRST(&s->conns); c; c = next) {
+        next = TAILQ_NEXT(c, link);
+        if (!c->dead && output_bytes(c) > 0)
+            check_output_limit(c);
+    }
 }
 
 void conn_server_bytes(const struct conn_server *s, uint64_t *in, uint64_t *out)
@@ -417,6 +594,8 @@ void conn_flush(struct conn *c)
     if (n > 0 && !c->dead) {
         c->srv->bytes_out += n;
         evbuffer_add_buffer(c->out, c->staging);
+        if (check_output_limit(c))
+            return;
         if (!c->write_queued) {
             c->write_queued = 1;
             TAILQ_INSERT_TAIL(&c->srv->writeq, c, wlink);
@@ -438,6 +617,11 @@ void conn_close_after_reply(struct conn *c)
 void conn_set_unauthenticated(struct conn *c, int yes)
 {
     resp_parser_set_unauthenticated(c->parser, yes);
+}
+
+void conn_set_query_unlimited(struct conn *c, int yes)
+{
+    c->unlimited = yes;
 }
 
 void conn_pause(struct conn *c)

@@ -33,6 +33,14 @@
  * input buffer libevent stops reading the socket: the client's own TCP window then pushes
  * back, so a paused client costs bounded memory.
  *
+ * Output. With conn_server_set_output_limit() (Redis's client-output-buffer-limit) a conn
+ * whose unsent replies pass the limit is closed. With no hard limit (Redis's default for
+ * normal clients, and a replica's), a conn stops being parsed while CONN_WRITE_HIGH_WATER
+ * bytes of replies wait to be sent, and resumes as the client reads them: a client that
+ * pipelines without reading is paused instead of growing the server without bound (Redis
+ * itself would buffer it all). Either way, once a conn whose buffers held a megabyte or
+ * more is freed, the heap is trimmed (malloc_trim) so RSS comes back down.
+ *
  * Ownership: the server owns its conns. ops->on_close runs exactly once per conn, just
  * before it is freed; after that the owner must drop every pointer to it. A conn is never
  * freed from inside on_request: closes requested there take effect after it returns.
@@ -78,6 +86,21 @@ struct conn_server *conn_server_new(struct event_base *base, const char *host, i
 /* The longest request in bytes a client may have pending; 0 (the default): no limit. */
 void conn_server_set_query_limit(struct conn_server *s, size_t bytes);
 
+/* Unsent output a client may have before parsing of its input stops, when no hard output
+ * limit is set (see Limits above). */
+#define CONN_WRITE_HIGH_WATER ((size_t)16 << 20)
+
+/* Redis's client-output-buffer-limit for the server's clients (0: no such limit). A conn
+ * whose unsent output reaches hard bytes, or stays at soft bytes or more for over
+ * soft_seconds, is logged, counted and closed at once, its output dropped. */
+void conn_server_set_output_limit(struct conn_server *s, size_t hard, size_t soft,
+                                  int soft_seconds);
+/* Conns closed by that limit so far (INFO's client_output_buffer_limit_disconnections). */
+uint64_t conn_server_output_disconnections(const struct conn_server *s);
+/* Run periodically (the coordinator's cron): applies the soft limit to conns whose output
+ * stopped changing. */
+void conn_server_cron(struct conn_server *s);
+
 /* Bytes read from and written to every conn of the server so far. */
 void conn_server_bytes(const struct conn_server *s, uint64_t *in, uint64_t *out);
 
@@ -117,6 +140,10 @@ void conn_close_after_reply(struct conn *c);
  * 10 arguments, bulks of 16 KB): the owner sets it while a password is required and c has
  * not authenticated, and clears it once c has. */
 void conn_set_unauthenticated(struct conn *c, int yes);
+
+/* Exempts c from the query-buffer limit: a replica's link from the coordinator, whose
+ * PREPARE carries a whole round (many clients' requests). */
+void conn_set_query_unlimited(struct conn *c, int yes);
 
 /* Stops / restarts parsing input (back-pressure while replies are outstanding). */
 void conn_pause(struct conn *c);

@@ -23,6 +23,7 @@ static const char *const known_names[] = {
     "log-max-bytes", "daemonize", "requirepass", "cluster-secret-file", "cluster-secret",
     "prepare-timeout-ms", "max-inflight", "repair-chunk", "timeout", "maxclients",
     "min-replicas", "down-after-ms", "write-wait-ms", "link-timeout-ms", "protected-mode",
+    "client-output-buffer-limit", "client-query-buffer-limit",
 };
 
 int options_known_name(const char *name)
@@ -50,6 +51,33 @@ static const struct options_def *find(const struct options_spec *spec, const cha
     return NULL;
 }
 
+/* An OPTIONS_WORDS directive of several words: the setter gets them joined by one space
+ * (kept for the life of the process, as every value). Returns 0, or -1 with err set. */
+static int apply_words(const struct options_def *d, void *ctx, const struct config_entry *e,
+                       char *err, size_t errlen)
+{
+    size_t len = 0;
+    for (int i = 1; i < e->argc; i++)
+        len += e->lens[i] + 1;
+    char *v = malloc(len), *p = v;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 1; i < e->argc; i++) {
+        memcpy(p, e->argv[i], e->lens[i]);
+        p += e->lens[i];
+        *p++ = i + 1 < e->argc ? ' ' : '\0';
+    }
+    char why[256] = "bad value";
+    if (d->set(ctx, d->name, v, 1, why, sizeof why) < 0) {
+        snprintf(err, errlen, "'%s': %s", d->name, why);
+        free(v);
+        return -1;
+    }
+    return 0;
+}
+
 /* One config entry. Returns 0, or -1 with err set to the reason. */
 static int apply_entry(const struct options_spec *spec, void *ctx,
                        const struct config_entry *e, char *err, size_t errlen)
@@ -64,6 +92,8 @@ static int apply_entry(const struct options_spec *spec, void *ctx,
         snprintf(err, errlen, "unknown directive '%.64s'", name);
         return -1;
     }
+    if (d->kind == OPTIONS_WORDS && e->argc > 2)
+        return apply_words(d, ctx, e, err, errlen);
     if (e->argc != 2) {
         snprintf(err, errlen, "'%s' takes one argument, %s; found %d", name,
                  d->kind == OPTIONS_BOOL ? "yes or no" : (d->arg ? d->arg : "a value"),
@@ -137,7 +167,7 @@ static int apply_flags(const struct options_spec *spec, int argc, char **argv, v
         const struct options_def *d = &spec->defs[i];
         if (d->kind == OPTIONS_FILE_ONLY)
             continue;
-        int has_arg = d->kind == OPTIONS_VALUE  ? required_argument
+        int has_arg = d->kind == OPTIONS_VALUE || d->kind == OPTIONS_WORDS ? required_argument
                       : d->kind == OPTIONS_BOOL ? optional_argument /* --daemonize[=no] */
                                                 : no_argument;
         opts[n++] = (struct option){ d->name, has_arg, NULL, OPT_BASE + (int)i };

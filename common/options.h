@@ -31,6 +31,8 @@ enum options_kind {
     OPTIONS_FILE_ONLY, /* directive `name VALUE` only: no flag, so it never shows in argv */
     OPTIONS_HELP,      /* --help: prints the usage, exit 0 */
     OPTIONS_VERSION,   /* --version: prints the version, exit 0 */
+    OPTIONS_WORDS,     /* --name "W1 W2 ..."; directive `name W1 W2 ...` (Redis's
+                        * client-output-buffer-limit): the words joined by one space */
     OPTIONS_KIND_MAX
 };
 

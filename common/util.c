@@ -2,7 +2,10 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +85,25 @@ int util_ensure_dir(const char *path)
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
         return 0;
     return -1;
+}
+
+int util_parse_memory(const char *s, long long *out)
+{
+    static const struct { const char *unit; long long mul; } units[] = {
+        { "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1000000 },
+        { "mb", 1 << 20 }, { "g", 1000000000 }, { "gb", 1 << 30 },
+    };
+    size_t digits = 0;
+    while (isdigit((unsigned char)s[digits]))
+        digits++;
+    uint64_t v;
+    if (digits == 0 || util_parse_u64(s, digits, &v) < 0)
+        return -1;
+    size_t u = 0;
+    while (u < sizeof units / sizeof units[0] && strcasecmp(s + digits, units[u].unit) != 0)
+        u++;
+    if (u == sizeof units / sizeof units[0] || v > (uint64_t)LLONG_MAX / (uint64_t)units[u].mul)
+        return -1;
+    *out = (long long)v * units[u].mul;
+    return 0;
 }

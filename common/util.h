@@ -13,6 +13,10 @@ int util_parse_i64(const char *p, size_t len, int64_t *out);
 /* Same, for an unsigned 64-bit value. */
 int util_parse_u64(const char *p, size_t len, uint64_t *out);
 
+/* Redis's memtoull(): a number with an optional unit b, k, kb, m, mb, g, gb (any case).
+ * Returns 0, or -1 for anything else or a value past LLONG_MAX. */
+int util_parse_memory(const char *s, long long *out);
+
 /* Splits "host:port" into host (copied into hostbuf) and port. Returns 0 or -1. */
 int util_parse_addr(const char *addr, char *hostbuf, size_t hostlen, int *port);
 

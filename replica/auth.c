@@ -97,11 +97,13 @@ static struct auth_conn *state_of(struct conn *c)
 }
 
 /* Redis's limits before AUTH (conn.h) while this connection could be refused: a password
- * or a cluster secret is set and it has shown neither. */
+ * or a cluster secret is set and it has shown neither. A trusted connection (the
+ * coordinator's) has no query-buffer limit. */
 static void update_limits(struct conn *c, const struct auth_conn *a)
 {
     conn_set_unauthenticated(c, (requirepass || secret_present()) && !a->trusted &&
                                     !a->authenticated);
+    conn_set_query_unlimited(c, a->trusted); /* the coordinator's rounds may be big */
 }
 
 int auth_conn_open(struct conn *c)

@@ -41,6 +41,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "failpoint.h"
+#include "fdlimit.h"
 #include "localaddr.h"
 #include "log.h"
 #include "options.h"
@@ -61,6 +62,8 @@ struct replica {
     char pidfile[4096];
     int port;
     uint64_t start_ms, max_log_bytes;
+    long long query_limit; /* client-query-buffer-limit (conn.h), as the coordinator's */
+    long long maxclients;  /* connections past this many are refused, as Redis does */
     uint64_t rng; /* seeds for RANDOMKEY */
     struct event *lazy_sync;
     TAILQ_HEAD(held_list, held) held; /* replies waiting for the log, in the order they were made */
@@ -243,8 +246,23 @@ static int conn_busy(struct conn *c)
     return 0;
 }
 
+/* A new connection: refused past maxclients as Redis refuses it (answered, then closed),
+ * else under the auth gate's limits. */
+static int on_open(struct conn *c)
+{
+    struct replica *r = conn_server_ctx_of(c);
+    if (auth_conn_open(c) < 0)
+        return -1;
+    if ((long long)conn_server_count(r->srv) > r->maxclients) {
+        resp_write_error(conn_writer(c), "ERR max number of clients reached");
+        conn_close_after_reply(c);
+        conn_flush(c);
+    }
+    return 0;
+}
+
 static const struct conn_ops replica_conn_ops = {
-    .on_open = auth_conn_open,
+    .on_open = on_open,
     .on_request = on_request,
     .on_batch_end = on_batch_end,
     .on_close = on_close,
@@ -299,6 +317,18 @@ static int set_opt(void *ctx, const char *name, const char *v, int from_file, ch
             return -1;
         }
         o->r->max_log_bytes = b;
+    } else if (strcmp(name, "maxclients") == 0) {
+        long long n = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || n < 1 || n > 4294967295LL) {
+            snprintf(err, errlen, "must be an integer from 1 to 4294967295");
+            return -1;
+        }
+        o->r->maxclients = n;
+    } else if (strcmp(name, "client-query-buffer-limit") == 0) {
+        if (util_parse_memory(v, &o->r->query_limit) < 0 || o->r->query_limit < (1 << 20)) {
+            snprintf(err, errlen, "must be a memory value of at least 1mb (as 64mb, 1gb)");
+            return -1;
+        }
     } else if (strcmp(name, "loglevel") == 0) {
         if ((o->level = log_level_parse(v)) == LOG_LEVEL_MAX) {
             snprintf(err, errlen, "must be debug, verbose, notice or warning");
@@ -351,6 +381,8 @@ static const struct options_def replica_defs[] = {
     { "pidfile", OPTIONS_VALUE, set_opt, "FILE", "pid file (default DIR/twopc-replica.pid)" },
     { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
+    { "maxclients", OPTIONS_VALUE, set_opt, "N", "refuse connections past this many with Redis's -ERR max number of clients reached (default 10000; lowered at start-up to what the open-files limit allows)" },
+    { "client-query-buffer-limit", OPTIONS_VALUE, set_opt, "BYTES", "close a connection whose request in progress passes this size (default 1gb, as the coordinator; the coordinator's PREPARE of a round counts too)" },
     { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none)" },
     { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },
     { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
@@ -436,6 +468,7 @@ static int finish_options(struct replica_opts *o)
 int main(int argc, char **argv)
 {
     struct replica r = { .start_ms = util_mono_ms(), .max_log_bytes = 16 << 20,
+                         .query_limit = 1LL << 30, .maxclients = 10000,
                          .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
     static struct replica_opts o = { .bind = "127.0.0.1", .level = LOG_LEVEL_NOTICE };
     o.r = &r;
@@ -483,12 +516,15 @@ int main(int argc, char **argv)
         return 1;
     }
     r.lazy_sync = evtimer_new(r.base, lazy_sync_cb, &r);
+    if ((r.maxclients = fdlimit_adjust(r.maxclients)) < 0)
+        return 1;
     r.srv = conn_server_new(r.base, bind, r.port, &replica_conn_ops, &r, NULL, err, sizeof err);
     if (!r.srv) {
         LOG_WARNING("%s", err);
         fprintf(stderr, "twopc-replica: %s\n", err);
         return 1;
     }
+    conn_server_set_query_limit(r.srv, (size_t)r.query_limit);
     log_write_pidfile(r.pidfile);
     daemon_ready(); /* daemonize: stdio to /dev/null, the parent exits 0 */
     struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);

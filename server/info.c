@@ -194,10 +194,12 @@ static void section_stats(struct evbuffer *b, const struct coord *c)
         "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
         "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\nexpired_keys:0\r\n"
         "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\ntotal_error_replies:0\r\n\r\n",
+        "pubsub_patterns:0\r\ntotal_error_replies:0\r\n"
+        "client_output_buffer_limit_disconnections:%llu\r\n\r\n",
         (unsigned long long)st.connections, (unsigned long long)st.commands,
         (unsigned long long)st.ops_per_sec, (unsigned long long)in, (unsigned long long)out,
-        (unsigned long long)st.rejected);
+        (unsigned long long)st.rejected,
+        (unsigned long long)(c->srv ? conn_server_output_disconnections(c->srv) : 0));
 }
 
 static void section_replication(struct evbuffer *b, const struct coord *c)

@@ -35,6 +35,7 @@
 #include "data_cmd.h"
 #include "expire.h"
 #include "failpoint.h"
+#include "fdlimit.h"
 #include "info.h"
 #include "localaddr.h"
 #include "log.h"
@@ -62,8 +63,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
+    struct coord *c = arg;
     stats_sample(util_mono_ms());
     client_close_idle((int)settings_get()->timeout);
+    conn_server_cron(c->srv); /* client-output-buffer-limit's soft limit */
 }
 
 /* Every command file registers its table; the watch module hears of every commit. Returns
@@ -228,6 +231,8 @@ static const struct options_def server_defs[] = {
     { "requirepass", OPTIONS_VALUE, set_setting, "PASSWORD", "clients must AUTH with it first (default: none)" },
     { "timeout", OPTIONS_VALUE, set_setting, "SECONDS", "close clients idle this long (default 0: never)" },
     { "maxclients", OPTIONS_VALUE, set_setting, "N", "refuse clients past this many (default 10000)" },
+    { "client-output-buffer-limit", OPTIONS_WORDS, set_setting, "'CLASS HARD SOFT SECONDS'", "Redis's: close a client whose unsent replies reach HARD bytes, or stay over SOFT for SECONDS (classes normal, pubsub, slave; default 'normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60'); with no hard limit a client that does not read is paused at 16 MB of unsent replies instead" },
+    { "client-query-buffer-limit", OPTIONS_VALUE, set_setting, "BYTES", "close a client whose request in progress passes this size (default 1gb)" },
     { "min-replicas", OPTIONS_VALUE, set_setting, "K", "a replica down longer than --down-after-ms is left out of the in-sync set while K other in-sync replicas are up, and writes go on without it (default 0: never; every replica must vote)" },
     { "down-after-ms", OPTIONS_VALUE, set_setting, "MS", "how long a replica may be down or silent before that (default 5000)" },
     { "write-wait-ms", OPTIONS_VALUE, set_setting, "MS", "how long a write waits for a replica link that is reconnecting before it fails with NOREPLICAS (default 2000)" },
@@ -340,6 +345,15 @@ int main(int argc, char **argv)
         LOG_WARNING("out of memory at start-up");
         return 1;
     }
+    /* Descriptors for maxclients, or a lower maxclients (fdlimit.h), before listening. */
+    long long maxclients = fdlimit_adjust(settings_get()->maxclients);
+    if (maxclients < 0)
+        return 1;
+    if (maxclients != settings_get()->maxclients) {
+        char n[24];
+        snprintf(n, sizeof n, "%lld", maxclients);
+        settings_set("maxclients", n, strlen(n), err, sizeof err);
+    }
     o.c.srv = conn_server_new(base, o.c.bind, o.c.port, &ops, &o.c, NULL, err, sizeof err);
     if (!o.c.srv) {
         LOG_WARNING("%s", err);
@@ -357,7 +371,7 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    struct event *cron = event_new(base, -1, EV_PERSIST, on_cron, NULL);
+    struct event *cron = event_new(base, -1, EV_PERSIST, on_cron, &o.c);
     struct timeval cron_tv = { 0, STATS_SAMPLE_MS * 1000 };
     event_add(cron, &cron_tv);
     LOG_NOTICE("ready to accept connections on %s:%d", o.c.bind, o.c.port);

@@ -34,11 +34,16 @@ static struct settings cur = {
     .down_after_ms = 5000,
     .write_wait_ms = 2000,
     .link_timeout_ms = LINK_TIMEOUT_MS,
+    /* Redis 7's defaults */
+    .obuf = { { 0, 0, 0 }, { 256LL << 20, 64LL << 20, 60 }, { 32LL << 20, 8LL << 20, 60 } },
 };
+static const char *const obuf_class_names[SETTINGS_OBUF_CLASSES] = { "normal", "slave",
+                                                                      "pubsub" };
+static char obuf_str[256]; /* CONFIG GET's text, rebuilt when the value changes */
 static struct coord *coord;
 static char port_str[16], timeout_ms_str[16];
 
-enum param_kind { P_INT, P_MEM, P_STR, P_FIXED };
+enum param_kind { P_INT, P_MEM, P_STR, P_FIXED, P_OBUF };
 
 struct param {
     const char *name;
@@ -55,6 +60,17 @@ static void apply_maxclients(void) { client_set_maxclients((size_t)cur.maxclient
 static void apply_requirepass(void)
 {
     client_set_auth_required(settings_password_required());
+}
+
+static void apply_output_limit(void)
+{
+    const long long *n = cur.obuf[SETTINGS_OBUF_NORMAL];
+    snprintf(obuf_str, sizeof obuf_str, "%s %lld %lld %lld %s %lld %lld %lld %s %lld %lld %lld",
+             obuf_class_names[0], cur.obuf[0][0], cur.obuf[0][1], cur.obuf[0][2],
+             obuf_class_names[1], cur.obuf[1][0], cur.obuf[1][1], cur.obuf[1][2],
+             obuf_class_names[2], cur.obuf[2][0], cur.obuf[2][1], cur.obuf[2][2]);
+    if (coord && coord->srv)
+        conn_server_set_output_limit(coord->srv, (size_t)n[0], (size_t)n[1], (int)n[2]);
 }
 
 static void apply_query_limit(void)
@@ -100,6 +116,7 @@ static struct param params[] = {
     { "slowlog-log-slower-than", P_INT, -1, LLONG_MAX, &cur.slowlog_slower_than, NULL, NULL,
       NULL },
     { "slowlog-max-len", P_INT, 0, LONG_MAX, &cur.slowlog_max_len, NULL, NULL, NULL },
+    { "client-output-buffer-limit", P_OBUF, 0, 0, NULL, NULL, obuf_str, apply_output_limit },
     { "client-query-buffer-limit", P_MEM, 1024 * 1024, LLONG_MAX, &cur.query_limit, NULL, NULL,
       apply_query_limit },
     { "latency-monitor-threshold", P_INT, 0, LLONG_MAX, &cur.latency_threshold, NULL, NULL,
@@ -153,6 +170,7 @@ void settings_init(struct coord *c)
         cur.requirepass = strdup("");
     apply_maxclients();
     apply_query_limit();
+    apply_output_limit();
     apply_requirepass();
     apply_min_replicas();
     apply_down_after();
@@ -167,25 +185,62 @@ int settings_password_required(void)
     return cur.requirepass && cur.requirepass[0];
 }
 
-/* Redis's memtoull(): a number with an optional unit b, k, kb, m, mb, g, gb. */
+/* Redis's memtoull() (util.h). */
 static int parse_memory(const char *s, long long *out)
 {
-    static const struct { const char *unit; long long mul; } units[] = {
-        { "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1000000 },
-        { "mb", 1 << 20 }, { "g", 1000000000 }, { "gb", 1 << 30 },
-    };
-    size_t digits = 0;
-    while (isdigit((unsigned char)s[digits]))
-        digits++;
-    uint64_t v;
-    if (digits == 0 || util_parse_u64(s, digits, &v) < 0)
+    return util_parse_memory(s, out);
+}
+
+/* Redis's client-output-buffer-limit value: "<class> <hard> <soft> <soft-seconds>", once or
+ * more (classes normal, slave or replica, pubsub; sizes with units). Stores into out when
+ * it is not NULL. Returns 0, or -1 with Redis's reason. */
+static int parse_obuf(const char *value, long long (*out)[3], char *err, size_t errlen)
+{
+    char words[64][64];
+    int n = 0;
+    for (const char *p = value; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t w = strcspn(p, " \t");
+        if (w == 0)
+            break;
+        if (n == 64 || w >= sizeof words[0]) {
+            snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+            return -1;
+        }
+        memcpy(words[n], p, w);
+        words[n++][w] = 0;
+        p += w;
+    }
+    if (n % 4) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
         return -1;
-    size_t u = 0;
-    while (u < sizeof units / sizeof units[0] && strcasecmp(s + digits, units[u].unit) != 0)
-        u++;
-    if (u == sizeof units / sizeof units[0] || v > (uint64_t)LLONG_MAX / (uint64_t)units[u].mul)
-        return -1;
-    *out = (long long)v * units[u].mul;
+    }
+    for (int j = 0; j < n; j += 4) {
+        int cls = strcasecmp(words[j], "normal") == 0 ? SETTINGS_OBUF_NORMAL
+                  : strcasecmp(words[j], "slave") == 0 || strcasecmp(words[j], "replica") == 0
+                      ? SETTINGS_OBUF_REPLICA
+                  : strcasecmp(words[j], "pubsub") == 0 ? SETTINGS_OBUF_PUBSUB : -1;
+        long long hard, soft;
+        char *end;
+        long long secs = strtoll(words[j + 3], &end, 10);
+        if (cls < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit "
+                     "configuration.");
+            return -1;
+        }
+        if (parse_memory(words[j + 1], &hard) < 0 || parse_memory(words[j + 2], &soft) < 0 ||
+            secs < 0 || *end != '\0' || words[j + 3][0] == '\0') {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer "
+                     "limit configuration.");
+            return -1;
+        }
+        if (out) {
+            out[cls][0] = hard;
+            out[cls][1] = soft;
+            out[cls][2] = secs > INT_MAX ? INT_MAX : secs;
+        }
+    }
     return 0;
 }
 
@@ -200,6 +255,8 @@ static int check_value(const struct param *p, const char *value, size_t len, lon
         return -1;
     case P_STR:
         return 0;
+    case P_OBUF:
+        return parse_obuf(value, NULL, err, errlen);
     case P_MEM:
         if (parse_memory(value, num) < 0) {
             snprintf(err, errlen, "argument must be a memory value");
@@ -224,7 +281,11 @@ static int check_value(const struct param *p, const char *value, size_t len, lon
 
 static int store_value(struct param *p, const char *value, size_t len, long long num)
 {
-    if (p->kind == P_STR) {
+    if (p->kind == P_OBUF) {
+        char err[128];
+        if (parse_obuf(value, cur.obuf, err, sizeof err) < 0)
+            return -1;
+    } else if (p->kind == P_STR) {
         char *copy = malloc(len + 1);
         if (!copy)
             return -1;
@@ -268,7 +329,7 @@ const char *settings_name(size_t i)
 const char *settings_value(size_t i, char *buf, size_t len)
 {
     const struct param *p = &params[i];
-    if (p->kind == P_FIXED)
+    if (p->kind == P_FIXED || p->kind == P_OBUF)
         return p->fixed ? p->fixed : "";
     if (p->kind == P_STR)
         return *p->sval ? *p->sval : "";

@@ -26,6 +26,9 @@ struct coord;
 /* The most parameters the table may hold (callers size arrays with it). */
 #define SETTINGS_MAX 32
 
+enum settings_obuf_class { SETTINGS_OBUF_NORMAL, SETTINGS_OBUF_REPLICA, SETTINGS_OBUF_PUBSUB,
+                           SETTINGS_OBUF_CLASSES };
+
 struct settings {
     long long timeout;             /* idle seconds before a client is closed; 0: never */
     char *requirepass;             /* "" : no password */
@@ -39,6 +42,10 @@ struct settings {
     long long down_after_ms;       /* down this long: left out of the in-sync set */
     long long write_wait_ms;       /* a write waits this long for a reconnecting link */
     long long link_timeout_ms;     /* no reply this long: the link is dropped (replica_link.h) */
+    /* client-output-buffer-limit, Redis's classes: hard, soft (bytes), soft seconds. Only
+     * normal applies (twopc has neither replicas in Redis's sense nor Pub/Sub); the others
+     * are kept and shown for Redis tools. */
+    long long obuf[SETTINGS_OBUF_CLASSES][3];
 };
 
 /* Links the settings to the coordinator (port, dir...) and pushes the initial values. */

@@ -118,8 +118,11 @@ class ManualCluster:
     """Three replicas and a coordinator started by hand, with extra
     coordinator options.  Not restarted if they die (no launcher)."""
 
-    def __init__(self, server_args=(), replicas=3, server_env=None):
+    def __init__(self, server_args=(), replicas=3, server_env=None, preexec_fn=None,
+                 replica_args=()):
         self.server_env = dict(os.environ, **(server_env or {}))
+        self.preexec_fn = preexec_fn  # runs in every daemon before exec (setrlimit...)
+        self.replica_args = list(replica_args)
         self.root = tempfile.mkdtemp(prefix="twopc-clients-")
         base = free_port_block(replicas + 1)
         self.port = base
@@ -141,15 +144,16 @@ class ManualCluster:
         for i, p in enumerate(self.replica_ports):
             d = os.path.join(self.root, "replica-%d" % (i + 1))
             self.procs.append(subprocess.Popen(
-                [REPLICA, "--port", str(p), "--dir", d],
+                [REPLICA, "--port", str(p), "--dir", d] + self.replica_args,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+                stderr=subprocess.DEVNULL, preexec_fn=self.preexec_fn))
         argv = [SERVER, "--port", str(self.port),
                 "--dir", os.path.join(self.root, "coordinator")]
         for p in self.replica_ports:
             argv += ["--replica", "127.0.0.1:%d" % p]
         self.server = subprocess.Popen(argv + self.server_args,
                                        env=self.server_env,
+                                       preexec_fn=self.preexec_fn,
                                        stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE)
@@ -218,8 +222,8 @@ def manual_cluster():
     (server_env={...} adds environment variables for the coordinator)."""
     made = []
 
-    def make(*server_args, server_env=None):
-        mc = ManualCluster(server_args, server_env=server_env)
+    def make(*server_args, server_env=None, **kw):
+        mc = ManualCluster(server_args, server_env=server_env, **kw)
         made.append(mc)
         mc.start()
         return mc
