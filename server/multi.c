@@ -35,10 +35,12 @@
 #include "client.h"
 #include "coord.h"
 #include "data_cmd.h"
+#include "log.h"
 #include "monitor.h"
 #include "op.h"
 #include "reencode.h"
 #include "registry.h"
+#include "settings.h"
 #include "util.h"
 #include "watch.h"
 
@@ -48,9 +50,10 @@ struct qcmd {
 };
 
 struct multi_state {
-    int active, flagged;
+    int active, flagged, oversize;
     struct qcmd *q;
     size_t nq, capq;
+    size_t bytes; /* what the queue holds, as queued_cost() counts it */
     struct watcher *watch; /* NULL until the first WATCH */
 };
 
@@ -114,8 +117,8 @@ static void discard(struct multi_state *m)
 {
     free_queue(m->q, m->nq);
     m->q = NULL;
-    m->nq = m->capq = 0;
-    m->active = m->flagged = 0;
+    m->nq = m->capq = m->bytes = 0;
+    m->active = m->flagged = m->oversize = 0;
 }
 
 static void unwatch(struct multi_state *m)
@@ -174,10 +177,49 @@ static int refused_in_multi(const struct command *cmd)
     return 0;
 }
 
+/* The memory one queued command pins: its op (one allocation) and its queue entry. */
+static size_t queued_cost(const struct resp_request *req)
+{
+    size_t n = sizeof(struct op) + sizeof(struct qcmd);
+    for (int i = 0; i < req->argc; i++)
+        n += sizeof(char *) + sizeof(size_t) + req->lens[i] + 1;
+    return n;
+}
+
+/* The queue's bound: a transaction is submitted as one request, so it gets the limit of
+ * one, client-query-buffer-limit (1 GB by default; a 1,000,000-command MULTI of SETs
+ * takes ~100 MB). Past it the transaction is flagged, what was queued is freed at once,
+ * and every later command until EXEC / DISCARD gets the same error without being kept, so
+ * a client queueing without end costs at most the limit. Redis bounds the queue only
+ * through maxmemory-clients; the error names what was passed. Returns 1 if refused. */
+static int refuse_oversize(struct client *cl, struct multi_state *m, struct resp_writer *w,
+                           const struct resp_request *req)
+{
+    size_t limit = (size_t)settings_get()->query_limit;
+    size_t cost = queued_cost(req);
+    if (!m->oversize && m->bytes + cost <= limit) {
+        m->bytes += cost;
+        return 0;
+    }
+    if (!m->oversize) {
+        LOG_WARNING("client %s: MULTI queue of %zu commands passed client-query-buffer-limit "
+                    "(%zu bytes); transaction discarded", client_addr(cl), m->nq, limit);
+        free_queue(m->q, m->nq);
+        m->q = NULL;
+        m->nq = m->capq = m->bytes = 0;
+    }
+    m->oversize = m->flagged = 1;
+    resp_write_error(w, "ERR MULTI queue exceeds client-query-buffer-limit; transaction "
+                        "discarded (EXEC will fail)");
+    return 1;
+}
+
 void multi_queue(struct client *cl, const struct command *cmd, const struct resp_request *req)
 {
     struct multi_state *m = client_multi(cl);
     struct resp_writer *w = client_reply_writer(cl);
+    if (refuse_oversize(cl, m, w, req))
+        return;
     if (refused_in_multi(cmd)) {
         resp_write_error(w, "ERR Command not allowed inside a transaction");
         m->flagged = 1;

@@ -1,6 +1,7 @@
 """Protocol limits: the idle timeout, the query-buffer limit, maxclients, and
 the cap on replies one pipelining client may have outstanding."""
 
+import os
 import signal
 import socket
 import threading
@@ -110,3 +111,72 @@ def test_pending_replies_are_capped_per_client(manual_cluster):
     while len(got) < len(want) and time.monotonic() < deadline:
         got += flood.recv(1 << 20)
     assert bytes(got) == want
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise AssertionError("no VmRSS")
+
+
+def test_multi_queue_is_bounded(manual_cluster):
+    """A MULTI that queues without end: past client-query-buffer-limit (the whole
+    transaction is one request) the queue is freed, every later command gets the error,
+    EXEC aborts; the connection and the server stay healthy."""
+    mc = manual_cluster()
+    admin = mc.raw()
+    assert send(admin, "CONFIG", "SET", "client-query-buffer-limit", "1mb") == b"+OK\r\n"
+    m = mc.raw()
+    assert send(m, "MULTI") == b"+OK\r\n"
+    value = "x" * 1000
+    m.send(b"".join(resp_encode("SET", "mq:%d" % i, value) for i in range(3000)))
+    replies = [m.read_raw() for _ in range(3000)]
+    queued = replies.index(next(r for r in replies if r != b"+QUEUED\r\n"))
+    assert 900 < queued < 1048, queued          # ~1 KB each against a 1 MB bound
+    err = (b"-ERR MULTI queue exceeds client-query-buffer-limit; transaction discarded "
+           b"(EXEC will fail)\r\n")
+    assert set(replies[queued:]) == {err}
+    assert send(m, "EXEC") == \
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    assert send(m, "EXISTS", "mq:0") == b":0\r\n"
+    # a transaction under the bound works on the same connection
+    assert send(m, "MULTI") == b"+OK\r\n"
+    assert send(m, "SET", "mq:0", "small") == b"+QUEUED\r\n"
+    assert send(m, "EXEC") == b"*1\r\n+OK\r\n"
+    log = open(os.path.join(mc.root, "coordinator", "twopc-server.log")).read()
+    assert log.count("passed client-query-buffer-limit") == 1
+
+
+def test_slowloris_bulk_header(manual_cluster):
+    """`$536870912` announced, then a byte at a time: nothing near the announced size is
+    allocated (the parser grows with the bytes), and `timeout` closes the client, whose
+    request never completes."""
+    mc = manual_cluster("--timeout", "1")
+    pid = mc.server.pid
+    before = rss_mb(pid)
+    socks = []
+    for i in range(20):
+        s = socket.create_connection(("127.0.0.1", mc.port), timeout=10)
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$536870912\r\n")
+        socks.append(s)
+    t0 = time.monotonic()
+    closed = set()
+    while len(closed) < len(socks) and time.monotonic() - t0 < 8:
+        for i, s in enumerate(socks):
+            if i in closed:
+                continue
+            try:
+                s.sendall(b"x")
+            except OSError:
+                closed.add(i)
+        time.sleep(0.2)
+    took = time.monotonic() - t0
+    grew = rss_mb(pid) - before
+    for s in socks:
+        s.close()
+    assert len(closed) == len(socks), (len(closed), took)
+    assert took < 6, took
+    assert grew < 30, grew                        # 20 announced 512 MB bulks
+    assert send(mc.raw(), "PING") == b"+PONG\r\n"
