@@ -7,7 +7,7 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration soak sim bench fuzz clean
+.PHONY: all deps build run test unit integration soak sim bench limits fuzz clean
 MINUTES ?= 30
 
 all: build
@@ -48,6 +48,11 @@ sim: build
 # redis-benchmark against this cluster and redis-server, side by side (docs/benchmarks.md).
 bench: build
 	/usr/bin/python3 bench/bench.py
+
+# RSS of the coordinator and a replica under hostile clients, beside redis-server (README,
+# "Limits"); about two minutes, 10,000 connections.
+limits: build
+	/usr/bin/python3 bench/limits.py
 
 # libFuzzer on the RESP parser and on record decoding + journal replay (clang), 20 s per target.
 fuzz:

@@ -28,9 +28,6 @@
 #include <sys/socket.h>
 
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -114,9 +111,7 @@ static void schedule_trim(struct conn_server *s)
 
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    util_trim_memory();
 }
 
 static void note_peak(struct conn *c)

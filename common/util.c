@@ -3,6 +3,9 @@
 #include "util.h"
 
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <strings.h>
@@ -106,4 +109,11 @@ int util_parse_memory(const char *s, long long *out)
         return -1;
     *out = (long long)v * units[u].mul;
     return 0;
+}
+
+void util_trim_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

@@ -17,6 +17,10 @@ int util_parse_u64(const char *p, size_t len, uint64_t *out);
  * Returns 0, or -1 for anything else or a value past LLONG_MAX. */
 int util_parse_memory(const char *s, long long *out);
 
+/* Gives freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere).
+ * For after a big structure has been freed: glibc keeps it otherwise, and RSS stays up. */
+void util_trim_memory(void);
+
 /* Splits "host:port" into host (copied into hostbuf) and port. Returns 0 or -1. */
 int util_parse_addr(const char *addr, char *hostbuf, size_t hostlen, int *port);
 
