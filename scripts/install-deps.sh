@@ -10,6 +10,7 @@ packages=(
   libssl-dev                              # libcrypto: the cluster secret's HMAC proofs
   redis-tools                             # redis-cli, redis-benchmark (tests and `make run` users)
   redis-server                            # the reference: differential tests and `make bench`
+  netcat-openbsd                          # nc -N: the half-close tests (clients.halfclose)
   python3 python3-redis python3-pytest    # integration tests (/usr/bin/python3)
   iproute2 nftables iptables libnetfilter-queue-dev  # network faults: netns, nft, NFQUEUE, nfdelay
   fabric python3-fabric                   # deploy/fabfile.py (fab, Fabric 2)

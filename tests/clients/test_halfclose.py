@@ -75,3 +75,18 @@ def test_replica_client_port(c):
             break
         time.sleep(0.05)
     assert out == b"+PONG\r\n$1\r\nx\r\n:1\r\n"
+
+
+def test_nc_half_close(c):
+    """The issue's own command: `printf 'PING\\r\\nEXISTS k\\r\\n' | nc -N 127.0.0.1 PORT`
+    (netcat-openbsd's -N shuts the write side at the end of its input)."""
+    import shutil
+    import subprocess
+    nc = shutil.which("nc")
+    if not nc:
+        import pytest
+        pytest.fail("nc not found: install netcat-openbsd (scripts/install-deps.sh)")
+    out = subprocess.run([nc, "-N", "127.0.0.1", str(c.port)],
+                         input=b"PING\r\nEXISTS hc:nc\r\nSET hc:nc 1\r\nGET hc:nc\r\n",
+                         capture_output=True, timeout=30).stdout
+    assert out == b"+PONG\r\n:0\r\n+OK\r\n$1\r\n1\r\n"
