@@ -82,6 +82,9 @@ static void dump_request(struct buf *out, const struct resp_request *req)
 }
 
 /* Feeds one chunk completely, dumping requests and errors. Returns -1 after an error. */
+/* Whether run() puts its parsers under the limits before AUTH (test_unauthenticated). */
+static int unauthenticated;
+
 static int feed_chunk(struct resp_parser *p, const char *in, size_t len, struct buf *out)
 {
     while (len > 0) {
@@ -112,6 +115,8 @@ static void run(const struct resp_limits *lim, const char *in, size_t len, size_
                 size_t split, struct buf *out)
 {
     struct resp_parser *p = resp_parser_new(lim);
+    if (p)
+        resp_parser_set_unauthenticated(p, unauthenticated);
     size_t pos = 0;
 
     CHECK(p != NULL);
@@ -237,6 +242,33 @@ static const struct pcase error_cases[] = {
     PCASE("error after a good request", "PING\r\n*x\r\n",
           "[4:PING,]!ERR Protocol error: invalid multibulk length"),
 };
+
+/* Redis's limits before AUTH (resp_parser_set_unauthenticated), at every split. */
+static void test_unauthenticated(void)
+{
+    static const struct pcase cases[] = {
+        PCASE("10 arguments", "*10\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+              "$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n",
+              "[1:a,1:a,1:a,1:a,1:a,1:a,1:a,1:a,1:a,1:a,]"),
+        PCASE("11 arguments", "*11\r\n",
+              "!ERR Protocol error: unauthenticated multibulk length"),
+        PCASE("20 M arguments", "PING\r\n*20000000\r\n",
+              "[4:PING,]!ERR Protocol error: unauthenticated multibulk length"),
+        PCASE("invalid count first", "*3000000000\r\n",
+              "!ERR Protocol error: invalid multibulk length"),
+        PCASE("bulk over 16384", "*2\r\n$3\r\nGET\r\n$16385\r\n",
+              "!ERR Protocol error: unauthenticated bulk length"),
+        PCASE("bulk over max first", "*1\r\n$600000000\r\n",
+              "!ERR Protocol error: invalid bulk length"),
+        PCASE("inline is not limited", "a b c d e f g h i j k l\n",
+              "[1:a,1:b,1:c,1:d,1:e,1:f,1:g,1:h,1:i,1:j,1:k,1:l,]"),
+    };
+    unauthenticated = 1;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_all_splits(cases[i].name, NULL, cases[i].in, cases[i].in_len, cases[i].want,
+                         cases[i].want_len);
+    unauthenticated = 0;
+}
 
 static void test_tables(void)
 {
@@ -472,6 +504,7 @@ static void test_no_big_prealloc(void)
 int main(void)
 {
     test_tables();
+    test_unauthenticated();
     test_every_byte();
     test_too_big_lines();
     test_limits();
