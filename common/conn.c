@@ -453,10 +453,8 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     s->accept_errors++;
     if (s->accept_log_ms && now - s->accept_log_ms < CONN_ACCEPT_LOG_EVERY_MS)
         return;
-    LOG_WARNING("Accepting client connection: %s (%lu failures in the last %llu ms; "
-                "accepting again every %d ms)", evutil_socket_error_to_string(err),
-                s->accept_errors,
-                (unsigned long long)(s->accept_log_ms ? now - s->accept_log_ms : 0),
+    LOG_WARNING("Accepting client connection: %s (%lu failures since the last such line; "
+                "retrying every %d ms)", evutil_socket_error_to_string(err), s->accept_errors,
                 CONN_ACCEPT_BACKOFF_MS);
     s->accept_log_ms = now;
     s->accept_errors = 0;
