@@ -116,6 +116,7 @@
 #include "record.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 #include "wal.h"
 
 static const char *const round_state_names[ROUND_STATE_MAX] = {
@@ -251,6 +252,16 @@ static struct round *round_parse(int argc, char *const *argv, const size_t *lens
         util_parse_u64(argv[2], lens[2], &now) < 0 || now > INT64_MAX ||
         util_parse_u64(argv[3], lens[3], &nops) < 0 || nops == 0 || nops > INT_MAX) {
         snprintf(err, errlen, "bad round header");
+        return NULL;
+    }
+    if (rid >= TWOPC_RID_LIMIT) {
+        snprintf(err, errlen, "round id %llu is past any a coordinator issues",
+                 (unsigned long long)rid);
+        return NULL;
+    }
+    if (nops > (uint64_t)(argc - 4) / 2) { /* each op is at least <argc> <name> */
+        snprintf(err, errlen, "round header announces %llu ops in %d arguments",
+                 (unsigned long long)nops, argc - 4);
         return NULL;
     }
     struct round *r = calloc(1, sizeof *r);
@@ -389,6 +400,13 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
     }
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
         LOG_WARNING("vote log record at offset %llu: unknown record", (unsigned long long)offset);
+        return -1;
+    }
+    if (rid >= TWOPC_RID_LIMIT) {
+        LOG_WARNING("vote log record at offset %llu: round %llu is past any a coordinator "
+                    "issues (a stray peer's, accepted by twopc 0.2.0 or older); remove this "
+                    "replica's data folder to have it repaired", (unsigned long long)offset,
+                    (unsigned long long)rid);
         return -1;
     }
     if (strcmp(argv[0], "SEEN") == 0) {
@@ -650,6 +668,14 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
     }
+    if (r->rid - p->max_rid > TWOPC_RID_MAX_AHEAD && r->rid > p->max_rid) {
+        LOG_WARNING("refusing PREPARE of round %llu: the highest round seen here is %llu; no "
+                    "coordinator jumps that far (a stray or hostile peer?)", (unsigned long long)r->rid,
+                    (unsigned long long)p->max_rid);
+        vote_no(w, "NO round %llu is too far ahead (%s)", r->rid, "of the highest round seen");
+        round_free(r);
+        return;
+    }
     struct round *last = round_last(p);
     if (r->rid <= p->max_rid || (last && last->state != ROUND_LIVE)) {
         if (r->rid <= p->max_rid)
@@ -698,7 +724,8 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
 
 static int parse_rid(const struct resp_request *req, uint64_t *rid, struct resp_writer *w)
 {
-    if (req->argc == 2 && util_parse_u64(req->argv[1], req->lens[1], rid) == 0)
+    if (req->argc == 2 && util_parse_u64(req->argv[1], req->lens[1], rid) == 0 && *rid != 0 &&
+        *rid < TWOPC_RID_LIMIT)
         return 0;
     resp_write_error(w, "ERR bad round id");
     return -1;
