@@ -148,7 +148,8 @@ int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint
             p->durable = p->marks[n].committed;
         prepared |= p->marks[n].prepared;
     }
-    memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
+    if (n > 0) /* marks may be NULL: no offset on it (UBSan) */
+        memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
     p->nmarks -= n;
     if (prepared)
         FAILPOINT("replica.prepare.after_sync");
