@@ -412,7 +412,7 @@ static int sync_parent_dir(const char *path, char *err, size_t errlen)
 static int open_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
     if (fd < 0) {
         set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));

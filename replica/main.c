@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -350,7 +351,7 @@ static const struct options_def replica_defs[] = {
     { "pidfile", OPTIONS_VALUE, set_opt, "FILE", "pid file (default DIR/twopc-replica.pid)" },
     { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
-    { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none)" },
+    { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },
     { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
     { "cluster-secret-file", OPTIONS_VALUE, set_opt, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
@@ -438,6 +439,7 @@ int main(int argc, char **argv)
                          .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
     static struct replica_opts o = { .bind = "127.0.0.1", .level = LOG_LEVEL_NOTICE };
     o.r = &r;
+    umask(077); /* every file and folder private to the daemon's user (README, Security) */
     int rc = options_parse(&replica_spec, argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
