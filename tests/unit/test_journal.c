@@ -584,8 +584,8 @@ static void test_open_errors(void)
     journal_close(NULL);
 }
 
-/* A new file gets mode 0644 (under a zero umask), and a bare file name (its directory is
- * ".") works. */
+/* A new file gets mode 0600 (under a zero umask: private to the daemon's user, #16), and a
+ * bare file name (its directory is ".") works. */
 static void test_create_relative(void)
 {
     char err[256] = "", cwd[512];
@@ -600,7 +600,7 @@ static void test_create_relative(void)
     umask(old_mask);
     CHECK(j != NULL);
     CHECK_INT_EQ(stat("relative.log", &st), 0);
-    CHECK_INT_EQ(st.st_mode & 0777, 0644);
+    CHECK_INT_EQ(st.st_mode & 0777, 0600);
     journal_close(j);
     CHECK_INT_EQ(chdir(cwd), 0);
 }
