@@ -65,6 +65,7 @@ struct replica {
     struct event *lazy_sync;
     TAILQ_HEAD(held_list, held) held; /* replies waiting for the log, in the order they were made */
     uint64_t durable_ticket; /* newest ticket the log thread made durable */
+    int log_failing; /* the vote log's last attempt failed (a full or failing disk) */
 };
 
 /* One batch of staged replies that may leave only once `ticket` is durable. For one
@@ -167,6 +168,18 @@ static void on_log_progress(void *arg)
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
+    }
+    /* A full or failing disk: the log retries by itself (journal.c); say when it starts
+     * and ends. Meanwhile PREPAREs are refused with MISCONF and reads go on. */
+    char cause[96];
+    int failing = participant_log_failing(r->part, cause, sizeof cause);
+    if (failing != r->log_failing) {
+        if (failing)
+            LOG_WARNING("vote log: can't make records durable (%s); writes are refused until "
+                        "the disk recovers, reads go on", cause);
+        else
+            LOG_NOTICE("vote log: writable again; writes resume");
+        r->log_failing = failing;
     }
     release_held(r);
 }

@@ -168,7 +168,7 @@ static void l_close(struct wal *w)
 }
 
 static const struct wal_ops sim_ops = {
-    l_append, l_submit, l_durable, l_sync, l_rewrite, l_size, l_pending, l_close,
+    l_append, l_submit, l_durable, l_sync, l_rewrite, l_size, l_pending, l_close, NULL,
 };
 
 /* Replays f's lines; cuts a torn tail. Returns 0, or -1 with err (corruption, or fn
