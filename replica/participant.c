@@ -362,12 +362,15 @@ static void round_apply(struct participant *p, struct round *r, int in_txn, int 
  * one SQLite transaction. Returns 0; or -1 with the transaction rolled back and the round
  * untouched, when SQLite fails (SQLITE_FULL, SQLITE_IOERR: a full or failing disk), so the
  * COMMIT can be tried again. See docs/disk-errors.md. */
-static int round_try_apply(struct participant *p, struct round *r)
+static int round_try_apply(struct participant *p, struct round *r, char *why, size_t whylen)
 {
-    if (store_begin(p->store) < 0)
+    if (store_begin(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store));
         return -1;
+    }
     if (exec_apply(p->store, &r->fx) < 0 || store_set_applied(p->store, r->rid) < 0 ||
         store_commit(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store)); /* before the rollback's */
         store_rollback(p->store); /* may fail if SQLite rolled back already: same result */
         return -1;
     }
@@ -703,7 +706,13 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
         return;
     }
     char cause[96];
-    if (wal_failing(p->log, cause, sizeof cause)) {
+    uint64_t bytes = 0;
+    for (int i = 0; i < req->argc; i++)
+        bytes += req->lens[i];
+    /* A disk too full to apply the round later is refused now, where a NO is harmless:
+     * the ops land in the vote log, SQLite's WAL and then its database. */
+    if (wal_failing(p->log, cause, sizeof cause) ||
+        store_room(p->store, STORE_DISK_RESERVE + 4 * bytes, cause, sizeof cause) < 0) {
         /* The vote could not be made durable: refuse now rather than let the coordinator
          * wait for its prepare timeout. It names this replica in the client's error. */
         char msg[256];
@@ -793,14 +802,15 @@ static void commit_round(struct participant *p, const struct resp_request *req,
         failpoint_die("replica.commit.before_apply");
     }
     int evaluated = r->state != ROUND_REPLAYED;
-    if (evaluated && round_try_apply(p, r) < 0) {
+    char why[160];
+    if (evaluated && round_try_apply(p, r, why, sizeof why) < 0) {
         /* The store's disk is full or failing: refuse, keep the round prepared. The
          * coordinator drops the link (no reads come here meanwhile) and re-sends the COMMIT
          * after TPC.HELLO; the COMMIT record just logged is harmless (replay ignores a
          * second COMMIT of a round, and this one is the coordinator's decision anyway). */
         LOG_WARNING("round %llu: can't apply the COMMIT to the store: %s; refusing it until "
-                    "the disk recovers", (unsigned long long)rid, store_error(p->store));
-        vote_no(w, "ERR round %llu can't be applied here now: %s", rid, store_error(p->store));
+                    "the disk recovers", (unsigned long long)rid, why);
+        vote_no(w, "ERR round %llu can't be applied here now: %s", rid, why);
         return;
     }
     round_unlink(pp, r, ROUND_COMMITTED);
