@@ -121,6 +121,7 @@ void txn_assert_round(const struct round *rd)
         uint64_t done = 0;
         char err[64];
         if (rd->ticket && !FAILPOINT_ON("coord.bug.reply_before_durable") &&
+            !FAILPOINT_ON("coord.bug.trust_failed_fsync") &&
             wal_durable(t->log, &done, err, sizeof err) == 0)
             assert(rd->ticket <= done);
         break;
@@ -440,6 +441,12 @@ void txn_log_progress(struct txn *t)
         else
             LOG_NOTICE("decision log: writable again; writes resume");
         t->log_failing = failing;
+    }
+    if (failing && FAILPOINT_ON("coord.bug.trust_failed_fsync")) {
+        /* A deliberate bug, for the simulator: fsyncgate -- the failed batch taken for
+         * durable, as if a retried fsync that "succeeded" could be trusted. */
+        commit_durable(t, UINT64_MAX);
+        return;
     }
     commit_durable(t, done);
 }

@@ -147,6 +147,8 @@ def _full_tmpfs(rig):
     assert err is None, "writes did not resume after space was freed: %s" % err
     resumed = time.monotonic() - t0
     assert resumed < 10, "writes took %.1f s to resume" % resumed
+    print("tmpfs: %d writes of 16 KB acknowledged before full; writes resumed %.2f s after "
+          "the filler was removed" % (len(acked), resumed))
     acked[b"after"] = b"free again"
     for n in range(20):  # and keep working
         c.set(b"more:%d" % n, b"v%d" % n)
@@ -212,8 +214,11 @@ def test_vote_log_eio(make_rig, fault):
     assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
 
     _set_fault(ctl, "")
+    t0 = time.monotonic()
     err = wait_write_ok(c, b"after", b"healed")
     assert err is None, "writes did not resume after the fault cleared: %s" % err
+    print("vote log %s: writes resumed %.2f s after the fault cleared"
+          % (fault, time.monotonic() - t0))
     acked[b"after"] = b"healed"
     assert c.get(b"refused") is None, "a refused write became visible"
     check_agree(rig, acked)
@@ -274,7 +279,10 @@ def test_decision_log_eio(make_rig, fault):
     assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
 
     _set_fault(ctl, "")
+    t0 = time.monotonic()
     t.join(20)
+    print("decision log %s: the waiting write was acknowledged %.2f s after the fault "
+          "cleared" % (fault, time.monotonic() - t0))
     assert first.get("reply") is True, "the pending write: %r" % first.get("reply")
     acked[b"pending"] = b"p"
     err = wait_write_ok(c, b"after", b"healed")
