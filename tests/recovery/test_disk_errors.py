@@ -10,6 +10,9 @@ makes a log write or fsync fail and checks what a client sees:
                              restarted; a filler file removed, writes come back by
                              themselves, and the replicas agree (DEBUG DIGEST, SQLite rows).
                              Skipped, with the reason, where mount(2) is not permitted.
+  test_full_tmpfs_decision_log  only the coordinator's folder on a 1 MB tmpfs filled to
+                             8 KB: the decision log itself hits ENOSPC; the round whose
+                             COMMIT failed waits and commits once space is freed.
   test_vote_log_eio          EIO on write / on fsync of one replica's vote log, injected
                              by tests/tools/eiofs.c (LD_PRELOAD) and switched at run time:
                              writes fail with MISCONF naming that replica, reads go on,
@@ -32,7 +35,7 @@ import time
 import pytest
 import redis
 
-from conftest import SERVER, read_journal
+from conftest import REPLICA, SERVER, read_journal
 
 EIOFS = os.environ.get("TWOPC_EIOFS") or os.path.join(
     os.path.dirname(os.path.dirname(SERVER)), "tests", "tools", "libeiofs.so")
@@ -161,14 +164,97 @@ def _full_tmpfs(rig):
     read_journal(rig.decision_log)
 
 
+def test_full_tmpfs_decision_log(make_rig):
+    """Only the coordinator's folder on a tiny tmpfs, filled to a few KB: its decision log
+    itself hits ENOSPC (a real short write and a real cut-back), not the replicas'
+    reserve check."""
+    rig = make_rig()
+    os.makedirs(rig.coord.dir)
+    ok, why = _mount_tmpfs(rig.coord.dir, "1m")
+    if not ok:
+        pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): %s" % why)
+    try:
+        _full_decision_log(rig)
+    except Exception as e:  # the coordinator's log lives on the tmpfs: attach it first
+        raise AssertionError("%s\n%s" % (e, rig.report(60))) from e
+    finally:
+        rig.close()
+        subprocess.run(["umount", "-l", rig.coord.dir], stderr=subprocess.DEVNULL)
+
+
+def _full_decision_log(rig):
+    rig.start()
+    before = pids(rig)
+    c = rig.client()
+    acked = {}
+    for n in range(5):
+        c.set(b"k%d" % n, b"v%d" % n)
+        acked[b"k%d" % n] = b"v%d" % n
+    filler = os.path.join(rig.coord.dir, "filler")
+    st = os.statvfs(rig.coord.dir)
+    with open(filler, "wb") as f:  # leave 8 KB: two pages
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - 8192))
+    mark = rig.coord.log_mark()
+    pending = None
+    for n in range(2000):  # ~60 bytes of COMMIT + END per write: fills 8 KB in ~140
+        key = b"fill:%d" % n
+        try:
+            rig.client(socket_timeout=3).set(key, b"x")
+            acked[key] = b"x"
+        except redis.exceptions.TimeoutError:
+            pending = key  # its COMMIT record is in the failed batch: it waits
+            break
+        except redis.exceptions.ResponseError as e:
+            assert MISCONF_DECISION.match(str(e)), str(e)
+            break
+    rig.coord.wait_log(r"decision log: can't make records durable \(No space left on "
+                       r"device\)", mark)
+    with pytest.raises(redis.exceptions.ResponseError) as exc:
+        c.set(b"refused", b"x")
+    m = MISCONF_DECISION.match(str(exc.value))
+    assert m and m.group(1) == "No space left on device", str(exc.value)
+    check_reads(c, acked)
+    assert all_running(rig) and pids(rig) == before, "the coordinator exited on ENOSPC"
+
+    os.unlink(filler)
+    err = wait_write_ok(c, b"after", b"free again")
+    assert err is None, "writes did not resume after space was freed: %s" % err
+    acked[b"after"] = b"free again"
+    if pending is not None:  # its round commits once the record is durable
+        deadline = time.monotonic() + 10
+        while c.get(pending) != b"x" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.get(pending) == b"x", "the waiting round did not commit"
+    assert c.get(b"refused") is None, "a refused write became visible"
+    check_agree(rig, acked)
+    read_journal(rig.decision_log)  # the cut-back left no torn record
+    assert rig.coord.stop() == 0
+    rig.coord.start()
+    rig.wait_ready()
+    check_agree(rig, acked)
+
+
 # --------------------------------------------------------------------------
 # (b) injected EIO, switched at run time
 # --------------------------------------------------------------------------
 
-def _shim_env(ctl, match):
+def _preload(binary):
+    """LD_PRELOAD for the shim: after a dynamically linked ASan runtime, if the binary has
+    one (it must come first in the library list: `make asan` builds with gcc)."""
+    try:
+        out = subprocess.run(["ldd", binary], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout.decode(errors="replace")
+    except OSError:
+        out = ""
+    first = [ln.split("=>")[1].split()[0] for ln in out.splitlines()
+             if "libasan.so" in ln and "=>" in ln]
+    return ":".join(first[:1] + [EIOFS])
+
+
+def _shim_env(ctl, match, binary):
     if not os.path.exists(EIOFS):
         pytest.skip("%s not built" % EIOFS)
-    return {"LD_PRELOAD": EIOFS, "EIOFS_MATCH": match, "EIOFS_CONTROL": ctl}
+    return {"LD_PRELOAD": _preload(binary), "EIOFS_MATCH": match, "EIOFS_CONTROL": ctl}
 
 
 def _set_fault(ctl, what):
@@ -181,7 +267,7 @@ def _set_fault(ctl, what):
 def test_vote_log_eio(make_rig, fault):
     rig = make_rig()
     ctl = os.path.join(rig.root, "eiofs.ctl")
-    env = _shim_env(ctl, "/replica-2/votes.log")
+    env = _shim_env(ctl, "/replica-2/votes.log", REPLICA)
     for i in (1, 3):
         rig.replica(i).start()
     rig.replica(2).start(env=env)
@@ -234,7 +320,7 @@ def test_vote_log_eio(make_rig, fault):
 def test_decision_log_eio(make_rig, fault):
     rig = make_rig()
     ctl = os.path.join(rig.root, "eiofs.ctl")
-    env = _shim_env(ctl, "/coordinator/decision.log")
+    env = _shim_env(ctl, "/coordinator/decision.log", SERVER)
     for r in rig.replicas:
         r.start()
     rig.coord.start(env=env)
