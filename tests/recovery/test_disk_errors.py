@@ -21,6 +21,9 @@ makes a log write or fsync fail and checks what a client sees:
                              COMMIT record failed is not acknowledged until the log has
                              healed; later writes are refused with MISCONF; a refused
                              write never becomes visible.
+  test_transient_eio_failpoint  one failed write / fdatasync of a vote log (failpoints
+                             journal.write_eio, journal.fsync_eio): cut back, written again
+                             within 20 ms, no write fails, the log replays clean.
 
 Each test takes a few seconds (the fill is bounded by the tmpfs size).
 """
@@ -380,5 +383,33 @@ def test_decision_log_eio(make_rig, fault):
     # A restart replays the decision log and finds the same data.
     assert rig.coord.stop() == 0
     rig.coord.start()
+    rig.wait_ready()
+    check_agree(rig, acked)
+
+
+@pytest.mark.parametrize("point", ["journal.write_eio@10", "journal.fsync_eio@10"])
+def test_transient_eio_failpoint(make_rig, point):
+    """One failed write (half a record left in the file) or fdatasync of replica 1's vote
+    log, from a failpoint: the journal cuts back and writes again within its first retry
+    (20 ms), so no write fails at all, and the log replays clean."""
+    rig = make_rig()
+    rig.replica(1).start(failpoints=point)
+    for i in (2, 3):
+        rig.replica(i).start()
+    rig.coord.start()
+    rig.wait_ready()
+    before = pids(rig)
+    c = rig.client()
+    acked = {}
+    for n in range(40):
+        c.set(b"k%d" % n, b"v%d" % n)
+        acked[b"k%d" % n] = b"v%d" % n
+    rig.replica(1).wait_log(r"vote log: can't make records durable \(Input/output error\)")
+    rig.replica(1).wait_log(r"vote log: writable again; writes resume")
+    assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
+    check_agree(rig, acked)
+    read_journal(rig.votes_log(1))
+    assert rig.replica(1).stop() == 0
+    rig.replica(1).start()
     rig.wait_ready()
     check_agree(rig, acked)
