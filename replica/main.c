@@ -94,13 +94,14 @@ static void cmd_info(struct replica *r, const struct resp_request *req, struct r
                      "twopc_role:replica\r\nprocess_id:%d\r\n"
                      "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
                      "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n"
-                     "cluster_id:%016llx\r\nreplica_id:%llu\r\n",
+                     "cluster_id:%016llx\r\nreplica_id:%llu\r\nvote_log_status:%s\r\n",
                      TWOPC_VERSION, proto_min, proto_max, (int)getpid(), r->port,
                      (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
                      (unsigned long long)store_applied(participant_store(r->part)),
                      participant_in_doubt(r->part),
                      (long long)store_count(participant_store(r->part)),
-                     (unsigned long long)cluster, (unsigned long long)replica);
+                     (unsigned long long)cluster, (unsigned long long)replica,
+                     participant_log_failing(r->part, NULL, 0) ? "err" : "ok");
     resp_write_bulk(w, buf, (size_t)n);
 }
 

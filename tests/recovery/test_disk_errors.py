@@ -299,6 +299,8 @@ def test_vote_log_eio(make_rig, fault):
     assert m, "no MISCONF error naming the replica: %r" % errors[-3:]
     assert int(m.group(1)) == rig.replica(2).port, errors[-1]
     assert m.group(2) == "Input/output error", errors[-1]
+    assert rig.replica_info(2).get("vote_log_status") == "err"
+    assert rig.replica_info(1).get("vote_log_status") == "ok"
     check_reads(c, acked)
     assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
 
@@ -308,6 +310,7 @@ def test_vote_log_eio(make_rig, fault):
     assert err is None, "writes did not resume after the fault cleared: %s" % err
     print("vote log %s: writes resumed %.2f s after the fault cleared"
           % (fault, time.monotonic() - t0))
+    assert rig.replica_info(2).get("vote_log_status") == "ok"
     acked[b"after"] = b"healed"
     assert c.get(b"refused") is None, "a refused write became visible"
     check_agree(rig, acked)
@@ -363,6 +366,7 @@ def test_decision_log_eio(make_rig, fault):
         time.sleep(0.02)
     assert errors and MISCONF_DECISION.match(errors[0]), errors
     assert MISCONF_DECISION.match(errors[0]).group(1) == "Input/output error"
+    assert rig.info().get("decision_log_status") == "err"
     assert "reply" not in first, "a write was acknowledged while its COMMIT failed: %r" % first
     check_reads(c, acked)
     assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
@@ -374,6 +378,7 @@ def test_decision_log_eio(make_rig, fault):
           "cleared" % (fault, time.monotonic() - t0))
     assert first.get("reply") is True, "the pending write: %r" % first.get("reply")
     acked[b"pending"] = b"p"
+    assert rig.info().get("decision_log_status") == "ok"
     err = wait_write_ok(c, b"after", b"healed")
     assert err is None, "writes did not resume after the fault cleared: %s" % err
     acked[b"after"] = b"healed"
