@@ -66,6 +66,7 @@ struct replica {
     struct event *lazy_sync;
     TAILQ_HEAD(held_list, held) held; /* replies waiting for the log, in the order they were made */
     uint64_t durable_ticket; /* newest ticket the log thread made durable */
+    int log_failing; /* the vote log's last attempt failed (a full or failing disk) */
 };
 
 /* One batch of staged replies that may leave only once `ticket` is durable. For one
@@ -94,13 +95,14 @@ static void cmd_info(struct replica *r, const struct resp_request *req, struct r
                      "twopc_role:replica\r\nprocess_id:%d\r\n"
                      "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
                      "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n"
-                     "cluster_id:%016llx\r\nreplica_id:%llu\r\n",
+                     "cluster_id:%016llx\r\nreplica_id:%llu\r\nvote_log_status:%s\r\n",
                      TWOPC_VERSION, proto_min, proto_max, (int)getpid(), r->port,
                      (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
                      (unsigned long long)store_applied(participant_store(r->part)),
                      participant_in_doubt(r->part),
                      (long long)store_count(participant_store(r->part)),
-                     (unsigned long long)cluster, (unsigned long long)replica);
+                     (unsigned long long)cluster, (unsigned long long)replica,
+                     participant_log_failing(r->part, NULL, 0) ? "err" : "ok");
     resp_write_bulk(w, buf, (size_t)n);
 }
 
@@ -168,6 +170,18 @@ static void on_log_progress(void *arg)
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
+    }
+    /* A full or failing disk: the log retries by itself (journal.c); say when it starts
+     * and ends. Meanwhile PREPAREs are refused with MISCONF and reads go on. */
+    char cause[96];
+    int failing = participant_log_failing(r->part, cause, sizeof cause);
+    if (failing != r->log_failing) {
+        if (failing)
+            LOG_WARNING("vote log: can't make records durable (%s); writes are refused until "
+                        "the disk recovers, reads go on", cause);
+        else
+            LOG_NOTICE("vote log: writable again; writes resume");
+        r->log_failing = failing;
     }
     release_held(r);
 }

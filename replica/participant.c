@@ -358,6 +358,25 @@ static void round_apply(struct participant *p, struct round *r, int in_txn, int 
     p->applied = r->rid;
 }
 
+/* Applies a LIVE or IN_DOUBT round's effects (evaluated at PREPARE) and applied_round in
+ * one SQLite transaction. Returns 0; or -1 with the transaction rolled back and the round
+ * untouched, when SQLite fails (SQLITE_FULL, SQLITE_IOERR: a full or failing disk), so the
+ * COMMIT can be tried again. See docs/disk-errors.md. */
+static int round_try_apply(struct participant *p, struct round *r, char *why, size_t whylen)
+{
+    if (store_begin(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store));
+        return -1;
+    }
+    if (exec_apply(p->store, &r->fx) < 0 || store_set_applied(p->store, r->rid) < 0 ||
+        store_commit(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store)); /* before the rollback's */
+        store_rollback(p->store); /* may fail if SQLite rolled back already: same result */
+        return -1;
+    }
+    return 0;
+}
+
 static int log_decision(struct participant *p, const char *what, uint64_t rid)
 {
     char num[24];
@@ -686,6 +705,23 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
         round_free(r);
         return;
     }
+    char cause[96];
+    uint64_t bytes = 0;
+    for (int i = 0; i < req->argc; i++)
+        bytes += req->lens[i];
+    /* A disk too full to apply the round later is refused now, where a NO is harmless:
+     * the ops land in the vote log, SQLite's WAL and then its database. */
+    if (wal_failing(p->log, cause, sizeof cause) ||
+        store_room(p->store, STORE_DISK_RESERVE + 4 * bytes, cause, sizeof cause) < 0) {
+        /* The vote could not be made durable: refuse now rather than let the coordinator
+         * wait for its prepare timeout. It names this replica in the client's error. */
+        char msg[256];
+        snprintf(msg, sizeof msg, "MISCONF Errors writing to the vote log: %s; writes are "
+                 "refused until the disk recovers", cause);
+        resp_write_error(w, msg);
+        round_free(r);
+        return;
+    }
     /* Evaluated on top of every round still undecided ahead of it (pipelined rounds). */
     r->fx.under = last ? &last->fx : NULL;
     struct record_buf results = { 0 }, tvote = { 0 };
@@ -766,10 +802,24 @@ static void commit_round(struct participant *p, const struct resp_request *req,
         failpoint_die("replica.commit.before_apply");
     }
     int evaluated = r->state != ROUND_REPLAYED;
+    char why[160];
+    if (evaluated && round_try_apply(p, r, why, sizeof why) < 0) {
+        /* The store's disk is full or failing: refuse, keep the round prepared. The
+         * coordinator drops the link (no reads come here meanwhile) and re-sends the COMMIT
+         * after TPC.HELLO; the COMMIT record just logged is harmless (replay ignores a
+         * second COMMIT of a round, and this one is the coordinator's decision anyway). */
+        LOG_WARNING("round %llu: can't apply the COMMIT to the store: %s; refusing it until "
+                    "the disk recovers", (unsigned long long)rid, why);
+        vote_no(w, "ERR round %llu can't be applied here now: %s", rid, why);
+        return;
+    }
     round_unlink(pp, r, ROUND_COMMITTED);
     if (p->rounds)
         p->rounds->fx.under = NULL; /* the new head is evaluated on committed data now */
-    round_apply(p, r, 0, evaluated);
+    if (evaluated)
+        p->applied = r->rid;
+    else
+        round_apply(p, r, 0, evaluated);
     round_free(r);
     p->committed = rid;
     FAILPOINT("replica.commit.after_apply");
