@@ -22,6 +22,9 @@
  *   coord.commit.before_log      every vote YES, COMMIT not logged (round must abort)
  *   coord.commit.after_log       COMMIT durable, not sent to any replica
  *   journal.torn_write           half of a journal write reaches the file, then death
+ *   journal.write_eio            half of a journal write reaches the file, then the write
+ *                                fails with EIO (no death: the journal cuts back, retries)
+ *   journal.fsync_eio            a journal fdatasync fails with EIO (the same)
  *
  * Behaviour switches (FAILPOINT_ON: no crash, a deliberate bug, on for the whole run) exist
  * only to prove that tests catch the bug:
@@ -34,6 +37,9 @@
  *                                  broken rule: a crash then loses an acknowledged write)
  *   coord.bug.skip_in_doubt        a reconnecting replica is not sent the decisions it
  *                                  missed (rounds it holds in doubt, COMMITs it lacks)
+ *   coord.bug.trust_failed_fsync   rounds whose COMMIT record is in a batch the decision log
+ *                                  failed to make durable are committed anyway (fsyncgate:
+ *                                  the simulator's --disk-errors must catch it)
  *   coord.bug.trust_lost_data      a replica whose TPC.HELLO shows lost data (a wiped disk,
  *                                  a folder restored from an older copy) is taken back
  */

@@ -20,11 +20,21 @@
  *
  * After open, journal_append() encodes records into an in-memory buffer and journal_sync()
  * writes the whole buffer (one write(2) in the common case, short writes and EINTR handled)
- * and calls fdatasync(2): one sync makes many records durable (group commit). A failed
- * write or fdatasync marks the journal failed for good, because after a failed fsync the
- * kernel may already have dropped the dirty pages and a retry could report success for
- * data that is not on disk (the PostgreSQL "fsyncgate" lesson); the caller exits and the
- * next start replays the file and cuts whatever torn tail the failure left.
+ * and calls fdatasync(2): one sync makes many records durable (group commit).
+ *
+ * A failed write or fdatasync (ENOSPC, EIO) is survived, never trusted. After a failed
+ * fsync the kernel may already have dropped the dirty pages and marked them clean, so a
+ * second fsync could report success for data that is not on disk (the PostgreSQL
+ * "fsyncgate" lesson); and a short write leaves a torn record that a later append would
+ * bury in the middle of the file, where replay calls it corruption. So the journal
+ * remembers its last durable offset (durable_off), and after a failure every byte past it
+ * counts as never written: the next attempt first cuts the file back to durable_off and
+ * fsyncs that (cut_back), then writes the same records again from memory and fdatasyncs
+ * them. Until an attempt succeeds the journal is "failing" (journal_failing says why);
+ * nothing in the failed batch is reported durable, the records stay in memory, and the
+ * log thread retries on its own (20 ms, backing off to 500 ms), so the log heals by
+ * itself once the disk accepts writes again. Bytes before durable_off were made durable
+ * by an fsync that succeeded and are trusted; nothing after it ever is.
  *
  * The log thread (journal_start_thread) takes the write and the fdatasync off the event
  * loop: journal_submit() hands the buffered records over and returns a ticket at once; the
@@ -83,8 +93,11 @@ struct log_thread {
     struct record_buf queued;  /* under mu: submitted, not yet taken by the thread */
     uint64_t submitted;        /* under mu: newest ticket handed over */
     uint64_t durable;          /* under mu: every ticket up to this one is durable */
-    int failed, stop;          /* under mu */
-    char err[256];             /* under mu: why the thread failed */
+    int failing, stop;         /* under mu: failing: the last pass failed, retry pending */
+    int oom;                   /* under mu: records were lost for want of memory */
+    char err[256];             /* under mu: why the last pass failed */
+    char cause[96];            /* under mu: its strerror text alone */
+    int retry_ms;              /* thread only: wait before the next retry */
     int efd;                   /* eventfd: the thread raises it after each pass */
     struct event *ev;
     journal_durable_fn fn;
@@ -93,8 +106,13 @@ struct log_thread {
 
 struct journal {
     int fd;
-    int failed;             /* a write or fdatasync failed: refuse all further use */
+    int dead;               /* a rewrite's directory fsync failed: refuse all further use */
+    int failing;            /* without a thread: the last sync failed (retry pending) */
+    char err[256], cause[96]; /* without a thread: why */
     uint64_t size;          /* bytes in the file (written or handed to the log thread) */
+    uint64_t durable_off;   /* bytes known durable; after a failure the file is cut back
+                             * to this offset before anything else is written. Owned by
+                             * the log thread while one runs. */
     struct record_buf pending;  /* encoded records not yet written */
     char *path;
     struct log_thread *lt;  /* NULL: journal_sync writes and syncs on the caller's thread */
@@ -412,7 +430,7 @@ static int sync_parent_dir(const char *path, char *err, size_t errlen)
 static int open_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
     if (fd < 0) {
         set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -473,14 +491,14 @@ struct journal *journal_open(const char *path, journal_replay_fn fn, void *ctx,
         journal_close(j);
         return NULL;
     }
-    info->size = j->size;
+    info->size = j->durable_off = j->size;
     return j;
 }
 
 int journal_append(struct journal *j, int argc, const char *const *argv,
                    const size_t *lens)
 {
-    if (j->failed)
+    if (j->dead)
         return -1;
     return record_encode(&j->pending, argc, argv, lens);
 }
@@ -505,22 +523,57 @@ static int write_fd(int fd, const char *buf, size_t len, uint64_t *size)
     return 0;
 }
 
+/* Records why a pass failed: the whole message in err, the strerror text in cause. */
+static void note_cause(char *cause, size_t causelen, int errnum)
+{
+    snprintf(cause, causelen, "%s", strerror(errnum));
+}
+
 /* Writes buf and fdatasyncs fd: the one place records reach the disk, on whichever thread
- * owns the sync. Returns 0, or -1 with a reason in err. */
+ * owns the sync. Returns 0, or -1 with a reason in err and the cause in cause. */
 static int write_and_sync(int fd, const char *path, const struct record_buf *buf,
-                          uint64_t *size, char *err, size_t errlen)
+                          uint64_t *size, char *err, size_t errlen, char *cause,
+                          size_t causelen)
 {
     if (FAILPOINT_HIT("journal.torn_write")) {
         write_fd(fd, buf->p, buf->len / 2 + 1, size);
         failpoint_die("journal.torn_write");
     }
-    if (write_fd(fd, buf->p, buf->len, size) < 0) {
-        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    if (FAILPOINT_HIT("journal.write_eio")) {
+        /* A failed write that left half a record behind: the cut-back must remove it. */
+        write_fd(fd, buf->p, buf->len / 2 + 1, size);
+        errno = EIO;
+        goto write_failed;
+    }
+    if (write_fd(fd, buf->p, buf->len, size) < 0)
+        goto write_failed;
+    /* A failed fdatasync is never retried on the same bytes: see the top of this file. */
+    int synced = FAILPOINT_HIT("journal.fsync_eio") ? (errno = EIO, -1) : fdatasync(fd);
+    if (synced < 0) {
+        int e = errno;
+        set_err(err, errlen, "cannot fdatasync %s: %s", path, strerror(e));
+        note_cause(cause, causelen, e);
         return -1;
     }
-    /* No retry on failure, not even on EINTR: see the top of this file. */
-    if (fdatasync(fd) < 0) {
-        set_err(err, errlen, "cannot fdatasync %s: %s", path, strerror(errno));
+    return 0;
+write_failed:
+    set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    note_cause(cause, causelen, errno);
+    return -1;
+}
+
+/* After a failed write or fdatasync: every byte past off counts as never written (the
+ * kernel may have dropped those dirty pages and marked them clean, and a short write may
+ * have left a torn record). Cuts the file back to off and makes that durable, so that the
+ * records can be written again from memory. Returns 0, or -1 with err and cause. */
+static int cut_back(int fd, const char *path, uint64_t off, char *err, size_t errlen,
+                    char *cause, size_t causelen)
+{
+    if (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0) {
+        int e = errno;
+        set_err(err, errlen, "cannot cut %s back to its durable size %llu: %s", path,
+                (unsigned long long)off, strerror(e));
+        note_cause(cause, causelen, e);
         return -1;
     }
     return 0;
@@ -539,24 +592,82 @@ static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t er
 
 int journal_sync(struct journal *j, char *err, size_t errlen)
 {
-    if (j->failed) {
-        set_err(err, errlen, "journal %s is unusable after an earlier write or fsync "
-                "failure", j->path);
+    if (j->dead) {
+        set_err(err, errlen, "journal %s is unusable after an earlier failure to make a "
+                "rewrite durable", j->path);
         return -1;
     }
     if (j->lt)
         return wait_durable(j, journal_submit(j), err, errlen);
-    if (j->pending.len == 0)
+    if (j->pending.len == 0 && !j->failing)
         return 0;
-    if (write_and_sync(j->fd, j->path, &j->pending, &j->size, err, errlen) < 0) {
-        j->failed = 1;
+    /* The buffer is kept until it is durable: a failed sync is retried by the next. */
+    uint64_t size = j->durable_off;
+    if ((j->failing && cut_back(j->fd, j->path, j->durable_off, j->err, sizeof j->err,
+                                j->cause, sizeof j->cause) < 0) ||
+        write_and_sync(j->fd, j->path, &j->pending, &size, j->err, sizeof j->err, j->cause,
+                       sizeof j->cause) < 0) {
+        j->failing = 1;
+        j->size = j->durable_off;
+        set_err(err, errlen, "%s", j->err);
         return -1;
     }
+    j->failing = 0;
+    j->size = j->durable_off = size;
     buf_reset(&j->pending);
     return 0;
 }
 
 /* ---- the log thread ---- */
+
+/* Retries of a failed pass start this far apart and back off to the maximum: a full disk
+ * is usually freed by a human, in seconds, and a retry costs one ftruncate + fsync. */
+#define JOURNAL_RETRY_MIN_MS 20
+#define JOURNAL_RETRY_MAX_MS 500
+
+/* With lt->mu held: waits for the retry delay (or stop). */
+static void wait_retry(struct log_thread *lt)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)lt->retry_ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    if (!lt->stop)
+        pthread_cond_timedwait(&lt->work, &lt->mu, &ts);
+    lt->retry_ms = lt->retry_ms * 2 > JOURNAL_RETRY_MAX_MS ? JOURNAL_RETRY_MAX_MS
+                                                          : lt->retry_ms * 2;
+}
+
+/* With lt->mu held: takes what was handed over into mine (after what a failed pass left
+ * there). Returns 0, or -1 if out of memory (the queued records then stay queued). */
+static int take_work(struct log_thread *lt, struct record_buf *mine)
+{
+    if (lt->queued.len == 0)
+        return 0;
+    if (mine->len == 0) {
+        struct record_buf tmp = *mine;
+        *mine = lt->queued;
+        lt->queued = tmp;
+        return 0;
+    }
+    if (record_buf_sink(mine, lt->queued.p, lt->queued.len) < 0)
+        return -1;
+    lt->queued.len = 0;
+    return 0;
+}
+
+/* One pass, without the lock: cut back after a failure, then write and sync mine.
+ * Returns 0 with *end the new durable size, or -1 with err and cause. */
+static int log_pass(struct journal *j, int fd, int failing, uint64_t off,
+                    const struct record_buf *mine, uint64_t *end, char *err, size_t errlen,
+                    char *cause, size_t causelen)
+{
+    if (failing && cut_back(fd, j->path, off, err, errlen, cause, causelen) < 0)
+        return -1;
+    *end = off;
+    return write_and_sync(fd, j->path, mine, end, err, errlen, cause, causelen);
+}
 
 static void *log_thread_main(void *arg)
 {
@@ -564,34 +675,46 @@ static void *log_thread_main(void *arg)
     struct log_thread *lt = j->lt;
     struct record_buf mine = { 0 };
     pthread_mutex_lock(&lt->mu);
+    lt->retry_ms = JOURNAL_RETRY_MIN_MS;
     for (;;) {
-        while (lt->queued.len == 0 && !lt->stop)
+        while (lt->queued.len == 0 && !lt->failing && !lt->stop)
             pthread_cond_wait(&lt->work, &lt->mu);
-        if (lt->queued.len == 0 || lt->failed)
-            break; /* stopping, and everything handed over is written */
-        struct record_buf tmp = mine;
-        mine = lt->queued;
-        lt->queued = tmp;
-        uint64_t ticket = lt->submitted;
-        int fd = j->fd;
+        if (lt->stop && (lt->failing || lt->queued.len == 0))
+            break; /* stopping: everything handed over is written, or cannot be */
+        if (take_work(lt, &mine) < 0) {
+            set_err(lt->err, sizeof lt->err, "out of memory writing %s", j->path);
+            note_cause(lt->cause, sizeof lt->cause, ENOMEM);
+            lt->failing = 1;
+            wait_retry(lt);
+            continue;
+        }
+        uint64_t ticket = lt->submitted, off = j->durable_off, end = 0;
+        int fd = j->fd, failing = lt->failing;
         pthread_mutex_unlock(&lt->mu);
 
-        char err[sizeof lt->err];
-        uint64_t written = 0;
-        int rc = write_and_sync(fd, j->path, &mine, &written, err, sizeof err);
-        buf_reset(&mine);
+        char err[sizeof lt->err], cause[sizeof lt->cause];
+        int rc = log_pass(j, fd, failing, off, &mine, &end, err, sizeof err, cause,
+                          sizeof cause);
 
         pthread_mutex_lock(&lt->mu);
         if (rc < 0) {
-            lt->failed = 1;
+            /* mine is kept: the next pass cuts the file back and writes it again. */
+            lt->failing = 1;
             memcpy(lt->err, err, sizeof err);
+            memcpy(lt->cause, cause, sizeof cause);
         } else {
+            buf_reset(&mine);
+            j->durable_off = end;
             lt->durable = ticket;
+            lt->failing = 0;
+            lt->retry_ms = JOURNAL_RETRY_MIN_MS;
         }
         pthread_cond_broadcast(&lt->done);
         uint64_t one = 1;
         ssize_t n = write(lt->efd, &one, sizeof one);
         (void)n; /* the counter only saturates if the loop stopped reading: nothing to do */
+        if (rc < 0)
+            wait_retry(lt);
     }
     lt->stop = 1;
     pthread_cond_broadcast(&lt->done);
@@ -654,16 +777,14 @@ uint64_t journal_submit(struct journal *j)
 {
     struct log_thread *lt = j->lt;
     pthread_mutex_lock(&lt->mu);
-    if (j->pending.len > 0 && !lt->failed) {
+    if (j->pending.len > 0 && !lt->oom) {
         j->size += j->pending.len;
         if (lt->queued.len == 0) {
             struct record_buf tmp = lt->queued; /* hand the buffer over: no copy */
             lt->queued = j->pending;
             j->pending = tmp;
         } else if (record_buf_sink(&lt->queued, j->pending.p, j->pending.len) < 0) {
-            lt->failed = 1; /* out of memory: treated as a failed write */
-            set_err(lt->err, sizeof lt->err, "out of memory queueing records for %s",
-                    j->path);
+            lt->oom = 1; /* these records are lost: the journal is unusable for good */
         }
         j->pending.len = 0;
         lt->submitted++;
@@ -674,18 +795,18 @@ uint64_t journal_submit(struct journal *j)
     return ticket;
 }
 
-/* With lt->mu held: 0, or -1 with the thread's failure in err (the journal is then
- * unusable for good). Unlocks lt->mu. */
+/* With lt->mu held: 0, or -1 with a reason in err if the journal is unusable for good
+ * (records were lost for want of memory). Unlocks lt->mu. */
 static int unlock_with_status(struct journal *j, char *err, size_t errlen)
 {
     struct log_thread *lt = j->lt;
-    int failed = lt->failed;
-    if (failed) {
-        set_err(err, errlen, "%s", lt->err);
-        j->failed = 1;
+    int dead = lt->oom || j->dead;
+    if (dead) {
+        set_err(err, errlen, "out of memory queueing records for %s", j->path);
+        j->dead = 1;
     }
     pthread_mutex_unlock(&lt->mu);
-    return failed ? -1 : 0;
+    return dead ? -1 : 0;
 }
 
 int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen)
@@ -695,13 +816,47 @@ int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errle
     return unlock_with_status(j, err, errlen);
 }
 
-/* Blocks until ticket is durable (journal_sync with a log thread). */
+int journal_failing(struct journal *j, char *err, size_t errlen, char *cause,
+                    size_t causelen)
+{
+    int failing;
+    if (j->lt) {
+        pthread_mutex_lock(&j->lt->mu);
+        failing = j->lt->failing;
+        if (failing) {
+            set_err(err, errlen, "%s", j->lt->err);
+            set_err(cause, causelen, "%s", j->lt->cause);
+        }
+        pthread_mutex_unlock(&j->lt->mu);
+    } else {
+        failing = j->failing;
+        if (failing) {
+            set_err(err, errlen, "%s", j->err);
+            set_err(cause, causelen, "%s", j->cause);
+        }
+    }
+    return failing;
+}
+
+/* Blocks until ticket is durable (journal_sync with a log thread); returns -1 at once
+ * while the thread is failing (it keeps retrying: the records may become durable later). */
 static int wait_durable(struct journal *j, uint64_t ticket, char *err, size_t errlen)
 {
     struct log_thread *lt = j->lt;
     pthread_mutex_lock(&lt->mu);
-    while (lt->durable < ticket && !lt->failed)
+    while (lt->durable < ticket && !lt->oom && !lt->stop) {
+        if (lt->failing) {
+            set_err(err, errlen, "%s", lt->err);
+            pthread_mutex_unlock(&lt->mu);
+            return -1;
+        }
         pthread_cond_wait(&lt->done, &lt->mu);
+    }
+    if (lt->durable < ticket && !lt->oom) {
+        set_err(err, errlen, "the log thread of %s stopped", j->path);
+        pthread_mutex_unlock(&lt->mu);
+        return -1;
+    }
     return unlock_with_status(j, err, errlen);
 }
 
@@ -792,11 +947,11 @@ int journal_rewrite(struct journal *j, journal_fill_fn fill, void *ctx, char *er
         return -1;
     }
     if (sync_parent_dir(j->path, err, errlen) < 0)
-        j->failed = 1; /* the rename may not be durable: the caller must exit */
+        j->dead = 1; /* the rename may not be durable: the caller must exit */
     close(j->fd);
     j->fd = tmp.fd;
-    j->size = tmp.size;
+    j->size = j->durable_off = tmp.size;
     free(tmp.pending.p);
     free(tmp.path);
-    return j->failed ? -1 : 0;
+    return j->dead ? -1 : 0;
 }

@@ -13,13 +13,16 @@
  *     if (info.torn_bytes) warn("cut %zu torn bytes at offset %lld", ...);
  *     journal_append(j, argc, argv, lens);      // buffered in memory
  *     journal_append(j, ...);
- *     if (journal_sync(j, err, sizeof err) < 0) exit(1);   // write + fdatasync: durable now
+ *     if (journal_sync(j, err, sizeof err) < 0) ...;  // write + fdatasync: durable now
  *     journal_close(j);
  *
  * Ordering contract: a record is durable only once journal_sync() has returned 0 after it
  * was appended. Callers send the vote / reply that depends on a record only after that.
- * If journal_sync fails, the process must exit rather than trust the page cache (as
- * PostgreSQL does after an fsync failure); the journal refuses further use.
+ * If a write or fsync fails (a full disk, EIO), the records stay buffered and are not
+ * durable; the journal is "failing" (journal_failing) until a later attempt has cut the
+ * file back to its last durable offset, written them again and fdatasynced them (see
+ * journal.c: the page cache is never trusted after a failed fsync). The caller does not
+ * exit: it refuses new work that needs the log while journal_failing() says so.
  */
 #ifndef TWOPC_JOURNAL_H
 #define TWOPC_JOURNAL_H
@@ -54,8 +57,9 @@ int journal_append(struct journal *j, int argc, const char *const *argv,
                    const size_t *lens);
 
 /* Writes every buffered record and fdatasyncs the file. Returns 0 once they are durable,
- * or -1 with a reason in err (a failed write or fsync); after -1 the journal is unusable
- * and the caller must exit. A sync with nothing buffered returns 0 at once. */
+ * or -1 with a reason in err (a failed write or fsync: the records are not durable, stay
+ * buffered, and the next sync cuts the file back and tries again; or, with the log
+ * thread, it is failing and retries on its own). A sync with nothing to do returns 0. */
 int journal_sync(struct journal *j, char *err, size_t errlen);
 
 /* Bytes buffered by journal_append and not yet written by journal_sync. */
@@ -70,6 +74,12 @@ const char *journal_path(const struct journal *j);
 /* Fills a fresh journal with the records that must survive a rewrite (journal_append on
  * tmp). Returns 0, or -1 to cancel the rewrite. */
 typedef int (*journal_fill_fn)(void *ctx, struct journal *tmp);
+
+/* 1 while the last attempt to make records durable failed and no later one has
+ * succeeded, with the whole message in err ("cannot write PATH: No space left on device")
+ * and the strerror text alone in cause (either may be NULL); 0 when healthy. */
+int journal_failing(struct journal *j, char *err, size_t errlen, char *cause,
+                    size_t causelen);
 
 /* Compacts the log: atomically replaces the file with the records fill() appends (after
  * first making buffered records durable). The old contents are garbage once the caller has
@@ -99,7 +109,9 @@ int journal_rewrite(struct journal *j, journal_fill_fn fill, void *ctx, char *er
  *
  * journal_sync() still works (it submits and waits), and journal_rewrite() too (it syncs
  * first, so the thread is idle while the file is replaced). A failed write or fdatasync in
- * the thread makes journal_durable() and journal_sync() return -1 for good. */
+ * the thread leaves its tickets not durable and the journal failing; the thread retries
+ * (cut back, write again) and raises the callback after each attempt, so the caller sees
+ * the failure start and end. */
 struct event_base;
 typedef void (*journal_durable_fn)(void *ctx);
 
@@ -110,8 +122,9 @@ int journal_start_thread(struct journal *j, struct event_base *base, journal_dur
  * newest ticket if nothing was buffered; 0 if nothing was ever submitted). */
 uint64_t journal_submit(struct journal *j);
 
-/* Sets *ticket to the newest durable ticket. Returns 0, or -1 with err once the thread
- * failed (the caller must exit, as after a failed journal_sync). */
+/* Sets *ticket to the newest durable ticket. Returns 0, or -1 with err once records were
+ * lost for want of memory (the caller must exit). A failing disk is not -1: see
+ * journal_failing. */
 int journal_durable(struct journal *j, uint64_t *ticket, char *err, size_t errlen);
 
 /* Closes the file, discarding buffered (unsubmitted) records; what was handed to the log

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ int log_init(char role, const char *path, enum log_level min)
     event_set_log_callback(libevent_log);
     if (!path)
         return 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_msg(LOG_LEVEL_WARNING, "can't open log file %s: %s", path, strerror(errno));
         return -1;
@@ -83,6 +84,7 @@ int log_write_pidfile(const char *path)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
+    fchmod(fileno(f), 0644); /* a pid is no secret: readable by all, as Redis's pidfile */
     fprintf(f, "%d\n", (int)getpid());
     return fclose(f) == 0 ? 0 : -1;
 }

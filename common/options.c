@@ -215,6 +215,26 @@ static int apply_flags(const struct options_spec *spec, int argc, char **argv, v
     return rc;
 }
 
+/* TWOPC_REQUIREPASS, if set, is requirepass's value before the file and the flags (which
+ * override it): a password that ps never shows (/proc/PID/environ is readable by the
+ * daemon's user only). */
+static int apply_env(const struct options_spec *spec, void *ctx)
+{
+    const char *v = getenv(OPTIONS_ENV_REQUIREPASS);
+    if (!v)
+        return 0;
+    for (size_t i = 0; i < spec->ndefs; i++) {
+        if (strcmp(spec->defs[i].name, "requirepass") != 0)
+            continue;
+        char err[256] = "";
+        if (spec->defs[i].set(ctx, "requirepass", v, 1, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", spec->prog, OPTIONS_ENV_REQUIREPASS, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int options_parse(const struct options_spec *spec, int argc, char **argv, void *ctx)
 {
     const char *path;
@@ -229,6 +249,8 @@ int options_parse(const struct options_spec *spec, int argc, char **argv, void *
         }
     }
     if (find_config(spec, argc, argv, &path) < 0)
+        return -1;
+    if (apply_env(spec, ctx) < 0)
         return -1;
     if (path && apply_file(spec, path, ctx) < 0)
         return -1;

@@ -9,6 +9,8 @@
  *      line overrides an earlier one;
  *   2. runs getopt_long over the command line with the same table, so every flag overrides
  *      the file.
+ * Before both, TWOPC_REQUIREPASS in the environment sets `requirepass` (for a daemon that
+ * has it), so a password need not be in argv, where ps shows it.
  * The setter receives where the value came from (from_file), which the multi-valued
  * `replica` uses to let the command line's list replace the file's entirely.
  *
@@ -57,7 +59,10 @@ struct options_spec {
     size_t ndefs;
 };
 
-/* Applies --config FILE, then the command line, to ctx. Returns 0, 1 when --help or
+/* The environment variable that sets requirepass (overridden by the file and the flags). */
+#define OPTIONS_ENV_REQUIREPASS "TWOPC_REQUIREPASS"
+
+/* Applies TWOPC_REQUIREPASS, --config FILE, then the command line, to ctx. Returns 0, 1 when --help or
  * --version printed its text (exit 0), or -1 after printing the error (exit 2). */
 int options_parse(const struct options_spec *spec, int argc, char **argv, void *ctx);
 

@@ -85,7 +85,7 @@ uint64_t util_wall_ms(void)
 
 int util_ensure_dir(const char *path)
 {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+    if (mkdir(path, 0700) == 0 /* private: the data and the logs are */ || errno == EEXIST)
         return 0;
     return -1;
 }

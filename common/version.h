@@ -29,6 +29,17 @@
 #define TWOPC_PROTOCOL_VERSION 2
 #define TWOPC_PROTOCOL_MIN 2
 
+/* Round ids. A coordinator issues them one by one from 1, so none it ever issues reaches
+ * TWOPC_RID_LIMIT (2^62: 146,000 years at a million rounds a second), and nothing adding
+ * one to a round id can wrap. A replica refuses any round id at or past it, and one more
+ * than TWOPC_RID_MAX_AHEAD past the highest it has seen (a stray or hostile PREPARE: the
+ * coordinator's rounds reach a replica in order, and a replica that missed many is
+ * repaired, which moves its mark first); a coordinator refuses a replica reporting such a
+ * round instead of numbering its rounds after it (which once wrapped to 0 and made every
+ * later round "stale", for good). */
+#define TWOPC_RID_LIMIT ((unsigned long long)1 << 62)
+#define TWOPC_RID_MAX_AHEAD ((unsigned long long)1 << 40)
+
 /* Reads TWOPC_PROTOCOL_RANGE if set. Returns 0, or -1 with a message in err when the
  * variable is malformed (the daemon then refuses to start). */
 int version_init(char *err, size_t errlen);

@@ -55,6 +55,11 @@ static void j_close(struct wal *w)
     free(w);
 }
 
+static int j_failing(struct wal *w, char *cause, size_t causelen)
+{
+    return journal_failing(jof(w), NULL, 0, cause, causelen);
+}
+
 /* The temporary journal of a rewrite, seen as a wal that can only be appended to. */
 static const struct wal_ops tmp_ops = { .append = j_append };
 
@@ -77,7 +82,7 @@ static int j_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size
 }
 
 static const struct wal_ops journal_ops = {
-    j_append, j_submit, j_durable, j_sync, j_rewrite, j_size, j_pending, j_close,
+    j_append, j_submit, j_durable, j_sync, j_rewrite, j_size, j_pending, j_close, j_failing,
 };
 
 struct wal *wal_journal_open(void *path, journal_replay_fn fn, void *ctx,

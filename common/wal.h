@@ -23,8 +23,8 @@
  *     release everything whose ticket <= done;
  *
  * Every function has the meaning of its journal_* namesake in journal.h (returns, errors,
- * the rule that after a failed sync the caller must exit). Ownership: wal_close() frees the
- * log and whatever it owns; it accepts NULL.
+ * what a failed sync leaves: records not durable, the log failing until a retry works).
+ * Ownership: wal_close() frees the log and whatever it owns; it accepts NULL.
  */
 #ifndef TWOPC_WAL_H
 #define TWOPC_WAL_H
@@ -50,6 +50,8 @@ struct wal_ops {
     uint64_t (*size)(const struct wal *w);
     size_t (*pending)(const struct wal *w);
     void (*close)(struct wal *w);
+    /* NULL: the log never fails (journal_failing's meaning). */
+    int (*failing)(struct wal *w, char *cause, size_t causelen);
 };
 
 /* Implementations embed this as their first member. */
@@ -78,6 +80,12 @@ static inline int wal_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *
 }
 static inline uint64_t wal_size(const struct wal *w) { return w->ops->size(w); }
 static inline size_t wal_pending(const struct wal *w) { return w->ops->pending(w); }
+/* 1 while the log cannot make records durable (a full or failing disk), with the cause
+ * ("No space left on device") in cause; 0 when healthy. See journal_failing. */
+static inline int wal_failing(struct wal *w, char *cause, size_t causelen)
+{
+    return w->ops->failing ? w->ops->failing(w, cause, causelen) : 0;
+}
 static inline void wal_close(struct wal *w)
 {
     if (w)

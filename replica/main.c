@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -68,6 +69,7 @@ struct replica {
     struct event *lazy_sync;
     TAILQ_HEAD(held_list, held) held; /* replies waiting for the log, in the order they were made */
     uint64_t durable_ticket; /* newest ticket the log thread made durable */
+    int log_failing; /* the vote log's last attempt failed (a full or failing disk) */
 };
 
 /* One batch of staged replies that may leave only once `ticket` is durable. For one
@@ -96,13 +98,14 @@ static void cmd_info(struct replica *r, const struct resp_request *req, struct r
                      "twopc_role:replica\r\nprocess_id:%d\r\n"
                      "tcp_port:%d\r\nuptime_in_seconds:%llu\r\n\r\n# Twopc\r\n"
                      "applied_round:%llu\r\nrounds_in_doubt:%zu\r\nkeys:%lld\r\n"
-                     "cluster_id:%016llx\r\nreplica_id:%llu\r\n",
+                     "cluster_id:%016llx\r\nreplica_id:%llu\r\nvote_log_status:%s\r\n",
                      TWOPC_VERSION, proto_min, proto_max, (int)getpid(), r->port,
                      (unsigned long long)((util_mono_ms() - r->start_ms) / 1000),
                      (unsigned long long)store_applied(participant_store(r->part)),
                      participant_in_doubt(r->part),
                      (long long)store_count(participant_store(r->part)),
-                     (unsigned long long)cluster, (unsigned long long)replica);
+                     (unsigned long long)cluster, (unsigned long long)replica,
+                     participant_log_failing(r->part, NULL, 0) ? "err" : "ok");
     resp_write_bulk(w, buf, (size_t)n);
 }
 
@@ -170,6 +173,18 @@ static void on_log_progress(void *arg)
         /* Never trust the page cache after a failed fsync: recover from the log. */
         LOG_WARNING("vote log sync failed: %s; exiting", err);
         exit(1);
+    }
+    /* A full or failing disk: the log retries by itself (journal.c); say when it starts
+     * and ends. Meanwhile PREPAREs are refused with MISCONF and reads go on. */
+    char cause[96];
+    int failing = participant_log_failing(r->part, cause, sizeof cause);
+    if (failing != r->log_failing) {
+        if (failing)
+            LOG_WARNING("vote log: can't make records durable (%s); writes are refused until "
+                        "the disk recovers, reads go on", cause);
+        else
+            LOG_NOTICE("vote log: writable again; writes resume");
+        r->log_failing = failing;
     }
     release_held(r);
 }
@@ -382,8 +397,8 @@ static const struct options_def replica_defs[] = {
     { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
     { "maxclients", OPTIONS_VALUE, set_opt, "N", "refuse connections past this many with Redis's -ERR max number of clients reached (default 10000; lowered at start-up to what the open-files limit allows)" },
-    { "client-query-buffer-limit", OPTIONS_VALUE, set_opt, "BYTES", "close a connection whose request in progress passes this size (default 1gb, as the coordinator; the coordinator's PREPARE of a round counts too)" },
-    { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none)" },
+    { "client-query-buffer-limit", OPTIONS_VALUE, set_opt, "BYTES", "close a connection whose request in progress passes this size (default 1gb, as the coordinator; the coordinator's own link is exempt)" },
+    { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },
     { "daemonize", OPTIONS_BOOL, set_opt, NULL, "run in the background once start-up has succeeded (--daemonize=no turns a file's `daemonize yes` off; default no)" },
     { "cluster-secret-file", OPTIONS_VALUE, set_opt, "PATH", "the cluster secret: PATH's first line (PATH must not be readable by group or other)" },
@@ -472,6 +487,7 @@ int main(int argc, char **argv)
                          .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
     static struct replica_opts o = { .bind = "127.0.0.1", .level = LOG_LEVEL_NOTICE };
     o.r = &r;
+    umask(077); /* every file and folder private to the daemon's user (README, Security) */
     int rc = options_parse(&replica_spec, argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

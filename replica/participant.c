@@ -116,6 +116,7 @@
 #include "record.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 #include "wal.h"
 
 static const char *const round_state_names[ROUND_STATE_MAX] = {
@@ -253,6 +254,16 @@ static struct round *round_parse(int argc, char *const *argv, const size_t *lens
         snprintf(err, errlen, "bad round header");
         return NULL;
     }
+    if (rid >= TWOPC_RID_LIMIT) {
+        snprintf(err, errlen, "round id %llu is past any a coordinator issues",
+                 (unsigned long long)rid);
+        return NULL;
+    }
+    if (nops > (uint64_t)(argc - 4) / 2) { /* each op is at least <argc> <name> */
+        snprintf(err, errlen, "round header announces %llu ops in %d arguments",
+                 (unsigned long long)nops, argc - 4);
+        return NULL;
+    }
     struct round *r = calloc(1, sizeof *r);
     if (!r || !(r->ops = calloc(nops, sizeof *r->ops))) {
         free(r);
@@ -347,6 +358,25 @@ static void round_apply(struct participant *p, struct round *r, int in_txn, int 
     p->applied = r->rid;
 }
 
+/* Applies a LIVE or IN_DOUBT round's effects (evaluated at PREPARE) and applied_round in
+ * one SQLite transaction. Returns 0; or -1 with the transaction rolled back and the round
+ * untouched, when SQLite fails (SQLITE_FULL, SQLITE_IOERR: a full or failing disk), so the
+ * COMMIT can be tried again. See docs/disk-errors.md. */
+static int round_try_apply(struct participant *p, struct round *r, char *why, size_t whylen)
+{
+    if (store_begin(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store));
+        return -1;
+    }
+    if (exec_apply(p->store, &r->fx) < 0 || store_set_applied(p->store, r->rid) < 0 ||
+        store_commit(p->store) < 0) {
+        snprintf(why, whylen, "%s", store_error(p->store)); /* before the rollback's */
+        store_rollback(p->store); /* may fail if SQLite rolled back already: same result */
+        return -1;
+    }
+    return 0;
+}
+
 static int log_decision(struct participant *p, const char *what, uint64_t rid)
 {
     char num[24];
@@ -389,6 +419,13 @@ static int replay_record(void *ctx, int argc, char **argv, size_t *lens, uint64_
     }
     if (argc != 2 || util_parse_u64(argv[1], lens[1], &rid) < 0) {
         LOG_WARNING("vote log record at offset %llu: unknown record", (unsigned long long)offset);
+        return -1;
+    }
+    if (rid >= TWOPC_RID_LIMIT) {
+        LOG_WARNING("vote log record at offset %llu: round %llu is past any a coordinator "
+                    "issues (a stray peer's, accepted by twopc 0.2.0 or older); remove this "
+                    "replica's data folder to have it repaired", (unsigned long long)offset,
+                    (unsigned long long)rid);
         return -1;
     }
     if (strcmp(argv[0], "SEEN") == 0) {
@@ -650,6 +687,14 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
         vote_no(w, "NO bad PREPARE (%llu): %s", 0, err);
         return;
     }
+    if (r->rid - p->max_rid > TWOPC_RID_MAX_AHEAD && r->rid > p->max_rid) {
+        LOG_WARNING("refusing PREPARE of round %llu: the highest round seen here is %llu; no "
+                    "coordinator jumps that far (a stray or hostile peer?)", (unsigned long long)r->rid,
+                    (unsigned long long)p->max_rid);
+        vote_no(w, "NO round %llu is too far ahead (%s)", r->rid, "of the highest round seen");
+        round_free(r);
+        return;
+    }
     struct round *last = round_last(p);
     if (r->rid <= p->max_rid || (last && last->state != ROUND_LIVE)) {
         if (r->rid <= p->max_rid)
@@ -657,6 +702,23 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
         else
             vote_no(w, "NO round %llu is still %s", last->rid,
                     state_in_doubt(last->state) ? "in doubt" : "doomed by an abort");
+        round_free(r);
+        return;
+    }
+    char cause[96];
+    uint64_t bytes = 0;
+    for (int i = 0; i < req->argc; i++)
+        bytes += req->lens[i];
+    /* A disk too full to apply the round later is refused now, where a NO is harmless:
+     * the ops land in the vote log, SQLite's WAL and then its database. */
+    if (wal_failing(p->log, cause, sizeof cause) ||
+        store_room(p->store, STORE_DISK_RESERVE + 4 * bytes, cause, sizeof cause) < 0) {
+        /* The vote could not be made durable: refuse now rather than let the coordinator
+         * wait for its prepare timeout. It names this replica in the client's error. */
+        char msg[256];
+        snprintf(msg, sizeof msg, "MISCONF Errors writing to the vote log: %s; writes are "
+                 "refused until the disk recovers", cause);
+        resp_write_error(w, msg);
         round_free(r);
         return;
     }
@@ -698,7 +760,8 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
 
 static int parse_rid(const struct resp_request *req, uint64_t *rid, struct resp_writer *w)
 {
-    if (req->argc == 2 && util_parse_u64(req->argv[1], req->lens[1], rid) == 0)
+    if (req->argc == 2 && util_parse_u64(req->argv[1], req->lens[1], rid) == 0 && *rid != 0 &&
+        *rid < TWOPC_RID_LIMIT)
         return 0;
     resp_write_error(w, "ERR bad round id");
     return -1;
@@ -739,10 +802,24 @@ static void commit_round(struct participant *p, const struct resp_request *req,
         failpoint_die("replica.commit.before_apply");
     }
     int evaluated = r->state != ROUND_REPLAYED;
+    char why[160];
+    if (evaluated && round_try_apply(p, r, why, sizeof why) < 0) {
+        /* The store's disk is full or failing: refuse, keep the round prepared. The
+         * coordinator drops the link (no reads come here meanwhile) and re-sends the COMMIT
+         * after TPC.HELLO; the COMMIT record just logged is harmless (replay ignores a
+         * second COMMIT of a round, and this one is the coordinator's decision anyway). */
+        LOG_WARNING("round %llu: can't apply the COMMIT to the store: %s; refusing it until "
+                    "the disk recovers", (unsigned long long)rid, why);
+        vote_no(w, "ERR round %llu can't be applied here now: %s", rid, why);
+        return;
+    }
     round_unlink(pp, r, ROUND_COMMITTED);
     if (p->rounds)
         p->rounds->fx.under = NULL; /* the new head is evaluated on committed data now */
-    round_apply(p, r, 0, evaluated);
+    if (evaluated)
+        p->applied = r->rid;
+    else
+        round_apply(p, r, 0, evaluated);
     round_free(r);
     p->committed = rid;
     FAILPOINT("replica.commit.after_apply");

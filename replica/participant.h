@@ -136,6 +136,11 @@ int participant_sync(struct participant *p, char *err, size_t errlen);
  * mark. */
 int participant_lazy_pending(const struct participant *p);
 
+/* 1 while the vote log cannot make records durable (a full or failing disk; it retries by
+ * itself), with the strerror text in cause; 0 when healthy. PREPAREs are refused with
+ * MISCONF meanwhile. */
+int participant_log_failing(struct participant *p, char *cause, size_t causelen);
+
 struct store *participant_store(struct participant *p);
 
 /* The replica's identity (identity.h), as loaded at open and changed by TPC.IDENTIFY and

@@ -84,8 +84,10 @@ static int compact(struct participant *p, char *err, size_t errlen)
     if (checkpoint_store(p, err, errlen) < 0)
         return -1;
     if (wal_rewrite(p->log, fill_compacted, p, err, errlen) < 0) {
+        /* The old file is intact and the log usable -- unless the rewrite's directory
+         * fsync failed, which the next wal_durable reports (and the replica exits). */
         LOG_WARNING("vote log compaction failed: %s", err);
-        return wal_sync(p->log, err, errlen); /* -1 only if the log is now unusable */
+        return 0;
     }
     p->compacted_size = wal_size(p->log);
     LOG_VERBOSE("vote log compacted: %llu -> %llu bytes, %zu rounds in doubt kept, in %llu ms",
@@ -148,14 +150,16 @@ int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint
             p->durable = p->marks[n].committed;
         prepared |= p->marks[n].prepared;
     }
-    memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
+    if (n > 0) /* marks may be NULL: no offset on it (UBSan) */
+        memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
     p->nmarks -= n;
     if (prepared)
         FAILPOINT("replica.prepare.after_sync");
     /* Twice the compacted size too, so a log that is big because of rounds still in doubt
      * is not rewritten on every sync. */
     uint64_t size = wal_size(p->log);
-    if (size > max_log_bytes && size > 2 * p->compacted_size) {
+    if (size > max_log_bytes && size > 2 * p->compacted_size &&
+        !wal_failing(p->log, NULL, 0)) { /* a failing disk: compact once it heals */
         if (compact(p, err, errlen) < 0)
             return -1;
         p->durable = p->committed; /* the rewrite synced everything */
@@ -182,4 +186,9 @@ void participant_durable(struct participant *p, struct resp_writer *w)
 int participant_lazy_pending(const struct participant *p)
 {
     return wal_pending(p->log) > 0;
+}
+
+int participant_log_failing(struct participant *p, char *cause, size_t causelen)
+{
+    return wal_failing(p->log, cause, causelen);
 }

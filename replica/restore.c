@@ -39,6 +39,7 @@
 #include "record.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
 /* The largest TPC.DUMP chunk: bounds one reply (and the rows held to build it). */
 #define RESTORE_MAX_COUNT 100000
@@ -261,7 +262,7 @@ static void restore_end(struct participant *p, const struct resp_request *req,
     uint64_t rid;
     struct restore_txn x = { 0, 0, 0, 0 };
     if (req->argc < 3 || util_parse_u64(req->argv[2], req->lens[2], &rid) < 0 ||
-        rid > INT64_MAX) {
+        rid >= TWOPC_RID_LIMIT) {
         resp_write_error(w, "ERR bad round id");
         return;
     }

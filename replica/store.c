@@ -12,9 +12,11 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <sqlite3.h>
 
@@ -240,6 +242,18 @@ void store_close(struct store *s)
 const char *store_error(const struct store *s)
 {
     return sqlite3_errmsg(s->db);
+}
+
+int store_room(struct store *s, uint64_t need, char *cause, size_t causelen)
+{
+    const char *path = s->memory ? NULL : sqlite3_db_filename(s->db, "main");
+    struct statvfs v;
+    if (!path || !*path || statvfs(path, &v) < 0)
+        return 0; /* not known: the writes themselves will tell */
+    if ((uint64_t)v.f_bavail * v.f_frsize >= need)
+        return 0;
+    snprintf(cause, causelen, "%s", strerror(ENOSPC));
+    return -1;
 }
 
 static void release_last(struct store *s)

@@ -76,6 +76,17 @@ struct store *store_copy(struct store *s, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_error(const struct store *s);
 
+/* Space a PREPARE must find free on the store's file system besides its own bytes: room
+ * for SQLite's WAL to grow to its checkpoint size (1000 pages) and for the vote log, so
+ * that a full disk refuses new rounds at PREPARE, where a NO is harmless, rather than fail
+ * the COMMIT of a round already voted YES (docs/disk-errors.md). */
+#define STORE_DISK_RESERVE (8u << 20)
+
+/* 0 if the file system holding the database has at least need bytes free for an
+ * unprivileged writer (statvfs f_bavail; always 0 for an in-memory store or when it cannot
+ * be told); -1 with "No space left on device" in cause if not. */
+int store_room(struct store *s, uint64_t need, char *cause, size_t causelen);
+
 /* A key's position in SCAN order: a 62-bit hash, in [1, 2^62]. The same on every replica
  * and across restarts (a SCAN cursor names a position, whichever replica serves it). */
 uint64_t store_key_hash(const char *k, size_t klen);

@@ -37,6 +37,7 @@
 #include "settings.h"
 #include "stats.h"
 #include "txn_io.h"
+#include "wal.h"
 #include "util.h"
 
 static struct coord *coord;
@@ -308,6 +309,10 @@ static void section_twopc(struct evbuffer *b, const struct coord *c)
                         (unsigned long long)st.ops_committed, st.unacked_rounds,
                         st.pending_ops, (unsigned long long)st.next_rid,
                         c->prepare_timeout_ms, (long long)link_timeout());
+    /* Redis's aof_last_write_status: err while the decision log cannot make records
+     * durable (a full or failing disk; writes get MISCONF), ok otherwise. */
+    evbuffer_add_printf(b, "decision_log_status:%s\r\n",
+                        wal_failing(txn_log(c->txn), NULL, 0) ? "err" : "ok");
     for (int i = 0; i < n; i++)
         if (txn_member_get(c->txn, i, &mi) == 0) /* an empty slot: a removed member */
             replica_line(b, c, i, &mi);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -228,7 +229,7 @@ static const struct options_def server_defs[] = {
     { "log-max-bytes", OPTIONS_VALUE, set_int, "N", "compact the decision log past this size (default 16 MB)" },
     { "max-inflight", OPTIONS_VALUE, set_int, "N", "rounds prepared at once, pipelined (1-64, default 3)" },
     { "repair-chunk", OPTIONS_VALUE, set_int, "N", "keys per chunk when a replica that lost data is repaired from a healthy one (1-100000, default 2000)" },
-    { "requirepass", OPTIONS_VALUE, set_setting, "PASSWORD", "clients must AUTH with it first (default: none)" },
+    { "requirepass", OPTIONS_VALUE, set_setting, "PASSWORD", "clients must AUTH with it first (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "timeout", OPTIONS_VALUE, set_setting, "SECONDS", "close clients idle this long (default 0: never)" },
     { "maxclients", OPTIONS_VALUE, set_setting, "N", "refuse clients past this many (default 10000)" },
     { "client-output-buffer-limit", OPTIONS_WORDS, set_setting, "'CLASS HARD SOFT SECONDS'", "Redis's: close a client whose unsent replies reach HARD bytes, or stay over SOFT for SECONDS (classes normal, pubsub, slave; default 'normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60'); with no hard limit a client that does not read is paused at 16 MB of unsent replies instead" },
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
                          .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
                          .max_inflight = 3, .repair_chunk = 2000 };
+    umask(077); /* every file and folder private to the daemon's user (README, Security) */
     int rc = options_parse(&server_spec, argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

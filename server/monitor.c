@@ -15,6 +15,7 @@
 #include <sys/time.h>
 
 #include "client.h"
+#include "redact.h"
 
 static int grow(char **buf, size_t *cap, size_t need)
 {
@@ -78,8 +79,12 @@ void monitor_feed(const struct client *cl, int argc, char *const *argv, const si
         return;
     len = (size_t)snprintf(buf, cap, "+%ld.%06ld [0 %s]", (long)tv.tv_sec, (long)tv.tv_usec,
                            ci.addr);
-    for (int i = 0; i < argc; i++)
-        append_repr(&buf, &len, &cap, argv[i], lens[i]);
+    for (int i = 0; i < argc; i++) {
+        if (redact_arg(argc, argv, lens, i)) /* AUTH's password... as Redis 7 (redact.h) */
+            append_repr(&buf, &len, &cap, REDACT_TEXT, sizeof REDACT_TEXT - 1);
+        else
+            append_repr(&buf, &len, &cap, argv[i], lens[i]);
+    }
     if (grow(&buf, &cap, len + 2) < 0) {
         free(buf);
         return;
@@ -102,7 +107,7 @@ static int name_in(const char *name, const char *const *names)
 
 int monitor_hidden(const char *name, const struct resp_request *req)
 {
-    static const char *const hidden[] = { "auth", "hello", "config", "debug", "monitor",
+    static const char *const hidden[] = { "config", "debug", "monitor",
                                           "shutdown", "slowlog", "latency", NULL };
     static const char *const client_admin[] = { "kill", "list", "pause", "unpause",
                                                 "no-evict", NULL };

@@ -19,12 +19,13 @@
 
 struct client;
 
-/* Sends the command argv[0..argc) run by cl to every MONITOR client. */
+/* Sends the command argv[0..argc) run by cl to every MONITOR client, its secrets (AUTH's
+ * password, HELLO's AUTH pair...: redact.h) shown as "(redacted)", as Redis 7 shows them. */
 void monitor_feed(const struct client *cl, int argc, char *const *argv, const size_t *lens);
 
 /* 1 if MONITOR does not show the command named name (lowercase) with these arguments:
- * Redis hides admin commands and those carrying secrets (AUTH, HELLO, CONFIG, CLIENT KILL
- * ...). */
+ * Redis 7 hides admin commands (CONFIG, DEBUG, CLIENT KILL ...); AUTH and HELLO it shows,
+ * redacted. */
 int monitor_hidden(const char *name, const struct resp_request *req);
 
 #endif

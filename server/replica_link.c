@@ -238,6 +238,20 @@ static void challenge_cb(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 /* Why a TPC.HELLO answer is refused, into why; 0 if it is accepted. */
+/* The first round id in h at or past TWOPC_RID_LIMIT, or 0: numbering rounds after it
+ * would overflow (version.h). */
+static unsigned long long hello_past_limit(const struct link_hello *h)
+{
+    uint64_t v[3] = { h->applied, h->max_rid, h->durable };
+    for (int i = 0; i < 3; i++)
+        if (v[i] >= TWOPC_RID_LIMIT)
+            return v[i];
+    for (size_t i = 0; i < h->n_in_doubt; i++)
+        if (h->in_doubt[i] >= TWOPC_RID_LIMIT)
+            return h->in_doubt[i];
+    return 0;
+}
+
 static int hello_refusal(const redisReply *r, const struct link_hello *h, int decoded,
                          char *why, size_t len)
 {
@@ -255,6 +269,10 @@ static int hello_refusal(const redisReply *r, const struct link_hello *h, int de
         snprintf(why, len, "%.300s", strncmp(e, "ERR ", 4) == 0 ? e + 4 : e);
     else if (!decoded)
         snprintf(why, len, "bad TPC.HELLO reply; is it a twopc replica?");
+    else if (hello_past_limit(h) != 0)
+        snprintf(why, len, "it reports round %llu, past any round a coordinator issues "
+                 "(a stray or hostile peer's round id?); stop it and remove its data folder "
+                 "to have it repaired", hello_past_limit(h));
     else if (h->proto < lo || h->proto > hi)
         snprintf(why, len, "protocol version mismatch: replica twopc %s speaks protocol "
                  "%d..%d and chose %d, coordinator twopc %s speaks %d..%d", h->release,

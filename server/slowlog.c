@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "op.h"
+#include "redact.h"
 #include "registry.h"
 #include "settings.h"
 #include "util.h"
@@ -76,9 +77,12 @@ int slowlog_args_pack(struct slowlog_args *a, int argc, char *const *argv, const
     int n = argc > SLOWLOG_MAX_ARGC ? SLOWLOG_MAX_ARGC : argc;
     a->len = 0;
     a->argc = 0;
-    for (int i = 0; i < n; i++)
-        if (pack_one(a, argv[i], lens[i], i, argc) < 0)
+    for (int i = 0; i < n; i++) {
+        int secret = redact_arg(argc, argv, lens, i); /* AUTH's password... (redact.h) */
+        if (pack_one(a, secret ? REDACT_TEXT : argv[i],
+                     secret ? sizeof REDACT_TEXT - 1 : lens[i], i, argc) < 0)
             return -1;
+    }
     a->argc = n;
     return 0;
 }

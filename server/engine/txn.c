@@ -121,6 +121,7 @@ void txn_assert_round(const struct round *rd)
         uint64_t done = 0;
         char err[64];
         if (rd->ticket && !FAILPOINT_ON("coord.bug.reply_before_durable") &&
+            !FAILPOINT_ON("coord.bug.trust_failed_fsync") &&
             wal_durable(t->log, &done, err, sizeof err) == 0)
             assert(rd->ticket <= done);
         break;
@@ -240,6 +241,20 @@ void txn_sync_or_die(struct txn *t)
         LOG_WARNING("decision log sync failed: %s; exiting", err);
         exit(1);
     }
+}
+
+/* 1 if the decision log cannot make records durable now, with the client's error in why:
+ * Redis's "MISCONF Errors writing to the AOF file: ..." for the decision log. Presumed
+ * abort makes refusing safe: a round with no COMMIT record is aborted, and one whose
+ * COMMIT is in the failed batch keeps waiting for the log's own retry (journal.c). */
+int txn_log_refuses(struct txn *t, char *why, size_t whylen)
+{
+    char cause[96];
+    if (!wal_failing(t->log, cause, sizeof cause))
+        return 0;
+    snprintf(why, whylen, "MISCONF Errors writing to the decision log of the coordinator: %s; "
+             "writes are refused until the disk recovers", cause);
+    return 1;
 }
 
 /* ---- decisions reaching replicas ---- */
@@ -383,8 +398,13 @@ static void commit_ready(struct txn *t)
         rd = rd->qnext;
     struct round *first = rd;
     size_t n = 0;
+    char why[256];
     for (; rd && rd->all_yes; rd = rd->qnext) {
         FAILPOINT("coord.commit.before_log");
+        if (txn_log_refuses(t, why, sizeof why)) {
+            txn_round_abort(rd, why); /* nothing logged for it: presumed abort */
+            break;
+        }
         if (txn_log_record(t, "COMMIT", rd->rid) < 0) {
             txn_round_abort(rd, "ERR out of memory; write not applied");
             break;
@@ -411,6 +431,22 @@ void txn_log_progress(struct txn *t)
         /* Never trust the page cache after a failed fsync: restart and recover. */
         LOG_WARNING("decision log sync failed: %s; exiting", err);
         exit(1);
+    }
+    char why[256];
+    int failing = wal_failing(t->log, why, sizeof why);
+    if (failing != t->log_failing) {
+        if (failing)
+            LOG_WARNING("decision log: can't make records durable (%s); writes are refused "
+                        "until the disk recovers, reads go on", why);
+        else
+            LOG_NOTICE("decision log: writable again; writes resume");
+        t->log_failing = failing;
+    }
+    if (failing && FAILPOINT_ON("coord.bug.trust_failed_fsync")) {
+        /* A deliberate bug, for the simulator: fsyncgate -- the failed batch taken for
+         * durable, as if a retried fsync that "succeeded" could be trusted. */
+        commit_durable(t, UINT64_MAX);
+        return;
     }
     commit_durable(t, done);
 }
@@ -570,8 +606,17 @@ static void handle_vote(struct round *rd, int li, const struct link_reply *r)
     if (link_reply_is_error(r)) {
         size_t len = 0;
         const char *msg = link_reply_str(r, &len);
-        snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", addr,
-                 (int)(len > 200 ? 200 : len), msg);
+        /* A replica whose vote log is failing says MISCONF; the client is told which. */
+        static const char misconf[] = "MISCONF Errors writing to the vote log: ";
+        const size_t mlen = sizeof misconf - 1;
+        if (!msg)
+            msg = "", len = 0;
+        if (len > mlen && strncmp(msg, misconf, mlen) == 0)
+            snprintf(why, sizeof why, "MISCONF Errors writing to the vote log of replica %s: "
+                     "%.*s", addr, (int)(len - mlen > 200 ? 200 : len - mlen), msg + mlen);
+        else
+            snprintf(why, sizeof why, "ERR write not applied: replica %s voted %.*s", addr,
+                     (int)(len > 200 ? 200 : len), msg);
         txn_round_abort(rd, why);
         /* A round in doubt there that this engine is not deciding (it came to the replica
          * late, from a connection that had already died): only a fresh TPC.HELLO reports
@@ -776,6 +821,10 @@ static void start_round(struct txn *t)
             fail_pending(t, why);
             return;
         }
+    }
+    if (txn_log_refuses(t, why, sizeof why)) {
+        fail_pending(t, why); /* fail fast: its COMMIT could not be logged */
+        return;
     }
     struct round *rd = txn_round_new(t, t->next_rid, ROUND_PREPARING);
     if (!rd) {

@@ -106,6 +106,8 @@ struct txn {
     uint64_t next_rid;
     struct txn_stats st;
     int closing; /* txn_destroy is running: send nothing */
+    int log_failing; /* the decision log could not make records durable last time: new
+                      * writes are refused with MISCONF until it heals (docs/disk-errors.md) */
     uint64_t max_log_bytes, compacted_size;
     int hold; /* rounds may not start: a repair copies (txn_repair.c), or a failpoint bug
                * delays a COMMIT */
@@ -160,6 +162,9 @@ void txn_unacked_remove(struct txn *t, struct round *rd);
 int txn_log_record(struct txn *t, const char *what, uint64_t rid);
 /* Syncs the decision log, or exits the process if that fails. */
 void txn_sync_or_die(struct txn *t);
+/* 1 with a MISCONF error in why if the decision log is failing (a full or failing disk):
+ * new writes are refused; 0 if it is healthy. */
+int txn_log_refuses(struct txn *t, char *why, size_t whylen);
 /* Sends argv to link i (formatted with link_format). Returns 0 (fn will run) or -1. */
 int txn_send(struct txn *t, int i, int argc, const char *const *argv, const size_t *lens,
              txn_reply_fn fn, void *arg);

@@ -66,9 +66,12 @@ static void maybe_compact(struct txn *t)
         return;
     char err[256];
     uint64_t t0 = t->io.mono_ms(t->io.ctx);
+    if (wal_failing(t->log, NULL, 0))
+        return; /* the disk is failing: compact once it heals */
     if (wal_rewrite(t->log, fill_compacted, t, err, sizeof err) < 0) {
+        /* The old file is intact and the log usable (unless the rewrite's directory fsync
+         * failed: then the next wal_durable reports it and the process exits). */
         LOG_WARNING("decision log compaction failed: %s", err);
-        txn_sync_or_die(t); /* exits if the log is no longer usable */
         return;
     }
     t->compacted_size = wal_size(t->log);

@@ -103,13 +103,16 @@ class Daemon:
     def pid(self):
         return self.proc.pid if self.proc is not None else None
 
-    def start(self, failpoints=None, wait=True):
-        """Start a new run (TWOPC_FAILPOINTS=failpoints, else unset).  With wait, return
-        once the process listens on its port; raise RigError if it dies first."""
+    def start(self, failpoints=None, wait=True, env=None):
+        """Start a new run (TWOPC_FAILPOINTS=failpoints, else unset; env: more variables,
+        e.g. LD_PRELOAD).  With wait, return once the process listens on its port; raise
+        RigError if it dies first."""
         if self.running():
             raise RigError("%s is already running" % self.name)
+        extra = env
         env = dict(os.environ)
         env.pop("TWOPC_FAILPOINTS", None)
+        env.update(extra or {})
         if failpoints:
             env["TWOPC_FAILPOINTS"] = failpoints
         self.failpoints = failpoints

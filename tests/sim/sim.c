@@ -197,6 +197,15 @@ static void fault(void)
         /* a machine that left: nothing to break */
     } else if (sim_w->cfg->partition && sim_chance(sim_w->cfg->partition)) {
         partition(i);
+    } else if (sim_w->cfg->disk_errors && sim_chance(sim_w->cfg->disk_errors)) {
+        /* A failing disk under one process: its next few log syncs fail. */
+        int node = sim_chance(40) ? 0 : i + 1;
+        int syncs = (int)sim_rnd_in(1, 6);
+        if (sim_w->nodes[node].up && sim_w->nodes[node].wal) {
+            sim_trace("node %d: its next %d log syncs fail", node, syncs);
+            sim_w->res->disk_errors += (uint64_t)syncs;
+            sim_log_fail(sim_w->nodes[node].wal, syncs);
+        }
     } else if (sim_w->cfg->members && sim_chance(sim_w->cfg->members)) {
         sim_change_members();
     } else if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {

@@ -73,6 +73,9 @@ struct sim_config {
     int partition;      /* percent of faults that cut the network: one replica from the
                          * coordinator, one direction or both, or the coordinator from
                          * every replica, for up to seconds (issue #12) */
+    int disk_errors;    /* percent of faults that fail a process's next log syncs (EIO,
+                         * ENOSPC: the bytes past the durable offset are cut, kept in memory
+                         * and written again; issue #13) */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -85,6 +88,7 @@ struct sim_result {
     uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
     uint64_t member_changes; /* replicas added, removed or replaced */
     uint64_t partitions;     /* network cuts */
+    uint64_t disk_errors;    /* failed log syncs injected */
     uint64_t timeouts;       /* links dropped by the liveness check */
 };
 

@@ -23,6 +23,13 @@ struct sim_log {
     struct record_buf buf;   /* appended, not yet submitted */
     uint64_t submitted, durable; /* tickets */
     int dead;
+    /* A failing disk (sim_log_fail): the next fail_syncs syncs of the log thread fail.
+     * After a failure the bytes past the durable offset count as never written -- the
+     * file is cut back to it -- and are kept here, in memory, to be written again, as
+     * common/journal.c does; later submissions queue behind them. failing: the last sync
+     * failed (wal_failing). A crash loses retry, as a real crash loses memory. */
+    int fail_syncs, failing;
+    struct record_buf retry;
     void (*on_submit)(void *ctx);
     void *ctx;
 };
@@ -65,7 +72,8 @@ static int hand_over(struct sim_log *l)
 {
     if (l->buf.len == 0)
         return 0;
-    if (record_buf_sink(&l->f->b, l->buf.p, l->buf.len) < 0)
+    struct record_buf *to = l->failing ? &l->retry : &l->f->b;
+    if (record_buf_sink(to, l->buf.p, l->buf.len) < 0)
         return -1;
     l->buf.len = 0;
     l->submitted++;
@@ -88,10 +96,55 @@ static int l_durable(struct wal *w, uint64_t *ticket, char *err, size_t errlen)
     return 0;
 }
 
+void sim_log_fail(struct wal *w, int syncs)
+{
+    L(w)->fail_syncs += syncs;
+}
+
+/* A sync of the log thread failed: cut the file back to its durable size, keep the cut
+ * bytes (ahead of anything queued since) to write again, and retry soon. */
+static void sync_failed(struct sim_log *l)
+{
+    struct sim_file *f = l->f;
+    struct record_buf nb = { 0 };
+    if (record_buf_sink(&nb, f->b.p + f->durable, f->b.len - f->durable) < 0 ||
+        record_buf_sink(&nb, l->retry.p, l->retry.len) < 0) {
+        free(nb.p);
+        return; /* out of memory: let this sync succeed after all */
+    }
+    free(l->retry.p);
+    l->retry = nb;
+    f->b.len = f->durable;
+    l->failing = 1;
+    if (l->on_submit)
+        l->on_submit(l->ctx); /* the log thread retries on its own */
+}
+
+/* After a failure, a sync that works writes what was kept first. Returns 0 or -1. */
+static int write_retry(struct sim_log *l)
+{
+    if (!l->failing)
+        return 0;
+    if (record_buf_sink(&l->f->b, l->retry.p, l->retry.len) < 0)
+        return -1;
+    l->retry.len = 0;
+    l->failing = 0;
+    return 0;
+}
+
 void sim_log_sync_done(struct wal *w)
 {
     struct sim_log *l = L(w);
     if (l->dead)
+        return;
+    if (l->fail_syncs > 0) {
+        l->fail_syncs--;
+        if (l->f->b.len > l->f->durable || l->failing) {
+            sync_failed(l);
+            return;
+        }
+    }
+    if (write_retry(l) < 0)
         return;
     l->f->durable = l->f->b.len;
     l->durable = l->submitted;
@@ -115,7 +168,10 @@ static int l_sync(struct wal *w, char *err, size_t errlen)
     struct sim_log *l = L(w);
     if (l->dead)
         return 0;
-    if (hand_over(l) < 0) {
+    /* A forced sync (shutdown, compaction, a membership change) always works: the fault
+     * is the log thread's. */
+    l->fail_syncs = 0;
+    if (hand_over(l) < 0 || write_retry(l) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -135,7 +191,7 @@ static int l_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size
     if (l_sync(w, err, errlen) < 0)
         return -1;
     struct sim_file nf = { 0 };
-    struct sim_log tmp = { l->w, &nf, { 0 }, 0, 0, 0, NULL, NULL };
+    struct sim_log tmp = { .w = l->w, .f = &nf };
     if (fill(ctx, &tmp.w) < 0 || hand_over(&tmp) < 0) {
         free(nf.b.p);
         free(tmp.buf.p);
@@ -153,7 +209,10 @@ static int l_rewrite(struct wal *w, wal_fill_fn fill, void *ctx, char *err, size
     return 0;
 }
 
-static uint64_t l_size(const struct wal *w) { return L(w)->f->b.len + L(w)->buf.len; }
+static uint64_t l_size(const struct wal *w)
+{
+    return L(w)->f->b.len + L(w)->retry.len + L(w)->buf.len;
+}
 static size_t l_pending(const struct wal *w) { return L(w)->dead ? 0 : L(w)->buf.len; }
 
 static void l_close(struct wal *w)
@@ -164,11 +223,21 @@ static void l_close(struct wal *w)
         l_sync(w, err, sizeof err); /* a clean close: what was submitted is synced */
     }
     free(l->buf.p);
+    free(l->retry.p);
     free(l);
 }
 
+static int l_failing(struct wal *w, char *cause, size_t causelen)
+{
+    if (!L(w)->failing || L(w)->dead)
+        return 0;
+    if (cause && causelen)
+        snprintf(cause, causelen, "Input/output error");
+    return 1;
+}
+
 static const struct wal_ops sim_ops = {
-    l_append, l_submit, l_durable, l_sync, l_rewrite, l_size, l_pending, l_close,
+    l_append, l_submit, l_durable, l_sync, l_rewrite, l_size, l_pending, l_close, l_failing,
 };
 
 /* Replays f's lines; cuts a torn tail. Returns 0, or -1 with err (corruption, or fn

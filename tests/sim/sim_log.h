@@ -56,7 +56,15 @@ struct wal *sim_log_open(void *file, journal_replay_fn fn, void *ctx,
 /* Called on every wal_submit of this log (the simulator schedules the sync's completion). */
 void sim_log_on_submit(struct wal *w, void (*fn)(void *ctx), void *ctx);
 
-/* The log thread's sync completes: everything submitted so far is durable. */
+/* The disk fails the next `syncs` syncs of the log thread (EIO, ENOSPC): each failed
+ * one cuts the file back to its durable size and keeps the cut records in memory to write
+ * again (common/journal.c's rule), wal_failing() says so, and a retry is scheduled through
+ * the on_submit callback. A crash meanwhile loses them. Forced syncs (wal_sync) never
+ * fail. */
+void sim_log_fail(struct wal *w, int syncs);
+
+/* The log thread's sync completes: everything submitted so far is durable (or, while
+ * sim_log_fail has syncs to fail, nothing new is). */
 void sim_log_sync_done(struct wal *w);
 
 /* True if records were submitted and are not yet durable. */

@@ -27,10 +27,11 @@ static void usage(FILE *f)
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
                "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
-               "                 [--partition PERCENT] [--verbose]\n"
+               "                 [--partition PERCENT] [--disk-errors PERCENT] [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n"
                "      commit-on-k-votes trust-left-out (with --min-replicas) no-fence\n"
+               "      trust-failed-fsync (with --disk-errors)\n"
                "--partition: percent of faults that cut the network (default 10; 0: none)\n");
 }
 
@@ -47,6 +48,7 @@ static const char *bug_switch(const char *bug)
         { "trust-lost-data", "coord.bug.trust_lost_data" },
         { "commit-on-k-votes", "coord.bug.commit_on_k_votes" },
         { "trust-left-out", "coord.bug.trust_left_out" },
+        { "trust-failed-fsync", "coord.bug.trust_failed_fsync" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(bug, map[i][0]) == 0)
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
             cfg.rollback = atoi(v), i++;
         } else if (strcmp(a, "--min-replicas") == 0 && v) {
             cfg.min_replicas = atoi(v), i++;
+        } else if (strcmp(a, "--disk-errors") == 0 && v) {
+            cfg.disk_errors = atoi(v), i++;
         } else if (strcmp(a, "--partition") == 0 && v) {
             cfg.partition = atoi(v), i++;
         } else if (strcmp(a, "--members") == 0 && v) {
@@ -138,7 +142,7 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_abort);
     time_t t0 = time(NULL);
     uint64_t rounds = 0, failed = 0, wipes = 0, rollbacks = 0, repairs = 0, changes = 0;
-    uint64_t partitions = 0, timeouts = 0;
+    uint64_t partitions = 0, timeouts = 0, disk_errors = 0;
     for (uint64_t seed = from; seed <= to; seed++) {
         struct sim_result r;
         cfg.seed = current_seed = seed;
@@ -153,6 +157,7 @@ int main(int argc, char **argv)
         changes += r.member_changes;
         partitions += r.partitions;
         timeouts += r.timeouts;
+        disk_errors += r.disk_errors;
         if (r.violation || cfg.verbose || from == to)
             print_result(seed, &r);
         if (!r.violation)
@@ -191,6 +196,9 @@ int main(int argc, char **argv)
     if (cfg.partition)
         printf("%" PRIu64 " network partitions, %" PRIu64 " links dropped by the link timeout\n",
                partitions, timeouts);
+    if (cfg.disk_errors)
+        printf("%" PRIu64 " log syncs failed (cut back to the durable offset, written again)\n",
+               disk_errors);
     if (cfg.members || cfg.min_replicas)
         printf("%" PRIu64 " replica-set changes (added, removed, replaced), min-replicas %d\n",
                changes, cfg.min_replicas);

@@ -12,7 +12,9 @@ set(TWOPC_REGISTRY_CASES unknown_command arity subcommands run_subcommand lookup
 set(TWOPC_WATCH_CASES exact_touched unchanged_key conservative tx_op flush busy_tracking
   notify_and_sharing)
 
-foreach(exe reencode client registry watch)
+set(TWOPC_REDACT_CASES auth hello config others)
+
+foreach(exe reencode client registry watch redact)
   string(TOUPPER ${exe} upper)
   twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c
              ${CMAKE_CURRENT_SOURCE_DIR}/fake_conn.c LIBS twopc_front
