@@ -45,7 +45,7 @@ endif
 ASAN_SIM_SLOW := ^sim\.(wipe|rollback|min_replicas|members|partition|catches\.(no-fence|vote-before-durable|trust-lost-data|commit-on-k-votes|trust-left-out))$$
 ASAN_SUITES ?= ^(integration\.(basic|consistency|crash|restart|replica_down|peer_input|auth)|recovery\.(failpoints|logs|touched_vote)|crash\.nemesis|clients\.(transactions|connection|halfclose|server|redis_cli))$$
 asan:
-	@TWOPC_FUZZ=1 bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-asan -DCMAKE_C_COMPILER=clang -DTWOPC_SANITIZE=ON -DTWOPC_FUZZ=ON \
 	  -DTWOPC_WERROR=ON -DTWOPC_FUZZ_SECONDS=10 -DTWOPC_SIM_SEEDS=1-40 >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS)
@@ -76,7 +76,7 @@ bench: build
 # libFuzzer on every parser and evaluator (tests/fuzz/README.md), FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 fuzz:
-	@TWOPC_FUZZ=1 bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DTWOPC_FUZZ=ON \
 	  -DTWOPC_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	cmake --build $(BUILD)-fuzz -j $(JOBS)

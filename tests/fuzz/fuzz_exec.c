@@ -19,7 +19,8 @@
  * the model's live keys with their values and expiries. Besides, "raw" ops -- any command
  * name the evaluators know, with arguments straight from the input -- are evaluated on a
  * throwaway effects on top of the chain and discarded (and sent through exec_read on the
- * committed data): they must not crash or trip a sanitizer, and must write one reply.
+ * committed data): they must not crash or trip a sanitizer, and must write exactly one
+ * well-formed reply (a malformed TX once wrote an array header, then an error).
  *
  * Build with -DTWOPC_FUZZ=ON and CC=clang; run as fuzz_exec CORPUS_DIR SEED_DIR.
  */
@@ -624,6 +625,46 @@ static void raw_cmd(struct in *in, struct cmd *c)
     }
 }
 
+/* Skips one RESP2 reply at p[*at..len): returns 0, or -1 if it is malformed or cut. */
+static int skip_reply(const char *p, size_t len, size_t *at, int depth)
+{
+    if (*at >= len || depth > 8)
+        return -1;
+    char type = p[*at];
+    const char *nl = memchr(p + *at, '\n', len - *at);
+    if (!nl || nl == p + *at || nl[-1] != '\r')
+        return -1;
+    size_t line_end = (size_t)(nl - p) + 1;
+    long long n = 0;
+    if (type == '$' || type == '*' || type == ':') {
+        char *end;
+        n = strtoll(p + *at + 1, &end, 10);
+        if (end != nl - 1)
+            return -1;
+    } else if (type != '+' && type != '-') {
+        return -1;
+    }
+    *at = line_end;
+    if (type == '$' && n >= 0) {
+        if ((size_t)n + 2 > len - *at || p[*at + (size_t)n] != '\r' ||
+            p[*at + (size_t)n + 1] != '\n')
+            return -1;
+        *at += (size_t)n + 2;
+    } else if (type == '*') {
+        for (long long i = 0; i < n; i++)
+            if (skip_reply(p, len, at, depth + 1) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* True if buf holds exactly one well-formed reply. */
+static int one_reply(const struct record_buf *b)
+{
+    size_t at = 0;
+    return b->len > 0 && skip_reply(b->p, b->len, &at, 0) == 0 && at == b->len;
+}
+
 /* ---- the rounds ---- */
 
 static struct store *st;
@@ -643,7 +684,8 @@ static void flush_chain(void)
     nchain = 0;
 }
 
-static void fail_reply(const struct cmd *c, const struct record_buf *got, const struct reply *want)
+static void fail_reply(const struct cmd *c, const struct record_buf *got,
+                       const struct reply *want)
 {
     fprintf(stderr, "now %" PRId64 ", command:", now);
     for (int i = 0; i < c->argc; i++)
@@ -717,14 +759,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 raw_cmd(&in, &c);
                 struct effects scratch = { .now_ms = now, .under = fx };
                 eval(&scratch, &c, &got);
-                FUZZ_CHECK(got.len > 0);
+                if (!one_reply(&got)) {
+                    struct reply none = { .len = 0 };
+                    fail_reply(&c, &got, &none);
+                }
                 effects_clear(&scratch);
                 struct op *o = op_new(c.argc, c.argv, c.lens);
                 FUZZ_CHECK(o);
                 struct record_buf rd = { 0 };
                 struct resp_writer w = { record_buf_sink, &rd, 2 };
                 exec_read(st, now, 1, o, &w);
-                FUZZ_CHECK(rd.len > 0);
+                FUZZ_CHECK(one_reply(&rd));
                 op_free(o);
                 free(rd.p);
             } else if (kind < 40) {
