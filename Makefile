@@ -41,9 +41,11 @@ endif
 # daemons are 2-3x slower): every unit test and fuzz target (10 s each) but the long
 # simulator runs (sim.seeds over 40 seeds instead of 300, three of its sim.catches), and per
 # suite the files that exercise the most code per second: ASAN_SUITES below. crash.nemesis
-# runs 15 s. `make asan ASAN_SUITES=.` runs every test of the build instead.
+# runs 20 s of kills and pauses. Left out: clients.redis_cli, whose --pipe of 100k SETs
+# makes rounds that miss the 500 ms prepare timeout at ASan's speed (a timeout, not a
+# finding). `make asan ASAN_SUITES=.` runs every test of the build instead.
 ASAN_SIM_SLOW := ^sim\.(wipe|rollback|min_replicas|members|partition|catches\.(no-fence|vote-before-durable|trust-lost-data|commit-on-k-votes|trust-left-out))$$
-ASAN_SUITES ?= ^(integration\.(basic|consistency|crash|restart|replica_down|peer_input|auth)|recovery\.(failpoints|logs|touched_vote)|crash\.nemesis|clients\.(transactions|connection|halfclose|server|redis_cli))$$
+ASAN_SUITES ?= ^(integration\.(basic|consistency|crash|restart|replica_down|peer_input|auth)|recovery\.(failpoints|logs|touched_vote)|crash\.nemesis|clients\.(transactions|connection|halfclose|server|redis_py))$$
 asan:
 	@bash scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-asan -DCMAKE_C_COMPILER=clang -DTWOPC_SANITIZE=ON -DTWOPC_FUZZ=ON \
