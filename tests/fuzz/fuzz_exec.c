@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NKEYS 4
 #define MAXVAL 200 /* a model value never grows past this: longer writes become GETs */
-#define MAXARGS 24
+#define MAXARGS 32 /* a TX of three 7-argument SETs: 2 + 3 * 8 */
 #define MAXCHAIN 3
 
 /* ---- the input ---- */
