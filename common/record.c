@@ -371,6 +371,8 @@ void record_fields_free(struct record_fields *f)
 int record_buf_sink(void *sink, const void *data, size_t len)
 {
     struct record_buf *b = sink;
+    if (len == 0)
+        return 0; /* data may be NULL then, and memcpy's arguments must not be (UBSan) */
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len)

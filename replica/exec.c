@@ -38,12 +38,20 @@ static int exec_tx(struct store *s, struct effects *fx, const struct op *op,
     uint64_t n;
     if (util_parse_u64(op->argv[1], op->lens[1], &n) < 0 || n > (uint64_t)op->argc)
         return exec_error(w, "ERR malformed TX");
-    resp_write_array(w, (size_t)n);
+    /* The framing is checked whole before the array header goes out: an error after it
+     * would leave a reply of fewer elements than announced (a peer may send anything). */
     int at = 2;
-    for (uint64_t i = 0; i < n; i++) {
-        struct op frame;
+    struct op frame;
+    for (uint64_t i = 0; i < n; i++)
         if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
-            return exec_error(w, "ERR malformed TX"); /* cannot happen: the coordinator built it */
+            return exec_error(w, "ERR malformed TX");
+    if (at != op->argc)
+        return exec_error(w, "ERR malformed TX");
+    resp_write_array(w, (size_t)n);
+    at = 2;
+    for (uint64_t i = 0; i < n; i++) {
+        if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
+            return exec_error(w, "ERR malformed TX"); /* checked above */
         struct op *sub = op_new(frame.argc, frame.argv, frame.lens);
         if (!sub || effects_own(fx, sub) < 0) {
             op_free(sub);

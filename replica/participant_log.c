@@ -150,9 +150,10 @@ int participant_log_progress(struct participant *p, uint64_t max_log_bytes, uint
             p->durable = p->marks[n].committed;
         prepared |= p->marks[n].prepared;
     }
-    if (n > 0) /* marks may be NULL: no offset on it (UBSan) */
+    if (n > 0) { /* marks may still be NULL: no offset on a null pointer (UBSan) */
         memmove(p->marks, p->marks + n, (p->nmarks - n) * sizeof *p->marks);
-    p->nmarks -= n;
+        p->nmarks -= n;
+    }
     if (prepared)
         FAILPOINT("replica.prepare.after_sync");
     /* Twice the compacted size too, so a log that is big because of rounds still in doubt

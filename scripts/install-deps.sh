@@ -16,10 +16,8 @@ packages=(
   fabric python3-fabric                   # deploy/fabfile.py (fab, Fabric 2)
   openssh-server openssh-client           # multi-host tests: one sshd per simulated host
   systemd                                 # systemd-analyze verify of deploy/systemd units
+  clang libclang-rt-14-dev                # make asan (part of make test) and make fuzz: ASan, UBSan, libFuzzer
 )
-if [ "${TWOPC_FUZZ:-}" = 1 ]; then
-  packages+=(clang libclang-rt-14-dev)    # libFuzzer
-fi
 
 # Node.js runs the ioredis / node-redis tests. Machines of this kind ship Node 20 with npm;
 # Debian's nodejs is the fallback where node is absent.

@@ -334,6 +334,7 @@ int main(int argc, char **argv)
     if (!o.c.txn) {
         LOG_WARNING("%s", err);
         fprintf(stderr, "twopc-server: %s\n", err);
+        event_base_free(base); /* a refused start (a corrupt log) exits leak-free (make asan) */
         return 1;
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
@@ -360,6 +361,8 @@ int main(int argc, char **argv)
     if (!o.c.srv) {
         LOG_WARNING("%s", err);
         fprintf(stderr, "twopc-server: %s\n", err);
+        txn_free(o.c.txn);
+        event_base_free(base);
         return 1;
     }
     settings_init(&o.c);

@@ -112,7 +112,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     long queue = -1, delay = -1, jitter = 0;
-    for (int i = 1; i < argc; i++) {
+    /* Options come in pairs (--name value): i steps by two. */
+    for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -139,7 +140,6 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
     if (queue < 0 || delay < 0) {
         usage(stderr);
