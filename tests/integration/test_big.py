@@ -56,3 +56,37 @@ def test_multi_of_100000_sets(c):
     assert r.get("big:m:%d" % (n - 1)) == str(n - 1).encode()
     assert r.mget(["big:m:%d" % i for i in range(0, n, 9973)]) == \
         [str(i).encode() for i in range(0, n, 9973)]
+
+
+def test_long_exec_reads_its_own_writes(c):
+    # Past 64 effects a round's effects are looked up through a key index (effects.c):
+    # the answers inside one EXEC must be those of the plain scan -- newest write wins,
+    # DEL and FLUSHALL hide older writes, EXPIRE applies to the value found below it.
+    r = c.client()
+    r.set("big:x:old", "before")
+    p = r.pipeline(transaction=True)
+    for i in range(100):
+        p.set("big:x:%d" % i, "v%d" % i)
+    p.delete("big:x:5")
+    p.set("big:x:6", "new")
+    p.expire("big:x:7", 100)
+    p.incr("big:x:8")  # "v8": not an integer
+    p.get("big:x:5")
+    p.get("big:x:6")
+    p.ttl("big:x:7")
+    p.get("big:x:old")
+    p.flushall()
+    p.get("big:x:1")
+    p.set("big:x:9", "z")
+    p.get("big:x:9")
+    p.exists("big:x:old")
+    res = p.execute(raise_on_error=False)
+    assert res[:100] == [True] * 100
+    tail = res[100:]
+    assert tail[0] == 1 and tail[1] is True and tail[2] is True
+    assert "not an integer" in str(tail[3])
+    assert tail[4] is None and tail[5] == b"new" and 0 < tail[6] <= 100
+    assert tail[7] == b"before"
+    assert tail[8] is True and tail[9] is None
+    assert tail[10] is True and tail[11] == b"z" and tail[12] == 0
+    assert r.get("big:x:9") == b"z" and r.get("big:x:1") is None
