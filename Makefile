@@ -7,7 +7,7 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration soak sim bench limits fuzz asan clean
+.PHONY: all deps build run test unit integration soak sim bench limits big fuzz asan clean
 MINUTES ?= 30
 
 all: build
@@ -91,3 +91,9 @@ fuzz:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-fuzz $(BUILD)-asan
+
+# A 512 MB SET and a 1,000,000-SET MULTI at default settings, redis-server beside them:
+# time and peak RSS per process (bench/big.py; minutes, several GB; outside `make test`).
+BIG_ARGS ?=
+big: build
+	/usr/bin/python3 bench/big.py $(BIG_ARGS)

@@ -76,6 +76,11 @@ uint64_t util_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t util_work_allowance_ms(uint64_t bytes, uint64_t items)
+{
+    return bytes / UTIL_WORK_BYTES_PER_MS + items / UTIL_WORK_ITEMS_PER_MS;
+}
+
 uint64_t util_wall_ms(void)
 {
     struct timespec ts;

@@ -17,11 +17,110 @@
 
 enum { DECIDED_GONE = 0, DECIDED_FOUND = 1, UNDECIDED = 2 };
 
+/* Below this many records a layer is scanned; from it on, indexed (struct effects). */
+#define EFFECTS_INDEX_MIN 64
+
+/* One key of the index: indexes + 1 of a record naming it (for the comparison), of its
+ * newest PUT or DEL and of its newest EXPIRE; key1 == 0: an empty slot. */
+struct effects_slot {
+    size_t key1, rec1, exp1;
+};
+
+static uint64_t hash_bytes(const char *k, size_t len);
+
+/* Notes record i in the index (which has room: the load stays under a half). */
+static void index_one(struct effects *fx, size_t i)
+{
+    const struct effect *e = &fx->v[i];
+    if (e->kind == EFFECT_FLUSH) {
+        fx->ix_flush = i + 1;
+        return;
+    }
+    size_t h = (size_t)hash_bytes(e->k, e->klen) & fx->ix_mask;
+    for (;; h = (h + 1) & fx->ix_mask) {
+        struct effects_slot *sl = &fx->ix[h];
+        if (sl->key1 == 0) {
+            *sl = (struct effects_slot){ i + 1, 0, 0 };
+            fx->ix_used++;
+        } else {
+            const struct effect *o = &fx->v[sl->key1 - 1];
+            if (o->klen != e->klen || memcmp(o->k, e->k, e->klen) != 0)
+                continue;
+        }
+        if (e->kind == EFFECT_EXPIRE)
+            sl->exp1 = i + 1;
+        else
+            sl->rec1 = i + 1;
+        return;
+    }
+}
+
+/* (Re)builds the index of records 0 .. n-1 with room for twice as many keys. Returns 0,
+ * or -1 (out of memory: the index is dropped and lookups scan, as before). */
+static int index_build(struct effects *fx)
+{
+    size_t size = 64;
+    while (size < fx->n * 4)
+        size *= 2;
+    free(fx->ix);
+    fx->ix = calloc(size, sizeof *fx->ix);
+    fx->ix_mask = size - 1;
+    fx->ix_used = fx->ix_flush = 0;
+    if (!fx->ix)
+        return -1;
+    for (size_t i = 0; i < fx->n; i++)
+        index_one(fx, i);
+    return 0;
+}
+
+/* After record n-1 was added. */
+static void index_note(struct effects *fx)
+{
+    if (fx->n < EFFECTS_INDEX_MIN)
+        return;
+    if (!fx->ix || (fx->ix_used + 1) * 2 > fx->ix_mask + 1) {
+        index_build(fx);
+        return;
+    }
+    index_one(fx, fx->n - 1);
+}
+
+/* lookup_layer through the index: the same answer as the scan below. */
+static int lookup_indexed(const struct effects *layer, const char *k, size_t klen,
+                          struct effects_value *v, int *exp_set, int64_t *exp)
+{
+    size_t h = (size_t)hash_bytes(k, klen) & layer->ix_mask, rec1 = 0, exp1 = 0;
+    for (;; h = (h + 1) & layer->ix_mask) {
+        const struct effects_slot *sl = &layer->ix[h];
+        if (sl->key1 == 0)
+            break;
+        const struct effect *o = &layer->v[sl->key1 - 1];
+        if (o->klen == klen && memcmp(o->k, k, klen) == 0) {
+            rec1 = sl->rec1, exp1 = sl->exp1;
+            break;
+        }
+    }
+    size_t decider = rec1 > layer->ix_flush ? rec1 : layer->ix_flush;
+    if (exp1 > decider && !*exp_set)
+        *exp = layer->v[exp1 - 1].exp, *exp_set = 1;
+    if (decider == 0)
+        return UNDECIDED;
+    const struct effect *e = &layer->v[decider - 1];
+    if (e->kind != EFFECT_PUT)
+        return DECIDED_GONE; /* a FLUSH or a DEL */
+    v->p = e->v;
+    v->len = e->vlen;
+    v->exp = e->exp;
+    return DECIDED_FOUND;
+}
+
 /* Looks for k in one layer, newest record first. Returns DECIDED_FOUND (v filled, except
  * its expiry when *exp_set), DECIDED_GONE, or UNDECIDED; an EXPIRE record sets *exp. */
 static int lookup_layer(const struct effects *layer, const char *k, size_t klen,
                         struct effects_value *v, int *exp_set, int64_t *exp)
 {
+    if (layer->ix)
+        return lookup_indexed(layer, k, klen, v, exp_set, exp);
     for (size_t i = layer->n; i-- > 0;) {
         const struct effect *e = &layer->v[i];
         if (e->kind == EFFECT_FLUSH)
@@ -87,6 +186,7 @@ static int push(struct effects *fx, struct effect e)
         fx->cap = cap;
     }
     fx->v[fx->n++] = e;
+    index_note(fx);
     return 0;
 }
 
@@ -233,8 +333,13 @@ int effects_flushed(struct store *s, const struct effects *fx, size_t from, size
 
 void effects_truncate(struct effects *fx, size_t n)
 {
-    if (n < fx->n)
+    if (n < fx->n) {
         fx->n = n;
+        if (fx->ix && (n < EFFECTS_INDEX_MIN || index_build(fx) < 0)) {
+            free(fx->ix);
+            fx->ix = NULL;
+        }
+    }
 }
 
 int effects_empty(const struct effects *fx)
@@ -273,5 +378,6 @@ void effects_clear(struct effects *fx)
     free(fx->owned);
     free(fx->bufs);
     free(fx->v);
+    free(fx->ix);
     *fx = (struct effects){ 0 };
 }

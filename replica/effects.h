@@ -47,9 +47,16 @@ struct effect {
     int64_t exp;
 };
 
+struct effects_slot; /* effects.c: the key index */
+
 struct effects {
     struct effect *v;
     size_t n, cap;
+    /* Once a layer holds EFFECTS_INDEX_MIN records, a hash index of its keys (newest
+     * PUT/DEL and newest EXPIRE per key, and the newest FLUSH) answers lookups: a scan per
+     * lookup made evaluating a 1,000,000-SET EXEC quadratic (minutes on a replica). */
+    struct effects_slot *ix;
+    size_t ix_mask, ix_used, ix_flush; /* ix_flush: newest FLUSH's index + 1, 0: none */
     /* The effects of the round prepared just before this one and not yet decided (NULL if
      * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
     const struct effects *under;

@@ -102,8 +102,12 @@ static void arm(struct event *timer)
 static void read_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct read_call *rc = arg;
-    /* No answer yet: ask another replica too (a stalled link is skipped by the choice). */
-    if (read_send(rc, NULL) < 0)
+    /* No answer yet: ask another replica too (a stalled link is skipped by the choice),
+     * but never keep more copies in flight than there are replicas. A replica that takes
+     * seconds over a 64 MB GET is slow, not lost (the link watchdog decides lost); sending
+     * it a fresh copy every timeout piled GETs up behind each other on every replica
+     * faster than they were served, and the read never finished. */
+    if (rc->outstanding >= txn_nlinks(txn) || read_send(rc, NULL) < 0)
         arm(rc->timer);
 }
 

@@ -15,6 +15,13 @@
  *      stopped replica or a stuck disk; drop the connection (redisAsyncFree runs every
  *      pending callback with NULL, then disconnect_cb, exactly as a lost connection does)
  *      and reconnect. redisAsyncDisconnect would not do: it waits for pending replies;
+ *      A request that carries big work (a PREPARE of a 512 MB value, the COMMIT that
+ *      applies it, a 1,000,000-op EXEC) extends this by link_allow()'s allowance, sized by
+ *      the round engine from the round's bytes and ops: a replica busy evaluating, logging
+ *      or applying one long SQLite transaction answers nothing, PING included (its event
+ *      loop is in that work), so silence is only suspicious once the work had time enough;
+ *      Bytes still moving either way count as progress (note_transfer): a 512 MB PREPARE
+ *      being written, a 512 MB GET reply being read;
  *   3. nothing outstanding for a quarter of the timeout: send a PING, so a silent
  *      partition is seen within link_timeout_ms * 5/4 even on an idle link.
  * Without this, a connection cut silently stays ESTABLISHED on our side and only TCP's
@@ -35,6 +42,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 
 #include "log.h"
 #include "secret.h"
@@ -56,6 +64,8 @@ struct link {
     size_t pending;       /* requests sent, reply not yet received */
     uint64_t progress_ms; /* last reply, or when pending went from 0 to 1 */
     uint64_t connect_ms;  /* when the connect under way started */
+    uint64_t allow_ms;    /* extra silence allowed for big work outstanding (link_allow) */
+    size_t seen_in, seen_out; /* hiredis's reader and output buffer sizes at the last tick */
     struct event *watchdog;
     const char *lost_why; /* set while the watchdog frees the context: went_down's reason */
     int proto;            /* the protocol version the replica agreed to; 0: none yet */
@@ -127,6 +137,7 @@ static void went_down(struct link *l, const char *why)
     int was_up = l->state != LINK_DOWN, quiet = l->refused;
     l->ac = NULL;
     l->pending = 0;
+    l->allow_ms = 0;
     l->refused = 0;
     set_state(l, LINK_DOWN);
     uint64_t now = util_mono_ms();
@@ -154,6 +165,8 @@ static void note_reply(struct link *l)
 {
     if (l->pending > 0)
         l->pending--;
+    if (l->pending == 0)
+        l->allow_ms = 0;
     l->progress_ms = util_mono_ms();
 }
 
@@ -399,17 +412,38 @@ static void abandon(struct link *l, const char *why)
     l->lost_why = NULL;
 }
 
+/* Bytes moving on the connection count as progress: a big request still being written
+ * (hiredis's output buffer shrank since the last tick) or a big reply still arriving (its
+ * reader holds more unparsed bytes) is not a silent replica, however long it takes. What
+ * stays timed by the clock is the silence between the last byte sent and the first byte
+ * of the answer: the replica's own work, which link_allow() sizes. */
+static void note_transfer(struct link *l, uint64_t now)
+{
+    if (!l->ac || l->state == LINK_DOWN) {
+        l->seen_in = l->seen_out = 0;
+        return;
+    }
+    size_t in = l->ac->c.reader ? l->ac->c.reader->len : 0;
+    size_t out = l->ac->c.obuf ? sdslen(l->ac->c.obuf) : 0;
+    if (l->pending > 0 && ((in != l->seen_in && in > 0) || out < l->seen_out))
+        l->progress_ms = now;
+    l->seen_in = in;
+    l->seen_out = out;
+}
+
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct link *l = arg;
     uint64_t now = util_mono_ms(), limit = (uint64_t)link_timeout_ms;
+    note_transfer(l, now);
+    uint64_t busy_limit = limit + l->allow_ms; /* a big round outstanding: see link_allow */
     char why[160];
     if (l->ac && l->state == LINK_DOWN && now - l->connect_ms >= limit) {
         snprintf(why, sizeof why, "connect not completed within %d ms; retrying",
                  link_timeout_ms);
         abandon(l, why);
     } else if (l->ac && l->state != LINK_DOWN && l->pending > 0 &&
-               now - l->progress_ms >= limit) {
+               now - l->progress_ms >= busy_limit) {
         snprintf(why, sizeof why,
                  "no reply for %llu ms; dropping the connection and reconnecting",
                  (unsigned long long)(now - l->progress_ms));
@@ -421,6 +455,11 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
             note_sent(l);
     }
     arm_watchdog(l);
+}
+
+void link_allow(struct link *l, uint64_t ms)
+{
+    l->allow_ms += ms;
 }
 
 void link_set_timeout(int ms) { link_timeout_ms = ms > 0 ? ms : 1; }
@@ -492,7 +531,7 @@ const char *link_refusal(const struct link *l) { return l->refusal; }
 
 int link_stalled(const struct link *l, uint64_t stall_ms)
 {
-    return l->pending > 0 && util_mono_ms() - l->progress_ms > stall_ms;
+    return l->pending > 0 && util_mono_ms() - l->progress_ms > stall_ms + l->allow_ms;
 }
 
 const char *link_state_name(enum link_state s)

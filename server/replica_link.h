@@ -120,6 +120,13 @@ const char *link_refusal(const struct link *l);
  * stalled link and writes fail fast instead of waiting for the prepare timeout. */
 int link_stalled(const struct link *l, uint64_t stall_ms);
 
+/* The replica has been given work that may honestly keep it silent ms longer than the link
+ * timeout (a big PREPARE to evaluate and log, a big COMMIT to apply: the round engine
+ * computes it with util_work_allowance_ms). The allowance adds up over requests sent and
+ * lasts until no request is outstanding; the watchdog and link_stalled() count it. Call it
+ * just before sending the request. */
+void link_allow(struct link *l, uint64_t ms);
+
 /* The link timeout of every link, in ms (at least 1); takes effect at each link's next
  * watchdog tick. */
 void link_set_timeout(int ms);

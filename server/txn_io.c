@@ -70,6 +70,12 @@ static const char *io_unready(void *ctx, int i, uint64_t stall_ms)
     return link_stalled(l, stall_ms) ? "not responding" : NULL;
 }
 
+static void io_expect(void *ctx, int i, uint64_t ms)
+{
+    if (S(ctx)->links[i])
+        link_allow(S(ctx)->links[i], ms);
+}
+
 static const char *io_addr(void *ctx, int i)
 {
     return S(ctx)->links[i] ? link_addr(S(ctx)->links[i]) : "-";
@@ -221,7 +227,7 @@ struct txn *txn_new(struct event_base *base, const char *dir, const char *const 
     const struct txn_io io = { s, io_send, io_unready, io_addr, io_drop, io_timer_new,
                                io_timer_arm, io_timer_cancel, io_timer_armed, io_timer_free,
                                io_once, io_fatal, io_wall_ms, io_mono_ms, io_link_open,
-                               io_link_close, io_random };
+                               io_link_close, io_random, io_expect };
     char path[4096];
     snprintf(path, sizeof path, "%s/decision.log", dir);
     s->t = txn_create(&io, replicas, nreplicas, open_decision_log, path, prepare_timeout_ms,

@@ -55,6 +55,7 @@
 #undef NDEBUG /* the state machine's checks stay in every build (CMakeLists: TWOPC_ASSERTS) */
 #endif
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,8 @@ void txn_send_decision(struct round *rd, int i, const char *cmd, txn_reply_fn fn
     char num[24];
     const char *argv[2] = { cmd, num };
     size_t lens[2] = { strlen(cmd), util_u64_to_str(rd->rid, num) };
+    if (rd->work_ms && rd->t->io.expect && !rd->t->closing) /* a COMMIT applies it all */
+        rd->t->io.expect(rd->t->io.ctx, i, rd->work_ms);
     if (txn_send(rd->t, i, 2, argv, lens, fn, rd) == 0)
         rd->refs++;
 }
@@ -678,8 +681,9 @@ static void on_timeout(void *arg)
     while (i < t->nlinks - 1 && (!rd->need[i] || rd->voted[i]))
         i++;
     snprintf(why, sizeof why,
-             "ERR write not applied: replica %s did not vote within %d ms (round aborted)",
-             t->io.addr(t->io.ctx, i), t->prepare_timeout_ms);
+             "ERR write not applied: replica %s did not vote within %llu ms (round aborted)",
+             t->io.addr(t->io.ctx, i),
+             (unsigned long long)((uint64_t)t->prepare_timeout_ms + rd->work_ms));
     txn_round_abort(rd, why);
 }
 
@@ -763,6 +767,8 @@ static int send_prepare(struct round *rd)
     for (int i = 0; i < t->nlinks; i++) {
         if (!rd->need[i])
             continue;
+        if (cmd && rd->work_ms && t->io.expect && !t->closing)
+            t->io.expect(t->io.ctx, i, rd->work_ms);
         if (cmd && !t->closing && t->io.send(t->io.ctx, i, cmd, len, on_vote, rd) == 0)
             rd->refs++;
         else
@@ -796,6 +802,30 @@ static void take_pending(struct txn *t, struct round *rd)
     t->npending -= TXN_MAX_ROUND_OPS;
     memmove(t->pending, t->pending + TXN_MAX_ROUND_OPS, t->npending * sizeof *t->pending);
     txn_kick(t);
+}
+
+/* A round's size allowance (util_work_allowance_ms over its argument bytes and count):
+ * how much longer than --prepare-timeout-ms its votes may honestly take, and how much
+ * longer each link may stay silent while a replica evaluates, logs or applies it.
+ *
+ * Why a deadline that grows with the size rather than a timeout on progress: the vote is
+ * the only message a replica sends about a PREPARE, and a replica busy in one big piece of
+ * work (an fsync of 512 MB, one SQLite transaction of 1,000,000 rows) can say nothing
+ * until it is done, so there is no progress to watch between the last byte sent and the
+ * vote. A deadline computed from the round's bytes and ops keeps small rounds on the short
+ * timeout a client expects (a stuck replica still costs a 10-byte SET 500 ms, not more)
+ * while a 512 MB SET gets the 262 s a slow, shared machine may need; it is deterministic, so the
+ * simulator replays it exactly. */
+static uint64_t round_work_ms(const struct round *rd)
+{
+    uint64_t bytes = 0, items = 0;
+    for (size_t i = 0; i < rd->nops; i++) {
+        const struct op *op = rd->ops[i].op;
+        items += (uint64_t)op->argc;
+        for (int j = 0; j < op->argc; j++)
+            bytes += op->lens[j];
+    }
+    return util_work_allowance_ms(bytes, items);
 }
 
 static void start_round(struct txn *t)
@@ -848,7 +878,9 @@ static void start_round(struct txn *t)
         t->qhead = rd;
     t->qtail = rd;
     t->ninflight++;
-    txn_timer_arm(t, rd->timer, t->prepare_timeout_ms);
+    rd->work_ms = round_work_ms(rd);
+    uint64_t deadline = (uint64_t)t->prepare_timeout_ms + rd->work_ms;
+    txn_timer_arm(t, rd->timer, deadline > INT_MAX ? INT_MAX : (int)deadline);
     txn_assert_round(rd);
     if (send_prepare(rd) > 0)
         txn_round_abort(rd, "NOREPLICAS Not enough good replicas to write: a replica link failed");

@@ -87,6 +87,9 @@ struct txn_io {
     void (*link_close)(void *ctx, int i);
     /* 64 random bits (a new cluster's id). */
     uint64_t (*random)(void *ctx);
+    /* Optional (NULL: none): what is sent next on link i is big work that may keep the
+     * replica silent ms longer than usual (replica_link.h, link_allow). */
+    void (*expect)(void *ctx, int i, uint64_t ms);
 };
 
 /* At most this many replicas, and this many link slots (0 .. TXN_MAX_REPLICAS - 1). */

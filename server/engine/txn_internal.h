@@ -87,6 +87,8 @@ struct round {
     size_t *touched_off;
     /* The keys sent after WATCHED (n == 0 and no memory when none were). */
     struct txn_keys watched;
+    uint64_t work_ms;        /* its size allowance (txn.c, round_work_ms): added to the
+                              * prepare timeout and to the links' patience */
     uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
     struct txn_timer *timer;
     struct round *next;      /* on t->unacked */

@@ -183,7 +183,7 @@ static const struct txn_io sim_io = { NULL, sim_io_send, io_unready, io_addr, io
                                       io_timer_new, io_timer_arm, io_timer_cancel,
                                       io_timer_armed, io_timer_free, io_once, io_fatal,
                                       io_wall_ms, io_mono_ms, io_link_open, io_link_close,
-                                      io_random };
+                                      io_random, NULL /* expect: the simulated links have no watchdog of sizes */ };
 
 /* ---- disks: syncs, and what became durable ---- */
 
