@@ -206,6 +206,21 @@ static void fault(void)
             sim_w->res->disk_errors += (uint64_t)syncs;
             sim_log_fail(sim_w->nodes[node].wal, syncs);
         }
+    } else if (sim_w->cfg->stray_hello && sim_chance(sim_w->cfg->stray_hello)) {
+        /* A stranger (a connection that is none of the coordinator's) says TPC.HELLO to a
+         * replica, reads the answer and says nothing more. */
+        if (sim_w->nodes[i + 1].up) {
+            size_t len;
+            char *hello = link_format_hello(&len);
+            struct ev *e = sim_push(sim_w->now + sim_rnd_in(0, 2000), EV_TO_REP, i + 1);
+            e->link = i;
+            e->conn = (1ULL << 62) + ++sim_w->stranger_counter;
+            e->unread = 1; /* its answer goes nowhere */
+            e->p = hello;
+            e->len = len;
+            sim_w->res->stray_hellos++;
+            sim_trace("stray TPC.HELLO to replica %d from connection %" PRIu64, i, e->conn);
+        }
     } else if (sim_w->cfg->members && sim_chance(sim_w->cfg->members)) {
         sim_change_members();
     } else if (sim_w->cfg->rollback && sim_chance(sim_w->cfg->rollback)) {

@@ -76,6 +76,9 @@ struct sim_config {
     int disk_errors;    /* percent of faults that fail a process's next log syncs (EIO,
                          * ENOSPC: the bytes past the durable offset are cut, kept in memory
                          * and written again; issue #13) */
+    int stray_hello;    /* percent of faults that send a TPC.HELLO to a replica from a
+                         * connection that is not the coordinator's (any local process
+                         * without a cluster secret; issue #16): it must disturb nothing */
 };
 
 #define SIM_MAX_REPLICAS 5
@@ -88,6 +91,7 @@ struct sim_result {
     uint64_t repairs;      /* replicas repaired (a full resync from a healthy one) */
     uint64_t member_changes; /* replicas added, removed or replaced */
     uint64_t partitions;     /* network cuts */
+    uint64_t stray_hellos;   /* TPC.HELLOs from strangers */
     uint64_t disk_errors;    /* failed log syncs injected */
     uint64_t timeouts;       /* links dropped by the liveness check */
 };

@@ -145,6 +145,7 @@ struct world {
     const struct sim_config *cfg;
     struct sim_result *res;
     uint64_t rng, now, seq, stamp, conn_counter, value_counter;
+    uint64_t stranger_counter; /* connections of stray TPC.HELLOs: 2^62 + n */
     struct ev **heap;
     size_t nheap, capheap;
     struct node nodes[1 + SIM_MAX_REPLICAS];

@@ -27,11 +27,12 @@ static void usage(FILE *f)
     fprintf(f, "usage: twopc-sim [--seeds A-B | --seed N] [--replicas N] [--clients N]\n"
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
                "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
-               "                 [--partition PERCENT] [--disk-errors PERCENT] [--verbose]\n"
+               "                 [--partition PERCENT] [--disk-errors PERCENT]\n"
+               "                 [--stray-hello PERCENT] [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n"
                "      commit-on-k-votes trust-left-out (with --min-replicas) no-fence\n"
-               "      trust-failed-fsync (with --disk-errors)\n"
+               "      trust-failed-fsync (with --disk-errors) eager-hello (with --stray-hello)\n"
                "--partition: percent of faults that cut the network (default 10; 0: none)\n");
 }
 
@@ -49,6 +50,7 @@ static const char *bug_switch(const char *bug)
         { "commit-on-k-votes", "coord.bug.commit_on_k_votes" },
         { "trust-left-out", "coord.bug.trust_left_out" },
         { "trust-failed-fsync", "coord.bug.trust_failed_fsync" },
+        { "eager-hello", "replica.bug.eager_hello" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(bug, map[i][0]) == 0)
@@ -119,6 +121,8 @@ int main(int argc, char **argv)
             cfg.disk_errors = atoi(v), i++;
         } else if (strcmp(a, "--partition") == 0 && v) {
             cfg.partition = atoi(v), i++;
+        } else if (strcmp(a, "--stray-hello") == 0 && v) {
+            cfg.stray_hello = atoi(v), i++;
         } else if (strcmp(a, "--members") == 0 && v) {
             cfg.members = atoi(v), i++;
         } else if (strcmp(a, "--verbose") == 0) {

@@ -9,6 +9,7 @@
  * if durably prepared and durably committed at the coordinator, one digest per applied
  * round id.
  */
+#define _GNU_SOURCE /* memmem */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,6 +133,14 @@ void sim_deliver_to_rep(struct ev *e)
     if (peer_dispatch(nd->p, req, &w, &nd->rng, conn) < 0)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
+    /* Only a TPC.HELLO from another connection can take the session from the coordinator's
+     * live link (its earlier connections never say TPC.HELLO again); a stranger's must not
+     * (#16: a stray TPC.HELLO never disturbs rounds in flight). */
+    if (!e->unread && e->conn == sim_w->links[i].conn && out.len &&
+        memmem(out.p, out.len, "is not the coordinator's", 24))
+        sim_violation("replica %d refused the coordinator's live link (%s %s): a stray "
+                      "TPC.HELLO took its session", i, req->argv[0],
+                      req->argc > 1 ? req->argv[1] : "");
     uint64_t restored;
     if (strcmp(req->argv[0], "TPC.RESTORE") == 0 && (req->argc == 3 || req->argc == 5) &&
         strcmp(req->argv[1], "END") == 0 && out.len && out.p[0] == ':' &&
