@@ -10,7 +10,7 @@
  *
  * The identity changes in exactly three ways:
  *   TPC.IDENTIFY <cluster> <replica>   the coordinator adopts a replica (fenced: only the
- *                                      connection that said TPC.HELLO last, peer.h):
+ *                                      coordinator's connection, peer.h):
  *       +OK     if the replica had no identity or exactly this one, once it is stored and
  *               durable (SQLite checkpointed);
  *       -ERR TPC.IDENTIFY: this replica already belongs to cluster <16 hex> as replica <n>

@@ -874,10 +874,10 @@ void participant_abort(struct participant *p, const struct resp_request *req,
     participant_assert_state(p);
 }
 
-void participant_hello(struct participant *p, struct resp_writer *w, size_t extra)
+/* A new coordinator connection: whatever is still prepared is for it to decide, in round
+ * order, before anything new is prepared here. */
+static void rounds_in_doubt(struct participant *p)
 {
-    /* A new coordinator connection: whatever is still prepared is for it to decide, in
-     * round order, before anything new is prepared here. */
     for (struct round *r = p->rounds; r; r = r->next) {
         if (r->state == ROUND_LIVE)
             round_set_state(r, ROUND_IN_DOUBT);
@@ -885,6 +885,12 @@ void participant_hello(struct participant *p, struct resp_writer *w, size_t extr
             round_set_state(r, ROUND_IN_DOUBT_DOOMED);
     }
     participant_assert_state(p);
+}
+
+void participant_hello(struct participant *p, struct resp_writer *w, size_t extra)
+{
+    if (FAILPOINT_ON("replica.bug.eager_hello")) /* the old rule, for the simulator */
+        rounds_in_doubt(p);
     resp_write_array(w, 6 + extra);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);
@@ -908,8 +914,42 @@ struct store *participant_store(struct participant *p)
     return p->store;
 }
 
-void participant_set_session(struct participant *p, uint64_t conn) { p->session = conn; }
 uint64_t participant_session(const struct participant *p) { return p->session; }
+void participant_changed(struct participant *p) { p->changes++; }
+
+void participant_note_hello(struct participant *p, uint64_t conn)
+{
+    if (FAILPOINT_ON("replica.bug.eager_hello")) { /* the old rule: the session moves now */
+        p->session = conn;
+        p->changes++;
+        return;
+    }
+    size_t slot = p->next_hello;
+    for (size_t i = 0; i < PARTICIPANT_HELLOS; i++)
+        if (p->hellos[i].used && p->hellos[i].conn == conn)
+            slot = i; /* a second TPC.HELLO on one connection replaces its first */
+    if (slot == p->next_hello)
+        p->next_hello = (p->next_hello + 1) % PARTICIPANT_HELLOS;
+    p->hellos[slot].conn = conn;
+    p->hellos[slot].changes = p->changes;
+    p->hellos[slot].used = 1;
+}
+
+int participant_take_session(struct participant *p, uint64_t conn)
+{
+    size_t i = 0;
+    while (i < PARTICIPANT_HELLOS && (!p->hellos[i].used || p->hellos[i].conn != conn))
+        i++;
+    if (i == PARTICIPANT_HELLOS)
+        return p->session == conn ? 0 : -1; /* 0 == 0: a harness without connections */
+    p->hellos[i].used = 0; /* one answer, one use */
+    if (p->hellos[i].changes != p->changes)
+        return -2;
+    rounds_in_doubt(p);
+    p->session = conn;
+    p->changes++; /* every other connection's answer is stale now */
+    return 0;
+}
 
 size_t participant_drop_rounds(struct participant *p)
 {

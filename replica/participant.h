@@ -155,9 +155,21 @@ void participant_identity(const struct participant *p, uint64_t *cluster, uint64
 void participant_assert_state(const struct participant *p);
 size_t participant_in_doubt(const struct participant *p);
 
-/* The coordinator's connection: the one that said TPC.HELLO last (0: none yet). peer.c
- * refuses the protocol's commands from any other (see peer.h). */
-void participant_set_session(struct participant *p, uint64_t conn);
+/* The session: the coordinator's connection (0: none yet). peer.c refuses the protocol's
+ * commands from any other (see peer.h). A TPC.HELLO does not move it: it only answers the
+ * replica's state (participant_hello) and remembers the connection with participant_changes()
+ * as of that answer (participant_note_hello). The session moves at that connection's first
+ * protocol command, and only if nothing changed since its answer (participant_take_session),
+ * so a stranger's TPC.HELLO disturbs nothing, and a real coordinator's new connection decides
+ * exactly the rounds its answer listed. */
 uint64_t participant_session(const struct participant *p);
+void participant_note_hello(struct participant *p, uint64_t conn);
+/* conn's first protocol command: 0 if conn is (now) the session: its rounds prepared on
+ * earlier connections became IN_DOUBT (or IN_DOUBT_DOOMED) and the session moved to it. -1
+ * if conn never said TPC.HELLO (or so long ago that 16 later ones pushed it out), -2 if the
+ * session ran commands since its answer, which is stale: it must say TPC.HELLO again. */
+int participant_take_session(struct participant *p, uint64_t conn);
+/* The session ran a protocol command: any answer to an earlier TPC.HELLO is stale. */
+void participant_changed(struct participant *p);
 
 #endif

@@ -46,13 +46,22 @@ struct sync_mark {
     int prepared;       /* it carries PREPARE records (votes wait for it) */
 };
 
+/* How many connections may be between their TPC.HELLO and their first command at once. */
+#define PARTICIPANT_HELLOS 16
+
 struct participant {
     struct wal *log;
     struct store *store;
     struct round *rounds; /* the listed rounds (P1), in rid order */
     uint64_t applied;     /* == store_applied(store) */
     uint64_t max_rid;     /* highest rid prepared or applied */
-    uint64_t session;     /* the connection that said TPC.HELLO last (peer.c's fence) */
+    uint64_t session;     /* the coordinator's connection (peer.c's fence) */
+    uint64_t changes;     /* bumped by every command the session runs (participant_changed) */
+    /* Connections that said TPC.HELLO and may take the session at their first protocol
+     * command if changes is still what their answer reflected (participant_take_session);
+     * the oldest entry makes room for a new one. */
+    struct { uint64_t conn, changes; int used; } hellos[PARTICIPANT_HELLOS];
+    size_t next_hello;
     uint64_t cluster, replica; /* the identity, == store_identity(store) (P8); 0 0: none */
     size_t replay_applied;
     int prepared_since_sync; /* a PREPARE is waiting for participant_submit */

@@ -34,15 +34,23 @@ struct peer_ctx {
     uint64_t conn;
 };
 
-/* 0 if the request's connection is the coordinator's; else writes the refusal, which
- * starts with refusal (e.g. "NO TPC.PREPARE": "NO" for a vote, "ERR" for the rest). */
+/* 0 if the request's connection is the coordinator's, or becomes it now (its first command
+ * after its TPC.HELLO); else writes the refusal, which starts with refusal (e.g. "NO
+ * TPC.PREPARE": "NO" for a vote, "ERR" for the rest). The coordinator's links drop and
+ * say TPC.HELLO again on either refusal ("not the coordinator's"). */
 static int fenced(struct peer_ctx *x, const char *refusal, struct resp_writer *w)
 {
-    if (participant_session(x->p) == x->conn)
+    int rc = participant_take_session(x->p, x->conn);
+    if (rc == 0)
         return 0;
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s refused: this connection is not the coordinator's "
-             "(another one said TPC.HELLO since)", refusal);
+    char msg[200];
+    if (rc == -2)
+        snprintf(msg, sizeof msg, "%s refused: the rounds changed since this connection's "
+                 "TPC.HELLO (another connection decided some); not the coordinator's "
+                 "until it says TPC.HELLO again", refusal);
+    else
+        snprintf(msg, sizeof msg, "%s refused: this connection is not the coordinator's "
+                 "(another one is, or it never said TPC.HELLO)", refusal);
     resp_write_error(w, msg);
     return -1;
 }
@@ -248,7 +256,9 @@ static int parse_version(const struct resp_request *req, int i, int *v)
  * answer is the participant's 6 fields, then the version both speak (the newest in both
  * ranges), this replica's range and its release; ranges that do not overlap are refused
  * with an error naming both sides (and logged, at most once every 10 s). A TPC.HELLO without
- * arguments is protocol 1, from twopc 0.1.x. The session moves only on success. */
+ * arguments is protocol 1, from twopc 0.1.x. It does not move the session: on success the
+ * connection may take it at its first protocol command (participant_take_session), so a
+ * stranger's TPC.HELLO disturbs no round in flight. */
 static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
                       struct resp_writer *w)
 {
@@ -286,8 +296,8 @@ static void cmd_hello(struct peer_ctx *x, const struct resp_request *req,
         resp_write_error(w, msg);
         return;
     }
-    participant_set_session(x->p, x->conn);
     participant_hello(x->p, w, 4);
+    participant_note_hello(x->p, x->conn);
     resp_write_int(w, v);
     resp_write_int(w, min);
     resp_write_int(w, max);
@@ -299,7 +309,7 @@ static const struct peer_cmd {
     int arity; /* Redis convention: -N means at least N */
     peer_cmd_fn fn;
     /* The session fence: a command that changes rounds or data runs only on the
-     * connection that said TPC.HELLO last; else this starts its refusal. NULL: any. */
+     * coordinator's connection (see fenced()); else this starts its refusal. NULL: any. */
     const char *fence;
 } peer_cmds[] = {
     { "ping", -1, cmd_ping, NULL },
@@ -333,8 +343,12 @@ int peer_dispatch(struct participant *p, const struct resp_request *req, struct 
             resp_write_error(w, msg);
             return 0;
         }
-        if (!cmd->fence || fenced(&x, cmd->fence, w) == 0)
+        if (!cmd->fence) {
             cmd->fn(&x, req, w);
+        } else if (fenced(&x, cmd->fence, w) == 0) {
+            cmd->fn(&x, req, w);
+            participant_changed(x.p); /* answers to earlier TPC.HELLOs are stale now */
+        }
         return 0;
     }
     struct op op = { .argc = req->argc, .argv = req->argv, .lens = req->lens };

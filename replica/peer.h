@@ -32,11 +32,15 @@
 struct participant;
 
 /* The session fence: conn names the requesting connection (nonzero, never reused while the
- * process lives). TPC.HELLO makes it the coordinator's connection; TPC.PREPARE, TPC.COMMIT,
- * TPC.ABORT, TPC.RESTORE and TPC.IDENTIFY from any other connection are refused (-NO / -ERR
- * "... not the coordinator's connection ..."), so a command that arrives late on a
- * connection the coordinator has since replaced, or from anyone else, never changes a
- * round. (The simulator found a PREPARE read late from a dead connection, after the new
+ * process lives). TPC.PREPARE, TPC.COMMIT, TPC.ABORT, TPC.RESTORE and TPC.IDENTIFY run only on
+ * the coordinator's connection, the session; from any other they are refused (-NO / -ERR
+ * "... not the coordinator's ..."), so a command that arrives late on a connection the
+ * coordinator has since replaced, or from anyone else, never changes a round. TPC.HELLO
+ * answers and does not move the session: the connection takes it at its first fenced
+ * command, and only if the session ran nothing since that answer (else it is refused and
+ * must say TPC.HELLO again), so a stranger's TPC.HELLO disturbs no round in flight and a
+ * new coordinator connection decides exactly the rounds its answer listed (participant.h,
+ * participant_take_session; the simulator's --stray-hello checks it). (The simulator found a PREPARE read late from a dead connection, after the new
  * connection's HELLO: the replica held a round nobody would decide, and evaluated later
  * rounds on it.)
  *

@@ -12,7 +12,7 @@
  *                                    cursor (0: the start); -ERR TPC.DUMP refused: rounds
  *                                    are in flight   while any round is prepared here;
  *                                    -ERR bad count   unless 1 <= count <= 100000
- *   on the target (fenced: only the connection that said TPC.HELLO last, see peer.h):
+ *   on the target (fenced: only the coordinator's connection, see peer.h):
  *     TPC.RESTORE BEGIN              drop every prepared round (logging nothing), empty the
  *                                    store, applied_round 0, clear the identity
  *                                    (identity.h: TPC.HELLO then says :0 :0); +OK

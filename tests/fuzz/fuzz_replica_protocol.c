@@ -8,7 +8,7 @@
  * through peer_dispatch() from the current connection, then the log is made durable (as
  * the daemon's flush would). Three pseudo-commands, which no peer can send, steer the run:
  *   FUZZ.CONN <n>  later requests come from connection n % 4 + 1 (the session fence:
- *                  only the connection that said TPC.HELLO last may decide rounds);
+ *                  only the coordinator's connection may decide rounds);
  *   FUZZ.CRASH     the process dies (the log keeps its durable bytes) and restarts on
  *                  what SQLite kept: replay of whatever the fuzzer got accepted;
  *   FUZZ.SYNC      nothing (a separator the fuzzer may use).

@@ -170,3 +170,55 @@ def test_abort_after_commit_changes_nothing(cluster):
     # this replica now holds a round the others never saw: the coordinator must not
     # number a round after it as if nothing happened -- it still commits new writes
     writes_work(c, "pi:after")
+
+
+def test_stray_hello_disturbs_no_round(cluster):
+    """#16: a stranger's TPC.HELLO (any local process, no cluster secret here), or a second
+    one on the same connection, never disturbs rounds in flight: every write of a steady
+    stream succeeds at its first try while strangers say TPC.HELLO to every replica. (Until
+    0.3 a TPC.HELLO moved the replica's session at once: the coordinator's next PREPARE or
+    COMMIT there was refused and that write failed.)"""
+    import threading
+    c = cluster
+    r = c.client()
+    stop = threading.Event()
+    hellos = [0]
+
+    def strangers():
+        conns = []
+        while not stop.is_set():
+            for port in c.replica_ports:
+                s, _ = hello(port)
+                s.command("TPC.HELLO", "2", "2", "again")  # a duplicate on one connection
+                conns.append(s)
+                hellos[0] += 2
+            if len(conns) > 30:
+                for s in conns[:15]:
+                    s.close()
+                del conns[:15]
+            time.sleep(0.005)
+        for s in conns:
+            s.close()
+
+    t = threading.Thread(target=strangers)
+    t.start()
+    failures = []
+    try:
+        for i in range(600):
+            try:
+                r.set("sh:%d" % (i % 50), str(i))
+                if i % 3 == 0:
+                    r.mset({"sh:a": str(i), "sh:b": str(i)})
+            except Exception as e:  # noqa: BLE001 -- counted and reported
+                failures.append("%d: %s" % (i, e))
+    finally:
+        stop.set()
+        t.join()
+    assert hellos[0] > 100
+    assert not failures, "%d of 600 writes failed, first: %s" % (len(failures), failures[0])
+    for k in range(50):
+        assert r.get("sh:%d" % k) == str(550 + k).encode()
+    after = digests(c)
+    assert len(set(after)) == 1, after
+    with open(os.path.join(c.coordinator_dir, "twopc-server.log"), errors="replace") as f:
+        assert "another connection said TPC.HELLO" not in f.read()

@@ -151,7 +151,7 @@ static void test_identify(void)
     request_conn = 6; /* not the session's connection */
     expect(p, "TPC.IDENTIFY " CLUSTER " 3",
            R("-ERR TPC.IDENTIFY refused: this connection is not the coordinator's (another "
-             "one said TPC.HELLO since)\r\n"));
+             "one is, or it never said TPC.HELLO)\r\n"));
     request_conn = 5;
     expect(p, "TPC.IDENTIFY " CLUSTER,
            R("-ERR wrong number of arguments for 'tpc.identify' command\r\n"));

@@ -262,33 +262,46 @@ static void test_peer_dispatch(void)
     participant_close(p);
 }
 
-/* Only the connection that said TPC.HELLO last may prepare and decide rounds: a command
- * from another one (late from a replaced connection, or a stray) changes nothing. */
+/* Only the coordinator's connection may prepare and decide rounds: a command from another
+ * one (late from a replaced connection, or a stray) changes nothing. A TPC.HELLO does not
+ * move the session: that connection takes it at its first command, if nothing changed
+ * since its answer (#16: a stranger's TPC.HELLO never disturbs rounds in flight). */
+#define NOT_COORD " refused: this connection is not the coordinator's (another one is, or " \
+                  "it never said TPC.HELLO)\r\n"
+#define STALE " refused: the rounds changed since this connection's TPC.HELLO (another " \
+              "connection decided some); not the coordinator's until it says TPC.HELLO " \
+              "again\r\n"
 static void test_session_fence(void)
 {
     struct participant *p = open_fresh();
     request_conn = 1; /* a connection before any HELLO: nobody's */
-    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5",
-           R("-NO TPC.PREPARE refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R("-NO TPC.PREPARE" NOT_COORD));
     expect(p, HELLO, R("*10\r\n:0\r\n:0\r\n*0\r\n:0\r\n" NO_ID HELLO_TAIL));
     expect(p, "TPC.PREPARE 1 1700000000000 1 3 SET k 5", R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     request_conn = 2; /* another connection: refused, the round stays prepared */
-    expect(p, "TPC.COMMIT 1",
-           R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
-    expect(p, "TPC.ABORT 1",
-           R("-ERR TPC.ABORT refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
+    expect(p, "TPC.COMMIT 1", R("-ERR TPC.COMMIT" NOT_COORD));
+    expect(p, "TPC.ABORT 1", R("-ERR TPC.ABORT" NOT_COORD));
     CHECK_UINT_EQ(participant_in_doubt(p), 1);
-    /* A new HELLO moves the session: the old connection is refused from then on. */
+    /* A stranger's TPC.HELLO: answered, and the coordinator's connection goes on. */
+    request_conn = 3;
     expect(p, HELLO, R("*10\r\n:0\r\n:1\r\n*1\r\n:1\r\n:0\r\n" NO_ID HELLO_TAIL));
     request_conn = 1;
-    expect(p, "TPC.COMMIT 1",
-           R("-ERR TPC.COMMIT refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
-    request_conn = 2;
+    expect(p, "TPC.PREPARE 2 1700000000000 1 3 SET k 6", R("*3\r\n+YES\r\n:0\r\n$5\r\n+OK\r\n\r\n"));
     expect(p, "TPC.COMMIT 1", R(":0\r\n"));
+    /* Its answer is stale now (rounds 1 and 2 moved on): refused, then refused as nobody's
+     * (an answer serves one takeover). */
+    request_conn = 3;
+    expect(p, "TPC.ABORT 2", R("-ERR TPC.ABORT" STALE));
+    expect(p, "TPC.ABORT 2", R("-ERR TPC.ABORT" NOT_COORD));
+    CHECK_UINT_EQ(participant_in_doubt(p), 1);
+    /* A new coordinator connection with nothing changed since its answer: its first command
+     * takes the session (round 2 is in doubt, for it to decide) and the old one is refused
+     * from then on. */
+    request_conn = 2;
+    expect(p, HELLO, R("*10\r\n:1\r\n:2\r\n*1\r\n:2\r\n:0\r\n" NO_ID HELLO_TAIL));
+    expect(p, "TPC.COMMIT 2", R(":0\r\n"));
+    request_conn = 1;
+    expect(p, "TPC.PREPARE 3 1700000000000 1 3 SET k 7", R("-NO TPC.PREPARE" NOT_COORD));
     CHECK_UINT_EQ(participant_in_doubt(p), 0);
     request_conn = 0;
     participant_close(p);
@@ -460,13 +473,13 @@ static void test_restore_refusals(void)
     expect(p, "TPC.DUMP 0 10", R("*3\r\n:1\r\n:0\r\n*3\r\n$1\r\nk\r\n$1\r\n5\r\n:0\r\n"));
     expect(p, "TPC.RESTORE BEGIN",
            R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
+             "is, or it never said TPC.HELLO)\r\n"));
     expect(p, "TPC.RESTORE ROWS j 1 0",
            R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
+             "is, or it never said TPC.HELLO)\r\n"));
     expect(p, "TPC.RESTORE END 9",
            R("-ERR TPC.RESTORE refused: this connection is not the coordinator's (another one "
-             "said TPC.HELLO since)\r\n"));
+             "is, or it never said TPC.HELLO)\r\n"));
     request_conn = 3;
     expect(p, "TPC.RESTORE", R("-ERR wrong number of arguments for 'tpc.restore' command\r\n"));
     expect(p, "TPC.RESTORE ROWS",
