@@ -6,10 +6,13 @@
  * then the readiness pipe: a byte means ready (exit 0); none means the child exited, and
  * the parent exits with the child's status.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "daemon.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +94,78 @@ void daemon_ready(void)
     }
     close(ready_fd);
     ready_fd = -1;
+}
+
+/* ---- SIGTERM / SIGINT: a flag for long work, and a self-pipe for the event loop ---- */
+
+static volatile sig_atomic_t stop_sig;
+static int stop_pipe[2] = { -1, -1 };
+
+struct stop_cb {
+    void (*fn)(int sig, void *arg);
+    void *arg;
+};
+
+static void on_stop_signal(int sig)
+{
+    int saved = errno;
+    stop_sig = sig;
+    char b = 1;
+    if (write(stop_pipe[1], &b, 1) < 0) { /* full: a byte is waiting already */
+    }
+    errno = saved;
+}
+
+static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    struct stop_cb *cb = arg;
+    char buf[64];
+    (void)what;
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    cb->fn(stop_sig, cb->arg);
+}
+
+int daemon_stop_signal(void) { return stop_sig; }
+
+struct event *daemon_catch_stop(struct event_base *base, void (*fn)(int sig, void *arg),
+                                void *arg)
+{
+    struct stop_cb *cb = malloc(sizeof *cb);
+    if (!cb || pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+        free(cb);
+        return NULL;
+    }
+    *cb = (struct stop_cb){ fn, arg };
+    struct event *ev = event_new(base, stop_pipe[0], EV_READ | EV_PERSIST, on_stop_pipe, cb);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (!ev || event_add(ev, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+        sigaction(SIGINT, &sa, NULL) < 0) {
+        if (ev)
+            event_free(ev);
+        free(cb);
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+        stop_pipe[0] = stop_pipe[1] = -1;
+        return NULL;
+    }
+    return ev;
+}
+
+void daemon_catch_stop_free(struct event *ev)
+{
+    if (!ev)
+        return;
+    void *cb = event_get_callback_arg(ev);
+    event_free(ev);
+    free(cb);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
+    stop_pipe[0] = stop_pipe[1] = -1;
 }

@@ -22,4 +22,17 @@ int daemon_start(char *err, size_t errlen);
 /* Start-up succeeded: detach stdio and let the parent exit 0. */
 void daemon_ready(void);
 
+/* SIGTERM and SIGINT, as libevent's evsignal would catch them (fn(sig, arg) runs on base's
+ * loop), but also visible at once to work that holds the loop for long: a replica applying
+ * a round of a million commands checks daemon_stop_signal() between steps and stops there
+ * (participant.c). Returns the event (free it with daemon_catch_stop_free), or NULL with
+ * errno set. */
+struct event_base;
+struct event;
+struct event *daemon_catch_stop(struct event_base *base, void (*fn)(int sig, void *arg),
+                                void *arg);
+void daemon_catch_stop_free(struct event *ev);
+/* The signal caught (SIGTERM or SIGINT), 0 if none yet. Async-signal-safe to read. */
+int daemon_stop_signal(void);
+
 #endif

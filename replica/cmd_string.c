@@ -214,10 +214,15 @@ static int set_generic(struct store *s, struct effects *fx, const struct op *op,
     if (found < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     int skip = ((flags & SET_NX) && found) || ((flags & SET_XX) && !found);
-    if (!exp && (flags & SET_KEEPTTL) && found)
+    /* A kept expiry is the live key's: at or after the clock (a key expiring at exactly
+     * now_ms is still alive, as in Redis), so it stays; only a new expiry at or before the
+     * clock deletes (fuzz_exec found SET KEEPTTL deleting a key whose TTL ended at now_ms). */
+    int kept = !exp && (flags & SET_KEEPTTL) && found;
+    if (kept)
         exp = old.exp;
-    if (!skip && put_or_delete(fx, op->argv[1], op->lens[1], op->argv[vi], op->lens[vi],
-                               exp) < 0)
+    if (!skip && (kept ? effects_put(fx, op->argv[1], op->lens[1], op->argv[vi], op->lens[vi], exp)
+                       : put_or_delete(fx, op->argv[1], op->lens[1], op->argv[vi],
+                                       op->lens[vi], exp)) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     if (flags & SET_GET)
         write_value(w, found, &old);

@@ -11,7 +11,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "daemon.h"
+#include "failpoint.h"
 #include "op.h"
 #include "store.h"
 
@@ -363,9 +366,15 @@ static int apply_one(struct store *s, const struct effect *e)
 
 int effects_apply(struct store *s, const struct effects *fx)
 {
-    for (size_t i = 0; i < fx->n; i++)
+    int slow = FAILPOINT_ON("replica.apply.slow");
+    for (size_t i = 0; i < fx->n; i++) {
         if (apply_one(s, &fx->v[i]) < 0)
             return -1;
+        if (slow)
+            usleep(200); /* a test's huge round, without a huge round */
+        if ((i & 1023) == 1023 && daemon_stop_signal())
+            return EFFECTS_STOPPED;
+    }
     return 0;
 }
 

@@ -127,7 +127,11 @@ void effects_truncate(struct effects *fx, size_t n);
  * answers. */
 int effects_empty(const struct effects *fx);
 
-/* Applies every record in order. Returns 0 or -1 (store error). */
+/* Applies every record in order. Returns 0, -1 (store error), or EFFECTS_STOPPED when the
+ * process caught SIGTERM or SIGINT meanwhile (daemon_stop_signal(), checked every 1024
+ * records): the caller rolls the transaction back and exits, as a crash would, so that a
+ * round of a million commands does not hold a stopping replica for minutes. */
+#define EFFECTS_STOPPED (-2)
 int effects_apply(struct store *s, const struct effects *fx);
 
 /* Frees the records and owned memory; fx is zeroed (under, now_ms and seed too). */

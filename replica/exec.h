@@ -61,7 +61,8 @@ int exec_op(struct store *s, struct effects *fx, const struct op *op, struct res
 int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *op,
               struct resp_writer *w);
 
-/* Applies every effect in order. Returns 0 or -1 (store error). */
+/* Applies every effect in order. Returns 0, -1 (store error) or EFFECTS_STOPPED (see
+ * effects_apply). */
 int exec_apply(struct store *s, const struct effects *fx);
 
 #endif

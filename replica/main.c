@@ -25,6 +25,7 @@
  * The loop never waits for fdatasync: while one sync runs, the next PREPAREs are parsed,
  * evaluated and logged, and ride the next sync together (group commit).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,7 @@ static const struct conn_ops replica_conn_ops = {
     .busy = conn_busy,
 };
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_signal(int sig, void *arg)
 {
     struct replica *r = arg;
     LOG_NOTICE("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -543,10 +544,12 @@ int main(int argc, char **argv)
     conn_server_set_query_limit(r.srv, (size_t)r.query_limit);
     log_write_pidfile(r.pidfile);
     daemon_ready(); /* daemonize: stdio to /dev/null, the parent exits 0 */
-    struct event *sigterm = evsignal_new(r.base, SIGTERM, on_signal, &r);
-    struct event *sigint = evsignal_new(r.base, SIGINT, on_signal, &r);
-    event_add(sigterm, NULL);
-    event_add(sigint, NULL);
+    /* Not evsignal: a round being applied sees the signal too, and stops (participant.c). */
+    struct event *stop = daemon_catch_stop(r.base, on_signal, &r);
+    if (!stop) {
+        fprintf(stderr, "twopc-replica: cannot catch SIGTERM: %s\n", strerror(errno));
+        return 1;
+    }
     LOG_NOTICE("ready to accept connections on %s:%d", bind, r.port);
     event_base_dispatch(r.base);
 
@@ -555,8 +558,7 @@ int main(int argc, char **argv)
         LOG_WARNING("vote log sync at shutdown failed: %s", err);
     event_free(r.lazy_sync);
     participant_close(r.part);
-    event_free(sigterm);
-    event_free(sigint);
+    daemon_catch_stop_free(stop);
     event_base_free(r.base);
     unlink(r.pidfile);
     LOG_NOTICE("stopped");

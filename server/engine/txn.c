@@ -683,7 +683,7 @@ static void on_timeout(void *arg)
     snprintf(why, sizeof why,
              "ERR write not applied: replica %s did not vote within %llu ms (round aborted)",
              t->io.addr(t->io.ctx, i),
-             (unsigned long long)((uint64_t)t->prepare_timeout_ms + rd->work_ms));
+             (unsigned long long)rd->deadline_ms);
     txn_round_abort(rd, why);
 }
 
@@ -879,7 +879,15 @@ static void start_round(struct txn *t)
     t->qtail = rd;
     t->ninflight++;
     rd->work_ms = round_work_ms(rd);
-    uint64_t deadline = (uint64_t)t->prepare_timeout_ms + rd->work_ms;
+    /* A replica takes a link's requests in order: this round's PREPARE waits behind the
+     * rounds still in flight ahead of it, so their allowances count too (a small write
+     * pipelined behind a 64 MB SET timed out after 500 ms, and its abort took the big one
+     * with it). */
+    uint64_t ahead = 0;
+    for (struct round *q = t->qhead; q && q != rd; q = q->qnext)
+        ahead += q->work_ms;
+    uint64_t deadline = (uint64_t)t->prepare_timeout_ms + rd->work_ms + ahead;
+    rd->deadline_ms = deadline;
     txn_timer_arm(t, rd->timer, deadline > INT_MAX ? INT_MAX : (int)deadline);
     txn_assert_round(rd);
     if (send_prepare(rd) > 0)

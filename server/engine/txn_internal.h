@@ -89,6 +89,8 @@ struct round {
     struct txn_keys watched;
     uint64_t work_ms;        /* its size allowance (txn.c, round_work_ms): added to the
                               * prepare timeout and to the links' patience */
+    uint64_t deadline_ms;    /* how long its votes may take: the timeout, its allowance and
+                              * those of the rounds in flight ahead of it */
     uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
     struct txn_timer *timer;
     struct round *next;      /* on t->unacked */

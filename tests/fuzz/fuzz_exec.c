@@ -671,10 +671,28 @@ static struct store *st;
 static struct effects chain[MAXCHAIN];
 static int nchain;
 
+/* FUZZ_EXEC_TRACE=1: every modelled command, its reply and each flush, to stderr (to read a
+ * crash input's whole history: fuzz_exec crash-...). */
+static void trace(const char *what, const struct cmd *c, const struct record_buf *got)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("FUZZ_EXEC_TRACE") != NULL;
+    if (!on)
+        return;
+    fprintf(stderr, "%s now %" PRId64, what, now);
+    for (int i = 0; c && i < c->argc; i++)
+        fprintf(stderr, " '%.*s'", (int)c->lens[i], c->argv[i]);
+    if (got)
+        fprintf(stderr, " -> %.*s", (int)got->len, got->p ? got->p : "");
+    fprintf(stderr, "\n");
+}
+
 static void flush_chain(void)
 {
     if (!nchain)
         return;
+    trace("flush", NULL, NULL);
     FUZZ_CHECK(store_begin(st) == 0);
     for (int i = 0; i < nchain; i++)
         FUZZ_CHECK(exec_apply(st, &chain[i]) == 0);
@@ -789,11 +807,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rfmt(&want, "*%lld\r\n", n);
                 rput(&want, subr.p, subr.len);
                 eval(fx, &c, &got);
+                trace("op", &c, &got);
                 if (got.len != want.len || memcmp(got.p, want.p, want.len) != 0)
                     fail_reply(&c, &got, &want);
             } else {
                 gen(&in, &c, &want);
                 eval(fx, &c, &got);
+                trace("op", &c, &got);
                 if (got.len != want.len || memcmp(got.p, want.p, want.len) != 0)
                     fail_reply(&c, &got, &want);
             }
