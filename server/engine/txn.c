@@ -880,12 +880,21 @@ static void start_round(struct txn *t)
     t->ninflight++;
     rd->work_ms = round_work_ms(rd);
     /* A replica takes a link's requests in order: this round's PREPARE waits behind the
-     * rounds still in flight ahead of it, so their allowances count too (a small write
-     * pipelined behind a 64 MB SET timed out after 500 ms, and its abort took the big one
-     * with it). */
+     * rounds ahead of it still being prepared, and behind the COMMITs not yet acknowledged
+     * everywhere (applying a 64 MB value takes a replica seconds), so their allowances
+     * count too: a small write right after a 64 MB SET timed out after 500 ms. Small
+     * rounds have no allowance; the lists are as long as the rounds in flight. */
     uint64_t ahead = 0;
-    for (struct round *q = t->qhead; q && q != rd; q = q->qnext)
+    for (const struct round *q = t->qhead; q && q != rd; q = q->qnext)
         ahead += q->work_ms;
+    for (const struct round *q = t->unacked; q; q = q->next)
+        if (q->acks_missing)
+            ahead += q->work_ms;
+    /* And a big round acknowledged a moment ago still costs a replica its vote log's
+     * compaction and SQLite's checkpoint of it (txn_on_commit_ack sets work_until_ms). */
+    uint64_t now = t->io.mono_ms(t->io.ctx);
+    if (t->work_until_ms > now)
+        ahead += t->work_until_ms - now;
     uint64_t deadline = (uint64_t)t->prepare_timeout_ms + rd->work_ms + ahead;
     rd->deadline_ms = deadline;
     txn_timer_arm(t, rd->timer, deadline > INT_MAX ? INT_MAX : (int)deadline);

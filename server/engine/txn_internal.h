@@ -106,6 +106,7 @@ struct txn {
     struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
     int ninflight, max_inflight;
     struct round *unacked;
+    uint64_t work_until_ms; /* replicas may still be busy with a big round until then (mono) */
     struct txn_timer *kick;
     uint64_t next_rid;
     struct txn_stats st;

@@ -179,6 +179,9 @@ void txn_on_commit_ack(void *arg, int i, const struct link_reply *r)
         if (!rd->acked[i]) {
             rd->acked[i] = 1;
             rd->acks_missing--;
+            uint64_t until = rd->t->io.mono_ms(rd->t->io.ctx) + rd->work_ms;
+            if (rd->work_ms && until > rd->t->work_until_ms)
+                rd->t->work_until_ms = until; /* its after-work: start_round() */
         }
         rd->refs++; /* keep rd alive across txn_note_durable, which may end and free rounds */
         txn_note_durable(rd->t, i, durable);
