@@ -234,16 +234,6 @@ int txn_log_record(struct txn *t, const char *what, uint64_t rid)
     return wal_append(t->log, 2, argv, lens);
 }
 
-void txn_sync_or_die(struct txn *t)
-{
-    char err[256];
-    if (wal_sync(t->log, err, sizeof err) < 0) {
-        /* Never trust the page cache after a failed fsync: restart and recover. */
-        LOG_WARNING("decision log sync failed: %s; exiting", err);
-        exit(1);
-    }
-}
-
 /* 1 if the decision log cannot make records durable now, with the client's error in why:
  * Redis's "MISCONF Errors writing to the AOF file: ..." for the decision log. Presumed
  * abort makes refusing safe: a round with no COMMIT record is aborted, and one whose
@@ -251,6 +241,12 @@ void txn_sync_or_die(struct txn *t)
 int txn_log_refuses(struct txn *t, char *why, size_t whylen)
 {
     char cause[96];
+    if (t->config_undurable) {
+        snprintf(why, whylen, "MISCONF Errors writing to the decision log of the coordinator: "
+                 "a replica set change is not durable yet; writes are refused until the disk "
+                 "recovers");
+        return 1;
+    }
     if (!wal_failing(t->log, cause, sizeof cause))
         return 0;
     snprintf(why, whylen, "MISCONF Errors writing to the decision log of the coordinator: %s; "

@@ -107,6 +107,7 @@ struct txn {
     int ninflight, max_inflight;
     struct round *unacked;
     uint64_t work_until_ms; /* replicas may still be busy with a big round until then (mono) */
+    int config_undurable;   /* a replica set change failed to sync: writes wait (txn_members.c) */
     struct txn_timer *kick;
     uint64_t next_rid;
     struct txn_stats st;
@@ -165,9 +166,8 @@ void txn_round_maybe_free(struct round *rd);
 void txn_unacked_remove(struct txn *t, struct round *rd);
 /* Appends "<what> <rid>" to the decision log (not synced). Returns 0 or -1. */
 int txn_log_record(struct txn *t, const char *what, uint64_t rid);
-/* Syncs the decision log, or exits the process if that fails. */
-void txn_sync_or_die(struct txn *t);
-/* 1 with a MISCONF error in why if the decision log is failing (a full or failing disk):
+/* 1 with a MISCONF error in why if the decision log is failing (a full or failing disk),
+ * or a replica set change is not durable yet (txn_members.c):
  * new writes are refused; 0 if it is healthy. */
 int txn_log_refuses(struct txn *t, char *why, size_t whylen);
 /* Sends argv to link i (formatted with link_format). Returns 0 (fn will run) or -1. */

@@ -98,15 +98,50 @@ int txn_members_write(struct txn *t, struct wal *w)
     return wal_append(w, a, argv, lens);
 }
 
-/* Writes the configuration and syncs the log (exits if that fails): the change is durable
- * before it takes effect. */
-static void write_config(struct txn *t)
+/* Writes the configuration and syncs the log. No round may commit under a replica set a
+ * crash could take back, so when the sync fails (a full or failing disk: the log keeps the
+ * record and retries, journal.c) every write is refused with MISCONF (txn_log_refuses)
+ * until txn_members_tick finds it durable; reads go on (a member left out is read from no
+ * more, one taken back in is complete), and nothing exits (#13: no crash loop). */
+static int write_config(struct txn *t)
 {
+    char err[256];
     if (txn_members_write(t, t->log) < 0) {
         LOG_WARNING("decision log: can't append the replica set (out of memory); exiting");
         exit(1);
     }
-    txn_sync_or_die(t);
+    if (wal_sync(t->log, err, sizeof err) == 0)
+        return 0;
+    if (!t->config_undurable)
+        LOG_WARNING("decision log: the replica set change is not durable (%s); writes are "
+                    "refused until it is", err);
+    t->config_undurable = 1;
+    return -1;
+}
+
+/* REPLICASET ADD / REMOVE / REPLACE: refused while the decision log fails; a change whose
+ * sync fails is made, and reported so (it becomes durable when the disk recovers). */
+#define CONFIG_UNDURABLE "MISCONF Errors writing to the decision log of the coordinator: the " \
+    "replica set change is made but not durable yet; it is retried, and writes are refused " \
+    "until it is durable"
+static int config_refuses(struct txn *t, char *err, size_t errlen)
+{
+    if (!txn_log_refuses(t, err, errlen))
+        return 0;
+    size_t n = strlen(err);
+    snprintf(err + n, errlen > n ? errlen - n : 0, " (the replica set cannot change now)");
+    return 1;
+}
+
+/* The tick's retry of a replica set change that failed to sync (write_config). */
+static void retry_config_sync(struct txn *t)
+{
+    char err[256];
+    if (wal_sync(t->log, err, sizeof err) < 0)
+        return;
+    t->config_undurable = 0;
+    LOG_NOTICE("decision log: the replica set change is durable now; writes resume");
+    txn_timer_arm(t, t->kick, 0);
 }
 
 int txn_members_replay(struct txn *t, int argc, char **argv, size_t *lens)
@@ -615,22 +650,28 @@ static int add_at(struct txn *t, const char *addr, char *err, size_t errlen)
 
 int txn_member_add(struct txn *t, const char *addr, char *err, size_t errlen)
 {
-    if (check_new_addr(t, addr, err, errlen) < 0)
+    if (config_refuses(t, err, errlen) || check_new_addr(t, addr, err, errlen) < 0)
         return -1;
     int i = add_at(t, addr, err, errlen);
     if (i < 0)
         return -1;
     t->epoch++;
-    write_config(t);
+    int durable = write_config(t) == 0;
     LOG_NOTICE("replica %s added as replica id %" PRIu64 " (epoch %" PRIu64 "): it joins "
                "through a full copy from a healthy replica", addr, t->member[i].id, t->epoch);
     if (t->started)
         t->io.link_open(t->io.ctx, i, t->member[i].addr);
+    if (!durable) {
+        snprintf(err, errlen, "%s", CONFIG_UNDURABLE);
+        return -1;
+    }
     return i;
 }
 
 int txn_member_remove(struct txn *t, const char *which, char *err, size_t errlen)
 {
+    if (config_refuses(t, err, errlen))
+        return -1;
     int i = find_member(t, which);
     if (i < 0) {
         snprintf(err, errlen, "ERR no replica '%s' in the replica set", which);
@@ -646,18 +687,24 @@ int txn_member_remove(struct txn *t, const char *which, char *err, size_t errlen
     snprintf(addr, sizeof addr, "%s", t->member[i].addr);
     forget(t, i);
     t->epoch++;
-    write_config(t);
+    int durable = write_config(t) == 0;
     LOG_NOTICE("replica %s (id %" PRIu64 ") removed from the replica set (epoch %" PRIu64 ")",
                addr, id, t->epoch);
     if (t->started)
         t->io.link_close(t->io.ctx, i);
     txn_kick(t);
+    if (!durable) {
+        snprintf(err, errlen, "%s", CONFIG_UNDURABLE);
+        return -1;
+    }
     return 0;
 }
 
 int txn_member_replace(struct txn *t, const char *which, const char *addr, char *err,
                        size_t errlen)
 {
+    if (config_refuses(t, err, errlen))
+        return -1;
     int old = find_member(t, which);
     if (old < 0) {
         snprintf(err, errlen, "ERR no replica '%s' in the replica set", which);
@@ -676,7 +723,7 @@ int txn_member_replace(struct txn *t, const char *which, const char *addr, char 
     forget(t, old);
     int i = add_at(t, addr, err, errlen); /* cannot fail: old's slot is free */
     t->epoch++;
-    write_config(t); /* one record: the old one out and the new one in, together */
+    int durable = write_config(t) == 0; /* one record: the old one out and the new in */
     LOG_NOTICE("replica %s replaced by %s, replica id %" PRIu64 " (epoch %" PRIu64 "): it "
                "joins through a full copy from a healthy replica", old_addr, addr,
                t->member[i].id, t->epoch);
@@ -685,6 +732,10 @@ int txn_member_replace(struct txn *t, const char *which, const char *addr, char 
         t->io.link_open(t->io.ctx, i, t->member[i].addr);
     }
     txn_kick(t);
+    if (!durable) {
+        snprintf(err, errlen, "%s", CONFIG_UNDURABLE);
+        return -1;
+    }
     return i;
 }
 
@@ -749,6 +800,8 @@ void txn_members_tick(void *arg)
     if (t->closing)
         return;
     uint64_t now = t->io.mono_ms(t->io.ctx);
+    if (t->config_undurable)
+        retry_config_sync(t);
     for (int i = 0; i < t->nlinks; i++) {
         if (t->member[i].state == MEMBER_NONE)
             continue;

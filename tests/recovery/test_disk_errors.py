@@ -418,3 +418,64 @@ def test_transient_eio_failpoint(make_rig, point):
     rig.replica(1).start()
     rig.wait_ready()
     check_agree(rig, acked)
+
+
+def test_replica_set_change_on_a_failing_decision_log(make_rig):
+    """#13: a replica set change whose decision-log record cannot be made durable does not
+    make the coordinator exit (it did: txn_sync_or_die, then a restart into the same
+    disk). REPLICASET REMOVE says the change is made but not durable; writes are refused
+    with MISCONF until it is (no round may commit under a replica set a crash could take
+    back), reads go on; once the disk recovers the change becomes durable by itself, writes
+    resume, and a restart finds the replica set without the removed replica."""
+    rig = make_rig()
+    ctl = os.path.join(rig.root, "eiofs.ctl")
+    env = _shim_env(ctl, "/coordinator/decision.log", SERVER)
+    for r in rig.replicas:
+        r.start()
+    rig.coord.start(env=env)
+    rig.wait_ready()
+    before = pids(rig)
+    c = rig.client()
+    acked = {}
+    for n in range(10):
+        c.set(b"m%d" % n, b"v%d" % n)
+        acked[b"m%d" % n] = b"v%d" % n
+    time.sleep(0.5)  # the rounds' END records are written: the log is idle
+    mark = rig.coord.log_mark()
+    _set_fault(ctl, "fsync EIO")
+    gone = rig.replica(3).addr
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        c.execute_command("REPLICASET", "REMOVE", gone)
+    assert str(e.value).startswith("MISCONF Errors writing to the decision log of the "
+                                   "coordinator: the replica set change is made but not "
+                                   "durable yet"), str(e.value)
+    rig.coord.wait_log(r"the replica set change is not durable", mark)
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        c.set(b"refused", b"x")
+    assert str(e.value).startswith("MISCONF Errors writing to the decision log"), str(e.value)
+    # another change is refused outright while the log fails
+    with pytest.raises(redis.exceptions.ResponseError) as e:
+        c.execute_command("REPLICASET", "REMOVE", rig.replica(2).addr)
+    assert "the replica set cannot change now" in str(e.value), str(e.value)
+    check_reads(c, acked)
+    time.sleep(1.0)
+    assert all_running(rig) and pids(rig) == before, "a process exited on EIO"
+
+    _set_fault(ctl, "")
+    rig.coord.wait_log(r"the replica set change is durable now; writes resume", mark)
+    err = wait_write_ok(c, b"after", b"healed")
+    assert err is None, "writes did not resume after the fault cleared: %s" % err
+    acked[b"after"] = b"healed"
+    assert c.get(b"refused") is None, "a refused write became visible"
+    members = [m[1] if isinstance(m, list) else m for m in
+               c.execute_command("REPLICASET", "LIST")]
+    assert all(gone.encode() not in repr(m).encode() for m in members), members
+    # A restart replays the change from the decision log.
+    assert rig.coord.stop() == 0
+    rig.coord.start()
+    rig.wait_ready(2)
+    listed = repr(rig.client().execute_command("REPLICASET", "LIST"))
+    assert gone not in listed and rig.replica(1).addr in listed, listed
+    c = rig.client()
+    for k, v in acked.items():
+        assert c.get(k) == v
