@@ -214,15 +214,27 @@ int effects_flush(struct effects *fx)
     return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0 });
 }
 
+uint64_t effects_hold_limit;
+static uint64_t held_bytes;
+
+uint64_t effects_held(void) { return held_bytes; }
+
 char *effects_alloc(struct effects *fx, size_t n)
 {
+    if (fx->bounded && effects_hold_limit && held_bytes + n > effects_hold_limit) {
+        fx->over = 1;
+        return NULL;
+    }
     char **nb = realloc(fx->bufs, (fx->nbufs + 1) * sizeof *nb);
     if (!nb)
         return NULL;
     fx->bufs = nb;
     char *p = malloc(n ? n : 1);
-    if (p)
+    if (p) {
         fx->bufs[fx->nbufs++] = p;
+        fx->held += n;
+        held_bytes += n;
+    }
     return p;
 }
 
@@ -384,6 +396,7 @@ void effects_clear(struct effects *fx)
         op_free(fx->owned[i]);
     for (size_t i = 0; i < fx->nbufs; i++)
         free(fx->bufs[i]);
+    held_bytes -= fx->held;
     free(fx->owned);
     free(fx->bufs);
     free(fx->v);

@@ -66,6 +66,11 @@ struct effects {
     size_t nowned;
     char **bufs;
     size_t nbufs;
+    size_t held;  /* bytes of those buffers */
+    /* Set for a PREPARE's evaluation: effects_alloc refuses past effects_hold_limit (and
+     * sets over, which makes the vote a NO). Never for a COMMIT's, which must apply what
+     * was voted. */
+    int bounded, over;
     /* The coordinator's clock for this round (Unix ms): whatever depends on time (expiry)
      * is decided by it, identically on every replica. */
     int64_t now_ms;
@@ -73,6 +78,14 @@ struct effects {
      * round: whatever looks random is derived from the round, so every replica agrees. */
     uint64_t seed;
 };
+
+/* The bound on what effects_alloc buffers of rounds prepared and undecided may hold, all
+ * together, on this replica (--prepared-memory-limit; 0: none): a 50-byte
+ * SETRANGE k 536870911 x makes a 512 MB value, and a few of them in flight would pin
+ * gigabytes until their rounds are decided. */
+extern uint64_t effects_hold_limit;
+/* The bytes held now by every effects' buffers. */
+uint64_t effects_held(void);
 
 /* What a key holds. p is valid until the next store call when it came from the store. */
 struct effects_value {
@@ -97,7 +110,8 @@ int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t e
 int effects_del(struct effects *fx, const char *k, size_t klen);
 int effects_flush(struct effects *fx);
 
-/* n bytes that live as long as fx's records (NULL when out of memory). */
+/* n bytes that live as long as fx's records (NULL when out of memory, or past
+ * effects_hold_limit in a bounded fx: then fx->over is set). */
 char *effects_alloc(struct effects *fx, size_t n);
 /* fx takes ownership of op (freed by effects_clear). Returns 0 or -1. */
 int effects_own(struct effects *fx, struct op *op);

@@ -42,6 +42,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "daemon.h"
+#include "effects.h"
 #include "failpoint.h"
 #include "fdlimit.h"
 #include "localaddr.h"
@@ -340,6 +341,13 @@ static int set_opt(void *ctx, const char *name, const char *v, int from_file, ch
             return -1;
         }
         o->r->maxclients = n;
+    } else if (strcmp(name, "prepared-memory-limit") == 0) {
+        long long b;
+        if (util_parse_memory(v, &b) < 0 || b < 0) {
+            snprintf(err, errlen, "must be a memory value (as 512mb, 2gb; 0: no limit)");
+            return -1;
+        }
+        effects_hold_limit = (uint64_t)b;
     } else if (strcmp(name, "client-query-buffer-limit") == 0) {
         if (util_parse_memory(v, &o->r->query_limit) < 0 || o->r->query_limit < (1 << 20)) {
             snprintf(err, errlen, "must be a memory value of at least 1mb (as 64mb, 1gb)");
@@ -398,6 +406,7 @@ static const struct options_def replica_defs[] = {
     { "loglevel", OPTIONS_VALUE, set_opt, "LEVEL", "debug, verbose, notice (default) or warning" },
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
     { "maxclients", OPTIONS_VALUE, set_opt, "N", "refuse connections past this many with Redis's -ERR max number of clients reached (default 10000; lowered at start-up to what the open-files limit allows)" },
+    { "prepared-memory-limit", OPTIONS_VALUE, set_opt, "BYTES", "vote NO on a round whose evaluation would make the rounds prepared here hold more than this in values they built (APPEND, SETRANGE, INCR: a 50-byte SETRANGE can build 512 MB); default 1gb, 0: no limit" },
     { "client-query-buffer-limit", OPTIONS_VALUE, set_opt, "BYTES", "close a connection whose request in progress passes this size (default 1gb, as the coordinator; the coordinator's own link is exempt)" },
     { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },
@@ -488,6 +497,7 @@ int main(int argc, char **argv)
                          .rng = util_wall_ms() ^ ((uint64_t)getpid() << 32) };
     static struct replica_opts o = { .bind = "127.0.0.1", .level = LOG_LEVEL_NOTICE };
     o.r = &r;
+    effects_hold_limit = 1ULL << 30; /* --prepared-memory-limit */
     umask(077); /* every file and folder private to the daemon's user (README, Security) */
     int rc = options_parse(&replica_spec, argc, argv, &o);
     if (rc != 0)

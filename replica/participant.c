@@ -747,11 +747,25 @@ static void prepare_round(struct participant *p, const struct resp_request *req,
     }
     /* Evaluated on top of every round still undecided ahead of it (pipelined rounds). */
     r->fx.under = last ? &last->fx : NULL;
+    r->fx.bounded = 1; /* past --prepared-memory-limit: a NO (effects_alloc) */
     struct record_buf results = { 0 }, tvote = { 0 };
     size_t *marks = touched ? malloc(((size_t)r->nops + 1) * sizeof *marks) : NULL;
     const char *fail = touched && !marks ? "out of memory" : NULL;
     if (!fail)
         evaluate(p, r, &results, marks);
+    char over[160];
+    if (!fail && r->fx.over) {
+        snprintf(over, sizeof over, "OOM the rounds prepared here would hold more than "
+                 "prepared-memory-limit (%llu bytes)", (unsigned long long)effects_hold_limit);
+        static uint64_t last_log_ms; /* a client may send such writes in a loop */
+        uint64_t now = util_mono_ms();
+        if (!last_log_ms || now - last_log_ms >= 10000) {
+            last_log_ms = now;
+            LOG_WARNING("refusing PREPARE of round %llu: %s", (unsigned long long)r->rid,
+                        over);
+        }
+        fail = over;
+    }
     if (!fail && touched)
         fail = write_touched(p, r, marks, &f, &tvote);
     free(marks);
