@@ -11,8 +11,10 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client.h"
+#include "fdlimit.h"
 #include "registry.h"
 #include "settings.h"
 #include "stats.h"
@@ -79,6 +81,17 @@ static void config_set(struct resp_writer *w, const struct resp_request *req)
                            sizeof why) < 0) {
             set_failed(w, name, why);
             return;
+        }
+        /* More clients than descriptors: raise the open-files limit, or refuse as Redis
+         * does (updateMaxclients), instead of failing accept() later. */
+        if (strcasecmp(name, "maxclients") == 0 && nums[i] > settings_get()->maxclients) {
+            long long can = fdlimit_adjust(nums[i]);
+            if (can < nums[i]) {
+                snprintf(why, sizeof why, "The operating system is not able to handle the "
+                         "specified number of clients, try with %lld", can < 1 ? 1 : can);
+                set_failed(w, name, why);
+                return;
+            }
         }
         ps[i] = p;
     }
