@@ -23,7 +23,7 @@ static const char *const known_names[] = {
     "log-max-bytes", "daemonize", "requirepass", "cluster-secret-file", "cluster-secret",
     "prepare-timeout-ms", "max-inflight", "repair-chunk", "timeout", "maxclients",
     "min-replicas", "down-after-ms", "write-wait-ms", "link-timeout-ms", "protected-mode",
-    "client-output-buffer-limit", "client-query-buffer-limit",
+    "client-output-buffer-limit", "client-query-buffer-limit", "prepared-memory-limit",
 };
 
 int options_known_name(const char *name)
