@@ -239,6 +239,7 @@ static size_t feed_chunk(struct conn *c, const char *p, size_t len)
             break;
         }
         c->srv->ops->on_request(c, resp_parser_request(c->parser));
+        resp_parser_release(c->parser); /* ops copied what they keep */
     }
     return off;
 }

@@ -351,6 +351,12 @@ static void release_request(struct resp_parser *p)
     p->have_req = 0;
 }
 
+void resp_parser_release(struct resp_parser *p)
+{
+    if (p->have_req)
+        release_request(p);
+}
+
 static enum step_rc step_start(struct resp_parser *p, const char *buf)
 {
     p->state = buf[0] == '*' ? PS_COUNT : PS_INLINE;

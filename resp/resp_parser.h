@@ -86,8 +86,12 @@ void resp_parser_reset(struct resp_parser *p);
 enum resp_status resp_parser_feed(struct resp_parser *p, const char *buf, size_t len,
                                   size_t *consumed);
 
-/* The request completed by the last RESP_OK. Valid until the next feed/reset/free. */
+/* The request completed by the last RESP_OK. Valid until the next feed/reset/free/release. */
 const struct resp_request *resp_parser_request(const struct resp_parser *p);
+
+/* The caller is done with the request: argument buffers it made big are freed now instead
+ * of at the next feed (a 512 MB SET's argument is not kept while its round runs). */
+void resp_parser_release(struct resp_parser *p);
 
 /* The error text after RESP_ERR, e.g. "ERR Protocol error: invalid bulk length". */
 const char *resp_parser_error(const struct resp_parser *p);
