@@ -322,8 +322,9 @@ def test_vote_log_eio(make_rig, fault):
     check_agree(rig, acked)
 
 
-@pytest.mark.parametrize("fault", ["write EIO", "fsync EIO"])
-def test_decision_log_eio(make_rig, fault):
+def _decision_log_rig(make_rig, prefix, n):
+    """A rig whose coordinator's decision log goes through the EIO shim, with n keys
+    written: (rig, control file, client, acknowledged writes, pids)."""
     rig = make_rig()
     ctl = os.path.join(rig.root, "eiofs.ctl")
     env = _shim_env(ctl, "/coordinator/decision.log", SERVER)
@@ -334,9 +335,15 @@ def test_decision_log_eio(make_rig, fault):
     before = pids(rig)
     c = rig.client()
     acked = {}
-    for n in range(20):
-        c.set(b"k%d" % n, b"v%d" % n)
-        acked[b"k%d" % n] = b"v%d" % n
+    for i in range(n):
+        c.set(b"%s%d" % (prefix, i), b"v%d" % i)
+        acked[b"%s%d" % (prefix, i)] = b"v%d" % i
+    return rig, ctl, c, acked, before
+
+
+@pytest.mark.parametrize("fault", ["write EIO", "fsync EIO"])
+def test_decision_log_eio(make_rig, fault):
+    rig, ctl, c, acked, before = _decision_log_rig(make_rig, b"k", 20)
 
     mark = rig.coord.log_mark()
     _set_fault(ctl, fault)
@@ -438,19 +445,7 @@ def test_replica_set_change_on_a_failing_decision_log(make_rig):
     with MISCONF until it is (no round may commit under a replica set a crash could take
     back), reads go on; once the disk recovers the change becomes durable by itself, writes
     resume, and a restart finds the replica set without the removed replica."""
-    rig = make_rig()
-    ctl = os.path.join(rig.root, "eiofs.ctl")
-    env = _shim_env(ctl, "/coordinator/decision.log", SERVER)
-    for r in rig.replicas:
-        r.start()
-    rig.coord.start(env=env)
-    rig.wait_ready()
-    before = pids(rig)
-    c = rig.client()
-    acked = {}
-    for n in range(10):
-        c.set(b"m%d" % n, b"v%d" % n)
-        acked[b"m%d" % n] = b"v%d" % n
+    rig, ctl, c, acked, before = _decision_log_rig(make_rig, b"m", 10)
     time.sleep(0.5)  # the rounds' END records are written: the log is idle
     mark = rig.coord.log_mark()
     _set_fault(ctl, "fsync EIO")
