@@ -14,6 +14,7 @@
  * folders (../server, ../replica), then with --bin-dir.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,15 +190,76 @@ static void child_args(struct child *k, int n, ...)
 }
 
 /* --config FILE (and --daemonize=no: the launcher must stay the parent) after k's first n
- * arguments; nothing when path is NULL. */
-static void add_config(struct child *k, int n, const char *path)
+ * arguments; nothing when path is NULL. Returns the new argument count. */
+static int add_config(struct child *k, int n, const char *path)
 {
     if (!path)
-        return;
+        return n;
     k->argv[n] = "--config";
     k->argv[n + 1] = (char *)path;
     k->argv[n + 2] = "--daemonize=no";
     k->argv[n + 3] = NULL;
+    return n + 3;
+}
+
+/* --cluster-secret-file PATH after k's first n arguments; nothing when path is NULL. */
+static int add_secret(struct child *k, int n, const char *path)
+{
+    if (!path)
+        return n;
+    k->argv[n] = "--cluster-secret-file";
+    k->argv[n + 1] = (char *)path;
+    k->argv[n + 2] = NULL;
+    return n + 2;
+}
+
+/* The password the options after "--" give the coordinator (--requirepass V or
+ * --requirepass=V), else TWOPC_REQUIREPASS's; NULL for none. *secret: they name a cluster
+ * secret of their own. */
+static const char *coordinator_password(int n, char **extra, int *secret)
+{
+    const char *pass = NULL;
+    *secret = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(extra[i], "--requirepass") == 0 && i + 1 < n)
+            pass = extra[++i];
+        else if (strncmp(extra[i], "--requirepass=", 14) == 0)
+            pass = extra[i] + 14;
+        else if (strncmp(extra[i], "--cluster-secret", 16) == 0)
+            *secret = 1;
+    }
+    if (!pass)
+        pass = getenv("TWOPC_REQUIREPASS");
+    return pass && *pass ? pass : NULL;
+}
+
+/* DIR/cluster.secret: 64 random hex digits, private, made once and kept (a restarted
+ * launcher finds the same one). Returns 0, or -1 after printing why. */
+static int make_secret(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : (fprintf(stderr, "twopc-cluster: %s: %s\n", path,
+                                              strerror(errno)), -1);
+    unsigned char raw[32];
+    char hex[66];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno != EINTR)
+            break;
+        got += n > 0 ? (size_t)n : 0;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    hex[64] = '\n';
+    int ok = got == sizeof raw && write(fd, hex, 65) == 65;
+    if (close(fd) < 0 || !ok) {
+        fprintf(stderr, "twopc-cluster: can't write %s\n", path);
+        unlink(path);
+        return -1;
+    }
+    return 0;
 }
 
 static void usage(FILE *f)
@@ -216,7 +279,12 @@ static void usage(FILE *f)
             "                        launcher's ports, folders and replica list override it\n"
             "  --help                this text\n"
             "  -- OPTION...          everything after -- goes to the coordinator as is, e.g.\n"
-            "                        -- --requirepass secret --timeout 300 --maxclients 500\n");
+            "                        -- --requirepass secret --timeout 300 --maxclients 500\n"
+            "                        A requirepass (there or in TWOPC_REQUIREPASS) is every\n"
+            "                        replica's too (through TWOPC_REQUIREPASS, which ps does\n"
+            "                        not show), and without --config or a cluster secret of\n"
+            "                        your own the launcher makes one, DIR/cluster.secret, so\n"
+            "                        no replica port answers anything without a password\n");
 }
 
 int main(int argc, char **argv)
@@ -276,6 +344,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "twopc-cluster: %s: %s\n", config, strerror(errno));
         return 1;
     }
+    /* A password protects every port, not only the coordinator's (#16): a replica answers
+     * reads to its clients, and its internal commands (TPC.READ reads anything) to whoever
+     * proves the cluster secret, or to anyone when there is none. */
+    int own_secret;
+    const char *pass = coordinator_password(nextra, argv + optind, &own_secret);
+    char secret_path[PATH_MAX + 32];
+    const char *secret = NULL;
+    if (pass) {
+        setenv("TWOPC_REQUIREPASS", pass, 1); /* inherited by every child */
+        if (!own_secret && !config) {
+            snprintf(secret_path, sizeof secret_path, "%s/cluster.secret", absdir);
+            if (make_secret(secret_path) < 0)
+                return 1;
+            secret = secret_path;
+        }
+    }
     log_init('L', NULL, LOG_LEVEL_NOTICE);
     snprintf(path, sizeof path, "%s/twopc-cluster.pid", absdir);
     log_write_pidfile(path);
@@ -289,7 +373,7 @@ int main(int argc, char **argv)
         snprintf(portbuf, sizeof portbuf, "%d", rport + i);
         snprintf(addrs[i], sizeof addrs[i], "127.0.0.1:%d", rport + i);
         child_args(k, 7, replica, "--port", portbuf, "--dir", k->dir, "--log-max-bytes", maxlog);
-        add_config(k, 7, config ? absconf : NULL);
+        add_config(k, add_secret(k, 7, secret), config ? absconf : NULL);
     }
     struct child *co = &L.kids[L.nkids++];
     snprintf(co->name, sizeof co->name, "coordinator");
@@ -304,7 +388,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nextra; i++)
         co->argv[9 + 2 * nrep + i] = argv[optind + i];
     co->argv[9 + 2 * nrep + nextra] = NULL;
-    add_config(co, 9 + 2 * nrep + nextra, config ? absconf : NULL);
+    add_config(co, add_secret(co, 9 + 2 * nrep + nextra, secret), config ? absconf : NULL);
 
     struct event *sigs[3] = {
         evsignal_new(L.base, SIGCHLD, sigchld_cb, &L),

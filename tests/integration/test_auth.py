@@ -31,7 +31,7 @@ import pytest
 import redis
 
 from noderig import NodeRig
-from twopc_harness import RespConn, RespError
+from twopc_harness import Cluster, RespConn, RespError
 
 
 @pytest.fixture
@@ -271,3 +271,39 @@ def test_secret_file_and_bind_checks(rig):
     rig.start_replica(0, "--bind", "0.0.0.0", "--cluster-secret-file", rig.secret_file)
     assert error_text(RespConn(rig.replicas[0].port).command("TPC.DURABLE")).startswith(
         "NOAUTH")
+
+
+def test_launcher_password_protects_every_port():
+    """#16: `make run ARGS="--requirepass pw"` (twopc-cluster -- --requirepass pw) used to
+    protect the coordinator only: `redis-cli -p <replica port> GET k` and KEYS * answered
+    without AUTH, and TPC.READ read anything. The launcher now gives the password to every
+    replica (through TWOPC_REQUIREPASS: not in ps) and makes the cluster a secret of its
+    own, so no replica port answers anything without proof."""
+    c = Cluster(3, coordinator_args=["--requirepass", "pw"])
+    c.password = "pw"
+    try:
+        c.start()
+        c.wait_ready()
+        r = c.client(password="pw")
+        assert r.set("lp:k", "v") is True
+        assert r.get("lp:k") == b"v"
+        for port in c.replica_ports:
+            s = RespConn(port)
+            assert error_text(s.command("GET", "lp:k")).startswith("NOAUTH")
+            assert error_text(s.command("KEYS", "*")).startswith("NOAUTH")
+            assert error_text(s.command("TPC.READ", "0", "GET", "lp:k")).startswith("NOAUTH")
+            assert error_text(s.command("AUTH", "wrong")).startswith("WRONGPASS")
+            assert s.command("AUTH", "pw") == b"OK"
+            assert s.command("GET", "lp:k") == b"v"
+            # a client's AUTH opens the client commands, not the coordinator's protocol
+            assert error_text(s.command("TPC.READ", "0", "GET", "lp:k")).startswith("NOAUTH")
+            s.close()
+        secret = os.path.join(c.dir, "cluster.secret")
+        assert os.stat(secret).st_mode & 0o777 == 0o600
+        for pid in c.child_pids():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            if b"twopc-replica" in argv[0]:
+                assert b"pw" not in argv, argv
+    finally:
+        c.close()

@@ -340,6 +340,8 @@ class Cluster:
         """INFO from the coordinator, parsed to {name: value-string}."""
         conn = RespConn(self.port, timeout=timeout)
         try:
+            if getattr(self, "password", None):
+                conn.command("AUTH", self.password)
             reply = conn.command("INFO")
         finally:
             conn.close()
