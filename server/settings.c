@@ -43,7 +43,46 @@ static char obuf_str[256]; /* CONFIG GET's text, rebuilt when the value changes 
 static struct coord *coord;
 static char port_str[16], timeout_ms_str[16];
 
-enum param_kind { P_INT, P_MEM, P_STR, P_FIXED, P_OBUF };
+/* P_BOOL: yes/no in *ival; P_ENUM: *ival indexes choices; P_SAVE: Redis's save rule list
+ * ("" or pairs of seconds and changes) in *sval. */
+enum param_kind { P_INT, P_MEM, P_STR, P_FIXED, P_OBUF, P_BOOL, P_ENUM, P_SAVE };
+
+/* Settings Redis has and tools set (test suites, client libraries, deployment scripts),
+ * which mean nothing here: accepted, checked as Redis checks them, kept and shown by
+ * CONFIG GET, with no effect (#14 item 7). Every write is durable on every replica whatever
+ * appendonly, appendfsync and save say; there is no eviction; values are stored whole.
+ * P_ENUM's values are its `fixed` text, in the order Redis's error message lists them. */
+#define FSYNC_CHOICES "everysec, always, no"
+#define FSYNC_ALWAYS 1
+#define POLICY_CHOICES "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, " \
+                       "allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+#define POLICY_NOEVICTION 7
+
+static long long keep_appendonly = 1, keep_appendfsync = FSYNC_ALWAYS, keep_maxmemory;
+static long long keep_policy = POLICY_NOEVICTION;
+static char *keep_save;
+static long long keep_hash_entries = 128, keep_hash_value = 64, keep_intset = 512;
+static long long keep_zset_entries = 128, keep_zset_value = 64, keep_list_size = -2;
+static long long keep_list_depth, keep_stream_bytes = 4096, keep_stream_entries = 100;
+static long long keep_hll_bytes = 3000, keep_hz = 10, keep_dynamic_hz = 1;
+static long long keep_rehashing = 1, keep_lazy_eviction, keep_lazy_expire, keep_lazy_del;
+static long long keep_lazy_user_del, keep_lazy_user_flush, keep_samples = 5;
+static long long keep_busy = 5000, keep_defrag, keep_lfu_factor = 10, keep_lfu_decay = 1;
+
+/* The i-th word of a P_ENUM's list into buf (NUL-terminated); its length, 0 past the end. */
+static size_t enum_word(const char *list, long long i, char *buf, size_t len)
+{
+    for (; i > 0 && list; i--)
+        list = (list = strchr(list, ',')) ? list + 2 : NULL;
+    if (!list)
+        return 0;
+    size_t n = strcspn(list, ",");
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, list, n);
+    buf[n] = '\0';
+    return n;
+}
 
 struct param {
     const char *name;
@@ -138,11 +177,41 @@ static struct param params[] = {
     { "bind", P_FIXED, 0, 0, NULL, NULL, "", NULL },
     { "dir", P_FIXED, 0, 0, NULL, NULL, "", NULL },
     { "databases", P_FIXED, 0, 0, NULL, NULL, "1", NULL },
-    { "appendonly", P_FIXED, 0, 0, NULL, NULL, "yes", NULL },
-    { "appendfsync", P_FIXED, 0, 0, NULL, NULL, "always", NULL },
-    { "save", P_FIXED, 0, 0, NULL, NULL, "", NULL },
-    { "maxmemory", P_FIXED, 0, 0, NULL, NULL, "0", NULL },
-    { "maxmemory-policy", P_FIXED, 0, 0, NULL, NULL, "noeviction", NULL },
+    /* Accepted and kept, no effect (keep_* above); the defaults say what twopc does. */
+    { "appendonly", P_BOOL, 0, 1, &keep_appendonly, NULL, NULL, NULL },
+    { "appendfsync", P_ENUM, 0, 2, &keep_appendfsync, NULL, FSYNC_CHOICES, NULL },
+    { "save", P_SAVE, 0, 0, NULL, &keep_save, NULL, NULL },
+    { "maxmemory", P_MEM, 0, LLONG_MAX, &keep_maxmemory, NULL, NULL, NULL },
+    { "maxmemory-policy", P_ENUM, 0, 7, &keep_policy, NULL, POLICY_CHOICES, NULL },
+    { "maxmemory-samples", P_INT, 1, INT_MAX, &keep_samples, NULL, NULL, NULL },
+    { "hash-max-listpack-entries", P_INT, 0, LONG_MAX, &keep_hash_entries, NULL, NULL, NULL },
+    { "hash-max-ziplist-entries", P_INT, 0, LONG_MAX, &keep_hash_entries, NULL, NULL, NULL },
+    { "hash-max-listpack-value", P_INT, 0, LONG_MAX, &keep_hash_value, NULL, NULL, NULL },
+    { "hash-max-ziplist-value", P_INT, 0, LONG_MAX, &keep_hash_value, NULL, NULL, NULL },
+    { "set-max-intset-entries", P_INT, 0, LONG_MAX, &keep_intset, NULL, NULL, NULL },
+    { "zset-max-listpack-entries", P_INT, 0, LONG_MAX, &keep_zset_entries, NULL, NULL, NULL },
+    { "zset-max-ziplist-entries", P_INT, 0, LONG_MAX, &keep_zset_entries, NULL, NULL, NULL },
+    { "zset-max-listpack-value", P_INT, 0, LONG_MAX, &keep_zset_value, NULL, NULL, NULL },
+    { "zset-max-ziplist-value", P_INT, 0, LONG_MAX, &keep_zset_value, NULL, NULL, NULL },
+    { "list-max-listpack-size", P_INT, INT_MIN, INT_MAX, &keep_list_size, NULL, NULL, NULL },
+    { "list-max-ziplist-size", P_INT, INT_MIN, INT_MAX, &keep_list_size, NULL, NULL, NULL },
+    { "list-compress-depth", P_INT, 0, INT_MAX, &keep_list_depth, NULL, NULL, NULL },
+    { "stream-node-max-bytes", P_MEM, 0, LLONG_MAX, &keep_stream_bytes, NULL, NULL, NULL },
+    { "stream-node-max-entries", P_INT, 0, LLONG_MAX, &keep_stream_entries, NULL, NULL, NULL },
+    { "hll-sparse-max-bytes", P_MEM, 0, LONG_MAX, &keep_hll_bytes, NULL, NULL, NULL },
+    { "hz", P_INT, 0, INT_MAX, &keep_hz, NULL, NULL, NULL },
+    { "dynamic-hz", P_BOOL, 0, 1, &keep_dynamic_hz, NULL, NULL, NULL },
+    { "activerehashing", P_BOOL, 0, 1, &keep_rehashing, NULL, NULL, NULL },
+    { "activedefrag", P_BOOL, 0, 1, &keep_defrag, NULL, NULL, NULL },
+    { "lazyfree-lazy-eviction", P_BOOL, 0, 1, &keep_lazy_eviction, NULL, NULL, NULL },
+    { "lazyfree-lazy-expire", P_BOOL, 0, 1, &keep_lazy_expire, NULL, NULL, NULL },
+    { "lazyfree-lazy-server-del", P_BOOL, 0, 1, &keep_lazy_del, NULL, NULL, NULL },
+    { "lazyfree-lazy-user-del", P_BOOL, 0, 1, &keep_lazy_user_del, NULL, NULL, NULL },
+    { "lazyfree-lazy-user-flush", P_BOOL, 0, 1, &keep_lazy_user_flush, NULL, NULL, NULL },
+    { "busy-reply-threshold", P_INT, 0, LONG_MAX, &keep_busy, NULL, NULL, NULL },
+    { "lua-time-limit", P_INT, 0, LONG_MAX, &keep_busy, NULL, NULL, NULL },
+    { "lfu-log-factor", P_INT, 0, INT_MAX, &keep_lfu_factor, NULL, NULL, NULL },
+    { "lfu-decay-time", P_INT, 0, INT_MAX, &keep_lfu_decay, NULL, NULL, NULL },
     { "proto-max-bulk-len", P_FIXED, 0, 0, NULL, NULL, "536870912", NULL },
     { "daemonize", P_FIXED, 0, 0, NULL, NULL, "no", NULL },
     { "cluster-enabled", P_FIXED, 0, 0, NULL, NULL, "no", NULL },
@@ -168,6 +237,8 @@ void settings_init(struct coord *c)
     find_param("dir")->fixed = c->dir;
     if (!cur.requirepass)
         cur.requirepass = strdup("");
+    if (!keep_save)
+        keep_save = strdup(""); /* no snapshots: every write is durable anyway */
     apply_maxclients();
     apply_query_limit();
     apply_output_limit();
@@ -244,6 +315,26 @@ static int parse_obuf(const char *value, long long (*out)[3], char *err, size_t 
     return 0;
 }
 
+/* Redis's save: "" or pairs "<seconds> <changes>" of non-negative integers (spaces
+ * between words, as CONFIG SET save "3600 1 300 100" sends them). */
+static int save_valid(const char *value)
+{
+    int words = 0;
+    for (const char *p = value; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == start || (*p && *p != ' ') || p - start > 18)
+            return 0;
+        words++;
+    }
+    return words % 2 == 0;
+}
+
 /* Parses value for p into *num / checks it. Returns 0 or -1 with Redis's reason. */
 static int check_value(const struct param *p, const char *value, size_t len, long long *num,
                        char *err, size_t errlen)
@@ -257,6 +348,29 @@ static int check_value(const struct param *p, const char *value, size_t len, lon
         return 0;
     case P_OBUF:
         return parse_obuf(value, NULL, err, errlen);
+    case P_BOOL:
+        if (strcasecmp(value, "yes") != 0 && strcasecmp(value, "no") != 0) {
+            snprintf(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        *num = strcasecmp(value, "yes") == 0;
+        return 0;
+    case P_ENUM: {
+        char word[32];
+        for (long long i = 0; enum_word(p->fixed, i, word, sizeof word); i++)
+            if (strcasecmp(value, word) == 0) {
+                *num = i;
+                return 0;
+            }
+        snprintf(err, errlen, "argument(s) must be one of the following: %s", p->fixed);
+        return -1;
+    }
+    case P_SAVE:
+        if (!save_valid(value)) {
+            snprintf(err, errlen, "Invalid save parameters");
+            return -1;
+        }
+        return 0;
     case P_MEM:
         if (parse_memory(value, num) < 0) {
             snprintf(err, errlen, "argument must be a memory value");
@@ -285,7 +399,7 @@ static int store_value(struct param *p, const char *value, size_t len, long long
         char err[128];
         if (parse_obuf(value, cur.obuf, err, sizeof err) < 0)
             return -1;
-    } else if (p->kind == P_STR) {
+    } else if (p->kind == P_STR || p->kind == P_SAVE) {
         char *copy = malloc(len + 1);
         if (!copy)
             return -1;
@@ -329,10 +443,16 @@ const char *settings_name(size_t i)
 const char *settings_value(size_t i, char *buf, size_t len)
 {
     const struct param *p = &params[i];
+    if (p->kind == P_ENUM) {
+        enum_word(p->fixed, *p->ival, buf, len);
+        return buf;
+    }
     if (p->kind == P_FIXED || p->kind == P_OBUF)
         return p->fixed ? p->fixed : "";
-    if (p->kind == P_STR)
+    if (p->kind == P_STR || p->kind == P_SAVE)
         return *p->sval ? *p->sval : "";
+    if (p->kind == P_BOOL)
+        return *p->ival ? "yes" : "no";
     snprintf(buf, len, "%lld", *p->ival);
     return buf;
 }

@@ -24,7 +24,7 @@
 struct coord;
 
 /* The most parameters the table may hold (callers size arrays with it). */
-#define SETTINGS_MAX 32
+#define SETTINGS_MAX 96
 
 enum settings_obuf_class { SETTINGS_OBUF_NORMAL, SETTINGS_OBUF_REPLICA, SETTINGS_OBUF_PUBSUB,
                            SETTINGS_OBUF_CLASSES };
