@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd_bit.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_string.h"
@@ -72,6 +73,7 @@ static const struct {
     const size_t *count;
 } tables[] = {
     { cmd_string_table, &cmd_string_count },
+    { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
 };

@@ -38,6 +38,10 @@ static const struct command data_commands[] = {
     { "append", 3, W, 1, 1, 1, "string", "2.0.0",
       "Appends a string to the value of a key. Creates the key if it doesn't exist.",
       cmd_write, NULL },
+    { "bitcount", -2, R, 1, 1, 1, "bitmap", "2.6.0",
+      "Counts the number of set bits (population counting) in a string.", cmd_read, NULL },
+    { "bitpos", -3, R, 1, 1, 1, "bitmap", "2.8.7",
+      "Finds the first set (1) or clear (0) bit in a string.", cmd_read, NULL },
     { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
       cmd_write, NULL },
     { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",
@@ -63,6 +67,8 @@ static const struct command data_commands[] = {
     { "flushdb", -1, W, 0, 0, 0, "server", "1.0.0",
       "Remove all keys from the current database.", cmd_write, NULL },
     { "get", 2, R | F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",
+      cmd_read, NULL },
+    { "getbit", 3, R | F, 1, 1, 1, "bitmap", "2.2.0", "Returns a bit value by offset.",
       cmd_read, NULL },
     { "getdel", 2, W | F, 1, 1, 1, "string", "6.2.0",
       "Returns the string value of a key after deleting the key.", cmd_write, NULL },
@@ -116,6 +122,9 @@ static const struct command data_commands[] = {
       "Iterates over the key names in the database.", cmd_read, NULL },
     { "set", -3, W, 1, 1, 1, "string", "1.0.0",
       "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+      "exist.", cmd_write, NULL },
+    { "setbit", 4, W, 1, 1, 1, "bitmap", "2.2.0",
+      "Sets or clears the bit at offset of the string value. Creates the key if it doesn't "
       "exist.", cmd_write, NULL },
     { "setex", 4, W, 1, 1, 1, "string", "2.0.0",
       "Sets the string value and expiration time of a key. Creates the key if it doesn't "

@@ -69,7 +69,7 @@ BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"922337203685477
              b"-9223372036854775808", b"1.5"]
 UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
                [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
-               [b"XADD", b"x", b"*", b"f", b"v"], [b"SETBIT", b"k9", b"7", b"1"],
+               [b"XADD", b"x", b"*", b"f", b"v"], [b"BITOP", b"AND", b"k9", b"k0"],
                [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
            [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100], [b""], [b"", b""],
@@ -1064,4 +1064,69 @@ def test_config_knobs(redis_server, module_cluster):
                      [b"CONFIG", b"SET", b"appendfsync", b"everysec"],
                      [b"CONFIG", b"SET", b"save", b""]):
             pair.send(args)  # Redis's as the fixture started it
+        pair.close()
+
+
+# Bitmaps (#14 item 6): GETBIT, SETBIT, BITCOUNT and BITPOS, byte for byte with redis-server
+# on random values and ranges (negative, past the end, BYTE and BIT units, empty ranges),
+# with their errors; SETBIT growing a value, keeping its TTL, and inside MULTI.
+def _bit_commands(r):
+    keys = [b"b1", b"b2", b"missing"]
+    idx = [b"0", b"1", b"-1", b"-2", b"3", b"7", b"8", b"-9", b"15", b"100", b"-100",
+           b"9223372036854775807", b"-9223372036854775808", b"x", b"2"]
+    for _ in range(600):
+        k = r.choice(keys)
+        c = r.randrange(12)
+        if c == 0:
+            n = r.randrange(0, 6)
+            yield [b"SET", k, bytes(r.choice([0, 255, r.randrange(256)]) for _ in range(n))]
+        elif c in (1, 2):
+            off = r.choice([0, 1, 7, 8, 9, 15, 23, 40, 63, r.randrange(80), -1, 800000,
+                            4294967296])
+            val = r.choice([b"0", b"1", b"1", b"2", b"-1", b"x"])
+            yield [b"SETBIT", k, str(off).encode(), val]
+        elif c == 3:
+            yield [b"GETBIT", k, r.choice([b"0", b"7", b"8", b"30", b"-1", b"x", b"4294967296"])]
+        elif c in (4, 5, 6):
+            args = [b"BITCOUNT", k]
+            n = r.choice([0, 2, 2, 3, 1, 4])
+            args += [r.choice(idx) for _ in range(min(n, 2))]
+            if n >= 3:
+                args.append(r.choice([b"BIT", b"BYTE", b"bit", b"nope"]))
+            if n == 4:
+                args.append(b"extra")
+            yield args
+        else:
+            args = [b"BITPOS", k, r.choice([b"0", b"1", b"1", b"0", b"2", b"x"])]
+            n = r.choice([0, 1, 2, 2, 3, 3, 4])
+            args += [r.choice(idx) for _ in range(min(n, 2))]
+            if n >= 3:
+                args.append(r.choice([b"BIT", b"BYTE", b"byte", b"nope"]))
+            if n == 4:
+                args.append(b"extra")
+            yield args
+
+
+def test_bitmaps(redis_server, module_cluster):
+    pair = Pair(redis_server.port, module_cluster.port)
+    r = random.Random(SEED * 7 + 11)
+    try:
+        pair.send([b"FLUSHALL"])
+        history = []
+        for args in _bit_commands(r):
+            history.append(args)
+            problem = compare(pair, "exact", args)
+            assert problem is None, "%s: %s\nsequence:\n  %s" % (
+                fmt(args), problem, "\n  ".join(fmt(h) for h in history[-30:]))
+        for script in ([[b"SET", b"t", b"ab", b"EX", b"100"], [b"SETBIT", b"t", b"100", b"1"],
+                        [b"TTL", b"t"], [b"GET", b"t"], [b"STRLEN", b"t"]],
+                       [[b"MULTI"], [b"SETBIT", b"m", b"3", b"1"], [b"GETBIT", b"m", b"3"],
+                        [b"BITCOUNT", b"m"], [b"SETBIT", b"m", b"3", b"0"], [b"EXEC"],
+                        [b"GET", b"m"]],
+                       [[b"GETBIT", b"t"], [b"SETBIT", b"t", b"1"], [b"BITCOUNT"],
+                        [b"BITPOS", b"t"]]):
+            for args in script:
+                problem = compare(pair, "exact", args)
+                assert problem is None, "%s: %s" % (fmt(args), problem)
+    finally:
         pair.close()
