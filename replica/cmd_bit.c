@@ -1,4 +1,4 @@
-/* cmd_bit.c -- GETBIT, SETBIT, BITCOUNT, BITPOS (see cmd_bit.h).
+/* cmd_bit.c -- GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP (see cmd_bit.h).
  *
  * Each follows Redis 7.0's bitops.c step for step, errors and their order included: a bit
  * offset is an integer in [0, 2^32) (512 MB of bits); BITCOUNT's and BITPOS's ranges are
@@ -7,6 +7,7 @@
 #include "cmd_bit.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -266,7 +267,78 @@ result:
     return 0;
 }
 
+/* BITOP AND|OR|XOR|NOT destkey srckey...: the result, as long as the longest source (the
+ * shorter ones padded with zero bytes), replaces destkey without a TTL; an empty result
+ * deletes it. Replies the result's length. */
+static int bit_bitop(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    enum { AND, OR, XOR, NOT } kind;
+    const char *name = op->argv[1];
+    if (strcasecmp(name, "and") == 0)
+        kind = AND;
+    else if (strcasecmp(name, "or") == 0)
+        kind = OR;
+    else if (strcasecmp(name, "xor") == 0)
+        kind = XOR;
+    else if (strcasecmp(name, "not") == 0)
+        kind = NOT;
+    else
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    if (kind == NOT && op->argc != 4)
+        return exec_error(w, "ERR BITOP NOT must be called with a single source key.");
+    int n = op->argc - 3;
+    struct effects_value *src = malloc((size_t)n * sizeof *src);
+    if (!src)
+        return exec_error(w, EXEC_ERR_OOM);
+    size_t maxlen = 0;
+    for (int j = 0; j < n; j++) {
+        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &src[j]);
+        if (found < 0) {
+            free(src);
+            return exec_error(w, EXEC_ERR_STORAGE);
+        }
+        if (!found)
+            src[j] = (struct effects_value){ "", 0, 0 };
+        if (src[j].len > maxlen)
+            maxlen = src[j].len;
+    }
+    /* A store read may reuse the buffer a value points into: copy each source once. */
+    char *res = maxlen ? effects_alloc(fx, maxlen) : NULL;
+    char *tmp = maxlen ? malloc(maxlen) : NULL;
+    if (maxlen && (!res || !tmp)) {
+        free(src);
+        free(tmp);
+        return exec_error(w, EXEC_ERR_OOM);
+    }
+    for (int j = 0; j < n && maxlen; j++) {
+        /* re-read: the pointer of an earlier lookup may not survive a later one */
+        struct effects_value v = { "", 0, 0 };
+        if (effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v) < 0) {
+            free(src);
+            free(tmp);
+            return exec_error(w, EXEC_ERR_STORAGE);
+        }
+        memcpy(tmp, v.p, v.len);
+        memset(tmp + v.len, 0, maxlen - v.len);
+        for (size_t i = 0; i < maxlen; i++) {
+            unsigned char a = (unsigned char)res[i], b = (unsigned char)tmp[i];
+            res[i] = (char)(j == 0 ? (kind == NOT ? (unsigned char)~b : b)
+                            : kind == AND ? (a & b) : kind == OR ? (a | b) : (a ^ b));
+        }
+    }
+    free(src);
+    free(tmp);
+    int rc = maxlen ? effects_put(fx, op->argv[2], op->lens[2], res, maxlen, 0)
+                    : effects_del(fx, op->argv[2], op->lens[2]);
+    if (rc < 0)
+        return exec_error(w, EXEC_ERR_OOM);
+    resp_write_int(w, (int64_t)maxlen);
+    return 0;
+}
+
 const struct exec_cmd cmd_bit_table[] = {
+    { "bitop", -4, 0, bit_bitop },
     { "getbit", 3, EXEC_READ, bit_getbit },
     { "setbit", 4, 0, bit_setbit },
     { "bitcount", -2, EXEC_READ, bit_bitcount },

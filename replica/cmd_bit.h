@@ -1,6 +1,6 @@
 /* cmd_bit.h -- the bitmap commands on strings, as Redis 7.0 evaluates them.
  *
- * GETBIT SETBIT BITCOUNT BITPOS: evaluators for exec.c's registry (see exec_cmd.h for the
+ * GETBIT SETBIT BITCOUNT BITPOS BITOP: evaluators for exec.c's registry (see exec_cmd.h for the
  * contract). Bit 0 is the most significant bit of the first byte; a missing key is an
  * empty string (all zero bits); SETBIT grows the value with zero bytes and keeps its TTL.
  */

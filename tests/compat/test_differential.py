@@ -69,7 +69,7 @@ BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"922337203685477
              b"-9223372036854775808", b"1.5"]
 UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
                [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
-               [b"XADD", b"x", b"*", b"f", b"v"], [b"BITOP", b"AND", b"k9", b"k0"],
+               [b"XADD", b"x", b"*", b"f", b"v"], [b"BITFIELD", b"k9", b"GET", b"u4", b"0"],
                [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
            [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100], [b""], [b"", b""],
@@ -1067,7 +1067,7 @@ def test_config_knobs(redis_server, module_cluster):
         pair.close()
 
 
-# Bitmaps (#14 item 6): GETBIT, SETBIT, BITCOUNT and BITPOS, byte for byte with redis-server
+# Bitmaps (#14 item 6): GETBIT, SETBIT, BITCOUNT, BITPOS and BITOP, byte for byte with redis-server
 # on random values and ranges (negative, past the end, BYTE and BIT units, empty ranges),
 # with their errors; SETBIT growing a value, keeping its TTL, and inside MULTI.
 def _bit_commands(r):
@@ -1096,6 +1096,12 @@ def _bit_commands(r):
             if n == 4:
                 args.append(b"extra")
             yield args
+        elif c == 11 and r.random() < 0.5:
+            dest = r.choice([b"d", b"b1", b"missing"])
+            opname = r.choice([b"AND", b"or", b"XOR", b"NOT", b"nand"])
+            srcs = [r.choice(keys + [b"d"]) for _ in range(r.choice([1, 1, 2, 3]))]
+            yield [b"BITOP", opname, dest] + srcs
+            yield [b"GET", dest]
         else:
             args = [b"BITPOS", k, r.choice([b"0", b"1", b"1", b"0", b"2", b"x"])]
             n = r.choice([0, 1, 2, 2, 3, 3, 4])
@@ -1124,7 +1130,11 @@ def test_bitmaps(redis_server, module_cluster):
                         [b"BITCOUNT", b"m"], [b"SETBIT", b"m", b"3", b"0"], [b"EXEC"],
                         [b"GET", b"m"]],
                        [[b"GETBIT", b"t"], [b"SETBIT", b"t", b"1"], [b"BITCOUNT"],
-                        [b"BITPOS", b"t"]]):
+                        [b"BITPOS", b"t"], [b"BITOP", b"AND", b"t"]],
+                       [[b"SET", b"d", b"x", b"EX", b"100"], [b"BITOP", b"OR", b"d", b"t"],
+                        [b"TTL", b"d"], [b"BITOP", b"AND", b"d", b"nokey"], [b"EXISTS", b"d"],
+                        [b"BITOP", b"NOT", b"d", b"t", b"t"], [b"BITOP", b"NOT", b"d", b"t"],
+                        [b"GET", b"d"]]):
             for args in script:
                 problem = compare(pair, "exact", args)
                 assert problem is None, "%s: %s" % (fmt(args), problem)
