@@ -30,16 +30,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 
 from twopc_harness import RespConn, new_cluster, resp_encode  # noqa: E402
+from twopc_harness import rss_mb as harness_rss_mb  # noqa: E402
 
 VALUE = b"v" * 100000
 
 
 def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
+    return harness_rss_mb(pid, 0.0)
 
 
 class Sampler:

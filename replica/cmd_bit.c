@@ -7,7 +7,6 @@
 #include "cmd_bit.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -288,47 +287,32 @@ static int bit_bitop(struct store *s, struct effects *fx, const struct op *op,
     if (kind == NOT && op->argc != 4)
         return exec_error(w, "ERR BITOP NOT must be called with a single source key.");
     int n = op->argc - 3;
-    struct effects_value *src = malloc((size_t)n * sizeof *src);
-    if (!src)
-        return exec_error(w, EXEC_ERR_OOM);
+    /* Two passes: the result's length, then the bytes. A value from the store is valid only
+     * until the next store read (effects.h), so each pass looks each source up again. */
     size_t maxlen = 0;
+    struct effects_value v;
     for (int j = 0; j < n; j++) {
-        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &src[j]);
-        if (found < 0) {
-            free(src);
+        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v);
+        if (found < 0)
             return exec_error(w, EXEC_ERR_STORAGE);
-        }
-        if (!found)
-            src[j] = (struct effects_value){ "", 0, 0 };
-        if (src[j].len > maxlen)
-            maxlen = src[j].len;
+        if (found && v.len > maxlen)
+            maxlen = v.len;
     }
-    /* A store read may reuse the buffer a value points into: copy each source once. */
     char *res = maxlen ? effects_alloc(fx, maxlen) : NULL;
-    char *tmp = maxlen ? malloc(maxlen) : NULL;
-    if (maxlen && (!res || !tmp)) {
-        free(src);
-        free(tmp);
+    if (maxlen && !res)
         return exec_error(w, EXEC_ERR_OOM);
-    }
     for (int j = 0; j < n && maxlen; j++) {
-        /* re-read: the pointer of an earlier lookup may not survive a later one */
-        struct effects_value v = { "", 0, 0 };
-        if (effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v) < 0) {
-            free(src);
-            free(tmp);
+        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v);
+        if (found < 0)
             return exec_error(w, EXEC_ERR_STORAGE);
-        }
-        memcpy(tmp, v.p, v.len);
-        memset(tmp + v.len, 0, maxlen - v.len);
+        size_t len = found ? v.len : 0; /* shorter sources: zero bytes past their end */
         for (size_t i = 0; i < maxlen; i++) {
-            unsigned char a = (unsigned char)res[i], b = (unsigned char)tmp[i];
+            unsigned char a = (unsigned char)res[i];
+            unsigned char b = i < len ? ((const unsigned char *)v.p)[i] : 0;
             res[i] = (char)(j == 0 ? (kind == NOT ? (unsigned char)~b : b)
                             : kind == AND ? (a & b) : kind == OR ? (a | b) : (a ^ b));
         }
     }
-    free(src);
-    free(tmp);
     int rc = maxlen ? effects_put(fx, op->argv[2], op->lens[2], res, maxlen, 0)
                     : effects_del(fx, op->argv[2], op->lens[2]);
     if (rc < 0)

@@ -11,17 +11,11 @@ import time
 
 import pytest
 
-from conftest import connect, parse_info, resp_encode, send
+from conftest import connect, parse_info, resp_encode, rss_mb, send
 
 VALUE = b"v" * 100000
 
 
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def info_stats(conn):

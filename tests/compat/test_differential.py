@@ -1070,6 +1070,18 @@ def test_config_knobs(redis_server, module_cluster):
 # Bitmaps (#14 item 6): GETBIT, SETBIT, BITCOUNT, BITPOS and BITOP, byte for byte with redis-server
 # on random values and ranges (negative, past the end, BYTE and BIT units, empty ranges),
 # with their errors; SETBIT growing a value, keeping its TTL, and inside MULTI.
+def _range_args(r, args, counts, idx, lower_unit):
+    """args with a random range: up to two indexes, a unit (BIT, BYTE, a lower-case one, a
+    wrong one) after both, and an extra argument after that."""
+    n = r.choice(counts)
+    args += [r.choice(idx) for _ in range(min(n, 2))]
+    if n >= 3:
+        args.append(r.choice([b"BIT", b"BYTE", lower_unit, b"nope"]))
+    if n == 4:
+        args.append(b"extra")
+    return args
+
+
 def _bit_commands(r):
     keys = [b"b1", b"b2", b"missing"]
     idx = [b"0", b"1", b"-1", b"-2", b"3", b"7", b"8", b"-9", b"15", b"100", b"-100",
@@ -1088,14 +1100,7 @@ def _bit_commands(r):
         elif c == 3:
             yield [b"GETBIT", k, r.choice([b"0", b"7", b"8", b"30", b"-1", b"x", b"4294967296"])]
         elif c in (4, 5, 6):
-            args = [b"BITCOUNT", k]
-            n = r.choice([0, 2, 2, 3, 1, 4])
-            args += [r.choice(idx) for _ in range(min(n, 2))]
-            if n >= 3:
-                args.append(r.choice([b"BIT", b"BYTE", b"bit", b"nope"]))
-            if n == 4:
-                args.append(b"extra")
-            yield args
+            yield _range_args(r, [b"BITCOUNT", k], [0, 2, 2, 3, 1, 4], idx, b"bit")
         elif c == 11 and r.random() < 0.5:
             dest = r.choice([b"d", b"b1", b"missing"])
             opname = r.choice([b"AND", b"or", b"XOR", b"NOT", b"nand"])
@@ -1103,14 +1108,8 @@ def _bit_commands(r):
             yield [b"BITOP", opname, dest] + srcs
             yield [b"GET", dest]
         else:
-            args = [b"BITPOS", k, r.choice([b"0", b"1", b"1", b"0", b"2", b"x"])]
-            n = r.choice([0, 1, 2, 2, 3, 3, 4])
-            args += [r.choice(idx) for _ in range(min(n, 2))]
-            if n >= 3:
-                args.append(r.choice([b"BIT", b"BYTE", b"byte", b"nope"]))
-            if n == 4:
-                args.append(b"extra")
-            yield args
+            bit = r.choice([b"0", b"1", b"1", b"0", b"2", b"x"])
+            yield _range_args(r, [b"BITPOS", k, bit], [0, 1, 2, 2, 3, 3, 4], idx, b"byte")
 
 
 def test_bitmaps(redis_server, module_cluster):

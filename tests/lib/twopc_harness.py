@@ -164,6 +164,18 @@ def pid_cmdline(pid):
     return cmdline.rstrip(b"\0").split(b"\0")
 
 
+def rss_mb(pid, default=None):
+    """A process's resident set (VmRSS) in MB; default when it has none (a zombie), or an
+    error if default is None."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    if default is None:
+        raise AssertionError("no VmRSS for %d" % pid)
+    return default
+
+
 def pid_alive(pid):
     """True if pid is a running (not zombie) process whose command line
     mentions twopc: guards against a recycled pid."""

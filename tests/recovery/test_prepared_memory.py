@@ -15,14 +15,7 @@ import pytest
 import redis
 
 from conftest import REPLICA  # noqa: F401 -- the rig's binaries
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from twopc_harness import rss_mb
 
 
 def test_setrange_past_the_limit_is_refused(make_rig):
@@ -34,7 +27,7 @@ def test_setrange_past_the_limit_is_refused(make_rig):
     rig.wait_ready()
     c = rig.client(socket_timeout=60)
     c.set(b"small", b"x")
-    rss_before = [rss_kb(r.pid) for r in rig.replicas]
+    rss_before = [rss_mb(r.pid) for r in rig.replicas]
     with pytest.raises(redis.exceptions.ResponseError) as e:
         c.setrange(b"big", 200 * 1024 * 1024 - 1, b"x")  # a 200 MB value from 40 bytes
     msg = str(e.value)
@@ -43,7 +36,7 @@ def test_setrange_past_the_limit_is_refused(make_rig):
     assert c.exists(b"big") == 0
     # the refused value was never kept: no replica grew by anything like 200 MB
     for r, before in zip(rig.replicas, rss_before):
-        assert rss_kb(r.pid) < before + 32 * 1024, "replica %s kept the refused value" % r.name
+        assert rss_mb(r.pid) < before + 32, "replica %s kept the refused value" % r.name
     with open(rig.replica(1).log_path, errors="replace") as f:
         assert "refusing PREPARE of round" in f.read()
     # under the limit: built, committed, read back
