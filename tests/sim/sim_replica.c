@@ -133,11 +133,13 @@ void sim_deliver_to_rep(struct ev *e)
     if (peer_dispatch(nd->p, req, &w, &nd->rng, conn) < 0)
         resp_write_error(&w, "ERR unknown command");
     int yes = prepare && out.len > 5 && memcmp(out.p + 4, "+YES", 4) == 0;
-    /* Only a TPC.HELLO from another connection can take the session from the coordinator's
-     * live link (its earlier connections never say TPC.HELLO again); a stranger's must not
-     * (#16: a stray TPC.HELLO never disturbs rounds in flight). */
+    /* A stranger's TPC.HELLO must never take the session from the coordinator's live link
+     * (#16: a stray TPC.HELLO never disturbs rounds in flight). A connection the
+     * coordinator closed may still take it: its TPC.HELLO and a command after it held by a
+     * partition and delivered late; the live link is then refused and resyncs, as before. */
     if (!e->unread && e->conn == sim_w->links[i].conn && out.len &&
-        memmem(out.p, out.len, "is not the coordinator's", 24))
+        memmem(out.p, out.len, "is not the coordinator's", 24) &&
+        participant_session(nd->p) >= (1ULL << 62))
         sim_violation("replica %d refused the coordinator's live link (%s %s): a stray "
                       "TPC.HELLO took its session", i, req->argv[0],
                       req->argc > 1 ? req->argv[1] : "");
