@@ -7,7 +7,7 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration soak sim bench limits big fuzz asan clean
+.PHONY: all deps build run test unit integration soak sim bench bench-types limits big fuzz asan clean
 MINUTES ?= 30
 
 all: build
@@ -74,6 +74,11 @@ sim: build
 # redis-benchmark against this cluster and redis-server, side by side (docs/benchmarks.md).
 bench: build
 	/usr/bin/python3 bench/bench.py
+	/usr/bin/python3 bench/bench_types.py
+
+# Only the collection types' table (bench/bench_types.py): small and 1,000,000-element values.
+bench-types: build
+	/usr/bin/python3 bench/bench_types.py
 
 # RSS of the coordinator and a replica under hostile clients, beside redis-server (README,
 # "Limits"); about two minutes, 10,000 connections.
