@@ -1,0 +1,90 @@
+// The collection types the way applications use them, through ioredis and node-redis
+// (RESP2 and RESP3), against a twopc coordinator on 127.0.0.1:$TWOPC_PORT (started by
+// tests/clients/test_node.py): a session kept in a hash, tags kept in sets. Run with
+// node's built-in runner: node --test.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { createClient } from 'redis';
+
+const port = Number(process.env.TWOPC_PORT);
+assert.ok(port > 0, 'TWOPC_PORT must name the coordinator port');
+const prefix = `apps:${process.pid}:`;
+const closers = [];
+
+after(async () => {
+  await Promise.all(closers.map((f) => f().catch(() => {})));
+});
+
+function ioredis() {
+  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  closers.push(() => r.quit());
+  return r;
+}
+
+async function nodeRedis(RESP) {
+  const c = createClient({ url: `redis://127.0.0.1:${port}`, RESP });
+  c.on('error', () => {});
+  await c.connect();
+  closers.push(() => c.close());
+  return c;
+}
+
+test('ioredis: a session hash (hset object, hgetall, hincrby, expire, hdel)', async () => {
+  const r = ioredis();
+  const k = `${prefix}io:session`;
+  assert.equal(await r.hset(k, { user: 'ada', cart: '0', theme: 'dark' }), 3);
+  assert.equal(await r.expire(k, 1800), 1);
+  assert.equal(await r.hincrby(k, 'cart', 3), 3);
+  assert.equal(await r.hincrbyfloat(k, 'spent', '9.5'), '9.5');
+  assert.deepEqual(await r.hgetall(k), { user: 'ada', cart: '3', theme: 'dark', spent: '9.5' });
+  assert.deepEqual(await r.hmget(k, 'user', 'nope', 'cart'), ['ada', null, '3']);
+  assert.equal(await r.hdel(k, 'theme', 'nope'), 1);
+  assert.equal(await r.hlen(k), 3);
+  assert.ok((await r.ttl(k)) > 1700);
+  await assert.rejects(r.get(k), /^ReplyError: WRONGTYPE Operation against a key holding the wrong kind of value/);
+  assert.equal(await r.type(k), 'hash');
+  // a MULTI over the hash and a string is atomic
+  const res = await r.multi().hset(k, 'user', 'grace').incr(`${prefix}io:logins`).hget(k, 'user').exec();
+  assert.deepEqual(res, [[null, 0], [null, 1], [null, 'grace']]);
+  assert.equal(await r.del(k), 1);
+  assert.deepEqual(await r.hgetall(k), {});
+});
+
+test('ioredis: tags in sets (sadd, sinter, sismember, smembers, srem)', async () => {
+  const r = ioredis();
+  const a = `${prefix}io:tags:a`, b = `${prefix}io:tags:b`;
+  assert.equal(await r.sadd(a, 'red', 'green', 'blue', 'red'), 3);
+  assert.equal(await r.sadd(b, 'green', 'blue', 'black'), 3);
+  assert.deepEqual((await r.sinter(a, b)).sort(), ['blue', 'green']);
+  assert.deepEqual((await r.sunion(a, b)).sort(), ['black', 'blue', 'green', 'red']);
+  assert.equal(await r.sismember(a, 'red'), 1);
+  assert.deepEqual(await r.smismember(a, 'red', 'black'), [1, 0]);
+  assert.equal(await r.srem(a, 'red', 'nope'), 1);
+  assert.deepEqual((await r.smembers(a)).sort(), ['blue', 'green']);
+  assert.equal(await r.sinterstore(`${prefix}io:tags:both`, a, b), 2);
+  assert.equal(await r.scard(`${prefix}io:tags:both`), 2);
+});
+
+for (const RESP of [2, 3]) {
+  test(`node-redis RESP${RESP}: a session hash and tag sets`, async () => {
+    const c = await nodeRedis(RESP);
+    const k = `${prefix}nr${RESP}:session`;
+    assert.equal(await c.hSet(k, { user: 'ada', cart: '0' }), 2);
+    assert.equal(await c.hIncrBy(k, 'cart', 2), 2);
+    const all = await c.hGetAll(k);
+    assert.deepEqual({ ...all }, { user: 'ada', cart: '2' });
+    assert.equal(await c.hExists(k, 'user'), RESP === 3 ? true : 1);
+    const t = `${prefix}nr${RESP}:tags`;
+    assert.equal(await c.sAdd(t, ['x', 'y', 'z']), 3);
+    const members = await c.sMembers(t);
+    assert.deepEqual([...members].sort(), ['x', 'y', 'z']);
+    assert.equal(await c.sCard(t), 3);
+    const popped = await c.sPop(t);
+    assert.ok(['x', 'y', 'z'].includes(popped));
+    assert.equal(await c.sCard(t), 2);
+    const [n, v] = await c.multi().hSet(k, 'cart', '5').hGet(k, 'cart').exec();
+    assert.equal(n, 0);
+    assert.equal(v, '5');
+  });
+}
