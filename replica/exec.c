@@ -95,10 +95,16 @@ int exec_known(const struct op *op)
     return find(op) != NULL;
 }
 
+static int reads(const struct exec_cmd *cmd, const struct op *op)
+{
+    return (cmd->flags & EXEC_READ) ||
+           ((cmd->flags & EXEC_READ_IF_NO_WRITE) && !op_bitfield_writes(op, NULL));
+}
+
 int exec_is_read(const struct op *op)
 {
     const struct exec_cmd *cmd = find(op);
-    return cmd && (cmd->flags & EXEC_READ);
+    return cmd && reads(cmd, op);
 }
 
 static int discard(void *sink, const void *data, size_t len)
@@ -133,7 +139,7 @@ int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *o
               struct resp_writer *w)
 {
     const struct exec_cmd *cmd = find(op);
-    if (!cmd || !(cmd->flags & EXEC_READ))
+    if (!cmd || !reads(cmd, op))
         return exec_errorf(w, "ERR '%.64s' is not a read command", op->argc ? op->argv[0] : "");
     struct effects fx = { .now_ms = now_ms, .seed = seed ? seed : 1 };
     int rc = run(cmd, s, &fx, op, w);
