@@ -70,7 +70,7 @@ BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"922337203685477
 UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
                [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"],
-               [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
+               [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
            [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100], [b""], [b"", b""],
            [b"PINGG"], [b"CLIENTS", b"GETNAME"], [b"MULTIX"], [b"E CHO", b"x"],
