@@ -461,11 +461,16 @@ int cmd_bit_overflow_signed(int64_t value, int64_t incr, int bits, int how, int6
     int64_t max = bits == 64 ? INT64_MAX : (int64_t)((UINT64_C(1) << (bits - 1)) - 1);
     int64_t min = -max - 1;
     int dir = 0;
-    /* value may be out of range (SET's value, then incr is 0). max - incr and min - incr
-     * cannot overflow for an incr of their sign; max - value could (i64: max - -1). */
-    if (value > max || (incr > 0 && value > max - incr))
+    /* Redis's tests, quirk included: value may be out of range (SET's value, incr 0), and
+     * then max - value can wrap, which makes SET i8 0 -9223372036854775808 an overflow
+     * upward (SAT stores 127). The differences are taken modulo 2^64, as Redis's are. */
+    int64_t maxincr = (int64_t)((uint64_t)max - (uint64_t)value);
+    int64_t minincr = (int64_t)((uint64_t)min - (uint64_t)value);
+    if (value > max || (bits != 64 && incr > maxincr) ||
+        (value >= 0 && incr > 0 && incr > maxincr))
         dir = 1;
-    else if (value < min || (incr < 0 && value < min - incr))
+    else if (value < min || (bits != 64 && incr < minincr) ||
+             (value < 0 && incr < 0 && incr < minincr))
         dir = -1;
     if (!dir)
         *result = value + incr;
