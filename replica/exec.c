@@ -1,10 +1,11 @@
 /* exec.c -- the replica's command registry: finding an op's evaluator, checking its arity,
  * running it as part of a round (exec_op) or as a read (exec_read), and TX blocks.
  *
- * Each command file exports a table (cmd_string.h, cmd_keys.h, cmd_keyspace.h); lookup is
- * a linear scan over them, hot commands first. exec_op() is the one place that enforces
- * the evaluator contract: the arity error is Redis's, a NULL writer becomes a writer that
- * discards, and the records of an op that replied with an error are dropped.
+ * Each command file exports a table (cmd_string.h, cmd_bit.h, cmd_keys.h, cmd_keyspace.h,
+ * cmd_object.h); lookup is a linear scan over them, hot commands first. exec_op() is the
+ * one place that enforces the evaluator contract: the arity error is Redis's, a NULL
+ * writer becomes a writer that discards, and the records of an op that replied with an
+ * error are dropped.
  */
 #include "exec.h"
 
@@ -17,6 +18,7 @@
 #include "cmd_bit.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
+#include "cmd_object.h"
 #include "cmd_string.h"
 #include "store.h"
 #include "util.h"
@@ -76,6 +78,7 @@ static const struct {
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
+    { cmd_object_table, &cmd_object_count },
 };
 
 static const struct exec_cmd *find(const struct op *op)

@@ -1,5 +1,5 @@
 /* exec_cmd.h -- the contract between the evaluator (exec.c) and the command files
- * (cmd_string.c, cmd_keys.c, cmd_keyspace.c).
+ * (cmd_string.c, cmd_bit.c, cmd_keys.c, cmd_keyspace.c, cmd_object.c).
  *
  * A command file exports a table of struct exec_cmd: each entry names a command, its arity
  * (Redis's convention) and flags, and the function that evaluates it against the store as

@@ -29,6 +29,14 @@ static void cmd_read(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
 static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
 static void cmd_bitfield(struct client *cl, const struct resp_request *req);
+static void cmd_object(struct client *cl, const struct resp_request *req);
+
+/* OBJECT's subcommands: each a read of its key (cmd_object.h on the replicas); the registry
+ * checks their names and arities first, as Redis does. */
+static const struct subcommand object_subcommands[] = {
+    { "encoding", 3, cmd_read }, { "freq", 3, cmd_read }, { "idletime", 3, cmd_read },
+    { "refcount", 3, cmd_read }, { "help", 2, cmd_read }, { NULL, 0, NULL },
+};
 
 #define W CMD_WRITE
 #define R CMD_READ
@@ -109,6 +117,8 @@ static const struct command data_commands[] = {
     { "msetnx", -3, W, 1, -1, 2, "string", "1.0.1",
       "Atomically modifies the string values of one or more keys only when all keys don't "
       "exist.", cmd_write_pairs, NULL },
+    { "object", -2, R, 0, 0, 0, "generic", "2.2.3",
+      "A container for object introspection commands", cmd_object, object_subcommands },
     { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
       "Removes the expiration time of a key.", cmd_write, NULL },
     { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
@@ -246,4 +256,9 @@ static void cmd_bitfield(struct client *cl, const struct resp_request *req)
         cmd_write(cl, req);
     else
         cmd_read(cl, req);
+}
+
+static void cmd_object(struct client *cl, const struct resp_request *req)
+{
+    registry_run_subcommand(cl, req, object_subcommands);
 }
