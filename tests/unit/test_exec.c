@@ -534,6 +534,27 @@ static void test_bitfield_ops(void)
     CHECK(!exec_is_read(&op));
     uint64_t grow;
     CHECK(op_bitfield_writes(&op, &grow) && grow == 1);
+    /* What the writes need the value to grow to (the round's work allowance counts it):
+     * the byte of their last bit, + 1; #N is N fields of the type; a bad offset, nothing. */
+    static const struct {
+        const char *cmd;
+        int writes;
+        uint64_t grow;
+    } grows[] = {
+        { "BITFIELD k SET u8 #33554431 0 INCRBY i64 100 1", 1, 33554432 },
+        { "BITFIELD k SET u8 100 0 GET u8 #99999999", 1, 14 },
+        { "BITFIELD k GET u8 #99999999 OVERFLOW SAT", 0, 0 },
+        { "BITFIELD k SET u8 x 1 INCRBY u64 0 1 SET i8 #-1 1", 1, 0 },
+        { "BITFIELD k OVERFLOW FAIL INCRBY i1 #7 1", 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof grows / sizeof grows[0]; i++) {
+        char buf[128], *argv[32];
+        size_t alens[32];
+        struct op g = { .argc = split(grows[i].cmd, buf, argv, alens), .argv = argv,
+                        .lens = alens };
+        CHECK_INT_EQ(op_bitfield_writes(&g, &grow), grows[i].writes);
+        CHECK_UINT_EQ(grow, grows[i].grow);
+    }
     op.argv = bad, op.argc = 8;
     for (int i = 0; i < 8; i++)
         lens[i] = strlen(bad[i]);
