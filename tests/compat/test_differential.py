@@ -1224,7 +1224,7 @@ def _bitfield_command(r):
     return "exact", [b"GET", k]
 
 
-BF_SEQUENCES, BF_STEPS = 20, 80
+BF_SEQUENCES, BF_STEPS = max(2, SEQUENCES // 4), 100  # TWOPC_COMPAT_SEQUENCES scales it too
 
 
 def test_bitfield_lcs(redis_server, module_cluster):
