@@ -59,3 +59,51 @@ int op_is(const struct op *op, const char *name)
 {
     return op->argc > 0 && strcasecmp(op->argv[0], name) == 0;
 }
+
+/* BITFIELD's type (i1..i64, u1..u63): its width in bits, or 0. */
+static int bitfield_bits(const char *p, size_t len)
+{
+    int64_t bits;
+    if (len < 2 || (p[0] != 'i' && p[0] != 'u') || util_parse_i64(p + 1, len - 1, &bits) < 0 ||
+        bits < 1 || bits > (p[0] == 'i' ? 64 : 63))
+        return 0;
+    return (int)bits;
+}
+
+int op_bitfield_writes(const struct op *op, uint64_t *grow)
+{
+    int writes = 0;
+    if (grow)
+        *grow = 0;
+    for (int j = 2; j < op->argc;) {
+        int left = op->argc - j - 1;
+        const char *sub = op->argv[j];
+        if (strcasecmp(sub, "get") == 0 && left >= 2) {
+            j += 3;
+            continue;
+        }
+        if (strcasecmp(sub, "overflow") == 0 && left >= 1) {
+            j += 2;
+            continue;
+        }
+        if ((strcasecmp(sub, "set") != 0 && strcasecmp(sub, "incrby") != 0) || left < 3)
+            break;
+        writes = 1;
+        if (!grow)
+            break;
+        int bits = bitfield_bits(op->argv[j + 1], op->lens[j + 1]);
+        const char *off = op->argv[j + 2];
+        size_t offlen = op->lens[j + 2];
+        int hash = offlen > 0 && off[0] == '#';
+        uint64_t at;
+        /* Past 2^40 bits Redis refuses the offset (512 MB); the bound also keeps the
+         * arithmetic from overflowing. */
+        if (bits && util_parse_u64(off + hash, offlen - hash, &at) == 0 && at < (1ULL << 40)) {
+            at = (hash ? at * (uint64_t)bits : at) + (uint64_t)bits - 1;
+            if ((at >> 3) + 1 > *grow)
+                *grow = (at >> 3) + 1;
+        }
+        j += 4;
+    }
+    return writes;
+}

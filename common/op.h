@@ -9,6 +9,7 @@
 #define TWOPC_OP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct op {
     int argc;
@@ -31,5 +32,15 @@ int op_frame_next(int argc, char *const *argv, const size_t *lens, int *at, stru
 
 /* True if argv[0] equals name, ignoring case. */
 int op_is(const struct op *op, const char *name);
+
+/* BITFIELD key [GET type offset] [SET|INCRBY type offset value] [OVERFLOW how] ...: whether
+ * it writes, decided the same way by the coordinator (a read or a round) and the replicas
+ * (a TPC.READ of it is refused otherwise). Walks the subcommands as Redis parses them and
+ * returns 1 at the first SET or INCRBY, 0 when it meets none before the end or before a
+ * malformed subcommand (an error that Redis answers without writing, so a read). When
+ * grow is not NULL it is set to the length in bytes the writes need the value to have
+ * (0 if none): the offset of their last bit, over 8, plus 1, for the round's work
+ * allowance; a type or an offset that does not parse counts nothing. */
+int op_bitfield_writes(const struct op *op, uint64_t *grow);
 
 #endif

@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +528,168 @@ static int str_incrbyfloat(struct store *s, struct effects *fx, const struct op 
     return 0;
 }
 
+/* ---- LCS ---- */
+
+/* The options of LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]. */
+struct lcs_opts {
+    int len, idx, withmatchlen;
+    int64_t minmatchlen;
+};
+
+/* Walks the LCS table t of a and b back from its corner as Redis does, filling result
+ * (when not NULL) with the common subsequence and, when w is not NULL, writing each
+ * range of contiguous matches at least minmatchlen long (the last ones first). Returns
+ * the number of such ranges. */
+static size_t lcs_walk(const char *a, const char *b, uint32_t alen, uint32_t blen,
+                       const uint32_t *t, const struct lcs_opts *o, char *result,
+                       struct resp_writer *w)
+{
+    uint32_t i = alen, j = blen, idx = t[(size_t)alen * (blen + 1) + blen];
+    uint32_t astart = alen, aend = 0, bstart = 0, bend = 0; /* astart == alen: no range */
+    size_t ranges = 0;
+    while (i > 0 && j > 0) {
+        int emit = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (result)
+                result[idx - 1] = a[i - 1];
+            if (astart == alen) {
+                astart = aend = i - 1;
+                bstart = bend = j - 1;
+            } else if (astart == i && bstart == j) {
+                astart--, bstart--; /* the range extends backward */
+            } else {
+                emit = 1;
+            }
+            if (astart == 0 || bstart == 0)
+                emit = 1; /* a string's first byte: the walk ends here */
+            idx--, i--, j--;
+        } else {
+            if (t[(size_t)(i - 1) * (blen + 1) + j] > t[(size_t)i * (blen + 1) + j - 1])
+                i--;
+            else
+                j--;
+            if (astart != alen)
+                emit = 1;
+        }
+        if (!emit)
+            continue;
+        uint32_t mlen = aend - astart + 1;
+        if (o->minmatchlen == 0 || mlen >= o->minmatchlen) {
+            if (w) {
+                resp_write_array(w, 2 + (size_t)o->withmatchlen);
+                resp_write_array(w, 2);
+                resp_write_int(w, astart);
+                resp_write_int(w, aend);
+                resp_write_array(w, 2);
+                resp_write_int(w, bstart);
+                resp_write_int(w, bend);
+                if (o->withmatchlen)
+                    resp_write_int(w, mlen);
+            }
+            ranges++;
+        }
+        astart = alen;
+    }
+    return ranges;
+}
+
+/* The reply, from the filled table t. Returns 0, or -1 (out of memory) before any of it. */
+static int lcs_reply(const char *a, const char *b, uint32_t alen, uint32_t blen,
+                     const uint32_t *t, const struct lcs_opts *o, struct resp_writer *w)
+{
+    uint32_t n = t[(size_t)alen * (blen + 1) + blen];
+    if (o->len) {
+        resp_write_int(w, n);
+        return 0;
+    }
+    if (o->idx) {
+        resp_write_map(w, 2);
+        resp_write_cstr(w, "matches");
+        resp_write_array(w, lcs_walk(a, b, alen, blen, t, o, NULL, NULL));
+        lcs_walk(a, b, alen, blen, t, o, NULL, w);
+        resp_write_cstr(w, "len");
+        resp_write_int(w, n);
+        return 0;
+    }
+    char *result = malloc(n ? n : 1);
+    if (!result)
+        return exec_error(w, EXEC_ERR_OOM);
+    lcs_walk(a, b, alen, blen, t, o, result, NULL);
+    resp_write_bulk(w, result, n);
+    free(result);
+    return 0;
+}
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest common
+ * subsequence by Redis's dynamic programming over a table of (len1 + 1) * (len2 + 1)
+ * 32-bit cells, which Redis refuses past proto-max-bulk-len (512 MB) -- the bound on what
+ * one read can make a replica allocate. A missing key is an empty string. */
+static int str_lcs(struct store *s, struct effects *fx, const struct op *op,
+                   struct resp_writer *w)
+{
+    struct lcs_opts o = { 0 };
+    for (int j = 3; j < op->argc; j++) {
+        const char *opt = op->argv[j];
+        if (strcasecmp(opt, "idx") == 0)
+            o.idx = 1;
+        else if (strcasecmp(opt, "len") == 0)
+            o.len = 1;
+        else if (strcasecmp(opt, "withmatchlen") == 0)
+            o.withmatchlen = 1;
+        else if (strcasecmp(opt, "minmatchlen") == 0 && j + 1 < op->argc) {
+            if (exec_arg_i64(op, ++j, &o.minmatchlen) < 0)
+                return exec_error(w, EXEC_ERR_NOT_INT);
+            if (o.minmatchlen < 0)
+                o.minmatchlen = 0;
+        } else {
+            return exec_error(w, EXEC_ERR_SYNTAX);
+        }
+    }
+    if (o.len && o.idx)
+        return exec_error(w, "ERR If you want both the length and indexes, please just use "
+                             "IDX.");
+    /* A value from the store lasts until the next store read: the first one is copied. */
+    struct effects_value va = { "", 0, 0 }, vb = { "", 0, 0 };
+    int found = lookup(s, fx, op, 1, &va);
+    if (found < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
+    char *a = malloc(va.len ? va.len : 1);
+    if (!a)
+        return exec_error(w, EXEC_ERR_OOM);
+    memcpy(a, va.p, va.len);
+    uint32_t alen = (uint32_t)va.len; /* values are at most 512 MB */
+    found = lookup(s, fx, op, 2, &vb);
+    uint64_t cells = ((uint64_t)alen + 1) * ((uint64_t)vb.len + 1);
+    uint32_t *t = NULL;
+    int rc;
+    if (found < 0)
+        rc = exec_error(w, EXEC_ERR_STORAGE);
+    else if (cells * sizeof *t > (uint64_t)EXEC_MAX_STRING)
+        rc = exec_error(w, "ERR Insufficient memory, transient memory for LCS exceeds "
+                           "proto-max-bulk-len");
+    else if (!(t = malloc((size_t)cells * sizeof *t)))
+        rc = exec_error(w, "ERR Insufficient memory, failed allocating transient memory for "
+                           "LCS");
+    else {
+        uint32_t blen = (uint32_t)vb.len;
+        const char *b = vb.p;
+        for (uint32_t j = 0; j <= blen; j++)
+            t[j] = 0;
+        for (uint32_t i = 1; i <= alen; i++) {
+            const uint32_t *up = t + (size_t)(i - 1) * (blen + 1);
+            uint32_t *row = t + (size_t)i * (blen + 1);
+            row[0] = 0;
+            for (uint32_t j = 1; j <= blen; j++)
+                row[j] = a[i - 1] == b[j - 1] ? up[j - 1] + 1
+                         : up[j] > row[j - 1] ? up[j] : row[j - 1];
+        }
+        rc = lcs_reply(a, b, alen, blen, t, &o, w);
+    }
+    free(t);
+    free(a);
+    return rc;
+}
+
 /* Hot commands first: the registry is searched in order. */
 const struct exec_cmd cmd_string_table[] = {
     { "get", 2, EXEC_READ, str_get },
@@ -549,5 +713,6 @@ const struct exec_cmd cmd_string_table[] = {
     { "getrange", 4, EXEC_READ, str_getrange },
     { "substr", 4, EXEC_READ, str_getrange },
     { "setrange", 4, 0, str_setrange },
+    { "lcs", -3, EXEC_READ, str_lcs },
 };
 const size_t cmd_string_count = sizeof cmd_string_table / sizeof cmd_string_table[0];

@@ -1,7 +1,7 @@
 /* cmd_string.h -- the string commands, as Redis 7.0 evaluates them.
  *
  * (Bitmaps: cmd_bit.h.) GET SET (every option) SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX APPEND
- * STRLEN GETRANGE SUBSTR SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT: evaluators for
+ * STRLEN GETRANGE SUBSTR SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT LCS: evaluators for
  * exec.c's registry (see exec_cmd.h for the contract). Only strings exist in twopc, so no
  * command here ever answers WRONGTYPE.
  */

@@ -1,10 +1,11 @@
 /* exec.c -- the replica's command registry: finding an op's evaluator, checking its arity,
  * running it as part of a round (exec_op) or as a read (exec_read), and TX blocks.
  *
- * Each command file exports a table (cmd_string.h, cmd_keys.h, cmd_keyspace.h); lookup is
- * a linear scan over them, hot commands first. exec_op() is the one place that enforces
- * the evaluator contract: the arity error is Redis's, a NULL writer becomes a writer that
- * discards, and the records of an op that replied with an error are dropped.
+ * Each command file exports a table (cmd_string.h, cmd_bit.h, cmd_keys.h, cmd_keyspace.h,
+ * cmd_object.h); lookup is a linear scan over them, hot commands first. exec_op() is the
+ * one place that enforces the evaluator contract: the arity error is Redis's, a NULL
+ * writer becomes a writer that discards, and the records of an op that replied with an
+ * error are dropped.
  */
 #include "exec.h"
 
@@ -17,6 +18,7 @@
 #include "cmd_bit.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
+#include "cmd_object.h"
 #include "cmd_string.h"
 #include "store.h"
 #include "util.h"
@@ -76,6 +78,7 @@ static const struct {
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
+    { cmd_object_table, &cmd_object_count },
 };
 
 static const struct exec_cmd *find(const struct op *op)
@@ -95,10 +98,16 @@ int exec_known(const struct op *op)
     return find(op) != NULL;
 }
 
+static int reads(const struct exec_cmd *cmd, const struct op *op)
+{
+    return (cmd->flags & EXEC_READ) ||
+           ((cmd->flags & EXEC_READ_IF_NO_WRITE) && !op_bitfield_writes(op, NULL));
+}
+
 int exec_is_read(const struct op *op)
 {
     const struct exec_cmd *cmd = find(op);
-    return cmd && (cmd->flags & EXEC_READ);
+    return cmd && reads(cmd, op);
 }
 
 static int discard(void *sink, const void *data, size_t len)
@@ -133,7 +142,7 @@ int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *o
               struct resp_writer *w)
 {
     const struct exec_cmd *cmd = find(op);
-    if (!cmd || !(cmd->flags & EXEC_READ))
+    if (!cmd || !reads(cmd, op))
         return exec_errorf(w, "ERR '%.64s' is not a read command", op->argc ? op->argv[0] : "");
     struct effects fx = { .now_ms = now_ms, .seed = seed ? seed : 1 };
     int rc = run(cmd, s, &fx, op, w);

@@ -48,7 +48,7 @@ struct store;
 
 /* True if the replica knows how to evaluate this op. */
 int exec_known(const struct op *op);
-/* True if op is a read command (EXEC_READ). */
+/* True if op is a read command (EXEC_READ; EXEC_READ_IF_NO_WRITE by its arguments). */
 int exec_is_read(const struct op *op);
 
 /* Evaluates op. Returns 0 with the result written to w (w may be NULL: no reply wanted),

@@ -1,5 +1,5 @@
 /* exec_cmd.h -- the contract between the evaluator (exec.c) and the command files
- * (cmd_string.c, cmd_keys.c, cmd_keyspace.c).
+ * (cmd_string.c, cmd_bit.c, cmd_keys.c, cmd_keyspace.c, cmd_object.c).
  *
  * A command file exports a table of struct exec_cmd: each entry names a command, its arity
  * (Redis's convention) and flags, and the function that evaluates it against the store as
@@ -25,7 +25,10 @@ typedef int (*exec_fn)(struct store *s, struct effects *fx, const struct op *op,
                        struct resp_writer *w);
 
 enum exec_flags {
-    EXEC_READ = 1 /* records nothing: may run as a read (TPC.READ, the replica's port) */
+    EXEC_READ = 1, /* records nothing: may run as a read (TPC.READ, the replica's port) */
+    /* BITFIELD: a read when it has no SET or INCRBY (op_bitfield_writes(), which the
+     * coordinator uses to send it as a read or in a round) */
+    EXEC_READ_IF_NO_WRITE = 2
 };
 
 struct exec_cmd {

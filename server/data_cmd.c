@@ -28,6 +28,15 @@ static struct coord *coord;
 static void cmd_read(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
 static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
+static void cmd_bitfield(struct client *cl, const struct resp_request *req);
+static void cmd_object(struct client *cl, const struct resp_request *req);
+
+/* OBJECT's subcommands: each a read of its key (cmd_object.h on the replicas); the registry
+ * checks their names and arities first, as Redis does. */
+static const struct subcommand object_subcommands[] = {
+    { "encoding", 3, cmd_read }, { "freq", 3, cmd_read }, { "idletime", 3, cmd_read },
+    { "refcount", 3, cmd_read }, { "help", 2, cmd_read }, { NULL, 0, NULL },
+};
 
 #define W CMD_WRITE
 #define R CMD_READ
@@ -40,6 +49,11 @@ static const struct command data_commands[] = {
       cmd_write, NULL },
     { "bitcount", -2, R, 1, 1, 1, "bitmap", "2.6.0",
       "Counts the number of set bits (population counting) in a string.", cmd_read, NULL },
+    { "bitfield", -2, W, 1, 1, 1, "bitmap", "3.2.0",
+      "Perform arbitrary bitfield integer operations on strings", cmd_bitfield, NULL },
+    { "bitfield_ro", -2, R | F, 1, 1, 1, "bitmap", "6.0.0",
+      "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
+      "BITFIELD", cmd_read, NULL },
     { "bitop", -4, W, 2, -1, 1, "bitmap", "2.6.0",
       "Performs bitwise operations on multiple strings, and stores the result.", cmd_write,
       NULL },
@@ -93,6 +107,8 @@ static const struct command data_commands[] = {
       "the key doesn't exist.", cmd_write, NULL },
     { "keys", 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.",
       cmd_read, NULL },
+    { "lcs", -3, R, 1, 2, 1, "string", "7.0.0", "Find longest common substring", cmd_read,
+      NULL },
     { "mget", -2, R | F, 1, -1, 1, "string", "1.0.0",
       "Atomically returns the string values of one or more keys.", cmd_read, NULL },
     { "mset", -3, W, 1, -1, 2, "string", "1.0.1",
@@ -101,6 +117,8 @@ static const struct command data_commands[] = {
     { "msetnx", -3, W, 1, -1, 2, "string", "1.0.1",
       "Atomically modifies the string values of one or more keys only when all keys don't "
       "exist.", cmd_write_pairs, NULL },
+    { "object", -2, R, 0, 0, 0, "generic", "2.2.3",
+      "A container for object introspection commands", cmd_object, object_subcommands },
     { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
       "Removes the expiration time of a key.", cmd_write, NULL },
     { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
@@ -226,4 +244,21 @@ static void cmd_write_pairs(struct client *cl, const struct resp_request *req)
         return;
     }
     cmd_write(cl, req);
+}
+
+/* BITFIELD: a write (a round) with a SET or INCRBY, else a read served by one replica, as
+ * Redis runs a GET-only BITFIELD as a read. The replicas classify it the same way
+ * (op_bitfield_writes), and refuse a TPC.READ of one that writes. */
+static void cmd_bitfield(struct client *cl, const struct resp_request *req)
+{
+    struct op args = { .argc = req->argc, .argv = req->argv, .lens = req->lens };
+    if (op_bitfield_writes(&args, NULL))
+        cmd_write(cl, req);
+    else
+        cmd_read(cl, req);
+}
+
+static void cmd_object(struct client *cl, const struct resp_request *req)
+{
+    registry_run_subcommand(cl, req, object_subcommands);
 }

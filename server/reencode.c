@@ -22,6 +22,7 @@ static const struct {
     { "sinter", REENCODE_SET },    { "sunion", REENCODE_SET },
     { "sdiff", REENCODE_SET },     { "zscore", REENCODE_DOUBLE },
     { "zincrby", REENCODE_DOUBLE }, { "zmscore", REENCODE_DOUBLE },
+    { "lcs", REENCODE_MAP }, /* with IDX: matches, len (its other replies are no arrays) */
 };
 
 enum reencode_shape reencode_shape_of(const char *name, size_t len)

@@ -821,13 +821,15 @@ static uint64_t round_work_ms(const struct round *rd)
         for (int j = 0; j < op->argc; j++)
             bytes += op->lens[j];
         /* SETRANGE k 33554431 x is 40 bytes that make a replica build (and store) 32 MB;
-         * SETBIT k 268435455 1 the same */
+         * SETBIT k 268435455 1 and BITFIELD k SET u8 #33554431 0 the same */
         if (op->argc == 4 && op_is(op, "setrange") &&
             util_parse_u64(op->argv[2], op->lens[2], &offset) == 0 && offset < (1ULL << 40))
             bytes += offset;
         if (op->argc == 4 && op_is(op, "setbit") &&
             util_parse_u64(op->argv[2], op->lens[2], &offset) == 0 && offset < (1ULL << 43))
             bytes += offset >> 3;
+        if (op_is(op, "bitfield") && op_bitfield_writes(op, &offset))
+            bytes += offset; /* the value's length its SETs and INCRBYs need */
     }
     return util_work_allowance_ms(bytes, items);
 }

@@ -590,13 +590,17 @@ static const char *const raw_names[] = {
     "GETRANGE", "SUBSTR", "SETRANGE", "DEL", "EXISTS", "TTL", "PTTL", "EXPIRE", "PEXPIRE",
     "EXPIREAT", "PEXPIREAT", "EXPIRETIME", "PEXPIRETIME", "PERSIST", "UNLINK", "TOUCH",
     "TYPE", "RENAME", "RENAMENX", "COPY", "TPC.EXPIREDEL", "DBSIZE", "SCAN", "KEYS",
-    "RANDOMKEY", "FLUSHDB", "FLUSHALL", "TX", "PING", "NOSUCHCOMMAND",
+    "RANDOMKEY", "FLUSHDB", "FLUSHALL", "TX", "PING", "NOSUCHCOMMAND", "GETBIT", "SETBIT",
+    "BITCOUNT", "BITPOS", "BITOP", "BITFIELD", "BITFIELD_RO", "LCS", "OBJECT",
 };
 static const char *const raw_words[] = {
     "a", "b", "c", "d", "NX", "XX", "GT", "LT", "GET", "EX", "PX", "EXAT", "PXAT",
     "KEEPTTL", "PERSIST", "REPLACE", "MATCH", "COUNT", "TYPE", "string", "*", "ASYNC",
     "0", "1", "-1", "2", "3", "9223372036854775807", "-9223372036854775808", "1e308",
-    "inf", "-inf", "nan", "", "4000000000000",
+    "inf", "-inf", "nan", "", "4000000000000", "INCRBY", "OVERFLOW", "WRAP", "SAT", "FAIL",
+    "i1", "i8", "u8", "i64", "u63", "u64", "#1", "#-1", "7", "63", "IDX", "LEN",
+    "WITHMATCHLEN", "MINMATCHLEN", "AND", "XOR", "NOT", "BIT", "ENCODING", "REFCOUNT",
+    "FREQ", "IDLETIME", "HELP",
 };
 
 static void raw_cmd(struct in *in, struct cmd *c)

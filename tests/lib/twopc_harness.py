@@ -652,15 +652,27 @@ def resp_parse(buf, pos=0):
         if buf[nxt + n:nxt + n + 2] != b"\r\n":
             raise RespProtocolError("bulk not followed by CRLF")
         return bytes(buf[nxt:nxt + n]), nxt + n + 2
-    if kind == b"*":
+    if kind in (b"*", b"~", b">", b"%"):  # array; RESP3 set, push, map (as [k, v, ...])
         n = int(line)
         if n < 0:
             return None, nxt
         items = []
-        for _ in range(n):
+        for _ in range(n * 2 if kind == b"%" else n):
             item, nxt = resp_parse(buf, nxt)
             items.append(item)
         return items, nxt
+    # RESP3 scalars: null, boolean, double, big number, verbatim string (as a bulk)
+    if kind == b"_":
+        return None, nxt
+    if kind == b"#":
+        return line == b"t", nxt
+    if kind in (b",", b"("):
+        return line, nxt
+    if kind == b"=":
+        n = int(line)
+        if len(buf) < nxt + n + 2:
+            raise _Incomplete()
+        return bytes(buf[nxt + 4:nxt + n]), nxt + n + 2
     raise RespProtocolError("unexpected reply type byte %r in %r"
                             % (kind, bytes(buf[pos:pos + 40])))
 

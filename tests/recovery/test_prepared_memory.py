@@ -3,7 +3,7 @@
 A 50-byte `SETRANGE k 536870911 x` makes a replica build a 512 MB value when it prepares
 the round, and hold it until the round is decided; a few of them in flight pinned
 gigabytes. --prepared-memory-limit (default 1gb) bounds the bytes built by the rounds
-prepared and undecided on a replica (APPEND, SETRANGE, INCR...): past it the replica votes
+prepared and undecided on a replica (APPEND, SETRANGE, BITFIELD, INCR...): past it the replica votes
 NO, the client gets an error naming the replica and the limit, nothing is applied, and
 the memory is given back. The same write under the limit commits.
 """
@@ -52,5 +52,32 @@ def test_setrange_past_the_limit_is_refused(make_rig):
     assert "prepared-memory-limit" in str(e.value), str(e.value)
     assert c.strlen(b"mid") == 32 * 1024 * 1024
     assert c.set(b"after", b"ok") and c.get(b"after") == b"ok"
+    time.sleep(0.2)
+    rig.digest()
+
+
+def test_bitfield_past_the_limit_is_refused(make_rig):
+    """BITFIELD's SET and INCRBY grow the value to the last bit they reach: the same bound."""
+    rig = make_rig()
+    for r in rig.replicas:
+        r.argv += ["--prepared-memory-limit", "64mb"]
+        r.start()
+    rig.coord.start()
+    rig.wait_ready()
+    c = rig.client(socket_timeout=60)
+    c.set(b"bf", b"ab", ex=1000)
+    with pytest.raises(redis.exceptions.ResponseError) as e:  # 200 MB from a #N offset
+        c.execute_command("BITFIELD", "bf", "SET", "u8", "#%d" % (200 * 1024 * 1024 - 1), "1")
+    msg = str(e.value)
+    assert msg.startswith("write not applied: replica 127.0.0.1:"), msg
+    assert "prepared-memory-limit (67108864 bytes)" in msg, msg
+    assert c.get(b"bf") == b"ab"
+    # under the limit: the value grows, keeps its TTL, and a GET-only BITFIELD reads it
+    assert c.execute_command("BITFIELD", "bf", "INCRBY", "u16", "#%d" % (2 * 1024 * 1024 - 1),
+                             "300") == [300]
+    assert c.strlen(b"bf") == 4 * 1024 * 1024
+    assert 0 < c.ttl(b"bf") <= 1000
+    assert c.execute_command("BITFIELD", "bf", "GET", "u16", "#%d" % (2 * 1024 * 1024 - 1),
+                             "GET", "u8", "0") == [300, ord("a")]
     time.sleep(0.2)
     rig.digest()
