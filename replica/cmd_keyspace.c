@@ -5,7 +5,10 @@
  * recorded ahead of it) the store answers, filtering expired rows. Inside a round with
  * records ahead (a TX after a write, a pipelined round), collect_keys() merges: store rows
  * whose key no record touches, plus every touched key that effects_lookup() finds alive.
- * A FLUSH record hides the store entirely. The merge costs O(records) extra per call.
+ * A FLUSH record of the database (or a FLUSHALL) hides the store entirely. The merge costs
+ * O(records) extra per call. Everything happens in fx->db: records of other databases are
+ * passed over, a SWAPDB on the way switches the database sought below it, and the store
+ * is read in the database the lookups end in (effects_store_db).
  *
  *     store rows (h order):   a  b  c  d          records: SET e, DEL b, FLUSH? no
  *     visible:                a     c  d  + e      (sorted back into (h, k) order)
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "op.h"
 #include "store.h"
 #include "util.h"
 
@@ -237,14 +241,21 @@ static int keylist_has(const struct keylist *l, const char *k, size_t len, uint6
 
 /* ---- which keys are visible ---- */
 
-/* Adds the keys one layer's records touch, newest first. Returns 1 if a FLUSH was met
- * (nothing older counts), 0, or -1 when out of memory. */
-static int touched_layer(const struct effects *layer, struct keylist *t)
+/* Adds the keys of database *db one layer's records touch, newest first; a SWAPDB sends
+ * *db on. Returns 1 if a FLUSH of it or a FLUSHALL was met (nothing older counts), 0, or
+ * -1 when out of memory. */
+static int touched_layer(const struct effects *layer, int *db, struct keylist *t)
 {
     for (size_t i = layer->n; i-- > 0;) {
         const struct effect *e = &layer->v[i];
-        if (e->kind == EFFECT_FLUSH)
+        if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == *db))
             return 1;
+        if (e->kind == EFFECT_SWAPDB) {
+            *db = *db == e->db ? (int)e->exp : *db == (int)e->exp ? e->db : *db;
+            continue;
+        }
+        if (e->kind == EFFECT_FLUSH || e->db != *db)
+            continue;
         if (keylist_add(t, e->k, e->klen, store_key_hash(e->k, e->klen), 0) < 0)
             return -1;
     }
@@ -255,9 +266,9 @@ static int touched_layer(const struct effects *layer, struct keylist *t)
  * hidden by a FLUSH. Returns 0 or -1 (out of memory). */
 static int touched_keys(const struct effects *fx, struct keylist *t, int *flushed)
 {
-    int rc = 0;
+    int rc = 0, db = fx->db;
     for (const struct effects *layer = fx; layer && rc == 0; layer = layer->under)
-        rc = touched_layer(layer, t);
+        rc = touched_layer(layer, &db, t);
     if (rc < 0)
         return -1;
     *flushed = rc == 1;
@@ -315,6 +326,7 @@ static int collect_keys(struct store *s, const struct effects *fx, uint64_t from
     uint64_t last = 0;
     if (!effects_empty(fx) && touched_keys(fx, &touched, &flushed) < 0)
         rc = exec_error(w, EXEC_ERR_OOM);
+    store_use_db(s, effects_store_db(fx, &(int){ 0 }));
     if (rc == 0 && !flushed &&
         (store_scan(s, from, limit, collect_row, &c, &more, &last) < 0 || c.failed))
         rc = exec_error(w, c.failed ? EXEC_ERR_OOM : EXEC_ERR_STORAGE);
@@ -357,6 +369,7 @@ static int any_alive(struct store *s, const struct effects *fx)
         rc = found < 0 ? -1 : 0;
         a.found = found == 1;
     }
+    store_use_db(s, effects_store_db(fx, &(int){ 0 }));
     if (rc == 0 && !a.found && !flushed &&
         store_scan(s, 0, -1, any_alive_row, &a, &more, &last) < 0)
         rc = -1;
@@ -364,12 +377,15 @@ static int any_alive(struct store *s, const struct effects *fx)
     return rc < 0 ? -1 : a.found;
 }
 
-/* ---- FLUSHDB, FLUSHALL ---- */
+/* ---- FLUSHDB, FLUSHALL, SWAPDB ---- */
 
-/* Deletes every key. On a database with no live key it records nothing: the flush changes
- * nothing, and a WATCH must not see a change (Redis dirties only the watchers of keys that
- * existed; the coordinator learns of a FLUSH record through the TOUCHED vote, see
- * participant.h). Expired rows not yet swept stay for the sweep. */
+/* FLUSHDB deletes every key of the op's database. On a database with no live key it
+ * records nothing: the flush changes nothing, and a WATCH must not see a change (Redis
+ * dirties only the watchers of keys that existed; the coordinator learns of a FLUSH record
+ * through the TOUCHED vote, see participant.h). FLUSHALL deletes every database's keys; it
+ * always records (which databases hold keys is not cheap to tell through the layers), and
+ * the TOUCHED vote's per-key answer still dirties only the WATCHes of keys that existed.
+ * Expired rows not yet swept stay for the sweep. */
 static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
                     struct resp_writer *w)
 {
@@ -378,6 +394,12 @@ static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
         (op->argc == 2 && strcasecmp(op->argv[1], "sync") != 0 &&
          strcasecmp(op->argv[1], "async") != 0))
         return exec_error(w, EXEC_ERR_SYNTAX);
+    if (op_is(op, "flushall")) {
+        if (effects_flush_all(fx) < 0)
+            return exec_error(w, EXEC_ERR_OOM);
+        resp_write_simple(w, "OK");
+        return 0;
+    }
     int any = any_alive(s, fx);
     if (any < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
@@ -387,12 +409,62 @@ static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
     return 0;
 }
 
+/* A database index argument, as Redis's getIntFromObjectOrReply(msg) and selectDb() check
+ * it: 0 with *db set, or -1 with the error written (msg NULL: Redis's generic texts). */
+int cmd_keyspace_db_arg(const struct op *op, int i, const char *msg, int *db,
+                        struct resp_writer *w)
+{
+    int64_t v;
+    if (exec_arg_i64(op, i, &v) < 0)
+        return exec_error(w, msg ? msg : EXEC_ERR_NOT_INT);
+    if (v < INT32_MIN || v > INT32_MAX) /* Redis's getIntFromObjectOrReply, typo too */
+        return exec_error(w, msg ? msg : "ERR value is out of range, value must between "
+                                         "-2147483648 and 2147483647");
+    if (v < 0 || v >= OP_DB_LIMIT) /* the coordinator turned v >= databases into -1 */
+        return exec_error(w, "ERR DB index is out of range");
+    *db = (int)v;
+    return 0;
+}
+
+static int ks_swapdb(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    int a, b;
+    if (cmd_keyspace_db_arg(op, 1, "ERR invalid first DB index", &a, w) < 0 ||
+        cmd_keyspace_db_arg(op, 2, "ERR invalid second DB index", &b, w) < 0)
+        return -1;
+    if (a != b && effects_swap_db(fx, a, b) < 0)
+        return exec_error(w, EXEC_ERR_OOM);
+    resp_write_simple(w, "OK");
+    return 0;
+}
+
+/* INFO keyspace's line for the op's database, as the array [keys, expires, avg_ttl]
+ * (TPC.KEYSPACE, a read: the coordinator asks per database and writes
+ * "db<n>:keys=..,expires=..,avg_ttl=.." for those with keys). avg_ttl is the mean TTL left
+ * (ms) of the keys that have one; Redis estimates it from samples, so only its being 0 or
+ * not is comparable. */
+static int ks_keyspace(struct store *s, struct effects *fx, const struct op *op,
+                       struct resp_writer *w)
+{
+    struct store_db_stats st;
+    store_use_db(s, fx->db);
+    if (store_db_stats(s, fx->now_ms, &st) < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
+    resp_write_array(w, 3);
+    resp_write_int(w, st.keys);
+    resp_write_int(w, st.expires);
+    resp_write_int(w, st.expires ? st.ttl_sum / st.expires : 0);
+    return 0;
+}
+
 /* ---- DBSIZE, KEYS ---- */
 
 static int ks_dbsize(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
     if (effects_empty(fx)) {
+        store_use_db(s, fx->db);
         int64_t n = store_count_alive(s, fx->now_ms);
         if (n < 0)
             return exec_error(w, EXEC_ERR_STORAGE);
@@ -556,6 +628,7 @@ static int random_from_store(struct store *s, const struct effects *fx, struct k
     struct first_alive f = { fx->now_ms, out, 0 };
     int more;
     uint64_t last;
+    store_use_db(s, fx->db);
     if (store_scan(s, draw(fx), -1, take_first_alive, &f, &more, &last) < 0)
         return -1;
     if (out->n == 0 && !f.failed &&
@@ -590,5 +663,7 @@ const struct exec_cmd cmd_keyspace_table[] = {
     { "randomkey", 1, EXEC_READ, ks_randomkey },
     { "flushdb", -1, 0, ks_flush },
     { "flushall", -1, 0, ks_flush },
+    { "swapdb", 3, 0, ks_swapdb },
+    { "tpc.keyspace", 1, EXEC_READ, ks_keyspace },
 };
 const size_t cmd_keyspace_count = sizeof cmd_keyspace_table / sizeof cmd_keyspace_table[0];
