@@ -63,6 +63,7 @@ struct exec_call {
     struct qcmd *q;
     size_t nq;
     struct watcher *watch;       /* its WATCHed keys (NULL if none) */
+    int db;                      /* the client's database when EXEC arrived */
     struct watch_track *track;   /* the TX's writes, while its round is undecided */
     struct evbuffer *locals;     /* replies of the local commands, in queue order */
     size_t *local_off;           /* nq + 1 offsets into locals */
@@ -437,13 +438,41 @@ static void append_sub(char **av, size_t *lv, size_t *k, const struct op *op, ch
         av[*k] = op->argv[j], lv[(*k)++] = op->lens[j];
 }
 
-/* Builds `TX n {argc arg...}*n` from the data commands, and their write tracking. */
-static struct op *build_tx(struct exec_call *ec, int ndata)
+/* The data commands as the replicas get them (data_cmd_op): each in the database selected
+ * where it was queued -- db at EXEC, then whatever a queued SELECT chose (one that fails
+ * changes nothing, as in Redis). subs[i] is NULL for a local command. Returns 0, or -1
+ * when out of memory (the caller frees subs). */
+static int data_ops(const struct exec_call *ec, int db, struct op **subs)
+{
+    for (size_t i = 0; i < ec->nq; i++) {
+        const struct op *op = ec->q[i].op;
+        const char *err;
+        if (op_is(op, "select") && op->argc == 2) {
+            int n = settings_parse_db(op->argv[1], op->lens[1], &err);
+            db = n >= 0 ? n : db;
+        }
+        if (is_data(ec->q[i].cmd) &&
+            !(subs[i] = data_cmd_op(db, op->argc, op->argv, op->lens)))
+            return -1;
+    }
+    return 0;
+}
+
+/* Builds `TX n {argc arg...}*n` from the data commands, and their write tracking; db is
+ * the client's database when EXEC began. */
+static struct op *build_tx(struct exec_call *ec, int ndata, int db)
 {
     size_t total = 2, k = 0;
+    struct op **subs = calloc(ec->nq + 1, sizeof *subs);
+    if (!subs || data_ops(ec, db, subs) < 0) {
+        for (size_t i = 0; subs && i < ec->nq; i++)
+            op_free(subs[i]);
+        free(subs);
+        return NULL;
+    }
     for (size_t i = 0; i < ec->nq; i++)
-        if (is_data(ec->q[i].cmd))
-            total += 1 + (size_t)ec->q[i].op->argc;
+        if (subs[i])
+            total += 1 + (size_t)subs[i]->argc;
     char **av = malloc(total * sizeof *av);
     size_t *lv = malloc(total * sizeof *lv);
     char *nums = malloc(((size_t)ndata + 1) * 24);
@@ -454,15 +483,18 @@ static struct op *build_tx(struct exec_call *ec, int ndata)
         char *num = nums + 24;
         for (size_t i = 0; i < ec->nq; i++) {
             const struct qcmd *q = &ec->q[i];
-            if (!is_data(q->cmd))
+            if (!subs[i])
                 continue;
-            append_sub(av, lv, &k, q->op, num);
+            append_sub(av, lv, &k, subs[i], num);
             num += 24;
             ec->track = watch_track_add(ec->track, q->cmd, q->op->argc, q->op->argv,
                                         q->op->lens);
         }
         tx = op_new((int)k, av, lv);
     }
+    for (size_t i = 0; i < ec->nq; i++)
+        op_free(subs[i]);
+    free(subs);
     free(av), free(lv), free(nums);
     return tx;
 }
@@ -481,7 +513,7 @@ static void exec_submit(struct exec_call *ec)
         exec_result(ec, "*0\r\n", 4);
         return;
     }
-    struct op *tx = build_tx(ec, ndata);
+    struct op *tx = build_tx(ec, ndata, ec->db);
     struct slot *ds = tx ? client_slot_detached(ec->cl, exec_result, ec) : NULL;
     if (!ds) {
         op_free(tx);
@@ -544,6 +576,7 @@ static void cmd_exec(struct client *cl, const struct resp_request *req)
         return;
     }
     ec->cl = cl;
+    ec->db = client_db(cl);
     ec->q = m->q, ec->nq = m->nq;
     ec->watch = m->watch;
     m->q = NULL, m->nq = m->capq = 0, m->active = 0, m->watch = NULL;
