@@ -429,9 +429,14 @@ int cmd_keyspace_db_arg(const struct op *op, int i, const char *msg, int *db,
 static int ks_swapdb(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
+    /* Both are read as integers before either is checked against the range (Redis). */
+    int64_t x, y;
+    if (exec_arg_i64(op, 1, &x) < 0 || x < INT32_MIN || x > INT32_MAX)
+        return exec_error(w, "ERR invalid first DB index");
+    if (exec_arg_i64(op, 2, &y) < 0 || y < INT32_MIN || y > INT32_MAX)
+        return exec_error(w, "ERR invalid second DB index");
     int a, b;
-    if (cmd_keyspace_db_arg(op, 1, "ERR invalid first DB index", &a, w) < 0 ||
-        cmd_keyspace_db_arg(op, 2, "ERR invalid second DB index", &b, w) < 0)
+    if (cmd_keyspace_db_arg(op, 1, NULL, &a, w) < 0 || cmd_keyspace_db_arg(op, 2, NULL, &b, w) < 0)
         return -1;
     if (a != b && effects_swap_db(fx, a, b) < 0)
         return exec_error(w, EXEC_ERR_OOM);
