@@ -101,3 +101,30 @@ struct op *op_new_db(int db, int argc, char *const *argv, const size_t *lens)
     free(lv);
     return op;
 }
+
+void op_arg_dbs(const struct op *op, int *dbs)
+{
+    int db = 0, skip = 0;
+    if (op_db_wrapper(op->argc, op->argv, op->lens, &db) == 0)
+        skip = 2;
+    for (int j = 0; j < op->argc; j++)
+        dbs[j] = j < skip ? -1 : db;
+    if (op->argc - skip < 2 || !op_name_is(op->argv[skip], op->lens[skip], "tx"))
+        return;
+    /* TX n {argc arg...}*n: the counts are framing; a frame may be DB-wrapped. */
+    int at = skip + 2;
+    struct op frame;
+    for (int j = skip; j < at; j++)
+        dbs[j] = -1;
+    while (at < op->argc) {
+        int count_at = at;
+        if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
+            return;
+        int fdb = db, fskip = 0;
+        if (op_db_wrapper(frame.argc, frame.argv, frame.lens, &fdb) == 0)
+            fskip = 2;
+        dbs[count_at] = -1;
+        for (int j = count_at + 1; j < at; j++)
+            dbs[j] = j - count_at - 1 < fskip ? -1 : fdb;
+    }
+}

@@ -48,6 +48,10 @@ int op_name_is(const char *arg, size_t len, const char *name);
 /* 0 with *db set if argv is a DB wrapper with a valid n and a command after it; -1 if
  * not (*db untouched). */
 int op_db_wrapper(int argc, char *const *argv, const size_t *lens, int *db);
+/* The database of each of op's arguments into dbs[0 .. argc): the op's wrapper's (0
+ * without one), a TX sub-command's own wrapper's for its arguments, and -1 for what names
+ * no key of a database (a wrapper's DB and n, a TX's name, count and frame counts). */
+void op_arg_dbs(const struct op *op, int *dbs);
 /* op_new of argv, wrapped as DB <db> argv... when db != 0. NULL when out of memory. */
 struct op *op_new_db(int db, int argc, char *const *argv, const size_t *lens);
 

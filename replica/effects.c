@@ -384,35 +384,6 @@ static int in_range(const struct effects *fx, size_t from, size_t to, int db, co
     return 0;
 }
 
-/* The database of each of op's arguments into dbs (-1: a DB wrapper's own arguments, or a
- * TX's framing, which name no key): exec_db_of() per command, TX sub-commands one by one. */
-static void arg_dbs(const struct op *op, int *dbs)
-{
-    int db = 0, skip = 0;
-    if (op_db_wrapper(op->argc, op->argv, op->lens, &db) == 0)
-        skip = 2;
-    for (int j = 0; j < op->argc; j++)
-        dbs[j] = j < skip ? -1 : db;
-    if (op->argc - skip < 2 || !op_name_is(op->argv[skip], op->lens[skip], "tx"))
-        return;
-    /* TX n {argc arg...}*n: each frame's count is framing; a frame may be DB-wrapped. */
-    int at = skip + 2;
-    struct op frame;
-    for (int j = skip; j < at && j < op->argc; j++)
-        dbs[j] = -1;
-    while (at < op->argc) {
-        int count_at = at;
-        if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
-            return;
-        int fdb = db, fskip = 0;
-        if (op_db_wrapper(frame.argc, frame.argv, frame.lens, &fdb) == 0)
-            fskip = 2;
-        dbs[count_at] = -1;
-        for (int j = count_at + 1; j < at; j++)
-            dbs[j] = j - count_at - 1 < fskip ? -1 : fdb;
-    }
-}
-
 int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
                     char *out)
 {
@@ -422,7 +393,7 @@ int effects_touched(const struct effects *fx, size_t from, size_t to, const stru
     size_t mask = 0, *slots = NULL;
     int *dbs = malloc(((size_t)op->argc + 1) * sizeof *dbs);
     if (dbs)
-        arg_dbs(op, dbs);
+        op_arg_dbs(op, dbs);
     if ((to - from) * (size_t)op->argc > TOUCHED_PAIRS)
         slots = index_records(fx, from, to, &mask);
     for (int j = 0; j < op->argc; j++) {

@@ -299,7 +299,7 @@ static void cmd_watch(struct client *cl, const struct resp_request *req)
     }
     /* No point in watching more once a watched key changed (Redis skips it too). */
     for (int i = 1; i < req->argc && !watch_dirty(m->watch); i++)
-        if (watch_key(m->watch, req->argv[i], req->lens[i]) < 0) {
+        if (watch_key_db(m->watch, client_db(cl), req->argv[i], req->lens[i]) < 0) {
             resp_write_error(client_reply_writer(cl), "ERR out of memory");
             return;
         }

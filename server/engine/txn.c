@@ -194,6 +194,7 @@ void txn_round_free(struct round *rd)
     free(rd->touched_off);
     free(rd->watched.p);
     free(rd->watched.off);
+    free(rd->watched.dbs);
     if (rd->timer)
         rd->t->io.timer_free(rd->t->io.ctx, rd->timer);
     free(rd);
@@ -711,7 +712,8 @@ static void take_watched(struct round *rd)
         rd->watched = (struct txn_keys){ 0 };
 }
 
-/* Sends PREPARE [TOUCHED [WATCHED n key...]] rid now nops {argc args}... to every link:
+/* Sends PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now nops {argc args}... to
+ * every link:
  * TOUCHED when the commit hook wants to know what each op changed, WATCHED when it also
  * wants to know which of its keys a flush in the round deletes. Returns links that
  * failed. */
@@ -723,12 +725,13 @@ static int send_prepare(struct round *rd)
     if (rd->want_touched)
         take_watched(rd);
     const struct txn_keys *wk = &rd->watched;
-    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0);
+    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0) +
+                   (wk->dbs ? 1 + wk->n : 0);
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
     size_t *lens = malloc(nargs * sizeof *lens);
-    char *nums = malloc((rd->nops + 4) * 24);
+    char *nums = malloc((rd->nops + 4 + (wk->dbs ? wk->n : 0)) * 24);
     if (!argv || !lens || !nums) {
         free(argv), free(lens), free(nums);
         return rd->nneed;
@@ -745,6 +748,13 @@ static int send_prepare(struct round *rd)
         argv[a] = nums + 72, lens[a++] = util_u64_to_str(wk->n, nums + 72);
         for (size_t i = 0; i < wk->n; i++)
             argv[a] = wk->p + wk->off[i], lens[a++] = wk->off[i + 1] - wk->off[i];
+    }
+    if (wk->off && wk->dbs) { /* the keys' databases, after the ops' counts in nums */
+        argv[a] = "DBS", lens[a++] = 3;
+        for (size_t i = 0; i < wk->n; i++) {
+            char *num = nums + 24 * (rd->nops + 4 + i);
+            argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)wk->dbs[i], num);
+        }
     }
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
     argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);

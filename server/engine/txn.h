@@ -156,6 +156,7 @@ struct txn_keys {
     char *p;
     size_t *off;
     uint64_t mark;
+    int *dbs; /* key i's database (sent as DBS); NULL: all in 0. malloc'd, the round's */
 };
 
 /* Called for every op of every committed round, in commit order, before the replies go

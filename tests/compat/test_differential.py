@@ -1232,3 +1232,54 @@ def test_databases(redis_server, module_cluster):
     finally:
         pair.close()
     print("databases: TWOPC_COMPAT_SEED=%d, %r" % (SEED, counts))
+
+
+# WATCH across databases: (client, command) scripts, client 2 being the other connection.
+DB_WATCH_CASES = {
+    "write_in_other_db": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                          (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"])],
+    "write_in_same_db": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                         (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"])],
+    "swapdb_existing": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                        (2, [b"SWAPDB", b"0", b"1"])],
+    "swapdb_missing": [(1, [b"SELECT", b"2"]), (1, [b"WATCH", b"x"]),
+                       (2, [b"SET", b"x", b"0"]), (2, [b"SWAPDB", b"2", b"3"])],
+    "swapdb_other_side": [(2, [b"SELECT", b"3"]), (2, [b"SET", b"x", b"3"]),
+                          (1, [b"SELECT", b"2"]), (1, [b"WATCH", b"x"]),
+                          (2, [b"SWAPDB", b"2", b"3"])],
+    "flushall_existing": [(1, [b"SELECT", b"1"]), (1, [b"SET", b"x", b"1"]),
+                          (1, [b"WATCH", b"x"]), (2, [b"FLUSHALL"])],
+    "flushall_missing": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                         (2, [b"SET", b"y", b"0"]), (2, [b"FLUSHALL"])],
+    "flushdb_other_db": [(1, [b"SELECT", b"1"]), (1, [b"SET", b"x", b"1"]),
+                         (1, [b"WATCH", b"x"]), (2, [b"SET", b"x", b"0"]), (2, [b"FLUSHDB"])],
+    "move_in": [(2, [b"SET", b"x", b"0"]), (1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                (2, [b"MOVE", b"x", b"1"])],
+    "move_out": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                 (2, [b"MOVE", b"x", b"1"])],
+    "copy_in": [(2, [b"SET", b"x", b"0"]), (1, [b"SELECT", b"1"]), (1, [b"WATCH", b"y"]),
+                (2, [b"COPY", b"x", b"y", b"DB", b"1"])],
+    "multi_select": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"SET", b"x", b"0"]),
+                     (2, [b"MULTI"]), (2, [b"SELECT", b"1"]), (2, [b"GET", b"x"]),
+                     (2, [b"EXEC"]), (2, [b"GET", b"x"])],
+    "multi_select_write": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"MULTI"]),
+                           (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"]), (2, [b"EXEC"])],
+}
+
+
+@pytest.mark.parametrize("case", sorted(DB_WATCH_CASES))
+def test_watch_across_databases(redis_server, module_cluster, case):
+    """A WATCH is on (database, key): writes, SWAPDB, FLUSHALL, FLUSHDB, MOVE and COPY ...
+    DB by another client dirty it exactly when Redis 7 does; then client 1 runs
+    MULTI / SET w 1 / EXEC, and every reply must be redis-server's."""
+    pair = Pair(redis_server.port, module_cluster.port)
+    try:
+        pair.send([b"FLUSHALL"])
+        script = DB_WATCH_CASES[case] + [(1, [b"MULTI"]), (1, [b"SET", b"w", b"1"]),
+                                         (1, [b"EXEC"]), (1, [b"RESET"]), (2, [b"RESET"])]
+        for who, args in script:
+            a, b = pair.send(args, other=who == 2)
+            assert a == b, "%s: %s (client %d): redis %r twopc %r" % (case, fmt(args), who,
+                                                                       a, b)
+    finally:
+        pair.close()
