@@ -444,22 +444,44 @@ static int ks_swapdb(struct store *s, struct effects *fx, const struct op *op,
     return 0;
 }
 
-/* INFO keyspace's line for the op's database, as the array [keys, expires, avg_ttl]
- * (TPC.KEYSPACE, a read: the coordinator asks per database and writes
- * "db<n>:keys=..,expires=..,avg_ttl=.." for those with keys). avg_ttl is the mean TTL left
- * (ms) of the keys that have one; Redis estimates it from samples, so only its being 0 or
- * not is comparable. */
+/* Up to KEYSPACE_MAX databases' lines: INFO's reply stays small whatever `databases` is. */
+#define KEYSPACE_MAX 1024
+
+struct keyspace_rows {
+    int64_t v[KEYSPACE_MAX][4];
+    size_t n;
+};
+
+static int keyspace_row(void *ctx, const struct store_db_stats *d)
+{
+    struct keyspace_rows *k = ctx;
+    int64_t *row = k->v[k->n++];
+    row[0] = d->db, row[1] = d->keys, row[2] = d->expires;
+    row[3] = d->expires ? d->ttl_sum / d->expires : 0;
+    return k->n == KEYSPACE_MAX;
+}
+
+/* TPC.KEYSPACE (a read, at the read's clock): INFO keyspace's numbers, an array of
+ * [db, keys, expires, avg_ttl] for each database holding a live key, in database order;
+ * the coordinator writes them as "db<n>:keys=..,expires=..,avg_ttl=..". avg_ttl is the
+ * mean TTL left (ms) of the keys that have one (Redis estimates it from samples). */
 static int ks_keyspace(struct store *s, struct effects *fx, const struct op *op,
                        struct resp_writer *w)
 {
-    struct store_db_stats st;
-    store_use_db(s, fx->db);
-    if (store_db_stats(s, fx->now_ms, &st) < 0)
+    struct keyspace_rows *k = calloc(1, sizeof *k);
+    if (!k)
+        return exec_error(w, EXEC_ERR_OOM);
+    if (store_keyspace(s, fx->now_ms, keyspace_row, k) < 0) {
+        free(k);
         return exec_error(w, EXEC_ERR_STORAGE);
-    resp_write_array(w, 3);
-    resp_write_int(w, st.keys);
-    resp_write_int(w, st.expires);
-    resp_write_int(w, st.expires ? st.ttl_sum / st.expires : 0);
+    }
+    resp_write_array(w, k->n);
+    for (size_t i = 0; i < k->n; i++) {
+        resp_write_array(w, 4);
+        for (int j = 0; j < 4; j++)
+            resp_write_int(w, k->v[i][j]);
+    }
+    free(k);
     return 0;
 }
 

@@ -49,9 +49,9 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_GET_APPLIED] = "SELECT value FROM meta WHERE name = 'applied_round'",
     [ST_COUNT] = "SELECT count(*) FROM kv",
     [ST_COUNT_ALIVE] = "SELECT count(*) FROM kv WHERE db = ?9 AND (exp = 0 OR exp >= ?1)",
-    [ST_COUNT_DB] = "SELECT count(*), count(NULLIF(exp, 0)), "
+    [ST_COUNT_DB] = "SELECT db, count(*), count(NULLIF(exp, 0)), "
                     "coalesce(sum(CASE WHEN exp > 0 THEN exp - ?1 ELSE 0 END), 0) "
-                    "FROM kv WHERE db = ?9 AND (exp = 0 OR exp >= ?1)",
+                    "FROM kv WHERE exp = 0 OR exp >= ?1 GROUP BY db ORDER BY db",
     [ST_DIGEST] = "SELECT k, v, exp, db FROM kv",
     [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h >= ?1 ORDER BY h, k LIMIT ?2",
     [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h = ?1 AND k > ?2 ORDER BY k",
@@ -542,21 +542,23 @@ int64_t store_count_alive(struct store *s, int64_t now_ms)
     return count(s, s->st[ST_COUNT_ALIVE]);
 }
 
-int store_db_stats(struct store *s, int64_t now_ms, struct store_db_stats *out)
+int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx)
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_COUNT_DB];
     sqlite3_bind_int64(st, 1, now_ms);
-    bind_db(s, st);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->keys = sqlite3_column_int64(st, 0);
-        out->expires = sqlite3_column_int64(st, 1);
-        out->ttl_sum = sqlite3_column_int64(st, 2);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_db_stats d = { sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
+                                    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3) };
+        if (fn(ctx, &d) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Steps st (columns k, exp, h), calling fn per row. Returns the number of rows visited

@@ -8,9 +8,9 @@
  * absolute expiry time in Unix milliseconds (0: none) and h = store_key_hash(k), the key's
  * position in SCAN order; rows are found by (db, h, k), h computed here from the key and
  * db from the store's current database: store_use_db() sets it, and every function on keys
- * below (get, put, set_expire, del, flush, count_alive, db_stats, scan) works in it alone.
- * (and store_expired). Functions on the whole data (store_flush_all, store_swap_db,
- * store_count, store_digest) see every database. meta holds 'applied_round', the id of the last
+ * below (get, put, set_expire, del, flush, count_alive, scan, expired) works in it alone.
+ * Functions on the whole data (store_flush_all, store_swap_db, store_count, store_keyspace,
+ * store_digest) see every database. meta holds 'applied_round', the id of the last
  * round whose effects are in kv. Both change in the same SQLite transaction, so after a
  * crash kv and applied_round always agree, and replaying the vote log skips every round up
  * to applied_round (replay is idempotent). meta also holds the replica's identity, rows
@@ -146,12 +146,16 @@ int64_t store_count(struct store *s);
  * or -1. */
 int64_t store_count_alive(struct store *s, int64_t now_ms);
 
-/* INFO keyspace's numbers for the current database at now_ms: the keys alive, how many of
- * them have a TTL, and the sum of those TTLs (ms left). Returns 0 or -1. */
+/* INFO keyspace's numbers at now_ms, per database that has a key alive, in database
+ * order: the keys alive, how many of them have a TTL, and the sum of those TTLs (ms left).
+ * fn is called once per such database (a nonzero return stops; it must not call the
+ * store). Returns 0 or -1. */
 struct store_db_stats {
+    int db;
     int64_t keys, expires, ttl_sum;
 };
-int store_db_stats(struct store *s, int64_t now_ms, struct store_db_stats *out);
+typedef int (*store_db_fn)(void *ctx, const struct store_db_stats *d);
+int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx);
 
 /* Visits the current database's rows in (h, k) order, starting at the first with h >= from: at most limit rows
  * (limit < 0: no limit), and when limit is reached, also every further row with the same

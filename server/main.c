@@ -346,6 +346,7 @@ int main(int argc, char **argv)
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
     txn_set_repair_chunk(o.c.txn, o.repair_chunk);
+    txn_set_databases(o.c.txn, o.c.databases);
     static const struct client_hooks hooks = { request_dispatch, multi_forget,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,

@@ -992,6 +992,7 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
     t->max_log_bytes = max_log_bytes;
     t->max_inflight = 1;
     t->repair_chunk = TXN_REPAIR_CHUNK;
+    t->databases = 1;
     t->next_rid = 1;
     t->kick = io->timer_new(io->ctx, kick_cb, t);
     t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);

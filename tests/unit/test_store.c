@@ -127,6 +127,18 @@ static void expect(struct store *s, int db, const char *k, const char *v)
         CHECK_MEM_EQ(row.v, row.vlen, v, strlen(v));
 }
 
+struct keyspace {
+    struct store_db_stats v[8];
+    size_t n;
+};
+
+static int keyspace_row(void *ctx, const struct store_db_stats *d)
+{
+    struct keyspace *k = ctx;
+    k->v[k->n++] = *d;
+    return k->n == 8;
+}
+
 static void test_databases(void)
 {
     char err[256], d0[17], d1[17];
@@ -143,11 +155,15 @@ static void test_databases(void)
     CHECK_INT_EQ(store_count(s), 4);
     store_use_db(s, 1);
     CHECK_INT_EQ(store_count_alive(s, 1), 2);
-    struct store_db_stats st;
-    CHECK_INT_EQ(store_db_stats(s, 1, &st), 0);
-    CHECK_INT_EQ(st.keys, 2);
-    CHECK_INT_EQ(st.expires, 1);
-    CHECK_INT_EQ(st.ttl_sum, 4);
+    struct keyspace ks = { 0 };
+    CHECK_INT_EQ(store_keyspace(s, 1, keyspace_row, &ks), 0);
+    CHECK_INT_EQ(ks.n, 3);
+    CHECK_INT_EQ(ks.v[1].db, 1);
+    CHECK_INT_EQ(ks.v[1].keys, 2);
+    CHECK_INT_EQ(ks.v[1].expires, 1);
+    CHECK_INT_EQ(ks.v[1].ttl_sum, 4);
+    CHECK_INT_EQ(ks.v[2].db, 2);
+    CHECK_INT_EQ(ks.v[2].expires, 0);
     int n = 0;
     CHECK_INT_EQ(store_expired(s, 100, 10, count_row, &n), 0);
     CHECK_INT_EQ(n, 1); /* y, in database 1 */
