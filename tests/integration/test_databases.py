@@ -28,14 +28,32 @@ def rows(cluster, i):
     return cluster.sqlite_query(i, ROWS_SQL)
 
 
-def wait_identical(cluster, timeout=15.0):
+def wait_identical(cluster, ok=lambda rows: True, timeout=15.0):
+    """The replicas' rows once all three are identical and ok(rows) holds (replicas apply
+    committed rounds a moment after the client's reply: poll)."""
     deadline = time.monotonic() + timeout
     while True:
         got = [rows(cluster, i) for i in (1, 2, 3)]
-        if got[0] == got[1] == got[2]:
+        if got[0] == got[1] == got[2] and ok(got[0]):
             return got[0]
-        assert time.monotonic() < deadline, "replicas differ: %r" % [len(g) for g in got]
+        assert time.monotonic() < deadline, "replicas differ or lag: %r" % [
+            len(g) for g in got]
         time.sleep(0.1)
+
+
+def by_db(rows):
+    out = {}
+    for db, k, v, _ in rows:
+        out.setdefault(db, {})[k] = v
+    return out
+
+
+def newer(got, acked):
+    """Whether got is the value acked or a later write's of the same database."""
+    if got is None:
+        return False
+    prefix = acked[:acked.index(b"-value-") + 7]
+    return got.startswith(prefix) and int(got[len(prefix):]) >= int(acked[len(prefix):])
 
 
 class Writer:
@@ -75,22 +93,24 @@ def test_kill9_replica_keeps_databases(cluster):
     time.sleep(0.5)
     for w in writers:
         w.finish()
-    final = wait_identical(cluster)
-    by_db = {}
-    for db, k, v, _ in final:
-        by_db.setdefault(db, {})[k] = v
+    def caught_up(rows):  # every acknowledged write, or a later one, in its database
+        have = by_db(rows)
+        return all(newer(have.get(w.db, {}).get(k), v) for w in writers
+                   for k, v in w.acked.items())
+
+    final = by_db(wait_identical(cluster, caught_up))
     for w in writers:
         assert w.acked, "database %d: nothing acknowledged" % w.db
         prefix = b"%d-value-" % w.db
         for k, v in w.acked.items():
             # this database's value, the last acknowledged one or a later write's (one
             # whose outcome the client was not told may have committed)
-            got = by_db[w.db].get(k)
+            got = final[w.db].get(k)
             assert got and got.startswith(prefix), (w.db, k, got, v)
             assert int(got[len(prefix):]) >= int(v[len(prefix):]), (w.db, k, got, v)
         got = w.r.mget(sorted(w.acked))
-        assert got == [by_db[w.db][k] for k in sorted(w.acked)]
-    assert sorted(by_db) == list(range(DBS))
+        assert got == [final[w.db][k] for k in sorted(w.acked)]
+    assert sorted(final) == list(range(DBS))
     r = cluster.client()
     digest = r.execute_command("DEBUG", "DIGEST")
     assert digest and b"DIVERGENCE" not in digest
@@ -103,8 +123,8 @@ def test_wiped_replica_repaired_with_databases(cluster):
             assert r[db].set(b"w:%d" % i, b"%d:%d" % (db, i)) is True
         assert r[db].set(b"ttl", b"t", ex=1000) is True
     assert r[0].swapdb(0, 3) is True
-    want = wait_identical(cluster)
-    assert len(want) == DBS * 51
+    want = wait_identical(cluster, lambda rows: len(rows) == DBS * 51 and
+                          by_db(rows)[0][b"w:7"] == b"3:7")
     victim = 3
     kill_and_wait(cluster, victim)
     for path in data_files(cluster, victim):
