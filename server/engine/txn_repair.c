@@ -11,8 +11,10 @@
  *   DRAINING   no round in flight, every committed round   COPYING    drained():
  *              acknowledged (so applied) by the source                 TPC.RESTORE BEGIN
  *   COPYING    chunk loop: TPC.DUMP from the source, then  COPYING    on_dump(), on_rows()
- *              TPC.RESTORE ROWS to the target
- *   COPYING    the last chunk is in                        FINISHING  on_rows(): RESTORE END
+ *              TPC.RESTORE ROWS to the target; database
+ *              after database (txn_set_databases: DUMP
+ *              ... db and DBROWS db past database 0)
+ *   COPYING    the last database's last chunk is in        FINISHING  next_chunk(): RESTORE END
  *   FINISHING  the target confirms its round               IDLE       on_end(): release the
  *                                                                      hold, drop the target's
  *                                                                      link (a new HELLO finds
