@@ -1004,6 +1004,8 @@ def test_watch_and_flush_of_several_keys(redis_server, module_cluster):
 # GET: a pattern's order of names is Redis's hash order. appendonly, appendfsync and save
 # are compared after a SET (their defaults say what twopc does: yes, always, "").
 CONFIG_KNOBS = [
+    [b"CONFIG", b"GET", b"databases"], [b"CONFIG", b"SET", b"databases", b"3"],
+    [b"CONFIG", b"SET", b"databases", b"16"], [b"CONFIG", b"GET", b"databases"],
     [b"CONFIG", b"SET", b"save", b""], [b"CONFIG", b"GET", b"save"],
     [b"CONFIG", b"SET", b"save", b"3600 1 300 100"], [b"CONFIG", b"GET", b"save"],
     [b"CONFIG", b"SET", b"save", b"1 2 3"], [b"CONFIG", b"SET", b"save", b"a b"],
