@@ -379,13 +379,38 @@ static int any_alive(struct store *s, const struct effects *fx)
 
 /* ---- FLUSHDB, FLUSHALL, SWAPDB ---- */
 
-/* FLUSHDB deletes every key of the op's database. On a database with no live key it
- * records nothing: the flush changes nothing, and a WATCH must not see a change (Redis
- * dirties only the watchers of keys that existed; the coordinator learns of a FLUSH record
- * through the TOUCHED vote, see participant.h). FLUSHALL deletes every database's keys; it
- * always records (which databases hold keys is not cheap to tell through the layers), and
- * the TOUCHED vote's per-key answer still dirties only the WATCHes of keys that existed.
- * Expired rows not yet swept stay for the sweep. */
+/* Whether any database holds a live key, as lookups through fx see it: 1, 0 or -1. The
+ * databases that may: those with store rows (store_next_db) and those records ahead name
+ * (a SWAPDB's two included), a set that SWAPDB only permutes. */
+static int any_alive_anywhere(struct store *s, struct effects *fx)
+{
+    int was = fx->db, any = 0, db = -1, found;
+    while (!any && (found = store_next_db(s, db + 1, &db)) == 1) {
+        fx->db = db;
+        any = any_alive(s, fx);
+    }
+    int last = -1; /* records come in runs of one database: each run is asked once */
+    for (const struct effects *layer = fx; any == 0 && layer; layer = layer->under)
+        for (size_t i = 0; any == 0 && i < layer->n; i++) {
+            const struct effect *e = &layer->v[i];
+            if (e->db != last) {
+                fx->db = last = e->db;
+                any = any_alive(s, fx);
+            }
+            if (any == 0 && e->kind == EFFECT_SWAPDB) {
+                fx->db = (int)e->exp;
+                any = any_alive(s, fx);
+            }
+        }
+    fx->db = was;
+    return found < 0 ? -1 : any;
+}
+
+/* FLUSHDB deletes every key of the op's database, FLUSHALL every database's. On databases
+ * with no live key they record nothing: the flush changes nothing, and a WATCH must not
+ * see a change (Redis dirties only the watchers of keys that existed; the coordinator
+ * learns of a FLUSH record through the TOUCHED vote, see participant.h). Expired rows not
+ * yet swept stay for the sweep. */
 static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
                     struct resp_writer *w)
 {
@@ -394,13 +419,15 @@ static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
         (op->argc == 2 && strcasecmp(op->argv[1], "sync") != 0 &&
          strcasecmp(op->argv[1], "async") != 0))
         return exec_error(w, EXEC_ERR_SYNTAX);
+    int any = op_is(op, "flushall") ? any_alive_anywhere(s, fx) : any_alive(s, fx);
     if (op_is(op, "flushall")) {
-        if (effects_flush_all(fx) < 0)
+        if (any < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        if (any && effects_flush_all(fx) < 0)
             return exec_error(w, EXEC_ERR_OOM);
         resp_write_simple(w, "OK");
         return 0;
     }
-    int any = any_alive(s, fx);
     if (any < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     if (any && effects_flush(fx) < 0)

@@ -24,7 +24,7 @@
 
 enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL, ST_SWAP_OUT,
                   ST_SWAP_IN, ST_SWAP_BACK, ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT,
-                  ST_COUNT_ALIVE, ST_COUNT_DB, ST_DIGEST, ST_SCAN, ST_SCAN_TIES, ST_EXPIRED,
+                  ST_COUNT_ALIVE, ST_COUNT_DB, ST_NEXT_DB, ST_DIGEST, ST_SCAN, ST_SCAN_TIES, ST_EXPIRED,
                   ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX };
 
 /* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
@@ -52,6 +52,7 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_COUNT_DB] = "SELECT db, count(*), count(NULLIF(exp, 0)), "
                     "coalesce(sum(CASE WHEN exp > 0 THEN exp - ?1 ELSE 0 END), 0) "
                     "FROM kv WHERE exp = 0 OR exp >= ?1 GROUP BY db ORDER BY db",
+    [ST_NEXT_DB] = "SELECT db FROM kv WHERE db >= ?1 ORDER BY db LIMIT 1",
     [ST_DIGEST] = "SELECT k, v, exp, db FROM kv",
     [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h >= ?1 ORDER BY h, k LIMIT ?2",
     [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h = ?1 AND k > ?2 ORDER BY k",
@@ -540,6 +541,19 @@ int64_t store_count_alive(struct store *s, int64_t now_ms)
     sqlite3_bind_int64(s->st[ST_COUNT_ALIVE], 1, now_ms);
     bind_db(s, s->st[ST_COUNT_ALIVE]);
     return count(s, s->st[ST_COUNT_ALIVE]);
+}
+
+int store_next_db(struct store *s, int from, int *db)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_NEXT_DB];
+    sqlite3_bind_int(st, 1, from);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *db = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx)

@@ -146,6 +146,10 @@ int64_t store_count(struct store *s);
  * or -1. */
 int64_t store_count_alive(struct store *s, int64_t now_ms);
 
+/* The lowest database >= from that has a row (expired or not): 1 with *db, 0 if none, -1
+ * on error. One index seek: FLUSHALL visits the databases holding rows this way. */
+int store_next_db(struct store *s, int from, int *db);
+
 /* INFO keyspace's numbers at now_ms, per database that has a key alive, in database
  * order: the keys alive, how many of them have a TTL, and the sum of those TTLs (ms left).
  * fn is called once per such database (a nonzero return stops; it must not call the

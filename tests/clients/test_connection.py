@@ -58,7 +58,10 @@ def test_resp3_null_from_a_write_result(c):
     (("AUTH", "default", "anything"), b"+OK\r\n"),
     (("AUTH", "a", "b", "c"), b"-ERR syntax error\r\n"),
     (("SELECT", "0"), b"+OK\r\n"),
-    (("SELECT", "1"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "16"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "-1"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "15"), b"+OK\r\n"),
+    (("SELECT", "0"), b"+OK\r\n"),
     (("SELECT", "x"), b"-ERR value is not an integer or out of range\r\n"),
     (("RESET", "x"), b"-ERR wrong number of arguments for 'reset' command\r\n"),
     (("CLIENT",), b"-ERR wrong number of arguments for 'client' command\r\n"),
@@ -170,13 +173,20 @@ def test_client_reply_off_on_skip(c):
 def test_reset_restores_a_fresh_connection(c):
     a = connect(c)
     cid = int(send(a, "CLIENT", "ID")[1:-2])
+    assert send(a, "SELECT", "2") == b"+OK\r\n"
+    assert send(a, "SET", "reset:db", "2") == b"+OK\r\n"
+    # HELLO and AUTH keep the selected database, as in Redis
     assert send(a, "HELLO", "3", "SETNAME", "before") == hello_map(3, cid)
+    assert send(a, "AUTH", "default", "x") == b"+OK\r\n"
+    assert send(a, "GET", "reset:db") == b"$1\r\n2\r\n"
     assert send(a, "WATCH", "reset:k") == b"+OK\r\n"
     assert send(a, "MULTI") == b"+OK\r\n"
     assert send(a, "RESET") == b"+RESET\r\n"
     assert send(a, "CLIENT", "GETNAME") == b"$-1\r\n"       # RESP2 again, no name
     assert send(a, "EXEC") == b"-ERR EXEC without MULTI\r\n"
     assert send(a, "CLIENT", "ID") == b":%d\r\n" % cid      # same connection
+    assert send(a, "GET", "reset:db") == b"$-1\r\n"         # back in database 0
+    assert b" db=0 " in send(a, "CLIENT", "INFO")
 
 
 def test_quit_closes_after_ok(c):
