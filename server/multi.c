@@ -64,6 +64,7 @@ struct exec_call {
     size_t nq;
     struct watcher *watch;       /* its WATCHed keys (NULL if none) */
     int db;                      /* the client's database when EXEC arrived */
+    int final_db;                /* and after the queue's SELECTs (set at EXEC, see there) */
     struct watch_track *track;   /* the TX's writes, while its round is undecided */
     struct evbuffer *locals;     /* replies of the local commands, in queue order */
     size_t *local_off;           /* nq + 1 offsets into locals */
@@ -458,6 +459,21 @@ static int data_ops(const struct exec_call *ec, int db, struct op **subs)
     return 0;
 }
 
+/* The database selected after the queue's SELECTs, starting from db (one that fails
+ * changes nothing, as in Redis). */
+static int queue_db(const struct exec_call *ec, int db)
+{
+    for (size_t i = 0; i < ec->nq; i++) {
+        const struct op *op = ec->q[i].op;
+        const char *err;
+        if (op_is(op, "select") && op->argc == 2) {
+            int n = settings_parse_db(op->argv[1], op->lens[1], &err);
+            db = n >= 0 ? n : db;
+        }
+    }
+    return db;
+}
+
 /* Builds `TX n {argc arg...}*n` from the data commands, and their write tracking; db is
  * the client's database when EXEC began. */
 static struct op *build_tx(struct exec_call *ec, int ndata, int db)
@@ -504,7 +520,10 @@ static void exec_submit(struct exec_call *ec)
 {
     watch_free(ec->watch); /* EXEC unwatches everything, as in Redis */
     ec->watch = NULL;
+    int db = client_db(ec->cl); /* cmd_exec set it; a queued SELECT must not undo a later one */
+    client_set_db(ec->cl, ec->db);
     int ndata = run_locals(ec);
+    client_set_db(ec->cl, db);
     if (ndata < 0) {
         exec_finish(ec, "ERR out of memory");
         return;
@@ -531,6 +550,8 @@ static int exec_try(struct exec_call *ec)
         return 1;
     }
     if (watch_dirty(ec->watch)) {
+        if (client_db(ec->cl) == ec->final_db)
+            client_set_db(ec->cl, ec->db); /* nothing ran: no SELECT either */
         exec_finish(ec, NULL);
         return 1;
     }
@@ -578,6 +599,11 @@ static void cmd_exec(struct client *cl, const struct resp_request *req)
     ec->cl = cl;
     ec->db = client_db(cl);
     ec->q = m->q, ec->nq = m->nq;
+    /* The database the queue's SELECTs leave selected is the client's from now on: its
+     * commands pipelined after EXEC are in it even while EXEC waits (a dirty WATCH, which
+     * runs nothing, gives the old one back in exec_try). */
+    ec->final_db = queue_db(ec, ec->db);
+    client_set_db(cl, ec->final_db);
     ec->watch = m->watch;
     m->q = NULL, m->nq = m->capq = 0, m->active = 0, m->watch = NULL;
     if (!exec_try(ec)) {

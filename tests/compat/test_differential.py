@@ -1210,8 +1210,9 @@ def test_databases(redis_server, module_cluster):
                 mode = r.choice(["single", "single", "pipelined", "multi"])
                 cmds = [_db_command(r) for _ in range(1 if mode == "single" else
                                                       r.randint(2, 6))]
-                if mode == "multi":
-                    cmds = [[b"MULTI"]] + cmds + [[b"EXEC"]]
+                if mode == "multi":  # and commands pipelined behind EXEC, in its database
+                    cmds = [[b"MULTI"]] + cmds + [[b"EXEC"]] + \
+                        [_db_command(r) for _ in range(r.randint(0, 2))]
                 history.extend(cmds)
                 counts[mode] += 1
                 counts["commands"] += len(cmds)
@@ -1264,6 +1265,9 @@ DB_WATCH_CASES = {
     "multi_select": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"SET", b"x", b"0"]),
                      (2, [b"MULTI"]), (2, [b"SELECT", b"1"]), (2, [b"GET", b"x"]),
                      (2, [b"EXEC"]), (2, [b"GET", b"x"])],
+    "multi_select_dirty": [(1, [b"SET", b"q", b"0"]), (1, [b"WATCH", b"x"]),
+                           (2, [b"SET", b"x", b"1"]), (1, [b"MULTI"]), (1, [b"SELECT", b"1"]),
+                           (1, [b"EXEC"]), (1, [b"GET", b"q"])],
     "multi_select_write": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"MULTI"]),
                            (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"]), (2, [b"EXEC"])],
 }
