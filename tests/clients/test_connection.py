@@ -232,3 +232,33 @@ def test_requirepass(manual_cluster):
     assert send(mc.raw(), "GET", "k") == b"-NOAUTH Authentication required.\r\n"
     assert send(b, "GET", "k") == b"$1\r\nv\r\n"   # already authenticated
     assert send(mc.raw(), "QUIT") == b"+OK\r\n"
+
+
+def test_databases_setting(manual_cluster):
+    """--databases 4: SELECT, MOVE, SWAPDB and COPY ... DB accept 0..3 and answer Redis's
+    "DB index is out of range" past it (also inside MULTI); CONFIG GET shows it, CONFIG SET
+    refuses it; --help documents it."""
+    mc = manual_cluster("--databases", "4")
+    a = mc.raw()
+    out_of_range = b"-ERR DB index is out of range\r\n"
+    assert send(a, "SELECT", "3") == b"+OK\r\n"
+    assert send(a, "SELECT", "4") == out_of_range
+    assert send(a, "SET", "k", "v") == b"+OK\r\n"
+    assert send(a, "MOVE", "k", "4") == out_of_range
+    assert send(a, "SWAPDB", "0", "4") == out_of_range
+    assert send(a, "COPY", "k", "k2", "DB", "4") == out_of_range
+    assert send(a, "COPY", "k", "k2", "DB", "0") == b":1\r\n"
+    assert send(a, "MULTI") == b"+OK\r\n"
+    assert send(a, "SELECT", "9") == b"+QUEUED\r\n"
+    assert send(a, "MOVE", "k", "7") == b"+QUEUED\r\n"
+    assert send(a, "EXEC") == b"*2\r\n" + out_of_range + out_of_range
+    assert send(a, "GET", "k") == b"$1\r\nv\r\n"           # still in database 3
+    assert send(a, "CONFIG", "GET", "databases") == b"*2\r\n$9\r\ndatabases\r\n$1\r\n4\r\n"
+    assert send(a, "CONFIG", "SET", "databases", "8") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set "
+        b"immutable config\r\n")
+    import subprocess
+    from conftest import SERVER
+    out = subprocess.run([SERVER, "--help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=10).stdout
+    assert b"--databases" in out, out
