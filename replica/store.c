@@ -24,8 +24,9 @@
 
 enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL, ST_SWAP_OUT,
                   ST_SWAP_IN, ST_SWAP_BACK, ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT,
-                  ST_COUNT_ALIVE, ST_COUNT_DB, ST_NEXT_DB, ST_DIGEST, ST_SCAN, ST_SCAN_TIES, ST_EXPIRED,
-                  ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAX };
+                  ST_COUNT_ALIVE, ST_COUNT_DB, ST_NEXT_DB, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
+                  ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+                  ST_MAX };
 
 /* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
  * as h, so every statement uses the primary key and no secondary index is maintained on the

@@ -161,11 +161,11 @@ struct store_db_stats {
 typedef int (*store_db_fn)(void *ctx, const struct store_db_stats *d);
 int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx);
 
-/* Visits the current database's rows in (h, k) order, starting at the first with h >= from: at most limit rows
- * (limit < 0: no limit), and when limit is reached, also every further row with the same
- * h as the last one, so a cursor that resumes at last h + 1 never skips a row. Sets *more
- * when the limit was reached (rows may remain) and *last to the last row's h. Returns 0, or
- * -1 on error. */
+/* Visits the current database's rows in (h, k) order, starting at the first with h >= from:
+ * at most limit rows (limit < 0: no limit), and when limit is reached, also every further
+ * row with the same h as the last one, so a cursor that resumes at last h + 1 never skips
+ * a row. Sets *more when the limit was reached (rows may remain) and *last to the last
+ * row's h. Returns 0, or -1 on error. */
 int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn, void *ctx,
                int *more, uint64_t *last);
 

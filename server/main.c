@@ -228,7 +228,7 @@ static const struct options_def server_defs[] = {
     { "replica", OPTIONS_VALUE, set_hostport, "HOST:PORT", "a replica; repeat for each (at least one); flags replace the file's list" },
     { "coordinator", OPTIONS_VALUE, set_hostport, "HOST:PORT", "the coordinator's client address: the default --bind and --port" },
     { "prepare-timeout-ms", OPTIONS_VALUE, set_int, "N", "abort a round whose votes take longer (default 500)" },
-    { "databases", OPTIONS_VALUE, set_int, "N", "the number of databases, SELECT 0 .. N-1 (default 16)" },
+    { "databases", OPTIONS_VALUE, set_int, "N", "number of databases: SELECT 0 .. N-1 (default 16)" },
     { "log", OPTIONS_VALUE, set_str, "FILE", "diagnostics log (default DIR/twopc-server.log; '-' = stderr)" },
     { "pidfile", OPTIONS_VALUE, set_str, "FILE", "pid file (default DIR/twopc-server.pid)" },
     { "loglevel", OPTIONS_VALUE, set_str, "LEVEL", "debug, verbose, notice (default) or warning" },

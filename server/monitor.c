@@ -2,8 +2,9 @@
  *
  * One line per command: a "+<unix time>.<usec> [<db> <peer>]" prefix (db: the client's
  * selected database), then each argument quoted the way Redis's sdscatrepr() quotes it,
- * then CRLF. The line is built in a heap buffer grown as needed (an argument may be large), pushed to each monitoring client's
- * reply queue (client_push keeps it in order with that client's own replies), and freed.
+ * then CRLF. The line is built in a heap buffer grown as needed (an argument may be large),
+ * pushed to each monitoring client's reply queue (client_push keeps it in order with that
+ * client's own replies), and freed.
  */
 #include "monitor.h"
 

@@ -453,7 +453,8 @@ static void test_databases_under_chain(void)
     eval_expect(st, &r2, "DB 2 GET x", R("$2\r\n1x\r\n"));
     eval_expect(st, &r2, "EXISTS x", R(":0\r\n"));
     eval_expect(st, &r2, "DB 1 COPY x x2 DB 3", R(":1\r\n"));
-    eval_expect(st, &r2, "DB 1 COPY x x DB 1", R("-ERR source and destination objects are the same\r\n"));
+    eval_expect(st, &r2, "DB 1 COPY x x DB 1",
+                R("-ERR source and destination objects are the same\r\n"));
     eval_expect(st, &r2, "DB 1 COPY x x DB 2", R(":0\r\n")); /* exists there */
     eval_expect(st, &r2, "DB 1 COPY x x DB 2 REPLACE", R(":1\r\n"));
 
