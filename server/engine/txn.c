@@ -826,10 +826,15 @@ static uint64_t round_work_ms(const struct round *rd)
 {
     uint64_t bytes = 0, items = 0, offset;
     for (size_t i = 0; i < rd->nops; i++) {
-        const struct op *op = rd->ops[i].op;
-        items += (uint64_t)op->argc;
-        for (int j = 0; j < op->argc; j++)
-            bytes += op->lens[j];
+        const struct op *whole = rd->ops[i].op;
+        items += (uint64_t)whole->argc;
+        for (int j = 0; j < whole->argc; j++)
+            bytes += whole->lens[j];
+        /* the command inside a DB wrapper (op.h) */
+        int db, skip = op_db_wrapper(whole->argc, whole->argv, whole->lens, &db) == 0 ? 2 : 0;
+        const struct op inner = { .argc = whole->argc - skip, .argv = whole->argv + skip,
+                                  .lens = whole->lens + skip };
+        const struct op *op = &inner;
         /* SETRANGE k 33554431 x is 40 bytes that make a replica build (and store) 32 MB;
          * SETBIT k 268435455 1 the same */
         if (op->argc == 4 && op_is(op, "setrange") &&
