@@ -107,3 +107,72 @@ int op_bitfield_writes(const struct op *op, uint64_t *grow)
     }
     return writes;
 }
+
+int op_name_is(const char *arg, size_t len, const char *name)
+{
+    return strlen(name) == len && strncasecmp(arg, name, len) == 0;
+}
+
+int op_db_wrapper(int argc, char *const *argv, const size_t *lens, int *db)
+{
+    if (argc < 3 || !op_name_is(argv[0], lens[0], "db") || lens[1] == 0 || lens[1] > 7 ||
+        argv[1][0] == '0')
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < lens[1]; i++) {
+        if (argv[1][i] < '0' || argv[1][i] > '9')
+            return -1;
+        n = n * 10 + (argv[1][i] - '0');
+    }
+    if (n >= OP_DB_LIMIT)
+        return -1;
+    *db = n;
+    return 0;
+}
+
+struct op *op_new_db(int db, int argc, char *const *argv, const size_t *lens)
+{
+    if (db == 0)
+        return op_new(argc, argv, lens);
+    char **av = malloc(((size_t)argc + 2) * sizeof *av);
+    size_t *lv = malloc(((size_t)argc + 2) * sizeof *lv);
+    char num[24];
+    struct op *op = NULL;
+    if (av && lv) {
+        av[0] = "DB", lv[0] = 2;
+        av[1] = num, lv[1] = util_u64_to_str((uint64_t)db, num);
+        memcpy(av + 2, argv, (size_t)argc * sizeof *av);
+        memcpy(lv + 2, lens, (size_t)argc * sizeof *lv);
+        op = op_new(argc + 2, av, lv);
+    }
+    free(av);
+    free(lv);
+    return op;
+}
+
+void op_arg_dbs(const struct op *op, int *dbs)
+{
+    int db = 0, skip = 0;
+    if (op_db_wrapper(op->argc, op->argv, op->lens, &db) == 0)
+        skip = 2;
+    for (int j = 0; j < op->argc; j++)
+        dbs[j] = j < skip ? -1 : db;
+    if (op->argc - skip < 2 || !op_name_is(op->argv[skip], op->lens[skip], "tx"))
+        return;
+    /* TX n {argc arg...}*n: the counts are framing; a frame may be DB-wrapped. */
+    int at = skip + 2;
+    struct op frame;
+    for (int j = skip; j < at; j++)
+        dbs[j] = -1;
+    while (at < op->argc) {
+        int count_at = at;
+        if (op_frame_next(op->argc, op->argv, op->lens, &at, &frame) != 1)
+            return;
+        int fdb = db, fskip = 0;
+        if (op_db_wrapper(frame.argc, frame.argv, frame.lens, &fdb) == 0)
+            fskip = 2;
+        dbs[count_at] = -1;
+        for (int j = count_at + 1; j < at; j++)
+            dbs[j] = j - count_at - 1 < fskip ? -1 : fdb;
+    }
+}

@@ -32,6 +32,29 @@ int op_frame_next(int argc, char *const *argv, const size_t *lens, int *at, stru
 
 /* True if argv[0] equals name, ignoring case. */
 int op_is(const struct op *op, const char *name);
+/* True if the argument arg (len bytes) equals name, ignoring case. */
+int op_name_is(const char *arg, size_t len, const char *name);
+
+/* Numbered databases (SELECT). An op names its database with a wrapper, only when it is not
+ * 0, so that every op of database 0 keeps the encoding it had before databases existed (old
+ * vote logs replay unchanged):
+ *
+ *     DB <n> <command> <args...>       n in 1 .. OP_DB_LIMIT - 1, decimal, no sign
+ *
+ * in a round's ops (TPC.PREPARE, the vote log), in a TX's sub-commands (a SELECT inside
+ * MULTI wraps the commands queued after it) and in reads (TPC.READ, TPC.MREAD). No Redis
+ * command is called DB. */
+#define OP_DB_LIMIT 1000000
+
+/* 0 with *db set if argv is a DB wrapper with a valid n and a command after it; -1 if
+ * not (*db untouched). */
+int op_db_wrapper(int argc, char *const *argv, const size_t *lens, int *db);
+/* The database of each of op's arguments into dbs[0 .. argc): the op's wrapper's (0
+ * without one), a TX sub-command's own wrapper's for its arguments, and -1 for what names
+ * no key of a database (a wrapper's DB and n, a TX's name, count and frame counts). */
+void op_arg_dbs(const struct op *op, int *dbs);
+/* op_new of argv, wrapped as DB <db> argv... when db != 0. NULL when out of memory. */
+struct op *op_new_db(int db, int argc, char *const *argv, const size_t *lens);
 
 /* BITFIELD key [GET type offset] [SET|INCRBY type offset value] [OVERFLOW how] ...: whether
  * it writes, decided the same way by the coordinator (a read or a round) and the replicas

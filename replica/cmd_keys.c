@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd_keyspace.h"
 #include "util.h"
 
 static int lookup(struct store *s, const struct effects *fx, const struct op *op, int i,
@@ -118,37 +119,55 @@ static int keys_rename(struct store *s, struct effects *fx, const struct op *op,
     return 0;
 }
 
-/* COPY's options: DB n (only 0 exists here) and REPLACE. Returns 0, or -1 with the error
- * written. */
-static int copy_options(const struct op *op, int *replace, struct resp_writer *w)
+/* COPY's options: DB n and REPLACE. Returns 0 with *db (the op's database without DB),
+ * or -1 with the error written. */
+static int copy_options(const struct effects *fx, const struct op *op, int *replace, int *db,
+                        struct resp_writer *w)
 {
     *replace = 0;
+    *db = fx->db;
     for (int j = 3; j < op->argc; j++) {
-        int64_t db;
         if (strcasecmp(op->argv[j], "replace") == 0) {
             *replace = 1;
             continue;
         }
         if (strcasecmp(op->argv[j], "db") != 0 || j + 1 == op->argc)
             return exec_error(w, EXEC_ERR_SYNTAX);
-        if (exec_arg_i64(op, ++j, &db) < 0)
-            return exec_error(w, EXEC_ERR_NOT_INT);
-        if (db < INT32_MIN || db > INT32_MAX) /* Redis's getIntFromObjectOrReply, typo too */
-            return exec_error(w, "ERR value is out of range, value must between -2147483648 "
-                                 "and 2147483647");
-        if (db != 0) /* twopc has database 0 only, as SELECT says */
-            return exec_error(w, "ERR DB index is out of range");
+        if (cmd_keyspace_db_arg(op, ++j, NULL, db, w) < 0)
+            return -1;
     }
     return 0;
+}
+
+/* Looks k up in database db (fx->db for the time of the call). */
+static int lookup_in(struct store *s, struct effects *fx, int db, const struct op *op, int i,
+                     struct effects_value *v)
+{
+    int was = fx->db;
+    fx->db = db;
+    int rc = lookup(s, fx, op, i, v);
+    fx->db = was;
+    return rc;
+}
+
+/* Records k = value (expiry exp) in database db. Returns 0 or -1. */
+static int put_in(struct effects *fx, int db, const struct op *op, int i, const char *v,
+                  size_t vlen, int64_t exp)
+{
+    int was = fx->db;
+    fx->db = db;
+    int rc = effects_put(fx, op->argv[i], op->lens[i], v, vlen, exp);
+    fx->db = was;
+    return rc;
 }
 
 static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
-    int replace;
-    if (copy_options(op, &replace, w) < 0)
+    int replace, db;
+    if (copy_options(fx, op, &replace, &db, w) < 0)
         return -1;
-    if (same_arg(op, 1, 2))
+    if (db == fx->db && same_arg(op, 1, 2))
         return exec_error(w, "ERR source and destination objects are the same");
     struct effects_value src, dst;
     int found = lookup(s, fx, op, 1, &src);
@@ -157,13 +176,42 @@ static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
     const char *copy = found ? keep_value(fx, &src) : "";
     if (!copy)
         return exec_error(w, EXEC_ERR_OOM);
-    int exists = found ? lookup(s, fx, op, 2, &dst) : 0;
+    int exists = found ? lookup_in(s, fx, db, op, 2, &dst) : 0;
     if (exists < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     int copied = found && (!exists || replace);
-    if (copied && effects_put(fx, op->argv[2], op->lens[2], copy, src.len, src.exp) < 0)
+    if (copied && put_in(fx, db, op, 2, copy, src.len, src.exp) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, copied);
+    return 0;
+}
+
+/* MOVE key db: Redis 7's moveCommand -- the index first, then the same-database error,
+ * then 0 when the key is missing here or present there; else its value and TTL go to db
+ * and it leaves this database (a DEL here and a PUT there). */
+static int keys_move(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    int db;
+    if (cmd_keyspace_db_arg(op, 2, NULL, &db, w) < 0)
+        return -1;
+    if (db == fx->db)
+        return exec_error(w, "ERR source and destination objects are the same");
+    struct effects_value src, dst;
+    int found = lookup(s, fx, op, 1, &src);
+    if (found < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
+    const char *copy = found ? keep_value(fx, &src) : "";
+    if (!copy)
+        return exec_error(w, EXEC_ERR_OOM);
+    int exists = found ? lookup_in(s, fx, db, op, 1, &dst) : 0;
+    if (exists < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
+    int moved = found && !exists;
+    if (moved && (put_in(fx, db, op, 1, copy, src.len, src.exp) < 0 ||
+                  effects_del(fx, op->argv[1], op->lens[1]) < 0))
+        return exec_error(w, EXEC_ERR_OOM);
+    resp_write_int(w, moved);
     return 0;
 }
 
@@ -343,6 +391,7 @@ const struct exec_cmd cmd_keys_table[] = {
     { "rename", 3, 0, keys_rename },
     { "renamenx", 3, 0, keys_rename },
     { "copy", -3, 0, keys_copy },
+    { "move", 3, 0, keys_move },
     { "tpc.expiredel", -2, 0, keys_expiredel },
 };
 const size_t cmd_keys_count = sizeof cmd_keys_table / sizeof cmd_keys_table[0];

@@ -5,7 +5,10 @@
  * recorded ahead of it) the store answers, filtering expired rows. Inside a round with
  * records ahead (a TX after a write, a pipelined round), collect_keys() merges: store rows
  * whose key no record touches, plus every touched key that effects_lookup() finds alive.
- * A FLUSH record hides the store entirely. The merge costs O(records) extra per call.
+ * A FLUSH record of the database (or a FLUSHALL) hides the store entirely. The merge costs
+ * O(records) extra per call. Everything happens in fx->db: records of other databases are
+ * passed over, a SWAPDB on the way switches the database sought below it, and the store
+ * is read in the database the lookups end in (effects_store_db).
  *
  *     store rows (h order):   a  b  c  d          records: SET e, DEL b, FLUSH? no
  *     visible:                a     c  d  + e      (sorted back into (h, k) order)
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "op.h"
 #include "store.h"
 #include "util.h"
 
@@ -237,14 +241,21 @@ static int keylist_has(const struct keylist *l, const char *k, size_t len, uint6
 
 /* ---- which keys are visible ---- */
 
-/* Adds the keys one layer's records touch, newest first. Returns 1 if a FLUSH was met
- * (nothing older counts), 0, or -1 when out of memory. */
-static int touched_layer(const struct effects *layer, struct keylist *t)
+/* Adds the keys of database *db one layer's records touch, newest first; a SWAPDB sends
+ * *db on. Returns 1 if a FLUSH of it or a FLUSHALL was met (nothing older counts), 0, or
+ * -1 when out of memory. */
+static int touched_layer(const struct effects *layer, int *db, struct keylist *t)
 {
     for (size_t i = layer->n; i-- > 0;) {
         const struct effect *e = &layer->v[i];
-        if (e->kind == EFFECT_FLUSH)
+        if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == *db))
             return 1;
+        if (e->kind == EFFECT_SWAPDB) {
+            *db = *db == e->db ? (int)e->exp : *db == (int)e->exp ? e->db : *db;
+            continue;
+        }
+        if (e->kind == EFFECT_FLUSH || e->db != *db)
+            continue;
         if (keylist_add(t, e->k, e->klen, store_key_hash(e->k, e->klen), 0) < 0)
             return -1;
     }
@@ -255,9 +266,9 @@ static int touched_layer(const struct effects *layer, struct keylist *t)
  * hidden by a FLUSH. Returns 0 or -1 (out of memory). */
 static int touched_keys(const struct effects *fx, struct keylist *t, int *flushed)
 {
-    int rc = 0;
+    int rc = 0, db = fx->db;
     for (const struct effects *layer = fx; layer && rc == 0; layer = layer->under)
-        rc = touched_layer(layer, t);
+        rc = touched_layer(layer, &db, t);
     if (rc < 0)
         return -1;
     *flushed = rc == 1;
@@ -315,6 +326,7 @@ static int collect_keys(struct store *s, const struct effects *fx, uint64_t from
     uint64_t last = 0;
     if (!effects_empty(fx) && touched_keys(fx, &touched, &flushed) < 0)
         rc = exec_error(w, EXEC_ERR_OOM);
+    store_use_db(s, effects_store_db(fx, &(int){ 0 }));
     if (rc == 0 && !flushed &&
         (store_scan(s, from, limit, collect_row, &c, &more, &last) < 0 || c.failed))
         rc = exec_error(w, c.failed ? EXEC_ERR_OOM : EXEC_ERR_STORAGE);
@@ -357,6 +369,7 @@ static int any_alive(struct store *s, const struct effects *fx)
         rc = found < 0 ? -1 : 0;
         a.found = found == 1;
     }
+    store_use_db(s, effects_store_db(fx, &(int){ 0 }));
     if (rc == 0 && !a.found && !flushed &&
         store_scan(s, 0, -1, any_alive_row, &a, &more, &last) < 0)
         rc = -1;
@@ -364,12 +377,40 @@ static int any_alive(struct store *s, const struct effects *fx)
     return rc < 0 ? -1 : a.found;
 }
 
-/* ---- FLUSHDB, FLUSHALL ---- */
+/* ---- FLUSHDB, FLUSHALL, SWAPDB ---- */
 
-/* Deletes every key. On a database with no live key it records nothing: the flush changes
- * nothing, and a WATCH must not see a change (Redis dirties only the watchers of keys that
- * existed; the coordinator learns of a FLUSH record through the TOUCHED vote, see
- * participant.h). Expired rows not yet swept stay for the sweep. */
+/* Whether any database holds a live key, as lookups through fx see it: 1, 0 or -1. The
+ * databases that may: those with store rows (store_next_db) and those records ahead name
+ * (a SWAPDB's two included), a set that SWAPDB only permutes. */
+static int any_alive_anywhere(struct store *s, struct effects *fx)
+{
+    int was = fx->db, any = 0, db = -1, found;
+    while (!any && (found = store_next_db(s, db + 1, &db)) == 1) {
+        fx->db = db;
+        any = any_alive(s, fx);
+    }
+    int last = -1; /* records come in runs of one database: each run is asked once */
+    for (const struct effects *layer = fx; any == 0 && layer; layer = layer->under)
+        for (size_t i = 0; any == 0 && i < layer->n; i++) {
+            const struct effect *e = &layer->v[i];
+            if (e->db != last) {
+                fx->db = last = e->db;
+                any = any_alive(s, fx);
+            }
+            if (any == 0 && e->kind == EFFECT_SWAPDB) {
+                fx->db = (int)e->exp;
+                any = any_alive(s, fx);
+            }
+        }
+    fx->db = was;
+    return found < 0 ? -1 : any;
+}
+
+/* FLUSHDB deletes every key of the op's database, FLUSHALL every database's. On databases
+ * with no live key they record nothing: the flush changes nothing, and a WATCH must not
+ * see a change (Redis dirties only the watchers of keys that existed; the coordinator
+ * learns of a FLUSH record through the TOUCHED vote, see participant.h). Expired rows not
+ * yet swept stay for the sweep. */
 static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
                     struct resp_writer *w)
 {
@@ -378,12 +419,96 @@ static int ks_flush(struct store *s, struct effects *fx, const struct op *op,
         (op->argc == 2 && strcasecmp(op->argv[1], "sync") != 0 &&
          strcasecmp(op->argv[1], "async") != 0))
         return exec_error(w, EXEC_ERR_SYNTAX);
-    int any = any_alive(s, fx);
+    int any = op_is(op, "flushall") ? any_alive_anywhere(s, fx) : any_alive(s, fx);
+    if (op_is(op, "flushall")) {
+        if (any < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        if (any && effects_flush_all(fx) < 0)
+            return exec_error(w, EXEC_ERR_OOM);
+        resp_write_simple(w, "OK");
+        return 0;
+    }
     if (any < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     if (any && effects_flush(fx) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_simple(w, "OK");
+    return 0;
+}
+
+/* A database index argument, as Redis's getIntFromObjectOrReply(msg) and selectDb() check
+ * it: 0 with *db set, or -1 with the error written (msg NULL: Redis's generic texts). */
+int cmd_keyspace_db_arg(const struct op *op, int i, const char *msg, int *db,
+                        struct resp_writer *w)
+{
+    int64_t v;
+    if (exec_arg_i64(op, i, &v) < 0)
+        return exec_error(w, msg ? msg : EXEC_ERR_NOT_INT);
+    if (v < INT32_MIN || v > INT32_MAX) /* Redis's getIntFromObjectOrReply, typo too */
+        return exec_error(w, msg ? msg : "ERR value is out of range, value must between "
+                                         "-2147483648 and 2147483647");
+    if (v < 0 || v >= OP_DB_LIMIT) /* the coordinator turned v >= databases into -1 */
+        return exec_error(w, "ERR DB index is out of range");
+    *db = (int)v;
+    return 0;
+}
+
+static int ks_swapdb(struct store *s, struct effects *fx, const struct op *op,
+                     struct resp_writer *w)
+{
+    /* Both are read as integers before either is checked against the range (Redis). */
+    int64_t x, y;
+    if (exec_arg_i64(op, 1, &x) < 0 || x < INT32_MIN || x > INT32_MAX)
+        return exec_error(w, "ERR invalid first DB index");
+    if (exec_arg_i64(op, 2, &y) < 0 || y < INT32_MIN || y > INT32_MAX)
+        return exec_error(w, "ERR invalid second DB index");
+    int a, b;
+    if (cmd_keyspace_db_arg(op, 1, NULL, &a, w) < 0 || cmd_keyspace_db_arg(op, 2, NULL, &b, w) < 0)
+        return -1;
+    if (a != b && effects_swap_db(fx, a, b) < 0)
+        return exec_error(w, EXEC_ERR_OOM);
+    resp_write_simple(w, "OK");
+    return 0;
+}
+
+/* Up to KEYSPACE_MAX databases' lines: INFO's reply stays small whatever `databases` is. */
+#define KEYSPACE_MAX 1024
+
+struct keyspace_rows {
+    int64_t v[KEYSPACE_MAX][4];
+    size_t n;
+};
+
+static int keyspace_row(void *ctx, const struct store_db_stats *d)
+{
+    struct keyspace_rows *k = ctx;
+    int64_t *row = k->v[k->n++];
+    row[0] = d->db, row[1] = d->keys, row[2] = d->expires;
+    row[3] = d->expires ? d->ttl_sum / d->expires : 0;
+    return k->n == KEYSPACE_MAX;
+}
+
+/* TPC.KEYSPACE (a read, at the read's clock): INFO keyspace's numbers, an array of
+ * [db, keys, expires, avg_ttl] for each database holding a live key, in database order;
+ * the coordinator writes them as "db<n>:keys=..,expires=..,avg_ttl=..". avg_ttl is the
+ * mean TTL left (ms) of the keys that have one (Redis estimates it from samples). */
+static int ks_keyspace(struct store *s, struct effects *fx, const struct op *op,
+                       struct resp_writer *w)
+{
+    struct keyspace_rows *k = calloc(1, sizeof *k);
+    if (!k)
+        return exec_error(w, EXEC_ERR_OOM);
+    if (store_keyspace(s, fx->now_ms, keyspace_row, k) < 0) {
+        free(k);
+        return exec_error(w, EXEC_ERR_STORAGE);
+    }
+    resp_write_array(w, k->n);
+    for (size_t i = 0; i < k->n; i++) {
+        resp_write_array(w, 4);
+        for (int j = 0; j < 4; j++)
+            resp_write_int(w, k->v[i][j]);
+    }
+    free(k);
     return 0;
 }
 
@@ -393,6 +518,7 @@ static int ks_dbsize(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
     if (effects_empty(fx)) {
+        store_use_db(s, fx->db);
         int64_t n = store_count_alive(s, fx->now_ms);
         if (n < 0)
             return exec_error(w, EXEC_ERR_STORAGE);
@@ -556,6 +682,7 @@ static int random_from_store(struct store *s, const struct effects *fx, struct k
     struct first_alive f = { fx->now_ms, out, 0 };
     int more;
     uint64_t last;
+    store_use_db(s, fx->db);
     if (store_scan(s, draw(fx), -1, take_first_alive, &f, &more, &last) < 0)
         return -1;
     if (out->n == 0 && !f.failed &&
@@ -590,5 +717,7 @@ const struct exec_cmd cmd_keyspace_table[] = {
     { "randomkey", 1, EXEC_READ, ks_randomkey },
     { "flushdb", -1, 0, ks_flush },
     { "flushall", -1, 0, ks_flush },
+    { "swapdb", 3, 0, ks_swapdb },
+    { "tpc.keyspace", 1, EXEC_READ, ks_keyspace },
 };
 const size_t cmd_keyspace_count = sizeof cmd_keyspace_table / sizeof cmd_keyspace_table[0];

@@ -1,6 +1,7 @@
-/* cmd_keyspace.h -- commands over the whole keyspace: DBSIZE, KEYS, SCAN, RANDOMKEY, and
- * FLUSHDB / FLUSHALL (which record a FLUSH only when some key is alive: a flush of an empty
- * database changes nothing, for WATCH too).
+/* cmd_keyspace.h -- commands over a whole database: DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHDB
+ * (which records a FLUSH only when some key is alive: a flush of an empty database changes
+ * nothing, for WATCH too), FLUSHALL and SWAPDB over databases, and TPC.KEYSPACE (INFO
+ * keyspace's numbers for one database). Each works in the op's database (exec.h).
  *
  * They see what a point lookup sees: committed keys as changed by the effects recorded
  * ahead (inside a TX or a pipelined round), minus keys expired at the round's clock.
@@ -28,5 +29,14 @@ extern const size_t cmd_keyspace_count;
 /* True if s[0..slen) matches pattern p[0..plen); p[plen] must be readable (a NUL, as
  * every op argument has). */
 int cmd_keyspace_match(const char *p, size_t plen, const char *s, size_t slen);
+
+/* Reads op->argv[i] as a database index the way Redis 7 does for SWAPDB, MOVE and COPY
+ * ... DB: 0 with *db set, or -1 with the error written to w -- msg (SWAPDB's own texts) or
+ * Redis's generic ones for a non-integer or out of int range, then "ERR DB index is out of
+ * range" for a negative one (the coordinator sends -1 for one past `databases`). */
+struct op;
+struct resp_writer;
+int cmd_keyspace_db_arg(const struct op *op, int i, const char *msg, int *db,
+                        struct resp_writer *w);
 
 #endif

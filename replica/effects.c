@@ -4,8 +4,16 @@
  * effects_lookup() scans the records newest first, layer by layer (this round, then each
  * undecided round under it), and stops at the first record that decides the key: a PUT
  * (found), a DEL or a FLUSH (gone). An EXPIRE record on the way only changes the expiry of
- * whatever is found further down. Scanning is linear in the round's size, which is fine for
- * the batch sizes a round carries; a hash index can replace it without changing the API.
+ * whatever is found further down. A layer of EFFECTS_INDEX_MIN records or more is indexed
+ * by (database, key).
+ *
+ * Databases: the lookup carries a database, fx->db to begin with. Records of other
+ * databases are passed over, a FLUSH of the database or a FLUSHALL decides "gone", and a
+ * SWAPDB(a, b) changes the database sought from there down (a <-> b):
+ *
+ *     newest  SET x 1 (db 0)   lookup (db 1, x): passed over (db 0)
+ *             SWAPDB 0 1       db 1 -> 0 from here down
+ *     oldest  SET x 2 (db 0)   found: 2, as Redis answers after SELECT 1
  */
 #include "effects.h"
 
@@ -23,31 +31,48 @@ enum { DECIDED_GONE = 0, DECIDED_FOUND = 1, UNDECIDED = 2 };
 /* Below this many records a layer is scanned; from it on, indexed (struct effects). */
 #define EFFECTS_INDEX_MIN 64
 
-/* One key of the index: indexes + 1 of a record naming it (for the comparison), of its
- * newest PUT or DEL and of its newest EXPIRE; key1 == 0: an empty slot. */
+/* One (database, key) of the index: indexes + 1 of a record naming it (for the
+ * comparison), of its newest PUT or DEL and of its newest EXPIRE; key1 == 0: an empty
+ * slot. */
 struct effects_slot {
     size_t key1, rec1, exp1;
 };
 
 static uint64_t hash_bytes(const char *k, size_t len);
 
+/* Records that name no key: they decide for many keys at once, so the index only notes
+ * the newest of them (ix_flush). */
+static int keyless(enum effect_kind kind)
+{
+    return kind == EFFECT_FLUSH || kind == EFFECT_FLUSHALL || kind == EFFECT_SWAPDB;
+}
+
+static uint64_t hash_key(int db, const char *k, size_t len)
+{
+    return hash_bytes(k, len) ^ ((uint64_t)(unsigned)db * 0x9e3779b97f4a7c15ULL);
+}
+
+static int same_db_key(const struct effect *e, int db, const char *k, size_t len)
+{
+    return !keyless(e->kind) && e->db == db && e->klen == len && memcmp(e->k, k, len) == 0;
+}
+
 /* Notes record i in the index (which has room: the load stays under a half). */
 static void index_one(struct effects *fx, size_t i)
 {
     const struct effect *e = &fx->v[i];
-    if (e->kind == EFFECT_FLUSH) {
+    if (keyless(e->kind)) {
         fx->ix_flush = i + 1;
         return;
     }
-    size_t h = (size_t)hash_bytes(e->k, e->klen) & fx->ix_mask;
+    size_t h = (size_t)hash_key(e->db, e->k, e->klen) & fx->ix_mask;
     for (;; h = (h + 1) & fx->ix_mask) {
         struct effects_slot *sl = &fx->ix[h];
         if (sl->key1 == 0) {
             *sl = (struct effects_slot){ i + 1, 0, 0 };
             fx->ix_used++;
         } else {
-            const struct effect *o = &fx->v[sl->key1 - 1];
-            if (o->klen != e->klen || memcmp(o->k, e->k, e->klen) != 0)
+            if (!same_db_key(&fx->v[sl->key1 - 1], e->db, e->k, e->klen))
                 continue;
         }
         if (e->kind == EFFECT_EXPIRE)
@@ -88,72 +113,93 @@ static void index_note(struct effects *fx)
     index_one(fx, fx->n - 1);
 }
 
-/* lookup_layer through the index: the same answer as the scan below. */
-static int lookup_indexed(const struct effects *layer, const char *k, size_t klen,
-                          struct effects_value *v, int *exp_set, int64_t *exp)
+static int lookup_scan(const struct effects *layer, size_t from, int *db, const char *k,
+                       size_t klen, struct effects_value *v, int *exp_set, int64_t *exp);
+
+/* The decision of record e (a PUT: found, v filled; a DEL: gone). */
+static int decide(const struct effect *e, struct effects_value *v)
 {
-    size_t h = (size_t)hash_bytes(k, klen) & layer->ix_mask, rec1 = 0, exp1 = 0;
-    for (;; h = (h + 1) & layer->ix_mask) {
-        const struct effects_slot *sl = &layer->ix[h];
-        if (sl->key1 == 0)
-            break;
-        const struct effect *o = &layer->v[sl->key1 - 1];
-        if (o->klen == klen && memcmp(o->k, k, klen) == 0) {
-            rec1 = sl->rec1, exp1 = sl->exp1;
-            break;
-        }
-    }
-    size_t decider = rec1 > layer->ix_flush ? rec1 : layer->ix_flush;
-    if (exp1 > decider && !*exp_set)
-        *exp = layer->v[exp1 - 1].exp, *exp_set = 1;
-    if (decider == 0)
-        return UNDECIDED;
-    const struct effect *e = &layer->v[decider - 1];
     if (e->kind != EFFECT_PUT)
-        return DECIDED_GONE; /* a FLUSH or a DEL */
+        return DECIDED_GONE;
     v->p = e->v;
     v->len = e->vlen;
     v->exp = e->exp;
     return DECIDED_FOUND;
 }
 
-/* Looks for k in one layer, newest record first. Returns DECIDED_FOUND (v filled, except
- * its expiry when *exp_set), DECIDED_GONE, or UNDECIDED; an EXPIRE record sets *exp. */
-static int lookup_layer(const struct effects *layer, const char *k, size_t klen,
-                        struct effects_value *v, int *exp_set, int64_t *exp)
+/* lookup_layer through the index: the same answer as the scan below. The index knows the
+ * newest PUT/DEL and EXPIRE of (db, k); one newer than every keyless record decides, else
+ * the records from the newest keyless one down are scanned (it may flush or swap). */
+static int lookup_indexed(const struct effects *layer, int *db, const char *k, size_t klen,
+                          struct effects_value *v, int *exp_set, int64_t *exp)
 {
-    if (layer->ix)
-        return lookup_indexed(layer, k, klen, v, exp_set, exp);
-    for (size_t i = layer->n; i-- > 0;) {
+    size_t h = (size_t)hash_key(*db, k, klen) & layer->ix_mask, rec1 = 0, exp1 = 0;
+    for (;; h = (h + 1) & layer->ix_mask) {
+        const struct effects_slot *sl = &layer->ix[h];
+        if (sl->key1 == 0)
+            break;
+        if (same_db_key(&layer->v[sl->key1 - 1], *db, k, klen)) {
+            rec1 = sl->rec1, exp1 = sl->exp1;
+            break;
+        }
+    }
+    size_t barrier = layer->ix_flush;
+    size_t decider = rec1 > barrier ? rec1 : 0;
+    if (exp1 > decider && exp1 > barrier && !*exp_set)
+        *exp = layer->v[exp1 - 1].exp, *exp_set = 1;
+    if (decider)
+        return decide(&layer->v[decider - 1], v);
+    return barrier ? lookup_scan(layer, barrier, db, k, klen, v, exp_set, exp) : UNDECIDED;
+}
+
+/* Scans records from - 1 down to 0 for (*db, k); a SWAPDB on the way changes *db. */
+static int lookup_scan(const struct effects *layer, size_t from, int *db, const char *k,
+                       size_t klen, struct effects_value *v, int *exp_set, int64_t *exp)
+{
+    for (size_t i = from; i-- > 0;) {
         const struct effect *e = &layer->v[i];
-        if (e->kind == EFFECT_FLUSH)
+        if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == *db))
             return DECIDED_GONE;
-        if (e->klen != klen || memcmp(e->k, k, klen) != 0)
+        if (e->kind == EFFECT_SWAPDB) {
+            if (*db == e->db)
+                *db = (int)e->exp;
+            else if (*db == (int)e->exp)
+                *db = e->db;
             continue;
-        if (e->kind == EFFECT_DEL)
-            return DECIDED_GONE;
+        }
+        if (!same_db_key(e, *db, k, klen))
+            continue;
         if (e->kind == EFFECT_EXPIRE) {
             if (!*exp_set)
                 *exp = e->exp, *exp_set = 1;
             continue;
         }
-        v->p = e->v;
-        v->len = e->vlen;
-        v->exp = e->exp;
-        return DECIDED_FOUND;
+        return decide(e, v);
     }
     return UNDECIDED;
+}
+
+/* Looks for (*db, k) in one layer, newest record first. Returns DECIDED_FOUND (v filled,
+ * except its expiry when *exp_set), DECIDED_GONE, or UNDECIDED with *db the database to
+ * look in below; an EXPIRE record sets *exp. */
+static int lookup_layer(const struct effects *layer, int *db, const char *k, size_t klen,
+                        struct effects_value *v, int *exp_set, int64_t *exp)
+{
+    if (layer->ix)
+        return lookup_indexed(layer, db, k, klen, v, exp_set, exp);
+    return lookup_scan(layer, layer->n, db, k, klen, v, exp_set, exp);
 }
 
 int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k, size_t klen,
                        struct effects_value *v)
 {
-    int exp_set = 0, found = UNDECIDED;
+    int exp_set = 0, found = UNDECIDED, db = fx->db;
     int64_t exp = 0;
     for (const struct effects *layer = fx; layer && found == UNDECIDED; layer = layer->under)
-        found = lookup_layer(layer, k, klen, v, &exp_set, &exp);
+        found = lookup_layer(layer, &db, k, klen, v, &exp_set, &exp);
     if (found == UNDECIDED) {
         struct store_row row;
+        store_use_db(s, db);
         found = store_get(s, k, klen, &row);
         if (found == 1)
             *v = (struct effects_value){ row.v, row.vlen, row.exp };
@@ -180,6 +226,7 @@ int effects_lookup(struct store *s, const struct effects *fx, const char *k, siz
 
 static int push(struct effects *fx, struct effect e)
 {
+    e.db = fx->db;
     if (fx->n == fx->cap) {
         size_t cap = fx->cap ? fx->cap * 2 : 16;
         struct effect *nv = realloc(fx->v, cap * sizeof *nv);
@@ -196,22 +243,53 @@ static int push(struct effects *fx, struct effect e)
 int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, size_t vlen,
                 int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp });
+    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp, 0 });
 }
 
 int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp });
+    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp, 0 });
 }
 
 int effects_del(struct effects *fx, const char *k, size_t klen)
 {
-    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0 });
+    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0, 0 });
 }
 
 int effects_flush(struct effects *fx)
 {
-    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0 });
+    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0, 0 });
+}
+
+int effects_flush_all(struct effects *fx)
+{
+    return push(fx, (struct effect){ EFFECT_FLUSHALL, "", NULL, 0, 0, 0, 0 });
+}
+
+int effects_swap_db(struct effects *fx, int a, int b)
+{
+    int was = fx->db;
+    fx->db = a;
+    int rc = push(fx, (struct effect){ EFFECT_SWAPDB, "", NULL, 0, 0, b, 0 });
+    fx->db = was;
+    return rc;
+}
+
+int effects_store_db(const struct effects *fx, int *flushed)
+{
+    int db = fx->db;
+    *flushed = 0;
+    for (const struct effects *layer = fx; layer; layer = layer->under)
+        for (size_t i = layer->n; i-- > 0;) {
+            const struct effect *e = &layer->v[i];
+            if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == db))
+                *flushed = 1;
+            else if (e->kind == EFFECT_SWAPDB && db == e->db)
+                db = (int)e->exp;
+            else if (e->kind == EFFECT_SWAPDB && db == (int)e->exp)
+                db = e->db;
+        }
+    return db;
 }
 
 uint64_t effects_hold_limit;
@@ -262,11 +340,11 @@ static uint64_t hash_bytes(const char *k, size_t len)
     return h;
 }
 
-/* A FLUSH record names no key (its k is ""), so it matches no argument, the empty key
- * included. */
-static int same_key(const struct effect *e, const char *k, size_t len)
+/* A keyless record (FLUSH, FLUSHALL, SWAPDB: its k is "") matches no argument, the empty
+ * key included. */
+static int same_key(const struct effect *e, int db, const char *k, size_t len)
 {
-    return e->kind != EFFECT_FLUSH && e->klen == len && memcmp(e->k, k, len) == 0;
+    return same_db_key(e, db, k, len);
 }
 
 /* Open addressing: slot = record index + 1, 0 = empty; size a power of two >= 2 records. */
@@ -280,7 +358,7 @@ static size_t *index_records(const struct effects *fx, size_t from, size_t to, s
         return NULL;
     *mask = size - 1;
     for (size_t i = from; i < to; i++) {
-        size_t at = (size_t)hash_bytes(fx->v[i].k, fx->v[i].klen) & *mask;
+        size_t at = (size_t)hash_key(fx->v[i].db, fx->v[i].k, fx->v[i].klen) & *mask;
         while (slots[at])
             at = (at + 1) & *mask;
         slots[at] = i + 1;
@@ -288,19 +366,20 @@ static size_t *index_records(const struct effects *fx, size_t from, size_t to, s
     return slots;
 }
 
-static int indexed(const struct effects *fx, const size_t *slots, size_t mask, const char *k,
-                   size_t len)
+static int indexed(const struct effects *fx, const size_t *slots, size_t mask, int db,
+                   const char *k, size_t len)
 {
-    for (size_t at = (size_t)hash_bytes(k, len) & mask; slots[at]; at = (at + 1) & mask)
-        if (same_key(&fx->v[slots[at] - 1], k, len))
+    for (size_t at = (size_t)hash_key(db, k, len) & mask; slots[at]; at = (at + 1) & mask)
+        if (same_key(&fx->v[slots[at] - 1], db, k, len))
             return 1;
     return 0;
 }
 
-static int in_range(const struct effects *fx, size_t from, size_t to, const char *k, size_t len)
+static int in_range(const struct effects *fx, size_t from, size_t to, int db, const char *k,
+                    size_t len)
 {
     for (size_t i = from; i < to; i++)
-        if (same_key(&fx->v[i], k, len))
+        if (same_key(&fx->v[i], db, k, len))
             return 1;
     return 0;
 }
@@ -310,34 +389,62 @@ int effects_touched(const struct effects *fx, size_t from, size_t to, const stru
 {
     int flushed = 0;
     for (size_t i = from; i < to; i++)
-        flushed |= fx->v[i].kind == EFFECT_FLUSH;
+        flushed |= keyless(fx->v[i].kind);
     size_t mask = 0, *slots = NULL;
+    int *dbs = malloc(((size_t)op->argc + 1) * sizeof *dbs);
+    if (dbs)
+        op_arg_dbs(op, dbs);
     if ((to - from) * (size_t)op->argc > TOUCHED_PAIRS)
         slots = index_records(fx, from, to, &mask);
     for (int j = 0; j < op->argc; j++) {
         const char *k = op->argv[j];
         size_t len = op->lens[j];
-        int hit = slots ? indexed(fx, slots, mask, k, len) : in_range(fx, from, to, k, len);
+        /* Without memory for dbs, every argument counts as changed: a WATCH is dirtied
+         * too often, never too rarely. */
+        int hit = !dbs || (dbs[j] >= 0 && (slots ? indexed(fx, slots, mask, dbs[j], k, len)
+                                                 : in_range(fx, from, to, dbs[j], k, len)));
         out[j] = hit ? '1' : '0';
     }
     free(slots);
+    free(dbs);
     return flushed;
 }
 
+/* Whether (db, k) is alive through before (a view ending just before a keyless record):
+ * 1, 0 or -1. */
+static int alive_in(struct store *s, struct effects before, int db, const char *k, size_t len)
+{
+    struct effects_value v;
+    before.db = db;
+    return effects_lookup(s, &before, k, len, &v);
+}
+
 int effects_flushed(struct store *s, const struct effects *fx, size_t from, size_t to,
-                    size_t nkeys, char *const *keys, const size_t *lens, char *out)
+                    size_t nkeys, char *const *keys, const size_t *lens, const int *dbs,
+                    char *out)
 {
     memset(out, '0', nkeys);
     for (size_t f = from; f < to; f++) {
-        if (fx->v[f].kind != EFFECT_FLUSH)
+        const struct effect *e = &fx->v[f];
+        if (!keyless(e->kind))
             continue;
-        /* A view of fx that ends just before this FLUSH: its earlier records, then the
+        /* A view of fx that ends just before this record: its earlier records, then the
          * rounds under it, then the store. Only read, never cleared. */
         struct effects before = *fx;
         before.n = f;
         for (size_t i = 0; i < nkeys; i++) {
-            struct effects_value v;
-            int rc = out[i] == '1' ? 1 : effects_lookup(s, &before, keys[i], lens[i], &v);
+            int db = dbs ? dbs[i] : 0, rc = 0;
+            if (out[i] == '1')
+                continue;
+            if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == db))
+                rc = alive_in(s, before, db, keys[i], lens[i]);
+            else if (e->kind == EFFECT_SWAPDB && (db == e->db || db == (int)e->exp)) {
+                /* Redis 7: a watched key of either database is touched when it exists in
+                 * either. */
+                rc = alive_in(s, before, e->db, keys[i], lens[i]);
+                if (rc == 0)
+                    rc = alive_in(s, before, (int)e->exp, keys[i], lens[i]);
+            }
             if (rc < 0)
                 return -1;
             out[i] = rc == 1 ? '1' : '0';
@@ -367,11 +474,14 @@ int effects_empty(const struct effects *fx)
 
 static int apply_one(struct store *s, const struct effect *e)
 {
+    store_use_db(s, e->db);
     switch (e->kind) {
     case EFFECT_PUT: return store_put(s, e->k, e->klen, e->v, e->vlen, e->exp);
     case EFFECT_EXPIRE: return store_set_expire(s, e->k, e->klen, e->exp);
     case EFFECT_DEL: return store_del(s, e->k, e->klen);
     case EFFECT_FLUSH: return store_flush(s);
+    case EFFECT_FLUSHALL: return store_flush_all(s);
+    case EFFECT_SWAPDB: return store_swap_db(s, e->db, (int)e->exp);
     default: return -1;
     }
 }

@@ -19,6 +19,14 @@
  * effects_lookup() found in the store is valid only until the next store call, so a value
  * carried into a record (RENAME, COPY) is copied first.
  *
+ * Databases: every record carries the database it is in (fx->db when it was made: exec sets
+ * fx->db from the op's DB wrapper, exec.h), and a lookup asks for a key in fx->db. Newest
+ * first, a FLUSH of that database or a FLUSHALL hides everything older, and a SWAPDB(a, b)
+ * sends the lookup on in the other database: a key sought in a that meets SWAPDB(a, b) is
+ * sought in b below it, through the older records, the rounds under fx and finally the
+ * store (store_use_db). MOVE is a DEL in one database and a PUT in another; COPY ... DB n
+ * a PUT in n. effects_apply() sets the store's database per record.
+ *
  * Expiry: a key whose expiry time is set and lies before fx->now_ms (exp < now) is gone
  * for effects_lookup(), exactly as if it had been deleted, whether or not the background
  * sweep has removed it from the store yet; effects_lookup_raw() still sees it.
@@ -36,7 +44,9 @@ enum effect_kind {
     EFFECT_PUT,    /* k = v, with expiry exp (0: none) */
     EFFECT_EXPIRE, /* k keeps its value; its expiry becomes exp (k exists) */
     EFFECT_DEL,    /* k is deleted */
-    EFFECT_FLUSH,  /* every key is deleted */
+    EFFECT_FLUSH,  /* every key of database db is deleted */
+    EFFECT_FLUSHALL, /* every key of every database is deleted */
+    EFFECT_SWAPDB, /* databases db and exp swap their keys */
     EFFECT_KIND_MAX
 };
 
@@ -44,7 +54,8 @@ struct effect {
     enum effect_kind kind;
     const char *k, *v;
     size_t klen, vlen;
-    int64_t exp;
+    int64_t exp; /* EFFECT_SWAPDB: the second database */
+    int db;      /* the database the record is in (fx->db when made) */
 };
 
 struct effects_slot; /* effects.c: the key index */
@@ -56,7 +67,9 @@ struct effects {
      * PUT/DEL and newest EXPIRE per key, and the newest FLUSH) answers lookups: a scan per
      * lookup made evaluating a 1,000,000-SET EXEC quadratic (minutes on a replica). */
     struct effects_slot *ix;
-    size_t ix_mask, ix_used, ix_flush; /* ix_flush: newest FLUSH's index + 1, 0: none */
+    /* ix_flush: the index + 1 of the newest record that names no key (FLUSH, FLUSHALL,
+     * SWAPDB), 0: none. Below it a lookup scans (see lookup_indexed). */
+    size_t ix_mask, ix_used, ix_flush;
     /* The effects of the round prepared just before this one and not yet decided (NULL if
      * none): a round is evaluated on top of the rounds ahead of it in the pipeline. */
     const struct effects *under;
@@ -77,6 +90,10 @@ struct effects {
     /* Nonzero: a random seed (a read served by one replica, e.g. RANDOMKEY). Zero in a
      * round: whatever looks random is derived from the round, so every replica agrees. */
     uint64_t seed;
+    /* The database the op being evaluated works in (its DB wrapper, exec.h; 0 without
+     * one): lookups ask for keys there and new records are made there. Only the top
+     * layer's counts; the layers under it keep theirs in their records. */
+    int db;
 };
 
 /* The bound on what effects_alloc buffers of rounds prepared and undecided may hold, all
@@ -109,6 +126,13 @@ int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, s
 int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp);
 int effects_del(struct effects *fx, const char *k, size_t klen);
 int effects_flush(struct effects *fx);
+int effects_flush_all(struct effects *fx);
+int effects_swap_db(struct effects *fx, int a, int b);
+
+/* The database whose store rows lookups of fx->db reach below every layer: fx->db as the
+ * SWAPDB records of fx and the rounds under it send it on. *flushed is set when a FLUSH of
+ * it or a FLUSHALL hides the store on the way. */
+int effects_store_db(const struct effects *fx, int *flushed);
 
 /* n bytes that live as long as fx's records (NULL when out of memory, or past
  * effects_hold_limit in a bounded fx: then fx->over is set). */
@@ -118,21 +142,26 @@ int effects_own(struct effects *fx, struct op *op);
 
 /* Which of op's arguments name a key that the records v[from..to) of fx change (the range
  * one op recorded): out[j] = '1' if a PUT, EXPIRE or DEL record there is on a key equal to
- * op->argv[j], else '0', for j < op->argc (a FLUSH record names no key). Returns 1 if the
- * range holds a FLUSH, else 0; out is filled either way. Exact and deterministic (never
+ * op->argv[j] in the argument's database (the op's DB wrapper, or a TX sub-command's; 0
+ * without one), else '0', for j < op->argc (a FLUSH, FLUSHALL or SWAPDB record names no
+ * key; a DB wrapper's own two arguments are '0'). Returns 1 if the range holds one of
+ * those, else 0; out is filled either way. Exact and deterministic (never
  * fails): past a small size it indexes the records by hash, and without memory for the
  * index it compares every pair. */
 int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
                     char *out);
 
-/* Which of nkeys keys a FLUSH record in v[from..to) deleted: out[i] = '1' if keys[i] was
- * alive (at fx->now_ms) just before at least one of them, as seen through fx's records
- * before that FLUSH, the rounds under fx and the store; else '0'. A range without a FLUSH
- * gives all '0'. Returns 0, or -1 on a store error (out unusable). Costs one lookup per key
+/* Which of nkeys keys (keys[i] in database dbs[i]; dbs NULL: all in 0) a keyless record in
+ * v[from..to) touched, as Redis 7 dirties WATCHes: out[i] = '1' if keys[i] was alive (at
+ * fx->now_ms), just before a FLUSH of its database or a FLUSHALL, or, for a SWAPDB of its
+ * database and another, in either of them; seen through fx's records before that record,
+ * the rounds under fx and the store; else '0'. A range without such records gives all
+ * '0'. Returns 0, or -1 on a store error (out unusable). Costs one lookup per key
  * and FLUSH: the coordinator sends the keys only for a round that may flush while some
  * key is watched (TPC.PREPARE TOUCHED WATCHED, participant.h). */
 int effects_flushed(struct store *s, const struct effects *fx, size_t from, size_t to,
-                    size_t nkeys, char *const *keys, const size_t *lens, char *out);
+                    size_t nkeys, char *const *keys, const size_t *lens, const int *dbs,
+                    char *out);
 
 /* Drops the records made after the first n (an op that failed half-way). */
 void effects_truncate(struct effects *fx, size_t n);

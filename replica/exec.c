@@ -2,10 +2,12 @@
  * running it as part of a round (exec_op) or as a read (exec_read), and TX blocks.
  *
  * Each command file exports a table (cmd_string.h, cmd_bit.h, cmd_keys.h, cmd_keyspace.h,
- * cmd_object.h); lookup is a linear scan over them, hot commands first. exec_op() is the
- * one place that enforces the evaluator contract: the arity error is Redis's, a NULL
- * writer becomes a writer that discards, and the records of an op that replied with an
- * error are dropped.
+ * cmd_object.h); lookup is a linear scan over them, hot commands first. exec_op() is the one place that enforces
+ * the evaluator contract: the arity error is Redis's, a NULL writer becomes a writer that
+ * discards, and the records of an op that replied with an error are dropped. It is also
+ * where an op's database is found: a DB wrapper (op.h) sets fx->db for the command inside
+ * it (a TX's sub-commands carry their own wrappers), and a read runs in its wrapper's
+ * database.
  */
 #include "exec.h"
 
@@ -93,9 +95,21 @@ static const struct exec_cmd *find(const struct op *op)
     return NULL;
 }
 
+/* The command inside op's DB wrapper (a view into op's arguments) and its database, or op
+ * itself in database 0. */
+static struct op unwrap(const struct op *op, int *db)
+{
+    *db = 0;
+    if (op_db_wrapper(op->argc, op->argv, op->lens, db) == 0)
+        return (struct op){ .argc = op->argc - 2, .argv = op->argv + 2, .lens = op->lens + 2 };
+    return (struct op){ .argc = op->argc, .argv = op->argv, .lens = op->lens };
+}
+
 int exec_known(const struct op *op)
 {
-    return find(op) != NULL;
+    int db;
+    struct op inner = unwrap(op, &db);
+    return find(&inner) != NULL;
 }
 
 static int reads(const struct exec_cmd *cmd, const struct op *op)
@@ -106,8 +120,10 @@ static int reads(const struct exec_cmd *cmd, const struct op *op)
 
 int exec_is_read(const struct op *op)
 {
-    const struct exec_cmd *cmd = find(op);
-    return cmd && reads(cmd, op);
+    int db;
+    struct op inner = unwrap(op, &db);
+    const struct exec_cmd *cmd = find(&inner);
+    return cmd && reads(cmd, &inner);
 }
 
 static int discard(void *sink, const void *data, size_t len)
@@ -127,12 +143,34 @@ static int run(const struct exec_cmd *cmd, struct store *s, struct effects *fx,
     return rc;
 }
 
+/* DB n <command...>: the command, copied (its records and scratch space must live as long
+ * as fx's), evaluated with fx->db = n. */
+static int exec_in_db(struct store *s, struct effects *fx, const struct op *op, int db,
+                      struct resp_writer *w)
+{
+    struct op *sub = op_new(op->argc - 2, op->argv + 2, op->lens + 2);
+    if (!sub || effects_own(fx, sub) < 0) {
+        op_free(sub);
+        return exec_error(w, EXEC_ERR_OOM);
+    }
+    int was = fx->db;
+    fx->db = db;
+    const struct exec_cmd *cmd = find(sub);
+    int rc = cmd && !op_is(sub, "tx") ? run(cmd, s, fx, sub, w)
+                                      : exec_error(w, "ERR unknown write op");
+    fx->db = was;
+    return rc;
+}
+
 int exec_op(struct store *s, struct effects *fx, const struct op *op, struct resp_writer *w)
 {
     struct resp_writer none = { discard, NULL, 2 };
     const struct exec_cmd *cmd = find(op);
+    int db;
     if (!w)
         w = &none;
+    if (op_db_wrapper(op->argc, op->argv, op->lens, &db) == 0)
+        return exec_in_db(s, fx, op, db, w);
     if (!cmd)
         return exec_error(w, "ERR unknown write op");
     return run(cmd, s, fx, op, w);
@@ -141,11 +179,14 @@ int exec_op(struct store *s, struct effects *fx, const struct op *op, struct res
 int exec_read(struct store *s, int64_t now_ms, uint64_t seed, const struct op *op,
               struct resp_writer *w)
 {
-    const struct exec_cmd *cmd = find(op);
-    if (!cmd || !reads(cmd, op))
-        return exec_errorf(w, "ERR '%.64s' is not a read command", op->argc ? op->argv[0] : "");
-    struct effects fx = { .now_ms = now_ms, .seed = seed ? seed : 1 };
-    int rc = run(cmd, s, &fx, op, w);
+    int db;
+    struct op inner = unwrap(op, &db);
+    const struct exec_cmd *cmd = find(&inner);
+    if (!cmd || !reads(cmd, &inner))
+        return exec_errorf(w, "ERR '%.64s' is not a read command",
+                           inner.argc ? inner.argv[0] : "");
+    struct effects fx = { .now_ms = now_ms, .seed = seed ? seed : 1, .db = db };
+    int rc = run(cmd, s, &fx, &inner, w);
     effects_clear(&fx);
     return rc;
 }

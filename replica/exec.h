@@ -28,6 +28,16 @@
  * coordinator's WATCH relies on it: the TOUCHED vote (participant.h) reports which keys an
  * op changed from its records.
  *
+ * Databases: an op of database n != 0 comes wrapped, `DB n <command...>` (op.h), in a round
+ * and in a read alike; exec_op() evaluates the command with fx->db = n, so its lookups and
+ * records are in database n (effects.h). An op without a wrapper is in database 0, as every
+ * op was before databases existed, so old vote logs replay unchanged. A TX is never
+ * wrapped: each of its sub-commands carries its own wrapper, which is how a SELECT inside
+ * MULTI reaches the replicas (the coordinator wraps the commands queued after it). MOVE,
+ * SWAPDB and COPY ... DB name databases in their arguments; the replicas accept any in
+ * 0 .. OP_DB_LIMIT - 1, and the coordinator, which knows the `databases` setting, turns a
+ * number past it into -1 so the replicas answer "DB index is out of range" as Redis does.
+ *
  * A TX op is a MULTI/EXEC block: `TX n {argc arg...}*n`. Its sub-commands run in order,
  * atomically within the round, reads included (GET sees the TX's own earlier writes), and
  * its result is the array of their results, as EXEC returns it. A sub-command's error

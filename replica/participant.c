@@ -592,6 +592,8 @@ struct prepare_flags {
     size_t nkeys;
     char *const *keys;  /* the request's own memory */
     const size_t *lens;
+    char *const *dbs;   /* DBS d...: the keys' databases (NULL: all in 0) */
+    const size_t *dblens;
     int skip;           /* arguments the flags take */
 };
 
@@ -601,8 +603,10 @@ static int is_word(const struct resp_request *req, int i, const char *word)
     return req->argc > i && req->lens[i] == n && strncasecmp(req->argv[i], word, n) == 0;
 }
 
-/* Parses "[TOUCHED [WATCHED n key...]]" after the command name into f. Returns 0, or -1
- * when the WATCHED list is malformed (its count is not a number or exceeds what follows). */
+/* Parses "[TOUCHED [WATCHED n key... [DBS db...]]]" after the command name into f (DBS
+ * lists n databases, one per key, when a watched key is not in database 0). Returns 0, or
+ * -1 when the WATCHED list is malformed (its count is not a number or exceeds what
+ * follows). */
 static int parse_flags(const struct resp_request *req, struct prepare_flags *f)
 {
     uint64_t n;
@@ -620,7 +624,35 @@ static int parse_flags(const struct resp_request *req, struct prepare_flags *f)
     f->keys = req->argv + 4;
     f->lens = req->lens + 4;
     f->skip = 3 + (int)n;
+    if (is_word(req, 4 + (int)n, "dbs")) {
+        if ((uint64_t)(req->argc - 5) < 2 * n)
+            return -1;
+        f->dbs = req->argv + 5 + n;
+        f->dblens = req->lens + 5 + n;
+        f->skip += 1 + (int)n;
+    }
     return 0;
+}
+
+/* f's DBS list as numbers, into a new array (NULL when there is none). Sets *bad when a
+ * database is not a number in range or memory is short. */
+static int *watched_dbs(const struct prepare_flags *f, int *bad)
+{
+    *bad = 0;
+    if (!f->dbs)
+        return NULL;
+    int *dbs = malloc((f->nkeys + 1) * sizeof *dbs);
+    for (size_t i = 0; dbs && i < f->nkeys; i++) {
+        uint64_t d;
+        if (util_parse_u64(f->dbs[i], f->dblens[i], &d) < 0 || d >= OP_DB_LIMIT) {
+            free(dbs);
+            dbs = NULL;
+            break;
+        }
+        dbs[i] = (int)d;
+    }
+    *bad = dbs == NULL;
+    return dbs;
 }
 
 /* The TOUCHED vote element, one string per op (marks[i]..marks[i + 1] is op i's range of
@@ -636,7 +668,9 @@ static const char *write_touched(struct participant *p, const struct round *r,
                                  struct record_buf *out)
 {
     struct resp_writer w = { record_buf_sink, out, 2 };
-    int maxargc = 1;
+    int bad, *dbs = watched_dbs(f, &bad), maxargc = 1;
+    if (bad)
+        return "bad DBS list";
     for (int i = 0; i < r->nops; i++)
         maxargc = r->ops[i]->argc > maxargc ? r->ops[i]->argc : maxargc;
     char *s = malloc(2 + f->nkeys + (size_t)maxargc);
@@ -650,8 +684,9 @@ static const char *write_touched(struct participant *p, const struct round *r,
             rc = resp_write_bulk(&w, "F", 1);
         } else {
             if (effects_flushed(p->store, &r->fx, marks[i], marks[i + 1], f->nkeys, f->keys,
-                                f->lens, s + 1) < 0) {
+                                f->lens, dbs, s + 1) < 0) {
                 free(s);
+                free(dbs);
                 return "can't read the store";
             }
             s[0] = 'F';
@@ -660,6 +695,7 @@ static const char *write_touched(struct participant *p, const struct round *r,
         }
     }
     free(s);
+    free(dbs);
     return rc < 0 ? "out of memory" : NULL;
 }
 

@@ -7,7 +7,7 @@
  * code. peer.c turns the coordinator's requests into the calls below. The coordinator
  * drives it with these requests, each answered into a resp_writer:
  *
- *   TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now_ms nops {argc arg...}*nops
+ *   TPC.PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now_ms nops {argc arg...}*nops
  *                                            evaluate the ops (at the coordinator's
  *                                            clock now_ms), log PREPARED, vote:
  *                                  *3 +YES :durable $<the nops results, each a RESP2 reply,
@@ -19,7 +19,10 @@
  *                                  for one that flushed a database holding a key, $"F", or
  *                                  with WATCHED $"F<n bits>|<argc bits>": bit i '1' if the
  *                                  listed key i was alive just before one of the op's
- *                                  flushes, then the per-argument string as above.
+ *                                  flushes (or, for SWAPDB, in either database), then the
+ *                                  per-argument string as above. DBS lists the keys'
+ *                                  databases (n of them; absent: all 0). An op of database
+ *                                  n != 0 is wrapped as DB n <command...> (op.h).
  *                                  The flags are not logged: the PREPARE record is the same
  *                                  with or without them.
  *   TPC.COMMIT rid                           log COMMIT, apply the round to SQLite, :durable

@@ -138,18 +138,23 @@ static int add_expired(void *ctx, const struct store_row *row)
     return resp_write_bulk(&bw, row->k, row->klen) < 0;
 }
 
-/* TPC.EXPIRED now_ms limit: up to limit keys whose expiry has passed at now_ms, for the
- * coordinator's background sweep (which deletes them through a round). */
+/* TPC.EXPIRED now_ms limit [db]: up to limit keys of database db (0 if absent) whose expiry
+ * has passed at now_ms, for the coordinator's background sweep (which deletes them through
+ * a round, and visits the databases in turn). */
 static void cmd_expired(struct peer_ctx *x, const struct resp_request *req,
                         struct resp_writer *w)
 {
     int64_t now, limit;
-    if (util_parse_i64(req->argv[1], req->lens[1], &now) < 0 ||
-        util_parse_i64(req->argv[2], req->lens[2], &limit) < 0 || limit < 0) {
+    uint64_t db = 0;
+    if (req->argc > 4 || util_parse_i64(req->argv[1], req->lens[1], &now) < 0 ||
+        util_parse_i64(req->argv[2], req->lens[2], &limit) < 0 || limit < 0 ||
+        (req->argc == 4 && (util_parse_u64(req->argv[3], req->lens[3], &db) < 0 ||
+                            db >= OP_DB_LIMIT))) {
         resp_write_error(w, "ERR bad arguments for TPC.EXPIRED");
         return;
     }
     struct expired_keys e = { w, { 0 }, 0 };
+    store_use_db(participant_store(x->p), (int)db);
     if (store_expired(participant_store(x->p), now, limit, add_expired, &e) < 0) {
         resp_write_error(w, "ERR storage error");
     } else {
@@ -320,9 +325,9 @@ static const struct peer_cmd {
     { "tpc.hello", -1, cmd_hello, NULL },
     { "tpc.durable", 1, cmd_durable, NULL },
     { "tpc.read", -3, cmd_read, NULL },
-    { "tpc.expired", 3, cmd_expired, NULL },
+    { "tpc.expired", -3, cmd_expired, NULL },
     { "tpc.mread", -3, cmd_mread, NULL },
-    { "tpc.dump", 3, cmd_dump, NULL },
+    { "tpc.dump", -3, cmd_dump, NULL },
     { "tpc.restore", -2, cmd_restore, "ERR TPC.RESTORE" },
     { "tpc.identify", 3, cmd_identify, "ERR TPC.IDENTIFY" },
     { "tpc.notice", -2, cmd_notice, NULL },

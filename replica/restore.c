@@ -2,7 +2,10 @@
  *
  * The coordinator's full resync of a replica that lost data goes through here: DUMP reads
  * the source's rows a chunk at a time in SCAN order (store_scan's cursor contract), RESTORE
- * BEGIN / ROWS / END rebuild the target's store from them. peer.c routes the requests and
+ * BEGIN / ROWS / END rebuild the target's store from them. Numbered databases are copied
+ * one after another: `TPC.DUMP cursor count db` reads database db (0 without it), and
+ * `TPC.RESTORE DBROWS db k v exp ...` writes rows into it (ROWS: database 0); BEGIN empties
+ * every database. peer.c routes the requests and
  * applies the session fence to TPC.RESTORE; this file reaches into the participant through
  * participant_internal.h, because a resync moves the marks (applied, committed, durable)
  * in ways no round does: P6 and P7 in participant.c's opening comment say how.
@@ -34,6 +37,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "op.h"
 #include "participant.h"
 #include "participant_internal.h"
 #include "record.h"
@@ -108,10 +112,25 @@ static int dump_chunk(struct store *st, uint64_t cursor, int64_t count, struct r
     return rc < 0 || d.failed ? -1 : 0;
 }
 
+/* Database n from argv[i], into *db: 0, or -1 (not a database number). */
+static int parse_db(const struct resp_request *req, int i, int *db)
+{
+    uint64_t n;
+    if (util_parse_u64(req->argv[i], req->lens[i], &n) < 0 || n >= OP_DB_LIMIT)
+        return -1;
+    *db = (int)n;
+    return 0;
+}
+
 void restore_dump(struct participant *p, const struct resp_request *req, struct resp_writer *w)
 {
     uint64_t cursor;
     int64_t count;
+    int db = 0;
+    if (req->argc > 4 || (req->argc == 4 && parse_db(req, 3, &db) < 0)) {
+        resp_write_error(w, "ERR bad database");
+        return;
+    }
     if (util_parse_u64(req->argv[1], req->lens[1], &cursor) < 0) {
         resp_write_error(w, "ERR invalid cursor");
         return;
@@ -129,6 +148,7 @@ void restore_dump(struct participant *p, const struct resp_request *req, struct 
     struct record_buf rows = { 0 };
     size_t n;
     uint64_t next;
+    store_use_db(p->store, db);
     if (dump_chunk(p->store, cursor, count, &rows, &n, &next) < 0) {
         LOG_WARNING("TPC.DUMP from cursor %llu failed: %s", (unsigned long long)cursor,
                     store_error(p->store));
@@ -167,7 +187,7 @@ static int set_applied(struct participant *p, uint64_t rid, const struct restore
     struct store *st = p->store;
     if (store_begin(st) < 0)
         return -1;
-    if ((x->flush && store_flush(st) < 0) ||
+    if ((x->flush && store_flush_all(st) < 0) ||
         (x->set_identity && store_set_identity(st, x->cluster, x->replica) < 0) ||
         store_set_applied(st, rid) < 0 || store_commit(st) < 0) {
         store_rollback(st);
@@ -222,16 +242,17 @@ static void restore_begin(struct participant *p, struct resp_writer *w)
     resp_write_simple(w, "OK");
 }
 
-/* ROWS k v exp ...: argv[2..argc) in triples, validated whole before anything is written. */
-static void restore_rows(struct participant *p, const struct resp_request *req,
-                         struct resp_writer *w)
+/* ROWS k v exp ... (database 0) or DBROWS db k v exp ...: argv[first..argc) in triples,
+ * validated whole before anything is written. */
+static void restore_rows(struct participant *p, const struct resp_request *req, int first,
+                         int db, struct resp_writer *w)
 {
-    int nargs = req->argc - 2;
+    int nargs = req->argc - first;
     if (nargs <= 0 || nargs % 3 != 0) {
         resp_write_error(w, "ERR wrong number of arguments for 'tpc.restore' command");
         return;
     }
-    for (int i = 4; i < req->argc; i += 3) {
+    for (int i = first + 2; i < req->argc; i += 3) {
         int64_t exp;
         if (util_parse_i64(req->argv[i], req->lens[i], &exp) < 0 || exp < 0) {
             resp_write_error(w, "ERR bad expiry");
@@ -239,7 +260,8 @@ static void restore_rows(struct participant *p, const struct resp_request *req,
         }
     }
     int rc = store_begin(p->store);
-    for (int i = 2; rc == 0 && i < req->argc; i += 3) {
+    store_use_db(p->store, db);
+    for (int i = first; rc == 0 && i < req->argc; i += 3) {
         int64_t exp;
         util_parse_i64(req->argv[i + 2], req->lens[i + 2], &exp); /* checked above */
         rc = store_put(p->store, req->argv[i], req->lens[i], req->argv[i + 1],
@@ -314,7 +336,13 @@ void restore_command(struct participant *p, const struct resp_request *req,
     if (is_sub(req, "begin") && req->argc == 2) {
         restore_begin(p, w);
     } else if (is_sub(req, "rows")) {
-        restore_rows(p, req, w);
+        restore_rows(p, req, 2, 0, w);
+    } else if (is_sub(req, "dbrows")) {
+        int db;
+        if (req->argc < 3 || parse_db(req, 2, &db) < 0)
+            resp_write_error(w, "ERR bad database");
+        else
+            restore_rows(p, req, 3, db, w);
     } else if (is_sub(req, "end")) {
         restore_end(p, req, w);
     } else if (is_sub(req, "begin")) {

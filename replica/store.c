@@ -22,30 +22,43 @@
 
 #include "log.h"
 
-enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_SET_APPLIED,
-                  ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
+enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL, ST_SWAP_OUT,
+                  ST_SWAP_IN, ST_SWAP_BACK, ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT,
+                  ST_COUNT_ALIVE, ST_COUNT_DB, ST_NEXT_DB, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
                   ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
                   ST_MAX };
 
-/* Rows are found by (h, k), the primary key: the caller's key is hashed in C and bound as
- * h, so every statement uses the primary key and no secondary index is maintained on the
- * write path (only the small partial index on rows with a TTL). */
+/* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
+ * as h, so every statement uses the primary key and no secondary index is maintained on the
+ * write path (only the small partial index on rows with a TTL). ?9 is always the
+ * database, bound from struct store's db (bind_db) and nowhere else. */
 static const char *const stmt_sql[ST_MAX] = {
-    [ST_GET] = "SELECT v, exp FROM kv WHERE h = ?2 AND k = ?1",
-    [ST_PUT] = "INSERT INTO kv(k, v, exp, h) VALUES (?1, ?2, ?3, ?4) "
-               "ON CONFLICT(h, k) DO UPDATE SET v = ?2, exp = ?3",
-    [ST_SET_EXPIRE] = "UPDATE kv SET exp = ?2 WHERE h = ?3 AND k = ?1",
-    [ST_DEL] = "DELETE FROM kv WHERE h = ?2 AND k = ?1",
-    [ST_FLUSH] = "DELETE FROM kv",
+    [ST_GET] = "SELECT v, exp FROM kv WHERE db = ?9 AND h = ?2 AND k = ?1",
+    [ST_PUT] = "INSERT INTO kv(db, k, v, exp, h) VALUES (?9, ?1, ?2, ?3, ?4) "
+               "ON CONFLICT(db, h, k) DO UPDATE SET v = ?2, exp = ?3",
+    [ST_SET_EXPIRE] = "UPDATE kv SET exp = ?2 WHERE db = ?9 AND h = ?3 AND k = ?1",
+    [ST_DEL] = "DELETE FROM kv WHERE db = ?9 AND h = ?2 AND k = ?1",
+    [ST_FLUSH] = "DELETE FROM kv WHERE db = ?9",
+    [ST_FLUSH_ALL] = "DELETE FROM kv",
+    /* SWAPDB in three steps through db -1 (never a real database): one UPDATE swapping
+     * both values would meet the primary key half-way when both databases hold a key. */
+    [ST_SWAP_OUT] = "UPDATE kv SET db = -1 WHERE db = ?1",
+    [ST_SWAP_IN] = "UPDATE kv SET db = ?1 WHERE db = ?2",
+    [ST_SWAP_BACK] = "UPDATE kv SET db = ?2 WHERE db = -1",
     [ST_SET_APPLIED] = "INSERT INTO meta(name, value) VALUES ('applied_round', ?1) "
                        "ON CONFLICT(name) DO UPDATE SET value = ?1",
     [ST_GET_APPLIED] = "SELECT value FROM meta WHERE name = 'applied_round'",
     [ST_COUNT] = "SELECT count(*) FROM kv",
-    [ST_COUNT_ALIVE] = "SELECT count(*) FROM kv WHERE exp = 0 OR exp >= ?1",
-    [ST_DIGEST] = "SELECT k, v, exp FROM kv",
-    [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE h >= ?1 ORDER BY h, k LIMIT ?2",
-    [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE h = ?1 AND k > ?2 ORDER BY k",
-    [ST_EXPIRED] = "SELECT k, exp, h FROM kv WHERE exp > 0 AND exp < ?1 LIMIT ?2",
+    [ST_COUNT_ALIVE] = "SELECT count(*) FROM kv WHERE db = ?9 AND (exp = 0 OR exp >= ?1)",
+    [ST_COUNT_DB] = "SELECT db, count(*), count(NULLIF(exp, 0)), "
+                    "coalesce(sum(CASE WHEN exp > 0 THEN exp - ?1 ELSE 0 END), 0) "
+                    "FROM kv WHERE exp = 0 OR exp >= ?1 GROUP BY db ORDER BY db",
+    [ST_NEXT_DB] = "SELECT db FROM kv WHERE db >= ?1 ORDER BY db LIMIT 1",
+    [ST_DIGEST] = "SELECT k, v, exp, db FROM kv",
+    [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h >= ?1 ORDER BY h, k LIMIT ?2",
+    [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE db = ?9 AND h = ?1 AND k > ?2 ORDER BY k",
+    [ST_EXPIRED] = "SELECT k, exp, h, db FROM kv WHERE exp > 0 AND exp < ?1 AND db = ?9 "
+                   "LIMIT ?2",
     [ST_SET_META] = "INSERT INTO meta(name, value) VALUES (?1, ?2) "
                     "ON CONFLICT(name) DO UPDATE SET value = ?2",
     [ST_GET_IDENTITY] = "SELECT name, value FROM meta WHERE name IN ('cluster_id', 'replica_id')",
@@ -61,11 +74,12 @@ struct store {
     int memory;         /* an in-memory database (store_open_memory) */
     unsigned char *image; /* memory store: its database as of the last store_checkpoint */
     size_t image_len;     /* (sqlite3_serialize; NULL: never checkpointed) */
+    int cur_db;           /* the database every kv statement works in (store_use_db) */
 };
 
 #define KV_TABLE(name)                                                                     \
-    "CREATE TABLE " name "(k BLOB NOT NULL, v BLOB NOT NULL, exp INTEGER NOT NULL DEFAULT 0," \
-    " h INTEGER NOT NULL, PRIMARY KEY(h, k)) WITHOUT ROWID;"
+    "CREATE TABLE " name "(db INTEGER NOT NULL DEFAULT 0, k BLOB NOT NULL, v BLOB NOT NULL," \
+    " exp INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL, PRIMARY KEY(db, h, k)) WITHOUT ROWID;"
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -107,11 +121,11 @@ static void sql_key_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, (sqlite3_int64)store_key_hash(k ? k : "", klen));
 }
 
-/* kv's columns: *exists, and whether it has exp and the (h, k) primary key. */
+/* kv's columns: *exists, and whether it has exp and the (db, h, k) primary key. */
 static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
 {
     sqlite3_stmt *st;
-    int h_first = 0, k_second = 0;
+    int db_first = 0, h_second = 0, k_third = 0;
     *exists = *has_exp = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA table_info(kv)", -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -120,17 +134,19 @@ static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
         int pk = sqlite3_column_int(st, 5);
         *exists = 1;
         *has_exp |= strcmp(name, "exp") == 0;
-        h_first |= strcmp(name, "h") == 0 && pk == 1;
-        k_second |= strcmp(name, "k") == 0 && pk == 2;
+        db_first |= strcmp(name, "db") == 0 && pk == 1;
+        h_second |= strcmp(name, "h") == 0 && pk == 2;
+        k_third |= strcmp(name, "k") == 0 && pk == 3;
     }
     sqlite3_finalize(st);
-    *current = h_first && k_second;
+    *current = db_first && h_second && k_third;
     return 0;
 }
 
-/* Creates kv, or rebuilds one from an older shape (kv(k PRIMARY KEY, v [, exp, h])) into
- * the current one, in one transaction: every row keeps its value and expiry and gets its
- * h. */
+/* Creates kv, or rebuilds one from an older shape (kv(k PRIMARY KEY, v), or
+ * kv(k, v, exp, h) keyed by (h, k), from before numbered databases) into the current one,
+ * in one transaction: every row keeps its value and expiry, gets its h, and lands in
+ * database 0 (the only one older versions had). */
 static int migrate(sqlite3 *db, const char *path)
 {
     int exists, has_exp, current;
@@ -143,7 +159,7 @@ static int migrate(sqlite3 *db, const char *path)
     char sql[1024];
     snprintf(sql, sizeof sql,
              "BEGIN;" KV_TABLE("kv_new")
-             "INSERT INTO kv_new(k, v, exp, h) SELECT k, v, %s, twopc_key_hash(k) FROM kv;"
+             "INSERT INTO kv_new(db, k, v, exp, h) SELECT 0, k, v, %s, twopc_key_hash(k) FROM kv;"
              "DROP TABLE kv;"
              "ALTER TABLE kv_new RENAME TO kv;"
              "COMMIT;", has_exp ? "exp" : "0");
@@ -154,7 +170,8 @@ static int migrate(sqlite3 *db, const char *path)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
-    LOG_NOTICE("store %s: migrated kv to the schema with expiry times and SCAN order", path);
+    LOG_NOTICE("store %s: migrated kv to the schema with expiry times, SCAN order and "
+               "numbered databases (every key in database 0)", path);
     return 0;
 }
 
@@ -285,6 +302,22 @@ static int run(struct store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Binds ?9, the database, in st: every statement on kv that names one takes it from here. */
+static void bind_db(struct store *s, sqlite3_stmt *st)
+{
+    sqlite3_bind_int(st, 9, s->cur_db);
+}
+
+void store_use_db(struct store *s, int db)
+{
+    s->cur_db = db;
+}
+
+int store_db(const struct store *s)
+{
+    return s->cur_db;
+}
+
 /* A blob column; never NULL (SQLite returns NULL for a zero-length blob). */
 static const char *column_blob(sqlite3_stmt *st, int col, size_t *len)
 {
@@ -297,6 +330,7 @@ int store_get(struct store *s, const char *k, size_t klen, struct store_row *row
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_GET];
+    bind_db(s, st);
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
     int rc = sqlite3_step(st);
@@ -306,6 +340,7 @@ int store_get(struct store *s, const char *k, size_t klen, struct store_row *row
         row->v = column_blob(st, 0, &row->vlen);
         row->exp = sqlite3_column_int64(st, 1);
         row->h = 0; /* not read: callers that need it hash the key */
+        row->db = s->cur_db;
         s->last = st;
         return 1;
     }
@@ -336,6 +371,7 @@ int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_PUT];
+    bind_db(s, st);
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     /* An empty value must be stored as a zero-length blob, not NULL. */
     sqlite3_bind_blob64(st, 2, vlen ? v : "", vlen, SQLITE_STATIC);
@@ -348,6 +384,7 @@ int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp)
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_SET_EXPIRE];
+    bind_db(s, st);
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, exp);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)store_key_hash(k, klen));
@@ -358,6 +395,7 @@ int store_del(struct store *s, const char *k, size_t klen)
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_DEL];
+    bind_db(s, st);
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
     return run(s, st);
@@ -366,7 +404,29 @@ int store_del(struct store *s, const char *k, size_t klen)
 int store_flush(struct store *s)
 {
     release_last(s);
+    bind_db(s, s->st[ST_FLUSH]);
     return run(s, s->st[ST_FLUSH]);
+}
+
+int store_flush_all(struct store *s)
+{
+    release_last(s);
+    return run(s, s->st[ST_FLUSH_ALL]);
+}
+
+int store_swap_db(struct store *s, int a, int b)
+{
+    release_last(s);
+    if (a == b)
+        return 0;
+    sqlite3_bind_int(s->st[ST_SWAP_OUT], 1, a);
+    sqlite3_bind_int(s->st[ST_SWAP_IN], 1, a);
+    sqlite3_bind_int(s->st[ST_SWAP_IN], 2, b);
+    sqlite3_bind_int(s->st[ST_SWAP_BACK], 2, b);
+    return run(s, s->st[ST_SWAP_OUT]) == 0 && run(s, s->st[ST_SWAP_IN]) == 0 &&
+                   run(s, s->st[ST_SWAP_BACK]) == 0
+               ? 0
+               : -1;
 }
 
 int store_set_applied(struct store *s, uint64_t rid)
@@ -480,7 +540,40 @@ int64_t store_count_alive(struct store *s, int64_t now_ms)
 {
     release_last(s);
     sqlite3_bind_int64(s->st[ST_COUNT_ALIVE], 1, now_ms);
+    bind_db(s, s->st[ST_COUNT_ALIVE]);
     return count(s, s->st[ST_COUNT_ALIVE]);
+}
+
+int store_next_db(struct store *s, int from, int *db)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_NEXT_DB];
+    sqlite3_bind_int(st, 1, from);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *db = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_COUNT_DB];
+    sqlite3_bind_int64(st, 1, now_ms);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_db_stats d = { sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
+                                    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3) };
+        if (fn(ctx, &d) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Steps st (columns k, exp, h), calling fn per row. Returns the number of rows visited
@@ -497,6 +590,7 @@ static int64_t visit(sqlite3_stmt *st, store_visit_fn fn, void *ctx, int *stoppe
         row->vlen = 0;
         row->exp = sqlite3_column_int64(st, 1);
         row->h = (uint64_t)sqlite3_column_int64(st, 2);
+        row->db = sqlite3_column_count(st) > 3 ? sqlite3_column_int(st, 3) : 0;
         n++;
         *stopped = fn(ctx, row) != 0;
     }
@@ -539,6 +633,7 @@ static int remember_last(void *ctx, const struct store_row *row)
 static int visit_ties(struct store *s, struct scan_ctx *sc)
 {
     sqlite3_stmt *st = s->st[ST_SCAN_TIES];
+    bind_db(s, st);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)sc->lasth);
     sqlite3_bind_blob64(st, 2, sc->lastk ? sc->lastk : "", sc->lastlen, SQLITE_STATIC);
     int stopped;
@@ -555,6 +650,7 @@ int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn,
     if (from > INT64_MAX)
         return 0; /* past every h */
     sqlite3_stmt *st = s->st[ST_SCAN];
+    bind_db(s, st);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
     sqlite3_bind_int64(st, 2, limit);
     struct scan_ctx sc = { fn, ctx, NULL, 0, 0, 0, 0 };
@@ -576,6 +672,7 @@ int store_expired(struct store *s, int64_t now_ms, int64_t limit, store_visit_fn
 {
     release_last(s);
     sqlite3_stmt *st = s->st[ST_EXPIRED];
+    bind_db(s, st);
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, limit);
     int stopped;
@@ -593,7 +690,10 @@ int store_digest(struct store *s, char *out)
         size_t kl, vl;
         const char *k = column_blob(st, 0, &kl), *v = column_blob(st, 1, &vl);
         int64_t exp = sqlite3_column_int64(st, 2);
+        int db = sqlite3_column_int(st, 3);
         uint64_t h = fnv1a(0xcbf29ce484222325ULL, &kl, sizeof kl);
+        if (db != 0) /* database 0's rows hash as they did before numbered databases */
+            h = fnv1a(h, &db, sizeof db);
         h = fnv1a(h, k, kl);
         h = fnv1a(h, v, vl);
         if (exp != 0) /* keys without a TTL hash as they did before expiry existed */

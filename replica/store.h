@@ -1,12 +1,16 @@
 /* store.h -- the replica's committed data in SQLite. The only module that calls sqlite3_*.
  *
  * Schema:
- *     kv(k BLOB, v BLOB, exp INTEGER, h INTEGER, PRIMARY KEY(h, k)) WITHOUT ROWID,
- *         with a partial index on exp (only the rows that have a TTL);
+ *     kv(db INTEGER, k BLOB, v BLOB, exp INTEGER, h INTEGER, PRIMARY KEY(db, h, k))
+ *         WITHOUT ROWID, with a partial index on exp (only the rows that have a TTL);
  *     meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL).
- * kv holds every committed key: its value, its absolute expiry time in Unix milliseconds
- * (0: none) and h = store_key_hash(k), the key's position in SCAN order; rows are found by
- * (h, k), h computed here from the key. meta holds 'applied_round', the id of the last
+ * kv holds every committed key: its database (Redis's SELECT number), its value, its
+ * absolute expiry time in Unix milliseconds (0: none) and h = store_key_hash(k), the key's
+ * position in SCAN order; rows are found by (db, h, k), h computed here from the key and
+ * db from the store's current database: store_use_db() sets it, and every function on keys
+ * below (get, put, set_expire, del, flush, count_alive, scan, expired) works in it alone.
+ * Functions on the whole data (store_flush_all, store_swap_db, store_count, store_keyspace,
+ * store_digest) see every database. meta holds 'applied_round', the id of the last
  * round whose effects are in kv. Both change in the same SQLite transaction, so after a
  * crash kv and applied_round always agree, and replaying the vote log skips every round up
  * to applied_round (replay is idempotent). meta also holds the replica's identity, rows
@@ -15,8 +19,9 @@
  * data, so a wiped folder has none and a folder copied from another replica or cluster
  * names that one (the coordinator tells them apart at TPC.HELLO). A database from before
  * identities has neither row: no identity. A database whose kv has an older shape
- * (kv(k PRIMARY KEY, v), from before expiry) is migrated when it is opened: the table is
- * rebuilt in one transaction, every row keeping its value.
+ * (kv(k PRIMARY KEY, v), from before expiry, or kv keyed by (h, k), from before numbered
+ * databases) is migrated when it is opened: the table is rebuilt in one transaction, every
+ * row keeping its value and expiry, in database 0.
  *
  * Expired keys are rows like any other here: whether a key is alive at some instant is
  * decided by the caller (exec), which compares exp with the round's clock. They leave kv
@@ -52,6 +57,7 @@ struct store_row {
     size_t klen, vlen;
     int64_t exp; /* absolute expiry, Unix ms; 0: none */
     uint64_t h;  /* store_key_hash(k) */
+    int db;      /* the row's database */
 };
 
 /* Called for each row a scan visits; a nonzero return stops the scan. It must not call
@@ -91,6 +97,11 @@ int store_room(struct store *s, uint64_t need, char *cause, size_t causelen);
  * and across restarts (a SCAN cursor names a position, whichever replica serves it). */
 uint64_t store_key_hash(const char *k, size_t klen);
 
+/* Sets the database the key functions work in (0 when opened); store_db() returns it.
+ * Callers set it before each use: the store keeps whatever was set last. */
+void store_use_db(struct store *s, int db);
+int store_db(const struct store *s);
+
 /* 1 found (row filled; valid until the next store call), 0 missing, -1 error. */
 int store_get(struct store *s, const char *k, size_t klen, struct store_row *row);
 
@@ -101,8 +112,13 @@ int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t
 /* Changes the expiry of k, if k is there. */
 int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp);
 int store_del(struct store *s, const char *k, size_t klen);
-/* Deletes every key. */
+/* Deletes every key of the current database. */
 int store_flush(struct store *s);
+/* Deletes every key of every database. */
+int store_flush_all(struct store *s);
+/* Swaps databases a and b (SWAPDB): three UPDATEs over both databases' rows, O(rows) --
+ * acceptable for a rare administrative command, and what keeps (db, h, k) the only key. */
+int store_swap_db(struct store *s, int a, int b);
 int store_set_applied(struct store *s, uint64_t rid);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
@@ -126,22 +142,40 @@ int store_set_identity(struct store *s, uint64_t cluster, uint64_t replica);
 int store_checkpoint(struct store *s);
 /* Number of rows (expired or not), or -1. */
 int64_t store_count(struct store *s);
-/* Number of keys alive at now_ms (no expiry, or exp >= now_ms), or -1. */
+/* Number of keys of the current database alive at now_ms (no expiry, or exp >= now_ms),
+ * or -1. */
 int64_t store_count_alive(struct store *s, int64_t now_ms);
 
-/* Visits rows in (h, k) order, starting at the first with h >= from: at most limit rows
- * (limit < 0: no limit), and when limit is reached, also every further row with the same
- * h as the last one, so a cursor that resumes at last h + 1 never skips a row. Sets *more
- * when the limit was reached (rows may remain) and *last to the last row's h. Returns 0, or
- * -1 on error. */
+/* The lowest database >= from that has a row (expired or not): 1 with *db, 0 if none, -1
+ * on error. One index seek: FLUSHALL visits the databases holding rows this way. */
+int store_next_db(struct store *s, int from, int *db);
+
+/* INFO keyspace's numbers at now_ms, per database that has a key alive, in database
+ * order: the keys alive, how many of them have a TTL, and the sum of those TTLs (ms left).
+ * fn is called once per such database (a nonzero return stops; it must not call the
+ * store). Returns 0 or -1. */
+struct store_db_stats {
+    int db;
+    int64_t keys, expires, ttl_sum;
+};
+typedef int (*store_db_fn)(void *ctx, const struct store_db_stats *d);
+int store_keyspace(struct store *s, int64_t now_ms, store_db_fn fn, void *ctx);
+
+/* Visits the current database's rows in (h, k) order, starting at the first with h >= from:
+ * at most limit rows (limit < 0: no limit), and when limit is reached, also every further
+ * row with the same h as the last one, so a cursor that resumes at last h + 1 never skips
+ * a row. Sets *more when the limit was reached (rows may remain) and *last to the last
+ * row's h. Returns 0, or -1 on error. */
 int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn, void *ctx,
                int *more, uint64_t *last);
 
-/* Visits up to limit rows whose expiry has passed at now_ms (0 < exp < now_ms). */
+/* Visits up to limit rows of the current database whose expiry has passed at now_ms
+ * (0 < exp < now_ms). */
 int store_expired(struct store *s, int64_t now_ms, int64_t limit, store_visit_fn fn,
                   void *ctx);
 
-/* A 64-bit order-independent hash of every (key, value, expiry) row, written as 16 hex
+/* A 64-bit order-independent hash of every (database, key, value, expiry) row (database
+ * 0's rows hash as before databases existed), written as 16 hex
  * digits into out (17 bytes). Equal data gives equal digests. Returns 0 or -1. */
 int store_digest(struct store *s, char *out);
 

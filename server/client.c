@@ -58,6 +58,7 @@ struct client {
     struct op *parked;
     int parked_silent;
     int proto, close_when_drained, capped;
+    int db; /* the selected database (SELECT; 0 for a new connection and after RESET) */
     int silent, reply_off, skip_next, authenticated, monitor, shape;
     struct resp_writer *capture;
     void *offered_ctx;
@@ -437,6 +438,8 @@ int client_is_parked(const struct client *cl) { return cl->parked != NULL; }
 struct conn *client_conn(const struct client *cl) { return cl->conn; }
 int client_proto(const struct client *cl) { return cl->proto; }
 void client_set_proto(struct client *cl, int proto) { cl->proto = proto; }
+int client_db(const struct client *cl) { return cl->db; }
+void client_set_db(struct client *cl, int db) { cl->db = db; }
 uint64_t client_id(const struct client *cl) { return cl->id; }
 
 void client_close_after_reply(struct client *cl)
@@ -594,6 +597,7 @@ void client_get_info(const struct client *cl, struct client_info *ci)
     ci->lib_ver = client_lib(cl, 1);
     ci->last_cmd = cl->last_cmd;
     ci->proto = cl->proto;
+    ci->db = cl->db;
     ci->monitor = cl->monitor;
     ci->closing = cl->close_when_drained;
     ci->age_s = (now - cl->ctime_ms) / 1000;

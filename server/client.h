@@ -111,6 +111,11 @@ int client_is_parked(const struct client *cl);
 struct conn *client_conn(const struct client *cl); /* NULL once closed */
 int client_proto(const struct client *cl);
 void client_set_proto(struct client *cl, int proto);
+/* The selected database: every read and write the client sends is in it (op.h's DB
+ * wrapper). 0 for a new connection; SELECT, EXEC (of a MULTI holding SELECT) and RESET
+ * change it. */
+int client_db(const struct client *cl);
+void client_set_db(struct client *cl, int db);
 uint64_t client_id(const struct client *cl);
 void client_close_after_reply(struct client *cl);
 /* Closes the connection now (CLIENT KILL, idle timeout); pending replies are dropped. */
@@ -146,7 +151,7 @@ struct client_info {
     uint64_t id;
     const char *addr, *name, *last_cmd, *lib_name, *lib_ver;
     char laddr[64];
-    int fd, proto, monitor, closing;
+    int fd, proto, monitor, closing, db;
     uint64_t age_s, idle_s;
     size_t qbuf, obuf, pending;
 };

@@ -88,12 +88,12 @@ static void format_client(struct evbuffer *b, const struct client *cl)
     format_flags(cl, &ci, flags);
     evbuffer_add_printf(
         b,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 sub=0 "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=%d sub=0 "
         "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
         "obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d "
         "lib-name=%s lib-ver=%s\n",
         (unsigned long long)ci.id, ci.addr, ci.laddr, ci.fd, ci.name,
-        (unsigned long long)ci.age_s, (unsigned long long)ci.idle_s, flags,
+        (unsigned long long)ci.age_s, (unsigned long long)ci.idle_s, flags, ci.db,
         multi_queued_count(cl), ci.qbuf, ci.pending, ci.obuf, ci.qbuf + ci.obuf,
         ci.obuf ? "rw" : "r", ci.last_cmd, ci.proto, ci.lib_name, ci.lib_ver);
 }

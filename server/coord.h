@@ -23,6 +23,7 @@ struct coord {
     struct conn_server *srv;
     const char *bind, *dir, *executable, *config_file;
     int port, prepare_timeout_ms;
+    int databases; /* SELECT's range: 0 .. databases - 1 (--databases, default 16) */
     uint64_t start_ms;
 };
 

@@ -12,6 +12,7 @@
  */
 #include "data_cmd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,9 @@
 #include "reads.h"
 #include "registry.h"
 #include "replica_link.h"
+#include "settings.h"
 #include "txn_io.h"
+#include "util.h"
 
 static struct coord *coord;
 
@@ -119,6 +122,8 @@ static const struct command data_commands[] = {
       "exist.", cmd_write_pairs, NULL },
     { "object", -2, R, 0, 0, 0, "generic", "2.2.3",
       "A container for object introspection commands", cmd_object, object_subcommands },
+    { "move", 3, W | F, 1, 1, 1, "generic", "1.0.0", "Moves a key to another database.",
+      cmd_write, NULL },
     { "persist", 2, W | F, 1, 1, 1, "generic", "2.2.0",
       "Removes the expiration time of a key.", cmd_write, NULL },
     { "pexpire", -3, W | F, 1, 1, 1, "generic", "2.6.0",
@@ -159,6 +164,8 @@ static const struct command data_commands[] = {
       cmd_read, NULL },
     { "substr", 4, R, 1, 1, 1, "string", "1.0.0",
       "Returns a substring from a string value.", cmd_read, NULL },
+    { "swapdb", 3, W | F, 0, 0, 0, "server", "4.0.0", "Swaps two Redis databases.", cmd_write,
+      NULL },
     { "touch", -2, R | F, 1, -1, 1, "generic", "3.2.1",
       "Returns the number of existing keys out of those specified after updating the time "
       "they were last accessed.", cmd_read, NULL },
@@ -187,6 +194,48 @@ void data_cmd_submit(struct op *op, struct slot *slot)
     txn_submit_slot(coord->txn, op, slot);
 }
 
+/* Whether argv[i] is a database index past `databases` that Redis would read as an int. */
+static int past_databases(char *const *argv, const size_t *lens, int i)
+{
+    int64_t v;
+    return util_parse_i64(argv[i], lens[i], &v) == 0 && v >= settings_databases() &&
+           v <= INT32_MAX;
+}
+
+struct op *data_cmd_op(int db, int argc, char *const *argv, const size_t *lens)
+{
+    char **av = malloc(((size_t)argc + 1) * sizeof *av);
+    if (!av)
+        return NULL;
+    memcpy(av, argv, (size_t)argc * sizeof *av);
+    if (argc == 3 && (op_name_is(argv[0], lens[0], "move") ||
+                      op_name_is(argv[0], lens[0], "swapdb"))) {
+        for (int i = op_name_is(argv[0], lens[0], "move") ? 2 : 1; i < 3; i++)
+            if (past_databases(argv, lens, i))
+                av[i] = "-1";
+    } else if (argc > 3 && op_name_is(argv[0], lens[0], "copy")) {
+        for (int j = 3; j < argc; j++) {
+            if (op_name_is(argv[j], lens[j], "replace"))
+                continue;
+            if (!op_name_is(argv[j], lens[j], "db") || j + 1 == argc)
+                break;
+            j++;
+            if (past_databases(argv, lens, j))
+                av[j] = "-1";
+        }
+    }
+    size_t *lv = malloc(((size_t)argc + 1) * sizeof *lv);
+    struct op *op = NULL;
+    if (lv) {
+        for (int i = 0; i < argc; i++)
+            lv[i] = av[i] == argv[i] ? lens[i] : strlen(av[i]);
+        op = op_new_db(db, argc, av, lv);
+    }
+    free(av);
+    free(lv);
+    return op;
+}
+
 /* ---- reads: one replica answers (reads.h) ---- */
 
 /* The read's answer, or the reason it has none, into its slot. */
@@ -206,7 +255,7 @@ static void cmd_read(struct client *cl, const struct resp_request *req)
         client_park(cl, req); /* read-your-writes: runs again once the writes are done */
         return;
     }
-    struct op *op = op_new(req->argc, req->argv, req->lens);
+    struct op *op = data_cmd_op(client_db(cl), req->argc, req->argv, req->lens);
     struct slot *slot = op ? client_slot_new(cl, 0) : NULL;
     if (!slot) {
         op_free(op);
@@ -223,7 +272,7 @@ static void cmd_read(struct client *cl, const struct resp_request *req)
 
 static void cmd_write(struct client *cl, const struct resp_request *req)
 {
-    struct op *op = op_new(req->argc, req->argv, req->lens);
+    struct op *op = data_cmd_op(client_db(cl), req->argc, req->argv, req->lens);
     struct slot *slot = op ? client_slot_new(cl, 1) : NULL;
     if (!slot) {
         op_free(op);

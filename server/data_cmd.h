@@ -14,6 +14,8 @@
 #ifndef TWOPC_DATA_CMD_H
 #define TWOPC_DATA_CMD_H
 
+#include <stddef.h>
+
 struct coord;
 struct op;
 struct slot;
@@ -23,5 +25,12 @@ int data_cmd_init(struct coord *c);
 
 /* Takes ownership of op; its result (or error) is written into slot, then slot_done(). */
 void data_cmd_submit(struct op *op, struct slot *slot);
+
+/* The op that carries command argv to the replicas in database db: DB-wrapped when db != 0
+ * (op.h), and with a database index argument of MOVE, SWAPDB or COPY ... DB that names a
+ * database past `databases` (an integer up to INT32_MAX) replaced by -1, which the replicas
+ * refuse with Redis's "DB index is out of range" (they do not know `databases`). NULL when
+ * out of memory. */
+struct op *data_cmd_op(int db, int argc, char *const *argv, const size_t *lens);
 
 #endif

@@ -5,6 +5,13 @@
  * evaluated against the data as of its own round, so a duplicate (the previous sweep's op
  * not yet committed when the next query ran) deletes nothing twice: it finds the keys
  * gone and replies 0.
+ *
+ * Databases are swept in turn: each query asks about one (TPC.EXPIRED now limit db) and
+ * the delete goes to that one (DB n TPC.EXPIREDEL key..., op.h). A database that gave fewer
+ * than a full batch hands over to the next at once (EXPIRE_SWEEP_SOON_MS), until the turn
+ * comes back to database 0, which waits EXPIRE_SWEEP_MS: an idle sweep of 16 databases
+ * costs 16 small queries per EXPIRE_SWEEP_MS. Expired keys are invisible to every read
+ * the moment they expire whatever the sweep does; it only reclaims their rows.
  */
 #include "expire.h"
 
@@ -17,6 +24,7 @@
 #include "log.h"
 #include "op.h"
 #include "replica_link.h"
+#include "settings.h"
 #include "txn_io.h"
 #include "util.h"
 
@@ -27,6 +35,7 @@
 static struct {
     struct coord *c;
     struct event *timer;
+    int db; /* the database the next (or outstanding) query is about */
 } sweep;
 
 static void arm(int ms)
@@ -50,8 +59,9 @@ static int all_ready(struct txn *t)
     return 1;
 }
 
-/* Submits TPC.EXPIREDEL with the keys of the reply r (an array of bulk strings). */
-static void submit_deletes(const struct link_reply *r)
+/* Submits TPC.EXPIREDEL with the keys of the reply r (an array of bulk strings), in
+ * database db. */
+static void submit_deletes(const struct link_reply *r, int db)
 {
     size_t n = link_reply_len(r);
     char **argv = calloc(n + 1, sizeof *argv);
@@ -61,7 +71,7 @@ static void submit_deletes(const struct link_reply *r)
         argv[0] = "TPC.EXPIREDEL", lens[0] = 13;
         for (size_t i = 0; i < n; i++)
             argv[i + 1] = (char *)link_reply_str(link_reply_elem(r, i), &lens[i + 1]);
-        op = op_new((int)n + 1, argv, lens);
+        op = op_new_db(db, (int)n + 1, argv, lens);
     }
     free(argv);
     free(lens);
@@ -87,19 +97,26 @@ static void on_expired(struct link *l, const struct link_reply *r, void *arg)
 {
     size_t n = keys_reply(r) ? link_reply_len(r) : 0;
     if (n > 0 && all_ready(sweep.c->txn))
-        submit_deletes(r);
-    arm(n == EXPIRE_SWEEP_KEYS ? EXPIRE_SWEEP_SOON_MS : EXPIRE_SWEEP_MS);
+        submit_deletes(r, sweep.db);
+    if (n == EXPIRE_SWEEP_KEYS) {
+        arm(EXPIRE_SWEEP_SOON_MS); /* more are probably waiting in this database */
+        return;
+    }
+    sweep.db = sweep.db + 1 < settings_databases() ? sweep.db + 1 : 0;
+    arm(sweep.db != 0 ? EXPIRE_SWEEP_SOON_MS : EXPIRE_SWEEP_MS);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct txn *t = sweep.c->txn;
     struct link *l = all_ready(t) ? txn_read_link(t, NULL) : NULL;
-    char now[24], limit[24];
-    const char *argv[3] = { "TPC.EXPIRED", now, limit };
-    size_t lens[3] = { 11, util_u64_to_str(txn_now_ms(t), now),
-                       util_u64_to_str(EXPIRE_SWEEP_KEYS, limit) };
-    if (!l || link_send(l, 3, argv, lens, on_expired, NULL) < 0) {
+    char now[24], limit[24], db[24];
+    const char *argv[4] = { "TPC.EXPIRED", now, limit, db };
+    size_t lens[4] = { 11, util_u64_to_str(txn_now_ms(t), now),
+                       util_u64_to_str(EXPIRE_SWEEP_KEYS, limit),
+                       util_u64_to_str((uint64_t)sweep.db, db) };
+    /* Database 0's query keeps its old shape (no db argument). */
+    if (!l || link_send(l, sweep.db ? 4 : 3, argv, lens, on_expired, NULL) < 0) {
         arm(EXPIRE_SWEEP_MS); /* no query outstanding: try again later */
     }
 }

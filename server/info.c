@@ -9,9 +9,11 @@
  * saves, no replicas in Redis's sense: the twopc replicas are in the Twopc section), except
  * that start-up recovery shows as Redis's loading (persistence: loading:1 and its fields).
  *
- * Keyspace needs the key count, which only the replicas know: INFO asks one READY replica
- * for DBSIZE (after the client's own writes, like any read) and answers when it replies.
- * With no replica available, or inside EXEC, it shows the last count it saw.
+ * Keyspace needs the key counts, which only the replicas know: INFO asks one READY replica
+ * for every database's (TPC.KEYSPACE, after the client's own writes, like any read) and
+ * answers when it replies, with a "db<n>:keys=..,expires=..,avg_ttl=.." line per database
+ * holding keys, as Redis. With no replica available, or inside EXEC, it shows the last
+ * counts it saw.
  */
 #define _GNU_SOURCE /* mallinfo2 */
 #include <fcntl.h>
@@ -41,7 +43,9 @@
 #include "util.h"
 
 static struct coord *coord;
-static long long last_dbsize = -1; /* -1: never seen */
+/* The keyspace section's lines as a replica last gave them (TPC.KEYSPACE), one
+ * "db<n>:keys=..,expires=..,avg_ttl=..\r\n" per database holding keys; NULL: never seen. */
+static struct evbuffer *last_keyspace;
 static uint64_t peak_memory;
 
 static const char *run_id(void)
@@ -248,8 +252,8 @@ static void section_cluster(struct evbuffer *b, const struct coord *c)
 static void section_keyspace(struct evbuffer *b, const struct coord *c)
 {
     evbuffer_add_printf(b, "# Keyspace\r\n");
-    if (last_dbsize > 0)
-        evbuffer_add_printf(b, "db0:keys=%lld,expires=0,avg_ttl=0\r\n", last_dbsize);
+    if (last_keyspace)
+        evbuffer_add(b, evbuffer_pullup(last_keyspace, -1), evbuffer_get_length(last_keyspace));
     evbuffer_add(b, "\r\n", 2);
 }
 
@@ -378,12 +382,36 @@ struct info_call {
     unsigned want;
 };
 
-static void dbsize_done(struct link *l, const struct link_reply *r, void *arg)
+/* Keeps TPC.KEYSPACE's answer (an array of [db, keys, expires, avg_ttl]) as the section's
+ * lines; a malformed or error reply keeps the last ones. */
+static void keep_keyspace(const struct link_reply *r)
+{
+    struct evbuffer *b = evbuffer_new();
+    int ok = b && r && !link_reply_is_error(r);
+    for (size_t i = 0; ok && i < link_reply_len(r); i++) {
+        const struct link_reply *row = link_reply_elem(r, i);
+        long long v[4];
+        ok = link_reply_len(row) == 4;
+        for (size_t j = 0; ok && j < 4; j++)
+            ok = link_reply_int(link_reply_elem(row, j), &v[j]) == 0;
+        if (ok)
+            evbuffer_add_printf(b, "db%lld:keys=%lld,expires=%lld,avg_ttl=%lld\r\n", v[0],
+                                v[1], v[2], v[3]);
+    }
+    if (!ok) {
+        if (b)
+            evbuffer_free(b);
+        return;
+    }
+    if (last_keyspace)
+        evbuffer_free(last_keyspace);
+    last_keyspace = b;
+}
+
+static void keyspace_done(struct link *l, const struct link_reply *r, void *arg)
 {
     struct info_call *ic = arg;
-    long long n;
-    if (r && link_reply_int(r, &n) == 0)
-        last_dbsize = n;
+    keep_keyspace(r);
     write_info_text(slot_writer(ic->slot), ic->want);
     slot_done(ic->slot);
     free(ic);
@@ -391,8 +419,9 @@ static void dbsize_done(struct link *l, const struct link_reply *r, void *arg)
 
 static void cmd_info(struct client *cl, const struct resp_request *req)
 {
-    static const char *argv[1] = { "DBSIZE" };
-    static const size_t lens[1] = { 6 };
+    char now[24];
+    const char *argv[3] = { "TPC.READ", now, "TPC.KEYSPACE" };
+    size_t lens[3] = { 8, util_u64_to_str(txn_now_ms(coord->txn), now), 12 };
     unsigned want = wanted_sections(req);
     struct link *l = NULL;
     if ((want & KEYSPACE_BIT) && !client_capturing(cl)) {
@@ -405,7 +434,7 @@ static void cmd_info(struct client *cl, const struct resp_request *req)
     struct info_call *ic = l ? calloc(1, sizeof *ic) : NULL;
     if (ic && (ic->slot = client_slot_new(cl, 0))) {
         ic->want = want;
-        if (link_send(l, 1, argv, lens, dbsize_done, ic) == 0)
+        if (link_send(l, 3, argv, lens, keyspace_done, ic) == 0)
             return;
         write_info_text(slot_writer(ic->slot), want);
         slot_done(ic->slot);

@@ -41,6 +41,7 @@
 #include "localaddr.h"
 #include "log.h"
 #include "multi.h"
+#include "op.h"
 #include "options.h"
 #include "replicaset_cmd.h"
 #include "request.h"
@@ -128,6 +129,10 @@ static int set_int(void *ctx, const char *name, const char *v, int from_file, ch
             return -1;
         o->c.port = (int)n;
         o->port_set = 1;
+    } else if (strcmp(name, "databases") == 0) {
+        if (parse_int(v, 1, OP_DB_LIMIT, &n, err, errlen) < 0)
+            return -1;
+        o->c.databases = (int)n;
     } else if (strcmp(name, "prepare-timeout-ms") == 0) {
         if (parse_int(v, 1, 3600000, &n, err, errlen) < 0)
             return -1;
@@ -223,6 +228,7 @@ static const struct options_def server_defs[] = {
     { "replica", OPTIONS_VALUE, set_hostport, "HOST:PORT", "a replica; repeat for each (at least one); flags replace the file's list" },
     { "coordinator", OPTIONS_VALUE, set_hostport, "HOST:PORT", "the coordinator's client address: the default --bind and --port" },
     { "prepare-timeout-ms", OPTIONS_VALUE, set_int, "N", "abort a round whose votes take longer (default 500)" },
+    { "databases", OPTIONS_VALUE, set_int, "N", "number of databases: SELECT 0 .. N-1 (default 16)" },
     { "log", OPTIONS_VALUE, set_str, "FILE", "diagnostics log (default DIR/twopc-server.log; '-' = stderr)" },
     { "pidfile", OPTIONS_VALUE, set_str, "FILE", "pid file (default DIR/twopc-server.pid)" },
     { "loglevel", OPTIONS_VALUE, set_str, "LEVEL", "debug, verbose, notice (default) or warning" },
@@ -288,6 +294,7 @@ static int finish_options(struct options *o)
 int main(int argc, char **argv)
 {
     struct options o = { .c = { .port = 6379, .bind = "127.0.0.1", .prepare_timeout_ms = 500,
+                                 .databases = 16,
                                 .start_ms = util_mono_ms(), .executable = argv[0] },
                          .level = LOG_LEVEL_NOTICE, .max_log_bytes = 16 << 20,
                          .max_inflight = 3, .repair_chunk = 2000 };
@@ -339,6 +346,7 @@ int main(int argc, char **argv)
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
     txn_set_repair_chunk(o.c.txn, o.repair_chunk);
+    txn_set_databases(o.c.txn, o.c.databases);
     static const struct client_hooks hooks = { request_dispatch, multi_forget,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,

@@ -1,9 +1,10 @@
 /* monitor.c -- the MONITOR feed (see monitor.h).
  *
- * One line per command: a "+<unix time>.<usec> [0 <peer>]" prefix, then each argument
- * quoted the way Redis's sdscatrepr() quotes it, then CRLF. The line is built in a heap
- * buffer grown as needed (an argument may be large), pushed to each monitoring client's
- * reply queue (client_push keeps it in order with that client's own replies), and freed.
+ * One line per command: a "+<unix time>.<usec> [<db> <peer>]" prefix (db: the client's
+ * selected database), then each argument quoted the way Redis's sdscatrepr() quotes it,
+ * then CRLF. The line is built in a heap buffer grown as needed (an argument may be large),
+ * pushed to each monitoring client's reply queue (client_push keeps it in order with that
+ * client's own replies), and freed.
  */
 #include "monitor.h"
 
@@ -77,8 +78,8 @@ void monitor_feed(const struct client *cl, int argc, char *const *argv, const si
     char *buf = NULL;
     if (grow(&buf, &cap, 128) < 0)
         return;
-    len = (size_t)snprintf(buf, cap, "+%ld.%06ld [0 %s]", (long)tv.tv_sec, (long)tv.tv_usec,
-                           ci.addr);
+    len = (size_t)snprintf(buf, cap, "+%ld.%06ld [%d %s]", (long)tv.tv_sec,
+                           (long)tv.tv_usec, ci.db, ci.addr);
     for (int i = 0; i < argc; i++) {
         if (redact_arg(argc, argv, lens, i)) /* AUTH's password... as Redis 7 (redact.h) */
             append_repr(&buf, &len, &cap, REDACT_TEXT, sizeof REDACT_TEXT - 1);

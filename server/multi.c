@@ -63,6 +63,8 @@ struct exec_call {
     struct qcmd *q;
     size_t nq;
     struct watcher *watch;       /* its WATCHed keys (NULL if none) */
+    int db;                      /* the client's database when EXEC arrived */
+    int final_db;                /* and after the queue's SELECTs (set at EXEC, see there) */
     struct watch_track *track;   /* the TX's writes, while its round is undecided */
     struct evbuffer *locals;     /* replies of the local commands, in queue order */
     size_t *local_off;           /* nq + 1 offsets into locals */
@@ -298,7 +300,7 @@ static void cmd_watch(struct client *cl, const struct resp_request *req)
     }
     /* No point in watching more once a watched key changed (Redis skips it too). */
     for (int i = 1; i < req->argc && !watch_dirty(m->watch); i++)
-        if (watch_key(m->watch, req->argv[i], req->lens[i]) < 0) {
+        if (watch_key_db(m->watch, client_db(cl), req->argv[i], req->lens[i]) < 0) {
             resp_write_error(client_reply_writer(cl), "ERR out of memory");
             return;
         }
@@ -437,13 +439,56 @@ static void append_sub(char **av, size_t *lv, size_t *k, const struct op *op, ch
         av[*k] = op->argv[j], lv[(*k)++] = op->lens[j];
 }
 
-/* Builds `TX n {argc arg...}*n` from the data commands, and their write tracking. */
-static struct op *build_tx(struct exec_call *ec, int ndata)
+/* The data commands as the replicas get them (data_cmd_op): each in the database selected
+ * where it was queued -- db at EXEC, then whatever a queued SELECT chose (one that fails
+ * changes nothing, as in Redis). subs[i] is NULL for a local command. Returns 0, or -1
+ * when out of memory (the caller frees subs). */
+static int data_ops(const struct exec_call *ec, int db, struct op **subs)
+{
+    for (size_t i = 0; i < ec->nq; i++) {
+        const struct op *op = ec->q[i].op;
+        const char *err;
+        if (op_is(op, "select") && op->argc == 2) {
+            int n = settings_parse_db(op->argv[1], op->lens[1], &err);
+            db = n >= 0 ? n : db;
+        }
+        if (is_data(ec->q[i].cmd) &&
+            !(subs[i] = data_cmd_op(db, op->argc, op->argv, op->lens)))
+            return -1;
+    }
+    return 0;
+}
+
+/* The database selected after the queue's SELECTs, starting from db (one that fails
+ * changes nothing, as in Redis). */
+static int queue_db(const struct exec_call *ec, int db)
+{
+    for (size_t i = 0; i < ec->nq; i++) {
+        const struct op *op = ec->q[i].op;
+        const char *err;
+        if (op_is(op, "select") && op->argc == 2) {
+            int n = settings_parse_db(op->argv[1], op->lens[1], &err);
+            db = n >= 0 ? n : db;
+        }
+    }
+    return db;
+}
+
+/* Builds `TX n {argc arg...}*n` from the data commands, and their write tracking; db is
+ * the client's database when EXEC began. */
+static struct op *build_tx(struct exec_call *ec, int ndata, int db)
 {
     size_t total = 2, k = 0;
+    struct op **subs = calloc(ec->nq + 1, sizeof *subs);
+    if (!subs || data_ops(ec, db, subs) < 0) {
+        for (size_t i = 0; subs && i < ec->nq; i++)
+            op_free(subs[i]);
+        free(subs);
+        return NULL;
+    }
     for (size_t i = 0; i < ec->nq; i++)
-        if (is_data(ec->q[i].cmd))
-            total += 1 + (size_t)ec->q[i].op->argc;
+        if (subs[i])
+            total += 1 + (size_t)subs[i]->argc;
     char **av = malloc(total * sizeof *av);
     size_t *lv = malloc(total * sizeof *lv);
     char *nums = malloc(((size_t)ndata + 1) * 24);
@@ -454,15 +499,18 @@ static struct op *build_tx(struct exec_call *ec, int ndata)
         char *num = nums + 24;
         for (size_t i = 0; i < ec->nq; i++) {
             const struct qcmd *q = &ec->q[i];
-            if (!is_data(q->cmd))
+            if (!subs[i])
                 continue;
-            append_sub(av, lv, &k, q->op, num);
+            append_sub(av, lv, &k, subs[i], num);
             num += 24;
             ec->track = watch_track_add(ec->track, q->cmd, q->op->argc, q->op->argv,
                                         q->op->lens);
         }
         tx = op_new((int)k, av, lv);
     }
+    for (size_t i = 0; i < ec->nq; i++)
+        op_free(subs[i]);
+    free(subs);
     free(av), free(lv), free(nums);
     return tx;
 }
@@ -472,7 +520,10 @@ static void exec_submit(struct exec_call *ec)
 {
     watch_free(ec->watch); /* EXEC unwatches everything, as in Redis */
     ec->watch = NULL;
+    int db = client_db(ec->cl); /* cmd_exec set it; a queued SELECT must not undo a later one */
+    client_set_db(ec->cl, ec->db);
     int ndata = run_locals(ec);
+    client_set_db(ec->cl, db);
     if (ndata < 0) {
         exec_finish(ec, "ERR out of memory");
         return;
@@ -481,7 +532,7 @@ static void exec_submit(struct exec_call *ec)
         exec_result(ec, "*0\r\n", 4);
         return;
     }
-    struct op *tx = build_tx(ec, ndata);
+    struct op *tx = build_tx(ec, ndata, ec->db);
     struct slot *ds = tx ? client_slot_detached(ec->cl, exec_result, ec) : NULL;
     if (!ds) {
         op_free(tx);
@@ -499,6 +550,8 @@ static int exec_try(struct exec_call *ec)
         return 1;
     }
     if (watch_dirty(ec->watch)) {
+        if (client_db(ec->cl) == ec->final_db)
+            client_set_db(ec->cl, ec->db); /* nothing ran: no SELECT either */
         exec_finish(ec, NULL);
         return 1;
     }
@@ -544,7 +597,13 @@ static void cmd_exec(struct client *cl, const struct resp_request *req)
         return;
     }
     ec->cl = cl;
+    ec->db = client_db(cl);
     ec->q = m->q, ec->nq = m->nq;
+    /* The database the queue's SELECTs leave selected is the client's from now on: its
+     * commands pipelined after EXEC are in it even while EXEC waits (a dirty WATCH, which
+     * runs nothing, gives the old one back in exec_try). */
+    ec->final_db = queue_db(ec, ec->db);
+    client_set_db(cl, ec->final_db);
     ec->watch = m->watch;
     m->q = NULL, m->nq = m->capq = 0, m->active = 0, m->watch = NULL;
     if (!exec_try(ec)) {

@@ -114,16 +114,14 @@ static void cmd_quit(struct client *cl, const struct resp_request *req)
 static void cmd_select(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    int64_t db;
-    if (util_parse_i64(req->argv[1], req->lens[1], &db) < 0)
-        resp_write_error(w, "ERR value is not an integer or out of range");
-    else if (db < INT32_MIN || db > INT32_MAX) /* Redis 7's text, its typo included */
-        resp_write_error(w, "ERR value is out of range, value must between -2147483648 and "
-                            "2147483647");
-    else if (db != 0)
-        resp_write_error(w, "ERR DB index is out of range");
-    else
-        resp_write_simple(w, "OK");
+    const char *err;
+    int db = settings_parse_db(req->argv[1], req->lens[1], &err);
+    if (db < 0) {
+        resp_write_error(w, err);
+        return;
+    }
+    client_set_db(cl, db);
+    resp_write_simple(w, "OK");
 }
 
 /* ---- authentication ---- */
@@ -258,6 +256,7 @@ static void cmd_reset(struct client *cl, const struct resp_request *req)
     client_set_monitor(cl, 0);
     client_set_reply_mode(cl, CLIENT_REPLY_ON);
     client_set_proto(cl, 2);
+    client_set_db(cl, 0);
     client_set_name(cl, "", 0);
     client_set_authenticated(cl, !settings_password_required());
     resp_write_simple(client_reply_writer(cl), "RESET");

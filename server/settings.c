@@ -41,7 +41,7 @@ static const char *const obuf_class_names[SETTINGS_OBUF_CLASSES] = { "normal", "
                                                                       "pubsub" };
 static char obuf_str[256]; /* CONFIG GET's text, rebuilt when the value changes */
 static struct coord *coord;
-static char port_str[16], timeout_ms_str[16];
+static char port_str[16], timeout_ms_str[16], databases_str[16];
 
 /* P_BOOL: yes/no in *ival; P_ENUM: *ival indexes choices; P_SAVE: Redis's save rule list
  * ("" or pairs of seconds and changes) in *sval. */
@@ -176,7 +176,6 @@ static struct param params[] = {
     { "port", P_FIXED, 0, 0, NULL, NULL, port_str, NULL },
     { "bind", P_FIXED, 0, 0, NULL, NULL, "", NULL },
     { "dir", P_FIXED, 0, 0, NULL, NULL, "", NULL },
-    { "databases", P_FIXED, 0, 0, NULL, NULL, "1", NULL },
     /* Accepted and kept, no effect (keep_* above); the defaults say what twopc does. */
     { "appendonly", P_BOOL, 0, 1, &keep_appendonly, NULL, NULL, NULL },
     { "appendfsync", P_ENUM, 0, 2, &keep_appendfsync, NULL, FSYNC_CHOICES, NULL },
@@ -216,6 +215,8 @@ static struct param params[] = {
     { "daemonize", P_FIXED, 0, 0, NULL, NULL, "no", NULL },
     { "cluster-enabled", P_FIXED, 0, 0, NULL, NULL, "no", NULL },
     { "prepare-timeout-ms", P_FIXED, 0, 0, NULL, NULL, timeout_ms_str, NULL },
+    /* Immutable, as in Redis: set at start-up (--databases, the config file). */
+    { "databases", P_FIXED, 0, 0, NULL, NULL, databases_str, NULL },
 };
 #define NPARAMS (sizeof params / sizeof params[0])
 _Static_assert(NPARAMS <= SETTINGS_MAX, "SETTINGS_MAX is too small for the table");
@@ -233,6 +234,7 @@ void settings_init(struct coord *c)
     coord = c;
     snprintf(port_str, sizeof port_str, "%d", c->port);
     snprintf(timeout_ms_str, sizeof timeout_ms_str, "%d", c->prepare_timeout_ms);
+    snprintf(databases_str, sizeof databases_str, "%d", c->databases);
     find_param("bind")->fixed = c->bind;
     find_param("dir")->fixed = c->dir;
     if (!cur.requirepass)
@@ -250,6 +252,25 @@ void settings_init(struct coord *c)
 }
 
 const struct settings *settings_get(void) { return &cur; }
+
+int settings_databases(void)
+{
+    return coord && coord->databases > 0 ? coord->databases : 16;
+}
+
+int settings_parse_db(const char *arg, size_t len, const char **err)
+{
+    int64_t db;
+    if (util_parse_i64(arg, len, &db) < 0)
+        *err = "ERR value is not an integer or out of range";
+    else if (db < INT32_MIN || db > INT32_MAX) /* Redis 7's text, its typo included */
+        *err = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    else if (db < 0 || db >= settings_databases())
+        *err = "ERR DB index is out of range";
+    else
+        return (int)db;
+    return -1;
+}
 
 int settings_password_required(void)
 {

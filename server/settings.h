@@ -58,6 +58,11 @@ int settings_set(const char *name, const char *value, size_t len, char *err, siz
 
 /* True when clients must AUTH first. */
 int settings_password_required(void);
+/* The number of databases (SELECT 0 .. n - 1): --databases, immutable at run time. */
+int settings_databases(void);
+/* SELECT's argument as Redis 7 checks it: the database (0 .. settings_databases() - 1), or
+ * -1 with *err set to Redis's error text (a static string). */
+int settings_parse_db(const char *arg, size_t len, const char **err);
 
 /* ---- the table, parameter i in [0, settings_count()) ---- */
 size_t settings_count(void);

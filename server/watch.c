@@ -60,6 +60,7 @@ struct wkey {
     struct wkey *next; /* hash chain */
     uint64_t hash;
     uint64_t born;     /* `epoch` when it entered the table */
+    int db;            /* the key's database: a key is (db, bytes) */
     size_t len;
     struct wlink *links;
     char key[];
@@ -87,12 +88,19 @@ static size_t nwaiting;
 static uint32_t busy[TRACK_BUCKETS], busy_all;
 static void (*notify)(void);
 
-static uint64_t hash_key(const char *k, size_t len)
+static uint64_t hash_bytes(const char *k, size_t len)
 {
     uint64_t h = 14695981039346656037ULL; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
     return h;
+}
+
+/* The table's hash of (db, k). Tracking (busy[]) hashes the bytes alone: a write in
+ * flight to k in any database makes EXEC wait, which is only ever longer, never wrong. */
+static uint64_t hash_key(int db, const char *k, size_t len)
+{
+    return hash_bytes(k, len) ^ ((uint64_t)(unsigned)db * 0x9e3779b97f4a7c15ULL);
 }
 
 void watch_set_notify(void (*fn)(void)) { notify = fn; }
@@ -105,12 +113,12 @@ static void notify_waiters(void)
 
 /* ---- the key table ---- */
 
-static struct wkey *find_key(const char *k, size_t len, uint64_t h)
+static struct wkey *find_key(int db, const char *k, size_t len, uint64_t h)
 {
     if (!table)
         return NULL;
     for (struct wkey *x = table[h & (table_size - 1)]; x; x = x->next)
-        if (x->hash == h && x->len == len && memcmp(x->key, k, len) == 0)
+        if (x->hash == h && x->db == db && x->len == len && memcmp(x->key, k, len) == 0)
             return x;
     return NULL;
 }
@@ -135,7 +143,7 @@ static int grow_table(void)
     return 0;
 }
 
-static struct wkey *add_key(const char *k, size_t len, uint64_t h)
+static struct wkey *add_key(int db, const char *k, size_t len, uint64_t h)
 {
     if (table_count >= table_size && grow_table() < 0)
         return NULL;
@@ -144,6 +152,7 @@ static struct wkey *add_key(const char *k, size_t len, uint64_t h)
         return NULL;
     x->hash = h;
     x->born = ++epoch;
+    x->db = db;
     x->len = len;
     x->links = NULL;
     memcpy(x->key, k, len);
@@ -175,9 +184,14 @@ struct watcher *watch_new(void)
 
 int watch_key(struct watcher *w, const char *key, size_t len)
 {
-    uint64_t h = hash_key(key, len);
-    struct wkey *x = find_key(key, len, h);
-    if (!x && !(x = add_key(key, len, h)))
+    return watch_key_db(w, 0, key, len);
+}
+
+int watch_key_db(struct watcher *w, int db, const char *key, size_t len)
+{
+    uint64_t h = hash_key(db, key, len);
+    struct wkey *x = find_key(db, key, len, h);
+    if (!x && !(x = add_key(db, key, len, h)))
         return -1;
     for (struct wlink *l = x->links; l; l = l->knext)
         if (l->w == w)
@@ -212,7 +226,7 @@ int watch_busy(const struct watcher *w)
     if (busy_all > 0)
         return 1;
     for (const struct wlink *l = w->links; l; l = l->wnext)
-        if (busy[l->k->hash % TRACK_BUCKETS] > 0)
+        if (busy[hash_bytes(l->k->key, l->k->len) % TRACK_BUCKETS] > 0)
             return 1;
     return 0;
 }
@@ -277,21 +291,31 @@ static int key_range(const struct command *cmd, int argc, int *first, int *last,
     return 0;
 }
 
-static void touch_key(const char *k, size_t len)
+static void touch_key(int db, const char *k, size_t len)
 {
-    struct wkey *x = find_key(k, len, hash_key(k, len));
+    struct wkey *x = find_key(db, k, len, hash_key(db, k, len));
     for (struct wlink *l = x ? x->links : NULL; l; l = l->knext)
         make_dirty(l->w);
 }
 
+typedef int (*command_fn)(int db, int argc, char *const *argv, const size_t *lens);
+
+/* fn on one command, unwrapped from its DB wrapper (op.h) if it has one. */
+static int one_command(int argc, char *const *argv, const size_t *lens, command_fn fn)
+{
+    int db = 0;
+    if (op_db_wrapper(argc, argv, lens, &db) == 0)
+        return fn(db, argc - 2, argv + 2, lens + 2);
+    return fn(0, argc, argv, lens);
+}
+
 /* Calls fn on the op itself or, for a TX op ("TX n {argc arg...}*n", as multi.c built it),
- * on each of its sub-commands in order, until fn returns nonzero. Returns that value, or
- * 0 (also for a malformed TX, whose rest is skipped). */
-static int each_command(const struct op *op, int (*fn)(int argc, char *const *argv,
-                                                       const size_t *lens))
+ * on each of its sub-commands in order, until fn returns nonzero; each in its database.
+ * Returns that value, or 0 (also for a malformed TX, whose rest is skipped). */
+static int each_command(const struct op *op, command_fn fn)
 {
     if (!op_is(op, "tx"))
-        return fn(op->argc, op->argv, op->lens);
+        return one_command(op->argc, op->argv, op->lens, fn);
     uint64_t n;
     int at = 2, rc = 0, more = 1;
     if (op->argc < 2 || util_parse_u64(op->argv[1], op->lens[1], &n) < 0)
@@ -299,21 +323,45 @@ static int each_command(const struct op *op, int (*fn)(int argc, char *const *ar
     for (uint64_t i = 0; i < n && more == 1 && rc == 0; i++) {
         struct op sub;
         if ((more = op_frame_next(op->argc, op->argv, op->lens, &at, &sub)) == 1)
-            rc = fn(sub.argc, sub.argv, sub.lens);
+            rc = one_command(sub.argc, sub.argv, sub.lens, fn);
     }
     return more < 0 ? 0 : rc;
+}
+
+/* A database index argument (MOVE's, COPY ... DB's): 0 with *db, or -1. */
+static int db_arg(const char *arg, size_t len, int *db)
+{
+    int64_t v;
+    if (util_parse_i64(arg, len, &v) < 0 || v < 0 || v >= OP_DB_LIMIT)
+        return -1;
+    *db = (int)v;
+    return 0;
+}
+
+/* The second database a command writes a key in besides its own: MOVE's target,
+ * COPY ... DB n's. Touches that key there. */
+static void touch_other_db(int argc, char *const *argv, const size_t *lens)
+{
+    int db;
+    if (argc == 3 && op_name_is(argv[0], lens[0], "move") && db_arg(argv[2], lens[2], &db) == 0)
+        touch_key(db, argv[1], lens[1]);
+    if (argc < 4 || !op_name_is(argv[0], lens[0], "copy"))
+        return;
+    for (int j = 3; j + 1 < argc; j++)
+        if (op_name_is(argv[j], lens[j], "db") && db_arg(argv[j + 1], lens[j + 1], &db) == 0)
+            touch_key(db, argv[2], lens[2]);
 }
 
 /* A committed command, when the replicas did not say what it changed: dirties the watchers
  * of every key it may write. The expiry sweep's internal op (TPC.EXPIREDEL key...) may
  * delete any of its arguments. Returns 0 (each_command goes on). */
-static int touch(int argc, char *const *argv, const size_t *lens)
+static int touch(int db, int argc, char *const *argv, const size_t *lens)
 {
     const struct command *cmd = registry_lookup(argv[0], lens[0]);
     int first, last, step;
     if (!cmd && lens[0] == 13 && strncasecmp(argv[0], "tpc.expiredel", 13) == 0) {
         for (int i = 1; i < argc; i++)
-            touch_key(argv[i], lens[i]);
+            touch_key(db, argv[i], lens[i]);
         return 0;
     }
     if (cmd && !(cmd->flags & CMD_WRITE))
@@ -323,15 +371,26 @@ static int touch(int argc, char *const *argv, const size_t *lens)
         return 0;
     }
     for (int i = first; i <= last; i += step)
-        touch_key(argv[i], lens[i]);
+        touch_key(db, argv[i], lens[i]);
+    touch_other_db(argc, argv, lens);
     return 0;
 }
 
-/* 1 if the command is FLUSHDB or FLUSHALL (whatever its arguments), else 0. */
-static int is_flush(int argc, char *const *argv, const size_t *lens)
+/* MOVE and COPY ... DB write a key in a database their arguments name, which the
+ * replicas' per-argument answer does not cover: its watchers are dirtied whether or not
+ * the key moved (too often, never too rarely). Returns 0. */
+static int touch_targets(int db, int argc, char *const *argv, const size_t *lens)
 {
-    return (lens[0] == 7 && strncasecmp(argv[0], "flushdb", 7) == 0) ||
-           (lens[0] == 8 && strncasecmp(argv[0], "flushall", 8) == 0);
+    touch_other_db(argc, argv, lens);
+    return 0;
+}
+
+/* 1 if the command is FLUSHDB, FLUSHALL or SWAPDB (whatever its arguments): it changes
+ * keys it does not name. Else 0. */
+static int is_flush(int db, int argc, char *const *argv, const size_t *lens)
+{
+    return op_name_is(argv[0], lens[0], "flushdb") || op_name_is(argv[0], lens[0], "flushall") ||
+           op_name_is(argv[0], lens[0], "swapdb");
 }
 
 int watch_wanted(void *ctx)
@@ -349,20 +408,51 @@ int watch_keys(void *ctx, const struct op *op, struct txn_keys *keys)
             total += x->len;
     char *p = malloc(total ? total : 1);
     size_t *off = malloc((table_count + 1) * sizeof *off);
-    if (!p || !off) {
+    int *dbs = malloc((table_count + 1) * sizeof *dbs), any_db = 0;
+    if (!p || !off || !dbs) {
         free(p);
         free(off);
+        free(dbs);
         return -1;
     }
     for (size_t b = 0; b < table_size; b++)
         for (const struct wkey *x = table[b]; x; x = x->next) {
+            dbs[n] = x->db;
+            any_db |= x->db != 0;
             off[n++] = at;
             memcpy(p + at, x->key, x->len);
             at += x->len;
         }
     off[n] = at;
-    *keys = (struct txn_keys){ n, p, off, epoch };
+    if (!any_db) { /* every key in database 0: no DBS list */
+        free(dbs);
+        dbs = NULL;
+    }
+    *keys = (struct txn_keys){ n, p, off, epoch, dbs };
     return 1;
+}
+
+/* Touches op's arguments marked '1' in args (one per argument), each in its database
+ * (op_arg_dbs); without memory for that, in every database watched (too often, never too
+ * rarely). */
+static void touch_args(const struct op *op, const char *args)
+{
+    int *dbs = malloc(((size_t)op->argc + 1) * sizeof *dbs);
+    if (dbs)
+        op_arg_dbs(op, dbs);
+    for (int j = 0; j < op->argc; j++) {
+        if (args[j] != '1' || (dbs && dbs[j] < 0))
+            continue;
+        if (dbs) {
+            touch_key(dbs[j], op->argv[j], op->lens[j]);
+            continue;
+        }
+        for (size_t b = 0; b < table_size; b++)
+            for (const struct wkey *x = table[b]; x; x = x->next)
+                if (x->len == op->lens[j] && memcmp(x->key, op->argv[j], x->len) == 0)
+                    touch_key(x->db, x->key, x->len);
+    }
+    free(dbs);
 }
 
 /* Dirties the watchers of every key that entered the table after mark. */
@@ -371,7 +461,7 @@ static void dirty_born_after(uint64_t mark)
     for (size_t b = 0; b < table_size; b++)
         for (const struct wkey *x = table[b]; x; x = x->next)
             if (x->born > mark)
-                touch_key(x->key, x->len);
+                touch_key(x->db, x->key, x->len);
 }
 
 /* An op that flushed, with the replicas' word on the keys its PREPARE carried:
@@ -385,12 +475,12 @@ static int touch_flushed(const struct op *op, const char *touched, size_t len,
     if (len != 2 + keys->n + (size_t)op->argc || touched[1 + keys->n] != '|')
         return -1;
     const char *bits = touched + 1, *args = touched + 2 + keys->n;
-    for (int j = 0; j < op->argc; j++)
-        if (args[j] == '1')
-            touch_key(op->argv[j], op->lens[j]);
+    touch_args(op, args);
+    each_command(op, touch_targets);
     for (size_t i = 0; i < keys->n; i++)
         if (bits[i] == '1')
-            touch_key(keys->p + keys->off[i], keys->off[i + 1] - keys->off[i]);
+            touch_key(keys->dbs ? keys->dbs[i] : 0, keys->p + keys->off[i],
+                      keys->off[i + 1] - keys->off[i]);
     dirty_born_after(keys->mark);
     return 0;
 }
@@ -410,10 +500,10 @@ void watch_on_commit(void *ctx, const struct op *op, const char *touched, size_t
         each_command(op, touch); /* without word from the replicas: conservative */
         return;
     }
-    /* Exact: the keys the op changed, by argument position (any position: a TX's too). */
-    for (int j = 0; j < op->argc; j++)
-        if (touched[j] == '1')
-            touch_key(op->argv[j], op->lens[j]);
+    /* Exact: the keys the op changed, by argument position (any position: a TX's too),
+     * each in the database of its command. */
+    touch_args(op, touched);
+    each_command(op, touch_targets);
 }
 
 /* ---- writes in flight ---- */
@@ -454,7 +544,7 @@ struct watch_track *watch_track_add(struct watch_track *t, const struct command 
         return t;
     }
     for (int i = first; i <= last; i += step)
-        if (track_push(t, (uint32_t)(hash_key(argv[i], lens[i]) % TRACK_BUCKETS)) < 0 &&
+        if (track_push(t, (uint32_t)(hash_bytes(argv[i], lens[i]) % TRACK_BUCKETS)) < 0 &&
             !t->all) {
             busy_all++; /* out of memory: be conservative */
             t->all = 1;

@@ -26,6 +26,13 @@
  *     little longer, never decide wrongly);
  *   - watch_key() / watch_free() add and drop keys.
  *
+ * Databases: a watched key is (database, key). An op's arguments are in its DB wrapper's
+ * database (op.h; a TX's sub-commands each in their own), the TOUCHED answer is read per
+ * argument in that database, and MOVE's and COPY ... DB's target key is dirtied in the
+ * target database whenever such a command commits. SWAPDB counts as a flush: the watched
+ * keys (with their databases, DBS) go with its PREPARE, and a key is dirtied when it
+ * existed in either swapped database, as Redis 7 does.
+ *
  *     client A: WATCH k ──────────────── EXEC ── waits ─────── checks: dirty ─▶ *-1
  *     client B:        INCR k (tracked) ──── round commits: hook marks A dirty ──┘
  *
@@ -55,7 +62,10 @@ struct watch_track;
 
 /* NULL when out of memory. */
 struct watcher *watch_new(void);
-/* Adds a key (once); returns 0 or -1 (out of memory). */
+/* Adds a key (once) of database db; returns 0 or -1 (out of memory). A watched key is
+ * (db, key): a write to key in another database leaves it alone, as in Redis. watch_key is
+ * watch_key_db in database 0. */
+int watch_key_db(struct watcher *w, int db, const char *key, size_t len);
 int watch_key(struct watcher *w, const char *key, size_t len);
 size_t watch_count(const struct watcher *w);
 int watch_dirty(const struct watcher *w);

@@ -194,6 +194,7 @@ void txn_round_free(struct round *rd)
     free(rd->touched_off);
     free(rd->watched.p);
     free(rd->watched.off);
+    free(rd->watched.dbs);
     if (rd->timer)
         rd->t->io.timer_free(rd->t->io.ctx, rd->timer);
     free(rd);
@@ -711,7 +712,8 @@ static void take_watched(struct round *rd)
         rd->watched = (struct txn_keys){ 0 };
 }
 
-/* Sends PREPARE [TOUCHED [WATCHED n key...]] rid now nops {argc args}... to every link:
+/* Sends PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now nops {argc args}... to
+ * every link:
  * TOUCHED when the commit hook wants to know what each op changed, WATCHED when it also
  * wants to know which of its keys a flush in the round deletes. Returns links that
  * failed. */
@@ -723,12 +725,13 @@ static int send_prepare(struct round *rd)
     if (rd->want_touched)
         take_watched(rd);
     const struct txn_keys *wk = &rd->watched;
-    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0);
+    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0) +
+                   (wk->dbs ? 1 + wk->n : 0);
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
     size_t *lens = malloc(nargs * sizeof *lens);
-    char *nums = malloc((rd->nops + 4) * 24);
+    char *nums = malloc((rd->nops + 4 + (wk->dbs ? wk->n : 0)) * 24);
     if (!argv || !lens || !nums) {
         free(argv), free(lens), free(nums);
         return rd->nneed;
@@ -745,6 +748,13 @@ static int send_prepare(struct round *rd)
         argv[a] = nums + 72, lens[a++] = util_u64_to_str(wk->n, nums + 72);
         for (size_t i = 0; i < wk->n; i++)
             argv[a] = wk->p + wk->off[i], lens[a++] = wk->off[i + 1] - wk->off[i];
+    }
+    if (wk->off && wk->dbs) { /* the keys' databases, after the ops' counts in nums */
+        argv[a] = "DBS", lens[a++] = 3;
+        for (size_t i = 0; i < wk->n; i++) {
+            char *num = nums + 24 * (rd->nops + 4 + i);
+            argv[a] = num, lens[a++] = util_u64_to_str((uint64_t)wk->dbs[i], num);
+        }
     }
     argv[a] = nums, lens[a++] = util_u64_to_str(rd->rid, nums);
     argv[a] = nums + 24, lens[a++] = util_u64_to_str(now, nums + 24);
@@ -816,10 +826,15 @@ static uint64_t round_work_ms(const struct round *rd)
 {
     uint64_t bytes = 0, items = 0, offset;
     for (size_t i = 0; i < rd->nops; i++) {
-        const struct op *op = rd->ops[i].op;
-        items += (uint64_t)op->argc;
-        for (int j = 0; j < op->argc; j++)
-            bytes += op->lens[j];
+        const struct op *whole = rd->ops[i].op;
+        items += (uint64_t)whole->argc;
+        for (int j = 0; j < whole->argc; j++)
+            bytes += whole->lens[j];
+        /* the command inside a DB wrapper (op.h) */
+        int db, skip = op_db_wrapper(whole->argc, whole->argv, whole->lens, &db) == 0 ? 2 : 0;
+        const struct op inner = { .argc = whole->argc - skip, .argv = whole->argv + skip,
+                                  .lens = whole->lens + skip };
+        const struct op *op = &inner;
         /* SETRANGE k 33554431 x is 40 bytes that make a replica build (and store) 32 MB;
          * SETBIT k 268435455 1 and BITFIELD k SET u8 #33554431 0 the same */
         if (op->argc == 4 && op_is(op, "setrange") &&
@@ -984,6 +999,7 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
     t->max_log_bytes = max_log_bytes;
     t->max_inflight = 1;
     t->repair_chunk = TXN_REPAIR_CHUNK;
+    t->databases = 1;
     t->next_rid = 1;
     t->kick = io->timer_new(io->ctx, kick_cb, t);
     t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);

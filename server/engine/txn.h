@@ -156,6 +156,7 @@ struct txn_keys {
     char *p;
     size_t *off;
     uint64_t mark;
+    int *dbs; /* key i's database (sent as DBS); NULL: all in 0. malloc'd, the round's */
 };
 
 /* Called for every op of every committed round, in commit order, before the replies go
@@ -185,6 +186,9 @@ void txn_set_commit_hook(struct txn *t, txn_commit_hook fn, txn_commit_hook_want
 /* Keys per chunk of a repair's copy (TPC.DUMP / TPC.RESTORE ROWS; <= 0: the default). */
 #define TXN_REPAIR_CHUNK 2000
 void txn_set_repair_chunk(struct txn *t, int keys);
+/* A repair copies databases 0 .. n - 1, one after another (TPC.DUMP cursor count db,
+ * TPC.RESTORE DBROWS db ...: replica/restore.h). 1 (database 0 alone) until set. */
+void txn_set_databases(struct txn *t, int n);
 
 /* How many rounds may be PREPARING at once (pipelining; default 1). */
 void txn_set_max_inflight(struct txn *t, int n);

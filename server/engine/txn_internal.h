@@ -33,6 +33,7 @@ struct txn_repair {
     uint64_t gen;           /* bumped when a repair ends: replies of an older one are stale */
     uint64_t round;         /* the round the copy is of (the source's applied round) */
     uint64_t cursor;        /* where the next TPC.DUMP starts (0 once the last chunk came) */
+    int db;                 /* the database being copied (0 .. databases - 1, in turn) */
     uint64_t rows, bytes;   /* copied so far */
     uint64_t t0, progress_ms, reported_ms;
     struct txn_timer *timer;
@@ -134,6 +135,7 @@ struct txn {
     uint64_t ended_max;
     char *repair_wanted; /* per link: its data is incomplete (a TPC.HELLO said so) */
     int repair_chunk;    /* keys per TPC.DUMP / TPC.RESTORE ROWS */
+    int databases;       /* how many databases a repair copies (txn_set_databases; 1) */
     struct txn_repair repair;
     /* The replica set (txn_members.c). */
     struct member member[TXN_MAX_REPLICAS];

@@ -11,8 +11,10 @@
  *   DRAINING   no round in flight, every committed round   COPYING    drained():
  *              acknowledged (so applied) by the source                 TPC.RESTORE BEGIN
  *   COPYING    chunk loop: TPC.DUMP from the source, then  COPYING    on_dump(), on_rows()
- *              TPC.RESTORE ROWS to the target
- *   COPYING    the last chunk is in                        FINISHING  on_rows(): RESTORE END
+ *              TPC.RESTORE ROWS to the target; database
+ *              after database (txn_set_databases: DUMP
+ *              ... db and DBROWS db past database 0)
+ *   COPYING    the last database's last chunk is in        FINISHING  next_chunk(): RESTORE END
  *   FINISHING  the target confirms its round               IDLE       on_end(): release the
  *                                                                      hold, drop the target's
  *                                                                      link (a new HELLO finds
@@ -191,28 +193,41 @@ static void send_end(struct txn *t)
     repair_send(t, t->repair.target, 5, argv, lens, on_end);
 }
 
+/* After a chunk: the next one, the next database's first, or END after the last. */
+static void next_chunk(struct txn *t)
+{
+    if (t->repair.cursor == 0 && t->repair.db + 1 < t->databases) {
+        t->repair.db++;
+        send_dump(t);
+    } else if (t->repair.cursor == 0) {
+        send_end(t);
+    } else {
+        send_dump(t);
+    }
+}
+
 static void on_rows(void *arg, int i, const struct link_reply *r)
 {
     struct txn *t = current(arg, i, r, "TPC.RESTORE ROWS");
     if (!t)
         return;
-    if (t->repair.cursor == 0)
-        send_end(t);
-    else
-        send_dump(t);
+    next_chunk(t);
 }
 
-/* Forwards a TPC.DUMP chunk's rows (a flat array k v exp ...) as TPC.RESTORE ROWS. */
+/* Forwards a TPC.DUMP chunk's rows (a flat array k v exp ...) as TPC.RESTORE ROWS, or
+ * DBROWS db for a database other than 0. */
 static void forward_rows(struct txn *t, const struct link_reply *rows)
 {
-    size_t n = link_reply_len(rows), argc = 2 + n;
+    size_t n = link_reply_len(rows), at = t->repair.db ? 3 : 2, argc = at + n;
     const char **argv = malloc(argc * sizeof *argv);
     size_t *lens = malloc(argc * sizeof *lens);
-    char *nums = malloc(n / 3 * 24 + 1);
+    char *nums = malloc(n / 3 * 24 + 25);
     int ok = argv && lens && nums && n % 3 == 0;
     if (ok) {
         argv[0] = "TPC.RESTORE", lens[0] = 11;
-        argv[1] = "ROWS", lens[1] = 4;
+        argv[1] = t->repair.db ? "DBROWS" : "ROWS", lens[1] = t->repair.db ? 6 : 4;
+        char *dbnum = nums + n / 3 * 24;
+        argv[2] = dbnum, lens[2] = util_u64_to_str((uint64_t)t->repair.db, dbnum);
     }
     for (size_t k = 0; ok && k < n; k++) {
         const struct link_reply *e = link_reply_elem(rows, k);
@@ -220,10 +235,10 @@ static void forward_rows(struct txn *t, const struct link_reply *rows)
         if (k % 3 == 2) {
             ok = link_reply_int(e, &exp) == 0 && exp >= 0;
             char *num = nums + k / 3 * 24;
-            argv[2 + k] = num, lens[2 + k] = util_u64_to_str((uint64_t)exp, num);
+            argv[at + k] = num, lens[at + k] = util_u64_to_str((uint64_t)exp, num);
         } else {
-            ok = (argv[2 + k] = link_reply_str(e, &lens[2 + k])) != NULL;
-            t->repair.bytes += ok ? lens[2 + k] : 0;
+            ok = (argv[at + k] = link_reply_str(e, &lens[at + k])) != NULL;
+            t->repair.bytes += ok ? lens[at + k] : 0;
         }
     }
     if (ok) {
@@ -247,7 +262,7 @@ static void on_dump(void *arg, int i, const struct link_reply *r)
         repair_abort(t, "a malformed TPC.DUMP reply");
         return;
     }
-    if (rp->rows == 0 && rp->cursor == 0)
+    if (rp->rows == 0 && rp->cursor == 0 && rp->db == 0)
         rp->round = (uint64_t)applied; /* the first chunk: the copy is of this round */
     else if ((uint64_t)applied != rp->round) {
         repair_abort(t, "the source applied a round during the copy");
@@ -257,19 +272,19 @@ static void on_dump(void *arg, int i, const struct link_reply *r)
     const struct link_reply *rows = link_reply_elem(r, 2);
     if (link_reply_len(rows) > 0)
         forward_rows(t, rows);
-    else if (rp->cursor == 0)
-        send_end(t);
     else
-        send_dump(t);
+        next_chunk(t);
 }
 
 static void send_dump(struct txn *t)
 {
-    char cur[24], cnt[24];
-    const char *argv[3] = { "TPC.DUMP", cur, cnt };
-    size_t lens[3] = { 8, util_u64_to_str(t->repair.cursor, cur),
-                       util_u64_to_str((uint64_t)t->repair_chunk, cnt) };
-    repair_send(t, t->repair.source, 3, argv, lens, on_dump);
+    char cur[24], cnt[24], db[24];
+    const char *argv[4] = { "TPC.DUMP", cur, cnt, db };
+    size_t lens[4] = { 8, util_u64_to_str(t->repair.cursor, cur),
+                       util_u64_to_str((uint64_t)t->repair_chunk, cnt),
+                       util_u64_to_str((uint64_t)t->repair.db, db) };
+    /* Database 0's request keeps its old shape (no db argument). */
+    repair_send(t, t->repair.source, t->repair.db ? 4 : 3, argv, lens, on_dump);
 }
 
 static void on_begin(void *arg, int i, const struct link_reply *r)
@@ -313,6 +328,7 @@ static void repair_start(struct txn *t)
     rp->target = target;
     rp->source = source;
     rp->cursor = rp->rows = rp->bytes = rp->round = 0;
+    rp->db = 0;
     rp->t0 = rp->progress_ms = rp->reported_ms = t->io.mono_ms(t->io.ctx);
     t->hold++;
     repair_set_state(t, REPAIR_DRAINING);
@@ -385,6 +401,11 @@ void txn_repair_want(struct txn *t, int i, int want)
 void txn_set_repair_chunk(struct txn *t, int keys)
 {
     t->repair_chunk = keys > 0 ? keys : TXN_REPAIR_CHUNK;
+}
+
+void txn_set_databases(struct txn *t, int n)
+{
+    t->databases = n > 0 ? n : 1;
 }
 
 void txn_get_repair(const struct txn *t, struct txn_repair_stats *rs)

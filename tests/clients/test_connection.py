@@ -58,7 +58,10 @@ def test_resp3_null_from_a_write_result(c):
     (("AUTH", "default", "anything"), b"+OK\r\n"),
     (("AUTH", "a", "b", "c"), b"-ERR syntax error\r\n"),
     (("SELECT", "0"), b"+OK\r\n"),
-    (("SELECT", "1"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "16"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "-1"), b"-ERR DB index is out of range\r\n"),
+    (("SELECT", "15"), b"+OK\r\n"),
+    (("SELECT", "0"), b"+OK\r\n"),
     (("SELECT", "x"), b"-ERR value is not an integer or out of range\r\n"),
     (("RESET", "x"), b"-ERR wrong number of arguments for 'reset' command\r\n"),
     (("CLIENT",), b"-ERR wrong number of arguments for 'client' command\r\n"),
@@ -170,13 +173,20 @@ def test_client_reply_off_on_skip(c):
 def test_reset_restores_a_fresh_connection(c):
     a = connect(c)
     cid = int(send(a, "CLIENT", "ID")[1:-2])
+    assert send(a, "SELECT", "2") == b"+OK\r\n"
+    assert send(a, "SET", "reset:db", "2") == b"+OK\r\n"
+    # HELLO and AUTH keep the selected database, as in Redis
     assert send(a, "HELLO", "3", "SETNAME", "before") == hello_map(3, cid)
+    assert send(a, "AUTH", "default", "x") == b"+OK\r\n"
+    assert send(a, "GET", "reset:db") == b"$1\r\n2\r\n"
     assert send(a, "WATCH", "reset:k") == b"+OK\r\n"
     assert send(a, "MULTI") == b"+OK\r\n"
     assert send(a, "RESET") == b"+RESET\r\n"
     assert send(a, "CLIENT", "GETNAME") == b"$-1\r\n"       # RESP2 again, no name
     assert send(a, "EXEC") == b"-ERR EXEC without MULTI\r\n"
     assert send(a, "CLIENT", "ID") == b":%d\r\n" % cid      # same connection
+    assert send(a, "GET", "reset:db") == b"$-1\r\n"         # back in database 0
+    assert b" db=0 " in send(a, "CLIENT", "INFO")
 
 
 def test_quit_closes_after_ok(c):
@@ -222,3 +232,33 @@ def test_requirepass(manual_cluster):
     assert send(mc.raw(), "GET", "k") == b"-NOAUTH Authentication required.\r\n"
     assert send(b, "GET", "k") == b"$1\r\nv\r\n"   # already authenticated
     assert send(mc.raw(), "QUIT") == b"+OK\r\n"
+
+
+def test_databases_setting(manual_cluster):
+    """--databases 4: SELECT, MOVE, SWAPDB and COPY ... DB accept 0..3 and answer Redis's
+    "DB index is out of range" past it (also inside MULTI); CONFIG GET shows it, CONFIG SET
+    refuses it; --help documents it."""
+    mc = manual_cluster("--databases", "4")
+    a = mc.raw()
+    out_of_range = b"-ERR DB index is out of range\r\n"
+    assert send(a, "SELECT", "3") == b"+OK\r\n"
+    assert send(a, "SELECT", "4") == out_of_range
+    assert send(a, "SET", "k", "v") == b"+OK\r\n"
+    assert send(a, "MOVE", "k", "4") == out_of_range
+    assert send(a, "SWAPDB", "0", "4") == out_of_range
+    assert send(a, "COPY", "k", "k2", "DB", "4") == out_of_range
+    assert send(a, "COPY", "k", "k2", "DB", "0") == b":1\r\n"
+    assert send(a, "MULTI") == b"+OK\r\n"
+    assert send(a, "SELECT", "9") == b"+QUEUED\r\n"
+    assert send(a, "MOVE", "k", "7") == b"+QUEUED\r\n"
+    assert send(a, "EXEC") == b"*2\r\n" + out_of_range + out_of_range
+    assert send(a, "GET", "k") == b"$1\r\nv\r\n"           # still in database 3
+    assert send(a, "CONFIG", "GET", "databases") == b"*2\r\n$9\r\ndatabases\r\n$1\r\n4\r\n"
+    assert send(a, "CONFIG", "SET", "databases", "8") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set "
+        b"immutable config\r\n")
+    import subprocess
+    from conftest import SERVER
+    out = subprocess.run([SERVER, "--help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=10).stdout
+    assert b"--databases" in out, out

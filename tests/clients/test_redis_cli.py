@@ -106,3 +106,21 @@ def test_latency_for_a_moment(c):
     m = re.search(r"^(\d+) (\d+) ([\d.]+) (\d+)$", out.strip(), re.M)
     assert m, out
     assert int(m.group(4)) > 10
+
+
+def test_numbered_database(c):
+    """redis-cli -n 1: its SELECT at connect, then its commands in database 1 only; the
+    prompt-less pipe mode too; INFO keyspace counts each database."""
+    assert cli(c, "-n", "1", "SET", "cli:db", "one") == ("OK\n", 0)
+    assert cli(c, "-n", "2", "SET", "cli:db", "two") == ("OK\n", 0)
+    assert cli(c, "-n", "1", "GET", "cli:db") == ("one\n", 0)
+    assert cli(c, "-n", "2", "GET", "cli:db") == ("two\n", 0)
+    assert cli(c, "GET", "cli:db") == ("\n", 0)
+    out, rc = cli(c, "-n", "1", input=b"INCR cli:n\nINCR cli:n\nCLIENT INFO\n")
+    assert rc == 0 and out.startswith("1\n2\n") and " db=1 " in out, out
+    assert cli(c, "-n", "2", "EXISTS", "cli:n") == ("0\n", 0)
+    assert cli(c, "-n", "1", "MOVE", "cli:n", "2") == ("1\n", 0)
+    assert cli(c, "-n", "2", "GET", "cli:n") == ("2\n", 0)
+    out, rc = cli(c, "INFO", "keyspace")
+    assert rc == 0 and re.search(r"^db1:keys=\d+,expires=0,avg_ttl=0", out, re.M), out
+    assert re.search(r"^db2:keys=\d+,", out, re.M), out

@@ -168,3 +168,29 @@ def test_redis_py_monitor(c):
     assert cmd["command"] == "SET py:mon v", cmd
     assert cmd["db"] == 0 and cmd["client_address"] == "127.0.0.1"
     assert abs(cmd["time"] - time.time()) < 60
+
+
+def test_redis_py_db(c):
+    """redis-py with db=1 (what redis://host/1 means): every command of its pool, pipelines
+    and transactions included, in database 1; database 0 untouched."""
+    import redis
+    r0, r1 = c.client(db=0), c.client(db=1)
+    url = redis.Redis.from_url("redis://127.0.0.1:%d/1" % c.port)
+    try:
+        r0.delete("py:db")
+        assert r1.set("py:db", "one") is True
+        assert url.get("py:db") == b"one"
+        assert r0.get("py:db") is None
+        with r1.pipeline(transaction=True) as p:
+            p.incr("py:n").incr("py:n").get("py:db")
+            assert p.execute() == [1, 2, b"one"]
+        assert r0.exists("py:n") == 0
+        assert r1.move("py:n", 0) is True
+        assert r0.get("py:n") == b"2" and r1.exists("py:n") == 0
+        assert r1.copy("py:db", "py:copy", destination_db=3) is True
+        assert c.client(db=3).get("py:copy") == b"one"
+        assert r1.client_info()["db"] == 1
+        assert r1.info("keyspace")["db1"]["keys"] >= 1
+    finally:
+        for r in (r0, r1, url):
+            r.close()

@@ -204,11 +204,16 @@ def test_monitor_streams_commands(c):
     send(other, "EXEC")
     send(other, "CONFIG", "GET", "port")   # admin commands are not shown
     send(other, "GET", "mon:k")
-    lines = [mon.read_raw() for _ in range(5)]
-    pat = rb"^\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] (.*)\r\n$"
-    args = [re.match(pat, l, re.S).group(1) for l in lines]
-    assert args == [b'"SET" "mon:k" "va\\"l\\n"', b'"MULTI"', b'"INCR" "mon:n"', b'"EXEC"',
-                    b'"GET" "mon:k"'], lines
+    send(other, "SELECT", "3")             # the prefix names the client's database
+    send(other, "GET", "mon:k")
+    send(other, "SELECT", "0")
+    lines = [mon.read_raw() for _ in range(8)]
+    pat = rb"^\+\d+\.\d{6} \[(\d+) 127\.0\.0\.1:\d+\] (.*)\r\n$"
+    args = [re.match(pat, l, re.S).group(1, 2) for l in lines]
+    assert args == [(b"0", b'"SET" "mon:k" "va\\"l\\n"'), (b"0", b'"MULTI"'),
+                    (b"0", b'"INCR" "mon:n"'), (b"0", b'"EXEC"'), (b"0", b'"GET" "mon:k"'),
+                    (b"3", b'"SELECT" "3"'), (b"3", b'"GET" "mon:k"'),
+                    (b"0", b'"SELECT" "0"')], lines  # Redis 7 feeds after the command
     # a monitoring client may PING but not touch the keyspace
     assert send(mon, "GET", "mon:k") == b"-ERR Replica can't interact with the keyspace\r\n"
     assert send(mon, "RESET") == b"+RESET\r\n"

@@ -1008,6 +1008,8 @@ def test_watch_and_flush_of_several_keys(redis_server, module_cluster):
 # GET: a pattern's order of names is Redis's hash order. appendonly, appendfsync and save
 # are compared after a SET (their defaults say what twopc does: yes, always, "").
 CONFIG_KNOBS = [
+    [b"CONFIG", b"GET", b"databases"], [b"CONFIG", b"SET", b"databases", b"3"],
+    [b"CONFIG", b"SET", b"databases", b"16"], [b"CONFIG", b"GET", b"databases"],
     [b"CONFIG", b"SET", b"save", b""], [b"CONFIG", b"GET", b"save"],
     [b"CONFIG", b"SET", b"save", b"3600 1 300 100"], [b"CONFIG", b"GET", b"save"],
     [b"CONFIG", b"SET", b"save", b"1 2 3"], [b"CONFIG", b"SET", b"save", b"a b"],
@@ -1390,4 +1392,150 @@ def test_object(redis_server, module_cluster, proto):
         assert compare(pair, "ttl", [b"OBJECT", b"IDLETIME", b"idle"]) is None
     finally:
         pair.send([b"HELLO", b"2"])
+        pair.close()
+# ---- numbered databases (#14 item 5) ----------------------------------------------------
+
+DB_KEYS = [b"a", b"b", b"c", b"n"]
+DB_INDEXES = [b"0", b"1", b"2", b"3"]
+DB_BAD = [b"16", b"-1", b"abc", b"2147483648", b"99"]
+
+
+def _db_index(r):
+    return r.choice(DB_BAD) if r.random() < 0.06 else r.choice(DB_INDEXES)
+
+
+def _db_command(r):
+    """One command of the database walk; every reply is exact (no random or timed one)."""
+    k, k2 = r.choice(DB_KEYS), r.choice(DB_KEYS)
+    c = r.randrange(20)
+    if c < 3:
+        return [b"SELECT", _db_index(r)]
+    if c < 5:
+        return [b"MOVE", k, _db_index(r)]
+    if c == 5:
+        return [b"SWAPDB", _db_index(r), _db_index(r)]
+    if c == 6:
+        return r.choice([[b"FLUSHDB"], [b"DBSIZE"], [b"FLUSHDB"] if r.random() < 0.3
+                         else [b"DBSIZE"], [b"FLUSHALL"] if r.random() < 0.1 else [b"DBSIZE"]])
+    if c < 9:
+        args = [b"COPY", k, k2]
+        if r.random() < 0.8:
+            args += [b"DB", _db_index(r)]
+        if r.random() < 0.4:
+            args.append(b"REPLACE")
+        return args
+    if c < 12:
+        args = [b"SET", k, r.choice([b"x", b"y", b"12", b""])]
+        return args + [b"EX", b"1000"] if r.random() < 0.3 else args
+    return r.choice([[b"GET", k], [b"INCR", b"n"], [b"DEL", k, k2], [b"EXISTS", k, k2],
+                     [b"APPEND", k, b"+"], [b"RENAME", k, k2], [b"GETDEL", k],
+                     [b"SETNX", k, b"nx"], [b"PERSIST", k], [b"TYPE", k]])
+
+
+def _db_keyspaces(pair, conn):
+    """Every database 0-3's keys with value and PTTL; leaves conn in database 0."""
+    out = {}
+    for db in DB_INDEXES:
+        assert pair.one(conn, [b"SELECT", db]) == b"OK"
+        for key in sorted(pair.one(conn, [b"KEYS", b"*"])):
+            out[(db, key)] = (pair.one(conn, [b"GET", key]), pair.one(conn, [b"PTTL", key]))
+    assert pair.one(conn, [b"SELECT", b"0"]) == b"OK"
+    return out
+
+
+def test_databases(redis_server, module_cluster):
+    """Random walks over databases 0-3 -- SELECT, MOVE, SWAPDB, FLUSHDB, FLUSHALL, COPY ...
+    DB with the string and key commands -- one by one, pipelined (one round evaluated on
+    top of the ones ahead) and in MULTI/EXEC (SELECT inside the block), byte for byte with
+    redis-server; at the end of each walk every database's keys, values and TTLs agree."""
+    r = random.Random(SEED * 31 + 5)
+    pair = Pair(redis_server.port, module_cluster.port)
+    counts = {"single": 0, "pipelined": 0, "multi": 0, "commands": 0}
+    try:
+        for seq in range(max(4, SEQUENCES // 10)):
+            pair.send([b"FLUSHALL"])
+            pair.send([b"SELECT", b"0"])
+            history = []
+            for _ in range(60):
+                mode = r.choice(["single", "single", "pipelined", "multi"])
+                cmds = [_db_command(r) for _ in range(1 if mode == "single" else
+                                                      r.randint(2, 6))]
+                if mode == "multi":  # and commands pipelined behind EXEC, in its database
+                    cmds = [[b"MULTI"]] + cmds + [[b"EXEC"]] + \
+                        [_db_command(r) for _ in range(r.randint(0, 2))]
+                history.extend(cmds)
+                counts[mode] += 1
+                counts["commands"] += len(cmds)
+                data = b"".join(resp_encode(*c) for c in cmds)
+                pair.redis.send(data)
+                pair.twopc.send(data)
+                ra = [pair.redis.read_raw() for _ in cmds]
+                rb = [pair.twopc.read_raw() for _ in cmds]
+                assert ra == rb, "TWOPC_COMPAT_SEED=%d walk %d (%s):\n  %s\n  redis %r\n" \
+                    "  twopc %r\nhistory:\n    %s" % (
+                        SEED, seq, mode, "\n  ".join(fmt(c) for c in cmds), ra, rb,
+                        "\n    ".join(fmt(h) for h in history[-40:]))
+            a, b = _db_keyspaces(pair, pair.redis), _db_keyspaces(pair, pair.twopc)
+            assert sorted(a) == sorted(b), "walk %d: keys differ: redis %r twopc %r" % (
+                seq, sorted(a), sorted(b))
+            for key in a:
+                (va, ta), (vb, tb) = a[key], b[key]
+                assert va == vb and (ta < 0) == (tb < 0) and abs(ta - tb) <= TTL_MS_SLACK, \
+                    "walk %d: %r: redis %r twopc %r" % (seq, key, a[key], b[key])
+    finally:
+        pair.close()
+    print("databases: TWOPC_COMPAT_SEED=%d, %r" % (SEED, counts))
+
+
+# WATCH across databases: (client, command) scripts, client 2 being the other connection.
+DB_WATCH_CASES = {
+    "write_in_other_db": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                          (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"])],
+    "write_in_same_db": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                         (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"])],
+    "swapdb_existing": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                        (2, [b"SWAPDB", b"0", b"1"])],
+    "swapdb_missing": [(1, [b"SELECT", b"2"]), (1, [b"WATCH", b"x"]),
+                       (2, [b"SET", b"x", b"0"]), (2, [b"SWAPDB", b"2", b"3"])],
+    "swapdb_other_side": [(2, [b"SELECT", b"3"]), (2, [b"SET", b"x", b"3"]),
+                          (1, [b"SELECT", b"2"]), (1, [b"WATCH", b"x"]),
+                          (2, [b"SWAPDB", b"2", b"3"])],
+    "flushall_existing": [(1, [b"SELECT", b"1"]), (1, [b"SET", b"x", b"1"]),
+                          (1, [b"WATCH", b"x"]), (2, [b"FLUSHALL"])],
+    "flushall_missing": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                         (2, [b"SET", b"y", b"0"]), (2, [b"FLUSHALL"])],
+    "flushdb_other_db": [(1, [b"SELECT", b"1"]), (1, [b"SET", b"x", b"1"]),
+                         (1, [b"WATCH", b"x"]), (2, [b"SET", b"x", b"0"]), (2, [b"FLUSHDB"])],
+    "move_in": [(2, [b"SET", b"x", b"0"]), (1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]),
+                (2, [b"MOVE", b"x", b"1"])],
+    "move_out": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),
+                 (2, [b"MOVE", b"x", b"1"])],
+    "copy_in": [(2, [b"SET", b"x", b"0"]), (1, [b"SELECT", b"1"]), (1, [b"WATCH", b"y"]),
+                (2, [b"COPY", b"x", b"y", b"DB", b"1"])],
+    "multi_select": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"SET", b"x", b"0"]),
+                     (2, [b"MULTI"]), (2, [b"SELECT", b"1"]), (2, [b"GET", b"x"]),
+                     (2, [b"EXEC"]), (2, [b"GET", b"x"])],
+    "multi_select_dirty": [(1, [b"SET", b"q", b"0"]), (1, [b"WATCH", b"x"]),
+                           (2, [b"SET", b"x", b"1"]), (1, [b"MULTI"]), (1, [b"SELECT", b"1"]),
+                           (1, [b"EXEC"]), (1, [b"GET", b"q"])],
+    "multi_select_write": [(1, [b"SELECT", b"1"]), (1, [b"WATCH", b"x"]), (2, [b"MULTI"]),
+                           (2, [b"SELECT", b"1"]), (2, [b"SET", b"x", b"1"]), (2, [b"EXEC"])],
+}
+
+
+@pytest.mark.parametrize("case", sorted(DB_WATCH_CASES))
+def test_watch_across_databases(redis_server, module_cluster, case):
+    """A WATCH is on (database, key): writes, SWAPDB, FLUSHALL, FLUSHDB, MOVE and COPY ...
+    DB by another client dirty it exactly when Redis 7 does; then client 1 runs
+    MULTI / SET w 1 / EXEC, and every reply must be redis-server's."""
+    pair = Pair(redis_server.port, module_cluster.port)
+    try:
+        pair.send([b"FLUSHALL"])
+        script = DB_WATCH_CASES[case] + [(1, [b"MULTI"]), (1, [b"SET", b"w", b"1"]),
+                                         (1, [b"EXEC"]), (1, [b"RESET"]), (2, [b"RESET"])]
+        for who, args in script:
+            a, b = pair.send(args, other=who == 2)
+            assert a == b, "%s: %s (client %d): redis %r twopc %r" % (case, fmt(args), who,
+                                                                       a, b)
+    finally:
         pair.close()

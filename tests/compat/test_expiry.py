@@ -180,3 +180,32 @@ def test_expiry_survives_restart(cluster):
     assert r.get(b"short") is None
     wait_replicas_hold(cluster, [b"short"], present=False)
     assert sorted(r.keys()) == [b"at", b"long", b"plain"]
+
+
+def test_sweep_covers_every_database(cluster):
+    """The sweep visits every database in turn: keys expiring in databases 0, 7 and 15
+    (more than one batch in 7) leave every replica's SQLite within the same bound, and
+    the live keys of each database stay where they are."""
+    clients = {db: cluster.client(db=db) for db in (0, 7, 15)}
+    expiring = {}
+    for db, r in clients.items():
+        keys = [b"x%d:%d" % (db, i) for i in range(200 if db == 7 else 20)]
+        pipe = r.pipeline(transaction=False)
+        for k in keys:
+            pipe.set(k, b"x", px=300)
+        pipe.set(b"live%d" % db, b"v")
+        pipe.execute()
+        expiring[db] = keys
+    deadline = now_ms() + 300
+    keys = [k for ks in expiring.values() for k in ks]
+    wait_replicas_hold(cluster, keys)
+    time.sleep(max(0, deadline - now_ms()) / 1000.0)
+    took = wait_replicas_hold(cluster, keys, present=False, timeout=10.0)
+    assert took < SWEEP_BOUND_S, "expired keys left SQLite only after %.2f s" % took
+    for i in range(1, cluster.replicas + 1):
+        rows = cluster.sqlite_query(i, "SELECT db, k FROM kv WHERE CAST(k AS TEXT) LIKE "
+                                       "'live%' ORDER BY db")
+        assert rows == [(0, b"live0"), (7, b"live7"), (15, b"live15")], rows
+    for db, r in clients.items():
+        assert r.get(b"live%d" % db) == b"v"
+        r.close()

@@ -169,20 +169,24 @@ OLD_SCHEMAS = {
     "v1": "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB NOT NULL,"
           " exp INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
           "CREATE INDEX kv_h ON kv(h);",
+    # keyed by (h, k), from before numbered databases (h is recomputed by the migration)
+    "v2": "CREATE TABLE kv(k BLOB NOT NULL, v BLOB NOT NULL, exp INTEGER NOT NULL DEFAULT 0,"
+          " h INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(h, k)) WITHOUT ROWID;",
 }
 
 
 @pytest.mark.parametrize("shape", sorted(OLD_SCHEMAS))
 def test_old_schema_is_migrated(shape):
-    """A data.sqlite whose kv has an older shape: the replica rebuilds it keyed by (h, k),
-    keeps every key (and expiry), and GET, TTL, DBSIZE and SCAN work on them."""
+    """A data.sqlite whose kv has an older shape: the replica rebuilds it keyed by
+    (db, h, k), keeps every key (and expiry) in database 0, and GET, TTL, DBSIZE and SCAN
+    work on them."""
     root = tempfile.mkdtemp(prefix="twopc-compat-migrate-")
     db = sqlite3.connect(os.path.join(root, "data.sqlite"))
     db.executescript(OLD_SCHEMAS[shape] +
                      "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);")
     keys = [b"old%d" % i for i in range(50)] + [b"", b"\x00\xff"]
     db.executemany("INSERT INTO kv(k, v) VALUES (?, ?)", [(k, b"v" + k) for k in keys])
-    if shape == "v1":
+    if shape != "v0":
         db.execute("UPDATE kv SET exp = 4102444800000 WHERE k = ?", (b"old3",))
     db.commit()
     db.close()
@@ -200,7 +204,7 @@ def test_old_schema_is_migrated(shape):
                 time.sleep(0.05)
         assert conn.command("GET", "old7") == b"vold7"
         assert conn.command("TTL", "old7") == -1
-        if shape == "v1":
+        if shape != "v0":
             assert conn.command("PEXPIRETIME", "old3") == 4102444800000
         assert conn.command("DBSIZE") == len(keys)
         seen, _ = full_scan(conn, "COUNT", "5")
@@ -211,7 +215,8 @@ def test_old_schema_is_migrated(shape):
         proc.wait(10)
     db = sqlite3.connect(os.path.join(root, "data.sqlite"))
     pk = {row[1]: row[5] for row in db.execute("PRAGMA table_info(kv)")}
-    assert pk.get("h") == 1 and pk.get("k") == 2 and "exp" in pk, pk
+    assert pk.get("db") == 1 and pk.get("h") == 2 and pk.get("k") == 3 and "exp" in pk, pk
     assert db.execute("SELECT count(*) FROM kv WHERE h <= 0").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM kv WHERE db != 0").fetchone()[0] == 0
     db.close()
     shutil.rmtree(root, ignore_errors=True)

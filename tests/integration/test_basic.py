@@ -50,11 +50,21 @@ def test_set_get_del_exists(c):
 
 def test_select(c):
     assert cli(c, "SELECT", "0") == "OK"
-    assert cli(c, "SELECT", "1") == "ERR DB index is out of range"
+    assert cli(c, "SELECT", "15") == "OK"
+    assert cli(c, "SELECT", "16") == "ERR DB index is out of range"
     conn = c.raw()
-    conn.send(resp_encode("SELECT", "5"))
+    conn.send(resp_encode("SELECT", "16"))
     assert conn.read_raw() == b"-ERR DB index is out of range\r\n"
     assert conn.command("PING") == b"PONG"
+    # Each database holds its own keys.
+    conn.send(resp_encode("SELECT", "5"))
+    assert conn.read_raw() == b"+OK\r\n"
+    assert conn.command("SET", "basic:db", "five") == b"OK"
+    assert conn.command("GET", "basic:db") == b"five"
+    assert cli(c, "GET", "basic:db") == ""
+    conn.send(resp_encode("SELECT", "0"))
+    assert conn.read_raw() == b"+OK\r\n"
+    assert conn.command("GET", "basic:db") is None
 
 
 def test_interactive_through_pipe(c):

@@ -29,6 +29,11 @@ One twopc-replica, no coordinator: the test plays the coordinator over raw RESP.
   test_watched_not_logged_replay  the PREPARE record of a round sent with TOUCHED WATCHED
                                 is the plain request (no flag, no key); after kill -9 the
                                 round is in doubt and COMMIT and a restart replay it.
+  test_databases_touched_and_replayed  DB n-wrapped ops (numbered databases): a key is
+                                marked only in its own database, WATCHED ... DBS gives the
+                                keys' databases, FLUSHDB of one database and SWAPDB answer
+                                for the keys that existed there; after kill -9 the rounds
+                                commit from the log into the right databases.
 """
 
 from conftest import RespConn, RespError, read_journal
@@ -52,11 +57,13 @@ def enc(a):
     return a if isinstance(a, bytes) else a.encode()
 
 
-def prepare(conn, rid, ops, touched=True, watched=None, now=NOW):
-    """TPC.PREPARE [TOUCHED [WATCHED n key...]] rid now nops ops..."""
+def prepare(conn, rid, ops, touched=True, watched=None, now=NOW, dbs=None):
+    """TPC.PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now nops ops..."""
     flags = [b"TOUCHED"] if touched else []
     if watched is not None:
         flags += [b"WATCHED", b"%d" % len(watched)] + [enc(k) for k in watched]
+    if dbs is not None:
+        flags += [b"DBS"] + [b"%d" % d for d in dbs]
     args = [b"TPC.PREPARE"] + flags + [b"%d" % rid, b"%d" % now, b"%d" % len(ops)]
     for op in ops:
         args += [b"%d" % len(op)] + [a if isinstance(a, bytes) else a.encode() for a in op]
@@ -296,3 +303,38 @@ def test_watched_not_logged_replay(make_rig):
     assert c.command("DBSIZE") == 1 and c.command("GET", "c") == b"3"
     assert c.command("GET", "a") is None
     c.close()
+
+
+def test_databases_touched_and_replayed(make_rig):
+    """Ops of database n travel as DB n <command...>: the TOUCHED answer marks a key only in
+    its own database (the wrapper's two arguments and a TX's framing never), WATCHED keys
+    carry their databases (DBS), SWAPDB and FLUSHDB of one database answer for the keys
+    that existed in it, and after kill -9 the logged rounds replay into the right
+    databases."""
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    assert prepare(c, 1, [["SET", "x", "0"], ["DB", "1", "SET", "x", "1"],
+                          ["DB", "2", "SET", "y", "2"]], touched=False)[2:] == [b"OK"] * 3
+    commit(c, 1)
+    ops = [
+        (["DB", "1", "SET", "x", "x"], "00011"),       # any argument equal to the key
+        # a TX across databases: SET x in 3 and DEL x in 0 (x exists in both by then)
+        (["TX", "2", "5", "DB", "3", "SET", "x", "v", "2", "DEL", "x"], "00000010001"),
+        (["DB", "2", "FLUSHDB"], "F010|000"),          # y in 2; x in 1 untouched
+        (["SWAPDB", "1", "3"], "F100|000"),           # x existed in 1 and in 3
+    ]
+    vote = prepare(c, 2, [op for op, _ in ops], watched=["x", "y", "x"], dbs=[1, 2, 0])
+    got = vote_touched(vote, len(ops))
+    for (op, want), t in zip(ops, got):
+        assert t == want.encode(), "%r: touched %r, want %r" % (op, t, want)
+    assert prepare(c, 3, [["GET", "x"]], dbs=None, touched=False)[2] is None  # x: deleted
+    r.kill()
+    r.start()
+    c = conn_to(r)
+    commit(c, 2)
+    commit(c, 3)
+    got = [c.command("TPC.READ", str(NOW), "DB", str(db), "GET", "x") for db in (1, 3)]
+    assert got == [b"v", b"x"], got
+    assert c.command("TPC.READ", str(NOW), "DB", "2", "DBSIZE") == 0
+    assert c.command("TPC.READ", str(NOW), "GET", "x") is None

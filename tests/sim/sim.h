@@ -76,6 +76,10 @@ struct sim_config {
     int disk_errors;    /* percent of faults that fail a process's next log syncs (EIO,
                          * ENOSPC: the bytes past the durable offset are cut, kept in memory
                          * and written again; issue #13) */
+    int databases;      /* > 1: register k lives in database k % databases (DB-wrapped
+                         * writes and reads; an MSET of two databases becomes a TX of two
+                         * wrapped SETs) and a repair copies every database; 0 or 1: all in
+                         * database 0, the ops as before databases existed */
     int stray_hello;    /* percent of faults that send a TPC.HELLO to a replica from a
                          * connection that is not the coordinator's (any local process
                          * without a cluster secret; issue #16): it must disturb nothing */

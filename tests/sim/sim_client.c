@@ -29,6 +29,12 @@
 
 /* ---- clients ---- */
 
+/* The database register key lives in (sim_config.databases). */
+static int key_db(int key)
+{
+    return sim_w->cfg->databases > 1 ? key % sim_w->cfg->databases : 0;
+}
+
 void sim_client_next(int c, uint64_t delay_us)
 {
     if (!sim_w->clients_on)
@@ -91,7 +97,10 @@ static void write_done(void *arg, const char *reply, size_t len, const char *err
     int64_t out = 0;
     if (len > 1 && reply[0] == ':')
         out = parse_int_reply(reply + 1, len - 3);
-    else if (h->kind == OP_SET || h->kind == OP_MSET) {
+    else if (h->kind == OP_MSET && key_db(h->key) != key_db(h->key2)) {
+        if (len != 14 || memcmp(reply, "*2\r\n+OK\r\n+OK\r\n", 14) != 0)
+            sim_violation("client: MSET across databases answered %.*s", (int)len, reply);
+    } else if (h->kind == OP_SET || h->kind == OP_MSET) {
         if (len != 5 || memcmp(reply, "+OK\r\n", 5) != 0)
             sim_violation("client: SET answered %.*s", (int)len, reply);
     }
@@ -133,15 +142,48 @@ static void start_read(struct hop *h, int skip)
         sim_hop_finish(h, 1, 0);
         return;
     }
-    char key[16], now[24];
+    char key[16], now[24], db[24];
     snprintf(key, sizeof key, "%c%d", h->key < NREG ? 'r' : 'c', h->key);
-    const char *argv[4] = { "TPC.READ", now, "GET", key };
-    size_t lens[4] = { 8, util_u64_to_str(txn_now_ms(sim_w->t), now), 3, strlen(key) };
+    const char *argv[6] = { "TPC.READ", now, "DB", db, "GET", key };
+    size_t lens[6] = { 8, util_u64_to_str(txn_now_ms(sim_w->t), now), 2,
+                       util_u64_to_str((uint64_t)key_db(h->key), db), 3, strlen(key) };
     size_t len;
-    char *cmd = link_format(4, argv, lens, &len);
+    char *cmd;
+    if (key_db(h->key) == 0) { /* database 0: no wrapper */
+        argv[2] = "GET", lens[2] = 3, argv[3] = key, lens[3] = strlen(key);
+        cmd = link_format(4, argv, lens, &len);
+    } else {
+        cmd = link_format(6, argv, lens, &len);
+    }
     if (sim_io_send(NULL, i, cmd, len, read_done, h) < 0)
         sim_hop_finish(h, 1, 0);
     link_format_free(cmd);
+}
+
+/* An MSET of keys in two databases: TX 2 {5 DB d1 SET k1 v1} {5 DB d2 SET k2 v2}, atomic
+ * like the MSET it stands for (a database 0 SET goes unwrapped). */
+static struct op *mset_across(const struct hop *h, char *k1, char *v1, char *k2, char *v2)
+{
+    char d1[24], d2[24], n1[8], n2[8];
+    char *argv[14];
+    size_t lens[14];
+    int argc = 0, db1 = key_db(h->key), db2 = key_db(h->key2);
+    argv[argc++] = "TX", argv[argc++] = "2";
+    argv[argc++] = n1;
+    snprintf(n1, sizeof n1, "%d", db1 ? 5 : 3);
+    if (db1)
+        argv[argc++] = "DB", argv[argc++] = d1;
+    snprintf(d1, sizeof d1, "%d", db1);
+    argv[argc++] = "SET", argv[argc++] = k1, argv[argc++] = v1;
+    argv[argc++] = n2;
+    snprintf(n2, sizeof n2, "%d", db2 ? 5 : 3);
+    if (db2)
+        argv[argc++] = "DB", argv[argc++] = d2;
+    snprintf(d2, sizeof d2, "%d", db2);
+    argv[argc++] = "SET", argv[argc++] = k2, argv[argc++] = v2;
+    for (int k = 0; k < argc; k++)
+        lens[k] = strlen(argv[k]);
+    return op_new(argc, argv, lens);
 }
 
 static void submit_write(struct hop *h)
@@ -164,7 +206,12 @@ static void submit_write(struct hop *h)
     }
     for (int k = 0; k < argc; k++)
         lens[k] = strlen(argv[k]);
-    txn_submit(sim_w->t, op_new(argc, argv, lens), write_done, h);
+    struct op *op;
+    if (h->kind == OP_MSET && key_db(h->key) != key_db(h->key2))
+        op = mset_across(h, k1, v1, k2, v2);
+    else
+        op = op_new_db(key_db(h->key), argc, argv, lens);
+    txn_submit(sim_w->t, op, write_done, h);
 }
 
 /* The world keeps every operation until teardown (callbacks may name it until then). */

@@ -426,6 +426,7 @@ int sim_coord_start(void)
     }
     txn_set_max_inflight(sim_w->t, 3);
     txn_set_repair_chunk(sim_w->t, 2); /* its few keys still take several chunks to copy */
+    txn_set_databases(sim_w->t, sim_w->cfg->databases > 1 ? sim_w->cfg->databases : 1);
     txn_set_min_replicas(sim_w->t, sim_w->cfg->min_replicas);
     txn_set_down_after(sim_w->t, 300);
     txn_set_write_wait(sim_w->t, 300);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "                 [--run-ms MS] [--bug NAME [--expect-violation]] [--wipe PERCENT]\n"
                "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
                "                 [--partition PERCENT] [--disk-errors PERCENT]\n"
-               "                 [--stray-hello PERCENT] [--verbose]\n"
+               "                 [--stray-hello PERCENT] [--databases N] [--verbose]\n"
                "bugs: reply-before-durable reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n"
                "      commit-on-k-votes trust-left-out (with --min-replicas) no-fence\n"
@@ -121,6 +121,8 @@ int main(int argc, char **argv)
             cfg.disk_errors = atoi(v), i++;
         } else if (strcmp(a, "--partition") == 0 && v) {
             cfg.partition = atoi(v), i++;
+        } else if (strcmp(a, "--databases") == 0 && v) {
+            cfg.databases = atoi(v), i++;
         } else if (strcmp(a, "--stray-hello") == 0 && v) {
             cfg.stray_hello = atoi(v), i++;
         } else if (strcmp(a, "--members") == 0 && v) {

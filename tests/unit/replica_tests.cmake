@@ -1,4 +1,5 @@
-# Unit tests of replica/: the command evaluators on an in-memory store (test_exec), the
+# Unit tests of replica/: the store's migration and numbered databases (test_store), the
+# command evaluators on an in-memory store (test_exec), the
 # participant's state machine driven through peer_dispatch on an in-memory log and store
 # (test_participant), and the replica's identity (test_identity: the store's rows,
 # TPC.IDENTIFY, TPC.RESTORE's part, TPC.HELLO as the coordinator's link_reply.c reads it,
@@ -7,7 +8,8 @@
 # Included from tests/unit/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is tests/unit.
 # One CTest test per case (twopc_unit in CMakeLists.txt; an unknown case name fails).
 set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing bitfield_overflow
-  bitfield_ops)
+  bitfield_ops databases_under_chain databases_indexed_layer)
+set(TWOPC_STORE_CASES migration databases)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt
   restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence
@@ -17,6 +19,8 @@ set(TWOPC_IDENTITY_CASES store_rows store_power_loss identify identify_power_los
 
 twopc_unit(exec SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_exec.c
            LIBS twopc_replica_core twopc_sim_log CASES ${TWOPC_EXEC_CASES})
+twopc_unit(store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_store.c
+           LIBS twopc_replica_core twopc_sim_log CASES ${TWOPC_STORE_CASES})
 twopc_unit(participant SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_participant.c
            ${CMAKE_CURRENT_SOURCE_DIR}/peer_harness.c
            LIBS twopc_replica_core twopc_sim_log CASES ${TWOPC_PARTICIPANT_CASES})

@@ -568,7 +568,129 @@ static void test_bitfield_ops(void)
     store_close(st);
 }
 
+/* Reads through a chain whose rounds ahead swap, move and flush databases: a lookup in a
+ * that meets SWAPDB(a, b) goes on in b below it; MOVE is a DEL here and a PUT there; FLUSHDB
+ * hides only its own database; then applying the chain gives the store the same picture. */
+static void test_databases_under_chain(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "SET x 0x", &out);
+    run_round(st, "DB 1 SET x 1x", &out);
+    run_round(st, "DB 1 SET only1 y", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "DB 1 GET x", R("$2\r\n1x\r\n"));
+    eval_expect(st, &r1, "SWAPDB 0 1", R("+OK\r\n"));
+    eval_expect(st, &r1, "GET x", R("$2\r\n1x\r\n"));
+    eval_expect(st, &r1, "DB 1 GET x", R("$2\r\n0x\r\n"));
+    eval_expect(st, &r1, "SWAPDB 0 99", R("+OK\r\n"));
+    eval_expect(st, &r1, "SWAPDB 0 -1", R("-ERR DB index is out of range\r\n"));
+    eval_expect(st, &r1, "SWAPDB a 1", R("-ERR invalid first DB index\r\n"));
+    eval_expect(st, &r1, "SWAPDB 99 0", R("+OK\r\n")); /* swapped back */
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "DBSIZE", R(":2\r\n"));              /* x, only1 (from db 1) */
+    eval_expect(st, &r2, "DB 1 DBSIZE", R(":1\r\n"));
+    eval_expect(st, &r2, "MOVE x 0", R("-ERR source and destination objects are the same\r\n"));
+    eval_expect(st, &r2, "MOVE x 1", R(":0\r\n"));            /* x exists in 1 */
+    eval_expect(st, &r2, "MOVE x 2", R(":1\r\n"));
+    eval_expect(st, &r2, "MOVE nosuch 2", R(":0\r\n"));
+    eval_expect(st, &r2, "MOVE x -1", R("-ERR DB index is out of range\r\n"));
+    eval_expect(st, &r2, "DB 2 GET x", R("$2\r\n1x\r\n"));
+    eval_expect(st, &r2, "EXISTS x", R(":0\r\n"));
+    eval_expect(st, &r2, "DB 1 COPY x x2 DB 3", R(":1\r\n"));
+    eval_expect(st, &r2, "DB 1 COPY x x DB 1",
+                R("-ERR source and destination objects are the same\r\n"));
+    eval_expect(st, &r2, "DB 1 COPY x x DB 2", R(":0\r\n")); /* exists there */
+    eval_expect(st, &r2, "DB 1 COPY x x DB 2 REPLACE", R(":1\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "DB 2 GET x", R("$2\r\n0x\r\n"));
+    eval_expect(st, &r3, "DB 3 KEYS *", R("*1\r\n$2\r\nx2\r\n"));
+    eval_expect(st, &r3, "DB 1 FLUSHDB", R("+OK\r\n"));
+    eval_expect(st, &r3, "DB 1 DBSIZE", R(":0\r\n"));
+    eval_expect(st, &r3, "DBSIZE", R(":1\r\n"));
+    eval_expect(st, &r3, "SWAPDB 1 2", R("+OK\r\n"));
+    eval_expect(st, &r3, "DB 1 GET x", R("$2\r\n0x\r\n"));
+    eval_expect(st, &r3, "DB 2 DBSIZE", R(":0\r\n"));
+
+    /* Nothing reached the store. */
+    struct store_row row;
+    store_use_db(st, 2);
+    CHECK_INT_EQ(store_get(st, "x", 1, &row), 0);
+    CHECK_INT_EQ(store_count(st), 3);
+
+    /* Applied in order, the store holds what the last round saw. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(exec_apply(st, &r2) == 0);
+    CHECK(exec_apply(st, &r3) == 0);
+    CHECK(store_commit(st) == 0);
+    struct effects fresh = { .now_ms = NOW_MS };
+    eval_expect(st, &fresh, "DB 1 GET x", R("$2\r\n0x\r\n"));
+    eval_expect(st, &fresh, "DB 2 DBSIZE", R(":0\r\n"));
+    eval_expect(st, &fresh, "DB 3 GET x2", R("$2\r\n0x\r\n"));
+    eval_expect(st, &fresh, "GET only1", R("$1\r\ny\r\n"));
+    eval_expect(st, &fresh, "DBSIZE", R(":1\r\n"));
+    effects_clear(&fresh);
+    fresh = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &fresh, "FLUSHALL", R("+OK\r\n"));
+    eval_expect(st, &fresh, "DB 1 DBSIZE", R(":0\r\n"));
+    eval_expect(st, &fresh, "DB 3 EXISTS x2", R(":0\r\n"));
+    effects_clear(&fresh);
+    effects_clear(&r1);
+    effects_clear(&r2);
+    effects_clear(&r3);
+    store_close(st);
+}
+
+/* The same through a layer big enough to be indexed (EFFECTS_INDEX_MIN): keys written
+ * before and after a SWAPDB in one layer, looked up by the index above the swap and by the
+ * scan below it. */
+static void test_databases_indexed_layer(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "DB 1 SET s stored1", &out);
+    free(out.p);
+    struct effects fx = { .now_ms = NOW_MS };
+    char cmd[64], want[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(cmd, sizeof cmd, "SET k%d a%d", i, i);
+        eval_expect(st, &fx, cmd, R("+OK\r\n"));
+    }
+    eval_expect(st, &fx, "SWAPDB 0 1", R("+OK\r\n"));
+    for (int i = 0; i < 50; i++) {
+        snprintf(cmd, sizeof cmd, "SET k%d b%d", i, i);
+        eval_expect(st, &fx, cmd, R("+OK\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &fx };
+    for (int i = 0; i < 100; i += 7) {
+        snprintf(cmd, sizeof cmd, "DB 1 GET k%d", i);
+        int n = snprintf(want, sizeof want, "$%d\r\na%d\r\n", i < 10 ? 2 : 3, i);
+        eval_expect(st, &top, cmd, want, (size_t)n);
+        snprintf(cmd, sizeof cmd, "GET k%d", i);
+        if (i < 50) {
+            n = snprintf(want, sizeof want, "$%d\r\nb%d\r\n", i < 10 ? 2 : 3, i);
+            eval_expect(st, &top, cmd, want, (size_t)n);
+        } else {
+            eval_expect(st, &top, cmd, R("$-1\r\n"));
+        }
+    }
+    eval_expect(st, &fx, "GET s", R("$7\r\nstored1\r\n"));
+    eval_expect(st, &fx, "DB 1 GET s", R("$-1\r\n"));
+    eval_expect(st, &top, "DBSIZE", R(":51\r\n"));
+    eval_expect(st, &top, "DB 1 DBSIZE", R(":100\r\n"));
+    effects_clear(&top);
+    effects_clear(&fx);
+    store_close(st);
+}
+
 static const struct check_case cases[] = {
+    { "databases_under_chain", test_databases_under_chain },
+    { "databases_indexed_layer", test_databases_indexed_layer },
     { "redis_table", test_redis_table },
     { "under_chain", test_under_chain },
     { "failed_op_records_nothing", test_failed_op_records_nothing },
