@@ -50,6 +50,7 @@ struct conn;
 struct client;
 struct slot;
 struct multi_state;
+struct pubsub_state;
 
 /* Hooks the command layer provides. */
 struct client_hooks {
@@ -101,6 +102,11 @@ int client_capturing(const struct client *cl);
 
 /* Queues bytes to send to the client in order (MONITOR's feed). */
 void client_push(struct client *cl, const char *data, size_t len);
+/* A pub/sub message for cl: queued like client_push, but dropped while CLIENT REPLY OFF or
+ * SKIP silences cl (as Redis 7.0 drops it), and written into the capture while EXEC runs
+ * cl's own PUBLISH (Redis puts it amid EXEC's array). A publisher that is its own
+ * subscriber must deliver before it takes its reply writer, so the message comes first. */
+void client_deliver(struct client *cl, const char *data, size_t len);
 
 /* The client has outstanding writes: a read must wait. */
 int client_has_writes(const struct client *cl);
@@ -132,9 +138,12 @@ size_t client_monitor_count(void);
 enum client_reply_mode { CLIENT_REPLY_ON, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP };
 void client_set_reply_mode(struct client *cl, enum client_reply_mode mode);
 
-/* Per-module state stored with the client (MULTI/WATCH), owned by that module. */
+/* Per-module state stored with the client (MULTI/WATCH, pub/sub), owned by that module. */
 struct multi_state *client_multi(const struct client *cl);
 void client_set_multi(struct client *cl, struct multi_state *m);
+/* Subscriptions (pubsub.c's), NULL while the client has none. */
+struct pubsub_state *client_pubsub(const struct client *cl);
+void client_set_pubsub(struct client *cl, struct pubsub_state *p);
 
 /* The last command run ("client|list" for a subcommand), for CLIENT LIST. */
 void client_set_last_cmd(struct client *cl, const char *name);

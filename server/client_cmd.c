@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "registry.h"
 #include "util.h"
 
@@ -69,6 +70,8 @@ static void format_flags(const struct client *cl, const struct client_info *ci, 
     char *p = out;
     if (ci->monitor)
         *p++ = 'O';
+    if (pubsub_active(cl))
+        *p++ = 'P';
     if (multi_active(cl))
         *p++ = 'x';
     if (multi_dirty(cl))
@@ -84,17 +87,19 @@ static void format_client(struct evbuffer *b, const struct client *cl)
 {
     struct client_info ci;
     char flags[16];
+    size_t sub, psub, ssub;
     client_get_info(cl, &ci);
     format_flags(cl, &ci, flags);
+    pubsub_client_counts(cl, &sub, &psub, &ssub);
     evbuffer_add_printf(
         b,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 sub=0 "
-        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 sub=%zu "
+        "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
         "obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d "
         "lib-name=%s lib-ver=%s\n",
         (unsigned long long)ci.id, ci.addr, ci.laddr, ci.fd, ci.name,
         (unsigned long long)ci.age_s, (unsigned long long)ci.idle_s, flags,
-        multi_queued_count(cl), ci.qbuf, ci.pending, ci.obuf, ci.qbuf + ci.obuf,
+        sub, psub, ssub, multi_queued_count(cl), ci.qbuf, ci.pending, ci.obuf, ci.qbuf + ci.obuf,
         ci.obuf ? "rw" : "r", ci.last_cmd, ci.proto, ci.lib_name, ci.lib_ver);
 }
 

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "multi.h"
 #include "options.h"
+#include "pubsub.h"
 #include "replicaset_cmd.h"
 #include "request.h"
 #include "secret.h"
@@ -72,11 +73,19 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
 
 /* Every command file registers its table; the watch module hears of every commit. Returns
  * 0, or -1 (out of memory). */
+/* The client layer's on_close hook: a closed connection leaves its transaction and every
+ * channel it was subscribed to. */
+static void client_gone(struct client *cl)
+{
+    multi_forget(cl);
+    pubsub_forget(cl);
+}
+
 static int front_init(struct coord *c)
 {
     if (data_cmd_init(c) < 0 || session_init(c) < 0 || client_cmd_init() < 0 ||
         config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0 ||
-        replicaset_cmd_init(c) < 0)
+        replicaset_cmd_init(c) < 0 || pubsub_init() < 0)
         return -1;
     request_init(c); /* -LOADING while the engine recovers */
     txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
@@ -339,7 +348,7 @@ int main(int argc, char **argv)
     }
     txn_set_max_inflight(o.c.txn, o.max_inflight);
     txn_set_repair_chunk(o.c.txn, o.repair_chunk);
-    static const struct client_hooks hooks = { request_dispatch, multi_forget,
+    static const struct client_hooks hooks = { request_dispatch, client_gone,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close, client_conn_busy };

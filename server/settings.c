@@ -103,13 +103,17 @@ static void apply_requirepass(void)
 
 static void apply_output_limit(void)
 {
-    const long long *n = cur.obuf[SETTINGS_OBUF_NORMAL];
+    const long long *n = cur.obuf[SETTINGS_OBUF_NORMAL], *ps = cur.obuf[SETTINGS_OBUF_PUBSUB];
     snprintf(obuf_str, sizeof obuf_str, "%s %lld %lld %lld %s %lld %lld %lld %s %lld %lld %lld",
              obuf_class_names[0], cur.obuf[0][0], cur.obuf[0][1], cur.obuf[0][2],
              obuf_class_names[1], cur.obuf[1][0], cur.obuf[1][1], cur.obuf[1][2],
              obuf_class_names[2], cur.obuf[2][0], cur.obuf[2][1], cur.obuf[2][2]);
-    if (coord && coord->srv)
-        conn_server_set_output_limit(coord->srv, (size_t)n[0], (size_t)n[1], (int)n[2]);
+    if (coord && coord->srv) {
+        conn_server_set_output_limit(coord->srv, CONN_OUTPUT_NORMAL, (size_t)n[0],
+                                     (size_t)n[1], (int)n[2]);
+        conn_server_set_output_limit(coord->srv, CONN_OUTPUT_PUBSUB, (size_t)ps[0],
+                                     (size_t)ps[1], (int)ps[2]);
+    }
 }
 
 static void apply_query_limit(void)
