@@ -419,8 +419,8 @@ void client_push(struct client *cl, const char *data, size_t len)
 
 void client_deliver(struct client *cl, const char *data, size_t len)
 {
-    if (!cl->conn || cl->reply_off || cl->silent)
-        return; /* Redis 7.0: CLIENT REPLY OFF / SKIP silences messages too */
+    if (!cl->conn)
+        return;
     if (cl->capture) {
         /* Published to itself inside EXEC: Redis writes it amid EXEC's array. */
         cl->capture->write(cl->capture->sink, data, len);

@@ -102,10 +102,11 @@ int client_capturing(const struct client *cl);
 
 /* Queues bytes to send to the client in order (MONITOR's feed). */
 void client_push(struct client *cl, const char *data, size_t len);
-/* A pub/sub message for cl: queued like client_push, but dropped while CLIENT REPLY OFF or
- * SKIP silences cl (as Redis 7.0 drops it), and written into the capture while EXEC runs
- * cl's own PUBLISH (Redis puts it amid EXEC's array). A publisher that is its own
- * subscriber must deliver before it takes its reply writer, so the message comes first. */
+/* A pub/sub message or subscription confirmation for cl: queued like client_push (never
+ * silenced by CLIENT REPLY OFF / SKIP: Redis 7.0.15 sends pub/sub pushes regardless, in
+ * RESP2 too), and written into the capture while EXEC runs cl's own (P)SUBSCRIBE or
+ * PUBLISH (Redis puts it amid EXEC's array). A command must deliver before it takes its
+ * reply writer (client_reply_writer), so that what it delivers comes first. */
 void client_deliver(struct client *cl, const char *data, size_t len);
 
 /* The client has outstanding writes: a read must wait. */

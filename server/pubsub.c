@@ -15,8 +15,9 @@
  * INFO and PUBSUB NUMPAT count). Subscribing twice to the same name changes nothing but
  * answers the confirmation again, as Redis does.
  *
- * Delivery goes through client_deliver() (client.h): in request order behind the
- * subscriber's pending replies, silenced by CLIENT REPLY OFF, and never re-entrant (a
+ * Messages and confirmations go through client_deliver() (client.h): in request order
+ * behind the client's pending replies, not silenced by CLIENT REPLY OFF (as Redis 7.0.15
+ * sends pub/sub pushes), into EXEC's array for the client's own, and never re-entrant (a
  * close or a resume it triggers is deferred by conn.c), so the subscriber lists are stable
  * while a message fans out.
  */
@@ -351,17 +352,34 @@ static size_t publish(enum pubsub_kind k, const char *ch, size_t chlen, const ch
 
 /* ---- the commands ---- */
 
+/* Sends the confirmations collected in b (see client_deliver: CLIENT REPLY OFF does not
+ * silence them) and frees b. */
+static void send_confirms(struct client *cl, struct evbuffer *b)
+{
+    size_t len = evbuffer_get_length(b);
+    if (len)
+        client_deliver(cl, (const char *)evbuffer_pullup(b, -1), len);
+    evbuffer_free(b);
+}
+
 static void do_subscribe(struct client *cl, const struct resp_request *req, enum pubsub_kind k)
 {
-    struct resp_writer *w = client_reply_writer(cl);
-    for (int i = 1; i < req->argc; i++) {
-        if (subscribe(cl, k, req->argv[i], req->lens[i]) < 0) {
-            resp_write_error(w, "ERR out of memory");
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    struct resp_writer w = { evbuffer_sink, b, client_proto(cl) };
+    int i;
+    for (i = 1; i < req->argc; i++) {
+        if (subscribe(cl, k, req->argv[i], req->lens[i]) < 0)
             break;
-        }
-        write_confirm(w, kind_words[k].sub, req->argv[i], req->lens[i],
+        write_confirm(&w, kind_words[k].sub, req->argv[i], req->lens[i],
                       confirm_count(client_pubsub(cl), k));
     }
+    send_confirms(cl, b);
+    if (i < req->argc)
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
     context_changed(cl);
 }
 
@@ -370,7 +388,12 @@ static void do_subscribe(struct client *cl, const struct resp_request *req, enum
 static void do_unsubscribe(struct client *cl, const struct resp_request *req,
                            enum pubsub_kind k)
 {
-    struct resp_writer *w = client_reply_writer(cl);
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        resp_write_error(client_reply_writer(cl), "ERR out of memory");
+        return;
+    }
+    struct resp_writer wb = { evbuffer_sink, b, client_proto(cl) }, *w = &wb;
     struct pubsub_state *ps = client_pubsub(cl);
     const char *word = kind_words[k].unsub;
     if (req->argc == 1) {
@@ -388,6 +411,7 @@ static void do_unsubscribe(struct client *cl, const struct resp_request *req,
             unsubscribe(cl, k, c);
         write_confirm(w, word, req->argv[i], req->lens[i], confirm_count(ps, k));
     }
+    send_confirms(cl, b);
     context_changed(cl);
 }
 
