@@ -24,6 +24,7 @@ static const char *const known_names[] = {
     "prepare-timeout-ms", "max-inflight", "repair-chunk", "timeout", "maxclients",
     "min-replicas", "down-after-ms", "write-wait-ms", "link-timeout-ms", "protected-mode",
     "client-output-buffer-limit", "client-query-buffer-limit", "prepared-memory-limit",
+    "notify-keyspace-events",
 };
 
 int options_known_name(const char *name)

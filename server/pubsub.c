@@ -350,6 +350,16 @@ static size_t publish(enum pubsub_kind k, const char *ch, size_t chlen, const ch
     return n;
 }
 
+size_t pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t msglen)
+{
+    return publish(PUBSUB_CHANNEL, channel, chlen, msg, msglen);
+}
+
+int pubsub_listened(void)
+{
+    return tables[PUBSUB_CHANNEL].count > 0 || tables[PUBSUB_PATTERN].count > 0;
+}
+
 /* ---- the commands ---- */
 
 /* Sends the confirmations collected in b (see client_deliver: CLIENT REPLY OFF does not

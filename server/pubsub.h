@@ -13,6 +13,7 @@
  *     pubsub_active(cl)                      (request.c: RESP2's subscribed context; PING)
  *     pubsub_forget(cl);                     (RESET, and the client's connection closed)
  *     pubsub_counts(&ch, &pat, &shard);      (INFO stats)
+ *     pubsub_publish(ch, len, msg, len);     (keyspace notifications)
  *
  * While a client has a subscription it is in Redis's pub/sub context: its conn takes the
  * pubsub class of client-output-buffer-limit (conn.h), CLIENT LIST shows flag P and its
@@ -39,6 +40,12 @@ int pubsub_active(const struct client *cl);
 
 /* cl's subscriptions: channels, patterns, shard channels (CLIENT LIST's sub, psub, ssub). */
 void pubsub_client_counts(const struct client *cl, size_t *sub, size_t *psub, size_t *ssub);
+
+/* PUBLISH channel message from the server itself (keyspace notifications, notify.h).
+ * Returns the deliveries made. */
+size_t pubsub_publish(const char *channel, size_t chlen, const char *msg, size_t msglen);
+/* True if any client has a channel or pattern subscription (a publish may reach someone). */
+int pubsub_listened(void);
 
 /* Drops every subscription of cl without a reply (RESET, a closed connection). */
 void pubsub_forget(struct client *cl);

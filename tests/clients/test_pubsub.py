@@ -120,3 +120,27 @@ def test_leaving_subscribers_are_forgotten(c):
                  lambda: pub.pubsub_numsub("leave:all")[0][1] == 0 and pub.pubsub_numpat() == 0)
         assert pub.publish("leave:all", "x") == 0
         assert not [ch for ch in pub.pubsub_channels() if ch.startswith("leave:")]
+
+
+def test_notify_keyspace_events_from_config_file(manual_cluster, tmp_path):
+    """notify-keyspace-events in the config file: set at start-up, the events of a
+    committed write arrive (redis-py's pubsub), a failed write's do not."""
+    conf = tmp_path / "notify.conf"
+    conf.write_text("notify-keyspace-events KEA\n")
+    mc = manual_cluster("--config", str(conf))
+    r = redis.Redis(port=mc.port, decode_responses=True)
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
+    ps = r.pubsub()
+    ps.psubscribe("__keyspace@0__:n:*")
+    r.set("n:a", "x")
+    r.incr("n:b")
+    with pytest.raises(redis.ResponseError):
+        r.incr("n:a")  # not an integer: nothing changed, no event
+    r.delete("n:a", "n:missing")
+    got = drain(ps, 3)
+    assert [(m[2], m[3]) for m in got] == [("__keyspace@0__:n:a", "set"),
+                                           ("__keyspace@0__:n:b", "incrby"),
+                                           ("__keyspace@0__:n:a", "del")]
+    assert ps.get_message(timeout=0.3, ignore_subscribe_messages=True) is None
+    ps.close()
+    r.close()

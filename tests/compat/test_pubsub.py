@@ -448,3 +448,101 @@ def test_client_list_fields(redis_server, module_cluster):
             c.close()
     assert got[0] == got[1], got
     assert got[1][0] == ["flags=P", "sub=2", "psub=1", "ssub=1"]
+
+
+NKEYS = [b"a", b"b", b"c", b"", b"\x00k", b"sp ace"]
+
+
+def random_write(r, keys=None):
+    k, k2 = keys or (r.choice(NKEYS), r.choice(NKEYS))
+    v = r.choice([b"1", b"10", b"-3", b"2.5", b"x", b""])
+    return r.choice([
+        [b"SET", k, v], [b"SET", k, v, b"EX", b"100"], [b"SET", k, v, b"KEEPTTL"],
+        [b"SET", k, v, b"NX"], [b"SET", k, v, b"XX", b"GET"], [b"SETNX", k, v],
+        [b"SETEX", k, b"100", v], [b"PSETEX", k, b"100000", v], [b"GETSET", k, v],
+        [b"MSET", k, v, k2, b"2"], [b"MSETNX", k, v, k2, v], [b"APPEND", k, v],
+        [b"SETRANGE", k, b"2", b"zz"], [b"INCR", k], [b"DECR", k], [b"INCRBY", k, b"5"],
+        [b"DECRBY", k, b"2"], [b"INCRBYFLOAT", k, b"1.5"], [b"DEL", k, k2, k],
+        [b"UNLINK", k], [b"GETDEL", k], [b"GETEX", k, b"EX", b"100"],
+        [b"GETEX", k, b"PERSIST"], [b"GETEX", k, b"PXAT", b"1"], [b"GETEX", k],
+        [b"EXPIRE", k, b"100"], [b"EXPIRE", k, b"-1"], [b"EXPIRE", k, b"200", b"NX"],
+        [b"PEXPIRE", k, b"0"], [b"EXPIREAT", k, b"4102444800"], [b"PEXPIREAT", k, b"1"],
+        [b"PERSIST", k], [b"RENAME", k, k2], [b"RENAMENX", k, k2],
+        [b"COPY", k, k2], [b"COPY", k, k2, b"REPLACE"], [b"SETBIT", k, b"7", b"1"],
+        [b"SET", k, v, b"PX", b"100000", b"GET"],
+    ])
+
+
+@pytest.mark.parametrize("flags", [b"KEA", b"E$", b"Kg", b"KEgx$"])
+def test_keyspace_notifications(redis_server, module_cluster, flags):
+    """notify-keyspace-events: the events of a random sequence of writes (and of MULTI
+    blocks), on __keyspace@0__ and __keyevent@0__, as a RESP2 pattern subscriber and a
+    RESP3 channel subscriber see them, byte for byte."""
+    r = random.Random(SEED + sum(flags))
+    pair = Pair(redis_server.port, module_cluster.port, [2, 3, 2])
+    try:
+        pair.step(2, [b"FLUSHALL"])
+        pair.step(2, [b"CONFIG", b"SET", b"notify-keyspace-events", flags])
+        pair.step(2, [b"CONFIG", b"GET", b"notify-keyspace-events"])
+        pair.step(0, [b"PSUBSCRIBE", b"__key*__:*"])
+        pair.step(1, [b"SUBSCRIBE", b"__keyevent@0__:del", b"__keyevent@0__:set",
+                      b"__keyspace@0__:a"])
+        for _ in range(STEPS * 3):
+            if r.random() < 0.1:
+                # Each command of a block has keys of its own: twopc cannot tell which
+                # command of a TX changed a key several name (README.md here)
+                ks = r.sample(NKEYS, 6)
+                block = [random_write(r, (ks[2 * i], ks[2 * i + 1])) for i in range(3)]
+                pair.step(2, [[b"MULTI"]] + block + [[b"EXEC"]])
+            else:
+                pair.step(2, random_write(r))
+    finally:
+        for side in (pair.redis, pair.twopc):
+            side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
+            side.conns[2].read()
+        pair.close()
+
+
+def test_notify_config(redis_server, module_cluster):
+    """CONFIG SET / GET notify-keyspace-events: Redis's flag order and its error."""
+    for flags in [b"", b"A", b"KEA", b"AKEm", b"g$lshzxetdKE", b"Kg$xn", b"nA", b"EK",
+                  b"m", b"Q", b"KEAQ", b"kea"]:
+        got = []
+        for port in (redis_server.port, module_cluster.port):
+            c = Conn(port)
+            try:
+                c.send([b"CONFIG", b"SET", b"notify-keyspace-events", flags])
+                c.send([b"CONFIG", b"GET", b"notify-keyspace-events"])
+                c.send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
+                got.append((c.read(), c.read(), c.read()))
+            finally:
+                c.close()
+        assert got[0] == got[1], (flags, got)
+
+
+def test_expired_event(redis_server, module_cluster):
+    """A key that expires by the clock: "set", "expire", then "expired" once it is
+    reclaimed (Redis's active expiry; twopc's sweep, TPC.EXPIREDEL), and nothing else."""
+    streams = []
+    for port in (redis_server.port, module_cluster.port):
+        sub, w = Conn(port), Conn(port)
+        try:
+            w.send([b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"])
+            assert w.read() == b"+OK\r\n"
+            sub.send([b"PSUBSCRIBE", b"__key*__:*"])
+            sub.read()
+            w.send([b"SET", b"exp:k", b"v", b"PX", b"150"])
+            w.send([b"SET", b"exp:past", b"v", b"PXAT", b"1"])
+            w.read()
+            w.read()
+            got = []
+            while len(got) < 12:  # 2 messages per event
+                got.append(sub.read())
+            streams.append(sorted(got[8:]) + got[:8])  # the two expiries in any order
+        finally:
+            w.send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
+            w.read()
+            sub.close()
+            w.close()
+    assert streams[0] == streams[1], streams
+    assert b"expired" in b"".join(streams[1])
