@@ -546,3 +546,38 @@ def test_expired_event(redis_server, module_cluster):
             w.close()
     assert streams[0] == streams[1], streams
     assert b"expired" in b"".join(streams[1])
+
+
+def test_client_type_pubsub(redis_server, module_cluster):
+    """CLIENT LIST TYPE pubsub / normal and CLIENT KILL TYPE pubsub: Redis's client type is
+    pubsub while a client has a subscription."""
+    got = []
+    for port in (redis_server.port, module_cluster.port):
+        subs = [Conn(port) for _ in range(3)]
+        probe = Conn(port)
+        try:
+            subs[0].send([b"SUBSCRIBE", b"t1"])
+            subs[1].send([b"HELLO", b"3"])
+            subs[1].read()
+            subs[1].send([b"PSUBSCRIBE", b"t*"])
+            subs[2].send([b"SSUBSCRIBE", b"t3"])
+            for c in subs:
+                c.read()
+            out = []
+            for args in ([b"CLIENT", b"LIST", b"TYPE", b"pubsub"],
+                         [b"CLIENT", b"LIST", b"TYPE", b"normal"],
+                         [b"CLIENT", b"KILL", b"TYPE", b"pubsub"],
+                         [b"CLIENT", b"LIST", b"TYPE", b"pubsub"],
+                         [b"CLIENT", b"LIST", b"TYPE", b"master"]):
+                probe.send(args)
+                raw = probe.read()
+                out.append(raw.count(b"\n") if raw.startswith(b"$") else raw)
+            for c in subs:
+                assert c.sock.recv(100) == b""  # closed
+            got.append(out)
+        finally:
+            for c in subs + [probe]:
+                c.close()
+    assert got[0] == got[1], got
+    # newlines: "$len\r\n", one per client, the final "\r\n" (the probe alone is normal)
+    assert got[1] == [5, 3, b":3\r\n", 2, 2], got
