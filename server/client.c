@@ -626,7 +626,8 @@ void client_close_idle(int timeout_s)
     struct client *cl = TAILQ_FIRST(&registry);
     while (cl) {
         struct client *next = TAILQ_NEXT(cl, link);
-        int busy = cl->monitor || cl->nslots > 0 || cl->ndetached > 0 || cl->parked;
+        int busy = cl->monitor || cl->pubsub || cl->nslots > 0 || cl->ndetached > 0 ||
+                   cl->parked;
         if (!busy && now - cl->last_ms > (uint64_t)timeout_s * 1000)
             client_kill(cl);
         cl = next;

@@ -142,7 +142,7 @@ void client_set_reply_mode(struct client *cl, enum client_reply_mode mode);
 /* Per-module state stored with the client (MULTI/WATCH, pub/sub), owned by that module. */
 struct multi_state *client_multi(const struct client *cl);
 void client_set_multi(struct client *cl, struct multi_state *m);
-/* Subscriptions (pubsub.c's), NULL while the client has none. */
+/* Subscriptions (pubsub.c's): NULL exactly while the client has none. */
 struct pubsub_state *client_pubsub(const struct client *cl);
 void client_set_pubsub(struct client *cl, struct pubsub_state *p);
 
@@ -175,7 +175,8 @@ void client_set_maxclients(size_t n);
 void client_set_auth_required(int yes);
 
 /* Closes clients idle for more than timeout_s seconds (0: never), as Redis's "timeout":
- * monitors and clients waiting for a reply are never idle. */
+ * monitors, subscribers (client_pubsub() not NULL) and clients waiting for a reply are
+ * never idle. */
 void client_close_idle(int timeout_s);
 
 #endif

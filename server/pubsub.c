@@ -201,9 +201,18 @@ static size_t confirm_count(const struct pubsub_state *ps, enum pubsub_kind k)
     return ps->n[PUBSUB_CHANNEL] + ps->n[PUBSUB_PATTERN];
 }
 
-/* The pub/sub context begins or ends: Redis's client class decides the output limits. */
+/* The pub/sub context begins or ends: Redis's client class decides the output limits. A
+ * client with no subscription left has no state (client.c's idle timeout spares clients
+ * with one, as Redis spares its pub/sub clients). */
 static void context_changed(struct client *cl)
 {
+    struct pubsub_state *ps = client_pubsub(cl);
+    if (ps && total(ps) == 0) {
+        for (int k = 0; k < PUBSUB_KIND_MAX; k++)
+            free(ps->v[k]);
+        free(ps);
+        client_set_pubsub(cl, NULL);
+    }
     struct conn *c = client_conn(cl);
     if (c)
         conn_set_output_class(c, pubsub_active(cl) ? CONN_OUTPUT_PUBSUB : CONN_OUTPUT_NORMAL);
@@ -265,14 +274,10 @@ void pubsub_forget(struct client *cl)
     struct pubsub_state *ps = client_pubsub(cl);
     if (!ps)
         return;
-    for (int k = 0; k < PUBSUB_KIND_MAX; k++) {
+    for (int k = 0; k < PUBSUB_KIND_MAX; k++)
         while (ps->n[k] > 0)
             unsubscribe(cl, (enum pubsub_kind)k, ps->v[k][ps->n[k] - 1]);
-        free(ps->v[k]);
-    }
-    free(ps);
-    client_set_pubsub(cl, NULL);
-    context_changed(cl);
+    context_changed(cl); /* frees ps */
 }
 
 void pubsub_counts(size_t *channels, size_t *patterns, size_t *shard_channels)

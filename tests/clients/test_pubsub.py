@@ -144,3 +144,23 @@ def test_notify_keyspace_events_from_config_file(manual_cluster, tmp_path):
     assert ps.get_message(timeout=0.3, ignore_subscribe_messages=True) is None
     ps.close()
     r.close()
+
+
+def test_idle_timeout_spares_subscribers(manual_cluster):
+    """With timeout 1, an idle client is closed, an idle subscriber is not (Redis spares its
+    pub/sub clients); once it unsubscribes it is an idle client like any other."""
+    mc = manual_cluster("--timeout", "1")
+    sub = redis.Redis(port=mc.port, decode_responses=True).pubsub()
+    sub.subscribe("idle:ch")
+    idle = redis.Redis(port=mc.port, decode_responses=True)
+    idle.ping()
+    pub = redis.Redis(port=mc.port, decode_responses=True)
+    time.sleep(2.5)
+    names = [c["cmd"] for c in pub.client_list()]
+    assert "subscribe" in names and "ping" not in names, names
+    assert pub.publish("idle:ch", "still here") == 1
+    assert drain(sub, 1) == [("message", None, "idle:ch", "still here")]
+    sub.unsubscribe()
+    wait_for("the unsubscribed client to be closed",
+             lambda: "unsubscribe" not in [c["cmd"] for c in pub.client_list()])
+    sub.close()
