@@ -66,6 +66,7 @@ struct conn {
     int eof; /* the client shut its write side: answer what it sent, then close */
     int unlimited; /* no query-buffer limit: a replica's coordinator link */
     int out_full; /* input not parsed while CONN_WRITE_HIGH_WATER bytes wait to be sent */
+    int oclass;             /* enum conn_output_class: whose output limits apply */
     uint64_t soft_since_ms; /* output over the soft limit since then (0: it is not) */
     size_t peak_bytes;      /* the most its buffers held: a big conn's free trims the heap */
     char peer[64];
@@ -80,8 +81,9 @@ struct conn_server {
     void *ctx;
     struct resp_limits limits;
     size_t count, query_limit;
-    size_t obuf_hard, obuf_soft; /* client-output-buffer-limit (0: none) */
-    int obuf_soft_s;
+    /* client-output-buffer-limit per class (0: none) */
+    size_t obuf_hard[CONN_OUTPUT_CLASS_MAX], obuf_soft[CONN_OUTPUT_CLASS_MAX];
+    int obuf_soft_s[CONN_OUTPUT_CLASS_MAX];
     uint64_t obuf_disconnections;
     uint64_t bytes_in, bytes_out;
     struct event *trim;          /* malloc_trim() once a big conn's memory is freed */
@@ -170,7 +172,7 @@ static size_t output_bytes(const struct conn *c)
  * replies wait to be sent (conn.h, Limits). */
 static int output_full(const struct conn *c)
 {
-    return c->srv->obuf_hard == 0 && output_bytes(c) >= CONN_WRITE_HIGH_WATER;
+    return c->srv->obuf_hard[c->oclass] == 0 && output_bytes(c) >= CONN_WRITE_HIGH_WATER;
 }
 
 /* Redis's client-output-buffer-limit (checkClientOutputBufferLimits): unsent output at the
@@ -180,17 +182,17 @@ static int output_full(const struct conn *c)
 static int check_output_limit(struct conn *c)
 {
     struct conn_server *s = c->srv;
-    size_t n = output_bytes(c);
-    int over = s->obuf_hard && n >= s->obuf_hard;
+    size_t n = output_bytes(c), hard = s->obuf_hard[c->oclass], soft = s->obuf_soft[c->oclass];
+    int over = hard && n >= hard;
     if (c->dead)
         return 1;
     if (n > c->peak_bytes)
         c->peak_bytes = n;
-    if (s->obuf_soft && n >= s->obuf_soft) {
+    if (soft && n >= soft) {
         uint64_t now = util_mono_ms();
         if (!c->soft_since_ms)
             c->soft_since_ms = now;
-        else if (now - c->soft_since_ms > (uint64_t)s->obuf_soft_s * 1000)
+        else if (now - c->soft_since_ms > (uint64_t)s->obuf_soft_s[c->oclass] * 1000)
             over = 1;
     } else {
         c->soft_since_ms = 0;
@@ -525,12 +527,20 @@ void conn_server_set_query_limit(struct conn_server *s, size_t bytes)
     s->query_limit = bytes;
 }
 
-void conn_server_set_output_limit(struct conn_server *s, size_t hard, size_t soft,
-                                  int soft_seconds)
+void conn_server_set_output_limit(struct conn_server *s, enum conn_output_class cls,
+                                  size_t hard, size_t soft, int soft_seconds)
 {
-    s->obuf_hard = hard;
-    s->obuf_soft = soft;
-    s->obuf_soft_s = soft_seconds;
+    s->obuf_hard[cls] = hard;
+    s->obuf_soft[cls] = soft;
+    s->obuf_soft_s[cls] = soft_seconds;
+}
+
+void conn_set_output_class(struct conn *c, enum conn_output_class cls)
+{
+    if (c->oclass == (int)cls)
+        return;
+    c->oclass = (int)cls;
+    c->soft_since_ms = 0; /* the soft-limit clock starts over, with the new limits */
 }
 
 uint64_t conn_server_output_disconnections(const struct conn_server *s)
@@ -541,7 +551,7 @@ uint64_t conn_server_output_disconnections(const struct conn_server *s)
 void conn_server_cron(struct conn_server *s)
 {
     struct conn *c, *next;
-    if (!s->obuf_soft)
+    if (!s->obuf_soft[CONN_OUTPUT_NORMAL] && !s->obuf_soft[CONN_OUTPUT_PUBSUB])
         return;
     for (c = TAILQ_FIRST(&s->conns); c; c = next) {
         next = TAILQ_NEXT(c, link);

@@ -90,11 +90,17 @@ void conn_server_set_query_limit(struct conn_server *s, size_t bytes);
  * limit is set (see Limits above). */
 #define CONN_WRITE_HIGH_WATER ((size_t)16 << 20)
 
-/* Redis's client-output-buffer-limit for the server's clients (0: no such limit). A conn
- * whose unsent output reaches hard bytes, or stays at soft bytes or more for over
- * soft_seconds, is logged, counted and closed at once, its output dropped. */
-void conn_server_set_output_limit(struct conn_server *s, size_t hard, size_t soft,
-                                  int soft_seconds);
+/* Redis's client classes for client-output-buffer-limit: a conn is NORMAL until its owner
+ * says otherwise (a pub/sub subscriber is PUBSUB while it has a subscription). */
+enum conn_output_class { CONN_OUTPUT_NORMAL, CONN_OUTPUT_PUBSUB, CONN_OUTPUT_CLASS_MAX };
+
+/* Redis's client-output-buffer-limit for the server's clients of class cls (0: no such
+ * limit). A conn whose unsent output reaches hard bytes, or stays at soft bytes or more for
+ * over soft_seconds, is logged, counted and closed at once, its output dropped. */
+void conn_server_set_output_limit(struct conn_server *s, enum conn_output_class cls,
+                                  size_t hard, size_t soft, int soft_seconds);
+/* Which class's limits apply to c from now on (see above). */
+void conn_set_output_class(struct conn *c, enum conn_output_class cls);
 /* Conns closed by that limit so far (INFO's client_output_buffer_limit_disconnections). */
 uint64_t conn_server_output_disconnections(const struct conn_server *s);
 /* Run periodically (the coordinator's cron): applies the soft limit to conns whose output

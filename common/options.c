@@ -25,6 +25,7 @@ static const char *const known_names[] = {
     "min-replicas", "down-after-ms", "write-wait-ms", "link-timeout-ms", "protected-mode",
     "client-output-buffer-limit", "client-query-buffer-limit", "prepared-memory-limit",
     "databases",
+    "notify-keyspace-events",
 };
 
 int options_known_name(const char *name)

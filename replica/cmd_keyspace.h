@@ -12,9 +12,7 @@
  * and whichever replica serves each call; see store.h. COUNT is the number of positions
  * examined, as in Redis (fewer keys come back when MATCH or TYPE filter some out).
  *
- * cmd_keyspace_match() is Redis's glob matcher (stringmatchlen, case-sensitive), with its
- * quirks: '\' escapes, [a-z] and [^...] classes, an unterminated '[' and byte ranges
- * compared as signed chars, and its limit of 1000 nested '*'.
+ * KEYS and SCAN's MATCH use Redis's glob matcher (common/glob.h).
  */
 #ifndef TWOPC_CMD_KEYSPACE_H
 #define TWOPC_CMD_KEYSPACE_H
@@ -25,10 +23,6 @@
 
 extern const struct exec_cmd cmd_keyspace_table[];
 extern const size_t cmd_keyspace_count;
-
-/* True if s[0..slen) matches pattern p[0..plen); p[plen] must be readable (a NUL, as
- * every op argument has). */
-int cmd_keyspace_match(const char *p, size_t plen, const char *s, size_t slen);
 
 /* Reads op->argv[i] as a database index the way Redis 7 does for SWAPDB, MOVE and COPY
  * ... DB: 0 with *db set, or -1 with the error written to w -- msg (SWAPDB's own texts) or

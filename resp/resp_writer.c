@@ -155,6 +155,13 @@ int resp_write_map(struct resp_writer *w, size_t n)
     return write_header(w, '*', n * 2);
 }
 
+/* Redis's addReplyPushLen: an out-of-band message (pub/sub) is a push in RESP3, an array
+ * in RESP2. */
+int resp_write_push(struct resp_writer *w, size_t n)
+{
+    return write_header(w, w->proto == 3 ? '>' : '*', n);
+}
+
 /* As Redis's addReplyDouble: %.17g, with infinities spelled "inf" and "-inf" explicitly
  * (libc spellings vary) and NaN as "nan" (glibc would print "-nan" for some NaNs, and
  * Redis 7.2 spells it "nan" too). RESP2 sends the same text as a bulk string. */

@@ -36,6 +36,7 @@ int resp_write_null(struct resp_writer *w);       /* null bulk: $-1 (RESP2), _ (
 int resp_write_null_array(struct resp_writer *w); /* null array: *-1 (RESP2), _ (RESP3) */
 int resp_write_array(struct resp_writer *w, size_t n);  /* *n, then n elements follow */
 int resp_write_map(struct resp_writer *w, size_t n);    /* %n (RESP3) or *2n (RESP2) */
+int resp_write_push(struct resp_writer *w, size_t n);   /* >n (RESP3) or *n (RESP2) */
 int resp_write_double(struct resp_writer *w, double v); /* ,v (RESP3) or bulk (RESP2) */
 int resp_write_verbatim(struct resp_writer *w, const char *p, size_t len); /* =len txt:..; bulk in RESP2 */
 

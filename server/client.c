@@ -63,6 +63,7 @@ struct client {
     struct resp_writer *capture;
     void *offered_ctx;
     struct multi_state *multi;
+    struct pubsub_state *pubsub;
     uint64_t id, ctime_ms, last_ms;
     char *name, *lib_name, *lib_ver;
     char last_cmd[48];
@@ -417,6 +418,18 @@ void client_push(struct client *cl, const char *data, size_t len)
     slot_done(s);
 }
 
+void client_deliver(struct client *cl, const char *data, size_t len)
+{
+    if (!cl->conn)
+        return;
+    if (cl->capture) {
+        /* Published to itself inside EXEC: Redis writes it amid EXEC's array. */
+        cl->capture->write(cl->capture->sink, data, len);
+        return;
+    }
+    client_push(cl, data, len);
+}
+
 int client_has_writes(const struct client *cl)
 {
     return cl->writes > 0;
@@ -523,6 +536,8 @@ int client_monitor(const struct client *cl) { return cl->monitor; }
 size_t client_monitor_count(void) { return nmonitors; }
 struct multi_state *client_multi(const struct client *cl) { return cl->multi; }
 void client_set_multi(struct client *cl, struct multi_state *m) { cl->multi = m; }
+struct pubsub_state *client_pubsub(const struct client *cl) { return cl->pubsub; }
+void client_set_pubsub(struct client *cl, struct pubsub_state *p) { cl->pubsub = p; }
 
 void client_set_monitor(struct client *cl, int yes)
 {
@@ -615,7 +630,8 @@ void client_close_idle(int timeout_s)
     struct client *cl = TAILQ_FIRST(&registry);
     while (cl) {
         struct client *next = TAILQ_NEXT(cl, link);
-        int busy = cl->monitor || cl->nslots > 0 || cl->ndetached > 0 || cl->parked;
+        int busy = cl->monitor || cl->pubsub || cl->nslots > 0 || cl->ndetached > 0 ||
+                   cl->parked;
         if (!busy && now - cl->last_ms > (uint64_t)timeout_s * 1000)
             client_kill(cl);
         cl = next;

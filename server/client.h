@@ -50,6 +50,7 @@ struct conn;
 struct client;
 struct slot;
 struct multi_state;
+struct pubsub_state;
 
 /* Hooks the command layer provides. */
 struct client_hooks {
@@ -101,6 +102,12 @@ int client_capturing(const struct client *cl);
 
 /* Queues bytes to send to the client in order (MONITOR's feed). */
 void client_push(struct client *cl, const char *data, size_t len);
+/* A pub/sub message or subscription confirmation for cl: queued like client_push (never
+ * silenced by CLIENT REPLY OFF / SKIP: Redis 7.0.15 sends pub/sub pushes regardless, in
+ * RESP2 too), and written into the capture while EXEC runs cl's own (P)SUBSCRIBE or
+ * PUBLISH (Redis puts it amid EXEC's array). A command must deliver before it takes its
+ * reply writer (client_reply_writer), so that what it delivers comes first. */
+void client_deliver(struct client *cl, const char *data, size_t len);
 
 /* The client has outstanding writes: a read must wait. */
 int client_has_writes(const struct client *cl);
@@ -137,9 +144,12 @@ size_t client_monitor_count(void);
 enum client_reply_mode { CLIENT_REPLY_ON, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP };
 void client_set_reply_mode(struct client *cl, enum client_reply_mode mode);
 
-/* Per-module state stored with the client (MULTI/WATCH), owned by that module. */
+/* Per-module state stored with the client (MULTI/WATCH, pub/sub), owned by that module. */
 struct multi_state *client_multi(const struct client *cl);
 void client_set_multi(struct client *cl, struct multi_state *m);
+/* Subscriptions (pubsub.c's): NULL exactly while the client has none. */
+struct pubsub_state *client_pubsub(const struct client *cl);
+void client_set_pubsub(struct client *cl, struct pubsub_state *p);
 
 /* The last command run ("client|list" for a subcommand), for CLIENT LIST. */
 void client_set_last_cmd(struct client *cl, const char *name);
@@ -170,7 +180,8 @@ void client_set_maxclients(size_t n);
 void client_set_auth_required(int yes);
 
 /* Closes clients idle for more than timeout_s seconds (0: never), as Redis's "timeout":
- * monitors and clients waiting for a reply are never idle. */
+ * monitors, subscribers (client_pubsub() not NULL) and clients waiting for a reply are
+ * never idle. */
 void client_close_idle(int timeout_s);
 
 #endif

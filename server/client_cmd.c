@@ -18,14 +18,18 @@
 
 #include "client.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "registry.h"
 #include "util.h"
+
+enum { FILTER_NORMAL = 1, FILTER_PUBSUB = 2 };
 
 struct client_filter {
     uint64_t *ids;
     size_t nids;
     const char *addr, *laddr;
-    int none;   /* a TYPE that matches no client of ours (master, replica, pubsub) */
+    int none;   /* a TYPE that matches no client of ours (master, replica) */
+    int type;   /* TYPE normal or pubsub (FILTER_NORMAL, FILTER_PUBSUB), else 0: any */
     int skipme;
 };
 
@@ -35,6 +39,10 @@ static int filter_match(const struct client_filter *f, const struct client *cl,
     struct client_info ci;
     client_get_info(cl, &ci);
     if (f->none || (f->skipme && cl == self))
+        return 0;
+    /* Redis's client types: pubsub while it has a subscription, else normal. */
+    if ((f->type == FILTER_NORMAL && pubsub_active(cl)) ||
+        (f->type == FILTER_PUBSUB && !pubsub_active(cl)))
         return 0;
     if (f->addr && strcmp(f->addr, ci.addr) != 0)
         return 0;
@@ -48,14 +56,18 @@ static int filter_match(const struct client_filter *f, const struct client *cl,
     return 0;
 }
 
-/* TYPE's argument: 0 ok (normal), 1 ok (matches none), -1 unknown (error written). */
-static int parse_type(struct resp_writer *w, const char *t)
+/* TYPE's argument into f: normal, pubsub, or one that matches none of our clients (master,
+ * replica). Returns 0, or -1 for an unknown type (error written). */
+static int parse_type(struct resp_writer *w, const char *t, struct client_filter *f)
 {
-    if (!strcasecmp(t, "normal"))
+    if (!strcasecmp(t, "normal") || !strcasecmp(t, "pubsub")) {
+        f->type = !strcasecmp(t, "normal") ? FILTER_NORMAL : FILTER_PUBSUB;
         return 0;
-    if (!strcasecmp(t, "master") || !strcasecmp(t, "replica") || !strcasecmp(t, "slave") ||
-        !strcasecmp(t, "pubsub"))
-        return 1;
+    }
+    if (!strcasecmp(t, "master") || !strcasecmp(t, "replica") || !strcasecmp(t, "slave")) {
+        f->none = 1;
+        return 0;
+    }
     char msg[200];
     snprintf(msg, sizeof msg, "ERR Unknown client type '%.128s'", t);
     resp_write_error(w, msg);
@@ -69,6 +81,8 @@ static void format_flags(const struct client *cl, const struct client_info *ci, 
     char *p = out;
     if (ci->monitor)
         *p++ = 'O';
+    if (pubsub_active(cl))
+        *p++ = 'P';
     if (multi_active(cl))
         *p++ = 'x';
     if (multi_dirty(cl))
@@ -84,17 +98,19 @@ static void format_client(struct evbuffer *b, const struct client *cl)
 {
     struct client_info ci;
     char flags[16];
+    size_t sub, psub, ssub;
     client_get_info(cl, &ci);
     format_flags(cl, &ci, flags);
+    pubsub_client_counts(cl, &sub, &psub, &ssub);
     evbuffer_add_printf(
         b,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=%d sub=0 "
-        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=%d sub=%zu "
+        "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
         "obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d "
         "lib-name=%s lib-ver=%s\n",
         (unsigned long long)ci.id, ci.addr, ci.laddr, ci.fd, ci.name,
         (unsigned long long)ci.age_s, (unsigned long long)ci.idle_s, flags, ci.db,
-        multi_queued_count(cl), ci.qbuf, ci.pending, ci.obuf, ci.qbuf + ci.obuf,
+        sub, psub, ssub, multi_queued_count(cl), ci.qbuf, ci.pending, ci.obuf, ci.qbuf + ci.obuf,
         ci.obuf ? "rw" : "r", ci.last_cmd, ci.proto, ci.lib_name, ci.lib_ver);
 }
 
@@ -139,10 +155,8 @@ static int list_filter(struct resp_writer *w, const struct resp_request *req,
 {
     for (int i = 2; i < req->argc; i++) {
         if (!strcasecmp(req->argv[i], "type") && i + 1 < req->argc) {
-            int t = parse_type(w, req->argv[++i]);
-            if (t < 0)
+            if (parse_type(w, req->argv[++i], f) < 0)
                 return -1;
-            f->none |= t;
         } else if (!strcasecmp(req->argv[i], "id") && i + 1 < req->argc) {
             return parse_ids(w, req, i + 1, f);
         } else {
@@ -181,10 +195,8 @@ static int kill_option(struct resp_writer *w, const char *opt, const char *val, 
         }
         f->ids[f->nids++] = (uint64_t)id;
     } else if (!strcasecmp(opt, "type")) {
-        int t = parse_type(w, val);
-        if (t < 0)
+        if (parse_type(w, val, f) < 0)
             return -1;
-        f->none |= t;
     } else if (!strcasecmp(opt, "user")) {
         if (strcmp(val, "default") != 0) {
             snprintf(msg, sizeof msg, "ERR No such user '%.128s'", val);

@@ -37,6 +37,7 @@
 #include "registry.h"
 #include "replica_link.h"
 #include "settings.h"
+#include "pubsub.h"
 #include "stats.h"
 #include "txn_io.h"
 #include "wal.h"
@@ -190,7 +191,9 @@ static void section_stats(struct evbuffer *b, const struct coord *c)
 {
     struct stats st;
     uint64_t in = 0, out = 0;
+    size_t channels, patterns, shard_channels;
     stats_get(&st);
+    pubsub_counts(&channels, &patterns, &shard_channels);
     if (c->srv)
         conn_server_bytes(c->srv, &in, &out);
     evbuffer_add_printf(
@@ -198,12 +201,12 @@ static void section_stats(struct evbuffer *b, const struct coord *c)
         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
         "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
         "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\nexpired_keys:0\r\n"
-        "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\ntotal_error_replies:0\r\n"
+        "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\ntotal_error_replies:0\r\n"
         "client_output_buffer_limit_disconnections:%llu\r\n\r\n",
         (unsigned long long)st.connections, (unsigned long long)st.commands,
         (unsigned long long)st.ops_per_sec, (unsigned long long)in, (unsigned long long)out,
-        (unsigned long long)st.rejected,
+        (unsigned long long)st.rejected, channels, patterns, shard_channels,
         (unsigned long long)(c->srv ? conn_server_output_disconnections(c->srv) : 0));
 }
 

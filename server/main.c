@@ -42,7 +42,9 @@
 #include "log.h"
 #include "multi.h"
 #include "op.h"
+#include "notify.h"
 #include "options.h"
+#include "pubsub.h"
 #include "replicaset_cmd.h"
 #include "request.h"
 #include "secret.h"
@@ -73,14 +75,36 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
 
 /* Every command file registers its table; the watch module hears of every commit. Returns
  * 0, or -1 (out of memory). */
+/* The client layer's on_close hook: a closed connection leaves its transaction and every
+ * channel it was subscribed to. */
+static void client_gone(struct client *cl)
+{
+    multi_forget(cl);
+    pubsub_forget(cl);
+}
+
+/* The round engine's commit hook, for WATCH and for keyspace notifications: the replicas
+ * report what each op changed when either wants it. */
+static void on_commit(void *ctx, const struct op *op, const char *touched, size_t len,
+                      const struct txn_keys *keys)
+{
+    watch_on_commit(ctx, op, touched, len, keys);
+    notify_on_commit(op, touched, len);
+}
+
+static int commit_wanted(void *ctx)
+{
+    return watch_wanted(ctx) || notify_wanted();
+}
+
 static int front_init(struct coord *c)
 {
     if (data_cmd_init(c) < 0 || session_init(c) < 0 || client_cmd_init() < 0 ||
         config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0 ||
-        replicaset_cmd_init(c) < 0)
+        replicaset_cmd_init(c) < 0 || pubsub_init() < 0)
         return -1;
     request_init(c); /* -LOADING while the engine recovers */
-    txn_set_commit_hook(c->txn, watch_on_commit, watch_wanted, watch_keys, NULL);
+    txn_set_commit_hook(c->txn, on_commit, commit_wanted, watch_keys, NULL);
     expire_start(c); /* the background sweep of expired keys (expire.h) */
     return 0;
 }
@@ -238,6 +262,7 @@ static const struct options_def server_defs[] = {
     { "requirepass", OPTIONS_VALUE, set_setting, "PASSWORD", "clients must AUTH with it first (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "timeout", OPTIONS_VALUE, set_setting, "SECONDS", "close clients idle this long (default 0: never)" },
     { "maxclients", OPTIONS_VALUE, set_setting, "N", "refuse clients past this many (default 10000)" },
+    { "notify-keyspace-events", OPTIONS_VALUE, set_setting, "FLAGS", "Redis's keyspace notifications for committed writes: K, E and the classes (g $ x ... A), as CONFIG SET takes them (default \"\": none)" },
     { "client-output-buffer-limit", OPTIONS_WORDS, set_setting, "'CLASS HARD SOFT SECONDS'", "Redis's: close a client whose unsent replies reach HARD bytes, or stay over SOFT for SECONDS (classes normal, pubsub, slave; default 'normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60'); with no hard limit a client that does not read is paused at 16 MB of unsent replies instead" },
     { "client-query-buffer-limit", OPTIONS_VALUE, set_setting, "BYTES", "close a client whose request in progress passes this size (default 1gb)" },
     { "min-replicas", OPTIONS_VALUE, set_setting, "K", "a replica down longer than --down-after-ms is left out of the in-sync set while K other in-sync replicas are up, and writes go on without it (default 0: never; every replica must vote)" },
@@ -347,7 +372,7 @@ int main(int argc, char **argv)
     txn_set_max_inflight(o.c.txn, o.max_inflight);
     txn_set_repair_chunk(o.c.txn, o.repair_chunk);
     txn_set_databases(o.c.txn, o.c.databases);
-    static const struct client_hooks hooks = { request_dispatch, multi_forget,
+    static const struct client_hooks hooks = { request_dispatch, client_gone,
                                                request_ctx_done };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close, client_conn_busy };

@@ -19,6 +19,7 @@
 #include "coord.h"
 #include "monitor.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "reencode.h"
 #include "registry.h"
 #include "settings.h"
@@ -187,6 +188,23 @@ static int refuse_loading(const struct command *cmd, char *err, size_t n)
     return 1;
 }
 
+/* Step 2b: a RESP2 client with a subscription may only run (P|S)SUBSCRIBE,
+ * (P|S)UNSUBSCRIBE, PING, QUIT and RESET (RESP3 has no such limit: messages are pushes).
+ * Returns 1 with Redis's error in err (naming 'client|list' for a subcommand), else 0. */
+static int refuse_subscribed(struct client *cl, const struct command *cmd,
+                             const struct subcommand *sub, char *err, size_t n)
+{
+    static const char *const allowed[] = { "subscribe", "ssubscribe", "psubscribe",
+                                           "unsubscribe", "sunsubscribe", "punsubscribe",
+                                           "ping", "quit", "reset", NULL };
+    if (client_proto(cl) != 2 || !pubsub_active(cl) || name_in(cmd, allowed))
+        return 0;
+    snprintf(err, n, "ERR Can't execute '%s%s%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+             "PING / QUIT / RESET are allowed in this context", cmd->name, sub ? "|" : "",
+             sub ? sub->name : "");
+    return 1;
+}
+
 /* A request refused before it runs (steps 1-4): EXEC aborts the transaction, anything
  * else (cmd may be NULL: an unknown command) gets the error and flags an open MULTI. */
 static void reject(struct client *cl, const struct command *cmd, const char *err)
@@ -214,6 +232,8 @@ void request_dispatch(struct client *cl, const struct resp_request *req)
     else if (settings_password_required() && !client_authenticated(cl) &&
              !name_in(cmd, no_auth))
         reject(cl, cmd, "NOAUTH Authentication required.");
+    else if (refuse_subscribed(cl, cmd, sub, err, sizeof err))
+        reject(cl, cmd, err);
     else if (refuse_loading(cmd, err, sizeof err))
         reject(cl, cmd, err);
     else if (client_monitor(cl) && is_data(cmd))

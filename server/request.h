@@ -7,7 +7,9 @@
  *      (registry_check() gives the text), and an open MULTI is flagged so that EXEC fails
  *      with EXECABORT -- a subcommand error is thus refused at queue time, not at EXEC;
  *   2. NOAUTH while a password is required and the client has not authenticated (AUTH,
- *      HELLO, QUIT and RESET are allowed);
+ *      HELLO, QUIT and RESET are allowed); then, for a RESP2 client with a pub/sub
+ *      subscription, Redis's "ERR Can't execute '<cmd>': only (P|S)SUBSCRIBE / ..." for
+ *      anything but (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET (pubsub.h);
  *   3. while the round engine is still recovering at start-up (txn_loading() is not NULL),
  *      a command without CMD_LOADING (registry.h: Redis 7's `loading` flag) gets
  *      "LOADING twopc is recovering: <what it waits for>"; INFO, AUTH, HELLO, CLIENT,

@@ -26,6 +26,7 @@
 #include "info.h"
 #include "log.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "registry.h"
 #include "replica_link.h"
 #include "settings.h"
@@ -92,12 +93,18 @@ int session_init(struct coord *c)
 static void cmd_ping(struct client *cl, const struct resp_request *req)
 {
     struct resp_writer *w = client_reply_writer(cl);
-    if (req->argc > 2)
+    if (req->argc > 2) {
         resp_write_error(w, "ERR wrong number of arguments for 'ping' command");
-    else if (req->argc == 2)
+    } else if (client_proto(cl) == 2 && pubsub_active(cl)) {
+        /* Redis's answer in RESP2's subscribed context: ["pong", argument or ""]. */
+        resp_write_array(w, 2);
+        resp_write_cstr(w, "pong");
+        resp_write_bulk(w, req->argc == 2 ? req->argv[1] : "", req->argc == 2 ? req->lens[1] : 0);
+    } else if (req->argc == 2) {
         resp_write_bulk(w, req->argv[1], req->lens[1]);
-    else
+    } else {
         resp_write_simple(w, "PONG");
+    }
 }
 
 static void cmd_echo(struct client *cl, const struct resp_request *req)
@@ -253,6 +260,7 @@ static void cmd_hello(struct client *cl, const struct resp_request *req)
 static void cmd_reset(struct client *cl, const struct resp_request *req)
 {
     multi_forget(cl);
+    pubsub_forget(cl);
     client_set_monitor(cl, 0);
     client_set_reply_mode(cl, CLIENT_REPLY_ON);
     client_set_proto(cl, 2);

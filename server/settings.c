@@ -19,6 +19,7 @@
 #include "client.h"
 #include "conn.h"
 #include "coord.h"
+#include "notify.h"
 #include "replica_link.h"
 #include "txn.h"
 #include "util.h"
@@ -44,8 +45,9 @@ static struct coord *coord;
 static char port_str[16], timeout_ms_str[16], databases_str[16];
 
 /* P_BOOL: yes/no in *ival; P_ENUM: *ival indexes choices; P_SAVE: Redis's save rule list
- * ("" or pairs of seconds and changes) in *sval. */
-enum param_kind { P_INT, P_MEM, P_STR, P_FIXED, P_OBUF, P_BOOL, P_ENUM, P_SAVE };
+ * ("" or pairs of seconds and changes) in *sval; P_NOTIFY: notify-keyspace-events' flags
+ * (notify.h) in *ival. */
+enum param_kind { P_INT, P_MEM, P_STR, P_FIXED, P_OBUF, P_BOOL, P_ENUM, P_SAVE, P_NOTIFY };
 
 /* Settings Redis has and tools set (test suites, client libraries, deployment scripts),
  * which mean nothing here: accepted, checked as Redis checks them, kept and shown by
@@ -103,13 +105,22 @@ static void apply_requirepass(void)
 
 static void apply_output_limit(void)
 {
-    const long long *n = cur.obuf[SETTINGS_OBUF_NORMAL];
+    const long long *n = cur.obuf[SETTINGS_OBUF_NORMAL], *ps = cur.obuf[SETTINGS_OBUF_PUBSUB];
     snprintf(obuf_str, sizeof obuf_str, "%s %lld %lld %lld %s %lld %lld %lld %s %lld %lld %lld",
              obuf_class_names[0], cur.obuf[0][0], cur.obuf[0][1], cur.obuf[0][2],
              obuf_class_names[1], cur.obuf[1][0], cur.obuf[1][1], cur.obuf[1][2],
              obuf_class_names[2], cur.obuf[2][0], cur.obuf[2][1], cur.obuf[2][2]);
-    if (coord && coord->srv)
-        conn_server_set_output_limit(coord->srv, (size_t)n[0], (size_t)n[1], (int)n[2]);
+    if (coord && coord->srv) {
+        conn_server_set_output_limit(coord->srv, CONN_OUTPUT_NORMAL, (size_t)n[0],
+                                     (size_t)n[1], (int)n[2]);
+        conn_server_set_output_limit(coord->srv, CONN_OUTPUT_PUBSUB, (size_t)ps[0],
+                                     (size_t)ps[1], (int)ps[2]);
+    }
+}
+
+static void apply_notify(void)
+{
+    notify_set_flags((int)cur.notify_flags);
 }
 
 static void apply_query_limit(void)
@@ -158,6 +169,7 @@ static struct param params[] = {
     { "client-output-buffer-limit", P_OBUF, 0, 0, NULL, NULL, obuf_str, apply_output_limit },
     { "client-query-buffer-limit", P_MEM, 1024 * 1024, LLONG_MAX, &cur.query_limit, NULL, NULL,
       apply_query_limit },
+    { "notify-keyspace-events", P_NOTIFY, 0, 0, &cur.notify_flags, NULL, NULL, apply_notify },
     { "latency-monitor-threshold", P_INT, 0, LLONG_MAX, &cur.latency_threshold, NULL, NULL,
       NULL },
     /* twopc's replica set (README: "Replica set"). min-replicas counts in-sync members, so
@@ -386,6 +398,12 @@ static int check_value(const struct param *p, const char *value, size_t len, lon
         snprintf(err, errlen, "argument(s) must be one of the following: %s", p->fixed);
         return -1;
     }
+    case P_NOTIFY:
+        if ((*num = notify_flags_parse(value)) < 0) {
+            snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+            return -1;
+        }
+        return 0;
     case P_SAVE:
         if (!save_valid(value)) {
             snprintf(err, errlen, "Invalid save parameters");
@@ -474,6 +492,8 @@ const char *settings_value(size_t i, char *buf, size_t len)
         return *p->sval ? *p->sval : "";
     if (p->kind == P_BOOL)
         return *p->ival ? "yes" : "no";
+    if (p->kind == P_NOTIFY)
+        return notify_flags_string((int)*p->ival, buf, len);
     snprintf(buf, len, "%lld", *p->ival);
     return buf;
 }

@@ -42,10 +42,11 @@ struct settings {
     long long down_after_ms;       /* down this long: left out of the in-sync set */
     long long write_wait_ms;       /* a write waits this long for a reconnecting link */
     long long link_timeout_ms;     /* no reply this long: the link is dropped (replica_link.h) */
-    /* client-output-buffer-limit, Redis's classes: hard, soft (bytes), soft seconds. Only
-     * normal applies (twopc has neither replicas in Redis's sense nor Pub/Sub); the others
-     * are kept and shown for Redis tools. */
+    /* client-output-buffer-limit, Redis's classes: hard, soft (bytes), soft seconds. normal
+     * and pubsub apply; slave is kept and shown for Redis tools (twopc has no replicas in
+     * Redis's sense). */
     long long obuf[SETTINGS_OBUF_CLASSES][3];
+    long long notify_flags;        /* notify-keyspace-events (notify.h's NOTIFY_*) */
 };
 
 /* Links the settings to the coordinator (port, dir...) and pushes the initial values. */

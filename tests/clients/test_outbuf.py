@@ -226,3 +226,46 @@ def socket_cmd(port, payload):
         return s.recv(1 << 16)
     finally:
         s.close()
+
+
+def test_pubsub_class_applies_to_subscribers(manual_cluster):
+    """A subscriber gets the pubsub class's limits, not the normal ones: with
+    'pubsub 1mb 0 0' a subscriber that never reads is closed (and forgotten by its
+    channel); with 'normal 1mb 0 0 pubsub 0 0 0' one holding 5 MB of messages is not."""
+    mc = manual_cluster()
+    admin = mc.raw()
+    msg = b"p" * 100000
+
+    def subscriber(channel):
+        s = socket.create_connection(("127.0.0.1", mc.port), timeout=30)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(resp_encode("SUBSCRIBE", channel))
+        wait_for("the subscription", lambda: send(admin, "PUBSUB", "NUMSUB", channel) ==
+                 b"*2\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel.encode()))
+        return s
+
+    assert send(admin, "CONFIG", "SET", "client-output-buffer-limit",
+                "normal 0 0 0 pubsub 1mb 0 0") == b"+OK\r\n"
+    s = subscriber("ob:ch")
+    for _ in range(200):  # 20 MB at most
+        if send(admin, "PUBLISH", "ob:ch", msg) == b":0\r\n":
+            break
+    assert info_stats(admin)["client_output_buffer_limit_disconnections"] == "1"
+    assert send(admin, "PUBSUB", "NUMSUB", "ob:ch") == b"*2\r\n$5\r\nob:ch\r\n:0\r\n"
+    s.close()
+
+    assert send(admin, "CONFIG", "SET", "client-output-buffer-limit",
+                "normal 1mb 0 0 pubsub 0 0 0") == b"+OK\r\n"
+    s = subscriber("ob:ch2")
+    for _ in range(50):
+        assert send(admin, "PUBLISH", "ob:ch2", msg) == b":1\r\n"
+    assert info_stats(admin)["client_output_buffer_limit_disconnections"] == "1"
+    want = b"*3\r\n$9\r\nsubscribe\r\n$6\r\nob:ch2\r\n:1\r\n" + (
+        b"*3\r\n$7\r\nmessage\r\n$6\r\nob:ch2\r\n$100000\r\n" + msg + b"\r\n") * 50
+    got = bytearray()
+    while len(got) < len(want):
+        d = s.recv(1 << 20)
+        assert d, "closed after %d bytes" % len(got)
+        got += d
+    assert bytes(got) == want
+    s.close()

@@ -18,6 +18,7 @@ struct conn {
     char *copy; /* fake_conn_sent()'s answer */
     uint64_t id;
     int paused, closing;
+    enum conn_output_class oclass;
 };
 
 static int buffer_sink(void *sink, const void *data, size_t len)
@@ -87,6 +88,9 @@ int conn_add_buffer(struct conn *c, struct evbuffer *buf)
 {
     return evbuffer_add_buffer(c->staged, buf);
 }
+
+void conn_set_output_class(struct conn *c, enum conn_output_class cls) { c->oclass = cls; }
+int fake_conn_output_class(const struct conn *c) { return (int)c->oclass; }
 
 void conn_flush(struct conn *c)
 {

@@ -27,6 +27,8 @@ const char *fake_conn_sent(struct conn *c, size_t *len);
 void fake_conn_clear(struct conn *c);
 int fake_conn_paused(const struct conn *c);
 int fake_conn_closing(const struct conn *c);
+/* The class conn_set_output_class() gave it last (CONN_OUTPUT_NORMAL at first). */
+int fake_conn_output_class(const struct conn *c);
 void fake_conn_free(struct conn *c);
 
 #endif

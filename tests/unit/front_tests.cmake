@@ -13,8 +13,9 @@ set(TWOPC_WATCH_CASES exact_touched unchanged_key conservative tx_op flush busy_
   notify_and_sharing)
 
 set(TWOPC_REDACT_CASES auth hello config others)
+set(TWOPC_PUBSUB_CASES fan_out resp3_push unsubscribe_all output_class close_forgets)
 
-foreach(exe reencode client registry watch redact)
+foreach(exe reencode client registry watch redact pubsub)
   string(TOUPPER ${exe} upper)
   twopc_unit(${exe} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_${exe}.c
              ${CMAKE_CURRENT_SOURCE_DIR}/fake_conn.c LIBS twopc_front

@@ -106,3 +106,29 @@ test('monitor sees commands', async () => {
   assert.deepEqual(await seen, ['set', `${prefix}mon`, 'x']);
   m.disconnect();
 });
+
+test('pub/sub: channels and patterns, every message once, in order', async () => {
+  const pub = connect();
+  const sub = connect();
+  const psub = connect();
+  const got = [];
+  const pgot = [];
+  sub.on('message', (ch, msg) => got.push([ch, msg]));
+  psub.on('pmessage', (pat, ch, msg) => pgot.push([pat, ch, msg]));
+  assert.equal(await sub.subscribe(`${prefix}ps:a`, `${prefix}ps:b`), 2);
+  assert.equal(await psub.psubscribe(`${prefix}ps:*`), 1);
+  const sent = [];
+  for (let i = 0; i < 100; i++) {
+    const ch = `${prefix}ps:${'abc'[i % 3]}`;
+    const n = await pub.publish(ch, `m${i}`);
+    assert.equal(n, ch.endsWith('c') ? 1 : 2);
+    sent.push([ch, `m${i}`]);
+  }
+  await pub.publish(`${prefix}ps:end`, 'end');
+  while (pgot.length < 101) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got, sent.filter(([ch]) => !ch.endsWith('c')));
+  assert.deepEqual(pgot.slice(0, 100), sent.map(([ch, m]) => [`${prefix}ps:*`, ch, m]));
+  assert.equal(await sub.unsubscribe(), 0);
+  assert.equal(await psub.punsubscribe(), 0);
+  assert.deepEqual(await pub.pubsub('NUMSUB', `${prefix}ps:a`), [`${prefix}ps:a`, 0]);
+});

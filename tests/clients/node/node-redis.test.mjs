@@ -72,3 +72,30 @@ test('client pool under concurrency', async () => {
     pool.destroy();
   }
 });
+
+for (const RESP of [2, 3]) {
+  test(`RESP${RESP}: pub/sub, channels and patterns in order`, async () => {
+    const pub = await connect({ RESP });
+    const sub = await connect({ RESP });
+    const got = [];
+    const pgot = [];
+    const ch = (x) => `${prefix}${RESP}:ps:${x}`;
+    await sub.subscribe([ch('a'), ch('b')], (msg, channel) => got.push([channel, msg]));
+    await sub.pSubscribe(ch('*'), (msg, channel) => pgot.push([channel, msg]));
+    const sent = [];
+    for (let i = 0; i < 100; i++) {
+      const c = ch('abc'[i % 3]);
+      assert.equal(await pub.publish(c, `m${i}`), c.endsWith('c') ? 1 : 2);
+      sent.push([c, `m${i}`]);
+    }
+    await pub.publish(ch('end'), 'end');
+    while (pgot.length < 101) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, sent.filter(([c]) => !c.endsWith('c')));
+    assert.deepEqual(pgot.slice(0, 100), sent);
+    assert.deepEqual({ ...(await pub.pubSubNumSub([ch('a')])) }, { [ch('a')]: 1 });
+    await sub.unsubscribe([ch('a'), ch('b')]); // with no argument v5 waits forever, on Redis too
+    await sub.pUnsubscribe(ch('*'));
+    assert.deepEqual({ ...(await pub.pubSubNumSub([ch('a')])) }, { [ch('a')]: 0 });
+    assert.deepEqual(await pub.pubSubChannels(ch('*')), []); // NUMPAT: ioredis's run in parallel
+  });
+}
