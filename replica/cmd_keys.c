@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coll.h"
+#include "store.h"
 #include "util.h"
 
 static int lookup(struct store *s, const struct effects *fx, const struct op *op, int i,
@@ -83,11 +85,21 @@ static int keys_type(struct store *s, struct effects *fx, const struct op *op,
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
-    resp_write_simple(w, found ? "string" : "none");
+    resp_write_simple(w, found ? exec_type_name(v.t) : "none");
     return 0;
 }
 
 /* ---- RENAME, RENAMENX, COPY ---- */
+
+/* Records dst = the live key src (looked up as v; its copy if a string), expiry exp. */
+static int put_copy(struct store *s, struct effects *fx, const struct op *op,
+                    const struct effects_value *v, const char *copy)
+{
+    if (v->t == STORE_STRING)
+        return effects_put(fx, op->argv[2], op->lens[2], copy, v->len, v->exp);
+    return coll_copy(s, fx, op->argv[1], op->lens[1], op->argv[2], op->lens[2], v->t, v->n,
+                     v->exp);
+}
 
 static int keys_rename(struct store *s, struct effects *fx, const struct op *op,
                        struct resp_writer *w)
@@ -111,8 +123,7 @@ static int keys_rename(struct store *s, struct effects *fx, const struct op *op,
         resp_write_int(w, 0);
         return 0;
     }
-    if (effects_put(fx, op->argv[2], op->lens[2], copy, src.len, src.exp) < 0 ||
-        effects_del(fx, op->argv[1], op->lens[1]) < 0)
+    if (put_copy(s, fx, op, &src, copy) < 0 || effects_del(fx, op->argv[1], op->lens[1]) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     nx ? resp_write_int(w, 1) : resp_write_simple(w, "OK");
     return 0;
@@ -161,7 +172,7 @@ static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
     if (exists < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     int copied = found && (!exists || replace);
-    if (copied && effects_put(fx, op->argv[2], op->lens[2], copy, src.len, src.exp) < 0)
+    if (copied && put_copy(s, fx, op, &src, copy) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, copied);
     return 0;

@@ -19,6 +19,7 @@
 #define TWOPC_CMD_KEYSPACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exec_cmd.h"
 
@@ -28,5 +29,8 @@ extern const size_t cmd_keyspace_count;
 /* True if s[0..slen) matches pattern p[0..plen); p[plen] must be readable (a NUL, as
  * every op argument has). */
 int cmd_keyspace_match(const char *p, size_t plen, const char *s, size_t slen);
+
+/* Redis's parseScanCursorOrReply (SCAN, HSCAN, SSCAN): 0, or -1 for an invalid cursor. */
+int cmd_keyspace_parse_cursor(const char *arg, uint64_t *cursor);
 
 #endif

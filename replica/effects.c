@@ -24,10 +24,29 @@ enum { DECIDED_GONE = 0, DECIDED_FOUND = 1, UNDECIDED = 2 };
 #define EFFECTS_INDEX_MIN 64
 
 /* One key of the index: indexes + 1 of a record naming it (for the comparison), of its
- * newest PUT or DEL and of its newest EXPIRE; key1 == 0: an empty slot. */
+ * newest PUT, DEL or COUNT (rec1), of its newest PUT or DEL (whole1: what hides older
+ * elements) and of its newest EXPIRE; key1 == 0: an empty slot. An element (k, f) has
+ * slots of its own, found by another hash: key1 names one of its EPUT/EDEL records and
+ * rec1 the newest. */
 struct effects_slot {
-    size_t key1, rec1, exp1;
+    size_t key1, rec1, exp1, whole1;
 };
+
+static int is_elem(const struct effect *e)
+{
+    return e->kind == EFFECT_EPUT || e->kind == EFFECT_EDEL;
+}
+
+static uint64_t hash_elem(const char *k, size_t klen, const char *f, size_t flen);
+
+/* Whether record o is about the same key (elem 0) or element (elem 1) as (k, f). */
+static int slot_is(const struct effect *o, int elem, const char *k, size_t klen, const char *f,
+                   size_t flen)
+{
+    if (is_elem(o) != elem || o->klen != klen || memcmp(o->k, k, klen) != 0)
+        return 0;
+    return !elem || (o->flen == flen && memcmp(o->f, f, flen) == 0);
+}
 
 static uint64_t hash_bytes(const char *k, size_t len);
 
@@ -39,21 +58,23 @@ static void index_one(struct effects *fx, size_t i)
         fx->ix_flush = i + 1;
         return;
     }
-    size_t h = (size_t)hash_bytes(e->k, e->klen) & fx->ix_mask;
+    int elem = is_elem(e);
+    size_t h = (size_t)(elem ? hash_elem(e->k, e->klen, e->f, e->flen)
+                             : hash_bytes(e->k, e->klen)) & fx->ix_mask;
     for (;; h = (h + 1) & fx->ix_mask) {
         struct effects_slot *sl = &fx->ix[h];
         if (sl->key1 == 0) {
-            *sl = (struct effects_slot){ i + 1, 0, 0 };
+            *sl = (struct effects_slot){ i + 1, 0, 0, 0 };
             fx->ix_used++;
-        } else {
-            const struct effect *o = &fx->v[sl->key1 - 1];
-            if (o->klen != e->klen || memcmp(o->k, e->k, e->klen) != 0)
-                continue;
+        } else if (!slot_is(&fx->v[sl->key1 - 1], elem, e->k, e->klen, e->f, e->flen)) {
+            continue;
         }
         if (e->kind == EFFECT_EXPIRE)
             sl->exp1 = i + 1;
         else
             sl->rec1 = i + 1;
+        if (e->kind == EFFECT_PUT || e->kind == EFFECT_DEL)
+            sl->whole1 = i + 1;
         return;
     }
 }
@@ -88,32 +109,47 @@ static void index_note(struct effects *fx)
     index_one(fx, fx->n - 1);
 }
 
+/* The index slot of key k (elem 0) or element (k, f) (elem 1), or NULL. */
+static const struct effects_slot *find_slot(const struct effects *layer, int elem,
+                                            const char *k, size_t klen, const char *f,
+                                            size_t flen)
+{
+    size_t h = (size_t)(elem ? hash_elem(k, klen, f, flen) : hash_bytes(k, klen)) &
+               layer->ix_mask;
+    for (;; h = (h + 1) & layer->ix_mask) {
+        const struct effects_slot *sl = &layer->ix[h];
+        if (sl->key1 == 0)
+            return NULL;
+        if (slot_is(&layer->v[sl->key1 - 1], elem, k, klen, f, flen))
+            return sl;
+    }
+}
+
+/* The record's view of the key: value, expiry, type and count. */
+static void fill_value(const struct effect *e, struct effects_value *v)
+{
+    v->p = e->kind == EFFECT_PUT && e->t == STORE_STRING ? e->v : "";
+    v->len = e->kind == EFFECT_PUT && e->t == STORE_STRING ? e->vlen : 0;
+    v->exp = e->exp;
+    v->t = e->t;
+    v->n = e->n;
+}
+
 /* lookup_layer through the index: the same answer as the scan below. */
 static int lookup_indexed(const struct effects *layer, const char *k, size_t klen,
                           struct effects_value *v, int *exp_set, int64_t *exp)
 {
-    size_t h = (size_t)hash_bytes(k, klen) & layer->ix_mask, rec1 = 0, exp1 = 0;
-    for (;; h = (h + 1) & layer->ix_mask) {
-        const struct effects_slot *sl = &layer->ix[h];
-        if (sl->key1 == 0)
-            break;
-        const struct effect *o = &layer->v[sl->key1 - 1];
-        if (o->klen == klen && memcmp(o->k, k, klen) == 0) {
-            rec1 = sl->rec1, exp1 = sl->exp1;
-            break;
-        }
-    }
+    const struct effects_slot *sl = find_slot(layer, 0, k, klen, NULL, 0);
+    size_t rec1 = sl ? sl->rec1 : 0, exp1 = sl ? sl->exp1 : 0;
     size_t decider = rec1 > layer->ix_flush ? rec1 : layer->ix_flush;
     if (exp1 > decider && !*exp_set)
         *exp = layer->v[exp1 - 1].exp, *exp_set = 1;
     if (decider == 0)
         return UNDECIDED;
     const struct effect *e = &layer->v[decider - 1];
-    if (e->kind != EFFECT_PUT)
+    if (e->kind != EFFECT_PUT && e->kind != EFFECT_COUNT)
         return DECIDED_GONE; /* a FLUSH or a DEL */
-    v->p = e->v;
-    v->len = e->vlen;
-    v->exp = e->exp;
+    fill_value(e, v);
     return DECIDED_FOUND;
 }
 
@@ -128,7 +164,7 @@ static int lookup_layer(const struct effects *layer, const char *k, size_t klen,
         const struct effect *e = &layer->v[i];
         if (e->kind == EFFECT_FLUSH)
             return DECIDED_GONE;
-        if (e->klen != klen || memcmp(e->k, k, klen) != 0)
+        if (is_elem(e) || e->klen != klen || memcmp(e->k, k, klen) != 0)
             continue;
         if (e->kind == EFFECT_DEL)
             return DECIDED_GONE;
@@ -137,12 +173,56 @@ static int lookup_layer(const struct effects *layer, const char *k, size_t klen,
                 *exp = e->exp, *exp_set = 1;
             continue;
         }
-        v->p = e->v;
-        v->len = e->vlen;
-        v->exp = e->exp;
+        fill_value(e, v);
         return DECIDED_FOUND;
     }
     return UNDECIDED;
+}
+
+/* Element (k, f) in one layer: DECIDED_FOUND (*v, *vlen), DECIDED_GONE (deleted, or
+ * hidden by a whole-key PUT/DEL or a FLUSH newer than any record of it), UNDECIDED. */
+static int elem_layer(const struct effects *layer, const char *k, size_t klen, const char *f,
+                      size_t flen, const char **v, size_t *vlen)
+{
+    size_t rec = 0, hide = 0;
+    if (layer->ix) {
+        const struct effects_slot *es = find_slot(layer, 1, k, klen, f, flen);
+        const struct effects_slot *ks = find_slot(layer, 0, k, klen, NULL, 0);
+        rec = es ? es->rec1 : 0;
+        hide = ks ? ks->whole1 : 0;
+        hide = hide > layer->ix_flush ? hide : layer->ix_flush;
+    } else {
+        for (size_t i = layer->n; i-- > 0 && !rec && !hide;) {
+            const struct effect *e = &layer->v[i];
+            if (e->kind == EFFECT_FLUSH)
+                hide = i + 1;
+            else if ((e->kind == EFFECT_PUT || e->kind == EFFECT_DEL) &&
+                     slot_is(e, 0, k, klen, NULL, 0))
+                hide = i + 1;
+            else if (is_elem(e) && slot_is(e, 1, k, klen, f, flen))
+                rec = i + 1;
+        }
+    }
+    if (rec > hide) {
+        const struct effect *e = &layer->v[rec - 1];
+        if (e->kind == EFFECT_EDEL)
+            return DECIDED_GONE;
+        *v = e->v;
+        *vlen = e->vlen;
+        return DECIDED_FOUND;
+    }
+    return hide ? DECIDED_GONE : UNDECIDED;
+}
+
+int effects_elem_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                        const char *f, size_t flen, const char **v, size_t *vlen)
+{
+    for (const struct effects *layer = fx; layer; layer = layer->under) {
+        int found = elem_layer(layer, k, klen, f, flen, v, vlen);
+        if (found != UNDECIDED)
+            return found;
+    }
+    return store_elem_get(s, k, klen, f, flen, v, vlen);
 }
 
 int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k, size_t klen,
@@ -156,7 +236,7 @@ int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k,
         struct store_row row;
         found = store_get(s, k, klen, &row);
         if (found == 1)
-            *v = (struct effects_value){ row.v, row.vlen, row.exp };
+            *v = (struct effects_value){ row.v, row.vlen, row.exp, row.t, row.n };
     }
     if (found == DECIDED_FOUND && exp_set)
         v->exp = exp;
@@ -196,22 +276,46 @@ static int push(struct effects *fx, struct effect e)
 int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, size_t vlen,
                 int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp });
+    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp, NULL, 0, STORE_STRING, 0 });
 }
 
 int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp });
+    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp, NULL, 0, 0, 0 });
 }
 
 int effects_del(struct effects *fx, const char *k, size_t klen)
 {
-    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0 });
+    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0, NULL, 0, 0, 0 });
 }
 
 int effects_flush(struct effects *fx)
 {
-    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0 });
+    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0, NULL, 0, 0, 0 });
+}
+
+int effects_put_coll(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                     int64_t exp)
+{
+    return push(fx, (struct effect){ EFFECT_PUT, k, "", klen, 0, exp, NULL, 0, t, n });
+}
+
+int effects_count(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                  int64_t exp)
+{
+    return push(fx, (struct effect){ EFFECT_COUNT, k, "", klen, 0, exp, NULL, 0, t, n });
+}
+
+int effects_elem_put(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen, const char *v, size_t vlen)
+{
+    return push(fx, (struct effect){ EFFECT_EPUT, k, v, klen, vlen, 0, f, flen, 0, 0 });
+}
+
+int effects_elem_del(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen)
+{
+    return push(fx, (struct effect){ EFFECT_EDEL, k, NULL, klen, 0, 0, f, flen, 0, 0 });
 }
 
 uint64_t effects_hold_limit;
@@ -259,6 +363,16 @@ static uint64_t hash_bytes(const char *k, size_t len)
     uint64_t h = 14695981039346656037ULL; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* An element's slot hash: the key's, the element's bytes mixed in after a separator. */
+static uint64_t hash_elem(const char *k, size_t klen, const char *f, size_t flen)
+{
+    uint64_t h = hash_bytes(k, klen) ^ 0x9e3779b97f4a7c15ULL;
+    h *= 1099511628211ULL;
+    for (size_t i = 0; i < flen; i++)
+        h = (h ^ (unsigned char)f[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -368,10 +482,15 @@ int effects_empty(const struct effects *fx)
 static int apply_one(struct store *s, const struct effect *e)
 {
     switch (e->kind) {
-    case EFFECT_PUT: return store_put(s, e->k, e->klen, e->v, e->vlen, e->exp);
+    case EFFECT_PUT:
+        return e->t == STORE_STRING ? store_put(s, e->k, e->klen, e->v, e->vlen, e->exp)
+                                    : store_put_coll(s, e->k, e->klen, e->t, e->n, e->exp, 1);
     case EFFECT_EXPIRE: return store_set_expire(s, e->k, e->klen, e->exp);
     case EFFECT_DEL: return store_del(s, e->k, e->klen);
     case EFFECT_FLUSH: return store_flush(s);
+    case EFFECT_COUNT: return store_put_coll(s, e->k, e->klen, e->t, e->n, e->exp, 0);
+    case EFFECT_EPUT: return store_elem_put(s, e->k, e->klen, e->f, e->flen, e->v, e->vlen);
+    case EFFECT_EDEL: return store_elem_del(s, e->k, e->klen, e->f, e->flen);
     default: return -1;
     }
 }

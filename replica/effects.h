@@ -19,6 +19,15 @@
  * effects_lookup() found in the store is valid only until the next store call, so a value
  * carried into a record (RENAME, COPY) is copied first.
  *
+ * Collections (hashes, sets: store.h). A key's record decides its type and element count
+ * as well as its value: EFFECT_PUT of a collection (t != 0) creates it empty, replacing
+ * whatever the key held (its elements too, down the layers and in the store), and
+ * EFFECT_COUNT rewrites the count of a collection that stays. An element's records
+ * (EFFECT_EPUT, EFFECT_EDEL: key k, element f) are found by effects_elem_lookup(): the
+ * newest record of (k, f) wins, unless a newer whole-key PUT, DEL or FLUSH hides it (and
+ * every older element of k, the store's included). The caller first looks the key up and
+ * checks its type; an element of a key that is gone is never consulted.
+ *
  * Expiry: a key whose expiry time is set and lies before fx->now_ms (exp < now) is gone
  * for effects_lookup(), exactly as if it had been deleted, whether or not the background
  * sweep has removed it from the store yet; effects_lookup_raw() still sees it.
@@ -37,6 +46,9 @@ enum effect_kind {
     EFFECT_EXPIRE, /* k keeps its value; its expiry becomes exp (k exists) */
     EFFECT_DEL,    /* k is deleted */
     EFFECT_FLUSH,  /* every key is deleted */
+    EFFECT_COUNT,  /* k stays a collection of type t with its elements; its count is n */
+    EFFECT_EPUT,   /* element f of k = v */
+    EFFECT_EDEL,   /* element f of k is deleted */
     EFFECT_KIND_MAX
 };
 
@@ -45,6 +57,10 @@ struct effect {
     const char *k, *v;
     size_t klen, vlen;
     int64_t exp;
+    const char *f; /* EPUT, EDEL: the element (field or member) */
+    size_t flen;
+    int t;         /* PUT, COUNT: enum store_type */
+    int64_t n;     /* PUT, COUNT of a collection: element count */
 };
 
 struct effects_slot; /* effects.c: the key index */
@@ -92,6 +108,8 @@ struct effects_value {
     const char *p;
     size_t len;
     int64_t exp; /* absolute, Unix ms; 0: none */
+    int t;       /* enum store_type */
+    int64_t n;   /* a collection's element count */
 };
 
 /* 1 if k exists and is alive at fx->now_ms (v filled), 0 if not, -1 on a store error. */
@@ -109,6 +127,22 @@ int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, s
 int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp);
 int effects_del(struct effects *fx, const char *k, size_t klen);
 int effects_flush(struct effects *fx);
+/* A new, empty collection of type t at k (replacing whatever k held), with n elements
+ * (those the caller records next) and expiry exp. */
+int effects_put_coll(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                     int64_t exp);
+/* The collection at k (type t, expiry exp) keeps its elements and now counts n. */
+int effects_count(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                  int64_t exp);
+int effects_elem_put(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen, const char *v, size_t vlen);
+int effects_elem_del(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen);
+
+/* Element f of collection k: 1 found (*v, *vlen; from the store: valid until the next
+ * store call), 0 missing, -1 store error. k must have been found alive by the caller. */
+int effects_elem_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                        const char *f, size_t flen, const char **v, size_t *vlen);
 
 /* n bytes that live as long as fx's records (NULL when out of memory, or past
  * effects_hold_limit in a bounded fx: then fx->over is set). */

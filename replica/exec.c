@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "cmd_bit.h"
+#include "cmd_hash.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_string.h"
@@ -75,6 +76,7 @@ static const struct {
     { cmd_string_table, &cmd_string_count },
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
+    { cmd_hash_table, &cmd_hash_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
 };
 

@@ -22,18 +22,21 @@
 
 #include "log.h"
 
-enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_SET_APPLIED,
-                  ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN, ST_SCAN_TIES,
-                  ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-                  ST_MAX };
+enum store_stmt { ST_GET, ST_PUT, ST_PUT_COLL, ST_SET_EXPIRE, ST_DEL, ST_FLUSH,
+                  ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN,
+                  ST_SCAN_TIES, ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT,
+                  ST_ROLLBACK, ST_EL_GET, ST_EL_PUT, ST_EL_DEL, ST_EL_DEL_KEY, ST_EL_FLUSH,
+                  ST_EL_SCAN, ST_EL_DIGEST, ST_MAX };
 
 /* Rows are found by (h, k), the primary key: the caller's key is hashed in C and bound as
  * h, so every statement uses the primary key and no secondary index is maintained on the
  * write path (only the small partial index on rows with a TTL). */
 static const char *const stmt_sql[ST_MAX] = {
-    [ST_GET] = "SELECT v, exp FROM kv WHERE h = ?2 AND k = ?1",
-    [ST_PUT] = "INSERT INTO kv(k, v, exp, h) VALUES (?1, ?2, ?3, ?4) "
-               "ON CONFLICT(h, k) DO UPDATE SET v = ?2, exp = ?3",
+    [ST_GET] = "SELECT v, exp, t, n FROM kv WHERE h = ?2 AND k = ?1",
+    [ST_PUT] = "INSERT INTO kv(k, v, exp, h, t, n) VALUES (?1, ?2, ?3, ?4, 0, 0) "
+               "ON CONFLICT(h, k) DO UPDATE SET v = ?2, exp = ?3, t = 0, n = 0",
+    [ST_PUT_COLL] = "INSERT INTO kv(k, v, exp, h, t, n) VALUES (?1, x'', ?2, ?3, ?4, ?5) "
+                    "ON CONFLICT(h, k) DO UPDATE SET v = x'', exp = ?2, t = ?4, n = ?5",
     [ST_SET_EXPIRE] = "UPDATE kv SET exp = ?2 WHERE h = ?3 AND k = ?1",
     [ST_DEL] = "DELETE FROM kv WHERE h = ?2 AND k = ?1",
     [ST_FLUSH] = "DELETE FROM kv",
@@ -42,20 +45,31 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_GET_APPLIED] = "SELECT value FROM meta WHERE name = 'applied_round'",
     [ST_COUNT] = "SELECT count(*) FROM kv",
     [ST_COUNT_ALIVE] = "SELECT count(*) FROM kv WHERE exp = 0 OR exp >= ?1",
-    [ST_DIGEST] = "SELECT k, v, exp FROM kv",
-    [ST_SCAN] = "SELECT k, exp, h FROM kv WHERE h >= ?1 ORDER BY h, k LIMIT ?2",
-    [ST_SCAN_TIES] = "SELECT k, exp, h FROM kv WHERE h = ?1 AND k > ?2 ORDER BY k",
-    [ST_EXPIRED] = "SELECT k, exp, h FROM kv WHERE exp > 0 AND exp < ?1 LIMIT ?2",
+    [ST_DIGEST] = "SELECT k, v, exp, t, n FROM kv",
+    [ST_SCAN] = "SELECT k, exp, h, t FROM kv WHERE h >= ?1 ORDER BY h, k LIMIT ?2",
+    [ST_SCAN_TIES] = "SELECT k, exp, h, t FROM kv WHERE h = ?1 AND k > ?2 ORDER BY k",
+    [ST_EXPIRED] = "SELECT k, exp, h, t FROM kv WHERE exp > 0 AND exp < ?1 LIMIT ?2",
     [ST_SET_META] = "INSERT INTO meta(name, value) VALUES (?1, ?2) "
                     "ON CONFLICT(name) DO UPDATE SET value = ?2",
     [ST_GET_IDENTITY] = "SELECT name, value FROM meta WHERE name IN ('cluster_id', 'replica_id')",
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* Elements: ?1 db, ?2 h, ?3 k, ?4 p, ?5 f, ?6 v. */
+    [ST_EL_GET] = "SELECT v FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
+    [ST_EL_PUT] = "INSERT INTO el(db, h, k, p, f, v) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                  "ON CONFLICT(db, h, k, p, f) DO UPDATE SET v = ?6",
+    [ST_EL_DEL] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
+    [ST_EL_DEL_KEY] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_EL_FLUSH] = "DELETE FROM el WHERE db = ?1",
+    [ST_EL_SCAN] = "SELECT f, v, p FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p >= ?4 "
+                   "ORDER BY p, f",
+    [ST_EL_DIGEST] = "SELECT db, k, f, v FROM el",
 };
 
 struct store {
     sqlite3 *db;
+    int dbnum;          /* the numbered database every element statement binds (0) */
     sqlite3_stmt *st[ST_MAX];
     sqlite3_stmt *last; /* statement whose row store_get handed out */
     int memory;         /* an in-memory database (store_open_memory) */
@@ -65,12 +79,16 @@ struct store {
 
 #define KV_TABLE(name)                                                                     \
     "CREATE TABLE " name "(k BLOB NOT NULL, v BLOB NOT NULL, exp INTEGER NOT NULL DEFAULT 0," \
-    " h INTEGER NOT NULL, PRIMARY KEY(h, k)) WITHOUT ROWID;"
+    " h INTEGER NOT NULL, t INTEGER NOT NULL DEFAULT 0, n INTEGER NOT NULL DEFAULT 0,"      \
+    " PRIMARY KEY(h, k)) WITHOUT ROWID;"
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=OFF;"
-    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS el(db INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL,"
+    " k BLOB NOT NULL, p INTEGER NOT NULL, f BLOB NOT NULL, v BLOB NOT NULL,"
+    " PRIMARY KEY(db, h, k, p, f)) WITHOUT ROWID;";
 
 /* After the migration, the table is in its current shape in every database. */
 static const char indexes[] = "CREATE INDEX IF NOT EXISTS kv_exp ON kv(exp) WHERE exp > 0;";
@@ -107,12 +125,13 @@ static void sql_key_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, (sqlite3_int64)store_key_hash(k ? k : "", klen));
 }
 
-/* kv's columns: *exists, and whether it has exp and the (h, k) primary key. */
-static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
+/* kv's columns: *exists, whether it has exp, the (h, k) primary key and the type column t
+ * (with n, added together). */
+static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current, int *has_type)
 {
     sqlite3_stmt *st;
     int h_first = 0, k_second = 0;
-    *exists = *has_exp = 0;
+    *exists = *has_exp = *has_type = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA table_info(kv)", -1, &st, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -120,6 +139,7 @@ static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
         int pk = sqlite3_column_int(st, 5);
         *exists = 1;
         *has_exp |= strcmp(name, "exp") == 0;
+        *has_type |= strcmp(name, "t") == 0;
         h_first |= strcmp(name, "h") == 0 && pk == 1;
         k_second |= strcmp(name, "k") == 0 && pk == 2;
     }
@@ -133,13 +153,25 @@ static int kv_shape(sqlite3 *db, int *exists, int *has_exp, int *current)
  * h. */
 static int migrate(sqlite3 *db, const char *path)
 {
-    int exists, has_exp, current;
-    if (kv_shape(db, &exists, &has_exp, &current) < 0)
+    int exists, has_exp, current, has_type;
+    if (kv_shape(db, &exists, &has_exp, &current, &has_type) < 0)
         return -1;
     if (!exists)
         return sqlite3_exec(db, KV_TABLE("kv"), NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-    if (current)
+    if (current && has_type)
         return 0;
+    if (current) {
+        /* Every row of a database from before collections is a string: t = 0, n = 0. */
+        if (sqlite3_exec(db, "BEGIN;"
+                             "ALTER TABLE kv ADD COLUMN t INTEGER NOT NULL DEFAULT 0;"
+                             "ALTER TABLE kv ADD COLUMN n INTEGER NOT NULL DEFAULT 0;"
+                             "COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        LOG_NOTICE("store %s: migrated kv to the schema with value types", path);
+        return 0;
+    }
     char sql[1024];
     snprintf(sql, sizeof sql,
              "BEGIN;" KV_TABLE("kv_new")
@@ -305,6 +337,8 @@ int store_get(struct store *s, const char *k, size_t klen, struct store_row *row
         row->klen = klen;
         row->v = column_blob(st, 0, &row->vlen);
         row->exp = sqlite3_column_int64(st, 1);
+        row->t = sqlite3_column_int(st, 2);
+        row->n = sqlite3_column_int64(st, 3);
         row->h = 0; /* not read: callers that need it hash the key */
         s->last = st;
         return 1;
@@ -331,16 +365,49 @@ int store_rollback(struct store *s)
     return run(s, s->st[ST_ROLLBACK]);
 }
 
+/* Binds (db, h, k) of an element statement: parameters 1 to 3. */
+static void bind_el_key(struct store *s, sqlite3_stmt *st, const char *k, size_t klen)
+{
+    sqlite3_bind_int(st, 1, s->dbnum);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
+    sqlite3_bind_blob64(st, 3, k, klen, SQLITE_STATIC);
+}
+
+/* Deletes every element of k (none for a string: one seek in the primary key). */
+static int del_elements(struct store *s, const char *k, size_t klen)
+{
+    sqlite3_stmt *st = s->st[ST_EL_DEL_KEY];
+    bind_el_key(s, st, k, klen);
+    return run(s, st);
+}
+
 int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen,
               int64_t exp)
 {
     release_last(s);
+    if (del_elements(s, k, klen) < 0)
+        return -1;
     sqlite3_stmt *st = s->st[ST_PUT];
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     /* An empty value must be stored as a zero-length blob, not NULL. */
     sqlite3_bind_blob64(st, 2, vlen ? v : "", vlen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, exp);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)store_key_hash(k, klen));
+    return run(s, st);
+}
+
+int store_put_coll(struct store *s, const char *k, size_t klen, int t, int64_t n, int64_t exp,
+                   int replace)
+{
+    release_last(s);
+    if (replace && del_elements(s, k, klen) < 0)
+        return -1;
+    sqlite3_stmt *st = s->st[ST_PUT_COLL];
+    sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, exp);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)store_key_hash(k, klen));
+    sqlite3_bind_int(st, 4, t);
+    sqlite3_bind_int64(st, 5, n);
     return run(s, st);
 }
 
@@ -357,6 +424,8 @@ int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp)
 int store_del(struct store *s, const char *k, size_t klen)
 {
     release_last(s);
+    if (del_elements(s, k, klen) < 0)
+        return -1;
     sqlite3_stmt *st = s->st[ST_DEL];
     sqlite3_bind_blob64(st, 1, k, klen, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)store_key_hash(k, klen));
@@ -366,7 +435,104 @@ int store_del(struct store *s, const char *k, size_t klen)
 int store_flush(struct store *s)
 {
     release_last(s);
+    sqlite3_bind_int(s->st[ST_EL_FLUSH], 1, s->dbnum);
+    if (run(s, s->st[ST_EL_FLUSH]) < 0)
+        return -1;
     return run(s, s->st[ST_FLUSH]);
+}
+
+/* ---- elements ---- */
+
+uint64_t store_elem_pos(const char *f, size_t flen)
+{
+    /* The key hash with another seed: a field's position does not follow its key's. */
+    uint64_t h = fnv1a(0x84222325cbf29ce4ULL, f, flen);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return (h >> 2) + 1;
+}
+
+/* Binds the whole element address (db, h, k, p, f): parameters 1 to 5. */
+static void bind_el(struct store *s, sqlite3_stmt *st, const char *k, size_t klen,
+                    const char *f, size_t flen)
+{
+    bind_el_key(s, st, k, klen);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)store_elem_pos(f, flen));
+    sqlite3_bind_blob64(st, 5, flen ? f : "", flen, SQLITE_STATIC);
+}
+
+int store_elem_get(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
+                   const char **v, size_t *vlen)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_EL_GET];
+    bind_el(s, st, k, klen, f, flen);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *v = column_blob(st, 0, vlen);
+        s->last = st;
+        return 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
+                   const char *v, size_t vlen)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_EL_PUT];
+    bind_el(s, st, k, klen, f, flen);
+    sqlite3_bind_blob64(st, 6, vlen ? v : "", vlen, SQLITE_STATIC);
+    return run(s, st);
+}
+
+int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_EL_DEL];
+    bind_el(s, st, k, klen, f, flen);
+    return run(s, st);
+}
+
+int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, int64_t limit,
+                    store_elem_fn fn, void *ctx, int *more, uint64_t *last)
+{
+    release_last(s);
+    *more = 0;
+    *last = 0;
+    if (from > INT64_MAX)
+        return 0;
+    sqlite3_stmt *st = s->st[ST_EL_SCAN];
+    bind_el_key(s, st, k, klen);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)from);
+    /* No LIMIT in the SQL: rows are stepped lazily, and past the limit only the rows that
+     * share the last one's position are still visited (a cursor resumes at last + 1). */
+    int64_t n = 0;
+    int rc, stopped = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_elem e;
+        e.p = (uint64_t)sqlite3_column_int64(st, 2);
+        if (limit >= 0 && n >= limit && e.p != *last) {
+            *more = 1;
+            break;
+        }
+        e.f = column_blob(st, 0, &e.flen);
+        e.v = column_blob(st, 1, &e.vlen);
+        *last = e.p;
+        n++;
+        if (fn(ctx, &e) != 0) {
+            stopped = 1;
+            break;
+        }
+    }
+    int failed = !stopped && !*more && rc != SQLITE_DONE;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return failed ? -1 : 0;
 }
 
 int store_set_applied(struct store *s, uint64_t rid)
@@ -497,6 +663,8 @@ static int64_t visit(sqlite3_stmt *st, store_visit_fn fn, void *ctx, int *stoppe
         row->vlen = 0;
         row->exp = sqlite3_column_int64(st, 1);
         row->h = (uint64_t)sqlite3_column_int64(st, 2);
+        row->t = sqlite3_column_int(st, 3);
+        row->n = 0; /* not read by scans */
         n++;
         *stopped = fn(ctx, row) != 0;
     }
@@ -592,13 +760,35 @@ int store_digest(struct store *s, char *out)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         size_t kl, vl;
         const char *k = column_blob(st, 0, &kl), *v = column_blob(st, 1, &vl);
-        int64_t exp = sqlite3_column_int64(st, 2);
+        int64_t exp = sqlite3_column_int64(st, 2), t = sqlite3_column_int64(st, 3),
+                n = sqlite3_column_int64(st, 4);
         uint64_t h = fnv1a(0xcbf29ce484222325ULL, &kl, sizeof kl);
         h = fnv1a(h, k, kl);
         h = fnv1a(h, v, vl);
         if (exp != 0) /* keys without a TTL hash as they did before expiry existed */
             h = fnv1a(h, &exp, sizeof exp);
+        if (t != 0) { /* and strings as they did before collections */
+            h = fnv1a(h, &t, sizeof t);
+            h = fnv1a(h, &n, sizeof n);
+        }
         sum += h * 0x9e3779b97f4a7c15ULL; /* order-independent: rows come in key order anyway */
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    st = s->st[ST_EL_DIGEST];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t kl, fl, vl;
+        int64_t db = sqlite3_column_int64(st, 0);
+        const char *k = column_blob(st, 1, &kl), *f = column_blob(st, 2, &fl),
+                   *v = column_blob(st, 3, &vl);
+        uint64_t h = fnv1a(0x84222325cbf29ce4ULL, &db, sizeof db);
+        h = fnv1a(h, &kl, sizeof kl);
+        h = fnv1a(h, k, kl);
+        h = fnv1a(h, &fl, sizeof fl);
+        h = fnv1a(h, f, fl);
+        h = fnv1a(h, v, vl);
+        sum += h * 0xc2b2ae3d27d4eb4fULL;
     }
     sqlite3_reset(st);
     snprintf(out, 17, "%016llx", (unsigned long long)sum);

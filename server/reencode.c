@@ -32,6 +32,14 @@ enum reencode_shape reencode_shape_of(const char *name, size_t len)
     return REENCODE_PLAIN;
 }
 
+enum reencode_shape reencode_shape_of_request(int argc, char *const *argv, const size_t *lens)
+{
+    if (argc == 4 && lens[0] == 10 && strncasecmp(argv[0], "hrandfield", 10) == 0 &&
+        lens[3] == 10 && strncasecmp(argv[3], "withvalues", 10) == 0)
+        return REENCODE_PAIRS;
+    return argc > 0 ? reencode_shape_of(argv[0], lens[0]) : REENCODE_PLAIN;
+}
+
 /* The header line at p: its length including CRLF (0 if incomplete) and its number. */
 static size_t header(const char *p, size_t len, long long *num)
 {
@@ -98,6 +106,17 @@ static void copy_array(const char *p, size_t span, struct resp_writer *w,
     enum reencode_shape inner = REENCODE_PLAIN;
     if (top && w->proto >= 3 && shape == REENCODE_MAP && n % 2 == 0) {
         resp_write_map(w, (size_t)n / 2);
+    } else if (top && w->proto >= 3 && shape == REENCODE_PAIRS && n % 2 == 0) {
+        resp_write_array(w, (size_t)n / 2);
+        size_t off = h;
+        for (long long i = 0; i < n; i++) {
+            if (i % 2 == 0)
+                resp_write_array(w, 2);
+            size_t e = reencode_span(p + off, span - off);
+            copy_elem(p + off, e, w, REENCODE_PLAIN, 0);
+            off += e;
+        }
+        return;
     } else if (top && w->proto >= 3 && shape == REENCODE_SET) {
         char hdr[32];
         int len = snprintf(hdr, sizeof hdr, "~%lld\r\n", n);

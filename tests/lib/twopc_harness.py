@@ -652,15 +652,23 @@ def resp_parse(buf, pos=0):
         if buf[nxt + n:nxt + n + 2] != b"\r\n":
             raise RespProtocolError("bulk not followed by CRLF")
         return bytes(buf[nxt:nxt + n]), nxt + n + 2
-    if kind == b"*":
+    if kind in (b"*", b"~", b"%", b">"):
+        # RESP3: a set (~) and a push (>) read as arrays, a map (%) as a flat array of
+        # key, value... (as RESP2 sends it); callers that care look at the raw type byte.
         n = int(line)
         if n < 0:
             return None, nxt
         items = []
-        for _ in range(n):
+        for _ in range(n * 2 if kind == b"%" else n):
             item, nxt = resp_parse(buf, nxt)
             items.append(item)
         return items, nxt
+    if kind == b"_":
+        return None, nxt
+    if kind == b",":
+        return line, nxt
+    if kind == b"#":
+        return line == b"t", nxt
     raise RespProtocolError("unexpected reply type byte %r in %r"
                             % (kind, bytes(buf[pos:pos + 40])))
 
