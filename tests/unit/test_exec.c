@@ -13,7 +13,7 @@
  *
  * The second half evaluates ops on top of undecided effects (fx.under), as a pipelined
  * round does: reads through the chain, a DEL or FLUSH ahead hiding the store, and nothing
- * reaching the store until exec_apply.
+ * reaching the store until exec_apply; and the same for a hash's fields (hash_layers).
  *
  * Run: test_exec [case]   (no argument: every case)
  */
@@ -405,6 +405,85 @@ static void test_under_chain(void)
     store_close(st);
 }
 
+/* Hash fields through the chain of undecided rounds: a field written ahead is seen, a key
+ * deleted ahead hides the store's fields, an aborted round ahead takes its fields away;
+ * the same in layers large enough to be indexed. */
+static void test_hash_layers(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "HSET h a 1 b 2", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "HSET h c 3", R(":1\r\n"));
+    eval_expect(st, &r1, "HDEL h a", R(":1\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "HMGET h a b c", R("*3\r\n$-1\r\n$1\r\n2\r\n$1\r\n3\r\n"));
+    eval_expect(st, &r2, "HLEN h", R(":2\r\n"));
+    eval_expect(st, &r2, "HINCRBY h c 10", R(":13\r\n"));
+    eval_expect(st, &r2, "DEL h", R(":1\r\n"));
+    eval_expect(st, &r2, "HSET h z 9", R(":1\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "HGETALL h", R("*2\r\n$1\r\nz\r\n$1\r\n9\r\n"));
+    eval_expect(st, &r3, "HEXISTS h b", R(":0\r\n")); /* the store's b: hidden by DEL */
+    eval_expect(st, &r3, "HLEN h", R(":1\r\n"));
+    eval_expect(st, &r3, "GET h", R("-WRONGTYPE Operation against a key holding the wrong "
+                                    "kind of value\r\n"));
+    effects_clear(&r3);
+
+    /* The store holds only what was committed. */
+    struct effects ro = { .now_ms = NOW_MS };
+    eval_expect(st, &ro, "HMGET h a b c", R("*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n"));
+    effects_clear(&ro);
+
+    /* r1 aborts: r2 evaluated again on the store alone sees a, not c. */
+    effects_clear(&r2);
+    r2 = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &r2, "HMGET h a c", R("*2\r\n$1\r\n1\r\n$-1\r\n"));
+    effects_clear(&r2);
+
+    /* r1 commits: the store's fields and count follow. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(store_commit(st) == 0);
+    effects_clear(&r1);
+    struct store_row row;
+    CHECK_INT_EQ(store_get(st, "h", 1, &row), 1);
+    CHECK_INT_EQ(row.t, STORE_HASH);
+    CHECK_INT_EQ(row.n, 2);
+    const char *v;
+    size_t vlen;
+    CHECK_INT_EQ(store_elem_get(st, "h", 1, "a", 1, &v, &vlen), 0);
+    CHECK_INT_EQ(store_elem_get(st, "h", 1, "c", 1, &v, &vlen), 1);
+    CHECK_MEM_EQ(v, vlen, "3", 1);
+
+    /* Indexed layers (past EFFECTS_INDEX_MIN records). */
+    struct effects big = { .now_ms = NOW_MS };
+    char cmd[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(cmd, sizeof cmd, "HSET h f%d %d", i, i);
+        eval_expect(st, &big, cmd, R(":1\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &big };
+    eval_expect(st, &top, "HMGET h f7 f199 b", R("*3\r\n$1\r\n7\r\n$3\r\n199\r\n"
+                                                 "$1\r\n2\r\n"));
+    eval_expect(st, &top, "HLEN h", R(":202\r\n"));
+    for (int i = 0; i < 100; i++) {
+        snprintf(cmd, sizeof cmd, "SET s%d x", i);
+        eval_expect(st, &top, cmd, R("+OK\r\n"));
+    }
+    eval_expect(st, &top, "DEL h", R(":1\r\n"));
+    eval_expect(st, &top, "HSET h f1 x", R(":1\r\n"));
+    eval_expect(st, &top, "HMGET h f1 f2 b", R("*3\r\n$1\r\nx\r\n$-1\r\n$-1\r\n"));
+    CHECK(top.ix != NULL && big.ix != NULL);
+    effects_clear(&top);
+    effects_clear(&big);
+    store_close(st);
+}
+
 /* A failed op records nothing, also inside a round with earlier writes. */
 static void test_failed_op_records_nothing(void)
 {
@@ -424,6 +503,7 @@ static const struct check_case cases[] = {
     { "redis_table", test_redis_table },
     { "under_chain", test_under_chain },
     { "failed_op_records_nothing", test_failed_op_records_nothing },
+    { "hash_layers", test_hash_layers },
     { NULL, NULL },
 };
 
