@@ -19,6 +19,7 @@
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_string.h"
+#include "cmd_zset.h"
 #include "store.h"
 #include "util.h"
 
@@ -77,6 +78,7 @@ static const struct {
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
     { cmd_hash_table, &cmd_hash_count },
+    { cmd_zset_table, &cmd_zset_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
 };
 

@@ -43,6 +43,7 @@ const char *exec_type_name(int t)
     case STORE_STRING: return "string";
     case STORE_HASH: return "hash";
     case STORE_SET: return "set";
+    case STORE_ZSET: return "zset";
     default: return "none";
     }
 }
