@@ -6,7 +6,7 @@
 # participant tests share peer_harness.c.
 # Included from tests/unit/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is tests/unit.
 # One CTest test per case (twopc_unit in CMakeLists.txt; an unknown case name fails).
-set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing)
+set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing zset_layers)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt
   restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence

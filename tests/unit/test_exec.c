@@ -13,7 +13,8 @@
  *
  * The second half evaluates ops on top of undecided effects (fx.under), as a pipelined
  * round does: reads through the chain, a DEL or FLUSH ahead hiding the store, and nothing
- * reaching the store until exec_apply; and the same for a hash's fields (hash_layers).
+ * reaching the store until exec_apply; and the same for a hash's fields (hash_layers) and
+ * a sorted set's members (zset_layers).
  *
  * Run: test_exec [case]   (no argument: every case)
  */
@@ -484,6 +485,90 @@ static void test_hash_layers(void)
     store_close(st);
 }
 
+/* Sorted-set members through the chain of undecided rounds: members added, removed and
+ * rescored in a round ahead are seen in score order by the next round's ZRANGE (merged
+ * with the store's), an aborted round ahead takes them away, and only a commit reaches the
+ * store; the same in an indexed layer. */
+static void test_zset_layers(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "ZADD z 1 a 2 b 3 c", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "ZADD z 2.5 d 0 c", R(":1\r\n")); /* d added, c rescored */
+    eval_expect(st, &r1, "ZREM z a", R(":1\r\n"));
+    eval_expect(st, &r1, "ZINCRBY z 10 b", R("$2\r\n12\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "ZRANGE z 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\nc\r\n$1\r\n0\r\n$1\r\nd\r\n$3\r\n2.5\r\n"
+                  "$1\r\nb\r\n$2\r\n12\r\n"));
+    eval_expect(st, &r2, "ZCARD z", R(":3\r\n"));
+    eval_expect(st, &r2, "ZRANK z b", R(":2\r\n"));
+    eval_expect(st, &r2, "ZRANGEBYSCORE z (0 +inf", R("*2\r\n$1\r\nd\r\n$1\r\nb\r\n"));
+    eval_expect(st, &r2, "ZADD z -inf e", R(":1\r\n"));
+    eval_expect(st, &r2, "ZPOPMAX z", R("*2\r\n$1\r\nb\r\n$2\r\n12\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "ZREVRANGE z 0 -1",
+                R("*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\ne\r\n"));
+    eval_expect(st, &r3, "ZSCORE z e", R("$4\r\n-inf\r\n"));
+    eval_expect(st, &r3, "HGET z a", R("-WRONGTYPE Operation against a key holding the wrong "
+                                      "kind of value\r\n"));
+    eval_expect(st, &r3, "TYPE z", R("+zset\r\n"));
+    effects_clear(&r3);
+
+    /* The store holds only what was committed. */
+    struct effects ro = { .now_ms = NOW_MS };
+    eval_expect(st, &ro, "ZRANGE z 0 -1", R("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"));
+    effects_clear(&ro);
+
+    /* r1 aborts: r2 evaluated again on the store alone. */
+    effects_clear(&r2);
+    r2 = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &r2, "ZRANGE z 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+                  "$1\r\nc\r\n$1\r\n3\r\n"));
+    effects_clear(&r2);
+
+    /* r1 commits: the store's members, scores and count follow. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(store_commit(st) == 0);
+    effects_clear(&r1);
+    struct store_row row;
+    CHECK_INT_EQ(store_get(st, "z", 1, &row), 1);
+    CHECK_INT_EQ(row.t, STORE_ZSET);
+    CHECK_INT_EQ(row.n, 3);
+    const char *v;
+    size_t vlen;
+    CHECK_INT_EQ(store_elem_get(st, "z", 1, "a", 1, &v, &vlen), 0);
+    CHECK_INT_EQ(store_elem_get(st, "z", 1, "b", 1, &v, &vlen), 1);
+    CHECK_MEM_EQ(v, vlen, "12", 2);
+
+    /* An indexed layer (past EFFECTS_INDEX_MIN records) under a DEL and a new member. */
+    struct effects big = { .now_ms = NOW_MS };
+    char cmd[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(cmd, sizeof cmd, "ZADD z %d m%d", 1000 - i, i);
+        eval_expect(st, &big, cmd, R(":1\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &big };
+    eval_expect(st, &top, "ZRANGE z 0 1", R("*2\r\n$1\r\nc\r\n$1\r\nd\r\n"));
+    eval_expect(st, &top, "ZREVRANGE z 0 0 WITHSCORES",
+                R("*2\r\n$2\r\nm0\r\n$4\r\n1000\r\n"));
+    eval_expect(st, &top, "ZCARD z", R(":203\r\n"));
+    eval_expect(st, &top, "DEL z", R(":1\r\n"));
+    eval_expect(st, &top, "ZADD z 5 x", R(":1\r\n"));
+    eval_expect(st, &top, "ZRANGE z 0 -1", R("*1\r\n$1\r\nx\r\n"));
+    CHECK(big.ix != NULL);
+    effects_clear(&top);
+    effects_clear(&big);
+    store_close(st);
+}
+
 /* A failed op records nothing, also inside a round with earlier writes. */
 static void test_failed_op_records_nothing(void)
 {
@@ -504,6 +589,7 @@ static const struct check_case cases[] = {
     { "under_chain", test_under_chain },
     { "failed_op_records_nothing", test_failed_op_records_nothing },
     { "hash_layers", test_hash_layers },
+    { "zset_layers", test_zset_layers },
     { NULL, NULL },
 };
 
