@@ -160,6 +160,9 @@ static int load_arg(struct store *s, const struct effects *fx, const struct op *
 
 /* ---- ranges ---- */
 
+enum { BY_AUTO, BY_RANK, BY_SCORE, BY_LEX };
+enum { DIR_AUTO, DIR_FWD, DIR_REV };
+
 struct score_range {
     double min, max;
     int minex, maxex;
@@ -336,6 +339,75 @@ static int select_rank(size_t n, int64_t start, int64_t end, int rev, size_t *fr
         *from = (size_t)start;
         *to = (size_t)end + 1;
     }
+    return 0;
+}
+
+/* ---- the store's score index: reads with no undecided round under them ---- */
+
+/* Members the store visited, copied (struct zset's m, with its own bytes). */
+struct zcollect {
+    struct zm *m;
+    size_t n, cap;
+    int failed;
+};
+
+static int zcollect_row(void *ctx, const struct store_elem *e)
+{
+    struct zcollect *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        struct zm *m = realloc(c->m, cap * sizeof *m);
+        if (!m)
+            return c->failed = 1;
+        c->m = m;
+        c->cap = cap;
+    }
+    char *f = malloc(e->flen ? e->flen : 1);
+    if (!f)
+        return c->failed = 1;
+    memcpy(f, e->f, e->flen);
+    c->m[c->n++] = (struct zm){ f, e->flen, stored_score(e->v, e->vlen) };
+    return 0;
+}
+
+static void zcollect_free(struct zcollect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free((char *)c->m[i].f);
+    free(c->m);
+}
+
+/* ZRANGE by rank or score of a key no record touches, from the index: O(log n + offset +
+ * m). n is the set's count; the range arguments as range_generic parsed them. */
+static int range_indexed(struct store *s, const struct op *op, int ks, int64_t n, int by,
+                         int rev, int withscores, int64_t start, int64_t end,
+                         const struct score_range *r, int64_t offset, int64_t limit,
+                         struct resp_writer *w)
+{
+    struct zcollect c = { 0 };
+    int rc = 0;
+    size_t from, to;
+    if (by == BY_RANK) {
+        if (select_rank((size_t)n, start, end, rev, &from, &to) == 0)
+            rc = store_zrange(s, op->argv[ks], op->lens[ks], -INFINITY, 0, INFINITY, 0, 0,
+                              (int64_t)from, (int64_t)(to - from), zcollect_row, &c);
+    } else if (offset >= 0) {
+        rc = store_zrange(s, op->argv[ks], op->lens[ks], r->min, r->minex, r->max, r->maxex,
+                          rev, offset, limit, zcollect_row, &c);
+    }
+    if (rc < 0 || c.failed) {
+        zcollect_free(&c);
+        return exec_error(w, EXEC_ERR_STORAGE);
+    }
+    int flip = by == BY_RANK && rev; /* ranks come ascending; a score range in its order */
+    resp_write_array(w, c.n * (withscores ? 2 : 1));
+    for (size_t i = 0; i < c.n; i++) {
+        const struct zm *m = &c.m[flip ? c.n - 1 - i : i];
+        resp_write_bulk(w, m->f, m->flen);
+        if (withscores)
+            write_score(w, m->s);
+    }
+    zcollect_free(&c);
     return 0;
 }
 
@@ -570,6 +642,24 @@ static int zset_zscore(struct store *s, struct effects *fx, const struct op *op,
 static int zset_zrank(struct store *s, struct effects *fx, const struct op *op,
                       struct resp_writer *w)
 {
+    if (effects_empty(fx)) {
+        struct effects_value v;
+        double d;
+        int found = lookup(s, fx, op, 1, &v);
+        if (found < 0)
+            return exec_lookup_error(w, found);
+        found = found ? member_score(s, fx, op, 1, op->argv[2], op->lens[2], &d) : 0;
+        int64_t rank = found == 1 ? store_zrank(s, op->argv[1], op->lens[1], d, op->argv[2],
+                                                op->lens[2])
+                                  : 0;
+        if (found < 0 || rank < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        if (found)
+            resp_write_int(w, op_is(op, "zrevrank") ? v.n - 1 - rank : rank);
+        else
+            resp_write_null(w);
+        return 0;
+    }
     struct zset z;
     int found = load_arg(s, fx, op, 1, &z, w);
     if (found < 0)
@@ -597,6 +687,19 @@ static int zset_zcount(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, ERR_RANGE_FLOAT);
     if (lex && parse_lex_range(op, 2, 3, &lr) < 0)
         return exec_error(w, ERR_RANGE_LEX);
+    if (!lex && effects_empty(fx)) {
+        struct effects_value v;
+        int found = lookup(s, fx, op, 1, &v);
+        if (found < 0)
+            return exec_lookup_error(w, found);
+        int64_t n = found ? store_zcount(s, op->argv[1], op->lens[1], r.min, r.minex, r.max,
+                                         r.maxex)
+                          : 0;
+        if (n < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        resp_write_int(w, n);
+        return 0;
+    }
     struct zset z;
     if (load_arg(s, fx, op, 1, &z, w) < 0)
         return -1;
@@ -612,8 +715,6 @@ static int zset_zcount(struct store *s, struct effects *fx, const struct op *op,
 
 /* ---- ZRANGE and its family, ZRANGESTORE ---- */
 
-enum { BY_AUTO, BY_RANK, BY_SCORE, BY_LEX };
-enum { DIR_AUTO, DIR_FWD, DIR_REV };
 
 /* Stores members [from, to) of z (ascending) at dst; replies the count. */
 static int range_store(struct effects *fx, const struct op *op, struct store *s,
@@ -692,6 +793,18 @@ static int range_generic(struct store *s, struct effects *fx, const struct op *o
         return exec_error(w, ERR_RANGE_FLOAT);
     if (by == BY_LEX && parse_lex_range(op, mi, ma, &lr) < 0)
         return exec_error(w, ERR_RANGE_LEX);
+    if (!store && by != BY_LEX && effects_empty(fx)) {
+        struct effects_value v;
+        int found = lookup(s, fx, op, ks, &v);
+        if (found < 0)
+            return exec_lookup_error(w, found);
+        if (!found) {
+            resp_write_array(w, 0);
+            return 0;
+        }
+        return range_indexed(s, op, ks, v.n, by, rev, withscores, start, end, &r, offset,
+                             limit, w);
+    }
     struct zset z;
     if (load_arg(s, fx, op, ks, &z, w) < 0)
         return -1;

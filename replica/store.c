@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include <math.h>
 #include <sqlite3.h>
 
 #include "log.h"
@@ -26,7 +27,8 @@ enum store_stmt { ST_GET, ST_PUT, ST_PUT_COLL, ST_SET_EXPIRE, ST_DEL, ST_FLUSH,
                   ST_SET_APPLIED, ST_GET_APPLIED, ST_COUNT, ST_COUNT_ALIVE, ST_DIGEST, ST_SCAN,
                   ST_SCAN_TIES, ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT,
                   ST_ROLLBACK, ST_EL_GET, ST_EL_PUT, ST_EL_DEL, ST_EL_DEL_KEY, ST_EL_FLUSH,
-                  ST_EL_SCAN, ST_EL_DIGEST, ST_MAX };
+                  ST_EL_SCAN, ST_EL_DIGEST, ST_Z_RANGE, ST_Z_REVRANGE, ST_Z_COUNT, ST_Z_RANK,
+                  ST_MAX };
 
 /* Rows are found by (h, k), the primary key: the caller's key is hashed in C and bound as
  * h, so every statement uses the primary key and no secondary index is maintained on the
@@ -57,14 +59,27 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_ROLLBACK] = "ROLLBACK",
     /* Elements: ?1 db, ?2 h, ?3 k, ?4 p, ?5 f, ?6 v. */
     [ST_EL_GET] = "SELECT v FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
-    [ST_EL_PUT] = "INSERT INTO el(db, h, k, p, f, v) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                  "ON CONFLICT(db, h, k, p, f) DO UPDATE SET v = ?6",
+    /* s: a sorted set's score (?7, the value parsed), NULL for every other type. */
+    [ST_EL_PUT] = "INSERT INTO el(db, h, k, p, f, v, s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                  "CASE WHEN (SELECT t FROM kv WHERE h = ?2 AND k = ?3) = 4 THEN ?7 END) "
+                  "ON CONFLICT(db, h, k, p, f) DO UPDATE SET v = ?6, s = excluded.s",
     [ST_EL_DEL] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
     [ST_EL_DEL_KEY] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3",
     [ST_EL_FLUSH] = "DELETE FROM el WHERE db = ?1",
     [ST_EL_SCAN] = "SELECT f, v, p FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p >= ?4 "
                    "ORDER BY p, f",
     [ST_EL_DIGEST] = "SELECT db, k, f, v FROM el",
+    /* Sorted sets, through el_score: ?4 min, ?5 max (inclusive), ?6 offset, ?7 limit. */
+    [ST_Z_RANGE] = "SELECT f, v, s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND s >= ?4 "
+                   "AND s <= ?5 ORDER BY s, f LIMIT ?7 OFFSET ?6",
+    [ST_Z_REVRANGE] = "SELECT f, v, s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND s >= ?4 "
+                      "AND s <= ?5 ORDER BY s DESC, f DESC LIMIT ?7 OFFSET ?6",
+    [ST_Z_COUNT] = "SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND s >= ?4 "
+                   "AND s <= ?5",
+    /* Members before (?4 score, ?5 member). */
+    [ST_Z_RANK] = "SELECT (SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                  "AND s < ?4) + (SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                  "AND s = ?4 AND f < ?5)",
 };
 
 struct store {
@@ -87,11 +102,32 @@ static const char schema[] =
     "PRAGMA synchronous=OFF;"
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS el(db INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL,"
-    " k BLOB NOT NULL, p INTEGER NOT NULL, f BLOB NOT NULL, v BLOB NOT NULL,"
+    " k BLOB NOT NULL, p INTEGER NOT NULL, f BLOB NOT NULL, v BLOB NOT NULL, s REAL,"
     " PRIMARY KEY(db, h, k, p, f)) WITHOUT ROWID;";
 
 /* After the migration, the table is in its current shape in every database. */
-static const char indexes[] = "CREATE INDEX IF NOT EXISTS kv_exp ON kv(exp) WHERE exp > 0;";
+static const char indexes[] =
+    "CREATE INDEX IF NOT EXISTS kv_exp ON kv(exp) WHERE exp > 0;"
+    "CREATE INDEX IF NOT EXISTS el_score ON el(db, h, k, s, f) WHERE s IS NOT NULL;";
+
+/* An el from before sorted sets has no s: it gains the column (NULL: no element of such a
+ * database is a sorted set's). */
+static int migrate_el(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *st;
+    int has_s = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA table_info(el)", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        has_s |= strcmp((const char *)sqlite3_column_text(st, 1), "s") == 0;
+    sqlite3_finalize(st);
+    if (has_s)
+        return 0;
+    if (sqlite3_exec(db, "ALTER TABLE el ADD COLUMN s REAL", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    LOG_NOTICE("store %s: migrated el to the schema with sorted-set scores", path);
+    return 0;
+}
 
 /* FNV-1a over bytes, 64-bit. */
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -227,7 +263,8 @@ static struct store *open_db(const char *path, unsigned char *image, size_t imag
         goto fail;
     sqlite3_busy_timeout(s->db, 5000);
     if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        migrate(s->db, path) < 0 || sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK)
+        migrate(s->db, path) < 0 || migrate_el(s->db, path) < 0 ||
+        sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     for (int i = 0; i < ST_MAX; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
@@ -487,6 +524,21 @@ int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, s
     sqlite3_stmt *st = s->st[ST_EL_PUT];
     bind_el(s, st, k, klen, f, flen);
     sqlite3_bind_blob64(st, 6, vlen ? v : "", vlen, SQLITE_STATIC);
+    /* The score, if v reads as one (a sorted set's value always does); the SQL keeps it
+     * only for a sorted set's element. */
+    char num[64];
+    if (vlen > 0 && vlen < sizeof num) {
+        memcpy(num, v, vlen);
+        num[vlen] = '\0';
+        char *end;
+        double d = strtod(num, &end);
+        if (*end == '\0' && !isnan(d))
+            sqlite3_bind_double(st, 7, d == 0 ? 0.0 : d);
+        else
+            sqlite3_bind_null(st, 7);
+    } else {
+        sqlite3_bind_null(st, 7);
+    }
     return run(s, st);
 }
 
@@ -533,6 +585,87 @@ int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, 
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return failed ? -1 : 0;
+}
+
+/* The next double after d towards +inf (up) or -inf: nextafter() without libm. d is not
+ * NaN, and not the infinity it moves towards. */
+static double next_double(double d, int up)
+{
+    if (d == 0)
+        return up ? 4.9406564584124654e-324 : -4.9406564584124654e-324;
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    b += (d > 0) == up ? 1 : (uint64_t)-1;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+/* Binds a score range: ?4 min, ?5 max, exclusive bounds moved to the next double inward.
+ * 0, or -1 when the range is empty. */
+static int bind_score_range(sqlite3_stmt *st, double min, int minex, double max, int maxex)
+{
+    if ((minex && min == INFINITY) || (maxex && max == -INFINITY))
+        return -1;
+    sqlite3_bind_double(st, 4, minex ? next_double(min, 1) : min);
+    sqlite3_bind_double(st, 5, maxex ? next_double(max, 0) : max);
+    return 0;
+}
+
+int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
+                 double max, int maxex, int rev, int64_t offset, int64_t limit,
+                 store_elem_fn fn, void *ctx)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[rev ? ST_Z_REVRANGE : ST_Z_RANGE];
+    if (bind_score_range(st, min, minex, max, maxex) < 0)
+        return 0;
+    bind_el_key(s, st, k, klen);
+    sqlite3_bind_int64(st, 6, offset);
+    sqlite3_bind_int64(st, 7, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_elem e = { 0 };
+        e.f = column_blob(st, 0, &e.flen);
+        e.v = column_blob(st, 1, &e.vlen);
+        if (fn(ctx, &e) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t z_count(struct store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return n;
+}
+
+int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
+                     double max, int maxex)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_Z_COUNT];
+    if (bind_score_range(st, min, minex, max, maxex) < 0)
+        return 0;
+    bind_el_key(s, st, k, klen);
+    return z_count(s, st);
+}
+
+int64_t store_zrank(struct store *s, const char *k, size_t klen, double score, const char *f,
+                    size_t flen)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[ST_Z_RANK];
+    bind_el_key(s, st, k, klen);
+    sqlite3_bind_double(st, 4, score == 0 ? 0.0 : score);
+    sqlite3_bind_blob64(st, 5, flen ? f : "", flen, SQLITE_STATIC);
+    return z_count(s, st);
 }
 
 int store_set_applied(struct store *s, uint64_t rid)

@@ -4,8 +4,9 @@
  *     kv(k BLOB, v BLOB, exp INTEGER, h INTEGER, t INTEGER, n INTEGER,
  *        PRIMARY KEY(h, k)) WITHOUT ROWID,
  *         with a partial index on exp (only the rows that have a TTL);
- *     el(db INTEGER, h INTEGER, k BLOB, p INTEGER, f BLOB, v BLOB,
- *        PRIMARY KEY(db, h, k, p, f)) WITHOUT ROWID;
+ *     el(db INTEGER, h INTEGER, k BLOB, p INTEGER, f BLOB, v BLOB, s REAL,
+ *        PRIMARY KEY(db, h, k, p, f)) WITHOUT ROWID,
+ *         with a partial index on (db, h, k, s, f) (only sorted-set members);
  *     meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL).
  * kv holds every committed key: its value, its absolute expiry time in Unix milliseconds
  * (0: none) and h = store_key_hash(k), the key's position in SCAN order; rows are found by
@@ -33,8 +34,10 @@
  * the first at or after a random p (wrapping): O(log n), the same on every replica. A
  * 1,000,000-field hash is 1,000,000 small rows, never one value rewritten whole.
  *   Later types fit the same table: a list's element is addressed by its position (p an
- *   ordered position, f empty or a tie-breaker), a sorted set's by its member (p, f as for
- *   a set) with the score in v and an index on (db, h, k, score, f) for its order.
+ *   ordered position, f empty or a tie-breaker). A sorted set's member is addressed as a
+ *   set's (p, f), its score is v (as Redis formats it) and, as a REAL, el's column s
+ *   (NULL for other types; a database from before gains the column), with a partial index
+ *   el_score on (db, h, k, s, f) for score order (store_zrange).
  *   db: the numbered database, bound from the one field struct store.dbnum (always 0
  *   until SELECT exists). Writing a string over a key (store_put) or deleting it
  *   (store_del, store_flush) deletes its elements in the same transaction. A database
@@ -161,6 +164,22 @@ int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, s
  * contract for limit, *more and *last (ties of the last p are visited too). 0 or -1. */
 int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, int64_t limit,
                     store_elem_fn fn, void *ctx, int *more, uint64_t *last);
+
+/* Sorted sets (STORE_ZSET): el's s column holds an element's score (its value parsed,
+ * -0 as 0; NULL for every other type's elements), indexed on (db, h, k, s, f) for score
+ * order, ties by member bytes.
+ * store_zrange visits k's members with a score in [min, max] (an ex flag excludes its
+ * bound) in (score, member) order, or descending if rev, skipping offset, at most limit
+ * (< 0: all): O(log n + offset + visited). 0 or -1. */
+int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
+                 double max, int maxex, int rev, int64_t offset, int64_t limit,
+                 store_elem_fn fn, void *ctx);
+/* The number of k's members with a score in the range (O(log n + count)), or -1. */
+int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
+                     double max, int maxex);
+/* The number of k's members before (score, f) in order: f's rank (O(log n + rank)), or -1. */
+int64_t store_zrank(struct store *s, const char *k, size_t klen, double score, const char *f,
+                    size_t flen);
 
 /* Changes the expiry of k, if k is there. */
 int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp);
