@@ -170,7 +170,8 @@ int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, 
  * order, ties by member bytes.
  * store_zrange visits k's members with a score in [min, max] (an ex flag excludes its
  * bound) in (score, member) order, or descending if rev, skipping offset, at most limit
- * (< 0: all): O(log n + offset + visited). 0 or -1. */
+ * (< 0: all): O(log n + offset + visited). The visitor gets each member's score in v
+ * as %.17g ("inf", "-inf" included). 0 or -1. */
 int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
                  double max, int maxex, int rev, int64_t offset, int64_t limit,
                  store_elem_fn fn, void *ctx);
