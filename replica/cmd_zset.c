@@ -1059,6 +1059,240 @@ static int zset_zscan(struct store *s, struct effects *fx, const struct op *op,
     return coll_scan_command(s, fx, op, STORE_ZSET, 1, w);
 }
 
+/* ---- ZUNION, ZINTER, ZDIFF (and their STORE forms), ZINTERCARD ---- */
+
+enum { OP_UNION, OP_INTER, OP_DIFF };
+enum { AGG_SUM, AGG_MIN, AGG_MAX };
+
+/* One input: a sorted set (or a set: every score 1), by member for lookups. */
+struct zsrc {
+    struct zset z;
+    struct zm *bym; /* z's members sorted by member bytes */
+    double weight;
+};
+
+static int zm_member_cmp(const void *pa, const void *pb)
+{
+    const struct zm *a = pa, *b = pb;
+    return lex_cmp(a->f, a->flen, b->f, b->flen);
+}
+
+static const struct zm *zsrc_find(const struct zsrc *src, const struct zm *m)
+{
+    return src->z.n ? bsearch(m, src->bym, src->z.n, sizeof *m, zm_member_cmp) : NULL;
+}
+
+static double aggregate(int agg, double a, double b)
+{
+    if (agg == AGG_MIN)
+        return a < b ? a : b;
+    if (agg == AGG_MAX)
+        return a > b ? a : b;
+    double r = a + b;
+    return isnan(r) ? 0.0 : r;
+}
+
+static double weighted(double w, double s)
+{
+    double r = w * s;
+    return isnan(r) ? 0.0 : r;
+}
+
+static int zsrc_cmp_card(const void *pa, const void *pb)
+{
+    const struct zsrc *a = pa, *b = pb;
+    return (a->z.n > b->z.n) - (a->z.n < b->z.n);
+}
+
+/* zunionInterDiffGenericCommand: dst the destination's argument (0: none), nk the numkeys
+ * argument. */
+static int setop_generic(struct store *s, struct effects *fx, const struct op *op, int dst,
+                         int nk, int setop, int card_only, struct resp_writer *w)
+{
+    int64_t setnum, limit = 0;
+    if (exec_arg_i64(op, nk, &setnum) < 0)
+        return exec_error(w, EXEC_ERR_NOT_INT);
+    if (setnum < 1) {
+        char name[32];
+        size_t n = op->lens[0] < sizeof name - 1 ? op->lens[0] : sizeof name - 1;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (char)tolower((unsigned char)op->argv[0][i]);
+        name[n] = '\0';
+        return exec_errorf(w, "ERR at least 1 input key is needed for '%s' command", name);
+    }
+    if (setnum > op->argc - (nk + 1))
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    for (int j = nk + 1; j < nk + 1 + setnum; j++) {
+        struct effects_value v;
+        int found = effects_lookup(s, fx, op->argv[j], op->lens[j], &v);
+        if (found < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        if (found && v.t != STORE_ZSET && v.t != STORE_SET)
+            return exec_error(w, EXEC_ERR_WRONGTYPE);
+    }
+    struct zsrc *src = calloc((size_t)setnum, sizeof *src);
+    if (!src)
+        return exec_error(w, EXEC_ERR_OOM);
+    for (int64_t i = 0; i < setnum; i++)
+        src[i].weight = 1.0;
+    int agg = AGG_SUM, withscores = 0, rc = 0;
+    int j = nk + 1 + (int)setnum;
+    while (rc == 0 && j < op->argc) {
+        int remaining = op->argc - j;
+        const char *o = op->argv[j];
+        if (setop != OP_DIFF && !card_only && remaining >= setnum + 1 &&
+            !strcasecmp(o, "weights")) {
+            j++;
+            for (int64_t i = 0; rc == 0 && i < setnum; i++, j++)
+                if (parse_score(op->argv[j], op->lens[j], &src[i].weight) < 0)
+                    rc = exec_error(w, "ERR weight value is not a float");
+        } else if (setop != OP_DIFF && !card_only && remaining >= 2 &&
+                   !strcasecmp(o, "aggregate")) {
+            const char *a = op->argv[j + 1];
+            if (!strcasecmp(a, "sum"))
+                agg = AGG_SUM;
+            else if (!strcasecmp(a, "min"))
+                agg = AGG_MIN;
+            else if (!strcasecmp(a, "max"))
+                agg = AGG_MAX;
+            else
+                rc = exec_error(w, EXEC_ERR_SYNTAX);
+            j += 2;
+        } else if (!dst && !card_only && !strcasecmp(o, "withscores")) {
+            withscores = 1;
+            j++;
+        } else if (card_only && remaining >= 2 && !strcasecmp(o, "limit")) {
+            if (exec_arg_i64(op, j + 1, &limit) < 0 || limit < 0)
+                rc = exec_error(w, "ERR LIMIT can't be negative");
+            j += 2;
+        } else {
+            rc = exec_error(w, EXEC_ERR_SYNTAX);
+        }
+    }
+    /* Load every input (a set's members score 1). */
+    for (int64_t i = 0; rc == 0 && i < setnum; i++) {
+        const char *k = op->argv[nk + 1 + i];
+        size_t klen = op->lens[nk + 1 + i];
+        struct effects_value v;
+        int found = effects_lookup(s, fx, k, klen, &v);
+        if (found == 1 && zset_load(s, fx, k, klen, &src[i].z) < 0)
+            rc = exec_error(w, EXEC_ERR_STORAGE);
+        if (rc == 0 && found == 1 && v.t == STORE_SET)
+            for (size_t m = 0; m < src[i].z.n; m++)
+                src[i].z.m[m].s = 1.0;
+        src[i].bym = rc == 0 ? malloc((src[i].z.n ? src[i].z.n : 1) * sizeof(struct zm)) : NULL;
+        if (rc == 0 && !src[i].bym)
+            rc = exec_error(w, EXEC_ERR_OOM);
+        if (rc == 0) {
+            memcpy(src[i].bym, src[i].z.m, src[i].z.n * sizeof(struct zm));
+            qsort(src[i].bym, src[i].z.n, sizeof(struct zm), zm_member_cmp);
+        }
+    }
+    struct zm *out = NULL;
+    size_t nout = 0, cap = 0;
+    if (rc == 0) {
+        if (setop == OP_INTER)
+            qsort(src, (size_t)setnum, sizeof *src, zsrc_cmp_card);
+        for (int64_t i = 0; i < setnum; i++)
+            cap += src[i].z.n;
+        out = malloc((cap ? cap : 1) * sizeof *out);
+        if (!out)
+            rc = exec_error(w, EXEC_ERR_OOM);
+    }
+    if (rc == 0 && setop == OP_INTER) {
+        for (size_t m = 0; m < src[0].z.n; m++) {
+            const struct zm *e = &src[0].z.m[m];
+            double score = weighted(src[0].weight, e->s);
+            int64_t i = 1;
+            for (; i < setnum; i++) {
+                const struct zm *o = zsrc_find(&src[i], e);
+                if (!o)
+                    break;
+                score = aggregate(agg, score, weighted(src[i].weight, o->s));
+            }
+            if (i == setnum)
+                out[nout++] = (struct zm){ e->f, e->flen, score };
+            if (card_only && limit && (int64_t)nout >= limit)
+                break;
+        }
+    } else if (rc == 0 && setop == OP_DIFF) {
+        for (size_t m = 0; m < src[0].z.n; m++) {
+            const struct zm *e = &src[0].z.m[m];
+            int64_t i = 1;
+            while (i < setnum && !zsrc_find(&src[i], e))
+                i++;
+            if (i == setnum)
+                out[nout++] = *e;
+        }
+    } else if (rc == 0) {
+        /* Union: every member once, its scores aggregated in the inputs' order. */
+        for (int64_t i = 0; i < setnum; i++)
+            for (size_t m = 0; m < src[i].z.n; m++) {
+                const struct zm *e = &src[i].z.m[m];
+                int64_t p = 0;
+                while (p < i && !zsrc_find(&src[p], e))
+                    p++;
+                if (p < i)
+                    continue; /* counted with an earlier input */
+                double score = weighted(src[i].weight, e->s);
+                for (int64_t q = i + 1; q < setnum; q++) {
+                    const struct zm *o = zsrc_find(&src[q], e);
+                    if (o)
+                        score = aggregate(agg, score, weighted(src[q].weight, o->s));
+                }
+                out[nout++] = (struct zm){ e->f, e->flen, score };
+            }
+    }
+    if (rc == 0) {
+        qsort(out, nout, sizeof *out, zm_cmp);
+        if (card_only) {
+            resp_write_int(w, (int64_t)nout);
+        } else if (dst) {
+            struct zset res = { .m = out, .n = nout };
+            struct op dop = *op;
+            char *argv1[2] = { op->argv[0], op->argv[dst] };
+            size_t lens1[2] = { op->lens[0], op->lens[dst] };
+            dop.argc = 2;
+            dop.argv = argv1;
+            dop.lens = lens1;
+            rc = range_store(fx, &dop, s, &res, 0, nout, w);
+        } else {
+            resp_write_array(w, nout * (withscores ? 2 : 1));
+            for (size_t i = 0; i < nout; i++) {
+                resp_write_bulk(w, out[i].f, out[i].flen);
+                if (withscores)
+                    write_score(w, out[i].s);
+            }
+        }
+    }
+    free(out);
+    for (int64_t i = 0; i < setnum; i++) {
+        zset_free(&src[i].z);
+        free(src[i].bym);
+    }
+    free(src);
+    return rc;
+}
+
+static int zset_setop(struct store *s, struct effects *fx, const struct op *op,
+                      struct resp_writer *w)
+{
+    static const struct {
+        const char *name;
+        int setop, store, card;
+    } kinds[] = {
+        { "zunion", OP_UNION, 0, 0 },      { "zinter", OP_INTER, 0, 0 },
+        { "zdiff", OP_DIFF, 0, 0 },        { "zunionstore", OP_UNION, 1, 0 },
+        { "zinterstore", OP_INTER, 1, 0 }, { "zdiffstore", OP_DIFF, 1, 0 },
+        { "zintercard", OP_INTER, 0, 1 },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (op_is(op, kinds[i].name))
+            return setop_generic(s, fx, op, kinds[i].store ? 1 : 0, kinds[i].store ? 2 : 1,
+                                 kinds[i].setop, kinds[i].card, w);
+    return exec_error(w, EXEC_ERR_SYNTAX);
+}
+
 const struct exec_cmd cmd_zset_table[] = {
     { "zadd", -4, 0, zset_zadd },
     { "zincrby", 4, 0, zset_zadd },
@@ -1084,5 +1318,12 @@ const struct exec_cmd cmd_zset_table[] = {
     { "zremrangebylex", 4, 0, zset_zremrange },
     { "zrandmember", -2, EXEC_READ, zset_zrandmember },
     { "zscan", -3, EXEC_READ, zset_zscan },
+    { "zunion", -3, EXEC_READ, zset_setop },
+    { "zinter", -3, EXEC_READ, zset_setop },
+    { "zdiff", -3, EXEC_READ, zset_setop },
+    { "zunionstore", -4, 0, zset_setop },
+    { "zinterstore", -4, 0, zset_setop },
+    { "zdiffstore", -4, 0, zset_setop },
+    { "zintercard", -3, EXEC_READ, zset_setop },
 };
 const size_t cmd_zset_count = sizeof cmd_zset_table / sizeof cmd_zset_table[0];

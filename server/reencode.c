@@ -36,7 +36,8 @@ static int arg_is(const char *a, size_t len, const char *name)
 static int score_pairs(int argc, char *const *argv, const size_t *lens)
 {
     static const char *const ranges[] = { "zrange", "zrevrange", "zrangebyscore",
-                                          "zrevrangebyscore", "zrandmember" };
+                                          "zrevrangebyscore", "zrandmember", "zunion",
+                                          "zinter", "zdiff" };
     if (argc == 3 && (arg_is(argv[0], lens[0], "zpopmin") ||
                       arg_is(argv[0], lens[0], "zpopmax")))
         return 1;

@@ -88,7 +88,23 @@ class Gen:
             [b"ZREMRANGEBYSCORE", k, r.choice(BOUNDS), r.choice(BOUNDS)],
             [b"ZREMRANGEBYLEX", k, r.choice(LEX), r.choice(LEX)],
             [b"ZRANGESTORE", r.choice(KEYS), k] + self.range_args(store=True),
+            [r.choice([b"ZUNIONSTORE", b"ZINTERSTORE", b"ZDIFFSTORE"]), r.choice(KEYS)] +
+            self.setop_args(),
         ])
+
+    def setop_args(self, withscores=False, diff=False):
+        r = self.rng
+        keys = [self.key() for _ in range(r.randint(1, 3))]
+        n = len(keys) if r.random() < 0.95 else r.choice([0, -1, 5])
+        args = [b"%d" % n] + keys
+        if not diff and r.random() < 0.3:
+            args += [b"WEIGHTS"] + [r.choice([b"1", b"2", b"0", b"-1", b"0.5", b"inf",
+                                               b"x"]) for _ in keys]
+        if not diff and r.random() < 0.3:
+            args += [b"AGGREGATE", r.choice([b"SUM", b"MIN", b"max", b"avg"])]
+        if withscores and r.random() < 0.5:
+            args.append(b"WITHSCORES")
+        return args
 
     def range_args(self, store=False):
         r = self.rng
@@ -139,6 +155,10 @@ class Gen:
             [b"ZLEXCOUNT", k, r.choice(LEX), r.choice(LEX)],
             [randcase(r, b"ZRANGE"), k] + self.range_args(),
             [b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"],
+            [r.choice([b"ZUNION", b"ZINTER"])] + self.setop_args(withscores=True),
+            [b"ZDIFF"] + self.setop_args(withscores=True, diff=True),
+            [b"ZINTERCARD"] + self.setop_args(diff=True) +
+            ([b"LIMIT", r.choice([b"0", b"1", b"-1", b"x"])] if r.random() < 0.4 else []),
             [b"ZREVRANGE", k, r.choice(RANKS), r.choice(RANKS)] + ws,
             [b"ZRANGEBYSCORE", k, r.choice(BOUNDS), r.choice(BOUNDS)] + ws + lim,
             [b"ZREVRANGEBYSCORE", k, r.choice(BOUNDS), r.choice(BOUNDS)] + ws + lim,
