@@ -4,10 +4,12 @@
  * per member whose value is the score, formatted as Redis replies with it (%.17g, "inf",
  * "-inf": the text parses back to the same double). A single member (ZSCORE, ZADD, ZREM,
  * ZINCRBY) is one O(log n) element lookup through the rounds ahead (effects_elem_lookup).
- * Ordered reads (ranges, ranks, pops) load the members with coll_collect() and sort them
- * by (score, member bytes), doubles compared exactly: O(n log n) per command, correct
- * through the undecided layers because coll_collect merges them; an index on scores in the
- * store is the next step (issue #14 item 2).
+ * Ordered reads: a read with no undecided round under it (every TPC.READ) serves ranges
+ * by rank or score, ZCOUNT and ZRANK from the store's score index (store_zrange: O(log n
+ * + m) from a score bound, a step per member skipped by a rank); everything else (a
+ * round's reads, lex ranges, pops, ZREMRANGE*, set algebra) loads the members with
+ * coll_collect(), which merges the undecided layers, and sorts them by (score, member
+ * bytes), doubles compared exactly: O(n log n).
  *
  * Writing follows cmd_hash.c: a set that did not exist is created with effects_put_coll()
  * before its first member; each member written or deleted is one element record; a count
@@ -1293,6 +1295,77 @@ static int zset_setop(struct store *s, struct effects *fx, const struct op *op,
     return exec_error(w, EXEC_ERR_SYNTAX);
 }
 
+/* ---- ZMPOP ---- */
+
+/* ZMPOP numkeys key... MIN|MAX [COUNT count]: the first key that exists gives up to count
+ * members, replied as [key, [[member, score]...]] (a null array when no key exists). */
+static int zset_zmpop(struct store *s, struct effects *fx, const struct op *op,
+                      struct resp_writer *w)
+{
+    int64_t numkeys, count = -1;
+    if (exec_arg_i64(op, 1, &numkeys) < 0 || numkeys < 1)
+        return exec_error(w, "ERR numkeys should be greater than 0");
+    if (numkeys > op->argc - 2)
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    int wi = 2 + (int)numkeys, max;
+    if (wi >= op->argc)
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    if (!strcasecmp(op->argv[wi], "min"))
+        max = 0;
+    else if (!strcasecmp(op->argv[wi], "max"))
+        max = 1;
+    else
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    for (int j = wi + 1; j < op->argc; j++) {
+        if (count == -1 && !strcasecmp(op->argv[j], "count") && j + 1 < op->argc) {
+            j++;
+            if (exec_arg_i64(op, j, &count) < 0 || count < 1)
+                return exec_error(w, "ERR count should be greater than 0");
+        } else {
+            return exec_error(w, EXEC_ERR_SYNTAX);
+        }
+    }
+    if (count == -1)
+        count = 1;
+    for (int i = 2; i < wi; i++) {
+        struct zw zw = { 0 };
+        if (zw_open(s, fx, op, i, &zw, w) < 0)
+            return -1;
+        if (!zw.found)
+            continue;
+        struct zset z;
+        if (zset_load(s, fx, op->argv[i], op->lens[i], &z) < 0) {
+            zset_free(&z);
+            return exec_error(w, EXEC_ERR_STORAGE);
+        }
+        size_t n = (uint64_t)count < z.n ? (size_t)count : z.n;
+        int rc = 0;
+        for (size_t m = 0; rc == 0 && m < n; m++) {
+            const struct zm *e = &z.m[max ? z.n - 1 - m : m];
+            rc = zw_del(fx, op->argv[i], op->lens[i], &zw, e->f, e->flen);
+        }
+        if (rc == 0)
+            rc = zw_close(fx, op->argv[i], op->lens[i], &zw);
+        if (rc < 0) {
+            zset_free(&z);
+            return exec_error(w, EXEC_ERR_OOM);
+        }
+        resp_write_array(w, 2);
+        resp_write_bulk(w, op->argv[i], op->lens[i]);
+        resp_write_array(w, n);
+        for (size_t m = 0; m < n; m++) {
+            const struct zm *e = &z.m[max ? z.n - 1 - m : m];
+            resp_write_array(w, 2);
+            resp_write_bulk(w, e->f, e->flen);
+            write_score(w, e->s);
+        }
+        zset_free(&z);
+        return 0;
+    }
+    resp_write_null_array(w);
+    return 0;
+}
+
 const struct exec_cmd cmd_zset_table[] = {
     { "zadd", -4, 0, zset_zadd },
     { "zincrby", 4, 0, zset_zadd },
@@ -1325,5 +1398,6 @@ const struct exec_cmd cmd_zset_table[] = {
     { "zinterstore", -4, 0, zset_setop },
     { "zdiffstore", -4, 0, zset_setop },
     { "zintercard", -3, EXEC_READ, zset_setop },
+    { "zmpop", -4, 0, zset_zmpop },
 };
 const size_t cmd_zset_count = sizeof cmd_zset_table / sizeof cmd_zset_table[0];

@@ -4,7 +4,7 @@
  * ZRANGEBYLEX ZREVRANGEBYLEX ZREVRANGE ZRANGESTORE ZPOPMIN ZPOPMAX ZREMRANGEBYRANK
  * ZREMRANGEBYSCORE ZREMRANGEBYLEX ZRANDMEMBER [count [WITHSCORES]] ZSCAN, and ZUNION ZINTER
  * ZDIFF ZUNIONSTORE ZINTERSTORE ZDIFFSTORE [WEIGHTS] [AGGREGATE] [WITHSCORES] ZINTERCARD [LIMIT]
- * (inputs may be sets: every score 1).
+ * (inputs may be sets: every score 1), ZMPOP [COUNT].
  *
  * A sorted set is a collection of type STORE_ZSET (store.h): one element per member, its
  * score in the element's value as Redis formats a double (%.17g, "inf", "-inf"), so the

@@ -207,6 +207,10 @@ static const struct command data_commands[] = {
     { "zpopmin", -2, W | F, 1, 1, 1, "sorted-set", "5.0.0",
       "Returns the lowest-scoring members from a sorted set after removing them. "
       "Deletes the sorted set if the last member was popped.", cmd_write, NULL },
+    { "zmpop", -4, W, 0, 0, 0, "sorted-set", "7.0.0",
+      "Returns the highest- or lowest-scoring members from one or more sorted sets after "
+      "removing them. Deletes the sorted set if the last member was popped.", cmd_write,
+      NULL },
     { "zrandmember", -2, R, 1, 1, 1, "sorted-set", "6.2.0",
       "Returns one or more random members from a sorted set.", cmd_read, NULL },
     { "zrange", -4, R, 1, 1, 1, "sorted-set", "1.2.0",

@@ -23,7 +23,7 @@ static const struct {
     { "sdiff", REENCODE_SET },     { "zscore", REENCODE_DOUBLE },
     { "zincrby", REENCODE_DOUBLE }, { "zmscore", REENCODE_DOUBLE },
     { "zadd", REENCODE_DOUBLE },    { "zpopmin", REENCODE_SCORES },
-    { "zpopmax", REENCODE_SCORES },
+    { "zpopmax", REENCODE_SCORES }, { "zmpop", REENCODE_KEY_SCORES },
 };
 
 static int arg_is(const char *a, size_t len, const char *name)
@@ -144,6 +144,25 @@ static void copy_array(const char *p, size_t span, struct resp_writer *w,
             copy_elem(p + off, e, w,
                       i % 2 && shape == REENCODE_SCORE_PAIRS ? REENCODE_DOUBLE
                                                              : REENCODE_PLAIN, 0);
+            off += e;
+        }
+        return;
+    } else if (top && w->proto >= 3 && shape == REENCODE_KEY_SCORES && n == 2) {
+        w->write(w->sink, p, h);
+        size_t off = h, e = reencode_span(p + off, span - off);
+        copy_elem(p + off, e, w, REENCODE_PLAIN, 0); /* the key */
+        off += e;
+        long long pairs;
+        size_t ph = header(p + off, span - off, &pairs);
+        if (p[off] != '*' || pairs < 0) {
+            copy_elem(p + off, reencode_span(p + off, span - off), w, REENCODE_PLAIN, 0);
+            return;
+        }
+        w->write(w->sink, p + off, ph);
+        off += ph;
+        for (long long i = 0; i < pairs; i++) {
+            e = reencode_span(p + off, span - off);
+            copy_elem(p + off, e, w, REENCODE_SCORES, 1); /* [member, score] */
             off += e;
         }
         return;

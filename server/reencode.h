@@ -28,6 +28,7 @@ enum reencode_shape {
     REENCODE_SCORE_PAIRS, /* the same, each value a double (ZRANGE ... WITHSCORES) */
     REENCODE_SCORES,      /* a flat array of member, score...: each score a double
                            * (ZPOPMIN key without a count) */
+    REENCODE_KEY_SCORES,  /* [key, [[member, score]...]]: each score a double (ZMPOP) */
     REENCODE_SHAPE_MAX
 };
 

@@ -3,8 +3,8 @@ redis-server 7, reply for reply.
 
 Seeded random sequences over a small key space mix the sorted-set commands (small integer
 and fractional scores, inf and -inf, ties, NaN-producing increments, every range form with
-its exclusive bounds, LIMIT, REV and WITHSCORES) with DEL, EXPIRE, TYPE, RENAME, COPY,
-EXISTS, TTL and string and hash commands on the same keys (so WRONGTYPE errors both ways
+its exclusive bounds, LIMIT, REV and WITHSCORES, the set algebra, ZMPOP) with DEL,
+EXPIRE, TYPE, RENAME, COPY, EXISTS, TTL and string and hash commands on the same keys (so WRONGTYPE errors both ways
 are compared), one command at a time, in pipelined batches (one 2PC round: each op
 evaluated on top of the ones before it) and in MULTI/EXEC blocks, over RESP2 and RESP3
 (HELLO 3 on both servers for a whole sequence). Replies must be byte-identical -- a sorted
@@ -90,7 +90,19 @@ class Gen:
             [b"ZRANGESTORE", r.choice(KEYS), k] + self.range_args(store=True),
             [r.choice([b"ZUNIONSTORE", b"ZINTERSTORE", b"ZDIFFSTORE"]), r.choice(KEYS)] +
             self.setop_args(),
+            self.zmpop(),
         ])
+
+    def zmpop(self):
+        r = self.rng
+        keys = [self.key() for _ in range(r.randint(1, 3))]
+        n = len(keys) if r.random() < 0.9 else r.choice([0, -1, 5])
+        args = [b"ZMPOP", b"%d" % n] + keys + [r.choice([b"MIN", b"max", b"mid"])]
+        if r.random() < 0.5:
+            args += [b"COUNT", r.choice([b"1", b"2", b"10", b"0", b"-1", b"x"])]
+        if r.random() < 0.03:
+            args.append(b"COUNT")
+        return args
 
     def setop_args(self, withscores=False, diff=False):
         r = self.rng
