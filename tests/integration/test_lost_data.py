@@ -329,3 +329,45 @@ def test_lost_decision_log(cluster):
     time.sleep(0.5)
     for i, rows in before.items():
         assert cluster.sqlite_dict(i) == rows, "replica %d's data changed" % i
+
+
+def zset_rows(cluster, i):
+    kv = cluster.sqlite_query(i, "SELECT k, v, exp, t, n FROM kv ORDER BY h, k")
+    el = cluster.sqlite_query(i, "SELECT db, h, k, p, f, v, s FROM el ORDER BY db, h, k, p, f")
+    return kv, el
+
+
+def test_wiped_replica_zsets(cluster):
+    """A repaired replica gets its sorted sets back with their score index (el.s)."""
+    r = cluster.client(socket_timeout=10)
+    pipe = r.pipeline(transaction=False)
+    for i in range(0, 3000, 500):
+        pipe.zadd(b"board", {b"player:%d" % j: (j * 7) % 1000 / 4 for j in range(i, i + 500)})
+    for n in range(10):
+        pipe.zadd(b"z:%d" % n, {b"a": n, b"": float("inf"), b"\x00\xff": float("-inf")})
+    pipe.expire(b"z:3", 100000)
+    pipe.zrem(b"z:4", b"a")
+    assert all(x is not False for x in pipe.execute())
+    victim = 2
+    expected = None
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:  # every replica has applied every round
+        rows = [zset_rows(cluster, i) for i in (1, 2, 3)]
+        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 29:
+            expected = rows[0]
+            break
+        time.sleep(0.05)
+    assert expected, "replicas did not converge"
+    assert all(row[6] is not None for row in expected[1]), "a member without its score"
+    kill_and_wait(cluster, victim)
+    for path in data_files(cluster, victim):
+        os.unlink(path)
+    repair = wait_repaired(cluster, victim)
+    assert int(repair["failed"]) == 0, repair
+    assert zset_rows(cluster, victim) == expected
+    assert r.zcard(b"board") == 3000 and r.type(b"board") == b"zset"
+    assert r.zrange(b"z:4", 0, -1, withscores=True) == [(b"\x00\xff", float("-inf")),
+                                                         (b"", float("inf"))]
+    assert r.ttl(b"z:3") > 0
+    assert r.zrangebyscore(b"board", 249.75, "+inf") == sorted(
+        b"player:%d" % j for j in range(3000) if (j * 7) % 1000 == 999)
