@@ -68,7 +68,7 @@ PAST_MS, FUTURE_MS = [b"1", b"1000000000000"], [b"4102444800000", b"410244480012
 BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"9223372036854776",
              b"-9223372036854775808", b"1.5"]
 UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"SADD", b"s", b"m"],
-               [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
+               [b"PFADD", b"z", b"m"], [b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"], [b"BITFIELD", b"k9", b"GET", b"u4", b"0"],
                [b"OBJECT", b"ENCODING", b"k0"], [b"SORT", b"k0"], [b"LCS", b"k0", b"k1"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
