@@ -518,6 +518,12 @@ static void test_zset_layers(void)
     eval_expect(st, &r3, "HGET z a", R("-WRONGTYPE Operation against a key holding the wrong "
                                       "kind of value\r\n"));
     eval_expect(st, &r3, "TYPE z", R("+zset\r\n"));
+    eval_expect(st, &r3, "SCAN 0 TYPE zset", R("*2\r\n$1\r\n0\r\n*1\r\n$1\r\nz\r\n"));
+    eval_expect(st, &r3, "COPY z z2", R(":1\r\n"));
+    eval_expect(st, &r3, "RENAME z2 z3", R("+OK\r\n"));
+    eval_expect(st, &r3, "ZRANGE z3 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\ne\r\n$4\r\n-inf\r\n$1\r\nc\r\n$1\r\n0\r\n"
+                  "$1\r\nd\r\n$3\r\n2.5\r\n"));
     effects_clear(&r3);
 
     /* The store holds only what was committed. */
