@@ -4,10 +4,11 @@
  * per member whose value is the score, formatted as Redis replies with it (%.17g, "inf",
  * "-inf": the text parses back to the same double). A single member (ZSCORE, ZADD, ZREM,
  * ZINCRBY) is one O(log n) element lookup through the rounds ahead (effects_elem_lookup).
- * Ordered reads: a read with no undecided round under it (every TPC.READ) serves ranges
- * by rank or score, ZCOUNT and ZRANK from the store's score index (store_zrange: O(log n
- * + m) from a score bound, a step per member skipped by a rank); everything else (a
- * round's reads, lex ranges, pops, ZREMRANGE*, set algebra) loads the members with
+ * Ordered reads: when no record of the round or the rounds undecided under it names the
+ * key (always for a TPC.READ), ranges by rank or score, ZCOUNT, ZRANK and ZPOPMIN/ZPOPMAX
+ * are served by the store's score index (store_zrange: O(log n + m) from a score bound or
+ * an end, a step per member skipped by a rank); everything else (a key the pipeline
+ * changes, lex ranges, ZREMRANGE*, ZMPOP, set algebra) loads the members with
  * coll_collect(), which merges the undecided layers, and sorts them by (score, member
  * bytes), doubles compared exactly: O(n log n).
  *
@@ -344,7 +345,21 @@ static int select_rank(size_t n, int64_t start, int64_t end, int rev, size_t *fr
     return 0;
 }
 
-/* ---- the store's score index: reads with no undecided round under them ---- */
+/* ---- the store's score index: keys no undecided record names ---- */
+
+/* Whether no record of fx or the rounds under it names key k (nor flushes): the store
+ * alone holds k's members, so its index answers. O(records), as coll_collect's merge. */
+static int untouched(const struct effects *fx, const char *k, size_t klen)
+{
+    for (const struct effects *layer = fx; layer; layer = layer->under)
+        for (size_t i = 0; i < layer->n; i++) {
+            const struct effect *e = &layer->v[i];
+            if (e->kind == EFFECT_FLUSH ||
+                (e->klen == klen && memcmp(e->k, k, klen) == 0))
+                return 0;
+        }
+    return 1;
+}
 
 /* Members the store visited, copied (struct zset's m, with its own bytes). */
 struct zcollect {
@@ -649,7 +664,7 @@ static int zset_zscore(struct store *s, struct effects *fx, const struct op *op,
 static int zset_zrank(struct store *s, struct effects *fx, const struct op *op,
                       struct resp_writer *w)
 {
-    if (effects_empty(fx)) {
+    if (untouched(fx, op->argv[1], op->lens[1])) {
         struct effects_value v;
         double d;
         int found = lookup(s, fx, op, 1, &v);
@@ -694,7 +709,7 @@ static int zset_zcount(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, ERR_RANGE_FLOAT);
     if (lex && parse_lex_range(op, 2, 3, &lr) < 0)
         return exec_error(w, ERR_RANGE_LEX);
-    if (!lex && effects_empty(fx)) {
+    if (!lex && untouched(fx, op->argv[1], op->lens[1])) {
         struct effects_value v;
         int found = lookup(s, fx, op, 1, &v);
         if (found < 0)
@@ -800,7 +815,7 @@ static int range_generic(struct store *s, struct effects *fx, const struct op *o
         return exec_error(w, ERR_RANGE_FLOAT);
     if (by == BY_LEX && parse_lex_range(op, mi, ma, &lr) < 0)
         return exec_error(w, ERR_RANGE_LEX);
-    if (!store && by != BY_LEX && effects_empty(fx)) {
+    if (!store && by != BY_LEX && untouched(fx, op->argv[ks], op->lens[ks])) {
         struct effects_value v;
         int found = lookup(s, fx, op, ks, &v);
         if (found < 0)
@@ -940,8 +955,20 @@ static int zset_zpop(struct store *s, struct effects *fx, const struct op *op,
         resp_write_array(w, 0);
         return 0;
     }
-    struct zset z;
-    if (zset_load(s, fx, op->argv[1], op->lens[1], &z) < 0) {
+    struct zset z = { 0 };
+    struct zcollect c = { 0 };
+    int fast = untouched(fx, op->argv[1], op->lens[1]);
+    if (fast) { /* the count from either end of the index, in pop order */
+        int64_t want = count < 0 ? 1 : count;
+        if (store_zrange(s, op->argv[1], op->lens[1], -INFINITY, 0, INFINITY, 0, max, 0,
+                         want, zcollect_row, &c) < 0 || c.failed) {
+            zcollect_free(&c);
+            return exec_error(w, EXEC_ERR_STORAGE);
+        }
+        z.m = c.m; /* borrowed: freed with c */
+        z.n = c.n;
+        max = 0;
+    } else if (zset_load(s, fx, op->argv[1], op->lens[1], &z) < 0) {
         zset_free(&z);
         return exec_error(w, EXEC_ERR_STORAGE);
     }
@@ -953,18 +980,19 @@ static int zset_zpop(struct store *s, struct effects *fx, const struct op *op,
     }
     if (rc == 0)
         rc = zw_close(fx, op->argv[1], op->lens[1], &zw);
-    if (rc < 0) {
+    if (rc == 0) {
+        resp_write_array(w, 2 * n);
+        for (size_t i = 0; i < n; i++) {
+            const struct zm *m = &z.m[max ? z.n - 1 - i : i];
+            resp_write_bulk(w, m->f, m->flen);
+            write_score(w, m->s);
+        }
+    }
+    if (fast)
+        zcollect_free(&c);
+    else
         zset_free(&z);
-        return exec_error(w, EXEC_ERR_OOM);
-    }
-    resp_write_array(w, 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        const struct zm *m = &z.m[max ? z.n - 1 - i : i];
-        resp_write_bulk(w, m->f, m->flen);
-        write_score(w, m->s);
-    }
-    zset_free(&z);
-    return 0;
+    return rc < 0 ? exec_error(w, EXEC_ERR_OOM) : 0;
 }
 
 /* ---- ZRANDMEMBER ---- */
