@@ -45,9 +45,9 @@ static int bit_getbit(struct store *s, struct effects *fx, const struct op *op,
     if (bit_offset(op, 2, &off) < 0)
         return exec_error(w, ERR_OFFSET);
     struct effects_value v;
-    int found = effects_lookup(s, fx, op->argv[1], op->lens[1], &v);
+    int found = exec_lookup_type(s, fx, op, 1, STORE_STRING, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     uint64_t byte = off >> 3;
     int bit = found && byte < v.len ? (((const unsigned char *)v.p)[byte] >> (7 - (off & 7))) & 1
                                     : 0;
@@ -66,10 +66,10 @@ static int bit_setbit(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, ERR_OFFSET);
     if (exec_arg_i64(op, 3, &on) < 0 || (on & ~1))
         return exec_error(w, ERR_BIT);
-    struct effects_value v = { "", 0, 0 };
-    int found = effects_lookup(s, fx, op->argv[1], op->lens[1], &v);
+    struct effects_value v = { "", 0, 0, 0, 0 };
+    int found = exec_lookup_type(s, fx, op, 1, STORE_STRING, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     size_t byte = (size_t)(off >> 3), len = found ? v.len : 0;
     int shift = 7 - (int)(off & 7);
     int old = byte < len ? (((const unsigned char *)v.p)[byte] >> shift) & 1 : 0;
@@ -145,9 +145,9 @@ static int bit_bitcount(struct store *s, struct effects *fx, const struct op *op
                         struct resp_writer *w)
 {
     struct effects_value v;
-    int found = effects_lookup(s, fx, op->argv[1], op->lens[1], &v);
+    int found = exec_lookup_type(s, fx, op, 1, STORE_STRING, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (!found) { /* as Redis: 0 for a missing key, before the arguments are looked at */
         resp_write_int(w, 0);
         return 0;
@@ -206,9 +206,9 @@ static int bit_bitpos(struct store *s, struct effects *fx, const struct op *op,
     if (bit != 0 && bit != 1)
         return exec_error(w, ERR_BITPOS_BIT);
     struct effects_value v;
-    int found = effects_lookup(s, fx, op->argv[1], op->lens[1], &v);
+    int found = exec_lookup_type(s, fx, op, 1, STORE_STRING, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (!found) { /* an infinite run of 0 bits */
         resp_write_int(w, bit ? -1 : 0);
         return 0;
@@ -301,9 +301,9 @@ static int bit_bitop(struct store *s, struct effects *fx, const struct op *op,
     size_t maxlen = 0;
     struct effects_value v;
     for (int j = 0; j < n; j++) {
-        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v);
+        int found = exec_lookup_type(s, fx, op, 3 + j, STORE_STRING, &v);
         if (found < 0)
-            return exec_error(w, EXEC_ERR_STORAGE);
+            return exec_lookup_error(w, found);
         if (found && v.len > maxlen)
             maxlen = v.len;
     }
@@ -311,9 +311,9 @@ static int bit_bitop(struct store *s, struct effects *fx, const struct op *op,
     if (maxlen && !res)
         return exec_error(w, EXEC_ERR_OOM);
     for (int j = 0; j < n && maxlen; j++) {
-        int found = effects_lookup(s, fx, op->argv[3 + j], op->lens[3 + j], &v);
+        int found = exec_lookup_type(s, fx, op, 3 + j, STORE_STRING, &v);
         if (found < 0)
-            return exec_error(w, EXEC_ERR_STORAGE);
+            return exec_lookup_error(w, found);
         size_t len = found ? v.len : 0; /* shorter sources: zero bytes past their end */
         for (size_t i = 0; i < maxlen; i++) {
             unsigned char a = (unsigned char)res[i];
@@ -554,10 +554,10 @@ static int bitfield(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, err);
     if (writes && readonly)
         return exec_error(w, "ERR BITFIELD_RO only supports the GET subcommand");
-    struct effects_value v = { "", 0, 0 };
-    int found = effects_lookup(s, fx, op->argv[1], op->lens[1], &v);
+    struct effects_value v = { .p = "" };
+    int found = exec_lookup_type(s, fx, op, 1, STORE_STRING, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     unsigned char *buf = NULL;
     size_t len = found ? v.len : 0, n = len, mark = fx->n;
     if (writes) {

@@ -17,6 +17,8 @@
 #include <strings.h>
 
 #include "cmd_keyspace.h"
+#include "coll.h"
+#include "store.h"
 #include "util.h"
 
 static int lookup(struct store *s, const struct effects *fx, const struct op *op, int i,
@@ -84,11 +86,26 @@ static int keys_type(struct store *s, struct effects *fx, const struct op *op,
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
-    resp_write_simple(w, found ? "string" : "none");
+    resp_write_simple(w, found ? exec_type_name(v.t) : "none");
     return 0;
 }
 
 /* ---- RENAME, RENAMENX, COPY ---- */
+
+/* Records argument i in database db = the live key argument 1 of fx->db (looked up as v;
+ * copy: its value's copy if a string), with its expiry. */
+static int put_copy(struct store *s, struct effects *fx, int db, const struct op *op, int i,
+                    const struct effects_value *v, const char *copy)
+{
+    if (v->t != STORE_STRING)
+        return coll_copy(s, fx, op->argv[1], op->lens[1], op->argv[i], op->lens[i], db, v->t,
+                         v->n, v->exp);
+    int was = fx->db;
+    fx->db = db;
+    int rc = effects_put(fx, op->argv[i], op->lens[i], copy, v->len, v->exp);
+    fx->db = was;
+    return rc;
+}
 
 static int keys_rename(struct store *s, struct effects *fx, const struct op *op,
                        struct resp_writer *w)
@@ -112,7 +129,7 @@ static int keys_rename(struct store *s, struct effects *fx, const struct op *op,
         resp_write_int(w, 0);
         return 0;
     }
-    if (effects_put(fx, op->argv[2], op->lens[2], copy, src.len, src.exp) < 0 ||
+    if (put_copy(s, fx, fx->db, op, 2, &src, copy) < 0 ||
         effects_del(fx, op->argv[1], op->lens[1]) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     nx ? resp_write_int(w, 1) : resp_write_simple(w, "OK");
@@ -150,17 +167,6 @@ static int lookup_in(struct store *s, struct effects *fx, int db, const struct o
     return rc;
 }
 
-/* Records k = value (expiry exp) in database db. Returns 0 or -1. */
-static int put_in(struct effects *fx, int db, const struct op *op, int i, const char *v,
-                  size_t vlen, int64_t exp)
-{
-    int was = fx->db;
-    fx->db = db;
-    int rc = effects_put(fx, op->argv[i], op->lens[i], v, vlen, exp);
-    fx->db = was;
-    return rc;
-}
-
 static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
@@ -180,7 +186,7 @@ static int keys_copy(struct store *s, struct effects *fx, const struct op *op,
     if (exists < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     int copied = found && (!exists || replace);
-    if (copied && put_in(fx, db, op, 2, copy, src.len, src.exp) < 0)
+    if (copied && put_copy(s, fx, db, op, 2, &src, copy) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, copied);
     return 0;
@@ -208,7 +214,7 @@ static int keys_move(struct store *s, struct effects *fx, const struct op *op,
     if (exists < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
     int moved = found && !exists;
-    if (moved && (put_in(fx, db, op, 1, copy, src.len, src.exp) < 0 ||
+    if (moved && (put_copy(s, fx, db, op, 1, &src, copy) < 0 ||
                   effects_del(fx, op->argv[1], op->lens[1]) < 0))
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, moved);

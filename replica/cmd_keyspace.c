@@ -36,6 +36,7 @@ struct key {
     uint64_t h;
     const char *k;
     size_t len;
+    int t; /* enum store_type (-1: not known) */
 };
 
 /* Keys in SCAN order. Copied keys live in chunks that never move. */
@@ -69,7 +70,8 @@ static char *keylist_copy(struct keylist *l, const char *k, size_t len)
 }
 
 /* Adds k (copied if copy is set; else k must outlive the list). Returns 0 or -1. */
-static int keylist_add(struct keylist *l, const char *k, size_t len, uint64_t h, int copy)
+static int keylist_add(struct keylist *l, const char *k, size_t len, uint64_t h, int copy,
+                       int t)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -82,7 +84,7 @@ static int keylist_add(struct keylist *l, const char *k, size_t len, uint64_t h,
     const char *p = copy && len ? keylist_copy(l, k, len) : k;
     if (!p)
         return -1;
-    l->v[l->n++] = (struct key){ h, p, len };
+    l->v[l->n++] = (struct key){ h, p, len, t };
     return 0;
 }
 
@@ -113,7 +115,7 @@ static void keylist_sort(struct keylist *l)
 
 static int keylist_has(const struct keylist *l, const char *k, size_t len, uint64_t h)
 {
-    struct key probe = { h, k, len };
+    struct key probe = { h, k, len, -1 };
     return l->n && bsearch(&probe, l->v, l->n, sizeof *l->v, key_cmp) != NULL;
 }
 
@@ -134,7 +136,7 @@ static int touched_layer(const struct effects *layer, int *db, struct keylist *t
         }
         if (e->kind == EFFECT_FLUSH || e->db != *db)
             continue;
-        if (keylist_add(t, e->k, e->klen, store_key_hash(e->k, e->klen), 0) < 0)
+        if (keylist_add(t, e->k, e->klen, store_key_hash(e->k, e->klen), 0, -1) < 0)
             return -1;
     }
     return 0;
@@ -171,7 +173,7 @@ static int collect_row(void *ctx, const struct store_row *row)
     struct collect *c = ctx;
     if (!effects_alive(row->exp, c->now) || keylist_has(c->touched, row->k, row->klen, row->h))
         return 0;
-    c->failed = keylist_add(c->out, row->k, row->klen, row->h, 1) < 0;
+    c->failed = keylist_add(c->out, row->k, row->klen, row->h, 1, row->t) < 0;
     return c->failed;
 }
 
@@ -185,7 +187,7 @@ static int collect_touched(struct store *s, const struct effects *fx, struct col
         if (t->h < from || t->h > upto)
             continue;
         int found = effects_lookup(s, fx, t->k, t->len, &v);
-        if (found < 0 || (found && keylist_add(c->out, t->k, t->len, t->h, 0) < 0))
+        if (found < 0 || (found && keylist_add(c->out, t->k, t->len, t->h, 0, v.t) < 0))
             return -1;
     }
     return 0;
@@ -456,7 +458,7 @@ struct scan_args {
 
 /* Redis's parseScanCursorOrReply: strtoul rules (a sign is accepted, "" is 0), no
  * leading space, nothing after the digits (compared as a C string). */
-static int parse_cursor(const char *arg, uint64_t *cursor)
+int cmd_keyspace_parse_cursor(const char *arg, uint64_t *cursor)
 {
     char *end;
     errno = 0;
@@ -471,7 +473,7 @@ static int parse_cursor(const char *arg, uint64_t *cursor)
 static int parse_scan_args(const struct op *op, struct scan_args *a, struct resp_writer *w)
 {
     *a = (struct scan_args){ 0, 10, NULL, NULL, 0 };
-    if (parse_cursor(op->argv[1], &a->cursor) < 0)
+    if (cmd_keyspace_parse_cursor(op->argv[1], &a->cursor) < 0)
         return exec_error(w, "ERR invalid cursor");
     for (int i = 2; i < op->argc; i += 2) {
         const char *opt = op->argv[i];
@@ -493,6 +495,16 @@ static int parse_scan_args(const struct op *op, struct scan_args *a, struct resp
     return 0;
 }
 
+/* Keeps the keys whose type is called name (none for a name no type has). */
+static void keep_type(struct keylist *l, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcasecmp(exec_type_name(l->v[i].t), name) == 0 && l->v[i].t >= 0)
+            l->v[n++] = l->v[i];
+    l->n = n;
+}
+
 static int ks_scan(struct store *s, struct effects *fx, const struct op *op,
                    struct resp_writer *w)
 {
@@ -508,8 +520,8 @@ static int ks_scan(struct store *s, struct effects *fx, const struct op *op,
     }
     if (a.pattern)
         keep_matching(&keys, a.pattern, a.pattern_len);
-    if (a.type && strcasecmp(a.type, "string") != 0)
-        keys.n = 0; /* every key is a string; Redis 7.0 filters by name, unknown or not */
+    if (a.type)
+        keep_type(&keys, a.type); /* Redis 7.0 filters by name, unknown or not */
     char num[24];
     resp_write_array(w, 2);
     resp_write_bulk(w, num, util_u64_to_str(next, num));
@@ -549,7 +561,7 @@ static int take_first_alive(void *ctx, const struct store_row *row)
     struct first_alive *f = ctx;
     if (!effects_alive(row->exp, f->now))
         return 0;
-    f->failed = keylist_add(f->out, row->k, row->klen, row->h, 1) < 0;
+    f->failed = keylist_add(f->out, row->k, row->klen, row->h, 1, row->t) < 0;
     return 1;
 }
 

@@ -18,6 +18,7 @@
 #define TWOPC_CMD_KEYSPACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exec_cmd.h"
 
@@ -32,5 +33,8 @@ struct op;
 struct resp_writer;
 int cmd_keyspace_db_arg(const struct op *op, int i, const char *msg, int *db,
                         struct resp_writer *w);
+
+/* Redis's parseScanCursorOrReply (SCAN, HSCAN, SSCAN): 0, or -1 for an invalid cursor. */
+int cmd_keyspace_parse_cursor(const char *arg, uint64_t *cursor);
 
 #endif

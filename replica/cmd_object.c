@@ -13,6 +13,7 @@
 #include "effects.h"
 #include "op.h"
 #include "resp_writer.h"
+#include "store.h"
 #include "util.h"
 
 /* Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT and OBJ_SHARED_INTEGERS. */
@@ -56,6 +57,18 @@ static void help(struct resp_writer *w)
         resp_write_simple(w, lines[i]);
 }
 
+/* A collection's encoding as Redis 7.0 names it at its default thresholds, by element
+ * count only (hash-/zset-max-listpack-entries 128; a set is reported "hashtable": Redis
+ * 7.0's intset for all-integer sets is not told apart). */
+static const char *collection_encoding(const struct effects_value *v)
+{
+    switch (v->t) {
+    case STORE_HASH: return v->n <= 128 ? "listpack" : "hashtable";
+    case STORE_ZSET: return v->n <= 128 ? "listpack" : "skiplist";
+    default: return "hashtable";
+    }
+}
+
 static int object(struct store *s, struct effects *fx, const struct op *op,
                   struct resp_writer *w)
 {
@@ -80,8 +93,10 @@ static int object(struct store *s, struct effects *fx, const struct op *op,
         return 0;
     }
     int64_t n;
-    int isint = as_int(&v, &n);
-    if (strcasecmp(sub, "encoding") == 0)
+    int isint = v.t == STORE_STRING && as_int(&v, &n);
+    if (strcasecmp(sub, "encoding") == 0 && v.t != STORE_STRING)
+        resp_write_cstr(w, collection_encoding(&v));
+    else if (strcasecmp(sub, "encoding") == 0)
         resp_write_cstr(w, isint ? "int" : v.len <= EMBSTR_MAX ? "embstr" : "raw");
     else if (strcasecmp(sub, "refcount") == 0)
         resp_write_int(w, isint && n >= 0 && n < SHARED_INTEGERS ? SHARED_REFCOUNT : 1);

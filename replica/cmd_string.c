@@ -21,13 +21,20 @@
 #include <strings.h>
 #include <ctype.h>
 
+#include "store.h"
 #include "util.h"
 
-/* MAX_LONG_DOUBLE_CHARS in Redis: the longest float INCRBYFLOAT parses or formats. */
-#define LONG_DOUBLE_CHARS 5120
 
+/* Key i as a string: EXEC_WRONGTYPE if it holds another type. */
 static int lookup(struct store *s, const struct effects *fx, const struct op *op, int i,
                   struct effects_value *v)
+{
+    return exec_lookup_type(s, fx, op, i, STORE_STRING, v);
+}
+
+/* Key i whatever its type (SET without GET, SETNX, MSETNX only ask whether it exists). */
+static int lookup_any(struct store *s, const struct effects *fx, const struct op *op, int i,
+                      struct effects_value *v)
 {
     return effects_lookup(s, fx, op->argv[i], op->lens[i], v);
 }
@@ -58,7 +65,7 @@ static int str_get(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value v;
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     write_value(w, found, &v);
     return 0;
 }
@@ -70,10 +77,10 @@ static int str_mget(struct store *s, struct effects *fx, const struct op *op,
     for (int i = 1; i < op->argc; i++) {
         struct effects_value v;
         int found = lookup(s, fx, op, i, &v);
-        if (found < 0)
+        if (found == -1)
             resp_write_error(w, EXEC_ERR_STORAGE); /* an element: the array is started */
         else
-            write_value(w, found, &v);
+            write_value(w, found == 1, &v); /* another type: nil, as in Redis */
     }
     return 0;
 }
@@ -84,7 +91,7 @@ static int str_strlen(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value v;
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     resp_write_int(w, found ? (int64_t)v.len : 0);
     return 0;
 }
@@ -100,7 +107,7 @@ static int str_getrange(struct store *s, struct effects *fx, const struct op *op
     struct effects_value v;
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     int64_t len = found ? (int64_t)v.len : 0;
     if (!found || (start < 0 && end < 0 && start > end)) {
         resp_write_bulk(w, "", 0);
@@ -212,9 +219,10 @@ static int set_generic(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value old;
     /* A plain SET needs no read of the old value (the common case: no store access). */
     int needs_old = flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL);
-    int found = needs_old ? lookup(s, fx, op, 1, &old) : 0;
+    int found = !needs_old ? 0 : flags & SET_GET ? lookup(s, fx, op, 1, &old)
+                                                 : lookup_any(s, fx, op, 1, &old);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     int skip = ((flags & SET_NX) && found) || ((flags & SET_XX) && !found);
     /* A kept expiry is the live key's: at or after the clock (a key expiring at exactly
      * now_ms is still alive, as in Redis), so it stays; only a new expiry at or before the
@@ -279,7 +287,7 @@ static int str_getdel(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value v;
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (found && effects_del(fx, op->argv[1], op->lens[1]) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     write_value(w, found, &v);
@@ -297,7 +305,7 @@ static int str_getex(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value v;
     int found = lookup(s, fx, op, 1, &v);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (!found) {
         resp_write_null(w);
         return 0;
@@ -339,9 +347,9 @@ static int str_msetnx(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, "ERR wrong number of arguments for 'msetnx' command");
     for (int i = 1; i < op->argc; i += 2) {
         struct effects_value v;
-        int found = lookup(s, fx, op, i, &v);
+        int found = lookup_any(s, fx, op, i, &v);
         if (found < 0)
-            return exec_error(w, EXEC_ERR_STORAGE);
+            return exec_lookup_error(w, found);
         if (found) {
             resp_write_int(w, 0);
             return 0;
@@ -367,7 +375,7 @@ static int str_append(struct store *s, struct effects *fx, const struct op *op,
     struct effects_value old;
     int found = lookup(s, fx, op, 1, &old);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (!found) {
         if (effects_put(fx, op->argv[1], op->lens[1], op->argv[2], op->lens[2], 0) < 0)
             return exec_error(w, EXEC_ERR_OOM);
@@ -398,10 +406,10 @@ static int str_setrange(struct store *s, struct effects *fx, const struct op *op
         return exec_error(w, EXEC_ERR_NOT_INT);
     if (offset < 0)
         return exec_error(w, "ERR offset is out of range");
-    struct effects_value old = { "", 0, 0 };
+    struct effects_value old = { "", 0, 0, 0, 0 };
     int found = lookup(s, fx, op, 1, &old);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     size_t vlen = op->lens[3];
     if (vlen == 0) {
         resp_write_int(w, found ? (int64_t)old.len : 0);
@@ -435,7 +443,7 @@ static int incr_by(struct store *s, struct effects *fx, const struct op *op,
     int64_t cur = 0;
     int found = lookup(s, fx, op, 1, &old);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     if (found && util_parse_i64(old.p, old.len, &cur) < 0)
         return exec_error(w, EXEC_ERR_NOT_INT);
     if ((by < 0 && cur < INT64_MIN - by) || (by > 0 && cur > INT64_MAX - by))
@@ -464,44 +472,6 @@ static int str_incr(struct store *s, struct effects *fx, const struct op *op,
 
 /* ---- INCRBYFLOAT ---- */
 
-/* Redis's string2ld: strtold over the whole string, no leading space, no NaN, no
- * overflow (an underflow to a denormal is fine). Returns 0 or -1. */
-static int parse_long_double(const char *p, size_t len, long double *out)
-{
-    char buf[LONG_DOUBLE_CHARS];
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    errno = 0;
-    char *end;
-    long double v = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != len || isnan(v) ||
-        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Redis's ld2string in "human" mode: 17 decimals, trailing zeros (and a trailing '.')
- * removed, "-0" written as "0". Returns the length, or 0 if buf is too small. */
-static size_t format_long_double(char *buf, size_t cap, long double v)
-{
-    int n = snprintf(buf, cap, "%.17Lf", v);
-    if (n < 0 || (size_t)n + 1 > cap)
-        return 0;
-    size_t len = (size_t)n;
-    if (strchr(buf, '.')) {
-        while (buf[len - 1] == '0')
-            len--;
-        if (buf[len - 1] == '.')
-            len--;
-    }
-    if (len == 2 && buf[0] == '-' && buf[1] == '0')
-        buf[0] = '0', len = 1;
-    return len;
-}
-
 static int str_incrbyfloat(struct store *s, struct effects *fx, const struct op *op,
                            struct resp_writer *w)
 {
@@ -509,15 +479,15 @@ static int str_incrbyfloat(struct store *s, struct effects *fx, const struct op 
     long double cur = 0, by;
     int found = lookup(s, fx, op, 1, &old);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
-    if ((found && parse_long_double(old.p, old.len, &cur) < 0) ||
-        parse_long_double(op->argv[2], op->lens[2], &by) < 0)
+        return exec_lookup_error(w, found);
+    if ((found && exec_parse_ld(old.p, old.len, &cur) < 0) ||
+        exec_parse_ld(op->argv[2], op->lens[2], &by) < 0)
         return exec_error(w, "ERR value is not a valid float");
     cur += by;
     if (isnan(cur) || isinf(cur))
         return exec_error(w, "ERR increment would produce NaN or Infinity");
-    char num[LONG_DOUBLE_CHARS];
-    size_t n = format_long_double(num, sizeof num, cur);
+    char num[EXEC_LONG_DOUBLE_CHARS];
+    size_t n = exec_format_ld(num, sizeof num, cur);
     char *buf = effects_alloc(fx, n);
     if (!buf)
         return exec_error(w, EXEC_ERR_OOM);
@@ -649,10 +619,10 @@ static int str_lcs(struct store *s, struct effects *fx, const struct op *op,
         return exec_error(w, "ERR If you want both the length and indexes, please just use "
                              "IDX.");
     /* A value from the store lasts until the next store read: the first one is copied. */
-    struct effects_value va = { "", 0, 0 }, vb = { "", 0, 0 };
+    struct effects_value va = { .p = "" }, vb = { .p = "" };
     int found = lookup(s, fx, op, 1, &va);
     if (found < 0)
-        return exec_error(w, EXEC_ERR_STORAGE);
+        return exec_lookup_error(w, found);
     char *a = malloc(va.len ? va.len : 1);
     if (!a)
         return exec_error(w, EXEC_ERR_OOM);
@@ -663,7 +633,7 @@ static int str_lcs(struct store *s, struct effects *fx, const struct op *op,
     uint32_t *t = NULL;
     int rc;
     if (found < 0)
-        rc = exec_error(w, EXEC_ERR_STORAGE);
+        rc = exec_lookup_error(w, found);
     else if (cells * sizeof *t > (uint64_t)EXEC_MAX_STRING)
         rc = exec_error(w, "ERR Insufficient memory, transient memory for LCS exceeds "
                            "proto-max-bulk-len");

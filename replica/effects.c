@@ -32,11 +32,18 @@ enum { DECIDED_GONE = 0, DECIDED_FOUND = 1, UNDECIDED = 2 };
 #define EFFECTS_INDEX_MIN 64
 
 /* One (database, key) of the index: indexes + 1 of a record naming it (for the
- * comparison), of its newest PUT or DEL and of its newest EXPIRE; key1 == 0: an empty
- * slot. */
+ * comparison), of its newest PUT, DEL or COUNT (rec1), of its newest PUT or DEL (whole1:
+ * what hides older elements) and of its newest EXPIRE; key1 == 0: an empty slot. An
+ * element (database, k, f) has slots of its own, found by another hash: key1 names one of
+ * its EPUT/EDEL records and rec1 the newest. */
 struct effects_slot {
-    size_t key1, rec1, exp1;
+    size_t key1, rec1, exp1, whole1;
 };
+
+static int is_elem(const struct effect *e)
+{
+    return e->kind == EFFECT_EPUT || e->kind == EFFECT_EDEL;
+}
 
 static uint64_t hash_bytes(const char *k, size_t len);
 
@@ -52,9 +59,30 @@ static uint64_t hash_key(int db, const char *k, size_t len)
     return hash_bytes(k, len) ^ ((uint64_t)(unsigned)db * 0x9e3779b97f4a7c15ULL);
 }
 
+/* Whether record e names key k of database db (an element's record names its key too:
+ * WATCH counts it as a change of the key). */
 static int same_db_key(const struct effect *e, int db, const char *k, size_t len)
 {
     return !keyless(e->kind) && e->db == db && e->klen == len && memcmp(e->k, k, len) == 0;
+}
+
+/* An element's slot hash: the key's, the element's bytes mixed in after a separator. */
+static uint64_t hash_elem(int db, const char *k, size_t klen, const char *f, size_t flen)
+{
+    uint64_t h = hash_key(db, k, klen) ^ 0x9e3779b97f4a7c15ULL;
+    h *= 1099511628211ULL;
+    for (size_t i = 0; i < flen; i++)
+        h = (h ^ (unsigned char)f[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Whether record o is about the same key (elem 0) or element (elem 1) as (db, k, f). */
+static int slot_is(const struct effect *o, int elem, int db, const char *k, size_t klen,
+                   const char *f, size_t flen)
+{
+    if (is_elem(o) != elem || !same_db_key(o, db, k, klen))
+        return 0;
+    return !elem || (o->flen == flen && memcmp(o->f, f, flen) == 0);
 }
 
 /* Notes record i in the index (which has room: the load stays under a half). */
@@ -65,20 +93,24 @@ static void index_one(struct effects *fx, size_t i)
         fx->ix_flush = i + 1;
         return;
     }
-    size_t h = (size_t)hash_key(e->db, e->k, e->klen) & fx->ix_mask;
+    int elem = is_elem(e);
+    size_t h = (size_t)(elem ? hash_elem(e->db, e->k, e->klen, e->f, e->flen)
+                             : hash_key(e->db, e->k, e->klen)) & fx->ix_mask;
     for (;; h = (h + 1) & fx->ix_mask) {
         struct effects_slot *sl = &fx->ix[h];
         if (sl->key1 == 0) {
-            *sl = (struct effects_slot){ i + 1, 0, 0 };
+            *sl = (struct effects_slot){ i + 1, 0, 0, 0 };
             fx->ix_used++;
-        } else {
-            if (!same_db_key(&fx->v[sl->key1 - 1], e->db, e->k, e->klen))
-                continue;
+        } else if (!slot_is(&fx->v[sl->key1 - 1], elem, e->db, e->k, e->klen, e->f,
+                            e->flen)) {
+            continue;
         }
         if (e->kind == EFFECT_EXPIRE)
             sl->exp1 = i + 1;
         else
             sl->rec1 = i + 1;
+        if (e->kind == EFFECT_PUT || e->kind == EFFECT_DEL)
+            sl->whole1 = i + 1;
         return;
     }
 }
@@ -116,15 +148,35 @@ static void index_note(struct effects *fx)
 static int lookup_scan(const struct effects *layer, size_t from, int *db, const char *k,
                        size_t klen, struct effects_value *v, int *exp_set, int64_t *exp);
 
-/* The decision of record e (a PUT: found, v filled; a DEL: gone). */
+/* The decision of record e (a PUT or COUNT: found, v filled with the value, expiry, type
+ * and count; a DEL: gone). */
 static int decide(const struct effect *e, struct effects_value *v)
 {
-    if (e->kind != EFFECT_PUT)
+    if (e->kind != EFFECT_PUT && e->kind != EFFECT_COUNT)
         return DECIDED_GONE;
-    v->p = e->v;
-    v->len = e->vlen;
+    int str = e->kind == EFFECT_PUT && e->t == STORE_STRING;
+    v->p = str ? e->v : "";
+    v->len = str ? e->vlen : 0;
     v->exp = e->exp;
+    v->t = e->t;
+    v->n = e->n;
     return DECIDED_FOUND;
+}
+
+/* The index slot of (db, k) (elem 0) or of element (db, k, f) (elem 1), or NULL. */
+static const struct effects_slot *find_slot(const struct effects *layer, int elem, int db,
+                                            const char *k, size_t klen, const char *f,
+                                            size_t flen)
+{
+    size_t h = (size_t)(elem ? hash_elem(db, k, klen, f, flen) : hash_key(db, k, klen)) &
+               layer->ix_mask;
+    for (;; h = (h + 1) & layer->ix_mask) {
+        const struct effects_slot *sl = &layer->ix[h];
+        if (sl->key1 == 0)
+            return NULL;
+        if (slot_is(&layer->v[sl->key1 - 1], elem, db, k, klen, f, flen))
+            return sl;
+    }
 }
 
 /* lookup_layer through the index: the same answer as the scan below. The index knows the
@@ -133,16 +185,8 @@ static int decide(const struct effect *e, struct effects_value *v)
 static int lookup_indexed(const struct effects *layer, int *db, const char *k, size_t klen,
                           struct effects_value *v, int *exp_set, int64_t *exp)
 {
-    size_t h = (size_t)hash_key(*db, k, klen) & layer->ix_mask, rec1 = 0, exp1 = 0;
-    for (;; h = (h + 1) & layer->ix_mask) {
-        const struct effects_slot *sl = &layer->ix[h];
-        if (sl->key1 == 0)
-            break;
-        if (same_db_key(&layer->v[sl->key1 - 1], *db, k, klen)) {
-            rec1 = sl->rec1, exp1 = sl->exp1;
-            break;
-        }
-    }
+    const struct effects_slot *sl = find_slot(layer, 0, *db, k, klen, NULL, 0);
+    size_t rec1 = sl ? sl->rec1 : 0, exp1 = sl ? sl->exp1 : 0;
     size_t barrier = layer->ix_flush;
     size_t decider = rec1 > barrier ? rec1 : 0;
     if (exp1 > decider && exp1 > barrier && !*exp_set)
@@ -167,7 +211,7 @@ static int lookup_scan(const struct effects *layer, size_t from, int *db, const 
                 *db = e->db;
             continue;
         }
-        if (!same_db_key(e, *db, k, klen))
+        if (is_elem(e) || !same_db_key(e, *db, k, klen))
             continue;
         if (e->kind == EFFECT_EXPIRE) {
             if (!*exp_set)
@@ -190,6 +234,74 @@ static int lookup_layer(const struct effects *layer, int *db, const char *k, siz
     return lookup_scan(layer, layer->n, db, k, klen, v, exp_set, exp);
 }
 
+/* Scans records from - 1 down to 0 for element (*db, k, f); a SWAPDB on the way changes
+ * *db. DECIDED_FOUND (*v, *vlen), DECIDED_GONE (deleted, or hidden by a whole-key PUT or
+ * DEL, a FLUSH of the database or a FLUSHALL), UNDECIDED. */
+static int elem_scan(const struct effects *layer, size_t from, int *db, const char *k,
+                     size_t klen, const char *f, size_t flen, const char **v, size_t *vlen)
+{
+    for (size_t i = from; i-- > 0;) {
+        const struct effect *e = &layer->v[i];
+        if (e->kind == EFFECT_FLUSHALL || (e->kind == EFFECT_FLUSH && e->db == *db))
+            return DECIDED_GONE;
+        if (e->kind == EFFECT_SWAPDB) {
+            if (*db == e->db)
+                *db = (int)e->exp;
+            else if (*db == (int)e->exp)
+                *db = e->db;
+            continue;
+        }
+        if ((e->kind == EFFECT_PUT || e->kind == EFFECT_DEL) &&
+            slot_is(e, 0, *db, k, klen, NULL, 0))
+            return DECIDED_GONE;
+        if (is_elem(e) && slot_is(e, 1, *db, k, klen, f, flen)) {
+            if (e->kind == EFFECT_EDEL)
+                return DECIDED_GONE;
+            *v = e->v;
+            *vlen = e->vlen;
+            return DECIDED_FOUND;
+        }
+    }
+    return UNDECIDED;
+}
+
+/* Element (*db, k, f) in one layer, as elem_scan; with an index, the newest record of the
+ * element and the newest whole-key PUT/DEL decide when newer than every keyless record,
+ * else the records from the newest keyless one down are scanned. */
+static int elem_layer(const struct effects *layer, int *db, const char *k, size_t klen,
+                      const char *f, size_t flen, const char **v, size_t *vlen)
+{
+    if (!layer->ix)
+        return elem_scan(layer, layer->n, db, k, klen, f, flen, v, vlen);
+    const struct effects_slot *es = find_slot(layer, 1, *db, k, klen, f, flen);
+    const struct effects_slot *ks = find_slot(layer, 0, *db, k, klen, NULL, 0);
+    size_t rec = es ? es->rec1 : 0, hide = ks ? ks->whole1 : 0, barrier = layer->ix_flush;
+    if (rec > hide && rec > barrier) {
+        const struct effect *e = &layer->v[rec - 1];
+        if (e->kind == EFFECT_EDEL)
+            return DECIDED_GONE;
+        *v = e->v;
+        *vlen = e->vlen;
+        return DECIDED_FOUND;
+    }
+    if (hide > barrier)
+        return DECIDED_GONE;
+    return barrier ? elem_scan(layer, barrier, db, k, klen, f, flen, v, vlen) : UNDECIDED;
+}
+
+int effects_elem_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                        const char *f, size_t flen, const char **v, size_t *vlen)
+{
+    int db = fx->db;
+    for (const struct effects *layer = fx; layer; layer = layer->under) {
+        int found = elem_layer(layer, &db, k, klen, f, flen, v, vlen);
+        if (found != UNDECIDED)
+            return found;
+    }
+    store_use_db(s, db);
+    return store_elem_get(s, k, klen, f, flen, v, vlen);
+}
+
 int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k, size_t klen,
                        struct effects_value *v)
 {
@@ -202,7 +314,7 @@ int effects_lookup_raw(struct store *s, const struct effects *fx, const char *k,
         store_use_db(s, db);
         found = store_get(s, k, klen, &row);
         if (found == 1)
-            *v = (struct effects_value){ row.v, row.vlen, row.exp };
+            *v = (struct effects_value){ row.v, row.vlen, row.exp, row.t, row.n };
     }
     if (found == DECIDED_FOUND && exp_set)
         v->exp = exp;
@@ -243,36 +355,65 @@ static int push(struct effects *fx, struct effect e)
 int effects_put(struct effects *fx, const char *k, size_t klen, const char *v, size_t vlen,
                 int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_PUT, k, v, klen, vlen, exp, 0 });
+    return push(fx, (struct effect){ .kind = EFFECT_PUT, .k = k, .v = v, .klen = klen,
+                                     .vlen = vlen, .exp = exp, .t = STORE_STRING });
 }
 
 int effects_set_expire(struct effects *fx, const char *k, size_t klen, int64_t exp)
 {
-    return push(fx, (struct effect){ EFFECT_EXPIRE, k, NULL, klen, 0, exp, 0 });
+    return push(fx, (struct effect){ .kind = EFFECT_EXPIRE, .k = k, .klen = klen, .exp = exp });
 }
 
 int effects_del(struct effects *fx, const char *k, size_t klen)
 {
-    return push(fx, (struct effect){ EFFECT_DEL, k, NULL, klen, 0, 0, 0 });
+    return push(fx, (struct effect){ .kind = EFFECT_DEL, .k = k, .klen = klen });
 }
 
 int effects_flush(struct effects *fx)
 {
-    return push(fx, (struct effect){ EFFECT_FLUSH, "", NULL, 0, 0, 0, 0 });
+    return push(fx, (struct effect){ .kind = EFFECT_FLUSH, .k = "" });
 }
 
 int effects_flush_all(struct effects *fx)
 {
-    return push(fx, (struct effect){ EFFECT_FLUSHALL, "", NULL, 0, 0, 0, 0 });
+    return push(fx, (struct effect){ .kind = EFFECT_FLUSHALL, .k = "" });
 }
 
 int effects_swap_db(struct effects *fx, int a, int b)
 {
     int was = fx->db;
     fx->db = a;
-    int rc = push(fx, (struct effect){ EFFECT_SWAPDB, "", NULL, 0, 0, b, 0 });
+    int rc = push(fx, (struct effect){ .kind = EFFECT_SWAPDB, .k = "", .exp = b });
     fx->db = was;
     return rc;
+}
+
+int effects_put_coll(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                     int64_t exp)
+{
+    return push(fx, (struct effect){ .kind = EFFECT_PUT, .k = k, .v = "", .klen = klen,
+                                     .exp = exp, .t = t, .n = n });
+}
+
+int effects_count(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                  int64_t exp)
+{
+    return push(fx, (struct effect){ .kind = EFFECT_COUNT, .k = k, .v = "", .klen = klen,
+                                     .exp = exp, .t = t, .n = n });
+}
+
+int effects_elem_put(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen, const char *v, size_t vlen)
+{
+    return push(fx, (struct effect){ .kind = EFFECT_EPUT, .k = k, .v = v, .klen = klen,
+                                     .vlen = vlen, .f = f, .flen = flen });
+}
+
+int effects_elem_del(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen)
+{
+    return push(fx, (struct effect){ .kind = EFFECT_EDEL, .k = k, .klen = klen, .f = f,
+                                     .flen = flen });
 }
 
 int effects_store_db(const struct effects *fx, int *flushed)
@@ -476,12 +617,17 @@ static int apply_one(struct store *s, const struct effect *e)
 {
     store_use_db(s, e->db);
     switch (e->kind) {
-    case EFFECT_PUT: return store_put(s, e->k, e->klen, e->v, e->vlen, e->exp);
+    case EFFECT_PUT:
+        return e->t == STORE_STRING ? store_put(s, e->k, e->klen, e->v, e->vlen, e->exp)
+                                    : store_put_coll(s, e->k, e->klen, e->t, e->n, e->exp, 1);
     case EFFECT_EXPIRE: return store_set_expire(s, e->k, e->klen, e->exp);
     case EFFECT_DEL: return store_del(s, e->k, e->klen);
     case EFFECT_FLUSH: return store_flush(s);
     case EFFECT_FLUSHALL: return store_flush_all(s);
     case EFFECT_SWAPDB: return store_swap_db(s, e->db, (int)e->exp);
+    case EFFECT_COUNT: return store_put_coll(s, e->k, e->klen, e->t, e->n, e->exp, 0);
+    case EFFECT_EPUT: return store_elem_put(s, e->k, e->klen, e->f, e->flen, e->v, e->vlen);
+    case EFFECT_EDEL: return store_elem_del(s, e->k, e->klen, e->f, e->flen);
     default: return -1;
     }
 }

@@ -27,6 +27,15 @@
  * store (store_use_db). MOVE is a DEL in one database and a PUT in another; COPY ... DB n
  * a PUT in n. effects_apply() sets the store's database per record.
  *
+ * Collections (hashes, sets: store.h). A key's record decides its type and element count
+ * as well as its value: EFFECT_PUT of a collection (t != 0) creates it empty, replacing
+ * whatever the key held (its elements too, down the layers and in the store), and
+ * EFFECT_COUNT rewrites the count of a collection that stays. An element's records
+ * (EFFECT_EPUT, EFFECT_EDEL: key k, element f) are found by effects_elem_lookup(): the
+ * newest record of (k, f) wins, unless a newer whole-key PUT, DEL or FLUSH hides it (and
+ * every older element of k, the store's included). The caller first looks the key up and
+ * checks its type; an element of a key that is gone is never consulted.
+ *
  * Expiry: a key whose expiry time is set and lies before fx->now_ms (exp < now) is gone
  * for effects_lookup(), exactly as if it had been deleted, whether or not the background
  * sweep has removed it from the store yet; effects_lookup_raw() still sees it.
@@ -47,6 +56,9 @@ enum effect_kind {
     EFFECT_FLUSH,  /* every key of database db is deleted */
     EFFECT_FLUSHALL, /* every key of every database is deleted */
     EFFECT_SWAPDB, /* databases db and exp swap their keys */
+    EFFECT_COUNT,  /* k stays a collection of type t with its elements; its count is n */
+    EFFECT_EPUT,   /* element f of k = v */
+    EFFECT_EDEL,   /* element f of k is deleted */
     EFFECT_KIND_MAX
 };
 
@@ -56,6 +68,10 @@ struct effect {
     size_t klen, vlen;
     int64_t exp; /* EFFECT_SWAPDB: the second database */
     int db;      /* the database the record is in (fx->db when made) */
+    const char *f; /* EPUT, EDEL: the element (field or member) */
+    size_t flen;
+    int t;         /* PUT, COUNT: enum store_type */
+    int64_t n;     /* PUT, COUNT of a collection: element count */
 };
 
 struct effects_slot; /* effects.c: the key index */
@@ -109,6 +125,8 @@ struct effects_value {
     const char *p;
     size_t len;
     int64_t exp; /* absolute, Unix ms; 0: none */
+    int t;       /* enum store_type */
+    int64_t n;   /* a collection's element count */
 };
 
 /* 1 if k exists and is alive at fx->now_ms (v filled), 0 if not, -1 on a store error. */
@@ -128,6 +146,24 @@ int effects_del(struct effects *fx, const char *k, size_t klen);
 int effects_flush(struct effects *fx);
 int effects_flush_all(struct effects *fx);
 int effects_swap_db(struct effects *fx, int a, int b);
+/* A new, empty collection of type t at k (replacing whatever k held), with n elements
+ * (those the caller records next) and expiry exp. */
+int effects_put_coll(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                     int64_t exp);
+/* The collection at k (type t, expiry exp) keeps its elements and now counts n. */
+int effects_count(struct effects *fx, const char *k, size_t klen, int t, int64_t n,
+                  int64_t exp);
+int effects_elem_put(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen, const char *v, size_t vlen);
+int effects_elem_del(struct effects *fx, const char *k, size_t klen, const char *f,
+                     size_t flen);
+
+/* Element f of collection k in fx->db: 1 found (*v, *vlen; from the store: valid until the
+ * next store call), 0 missing, -1 store error. k must have been found alive by the
+ * caller. Records of other databases are passed over and SWAPDB records followed, as for
+ * keys. */
+int effects_elem_lookup(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                        const char *f, size_t flen, const char **v, size_t *vlen);
 
 /* The database whose store rows lookups of fx->db reach below every layer: fx->db as the
  * SWAPDB records of fx and the rounds under it send it on. *flushed is set when a FLUSH of

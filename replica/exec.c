@@ -18,10 +18,12 @@
 #include <strings.h>
 
 #include "cmd_bit.h"
+#include "cmd_hash.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_object.h"
 #include "cmd_string.h"
+#include "cmd_zset.h"
 #include "store.h"
 #include "util.h"
 
@@ -79,6 +81,8 @@ static const struct {
     { cmd_string_table, &cmd_string_count },
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
+    { cmd_hash_table, &cmd_hash_count },
+    { cmd_zset_table, &cmd_zset_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
     { cmd_object_table, &cmd_object_count },
 };

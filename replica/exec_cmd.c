@@ -4,8 +4,14 @@
 #include "exec_cmd.h"
 
 #include <stdarg.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "store.h"
 #include "util.h"
 
 int exec_error(struct resp_writer *w, const char *msg)
@@ -24,7 +30,68 @@ int exec_errorf(struct resp_writer *w, const char *fmt, ...)
     return exec_error(w, msg);
 }
 
+int exec_lookup_type(struct store *s, const struct effects *fx, const struct op *op, int i,
+                     int t, struct effects_value *v)
+{
+    int found = effects_lookup(s, fx, op->argv[i], op->lens[i], v);
+    return found == 1 && v->t != t ? EXEC_WRONGTYPE : found;
+}
+
+const char *exec_type_name(int t)
+{
+    switch (t) {
+    case STORE_STRING: return "string";
+    case STORE_HASH: return "hash";
+    case STORE_SET: return "set";
+    case STORE_ZSET: return "zset";
+    default: return "none";
+    }
+}
+
+int exec_lookup_error(struct resp_writer *w, int rc)
+{
+    return exec_error(w, rc == EXEC_WRONGTYPE ? EXEC_ERR_WRONGTYPE : EXEC_ERR_STORAGE);
+}
+
 int exec_arg_i64(const struct op *op, int i, int64_t *v)
 {
     return util_parse_i64(op->argv[i], op->lens[i], v);
+}
+
+/* Redis's string2ld: strtold over the whole string, no leading space, no NaN, no
+ * overflow (an underflow to a denormal is fine). Returns 0 or -1. */
+int exec_parse_ld(const char *p, size_t len, long double *out)
+{
+    char buf[EXEC_LONG_DOUBLE_CHARS];
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    errno = 0;
+    char *end;
+    long double v = strtold(buf, &end);
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != len || isnan(v) ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Redis's ld2string in "human" mode: 17 decimals, trailing zeros (and a trailing '.')
+ * removed, "-0" written as "0". Returns the length, or 0 if buf is too small. */
+size_t exec_format_ld(char *buf, size_t cap, long double v)
+{
+    int n = snprintf(buf, cap, "%.17Lf", v);
+    if (n < 0 || (size_t)n + 1 > cap)
+        return 0;
+    size_t len = (size_t)n;
+    if (strchr(buf, '.')) {
+        while (buf[len - 1] == '0')
+            len--;
+        if (buf[len - 1] == '.')
+            len--;
+    }
+    if (len == 2 && buf[0] == '-' && buf[1] == '0')
+        buf[0] = '0', len = 1;
+    return len;
 }

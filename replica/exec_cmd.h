@@ -11,6 +11,7 @@
 #ifndef TWOPC_EXEC_CMD_H
 #define TWOPC_EXEC_CMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "effects.h"
@@ -42,6 +43,9 @@ struct exec_cmd {
 #define EXEC_ERR_SYNTAX "ERR syntax error"
 #define EXEC_ERR_STORAGE "ERR storage error"
 #define EXEC_ERR_OOM "ERR out of memory"
+#define EXEC_ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+/* A lookup's answer for a key of another type than the command's (exec_lookup_type). */
+#define EXEC_WRONGTYPE (-2)
 /* proto-max-bulk-len: the longest string a command may build (SETRANGE, APPEND). */
 #define EXEC_MAX_STRING ((int64_t)512 * 1024 * 1024)
 
@@ -50,6 +54,20 @@ int exec_error(struct resp_writer *w, const char *msg);
 /* Writes a formatted error reply (at most 512 bytes); returns -1. */
 int exec_errorf(struct resp_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* effects_lookup() of argument i that also checks the key's type: 1 found with type t,
+ * 0 missing, EXEC_WRONGTYPE found with another type, -1 store error. */
+int exec_lookup_type(struct store *s, const struct effects *fx, const struct op *op, int i,
+                     int t, struct effects_value *v);
+/* Redis's name of a type (enum store_type): "string", "hash", "set"; "none" else. */
+const char *exec_type_name(int t);
+/* The error reply for a failed lookup (EXEC_WRONGTYPE or -1); returns -1. */
+int exec_lookup_error(struct resp_writer *w, int rc);
+/* MAX_LONG_DOUBLE_CHARS in Redis: the longest float INCRBYFLOAT parses or formats. */
+#define EXEC_LONG_DOUBLE_CHARS 5120
+/* Redis's string2ld (0, or -1 when p is no valid float) and ld2string in human mode (the
+ * length, 0 if buf is too small): INCRBYFLOAT and HINCRBYFLOAT. */
+int exec_parse_ld(const char *p, size_t len, long double *out);
+size_t exec_format_ld(char *buf, size_t cap, long double v);
 /* Parses argument i as a Redis integer (string2ll rules). Returns 0 or -1. */
 int exec_arg_i64(const struct op *op, int i, int64_t *v);
 

@@ -45,6 +45,9 @@
 #include "util.h"
 #include "version.h"
 
+/* The third element of an element's row (see restore.h). */
+#define RESTORE_ELEMENT (-1000)
+
 /* The largest TPC.DUMP chunk: bounds one reply (and the rows held to build it). */
 #define RESTORE_MAX_COUNT 100000
 
@@ -70,11 +73,49 @@ static int collect_key(void *ctx, const struct store_row *row)
     return 0;
 }
 
-/* Writes each collected key's row (key, value, expiry) into out. Returns 0, or -1 when a
- * row cannot be read (or vanished, which cannot happen inside the read transaction). */
-static int write_rows(struct store *st, const struct dump_keys *d, struct resp_writer *out)
+struct dump_elems {
+    struct resp_writer *out;
+    size_t n;
+    int failed;
+};
+
+static int write_elem(void *ctx, const struct store_elem *e)
+{
+    struct dump_elems *d = ctx;
+    d->failed = resp_write_bulk(d->out, e->f, e->flen) < 0 ||
+                resp_write_bulk(d->out, e->v, e->vlen) < 0 ||
+                resp_write_int(d->out, RESTORE_ELEMENT) < 0;
+    d->n++;
+    return d->failed;
+}
+
+/* A collection's rows: its header {k, "<exp>", -t}, then {f, v, RESTORE_ELEMENT} per
+ * element. Adds the number of triples to *n. Returns 0 or -1. */
+static int write_collection(struct store *st, const char *k, size_t klen,
+                            const struct store_row *row, struct resp_writer *out, size_t *n)
+{
+    char num[24];
+    int len = snprintf(num, sizeof num, "%lld", (long long)row->exp);
+    if (resp_write_bulk(out, k, klen) < 0 || resp_write_bulk(out, num, (size_t)len) < 0 ||
+        resp_write_int(out, -(int64_t)row->t) < 0)
+        return -1;
+    struct dump_elems d = { out, 0, 0 };
+    int more;
+    uint64_t last;
+    if (store_elem_scan(st, k, klen, 0, -1, write_elem, &d, &more, &last) < 0 || d.failed)
+        return -1;
+    *n += 1 + d.n;
+    return 0;
+}
+
+/* Writes each collected key's rows (key, value, expiry; a collection's as above) into out
+ * and their number into *n. Returns 0, or -1 when a row cannot be read (or vanished, which
+ * cannot happen inside the read transaction). */
+static int write_rows(struct store *st, const struct dump_keys *d, struct resp_writer *out,
+                      size_t *n)
 {
     size_t at = 0;
+    *n = 0;
     for (size_t i = 0; i < d->n; i++) {
         size_t klen;
         memcpy(&klen, d->buf.p + at, sizeof klen);
@@ -83,9 +124,15 @@ static int write_rows(struct store *st, const struct dump_keys *d, struct resp_w
         struct store_row row;
         if (store_get(st, k, klen, &row) != 1)
             return -1;
+        if (row.t != STORE_STRING) {
+            if (write_collection(st, k, klen, &row, out, n) < 0)
+                return -1;
+            continue;
+        }
         if (resp_write_bulk(out, k, klen) < 0 || resp_write_bulk(out, row.v, row.vlen) < 0 ||
             resp_write_int(out, row.exp) < 0)
             return -1;
+        ++*n;
     }
     return 0;
 }
@@ -102,12 +149,12 @@ static int dump_chunk(struct store *st, uint64_t cursor, int64_t count, struct r
     /* One read transaction: the scan and the reads see the same data, under one lock. */
     int txn = store_begin(st) == 0;
     int rc = store_scan(st, cursor, count, collect_key, &d, &more, &last);
+    *n = 0;
     if (rc == 0 && !d.failed)
-        rc = write_rows(st, &d, &w);
+        rc = write_rows(st, &d, &w, n);
     if (txn)
         store_rollback(st); /* nothing was written */
     free(d.buf.p);
-    *n = d.n;
     *next = more ? last + 1 : 0;
     return rc < 0 || d.failed ? -1 : 0;
 }
@@ -242,6 +289,50 @@ static void restore_begin(struct participant *p, struct resp_writer *w)
     resp_write_simple(w, "OK");
 }
 
+/* The third element of row i: an expiry (>= 0), -t (a collection's header) or
+ * RESTORE_ELEMENT. */
+static int64_t row_mark(const struct resp_request *req, int i)
+{
+    int64_t m;
+    return util_parse_i64(req->argv[i + 2], req->lens[i + 2], &m) < 0 ? INT64_MIN : m;
+}
+
+/* Whether the rows are well formed: each third element an expiry, a type's mark with an
+ * expiry as second element, or an element's mark after a header. */
+static int rows_valid(const struct resp_request *req, int first)
+{
+    int in_coll = 0;
+    for (int i = first; i < req->argc; i += 3) {
+        int64_t m = row_mark(req, i), exp;
+        if (m == RESTORE_ELEMENT && in_coll)
+            continue;
+        in_coll = m < 0 && -m > STORE_STRING && -m < STORE_TYPE_MAX;
+        if (in_coll && (util_parse_i64(req->argv[i + 1], req->lens[i + 1], &exp) < 0 ||
+                        exp < 0))
+            return 0;
+        if (!in_coll && m < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* A collection's header row at i and its elements after it; *i moves past them. */
+static int restore_collection(struct store *st, const struct resp_request *req, int *i)
+{
+    const char *k = req->argv[*i];
+    size_t klen = req->lens[*i];
+    int t = (int)-row_mark(req, *i);
+    int64_t exp, n = 0;
+    util_parse_i64(req->argv[*i + 1], req->lens[*i + 1], &exp); /* checked */
+    int rc = store_put_coll(st, k, klen, t, 0, exp, 1);
+    for (*i += 3; rc == 0 && *i < req->argc && row_mark(req, *i) == RESTORE_ELEMENT; *i += 3) {
+        rc = store_elem_put(st, k, klen, req->argv[*i], req->lens[*i], req->argv[*i + 1],
+                            req->lens[*i + 1]);
+        n++;
+    }
+    return rc == 0 ? store_put_coll(st, k, klen, t, n, exp, 0) : -1;
+}
+
 /* ROWS k v exp ... (database 0) or DBROWS db k v exp ...: argv[first..argc) in triples,
  * validated whole before anything is written. */
 static void restore_rows(struct participant *p, const struct resp_request *req, int first,
@@ -252,20 +343,21 @@ static void restore_rows(struct participant *p, const struct resp_request *req, 
         resp_write_error(w, "ERR wrong number of arguments for 'tpc.restore' command");
         return;
     }
-    for (int i = first + 2; i < req->argc; i += 3) {
-        int64_t exp;
-        if (util_parse_i64(req->argv[i], req->lens[i], &exp) < 0 || exp < 0) {
-            resp_write_error(w, "ERR bad expiry");
-            return;
-        }
+    if (!rows_valid(req, first)) {
+        resp_write_error(w, "ERR bad expiry");
+        return;
     }
     int rc = store_begin(p->store);
     store_use_db(p->store, db);
-    for (int i = first; rc == 0 && i < req->argc; i += 3) {
-        int64_t exp;
-        util_parse_i64(req->argv[i + 2], req->lens[i + 2], &exp); /* checked above */
+    for (int i = first; rc == 0 && i < req->argc;) {
+        int64_t exp = row_mark(req, i);
+        if (exp < 0) {
+            rc = restore_collection(p->store, req, &i);
+            continue;
+        }
         rc = store_put(p->store, req->argv[i], req->lens[i], req->argv[i + 1],
                        req->lens[i + 1], exp);
+        i += 3;
     }
     if (rc == 0)
         rc = store_commit(p->store);

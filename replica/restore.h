@@ -8,7 +8,10 @@
  *   on the source (read-only, any connection):
  *     TPC.DUMP <cursor> <count>      *3 :<applied_round> :<next cursor, 0 at the end>
  *                                    *<3n>{$key $value :exp}   (exp: absolute Unix ms, 0:
- *                                    none), up to count rows (plus ties) in SCAN order from
+ *                                    none); a collection (hash, set) is the rows
+ *                                    {$key $"<exp>" :-t} (t its enum store_type) then
+ *                                    {$field $value :-1000} per element, all in the same
+ *                                    chunk; up to count keys (plus ties) in SCAN order from
  *                                    cursor (0: the start); -ERR TPC.DUMP refused: rounds
  *                                    are in flight   while any round is prepared here;
  *                                    -ERR bad count   unless 1 <= count <= 100000

@@ -1,8 +1,12 @@
 /* store.h -- the replica's committed data in SQLite. The only module that calls sqlite3_*.
  *
  * Schema:
- *     kv(db INTEGER, k BLOB, v BLOB, exp INTEGER, h INTEGER, PRIMARY KEY(db, h, k))
- *         WITHOUT ROWID, with a partial index on exp (only the rows that have a TTL);
+ *     kv(db INTEGER, k BLOB, v BLOB, exp INTEGER, h INTEGER, t INTEGER, n INTEGER,
+ *        PRIMARY KEY(db, h, k)) WITHOUT ROWID,
+ *         with a partial index on exp (only the rows that have a TTL);
+ *     el(db INTEGER, h INTEGER, k BLOB, p INTEGER, f BLOB, v BLOB, s REAL,
+ *        PRIMARY KEY(db, h, k, p, f)) WITHOUT ROWID,
+ *         with a partial index on (db, h, k, s, f) (only sorted-set members);
  *     meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL).
  * kv holds every committed key: its database (Redis's SELECT number), its value, its
  * absolute expiry time in Unix milliseconds (0: none) and h = store_key_hash(k), the key's
@@ -22,6 +26,27 @@
  * (kv(k PRIMARY KEY, v), from before expiry, or kv keyed by (h, k), from before numbered
  * databases) is migrated when it is opened: the table is rebuilt in one transaction, every
  * row keeping its value and expiry, in database 0.
+ *
+ * Collections (issue #14). Every key, whatever its type, has its one kv row: expiry, SCAN
+ * position h, and its type t (enum store_type; 0 = string). A string's value is v; a
+ * collection's v is empty, n is its element count (HLEN, SCARD in O(1)) and its elements
+ * are rows of el, one per element: a hash's field f with its value v, a set's member f
+ * (v empty). el's primary key starts with the key's address (db, h, k), so a key's
+ * elements are one contiguous range of the B-tree, and continues with p =
+ * store_elem_pos(f), a hash of the element, then f: a single-element command (HSET, HGET,
+ * SISMEMBER...) is one O(log n) seek whatever the collection's size, p is the order of
+ * HSCAN/SSCAN (a cursor is "the next p", with SCAN's guarantees) and a random element is
+ * the first at or after a random p (wrapping): O(log n), the same on every replica. A
+ * 1,000,000-field hash is 1,000,000 small rows, never one value rewritten whole.
+ *   Later types fit the same table: a list's element is addressed by its position (p an
+ *   ordered position, f empty or a tie-breaker). A sorted set's member is addressed as a
+ *   set's (p, f), its score is v (as Redis formats it) and, as a REAL, el's column s
+ *   (NULL for other types; a database from before gains the column), with a partial index
+ *   el_score on (db, h, k, s, f) for score order (store_zrange).
+ *   db: the numbered database, bound from the one field struct store.cur_db (store_use_db),
+ *   as kv's rows are. Writing a string over a key (store_put) or deleting it
+ *   (store_del, store_flush) deletes its elements in the same transaction. A database
+ *   from before collections is migrated when opened: kv gains t and n (0: strings).
  *
  * Expired keys are rows like any other here: whether a key is alive at some instant is
  * decided by the caller (exec), which compares exp with the round's clock. They leave kv
@@ -50,6 +75,15 @@
 
 struct store;
 
+/* kv.t: the type of a key's value. The numbers are stored: never renumber. */
+enum store_type {
+    STORE_STRING = 0,
+    STORE_HASH = 1,
+    STORE_SET = 2,
+    STORE_ZSET = 4, /* 3: lists */
+    STORE_TYPE_MAX
+};
+
 /* One row of kv. Pointers are valid until the next store call (or, in a visitor, until
  * the visitor returns). v is NULL for rows a scan visits (values are not read there). */
 struct store_row {
@@ -58,7 +92,19 @@ struct store_row {
     int64_t exp; /* absolute expiry, Unix ms; 0: none */
     uint64_t h;  /* store_key_hash(k) */
     int db;      /* the row's database */
+    int t;       /* enum store_type */
+    int64_t n;   /* a collection's element count (store_get only; 0 in scans) */
 };
+
+/* One element of a collection (el). Pointers valid until the visitor returns. */
+struct store_elem {
+    const char *f, *v; /* field (or member) and value (empty for a set) */
+    size_t flen, vlen;
+    uint64_t p;        /* store_elem_pos(f) */
+};
+
+/* Called for each element a scan visits; a nonzero return stops it. No store calls. */
+typedef int (*store_elem_fn)(void *ctx, const struct store_elem *e);
 
 /* Called for each row a scan visits; a nonzero return stops the scan. It must not call
  * any store function. */
@@ -106,9 +152,47 @@ int store_db(const struct store *s);
 int store_get(struct store *s, const char *k, size_t klen, struct store_row *row);
 
 int store_begin(struct store *s);
-/* Inserts or replaces k with value v and expiry exp (0: none). */
+/* Inserts or replaces k with the string v and expiry exp (0: none); a collection that was
+ * there loses its elements. */
 int store_put(struct store *s, const char *k, size_t klen, const void *v, size_t vlen,
               int64_t exp);
+/* Writes k's row as a collection of type t with n elements and expiry exp. replace:
+ * whatever k held is gone first (its elements deleted); else k's elements stay (a count
+ * that changed). */
+int store_put_coll(struct store *s, const char *k, size_t klen, int t, int64_t n, int64_t exp,
+                   int replace);
+/* A collection element's position, in [1, 2^62]: the order of HSCAN/SSCAN and of random
+ * picks, the same on every replica and across restarts. */
+uint64_t store_elem_pos(const char *f, size_t flen);
+/* Element f of k: 1 found (*v valid until the next store call), 0 missing, -1 error. */
+int store_elem_get(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
+                   const char **v, size_t *vlen);
+/* Inserts or replaces element f of k (the kv row is the caller's: store_put_coll). */
+int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
+                   const char *v, size_t vlen);
+int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen);
+/* Visits k's elements in (p, f) order from the first with p >= from, with store_scan's
+ * contract for limit, *more and *last (ties of the last p are visited too). 0 or -1. */
+int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, int64_t limit,
+                    store_elem_fn fn, void *ctx, int *more, uint64_t *last);
+
+/* Sorted sets (STORE_ZSET): el's s column holds an element's score (its value parsed,
+ * -0 as 0; NULL for every other type's elements), indexed on (db, h, k, s, f) for score
+ * order, ties by member bytes.
+ * store_zrange visits k's members with a score in [min, max] (an ex flag excludes its
+ * bound) in (score, member) order, or descending if rev, skipping offset, at most limit
+ * (< 0: all): O(log n + offset + visited). The visitor gets each member's score in v
+ * as %.17g ("inf", "-inf" included). 0 or -1. */
+int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
+                 double max, int maxex, int rev, int64_t offset, int64_t limit,
+                 store_elem_fn fn, void *ctx);
+/* The number of k's members with a score in the range (O(log n + count)), or -1. */
+int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
+                     double max, int maxex);
+/* The number of k's members before (score, f) in order: f's rank (O(log n + rank)), or -1. */
+int64_t store_zrank(struct store *s, const char *k, size_t klen, double score, const char *f,
+                    size_t flen);
+
 /* Changes the expiry of k, if k is there. */
 int store_set_expire(struct store *s, const char *k, size_t klen, int64_t exp);
 int store_del(struct store *s, const char *k, size_t klen);
@@ -174,8 +258,9 @@ int store_scan(struct store *s, uint64_t from, int64_t limit, store_visit_fn fn,
 int store_expired(struct store *s, int64_t now_ms, int64_t limit, store_visit_fn fn,
                   void *ctx);
 
-/* A 64-bit order-independent hash of every (database, key, value, expiry) row (database
- * 0's rows hash as before databases existed), written as 16 hex
+/* A 64-bit order-independent hash of every (database, key, value, expiry[, type, count])
+ * row (database 0's strings hash as before databases and collections existed) and every
+ * element row, written as 16 hex
  * digits into out (17 bytes). Equal data gives equal digests. Returns 0 or -1. */
 int store_digest(struct store *s, char *out);
 

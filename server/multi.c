@@ -386,8 +386,9 @@ static int write_results(struct exec_call *ec, struct resp_writer *w, const char
             w->write(w->sink, locals + ec->local_off[i], ec->local_off[i + 1] - ec->local_off[i]);
             continue;
         }
+        const struct op *op = ec->q[i].op;
         size_t used = reencode_copy(p, len, w,
-                                    reencode_shape_of(cmd->name, strlen(cmd->name)));
+                                    reencode_shape_of_request(op->argc, op->argv, op->lens));
         if (used == 0)
             return -1;
         p += used;

@@ -23,7 +23,32 @@ static const struct {
     { "sdiff", REENCODE_SET },     { "zscore", REENCODE_DOUBLE },
     { "zincrby", REENCODE_DOUBLE }, { "zmscore", REENCODE_DOUBLE },
     { "lcs", REENCODE_MAP }, /* with IDX: matches, len (its other replies are no arrays) */
+    { "zadd", REENCODE_DOUBLE },    { "zpopmin", REENCODE_SCORES },
+    { "zpopmax", REENCODE_SCORES }, { "zmpop", REENCODE_KEY_SCORES },
 };
+
+static int arg_is(const char *a, size_t len, const char *name)
+{
+    return strlen(name) == len && strncasecmp(a, name, len) == 0;
+}
+
+/* Sorted-set replies whose RESP3 shape depends on the arguments: WITHSCORES anywhere after
+ * the key gives [member, double] pairs, as does ZPOPMIN/ZPOPMAX with a count. */
+static int score_pairs(int argc, char *const *argv, const size_t *lens)
+{
+    static const char *const ranges[] = { "zrange", "zrevrange", "zrangebyscore",
+                                          "zrevrangebyscore", "zrandmember", "zunion",
+                                          "zinter", "zdiff" };
+    if (argc == 3 && (arg_is(argv[0], lens[0], "zpopmin") ||
+                      arg_is(argv[0], lens[0], "zpopmax")))
+        return 1;
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (arg_is(argv[0], lens[0], ranges[i]))
+            for (int j = 2; j < argc; j++)
+                if (arg_is(argv[j], lens[j], "withscores"))
+                    return 1;
+    return 0;
+}
 
 enum reencode_shape reencode_shape_of(const char *name, size_t len)
 {
@@ -31,6 +56,16 @@ enum reencode_shape reencode_shape_of(const char *name, size_t len)
         if (strlen(shapes[i].name) == len && strncasecmp(shapes[i].name, name, len) == 0)
             return shapes[i].shape;
     return REENCODE_PLAIN;
+}
+
+enum reencode_shape reencode_shape_of_request(int argc, char *const *argv, const size_t *lens)
+{
+    if (argc == 4 && lens[0] == 10 && strncasecmp(argv[0], "hrandfield", 10) == 0 &&
+        lens[3] == 10 && strncasecmp(argv[3], "withvalues", 10) == 0)
+        return REENCODE_PAIRS;
+    if (argc > 0 && score_pairs(argc, argv, lens))
+        return REENCODE_SCORE_PAIRS;
+    return argc > 0 ? reencode_shape_of(argv[0], lens[0]) : REENCODE_PLAIN;
 }
 
 /* The header line at p: its length including CRLF (0 if incomplete) and its number. */
@@ -99,6 +134,48 @@ static void copy_array(const char *p, size_t span, struct resp_writer *w,
     enum reencode_shape inner = REENCODE_PLAIN;
     if (top && w->proto >= 3 && shape == REENCODE_MAP && n % 2 == 0) {
         resp_write_map(w, (size_t)n / 2);
+    } else if (top && w->proto >= 3 &&
+               (shape == REENCODE_PAIRS || shape == REENCODE_SCORE_PAIRS) && n % 2 == 0) {
+        resp_write_array(w, (size_t)n / 2);
+        size_t off = h;
+        for (long long i = 0; i < n; i++) {
+            if (i % 2 == 0)
+                resp_write_array(w, 2);
+            size_t e = reencode_span(p + off, span - off);
+            copy_elem(p + off, e, w,
+                      i % 2 && shape == REENCODE_SCORE_PAIRS ? REENCODE_DOUBLE
+                                                             : REENCODE_PLAIN, 0);
+            off += e;
+        }
+        return;
+    } else if (top && w->proto >= 3 && shape == REENCODE_KEY_SCORES && n == 2) {
+        w->write(w->sink, p, h);
+        size_t off = h, e = reencode_span(p + off, span - off);
+        copy_elem(p + off, e, w, REENCODE_PLAIN, 0); /* the key */
+        off += e;
+        long long pairs;
+        size_t ph = header(p + off, span - off, &pairs);
+        if (p[off] != '*' || pairs < 0) {
+            copy_elem(p + off, reencode_span(p + off, span - off), w, REENCODE_PLAIN, 0);
+            return;
+        }
+        w->write(w->sink, p + off, ph);
+        off += ph;
+        for (long long i = 0; i < pairs; i++) {
+            e = reencode_span(p + off, span - off);
+            copy_elem(p + off, e, w, REENCODE_SCORES, 1); /* [member, score] */
+            off += e;
+        }
+        return;
+    } else if (top && w->proto >= 3 && shape == REENCODE_SCORES && n % 2 == 0) {
+        w->write(w->sink, p, h);
+        size_t off = h;
+        for (long long i = 0; i < n; i++) {
+            size_t e = reencode_span(p + off, span - off);
+            copy_elem(p + off, e, w, i % 2 ? REENCODE_DOUBLE : REENCODE_PLAIN, 0);
+            off += e;
+        }
+        return;
     } else if (top && w->proto >= 3 && shape == REENCODE_SET) {
         char hdr[32];
         int len = snprintf(hdr, sizeof hdr, "~%lld\r\n", n);

@@ -23,11 +23,20 @@ enum reencode_shape {
     REENCODE_MAP,    /* a flat array of field, value... is a map (HGETALL) */
     REENCODE_SET,    /* an array is a set (SMEMBERS) */
     REENCODE_DOUBLE, /* a bulk string, or each bulk of an array, is a double (ZSCORE) */
+    REENCODE_PAIRS,  /* a flat array of field, value... is an array of [field, value]
+                      * pairs (HRANDFIELD ... WITHVALUES) */
+    REENCODE_SCORE_PAIRS, /* the same, each value a double (ZRANGE ... WITHSCORES) */
+    REENCODE_SCORES,      /* a flat array of member, score...: each score a double
+                           * (ZPOPMIN key without a count) */
+    REENCODE_KEY_SCORES,  /* [key, [[member, score]...]]: each score a double (ZMPOP) */
     REENCODE_SHAPE_MAX
 };
 
 /* The RESP3 shape of a command's reply, by command name (any case). */
 enum reencode_shape reencode_shape_of(const char *name, size_t len);
+/* The same for a whole request: shapes that depend on arguments too (HRANDFIELD key count
+ * WITHVALUES: pairs; WITHSCORES, ZPOPMIN's count: scores). argv[0] is the command's name. */
+enum reencode_shape reencode_shape_of_request(int argc, char *const *argv, const size_t *lens);
 
 /* The length of the one complete reply element at p[0..len), or 0 if it is incomplete or
  * not RESP. */

@@ -144,7 +144,7 @@ static void run(struct client *cl, const struct command *cmd, const struct resp_
     }
     client_offer_ctx(cl, ctx);
     if (client_proto(cl) >= 3)
-        client_set_shape(cl, (int)reencode_shape_of(req->argv[0], req->lens[0]));
+        client_set_shape(cl, (int)reencode_shape_of_request(req->argc, req->argv, req->lens));
     cmd->fn(cl, req); /* registry_check() has accepted it */
     client_set_shape(cl, REENCODE_PLAIN);
     int untaken = ctx && client_take_ctx(cl) == ctx;

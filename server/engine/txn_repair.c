@@ -233,9 +233,11 @@ static void forward_rows(struct txn *t, const struct link_reply *rows)
         const struct link_reply *e = link_reply_elem(rows, k);
         long long exp;
         if (k % 3 == 2) {
-            ok = link_reply_int(e, &exp) == 0 && exp >= 0;
+            /* An expiry (>= 0), or a negative mark of a collection's rows (restore.h):
+             * passed on as it came; the target checks it. */
+            ok = link_reply_int(e, &exp) == 0;
             char *num = nums + k / 3 * 24;
-            argv[at + k] = num, lens[at + k] = util_u64_to_str((uint64_t)exp, num);
+            argv[at + k] = num, lens[at + k] = (size_t)snprintf(num, 24, "%lld", exp);
         } else {
             ok = (argv[at + k] = link_reply_str(e, &lens[at + k])) != NULL;
             t->repair.bytes += ok ? lens[at + k] : 0;

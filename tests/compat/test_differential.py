@@ -67,8 +67,7 @@ PAST_S, FUTURE_S = [b"1", b"1000000000"], [b"4102444800", b"4102444801"]
 PAST_MS, FUTURE_MS = [b"1", b"1000000000000"], [b"4102444800000", b"4102444800123"]
 BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"9223372036854776",
              b"-9223372036854775808", b"1.5"]
-UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
-               [b"ZADD", b"z", b"1", b"m"], [b"EVAL", b"return 1", b"0"],
+UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"SADD", b"s", b"m"], [b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"],
                [b"PFADD", b"p", b"a"], [b"SORT", b"k0"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
@@ -88,7 +87,10 @@ ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DE
          b"PERSIST": 2, b"PEXPIRE": -3, b"PEXPIREAT": -3, b"PEXPIRETIME": 2, b"PSETEX": 4,
          b"PTTL": 2, b"RANDOMKEY": 1, b"RENAME": 3, b"RENAMENX": 3, b"SCAN": -2, b"SET": -3,
          b"SETEX": 4, b"SETNX": 3, b"SETRANGE": 4, b"STRLEN": 2, b"SUBSTR": 4, b"TOUCH": -2,
-         b"TTL": 2, b"TYPE": 2, b"UNLINK": -2, b"AUTH": -2, b"CLIENT": -2, b"CONFIG": -2,
+         b"TTL": 2, b"TYPE": 2, b"UNLINK": -2, b"HSET": -4, b"HMSET": -4, b"HSETNX": 4,
+         b"HGET": 3, b"HMGET": -3, b"HDEL": -3, b"HLEN": 2, b"HSTRLEN": 3, b"HEXISTS": 3,
+         b"HKEYS": 2, b"HVALS": 2, b"HGETALL": 2, b"HINCRBY": 4, b"HINCRBYFLOAT": 4,
+         b"HRANDFIELD": -2, b"HSCAN": -3, b"AUTH": -2, b"CLIENT": -2, b"CONFIG": -2,
          b"DEBUG": -2, b"DISCARD": 1, b"ECHO": 2, b"LATENCY": -2, b"MONITOR": 1, b"MULTI": 1,
          b"RESET": 1, b"SELECT": 2, b"SLOWLOG": -2, b"TIME": 1, b"UNWATCH": 1, b"WATCH": -2,
          b"BITFIELD": -2, b"BITFIELD_RO": -2, b"LCS": -3, b"OBJECT": -2}

@@ -220,3 +220,42 @@ def test_old_schema_is_migrated(shape):
     assert db.execute("SELECT count(*) FROM kv WHERE db != 0").fetchone()[0] == 0
     db.close()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def test_el_without_scores_is_migrated():
+    """A data.sqlite from before sorted sets (el without the score column s and its index):
+    the replica opens it, adds s and the index el_score."""
+    root = tempfile.mkdtemp(prefix="twopc-compat-migrate-el-")
+    port = free_port_block(1)
+
+    def run_replica(check):
+        proc = subprocess.Popen([REPLICA, "--port", str(port), "--dir", root],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    conn = RespConn(port)
+                    break
+                except OSError:
+                    assert proc.poll() is None and time.monotonic() < deadline, "replica died"
+                    time.sleep(0.05)
+            check(conn)
+            conn.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+
+    run_replica(lambda conn: None)  # creates the current schema
+    db = sqlite3.connect(os.path.join(root, "data.sqlite"))
+    db.executescript("DROP INDEX el_score; ALTER TABLE el DROP COLUMN s;")
+    assert "s" not in [row[1] for row in db.execute("PRAGMA table_info(el)")]
+    db.close()
+    run_replica(lambda conn: conn.command("DBSIZE") == 0 or pytest.fail("not empty"))
+    db = sqlite3.connect(os.path.join(root, "data.sqlite"))
+    cols = [row[1] for row in db.execute("PRAGMA table_info(el)")]
+    assert "s" in cols, cols
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "name = 'el_score'").fetchone()[0] == 1
+    db.close()
+    shutil.rmtree(root, ignore_errors=True)

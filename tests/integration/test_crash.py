@@ -5,6 +5,11 @@ with SIGKILL.  Afterwards every key whose SET was acknowledged holds its
 value; a key whose SET got an error or a dropped connection (outcome unknown)
 may or may not exist but, if present, holds exactly its value; no key that
 was never sent exists; all replicas end identical.
+
+test_session_hashes_kill_replica does the same with session hashes the way web
+applications keep them (redis-py: HSET with a mapping, EXPIRE, HINCRBY, HGETALL) while
+replica 2 is killed with SIGKILL and restarted by the launcher: every acknowledged
+field, counter increment and TTL is there afterwards, and the replicas' digests agree.
 """
 
 import os
@@ -142,3 +147,108 @@ def test_kill_everything_during_writes(cluster):
     check_after_crash(cluster, w)
     r = cluster.client()
     assert r.set(b"after-crash", b"ok") is True
+
+
+class Sessions:
+    """Threads that each create sessions (HSET mapping + EXPIRE) and bump their hits
+    (HINCRBY), recording per session what was acknowledged and what was attempted."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.sessions = {}  # key -> {"created": bool|None, "ttl": bool, "lo": n, "hi": n}
+        self.acked_ops = 0
+        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True)
+                        for t in range(N_WRITERS)]
+
+    def op(self, fn):
+        """1 acknowledged, 0 outcome unknown (or refused: counted as maybe)."""
+        try:
+            fn()
+            with self.lock:
+                self.acked_ops += 1
+            return 1
+        except redis.exceptions.ResponseError:
+            time.sleep(0.01)
+            return 0
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            time.sleep(0.02)
+            return 0
+
+    def run(self, tid):
+        n = 0
+        r = None
+        while not self.stop_flag.is_set():
+            k = b"session:%d:%d" % (tid, n)
+            n += 1
+            st = {"created": None, "ttl": False, "lo": 0, "hi": 0}
+            with self.lock:
+                self.sessions[k] = st
+            if r is None:
+                try:
+                    r = self.cluster.client(socket_timeout=5, retry_on_timeout=False)
+                except OSError:
+                    continue
+            mapping = {b"user": b"u%d" % n, b"created": b"%d" % n, b"hits": b"0"}
+            ok = self.op(lambda: r.hset(k, mapping=mapping))
+            st["created"] = bool(ok)
+            if not ok:
+                r = None
+                continue
+            st["ttl"] = bool(self.op(lambda: r.expire(k, 3600)))
+            for _ in range(3):
+                st["hi"] += 1
+                if not self.op(lambda: r.hincrby(k, b"hits", 1)):
+                    r = None
+                    break
+                st["lo"] += 1
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(30)
+
+    def wait_ops(self, n, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.acked_ops >= n:
+                    return
+            assert time.monotonic() < deadline, "only %d session ops acknowledged" % n
+            time.sleep(0.01)
+
+
+def test_session_hashes_kill_replica(cluster):
+    with Sessions(cluster) as s:
+        s.wait_ops(300)
+        pid = cluster.kill_replica(2)
+        assert wait_pid_gone(pid, 5.0)
+        cluster.wait_ready()          # the launcher restarted it; it replayed its log
+        s.wait_ops(s.acked_ops + 300)
+    r = cluster.client(socket_timeout=10)
+    checked = 0
+    for k, st in s.sessions.items():
+        h = r.hgetall(k)
+        if st["created"]:
+            assert h.get(b"user") is not None and h.get(b"created") is not None, (k, h)
+            hits = int(h[b"hits"])
+            assert st["lo"] <= hits <= st["hi"], (k, st, h)
+            if st["ttl"]:
+                assert r.ttl(k) > 3000, (k, r.ttl(k))
+            checked += 1
+    assert checked >= 100, checked
+    deadline = time.monotonic() + 10
+    while True:   # every replica applies the last rounds, then their data agree
+        conn = cluster.raw()
+        digest = conn.command(b"DEBUG", b"DIGEST")
+        conn.close()
+        if isinstance(digest, bytes) or time.monotonic() > deadline:
+            break   # one digest: every replica's data agrees (else an error naming each)
+        time.sleep(0.1)
+    assert isinstance(digest, bytes) and len(digest) == 16, digest

@@ -11,6 +11,11 @@ Real processes under the launcher, which restarts whatever dies:
                             replica's data to it (writes wait meanwhile), and then it holds
                             exactly the healthy replicas' data; writes of old keys work
                             again, and INFO twopc counts the repair.
+  test_wiped_replica_hashes the same with hashes (one of 3,000 fields, small ones, one with
+                            a TTL) next to strings: the repair copies each hash's row (type,
+                            field count, expiry) and every field (TPC.DUMP's collection
+                            rows), and the victim's kv and el tables end identical to the
+                            healthy replicas'.
   test_rolled_back_replica  a replica's folder is restored from an older copy (taken while
                             it was down) after overwrites and deletes of keys it had: no read
                             ever returns an old value or a deleted key; it is repaired the
@@ -162,6 +167,45 @@ def test_wiped_replica(cluster):
     assert r.dbsize() == len(acked) + 1 - 1
 
 
+def collection_rows(cluster, i):
+    kv = cluster.sqlite_query(i, "SELECT k, v, exp, t, n FROM kv ORDER BY h, k")
+    el = cluster.sqlite_query(i, "SELECT db, h, k, p, f, v FROM el ORDER BY db, h, k, p, f")
+    return kv, el
+
+
+def test_wiped_replica_hashes(cluster):
+    r = cluster.client(socket_timeout=10)
+    acked = write_keys(r, b"str", 50)
+    big = {b"field:%d" % i: b"value:%d" % i for i in range(3000)}
+    pipe = r.pipeline(transaction=False)
+    for i in range(0, 3000, 500):
+        pipe.hset(b"big", mapping=dict(list(big.items())[i:i + 500]))
+    for n in range(20):
+        pipe.hset(b"small:%d" % n, mapping={b"a": b"%d" % n, b"": b"", b"\x00\xff": b"b"})
+    pipe.expire(b"small:3", 100000)
+    pipe.hdel(b"small:4", b"a")
+    assert all(x is not False for x in pipe.execute())
+    victim = 1
+    expected = None
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:  # every replica has applied every round
+        rows = [collection_rows(cluster, i) for i in (1, 2, 3)]
+        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 59:
+            expected = rows[0]
+            break
+        time.sleep(0.05)
+    assert expected, "replicas did not converge"
+    kill_and_wait(cluster, victim)
+    for path in data_files(cluster, victim):
+        os.unlink(path)
+    repair = wait_repaired(cluster, victim)
+    assert int(repair["failed"]) == 0, repair
+    assert collection_rows(cluster, victim) == expected
+    assert r.hlen(b"big") == 3000 and r.hget(b"big", b"field:2999") == b"value:2999"
+    assert r.hgetall(b"small:4") == {b"": b"", b"\x00\xff": b"b"}
+    assert r.ttl(b"small:3") > 0 and r.type(b"big") == b"hash"
+
+
 def test_rolled_back_replica(cluster):
     r = cluster.client(socket_timeout=5)
     old = write_keys(r, b"roll", 300)
@@ -285,3 +329,45 @@ def test_lost_decision_log(cluster):
     time.sleep(0.5)
     for i, rows in before.items():
         assert cluster.sqlite_dict(i) == rows, "replica %d's data changed" % i
+
+
+def zset_rows(cluster, i):
+    kv = cluster.sqlite_query(i, "SELECT k, v, exp, t, n FROM kv ORDER BY h, k")
+    el = cluster.sqlite_query(i, "SELECT db, h, k, p, f, v, s FROM el ORDER BY db, h, k, p, f")
+    return kv, el
+
+
+def test_wiped_replica_zsets(cluster):
+    """A repaired replica gets its sorted sets back with their score index (el.s)."""
+    r = cluster.client(socket_timeout=10)
+    pipe = r.pipeline(transaction=False)
+    for i in range(0, 3000, 500):
+        pipe.zadd(b"board", {b"player:%d" % j: (j * 7) % 1000 / 4 for j in range(i, i + 500)})
+    for n in range(10):
+        pipe.zadd(b"z:%d" % n, {b"a": n, b"": float("inf"), b"\x00\xff": float("-inf")})
+    pipe.expire(b"z:3", 100000)
+    pipe.zrem(b"z:4", b"a")
+    assert all(x is not False for x in pipe.execute())
+    victim = 2
+    expected = None
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:  # every replica has applied every round
+        rows = [zset_rows(cluster, i) for i in (1, 2, 3)]
+        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 29:
+            expected = rows[0]
+            break
+        time.sleep(0.05)
+    assert expected, "replicas did not converge"
+    assert all(row[6] is not None for row in expected[1]), "a member without its score"
+    kill_and_wait(cluster, victim)
+    for path in data_files(cluster, victim):
+        os.unlink(path)
+    repair = wait_repaired(cluster, victim)
+    assert int(repair["failed"]) == 0, repair
+    assert zset_rows(cluster, victim) == expected
+    assert r.zcard(b"board") == 3000 and r.type(b"board") == b"zset"
+    assert r.zrange(b"z:4", 0, -1, withscores=True) == [(b"\x00\xff", float("-inf")),
+                                                         (b"", float("inf"))]
+    assert r.ttl(b"z:3") > 0
+    assert r.zrangebyscore(b"board", 249.75, "+inf") == sorted(
+        b"player:%d" % j for j in range(3000) if (j * 7) % 1000 == 999)

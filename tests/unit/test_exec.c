@@ -13,7 +13,8 @@
  *
  * The second half evaluates ops on top of undecided effects (fx.under), as a pipelined
  * round does: reads through the chain, a DEL or FLUSH ahead hiding the store, and nothing
- * reaching the store until exec_apply.
+ * reaching the store until exec_apply; and the same for a hash's fields (hash_layers) and
+ * a sorted set's members (zset_layers).
  *
  * Run: test_exec [case]   (no argument: every case)
  */
@@ -406,6 +407,175 @@ static void test_under_chain(void)
     store_close(st);
 }
 
+/* Hash fields through the chain of undecided rounds: a field written ahead is seen, a key
+ * deleted ahead hides the store's fields, an aborted round ahead takes its fields away;
+ * the same in layers large enough to be indexed. */
+static void test_hash_layers(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "HSET h a 1 b 2", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "HSET h c 3", R(":1\r\n"));
+    eval_expect(st, &r1, "HDEL h a", R(":1\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "HMGET h a b c", R("*3\r\n$-1\r\n$1\r\n2\r\n$1\r\n3\r\n"));
+    eval_expect(st, &r2, "HLEN h", R(":2\r\n"));
+    eval_expect(st, &r2, "HINCRBY h c 10", R(":13\r\n"));
+    eval_expect(st, &r2, "DEL h", R(":1\r\n"));
+    eval_expect(st, &r2, "HSET h z 9", R(":1\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "HGETALL h", R("*2\r\n$1\r\nz\r\n$1\r\n9\r\n"));
+    eval_expect(st, &r3, "HEXISTS h b", R(":0\r\n")); /* the store's b: hidden by DEL */
+    eval_expect(st, &r3, "HLEN h", R(":1\r\n"));
+    eval_expect(st, &r3, "GET h", R("-WRONGTYPE Operation against a key holding the wrong "
+                                    "kind of value\r\n"));
+    effects_clear(&r3);
+
+    /* The store holds only what was committed. */
+    struct effects ro = { .now_ms = NOW_MS };
+    eval_expect(st, &ro, "HMGET h a b c", R("*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n"));
+    effects_clear(&ro);
+
+    /* r1 aborts: r2 evaluated again on the store alone sees a, not c. */
+    effects_clear(&r2);
+    r2 = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &r2, "HMGET h a c", R("*2\r\n$1\r\n1\r\n$-1\r\n"));
+    effects_clear(&r2);
+
+    /* r1 commits: the store's fields and count follow. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(store_commit(st) == 0);
+    effects_clear(&r1);
+    struct store_row row;
+    CHECK_INT_EQ(store_get(st, "h", 1, &row), 1);
+    CHECK_INT_EQ(row.t, STORE_HASH);
+    CHECK_INT_EQ(row.n, 2);
+    const char *v;
+    size_t vlen;
+    CHECK_INT_EQ(store_elem_get(st, "h", 1, "a", 1, &v, &vlen), 0);
+    CHECK_INT_EQ(store_elem_get(st, "h", 1, "c", 1, &v, &vlen), 1);
+    CHECK_MEM_EQ(v, vlen, "3", 1);
+
+    /* Indexed layers (past EFFECTS_INDEX_MIN records). */
+    struct effects big = { .now_ms = NOW_MS };
+    char cmd[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(cmd, sizeof cmd, "HSET h f%d %d", i, i);
+        eval_expect(st, &big, cmd, R(":1\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &big };
+    eval_expect(st, &top, "HMGET h f7 f199 b", R("*3\r\n$1\r\n7\r\n$3\r\n199\r\n"
+                                                 "$1\r\n2\r\n"));
+    eval_expect(st, &top, "HLEN h", R(":202\r\n"));
+    for (int i = 0; i < 100; i++) {
+        snprintf(cmd, sizeof cmd, "SET s%d x", i);
+        eval_expect(st, &top, cmd, R("+OK\r\n"));
+    }
+    eval_expect(st, &top, "DEL h", R(":1\r\n"));
+    eval_expect(st, &top, "HSET h f1 x", R(":1\r\n"));
+    eval_expect(st, &top, "HMGET h f1 f2 b", R("*3\r\n$1\r\nx\r\n$-1\r\n$-1\r\n"));
+    CHECK(top.ix != NULL && big.ix != NULL);
+    effects_clear(&top);
+    effects_clear(&big);
+    store_close(st);
+}
+
+/* Sorted-set members through the chain of undecided rounds: members added, removed and
+ * rescored in a round ahead are seen in score order by the next round's ZRANGE (merged
+ * with the store's), an aborted round ahead takes them away, and only a commit reaches the
+ * store; the same in an indexed layer. */
+static void test_zset_layers(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "ZADD z 1 a 2 b 3 c", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "ZADD z 2.5 d 0 c", R(":1\r\n")); /* d added, c rescored */
+    eval_expect(st, &r1, "ZREM z a", R(":1\r\n"));
+    eval_expect(st, &r1, "ZINCRBY z 10 b", R("$2\r\n12\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "ZRANGE z 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\nc\r\n$1\r\n0\r\n$1\r\nd\r\n$3\r\n2.5\r\n"
+                  "$1\r\nb\r\n$2\r\n12\r\n"));
+    eval_expect(st, &r2, "ZCARD z", R(":3\r\n"));
+    eval_expect(st, &r2, "ZRANK z b", R(":2\r\n"));
+    eval_expect(st, &r2, "ZRANGEBYSCORE z (0 +inf", R("*2\r\n$1\r\nd\r\n$1\r\nb\r\n"));
+    eval_expect(st, &r2, "ZADD z -inf e", R(":1\r\n"));
+    eval_expect(st, &r2, "ZPOPMAX z", R("*2\r\n$1\r\nb\r\n$2\r\n12\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "ZREVRANGE z 0 -1",
+                R("*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\ne\r\n"));
+    eval_expect(st, &r3, "ZSCORE z e", R("$4\r\n-inf\r\n"));
+    eval_expect(st, &r3, "HGET z a", R("-WRONGTYPE Operation against a key holding the wrong "
+                                      "kind of value\r\n"));
+    eval_expect(st, &r3, "TYPE z", R("+zset\r\n"));
+    eval_expect(st, &r3, "SCAN 0 TYPE zset", R("*2\r\n$1\r\n0\r\n*1\r\n$1\r\nz\r\n"));
+    eval_expect(st, &r3, "COPY z z2", R(":1\r\n"));
+    eval_expect(st, &r3, "RENAME z2 z3", R("+OK\r\n"));
+    eval_expect(st, &r3, "ZRANGE z3 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\ne\r\n$4\r\n-inf\r\n$1\r\nc\r\n$1\r\n0\r\n"
+                  "$1\r\nd\r\n$3\r\n2.5\r\n"));
+    effects_clear(&r3);
+
+    /* The store holds only what was committed. */
+    struct effects ro = { .now_ms = NOW_MS };
+    eval_expect(st, &ro, "ZRANGE z 0 -1", R("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"));
+    effects_clear(&ro);
+
+    /* r1 aborts: r2 evaluated again on the store alone. */
+    effects_clear(&r2);
+    r2 = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &r2, "ZRANGE z 0 -1 WITHSCORES",
+                R("*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+                  "$1\r\nc\r\n$1\r\n3\r\n"));
+    effects_clear(&r2);
+
+    /* r1 commits: the store's members, scores and count follow. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(store_commit(st) == 0);
+    effects_clear(&r1);
+    struct store_row row;
+    CHECK_INT_EQ(store_get(st, "z", 1, &row), 1);
+    CHECK_INT_EQ(row.t, STORE_ZSET);
+    CHECK_INT_EQ(row.n, 3);
+    const char *v;
+    size_t vlen;
+    CHECK_INT_EQ(store_elem_get(st, "z", 1, "a", 1, &v, &vlen), 0);
+    CHECK_INT_EQ(store_elem_get(st, "z", 1, "b", 1, &v, &vlen), 1);
+    CHECK_MEM_EQ(v, vlen, "12", 2);
+
+    /* An indexed layer (past EFFECTS_INDEX_MIN records) under a DEL and a new member. */
+    struct effects big = { .now_ms = NOW_MS };
+    char cmd[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(cmd, sizeof cmd, "ZADD z %d m%d", 1000 - i, i);
+        eval_expect(st, &big, cmd, R(":1\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &big };
+    eval_expect(st, &top, "ZRANGE z 0 1", R("*2\r\n$1\r\nc\r\n$1\r\nd\r\n"));
+    eval_expect(st, &top, "ZREVRANGE z 0 0 WITHSCORES",
+                R("*2\r\n$2\r\nm0\r\n$4\r\n1000\r\n"));
+    eval_expect(st, &top, "ZCARD z", R(":203\r\n"));
+    eval_expect(st, &top, "DEL z", R(":1\r\n"));
+    eval_expect(st, &top, "ZADD z 5 x", R(":1\r\n"));
+    eval_expect(st, &top, "ZRANGE z 0 -1", R("*1\r\n$1\r\nx\r\n"));
+    CHECK(big.ix != NULL);
+    effects_clear(&top);
+    effects_clear(&big);
+    store_close(st);
+}
+
 /* A failed op records nothing, also inside a round with earlier writes. */
 static void test_failed_op_records_nothing(void)
 {
@@ -696,6 +866,8 @@ static const struct check_case cases[] = {
     { "failed_op_records_nothing", test_failed_op_records_nothing },
     { "bitfield_overflow", test_bitfield_overflow },
     { "bitfield_ops", test_bitfield_ops },
+    { "hash_layers", test_hash_layers },
+    { "zset_layers", test_zset_layers },
     { NULL, NULL },
 };
 
