@@ -62,9 +62,10 @@ def test_ioredis_and_node_redis(cluster):
     need("node")
     work = prepare_workdir()
     env = dict(os.environ, TWOPC_PORT=str(cluster.port))
-    res = subprocess.run([need("node"), "--test", "ioredis.test.mjs", "node-redis.test.mjs"],
+    res = subprocess.run([need("node"), "--test", "ioredis.test.mjs", "node-redis.test.mjs",
+                          "apps.test.mjs"],
                          cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          timeout=240)
     out = res.stdout.decode(errors="replace")
     assert res.returncode == 0, out
-    assert "# fail 0" in out and "# pass 16" in out, out
+    assert "# fail 0" in out and "# pass 20" in out, out

@@ -1409,7 +1409,14 @@ def _db_index(r):
 def _db_command(r):
     """One command of the database walk; every reply is exact (no random or timed one)."""
     k, k2 = r.choice(DB_KEYS), r.choice(DB_KEYS)
-    c = r.randrange(20)
+    c = r.randrange(26)
+    if c >= 20:  # collections: their elements move, swap, copy and flush with their keys
+        f, m = r.choice([b"f1", b"f2", b"f3"]), r.choice([b"a", b"b", b"c"])
+        return r.choice([[b"HSET", k, f, r.choice([b"1", b"v"])], [b"HGET", k, f],
+                         [b"HLEN", k], [b"HINCRBY", k, f, b"2"], [b"HDEL", k, f],
+                         [b"ZADD", k, r.choice([b"1", b"2.5", b"-1"]), m], [b"ZSCORE", k, m],
+                         [b"ZCARD", k], [b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"],
+                         [b"ZREM", k, m], [b"HEXISTS", k, f]])
     if c < 3:
         return [b"SELECT", _db_index(r)]
     if c < 5:
@@ -1435,19 +1442,28 @@ def _db_command(r):
 
 
 def _db_keyspaces(pair, conn):
-    """Every database 0-3's keys with value and PTTL; leaves conn in database 0."""
+    """Every database 0-3's keys with type, value (a hash's fields sorted, a sorted set's
+    members in order) and PTTL; leaves conn in database 0."""
     out = {}
     for db in DB_INDEXES:
         assert pair.one(conn, [b"SELECT", db]) == b"OK"
         for key in sorted(pair.one(conn, [b"KEYS", b"*"])):
-            out[(db, key)] = (pair.one(conn, [b"GET", key]), pair.one(conn, [b"PTTL", key]))
+            kind = pair.one(conn, [b"TYPE", key])
+            if kind == b"hash":
+                flat = pair.one(conn, [b"HGETALL", key])
+                value = sorted(zip(flat[::2], flat[1::2]))
+            elif kind == b"zset":
+                value = pair.one(conn, [b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])
+            else:
+                value = pair.one(conn, [b"GET", key])
+            out[(db, key)] = ((kind, value), pair.one(conn, [b"PTTL", key]))
     assert pair.one(conn, [b"SELECT", b"0"]) == b"OK"
     return out
 
 
 def test_databases(redis_server, module_cluster):
     """Random walks over databases 0-3 -- SELECT, MOVE, SWAPDB, FLUSHDB, FLUSHALL, COPY ...
-    DB with the string and key commands -- one by one, pipelined (one round evaluated on
+    DB with the string, key, hash and sorted-set commands -- one by one, pipelined (one round evaluated on
     top of the ones ahead) and in MULTI/EXEC (SELECT inside the block), byte for byte with
     redis-server; at the end of each walk every database's keys, values and TTLs agree."""
     r = random.Random(SEED * 31 + 5)

@@ -1,6 +1,6 @@
 """test_collections.py -- the crash test with collection operations (issue #14, item 8):
-hash counters, a set of members, and a set used as a work pool, under the nemesis of
-test_nemesis.py (SIGKILL of any process, sometimes several; SIGSTOP pauses).
+hash counters, a sorted set of members, and a sorted set used as a work queue, under the
+nemesis of test_nemesis.py (SIGKILL of any process, sometimes several; SIGSTOP pauses).
 
 Six client threads, each with its own connection (redis-py, 3 s socket timeout):
   counter  (2)  HINCRBY h:counters c<id> 1, over and over. Each client knows how many of
@@ -8,14 +8,15 @@ Six client threads, each with its own connection (redis-py, 3 s socket timeout):
                 (u: timeout, closed connection, an "outcome unknown" error). At the end the
                 field must hold a value v with a <= v <= a + u: no acknowledged increment
                 lost, none applied twice, nothing invented.
-  adder    (2)  SADD s:members <id>.<seq>: every acknowledged member must be in the set at
-                the end; a member whose SADD got an error reply (the round aborted) must not.
-  pool     (2)  one producer SADDs unique items <id>.<seq> to s:pool; one consumer SPOPs
-                from it (the set as a work queue). At the end: no item was handed out twice
-                (by acknowledged SPOPs), every item the consumer got was produced, and every
-                acknowledged SADD is either handed out or still in the pool -- except at most
-                one per SPOP whose outcome is unknown (its item may have been popped with the
-                reply lost, as with Redis).
+  adder    (2)  ZADD z:members <seq> <id>.<seq>: every acknowledged member must be in the
+                sorted set at the end; a member whose ZADD got an error reply (the round
+                aborted) must not.
+  pool     (2)  one producer ZADDs unique items <id>.<seq> to z:pool (score: its sequence,
+                a priority queue); one consumer takes them with ZPOPMIN. At the end: no item
+                was handed out twice (by acknowledged ZPOPMINs), every item the consumer got
+                was produced, and every acknowledged ZADD is either handed out or still in
+                the pool -- except at most one per ZPOPMIN whose outcome is unknown (its item
+                may have been popped with the reply lost, as with Redis).
 Then, with the nemesis stopped: DEBUG DIGEST agrees on every replica (it covers the
 collections' elements), and the nemesis did strike (at least DURATION/5 faults).
 
@@ -102,7 +103,7 @@ def run_threads(cluster, seed, secs, stop):
         while not stop.is_set():
             seq += 1
             m = "%d.%d" % (cid, seq)
-            outcome, _ = w.call("SADD", "s:members", m)
+            outcome, _ = w.call("ZADD", "z:members", seq, m)
             if outcome == "ok":
                 state["added"].add(m)
             elif outcome == "error":
@@ -114,7 +115,7 @@ def run_threads(cluster, seed, secs, stop):
         while not stop.is_set():
             seq += 1
             m = "%d.%d" % (cid, seq)
-            outcome, _ = w.call("SADD", "s:pool", m)
+            outcome, _ = w.call("ZADD", "z:pool", seq, m)
             if outcome == "ok":
                 state["produced"].add(m)
             elif outcome == "unknown":
@@ -123,12 +124,12 @@ def run_threads(cluster, seed, secs, stop):
 
     def consumer(w, _cid):
         while not stop.is_set():
-            outcome, reply = w.call("SPOP", "s:pool")
-            if outcome == "ok" and reply is not None:
-                state["popped"].append(reply.decode())
+            outcome, reply = w.call("ZPOPMIN", "z:pool")
+            if outcome == "ok" and reply:
+                state["popped"].append(reply[0].decode())
             elif outcome == "unknown":
                 state["pop_unknown"] += 1
-            if outcome == "ok" and reply is None:
+            if outcome == "ok" and not reply:
                 time.sleep(0.01)   # the pool is empty: let the producer get ahead
 
     def wrap(fn, w, cid):
@@ -180,20 +181,20 @@ def test_collections_under_nemesis(make_cluster, summary):
     assert r.hlen("h:counters") == len(state["counter"])
 
     # members: acknowledged present, refused absent
-    members = {m.decode() for m in r.smembers("s:members")}
+    members = {m.decode() for m in r.zrange("z:members", 0, -1)}
     lost = state["added"] - members
-    assert not lost, "acknowledged SADDs lost %s: %s" % (where, sorted(lost)[:10])
+    assert not lost, "acknowledged ZADDs lost %s: %s" % (where, sorted(lost)[:10])
     ghosts = state["add_failed"] & members
-    assert not ghosts, "SADDs answered with an error are in the set %s: %s" % (
+    assert not ghosts, "ZADDs answered with an error are in the set %s: %s" % (
         where, sorted(ghosts)[:10])
-    assert r.scard("s:members") == len(members)
+    assert r.zcard("z:members") == len(members)
 
     # the pool: no double delivery, no invented item, no acknowledged item lost beyond
-    # what SPOPs with an unknown outcome may have taken
+    # what ZPOPMINs with an unknown outcome may have taken
     popped = state["popped"]
     twice = {m for m in popped if popped.count(m) > 1}
     assert not twice, "items handed out twice %s: %s" % (where, sorted(twice)[:10])
-    left = {m.decode() for m in r.smembers("s:pool")}
+    left = {m.decode() for m in r.zrange("z:pool", 0, -1)}
     produced = state["produced"] | state["produced_unknown"]
     invented = (set(popped) | left) - produced
     assert not invented, "items nobody produced %s: %s" % (where, sorted(invented)[:10])
@@ -202,11 +203,11 @@ def test_collections_under_nemesis(make_cluster, summary):
         where, sorted(both)[:10])
     missing = state["produced"] - set(popped) - left
     assert len(missing) <= state["pop_unknown"], (
-        "%d acknowledged items neither handed out nor in the pool, but only %d SPOPs with "
+        "%d acknowledged items neither handed out nor in the pool, but only %d ZPOPMINs with "
         "an unknown outcome %s: %s" % (len(missing), state["pop_unknown"], where,
                                         sorted(missing)[:10]))
     summary("collections: counters %s; %d members; pool: %d produced, %d handed out, %d "
-            "left, %d unaccounted (%d SPOPs unknown)" % (
+            "left, %d unaccounted (%d ZPOPMINs unknown)" % (
                 fields, len(members), len(state["produced"]), len(popped), len(left),
                 len(missing), state["pop_unknown"]))
 

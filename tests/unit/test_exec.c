@@ -858,9 +858,62 @@ static void test_databases_indexed_layer(void)
     store_close(st);
 }
 
+/* Collections across databases through a chain: an element sought in database a that meets
+ * SWAPDB(a, b) in a round ahead is read from b's records and store rows; MOVE and COPY ...
+ * DB carry a hash's fields; FLUSHDB of one database hides only its elements; applied in
+ * order, the store agrees. */
+static void test_databases_collections(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "HSET h f 0db", &out);
+    run_round(st, "DB 1 HSET h f 1db g 1g", &out);
+    run_round(st, "DB 1 ZADD z 2 m", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "SWAPDB 0 1", R("+OK\r\n"));
+    eval_expect(st, &r1, "HGET h f", R("$3\r\n1db\r\n"));
+    eval_expect(st, &r1, "HLEN h", R(":2\r\n"));
+    eval_expect(st, &r1, "DB 1 HGET h f", R("$3\r\n0db\r\n"));
+    eval_expect(st, &r1, "DB 1 HGET h g", R("$-1\r\n"));
+    eval_expect(st, &r1, "ZSCORE z m", R("$1\r\n2\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "HSET h g 2g", R(":0\r\n"));      /* db 0 now holds db 1's hash */
+    eval_expect(st, &r2, "HGET h g", R("$2\r\n2g\r\n"));
+    eval_expect(st, &r2, "MOVE h 2", R(":1\r\n"));
+    eval_expect(st, &r2, "DB 2 HGET h g", R("$2\r\n2g\r\n"));
+    eval_expect(st, &r2, "DB 2 HGET h f", R("$3\r\n1db\r\n"));
+    eval_expect(st, &r2, "HGET h f", R("$-1\r\n"));
+    eval_expect(st, &r2, "DB 1 COPY h h2 DB 3", R(":1\r\n"));
+    eval_expect(st, &r2, "DB 3 HGET h2 f", R("$3\r\n0db\r\n"));
+    eval_expect(st, &r2, "DB 1 FLUSHDB", R("+OK\r\n"));
+    eval_expect(st, &r2, "DB 1 HGET h f", R("$-1\r\n"));
+    eval_expect(st, &r2, "DB 3 HGET h2 f", R("$3\r\n0db\r\n"));
+    eval_expect(st, &r2, "ZSCORE z m", R("$1\r\n2\r\n"));
+
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(exec_apply(st, &r2) == 0);
+    CHECK(store_commit(st) == 0);
+    struct effects fresh = { .now_ms = NOW_MS };
+    eval_expect(st, &fresh, "DB 2 HGET h f", R("$3\r\n1db\r\n"));
+    eval_expect(st, &fresh, "DB 2 HLEN h", R(":2\r\n"));
+    eval_expect(st, &fresh, "DB 3 HGET h2 f", R("$3\r\n0db\r\n"));
+    eval_expect(st, &fresh, "DB 1 HLEN h", R(":0\r\n"));
+    eval_expect(st, &fresh, "EXISTS h", R(":0\r\n"));
+    eval_expect(st, &fresh, "ZSCORE z m", R("$1\r\n2\r\n"));
+    effects_clear(&fresh);
+    effects_clear(&r2);
+    effects_clear(&r1);
+    store_close(st);
+}
+
 static const struct check_case cases[] = {
     { "databases_under_chain", test_databases_under_chain },
     { "databases_indexed_layer", test_databases_indexed_layer },
+    { "databases_collections", test_databases_collections },
     { "redis_table", test_redis_table },
     { "under_chain", test_under_chain },
     { "failed_op_records_nothing", test_failed_op_records_nothing },

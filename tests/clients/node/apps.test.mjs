@@ -1,6 +1,6 @@
 // The collection types the way applications use them, through ioredis and node-redis
 // (RESP2 and RESP3), against a twopc coordinator on 127.0.0.1:$TWOPC_PORT (started by
-// tests/clients/test_node.py): a session kept in a hash, tags kept in sets. Run with
+// tests/clients/test_node.py): a session kept in a hash, a leaderboard in a sorted set. Run with
 // node's built-in runner: node --test.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,38 +51,36 @@ test('ioredis: a session hash (hset object, hgetall, hincrby, expire, hdel)', as
   assert.deepEqual(await r.hgetall(k), {});
 });
 
-test('ioredis: tags in sets (sadd, sinter, sismember, smembers, srem)', async () => {
+test('ioredis: a leaderboard in a sorted set (zincrby, zrevrange withscores, zrank)', async () => {
   const r = ioredis();
-  const a = `${prefix}io:tags:a`, b = `${prefix}io:tags:b`;
-  assert.equal(await r.sadd(a, 'red', 'green', 'blue', 'red'), 3);
-  assert.equal(await r.sadd(b, 'green', 'blue', 'black'), 3);
-  assert.deepEqual((await r.sinter(a, b)).sort(), ['blue', 'green']);
-  assert.deepEqual((await r.sunion(a, b)).sort(), ['black', 'blue', 'green', 'red']);
-  assert.equal(await r.sismember(a, 'red'), 1);
-  assert.deepEqual(await r.smismember(a, 'red', 'black'), [1, 0]);
-  assert.equal(await r.srem(a, 'red', 'nope'), 1);
-  assert.deepEqual((await r.smembers(a)).sort(), ['blue', 'green']);
-  assert.equal(await r.sinterstore(`${prefix}io:tags:both`, a, b), 2);
-  assert.equal(await r.scard(`${prefix}io:tags:both`), 2);
+  const k = `${prefix}io:board`;
+  assert.equal(await r.zadd(k, 10, 'ada', 7, 'grace', 12, 'linus'), 3);
+  assert.equal(await r.zincrby(k, 5, 'grace'), '12');
+  assert.deepEqual(await r.zrevrange(k, 0, 1, 'WITHSCORES'), ['linus', '12', 'grace', '12']);
+  assert.equal(await r.zrank(k, 'ada'), 0);
+  assert.equal(await r.zrevrank(k, 'ada'), 2);
+  assert.equal(await r.zcount(k, 11, '+inf'), 2);
+  assert.deepEqual(await r.zrangebyscore(k, '(10', 12), ['grace', 'linus']);
+  assert.deepEqual(await r.zpopmin(k), ['ada', '10']);
+  assert.equal(await r.zcard(k), 2);
+  await assert.rejects(r.hget(k, 'x'), /WRONGTYPE/);
 });
 
 for (const RESP of [2, 3]) {
-  test(`node-redis RESP${RESP}: a session hash and tag sets`, async () => {
+  test(`node-redis RESP${RESP}: a session hash and a leaderboard`, async () => {
     const c = await nodeRedis(RESP);
     const k = `${prefix}nr${RESP}:session`;
     assert.equal(await c.hSet(k, { user: 'ada', cart: '0' }), 2);
     assert.equal(await c.hIncrBy(k, 'cart', 2), 2);
     const all = await c.hGetAll(k);
     assert.deepEqual({ ...all }, { user: 'ada', cart: '2' });
-    assert.equal(await c.hExists(k, 'user'), RESP === 3 ? true : 1);
-    const t = `${prefix}nr${RESP}:tags`;
-    assert.equal(await c.sAdd(t, ['x', 'y', 'z']), 3);
-    const members = await c.sMembers(t);
-    assert.deepEqual([...members].sort(), ['x', 'y', 'z']);
-    assert.equal(await c.sCard(t), 3);
-    const popped = await c.sPop(t);
-    assert.ok(['x', 'y', 'z'].includes(popped));
-    assert.equal(await c.sCard(t), 2);
+    assert.equal(await c.hExists(k, 'user'), 1);
+    const b = `${prefix}nr${RESP}:board`;
+    assert.equal(await c.zAdd(b, [{ score: 3, value: 'x' }, { score: 1, value: 'y' }]), 2);
+    assert.equal(await c.zIncrBy(b, 5, 'y'), 6);
+    const top = await c.zRangeWithScores(b, 0, -1, { REV: true });
+    assert.deepEqual(top, [{ value: 'y', score: 6 }, { value: 'x', score: 3 }]);
+    assert.equal(await c.zRank(b, 'x'), 0);
     const [n, v] = await c.multi().hSet(k, 'cart', '5').hGet(k, 'cart').exec();
     assert.equal(n, 0);
     assert.equal(v, '5');
