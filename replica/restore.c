@@ -306,7 +306,7 @@ static int rows_valid(const struct resp_request *req, int first)
         int64_t m = row_mark(req, i), exp;
         if (m == RESTORE_ELEMENT && in_coll)
             continue;
-        in_coll = m < 0 && -m > STORE_STRING && -m < STORE_TYPE_MAX;
+        in_coll = m < 0 && m > -STORE_TYPE_MAX && m < -STORE_STRING; /* no -m: m may be INT64_MIN */
         if (in_coll && (util_parse_i64(req->argv[i + 1], req->lens[i + 1], &exp) < 0 ||
                         exp < 0))
             return 0;
