@@ -306,7 +306,8 @@ static int rows_valid(const struct resp_request *req, int first)
         int64_t m = row_mark(req, i), exp;
         if (m == RESTORE_ELEMENT && in_coll)
             continue;
-        in_coll = m < 0 && m > -STORE_TYPE_MAX && m < -STORE_STRING; /* no -m: m may be INT64_MIN */
+        /* compared, not negated: an unparsable mark is INT64_MIN */
+        in_coll = m > -STORE_TYPE_MAX && m < -STORE_STRING;
         if (in_coll && (util_parse_i64(req->argv[i + 1], req->lens[i + 1], &exp) < 0 ||
                         exp < 0))
             return 0;
