@@ -328,93 +328,16 @@ static int hash_hincrbyfloat(struct store *s, struct effects *fx, const struct o
 
 /* ---- HRANDFIELD ---- */
 
-/* HRANDFIELD key count [WITHVALUES]: Redis's hrandfieldWithCountCommand. A negative count
- * may repeat fields (one O(log n) pick each); a positive one gives distinct fields, all
- * of them when count >= HLEN, else a deterministic shuffle's first count. */
-static int randfield_count(struct store *s, struct effects *fx, const struct op *op,
-                           int64_t count, int withvalues, struct resp_writer *w)
+/* HRANDFIELD's WITHVALUES: the field's value. */
+static void write_field_value(struct resp_writer *w, const struct coll_elem *e)
 {
-    struct effects_value h;
-    int found = lookup(s, fx, op, &h);
-    if (found < 0)
-        return exec_lookup_error(w, found);
-    if (!found || count == 0) {
-        resp_write_array(w, 0);
-        return 0;
-    }
-    int each = withvalues ? 2 : 1, rc = 0;
-    struct coll_list l = { 0 };
-    struct coll_elem e;
-    uint64_t next;
-    if (count < 0) {
-        uint64_t n = (uint64_t)-count;
-        resp_write_array(w, (size_t)(n * (uint64_t)each));
-        for (uint64_t i = 0; i < n; i++) {
-            if (coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, i), &l, &e) != 1) {
-                e = (struct coll_elem){ "", "", 0, 0, 0 }; /* the array is started */
-                rc = -1;
-            }
-            resp_write_bulk(w, e.f, e.flen);
-            if (withvalues)
-                resp_write_bulk(w, e.v, e.vlen);
-        }
-        coll_list_free(&l);
-        return 0;
-    }
-    if (coll_collect(s, fx, op->argv[1], op->lens[1], 0, -1, &l, &next) < 0) {
-        coll_list_free(&l);
-        return exec_error(w, EXEC_ERR_STORAGE);
-    }
-    size_t n = (uint64_t)count < l.n ? (size_t)count : l.n;
-    for (size_t i = 0; n < l.n && i < n; i++) { /* Fisher-Yates, the first n places */
-        size_t j = i + (size_t)(coll_draw(fx, i) % (l.n - i));
-        struct coll_elem t = l.v[i];
-        l.v[i] = l.v[j];
-        l.v[j] = t;
-    }
-    resp_write_array(w, n * (size_t)each);
-    for (size_t i = 0; i < n; i++) {
-        resp_write_bulk(w, l.v[i].f, l.v[i].flen);
-        if (withvalues)
-            resp_write_bulk(w, l.v[i].v, l.v[i].vlen);
-    }
-    coll_list_free(&l);
-    return rc;
+    resp_write_bulk(w, e ? e->v : "", e ? e->vlen : 0);
 }
 
 static int hash_hrandfield(struct store *s, struct effects *fx, const struct op *op,
                            struct resp_writer *w)
 {
-    if (op->argc >= 3) {
-        int64_t count;
-        if (exec_arg_i64(op, 2, &count) < 0)
-            return exec_error(w, EXEC_ERR_NOT_INT);
-        if (count < -INT64_MAX)
-            return exec_error(w, "ERR value is out of range, value must between "
-                                 "-9223372036854775807 and 9223372036854775807");
-        if (op->argc > 4 || (op->argc == 4 && strcasecmp(op->argv[3], "withvalues") != 0))
-            return exec_error(w, EXEC_ERR_SYNTAX);
-        if (op->argc == 4 && (count < -INT64_MAX / 2 || count > INT64_MAX / 2))
-            return exec_error(w, "ERR value is out of range");
-        return randfield_count(s, fx, op, count, op->argc == 4, w);
-    }
-    struct effects_value h;
-    int found = lookup(s, fx, op, &h);
-    if (found < 0)
-        return exec_lookup_error(w, found);
-    struct coll_list l = { 0 };
-    struct coll_elem e;
-    int rc = found ? coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, 0), &l, &e) : 0;
-    if (rc < 0) {
-        coll_list_free(&l);
-        return exec_error(w, EXEC_ERR_STORAGE);
-    }
-    if (rc)
-        resp_write_bulk(w, e.f, e.flen);
-    else
-        resp_write_null(w);
-    coll_list_free(&l);
-    return 0;
+    return coll_random_command(s, fx, op, STORE_HASH, "withvalues", write_field_value, w);
 }
 
 static int hash_hscan(struct store *s, struct effects *fx, const struct op *op,

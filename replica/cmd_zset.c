@@ -999,90 +999,16 @@ static int zset_zpop(struct store *s, struct effects *fx, const struct op *op,
 
 /* ---- ZRANDMEMBER ---- */
 
-static int randmember_count(struct store *s, struct effects *fx, const struct op *op,
-                            int64_t count, int withscores, struct resp_writer *w)
+/* ZRANDMEMBER's WITHSCORES: the member's score. */
+static void write_member_score(struct resp_writer *w, const struct coll_elem *e)
 {
-    struct effects_value h;
-    int found = lookup(s, fx, op, 1, &h);
-    if (found < 0)
-        return exec_lookup_error(w, found);
-    if (!found || count == 0) {
-        resp_write_array(w, 0);
-        return 0;
-    }
-    int each = withscores ? 2 : 1, rc = 0;
-    struct coll_list l = { 0 };
-    struct coll_elem e;
-    uint64_t next;
-    if (count < 0) {
-        uint64_t n = (uint64_t)-count;
-        resp_write_array(w, (size_t)(n * (uint64_t)each));
-        for (uint64_t i = 0; i < n; i++) {
-            if (coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, i), &l, &e) != 1) {
-                e = (struct coll_elem){ "", "0", 0, 1, 0 }; /* the array is started */
-                rc = -1;
-            }
-            resp_write_bulk(w, e.f, e.flen);
-            if (withscores)
-                write_score(w, stored_score(e.v, e.vlen));
-        }
-        coll_list_free(&l);
-        return rc;
-    }
-    if (coll_collect(s, fx, op->argv[1], op->lens[1], 0, -1, &l, &next) < 0) {
-        coll_list_free(&l);
-        return exec_error(w, EXEC_ERR_STORAGE);
-    }
-    size_t n = (uint64_t)count < l.n ? (size_t)count : l.n;
-    for (size_t i = 0; n < l.n && i < n; i++) { /* Fisher-Yates, the first n places */
-        size_t j = i + (size_t)(coll_draw(fx, i) % (l.n - i));
-        struct coll_elem t = l.v[i];
-        l.v[i] = l.v[j];
-        l.v[j] = t;
-    }
-    resp_write_array(w, n * (size_t)each);
-    for (size_t i = 0; i < n; i++) {
-        resp_write_bulk(w, l.v[i].f, l.v[i].flen);
-        if (withscores)
-            write_score(w, stored_score(l.v[i].v, l.v[i].vlen));
-    }
-    coll_list_free(&l);
-    return 0;
+    write_score(w, e ? stored_score(e->v, e->vlen) : 0);
 }
 
 static int zset_zrandmember(struct store *s, struct effects *fx, const struct op *op,
                             struct resp_writer *w)
 {
-    if (op->argc >= 3) {
-        int64_t count;
-        if (exec_arg_i64(op, 2, &count) < 0)
-            return exec_error(w, EXEC_ERR_NOT_INT);
-        if (count < -INT64_MAX)
-            return exec_error(w, "ERR value is out of range, value must between "
-                                 "-9223372036854775807 and 9223372036854775807");
-        if (op->argc > 4 || (op->argc == 4 && strcasecmp(op->argv[3], "withscores") != 0))
-            return exec_error(w, EXEC_ERR_SYNTAX);
-        if (op->argc == 4 && (count < -INT64_MAX / 2 || count > INT64_MAX / 2))
-            return exec_error(w, "ERR value is out of range");
-        return randmember_count(s, fx, op, count, op->argc == 4, w);
-    }
-    struct effects_value h;
-    int found = lookup(s, fx, op, 1, &h);
-    if (found < 0)
-        return exec_lookup_error(w, found);
-    struct coll_list l = { 0 };
-    struct coll_elem e;
-    int rc = found ? coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, 0), &l, &e) : 0;
-    if (rc < 0) {
-        coll_list_free(&l);
-        return exec_error(w, EXEC_ERR_STORAGE);
-    }
-    if (rc)
-        resp_write_bulk(w, e.f, e.flen);
-    else
-        resp_write_null(w);
-    coll_list_free(&l);
-    return 0;
+    return coll_random_command(s, fx, op, STORE_ZSET, "withscores", write_member_score, w);
 }
 
 static int zset_zscan(struct store *s, struct effects *fx, const struct op *op,

@@ -203,6 +203,85 @@ int coll_pick(struct store *s, const struct effects *fx, const char *k, size_t k
     return 0;
 }
 
+/* The COUNT form: n distinct elements (count > 0, at most all of them: a seeded
+ * Fisher-Yates over the collection) or -count picks that may repeat (O(log n) each). */
+static int random_count(struct store *s, struct effects *fx, const struct op *op,
+                        int64_t count, coll_value_fn value, struct resp_writer *w)
+{
+    int each = value ? 2 : 1;
+    struct coll_list l = { 0 };
+    struct coll_elem e;
+    uint64_t next;
+    if (count < 0) {
+        uint64_t n = (uint64_t)-count;
+        resp_write_array(w, (size_t)(n * (uint64_t)each));
+        for (uint64_t i = 0; i < n; i++) {
+            int got = coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, i), &l, &e);
+            resp_write_bulk(w, got == 1 ? e.f : "", got == 1 ? e.flen : 0);
+            if (value) /* a failed pick still fills its place: the array is started */
+                value(w, got == 1 ? &e : NULL);
+        }
+        coll_list_free(&l);
+        return 0;
+    }
+    if (coll_collect(s, fx, op->argv[1], op->lens[1], 0, -1, &l, &next) < 0) {
+        coll_list_free(&l);
+        return exec_error(w, EXEC_ERR_STORAGE);
+    }
+    size_t n = (uint64_t)count < l.n ? (size_t)count : l.n;
+    for (size_t i = 0; n < l.n && i < n; i++) { /* Fisher-Yates, the first n places */
+        size_t j = i + (size_t)(coll_draw(fx, i) % (l.n - i));
+        struct coll_elem t = l.v[i];
+        l.v[i] = l.v[j];
+        l.v[j] = t;
+    }
+    resp_write_array(w, n * (size_t)each);
+    for (size_t i = 0; i < n; i++) {
+        resp_write_bulk(w, l.v[i].f, l.v[i].flen);
+        if (value)
+            value(w, &l.v[i]);
+    }
+    coll_list_free(&l);
+    return 0;
+}
+
+int coll_random_command(struct store *s, struct effects *fx, const struct op *op, int t,
+                        const char *with, coll_value_fn value, struct resp_writer *w)
+{
+    int64_t count = 0;
+    int counted = op->argc >= 3, withval = op->argc == 4;
+    if (counted) {
+        if (exec_arg_i64(op, 2, &count) < 0)
+            return exec_error(w, EXEC_ERR_NOT_INT);
+        if (count < -INT64_MAX)
+            return exec_error(w, "ERR value is out of range, value must between "
+                                 "-9223372036854775807 and 9223372036854775807");
+        if (op->argc > 4 || (withval && (!with || strcasecmp(op->argv[3], with) != 0)))
+            return exec_error(w, EXEC_ERR_SYNTAX);
+        if (withval && (count < -INT64_MAX / 2 || count > INT64_MAX / 2))
+            return exec_error(w, "ERR value is out of range");
+    }
+    struct effects_value v;
+    int found = exec_lookup_type(s, fx, op, 1, t, &v);
+    if (found < 0)
+        return exec_lookup_error(w, found);
+    if (counted && (!found || count == 0)) {
+        resp_write_array(w, 0);
+        return 0;
+    }
+    if (counted)
+        return random_count(s, fx, op, count, withval ? value : NULL, w);
+    struct coll_list l = { 0 };
+    struct coll_elem e;
+    int rc = found ? coll_pick(s, fx, op->argv[1], op->lens[1], coll_draw(fx, 0), &l, &e) : 0;
+    if (rc > 0)
+        resp_write_bulk(w, e.f, e.flen);
+    else if (rc == 0)
+        resp_write_null(w);
+    coll_list_free(&l); /* after the write: e points into l */
+    return rc < 0 ? exec_error(w, EXEC_ERR_STORAGE) : 0;
+}
+
 int coll_copy(struct store *s, struct effects *fx, const char *src, size_t srclen,
               const char *dst, size_t dstlen, int dstdb, int t, int64_t n, int64_t exp)
 {

@@ -71,6 +71,18 @@ int coll_copy(struct store *s, struct effects *fx, const char *src, size_t srcle
  * cursor is a position (0: start, and end); COUNT store rows are examined per call. The
  * reply is [next cursor, elements] with each field followed by its value if pairs is set.
  * Returns 0 or -1 with the error written. */
+/* Writes an element's value after its name (WITHVALUES, WITHSCORES); e NULL: the
+ * placeholder of a pick that failed once the reply's array was started. */
+typedef void (*coll_value_fn)(struct resp_writer *w, const struct coll_elem *e);
+
+/* HRANDFIELD and ZRANDMEMBER: key 1 of type t, then an optional count and an optional
+ * with-word (`with`, e.g. "withvalues"; NULL: none accepted), checked in Redis's order.
+ * Without a count one pick (or nil); a positive count that many distinct elements, a
+ * negative one -count picks that may repeat, each followed by value() with the word. Every
+ * choice comes from coll_draw, so every replica makes it alike. */
+int coll_random_command(struct store *s, struct effects *fx, const struct op *op, int t,
+                        const char *with, coll_value_fn value, struct resp_writer *w);
+
 int coll_scan_command(struct store *s, struct effects *fx, const struct op *op, int t,
                       int pairs, struct resp_writer *w);
 
