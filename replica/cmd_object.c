@@ -65,6 +65,7 @@ static const char *collection_encoding(const struct effects_value *v)
     switch (v->t) {
     case STORE_HASH: return v->n <= 128 ? "listpack" : "hashtable";
     case STORE_ZSET: return v->n <= 128 ? "listpack" : "skiplist";
+    case STORE_LIST: return "quicklist";
     default: return "hashtable";
     }
 }

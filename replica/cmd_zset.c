@@ -939,6 +939,57 @@ static int zset_zremrange(struct store *s, struct effects *fx, const struct op *
 
 /* ---- ZPOPMIN, ZPOPMAX ---- */
 
+/* Pops count members (count < 0: one) of the sorted set open in zw at argument i, from
+ * the low end (or the high end, max), replying [member, score...], or with key
+ * [key, member, score] (BZPOPMIN's one member). 0, or -1 with the error written. */
+static int zpop_open(struct store *s, struct effects *fx, const struct op *op, int i,
+                     struct zw *zw, int max, int64_t count, int with_key,
+                     struct resp_writer *w)
+{
+    const char *k = op->argv[i];
+    size_t klen = op->lens[i];
+    struct zset z = { 0 };
+    struct zcollect c = { 0 };
+    int fast = untouched(s, fx, k, klen);
+    if (fast) { /* the count from either end of the index, in pop order */
+        int64_t want = count < 0 ? 1 : count;
+        if (store_zrange(s, k, klen, -INFINITY, 0, INFINITY, 0, max, 0, want, zcollect_row,
+                         &c) < 0 || c.failed) {
+            zcollect_free(&c);
+            return exec_error(w, EXEC_ERR_STORAGE);
+        }
+        z.m = c.m; /* borrowed: freed with c */
+        z.n = c.n;
+        max = 0;
+    } else if (zset_load(s, fx, k, klen, &z) < 0) {
+        zset_free(&z);
+        return exec_error(w, EXEC_ERR_STORAGE);
+    }
+    size_t n = count < 0 ? 1 : (uint64_t)count < z.n ? (size_t)count : z.n;
+    int rc = 0;
+    for (size_t m = 0; rc == 0 && m < n; m++) {
+        const struct zm *e = &z.m[max ? z.n - 1 - m : m];
+        rc = zw_del(fx, k, klen, zw, e->f, e->flen);
+    }
+    if (rc == 0)
+        rc = zw_close(fx, k, klen, zw);
+    if (rc == 0) {
+        resp_write_array(w, 2 * n + (with_key ? 1 : 0));
+        if (with_key)
+            resp_write_bulk(w, k, klen);
+        for (size_t m = 0; m < n; m++) {
+            const struct zm *e = &z.m[max ? z.n - 1 - m : m];
+            resp_write_bulk(w, e->f, e->flen);
+            write_score(w, e->s);
+        }
+    }
+    if (fast)
+        zcollect_free(&c);
+    else
+        zset_free(&z);
+    return rc < 0 ? exec_error(w, EXEC_ERR_OOM) : 0;
+}
+
 static int zset_zpop(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
@@ -957,44 +1008,25 @@ static int zset_zpop(struct store *s, struct effects *fx, const struct op *op,
         resp_write_array(w, 0);
         return 0;
     }
-    struct zset z = { 0 };
-    struct zcollect c = { 0 };
-    int fast = untouched(s, fx, op->argv[1], op->lens[1]);
-    if (fast) { /* the count from either end of the index, in pop order */
-        int64_t want = count < 0 ? 1 : count;
-        if (store_zrange(s, op->argv[1], op->lens[1], -INFINITY, 0, INFINITY, 0, max, 0,
-                         want, zcollect_row, &c) < 0 || c.failed) {
-            zcollect_free(&c);
-            return exec_error(w, EXEC_ERR_STORAGE);
-        }
-        z.m = c.m; /* borrowed: freed with c */
-        z.n = c.n;
-        max = 0;
-    } else if (zset_load(s, fx, op->argv[1], op->lens[1], &z) < 0) {
-        zset_free(&z);
-        return exec_error(w, EXEC_ERR_STORAGE);
+    return zpop_open(s, fx, op, 1, &zw, max, count, 0, w);
+}
+
+/* BZPOPMIN, BZPOPMAX: the first of keys 1 .. argc - 2 that holds a sorted set gives one
+ * member, [key, member, score]; none, the null array (the coordinator waits: blocking.h). */
+static int zset_bzpop(struct store *s, struct effects *fx, const struct op *op,
+                      struct resp_writer *w)
+{
+    if (exec_check_timeout(fx, op, op->argc - 1, w) < 0)
+        return -1;
+    for (int i = 1; i < op->argc - 1; i++) {
+        struct zw zw = { 0 };
+        if (zw_open(s, fx, op, i, &zw, w) < 0)
+            return -1;
+        if (zw.found)
+            return zpop_open(s, fx, op, i, &zw, op_is(op, "bzpopmax"), -1, 1, w);
     }
-    size_t n = count < 0 ? 1 : (uint64_t)count < z.n ? (size_t)count : z.n;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const struct zm *m = &z.m[max ? z.n - 1 - i : i];
-        rc = zw_del(fx, op->argv[1], op->lens[1], &zw, m->f, m->flen);
-    }
-    if (rc == 0)
-        rc = zw_close(fx, op->argv[1], op->lens[1], &zw);
-    if (rc == 0) {
-        resp_write_array(w, 2 * n);
-        for (size_t i = 0; i < n; i++) {
-            const struct zm *m = &z.m[max ? z.n - 1 - i : i];
-            resp_write_bulk(w, m->f, m->flen);
-            write_score(w, m->s);
-        }
-    }
-    if (fast)
-        zcollect_free(&c);
-    else
-        zset_free(&z);
-    return rc < 0 ? exec_error(w, EXEC_ERR_OOM) : 0;
+    resp_write_null_array(w);
+    return 0;
 }
 
 /* ---- ZRANDMEMBER ---- */
@@ -1258,12 +1290,13 @@ static int zset_setop(struct store *s, struct effects *fx, const struct op *op,
 static int zset_zmpop(struct store *s, struct effects *fx, const struct op *op,
                       struct resp_writer *w)
 {
+    int at = op_is(op, "bzmpop") ? 2 : 1; /* numkeys; BZMPOP's timeout is argument 1 */
     int64_t numkeys, count = -1;
-    if (exec_arg_i64(op, 1, &numkeys) < 0 || numkeys < 1)
+    if (exec_arg_i64(op, at, &numkeys) < 0 || numkeys < 1)
         return exec_error(w, "ERR numkeys should be greater than 0");
-    if (numkeys > op->argc - 2)
+    if (numkeys > op->argc - at - 1)
         return exec_error(w, EXEC_ERR_SYNTAX);
-    int wi = 2 + (int)numkeys, max;
+    int wi = at + 1 + (int)numkeys, max;
     if (wi >= op->argc)
         return exec_error(w, EXEC_ERR_SYNTAX);
     if (!strcasecmp(op->argv[wi], "min"))
@@ -1283,7 +1316,9 @@ static int zset_zmpop(struct store *s, struct effects *fx, const struct op *op,
     }
     if (count == -1)
         count = 1;
-    for (int i = 2; i < wi; i++) {
+    if (at == 2 && exec_check_timeout(fx, op, 1, w) < 0)
+        return -1;
+    for (int i = at + 1; i < wi; i++) {
         struct zw zw = { 0 };
         if (zw_open(s, fx, op, i, &zw, w) < 0)
             return -1;
@@ -1355,5 +1390,8 @@ const struct exec_cmd cmd_zset_table[] = {
     { "zdiffstore", -4, 0, zset_setop },
     { "zintercard", -3, EXEC_READ, zset_setop },
     { "zmpop", -4, 0, zset_zmpop },
+    { "bzpopmin", -3, 0, zset_bzpop },
+    { "bzpopmax", -3, 0, zset_bzpop },
+    { "bzmpop", -5, 0, zset_zmpop },
 };
 const size_t cmd_zset_count = sizeof cmd_zset_table / sizeof cmd_zset_table[0];

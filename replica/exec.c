@@ -19,6 +19,7 @@
 
 #include "cmd_bit.h"
 #include "cmd_hash.h"
+#include "cmd_list.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_object.h"
@@ -82,6 +83,7 @@ static const struct {
     { cmd_bit_table, &cmd_bit_count },
     { cmd_keys_table, &cmd_keys_count },
     { cmd_hash_table, &cmd_hash_count },
+    { cmd_list_table, &cmd_list_count },
     { cmd_zset_table, &cmd_zset_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
     { cmd_object_table, &cmd_object_count },

@@ -43,6 +43,7 @@ const char *exec_type_name(int t)
     case STORE_STRING: return "string";
     case STORE_HASH: return "hash";
     case STORE_SET: return "set";
+    case STORE_LIST: return "list";
     case STORE_ZSET: return "zset";
     default: return "none";
     }
@@ -94,4 +95,22 @@ size_t exec_format_ld(char *buf, size_t cap, long double v)
     if (len == 2 && buf[0] == '-' && buf[1] == '0')
         buf[0] = '0', len = 1;
     return len;
+}
+
+/* Redis's getTimeoutFromObjectOrReply in seconds, on x86: the milliseconds are the
+ * seconds times 1000 truncated to a long long, so -0.5 ms is 0 (no timeout) and anything
+ * past the long long range (inf too) becomes LLONG_MIN, "negative". 0, or -1 with the
+ * error written. */
+int exec_check_timeout(const struct effects *fx, const struct op *op, int i,
+                       struct resp_writer *w)
+{
+    long double t;
+    if (exec_parse_ld(op->argv[i], op->lens[i], &t) < 0)
+        return exec_error(w, "ERR timeout is not a float or out of range");
+    long double ms = t * 1000.0L;
+    if (!(ms > -1.0L) || ms >= 9223372036854775807.0L)
+        return exec_error(w, "ERR timeout is negative");
+    if ((int64_t)ms > INT64_MAX - fx->now_ms)
+        return exec_error(w, "ERR timeout is out of range");
+    return 0;
 }

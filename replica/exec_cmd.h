@@ -71,4 +71,9 @@ size_t exec_format_ld(char *buf, size_t cap, long double v);
 /* Parses argument i as a Redis integer (string2ll rules). Returns 0 or -1. */
 int exec_arg_i64(const struct op *op, int i, int64_t *v);
 
+/* The timeout argument i of a blocking command (BLPOP, BZPOPMIN...), checked as Redis's
+ * getTimeoutFromObjectOrReply in seconds. Returns 0, or -1 with the error written. */
+int exec_check_timeout(const struct effects *fx, const struct op *op, int i,
+                       struct resp_writer *w);
+
 #endif

@@ -80,7 +80,8 @@ enum store_type {
     STORE_STRING = 0,
     STORE_HASH = 1,
     STORE_SET = 2,
-    STORE_ZSET = 4, /* 3: lists */
+    STORE_LIST = 3,
+    STORE_ZSET = 4,
     STORE_TYPE_MAX
 };
 

@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "multi.h"
 #include "pubsub.h"
@@ -356,9 +357,26 @@ static void sub_getredir(struct client *cl, const struct resp_request *req)
     resp_write_int(client_reply_writer(cl), -1);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client parked in a blocking pop (blocking.h). */
 static void sub_unblock(struct client *cl, const struct resp_request *req)
 {
-    resp_write_int(client_reply_writer(cl), 0);
+    struct resp_writer *w = client_reply_writer(cl);
+    int64_t id;
+    int error = 0;
+    if (util_parse_i64(req->argv[2], req->lens[2], &id) < 0) {
+        resp_write_error(w, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (req->argc == 4 && !strcasecmp(req->argv[3], "error")) {
+        error = 1;
+    } else if (req->argc == 4 && strcasecmp(req->argv[3], "timeout")) {
+        resp_write_error(w, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        return;
+    } else if (req->argc > 4) {
+        resp_write_error(w, "ERR syntax error");
+        return;
+    }
+    resp_write_int(w, id > 0 && blocking_unblock((uint64_t)id, error));
 }
 
 static void sub_help(struct client *cl, const struct resp_request *req)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "coord.h"
 #include "op.h"
@@ -44,6 +45,7 @@ static const struct subcommand object_subcommands[] = {
 #define W CMD_WRITE
 #define R CMD_READ
 #define F CMD_FAST
+#define B CMD_BLOCKING
 
 /* Doc fields (group, since, summary) are Redis 7.0's; COMMAND DOCS and INFO read them. */
 static const struct command data_commands[] = {
@@ -62,6 +64,29 @@ static const struct command data_commands[] = {
       NULL },
     { "bitpos", -3, R, 1, 1, 1, "bitmap", "2.8.7",
       "Finds the first set (1) or clear (0) bit in a string.", cmd_read, NULL },
+    { "blmove", 6, W | B, 1, 2, 1, "list", "6.2.0",
+      "Pop an element from a list, push it to another list and return it; or block until "
+      "one is available", cmd_block, NULL },
+    { "blmpop", -5, W | B, 0, 0, 0, "list", "7.0.0",
+      "Pop elements from a list, or block until one is available", cmd_block, NULL },
+    { "blpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
+      "Remove and get the first element in a list, or block until one is available",
+      cmd_block, NULL },
+    { "brpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
+      "Remove and get the last element in a list, or block until one is available",
+      cmd_block, NULL },
+    { "brpoplpush", 4, W | B, 1, 2, 1, "list", "2.2.0",
+      "Pop an element from a list, push it to another list and return it; or block until "
+      "one is available", cmd_block, NULL },
+    { "bzmpop", -5, W | B, 0, 0, 0, "sorted-set", "7.0.0",
+      "Remove and return members with scores in a sorted set or block until one is "
+      "available", cmd_block, NULL },
+    { "bzpopmax", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
+      "Remove and return the member with the highest score from one or more sorted sets, or "
+      "block until one is available", cmd_block, NULL },
+    { "bzpopmin", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
+      "Remove and return the member with the lowest score from one or more sorted sets, or "
+      "block until one is available", cmd_block, NULL },
     { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
       cmd_write, NULL },
     { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",
@@ -148,6 +173,32 @@ static const struct command data_commands[] = {
       cmd_read, NULL },
     { "lcs", -3, R, 1, 2, 1, "string", "7.0.0", "Find longest common substring", cmd_read,
       NULL },
+    { "lindex", 3, R, 1, 1, 1, "list", "1.0.0",
+      "Get an element from a list by its index", cmd_read, NULL },
+    { "linsert", 5, W, 1, 1, 1, "list", "2.2.0",
+      "Insert an element before or after another element in a list", cmd_write, NULL },
+    { "llen", 2, R | F, 1, 1, 1, "list", "1.0.0",
+      "Get the length of a list", cmd_read, NULL },
+    { "lmove", 5, W, 1, 2, 1, "list", "6.2.0",
+      "Pop an element from a list, push it to another list and return it", cmd_write, NULL },
+    { "lmpop", -4, W, 0, 0, 0, "list", "7.0.0",
+      "Pop elements from a list", cmd_write, NULL },
+    { "lpop", -2, W | F, 1, 1, 1, "list", "1.0.0",
+      "Remove and get the first elements in a list", cmd_write, NULL },
+    { "lpos", -3, R, 1, 1, 1, "list", "6.0.6",
+      "Return the index of matching elements on a list", cmd_read, NULL },
+    { "lpush", -3, W | F, 1, 1, 1, "list", "1.0.0",
+      "Prepend one or multiple elements to a list", cmd_write, NULL },
+    { "lpushx", -3, W | F, 1, 1, 1, "list", "2.2.0",
+      "Prepend an element to a list, only if the list exists", cmd_write, NULL },
+    { "lrange", 4, R, 1, 1, 1, "list", "1.0.0",
+      "Get a range of elements from a list", cmd_read, NULL },
+    { "lrem", 4, W, 1, 1, 1, "list", "1.0.0",
+      "Remove elements from a list", cmd_write, NULL },
+    { "lset", 4, W, 1, 1, 1, "list", "1.0.0",
+      "Set the value of an element in a list by its index", cmd_write, NULL },
+    { "ltrim", 4, W, 1, 1, 1, "list", "1.0.0",
+      "Trim a list to the specified range", cmd_write, NULL },
     { "mget", -2, R | F, 1, -1, 1, "string", "1.0.0",
       "Atomically returns the string values of one or more keys.", cmd_read, NULL },
     { "mset", -3, W, 1, -1, 2, "string", "1.0.1",
@@ -180,6 +231,15 @@ static const struct command data_commands[] = {
       "Renames a key and overwrites the destination.", cmd_write, NULL },
     { "renamenx", 3, W | F, 1, 2, 1, "generic", "1.0.0",
       "Renames a key only when the target key name doesn't exist.", cmd_write, NULL },
+    { "rpop", -2, W | F, 1, 1, 1, "list", "1.0.0",
+      "Remove and get the last elements in a list", cmd_write, NULL },
+    { "rpoplpush", 3, W, 1, 2, 1, "list", "1.2.0",
+      "Remove the last element in a list, prepend it to another list and return it",
+      cmd_write, NULL },
+    { "rpush", -3, W | F, 1, 1, 1, "list", "1.0.0",
+      "Append one or multiple elements to a list", cmd_write, NULL },
+    { "rpushx", -3, W | F, 1, 1, 1, "list", "2.2.0",
+      "Append an element to a list, only if the list exists", cmd_write, NULL },
     { "scan", -2, R, 0, 0, 0, "generic", "2.8.0",
       "Iterates over the key names in the database.", cmd_read, NULL },
     { "set", -3, W, 1, 1, 1, "string", "1.0.0",

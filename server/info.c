@@ -31,6 +31,7 @@
 
 #include "info.h"
 
+#include "blocking.h"
 #include "client.h"
 #include "conn.h"
 #include "coord.h"
@@ -100,10 +101,11 @@ static void section_clients(struct evbuffer *b, const struct coord *c)
     evbuffer_add_printf(b,
                         "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
                         "maxclients:%lld\r\nclient_recent_max_input_buffer:0\r\n"
-                        "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
-                        "tracking_clients:0\r\nclients_in_timeout_table:0\r\n"
+                        "client_recent_max_output_buffer:0\r\nblocked_clients:%zu\r\n"
+                        "tracking_clients:0\r\nclients_in_timeout_table:%zu\r\n"
                         "pending_replies:%zu\r\n\r\n",
-                        client_count(), settings_get()->maxclients, client_pending_total());
+                        client_count(), settings_get()->maxclients, blocking_count(),
+                        blocking_count(), client_pending_total());
 }
 
 /* "1.23M", as Redis's bytesToHuman. */
@@ -451,12 +453,14 @@ static void cmd_info(struct client *cl, const struct resp_request *req)
 
 static void write_flags(struct resp_writer *w, const struct command *cmd)
 {
-    const char *flags[4];
+    const char *flags[5];
     size_t n = 0; /* in Redis's order */
     if (cmd->flags & CMD_WRITE)
         flags[n++] = "write";
     if (cmd->flags & CMD_READ)
         flags[n++] = "readonly";
+    if (cmd->flags & CMD_BLOCKING)
+        flags[n++] = "blocking";
     if (cmd->flags & CMD_LOADING)
         flags[n++] = "loading";
     if (cmd->flags & CMD_FAST)

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "client_cmd.h"
 #include "config_cmd.h"
@@ -81,6 +82,7 @@ static void client_gone(struct client *cl)
 {
     multi_forget(cl);
     pubsub_forget(cl);
+    blocking_forget(cl);
 }
 
 /* The round engine's commit hook, for WATCH and for keyspace notifications: the replicas
@@ -90,11 +92,12 @@ static void on_commit(void *ctx, const struct op *op, const char *touched, size_
 {
     watch_on_commit(ctx, op, touched, len, keys);
     notify_on_commit(op, touched, len);
+    blocking_on_commit(op, touched, len);
 }
 
 static int commit_wanted(void *ctx)
 {
-    return watch_wanted(ctx) || notify_wanted();
+    return watch_wanted(ctx) || notify_wanted() || blocking_wanted();
 }
 
 static int front_init(struct coord *c)
@@ -104,6 +107,7 @@ static int front_init(struct coord *c)
         replicaset_cmd_init(c) < 0 || pubsub_init() < 0)
         return -1;
     request_init(c); /* -LOADING while the engine recovers */
+    blocking_init(c);
     txn_set_commit_hook(c->txn, on_commit, commit_wanted, watch_keys, NULL);
     expire_start(c); /* the background sweep of expired keys (expire.h) */
     return 0;

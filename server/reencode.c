@@ -25,6 +25,8 @@ static const struct {
     { "lcs", REENCODE_MAP }, /* with IDX: matches, len (its other replies are no arrays) */
     { "zadd", REENCODE_DOUBLE },    { "zpopmin", REENCODE_SCORES },
     { "zpopmax", REENCODE_SCORES }, { "zmpop", REENCODE_KEY_SCORES },
+    { "bzmpop", REENCODE_KEY_SCORES }, { "bzpopmin", REENCODE_KEY_MEMBER_SCORE },
+    { "bzpopmax", REENCODE_KEY_MEMBER_SCORE },
 };
 
 static int arg_is(const char *a, size_t len, const char *name)
@@ -167,12 +169,14 @@ static void copy_array(const char *p, size_t span, struct resp_writer *w,
             off += e;
         }
         return;
-    } else if (top && w->proto >= 3 && shape == REENCODE_SCORES && n % 2 == 0) {
+    } else if (top && w->proto >= 3 && ((shape == REENCODE_SCORES && n % 2 == 0) ||
+                                        (shape == REENCODE_KEY_MEMBER_SCORE && n == 3))) {
         w->write(w->sink, p, h);
         size_t off = h;
         for (long long i = 0; i < n; i++) {
             size_t e = reencode_span(p + off, span - off);
-            copy_elem(p + off, e, w, i % 2 ? REENCODE_DOUBLE : REENCODE_PLAIN, 0);
+            int dbl = shape == REENCODE_SCORES ? i % 2 : i == 2;
+            copy_elem(p + off, e, w, dbl ? REENCODE_DOUBLE : REENCODE_PLAIN, 0);
             off += e;
         }
         return;

@@ -29,6 +29,7 @@ enum reencode_shape {
     REENCODE_SCORES,      /* a flat array of member, score...: each score a double
                            * (ZPOPMIN key without a count) */
     REENCODE_KEY_SCORES,  /* [key, [[member, score]...]]: each score a double (ZMPOP) */
+    REENCODE_KEY_MEMBER_SCORE, /* [key, member, score]: the score a double (BZPOPMIN) */
     REENCODE_SHAPE_MAX
 };
 

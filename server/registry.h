@@ -41,7 +41,8 @@ struct client;
  * It is set exactly where Redis 7's command table has the `loading` flag (INFO, AUTH,
  * HELLO, CLIENT, CONFIG, COMMAND, SELECT, TIME, MULTI/EXEC, ... but not PING or ECHO), so
  * that a client's start-up handshake and ready check behave as against a loading Redis. */
-enum cmd_flags { CMD_WRITE = 1, CMD_READ = 2, CMD_LOCAL = 4, CMD_FAST = 8, CMD_LOADING = 16 };
+enum cmd_flags { CMD_WRITE = 1, CMD_READ = 2, CMD_LOCAL = 4, CMD_FAST = 8, CMD_LOADING = 16,
+                 CMD_BLOCKING = 32 };
 
 typedef void (*cmd_fn)(struct client *cl, const struct resp_request *req);
 
