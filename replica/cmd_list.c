@@ -281,7 +281,7 @@ static int mpop(struct store *s, struct effects *fx, const struct op *op, int at
     int64_t numkeys, count = -1;
     if (exec_arg_i64(op, at, &numkeys) < 0 || numkeys < 1)
         return exec_error(w, "ERR numkeys should be greater than 0");
-    if (numkeys >= op->argc - at)
+    if (numkeys > op->argc - at - 2) /* LEFT|RIGHT must follow the keys */
         return exec_error(w, EXEC_ERR_SYNTAX);
     int wi = at + 1 + (int)numkeys;
     int left = parse_where(op->argv[wi]);
@@ -477,14 +477,10 @@ static int list_lpos(struct store *s, struct effects *fx, const struct op *op,
                                      "match, 2 from the second ... or use negative to start "
                                      "from the end of the list");
         } else if (more && !strcasecmp(op->argv[j], "count")) {
-            if (exec_arg_i64(op, ++j, &count) < 0)
-                return exec_error(w, EXEC_ERR_NOT_INT);
-            if (count < 0)
+            if (exec_arg_i64(op, ++j, &count) < 0 || count < 0) /* one message, as Redis */
                 return exec_error(w, "ERR COUNT can't be negative");
         } else if (more && !strcasecmp(op->argv[j], "maxlen")) {
-            if (exec_arg_i64(op, ++j, &maxlen) < 0)
-                return exec_error(w, EXEC_ERR_NOT_INT);
-            if (maxlen < 0)
+            if (exec_arg_i64(op, ++j, &maxlen) < 0 || maxlen < 0)
                 return exec_error(w, "ERR MAXLEN can't be negative");
         } else {
             return exec_error(w, EXEC_ERR_SYNTAX);

@@ -39,7 +39,6 @@ struct blocked {
     uint64_t seq;
     uint64_t deadline;   /* util_mono_ms() past which it times out; 0: never */
     int first, last;     /* the key arguments: first .. last */
-    int null_bulk;       /* BLMOVE, BRPOPLPUSH time out with a null bulk, the rest an array */
     int is_parked, ready, again, expired, gone;
     int unblock;         /* CLIENT UNBLOCK while in flight: 1 TIMEOUT, 2 ERROR */
     struct event *timer;
@@ -86,13 +85,11 @@ static void finish(struct blocked *b)
     slot_done(slot); /* may free the client */
 }
 
+/* A timeout's answer: the null array for every blocking pop (BLMOVE's too, as Redis
+ * 7.0's replyToBlockedClientTimedOut; only inside MULTI does BLMOVE answer a null bulk). */
 static void answer_null(struct blocked *b)
 {
-    struct resp_writer *w = slot_writer(b->slot);
-    if (b->null_bulk)
-        resp_write_null(w);
-    else
-        resp_write_null_array(w);
+    resp_write_null_array(slot_writer(b->slot));
 }
 
 static void answer_unblocked(struct blocked *b, int error)
@@ -259,7 +256,6 @@ void cmd_block(struct client *cl, const struct resp_request *req)
     b->db = client_db(cl);
     b->seq = next_seq++;
     b->deadline = deadline_of(b->req);
-    b->null_bulk = !strcasecmp(req->argv[0], "blmove") || !strcasecmp(req->argv[0], "brpoplpush");
     key_range(b->req, &b->first, &b->last);
     submit(b);
 }
@@ -325,6 +321,18 @@ void blocking_forget(struct client *cl)
     TAILQ_FOREACH(b, &flying, link)
         if (b->cl == cl)
             b->gone = 1;
+}
+
+int blocking_waits(const struct client *cl)
+{
+    struct blocked_list *lists[2] = { &parked, &flying };
+    for (int l = 0; l < 2; l++) {
+        struct blocked *b;
+        TAILQ_FOREACH(b, lists[l], link)
+            if (b->cl == cl)
+                return 1;
+    }
+    return 0;
 }
 
 int blocking_unblock(uint64_t id, int error)

@@ -11,10 +11,11 @@
  *                                     ▼
  *                        submitted again, in blocking order ──> [q, x]  (answered)
  *                                                            └─> null   (parked again)
- *     timeout passes while parked ──> null (Redis's: a null array, or BLMOVE's null bulk)
+ *     timeout passes while parked ──> null (Redis 7.0's null array)
  *
  * So a pop is only ever part of a committed round: a client whose pop round fails gets
- * the round's error and nothing was taken. Clients are woken in the order they blocked
+ * the round's error and nothing was taken. A blocked client's next commands wait for its
+ * pop's answer (so a pipeline [BLPOP q 1, RPUSH q x] times out first, as in Redis). Clients are woken in the order they blocked
  * and their pops join the next rounds in that order, so the earliest gets the first
  * element; a plain LPOP submitted meanwhile by another client may still come first
  * (Redis serves blocked clients before the next command; here they queue like writes).
@@ -42,6 +43,9 @@ void cmd_block(struct client *cl, const struct resp_request *req);
 void blocking_on_commit(const struct op *op, const char *touched, size_t len);
 /* Whether any client is blocked (the commit hook then wants the touched strings). */
 int blocking_wanted(void);
+/* Whether the client has a blocking pop not answered yet: its next request waits (the
+ * dispatcher parks it, client.h), as Redis runs nothing of a blocked client's. */
+int blocking_waits(const struct client *cl);
 /* The client's connection closed: its blocked pop, if any, is dropped. */
 void blocking_forget(struct client *cl);
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR] (error: 1 for ERROR): 1 if that client was blocked

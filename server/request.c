@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "coord.h"
 #include "monitor.h"
@@ -222,6 +223,10 @@ void request_dispatch(struct client *cl, const struct resp_request *req)
     static const char *const no_auth[] = { "auth", "hello", "quit", "reset", NULL };
     static const char *const not_queued[] = { "exec", "discard", "multi", "watch", "quit",
                                               "reset", NULL };
+    if (blocking_waits(cl)) {
+        client_park(cl, req); /* as Redis: a blocked client's next command waits */
+        return;
+    }
     const struct command *cmd = registry_lookup(req->argv[0], req->lens[0]);
     const struct subcommand *sub;
     char err[REGISTRY_ERR_MAX];

@@ -306,6 +306,9 @@ def keyspace(pair, conn):
         if t == b"zset":
             conn.send(resp_encode(b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"))
             value = conn.read_raw()
+        elif t == b"list":
+            conn.send(resp_encode(b"LRANGE", k, b"0", b"-1"))
+            value = conn.read_raw()
         elif t == b"hash":
             items = pair.one(conn, [b"HGETALL", k])
             value = sorted(zip(items[::2], items[1::2])) if isinstance(items, list) else \
@@ -331,8 +334,8 @@ def compare_keyspace(pair):
 BATCHABLE = ("exact", "ttl")
 
 
-def run_sequence(pair, rng, counts, history):
-    gen = Gen(rng)
+def run_sequence(pair, rng, counts, history, gen_class=None):
+    gen = (gen_class or Gen)(rng)
     step = 0
     while step < STEPS:
         mode = rng.choice(["single", "single", "pipeline", "multi"])
@@ -358,9 +361,10 @@ def run_sequence(pair, rng, counts, history):
     return (step - 1, [b"(the whole keyspace)"], problem) if problem else None
 
 
-def test_zsets(redis_server, module_cluster):
-    print("twopc compat zsets: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
-          "redis-server %s" % (SEED, SEQUENCES, STEPS, redis_server.version()))
+def run_compat(name, gen_class, redis_server, module_cluster):
+    """SEQUENCES random sequences of gen_class's commands, compared (test_lists.py too)."""
+    print("twopc compat %s: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
+          "redis-server %s" % (name, SEED, SEQUENCES, STEPS, redis_server.version()))
     pair = Pair(redis_server.port, module_cluster.port)
     t0 = time.monotonic()
     counts = {}
@@ -371,7 +375,7 @@ def test_zsets(redis_server, module_cluster):
             proto = rng.choice([b"2", b"3"])
             set_protocol(pair, proto)
             pair.send([b"FLUSHALL"])
-            failure = run_sequence(pair, rng, counts, history)
+            failure = run_sequence(pair, rng, counts, history, gen_class)
             if failure:
                 step, args, problem = failure
                 pytest.fail("TWOPC_COMPAT_SEED=%d sequence %d (RESP%s) step %d: %s\n  %s\n"
@@ -382,3 +386,7 @@ def test_zsets(redis_server, module_cluster):
         pair.close()
     print("compared %d commands %r in %.1f s"
           % (sum(counts.values()), counts, time.monotonic() - t0))
+
+
+def test_zsets(redis_server, module_cluster):
+    run_compat("zsets", Gen, redis_server, module_cluster)
