@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 
 #include "client.h"
+#include "conn.h"
 #include "coord.h"
 #include "data_cmd.h"
 #include "op.h"
@@ -54,10 +55,7 @@ static struct event *pass; /* the deferred submission of ready pops */
 
 static void submit(struct blocked *b);
 
-void blocking_init(struct coord *c)
-{
-    coord = c;
-}
+
 
 size_t blocking_count(void)
 {
@@ -133,6 +131,8 @@ static void park(struct blocked *b)
     nparked++;
     b->is_parked = 1;
     b->ready = b->again = 0;
+    if (client_conn(b->cl))
+        conn_flush(client_conn(b->cl)); /* a client that shut its side meanwhile closes */
     if (b->deadline && !b->timer) {
         uint64_t now = util_mono_ms(), left = b->deadline > now ? b->deadline - now : 0;
         struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
@@ -323,6 +323,15 @@ void blocking_forget(struct client *cl)
             b->gone = 1;
 }
 
+size_t blocking_parked(const struct client *cl)
+{
+    struct blocked *b;
+    TAILQ_FOREACH(b, &parked, link)
+        if (b->cl == cl)
+            return 1;
+    return 0;
+}
+
 int blocking_waits(const struct client *cl)
 {
     struct blocked_list *lists[2] = { &parked, &flying };
@@ -351,4 +360,47 @@ int blocking_unblock(uint64_t id, int error)
             return 1;
         }
     return 0;
+}
+
+/* ---- the commands ---- */
+
+#define W CMD_WRITE
+#define B CMD_BLOCKING
+#define F CMD_FAST
+
+/* Doc fields (group, since, summary) are Redis 7.0's. */
+static const struct command blocking_commands[] = {
+    { "blmove", 6, W | B, 1, 2, 1, "list", "6.2.0",
+      "Pop an element from a list, push it to another list and return it; or block until "
+      "one is available", cmd_block, NULL },
+    { "blmpop", -5, W | B, 0, 0, 0, "list", "7.0.0",
+      "Pop elements from a list, or block until one is available", cmd_block, NULL },
+    { "blpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
+      "Remove and get the first element in a list, or block until one is available",
+      cmd_block, NULL },
+    { "brpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
+      "Remove and get the last element in a list, or block until one is available",
+      cmd_block, NULL },
+    { "brpoplpush", 4, W | B, 1, 2, 1, "list", "2.2.0",
+      "Pop an element from a list, push it to another list and return it; or block until "
+      "one is available", cmd_block, NULL },
+    { "bzmpop", -5, W | B, 0, 0, 0, "sorted-set", "7.0.0",
+      "Remove and return members with scores in a sorted set or block until one is "
+      "available", cmd_block, NULL },
+    { "bzpopmax", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
+      "Remove and return the member with the highest score from one or more sorted sets, or "
+      "block until one is available", cmd_block, NULL },
+    { "bzpopmin", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
+      "Remove and return the member with the lowest score from one or more sorted sets, or "
+      "block until one is available", cmd_block, NULL },
+};
+
+#undef W
+#undef B
+#undef F
+
+int blocking_init(struct coord *c)
+{
+    coord = c;
+    return registry_add(blocking_commands, sizeof blocking_commands / sizeof blocking_commands[0]);
 }

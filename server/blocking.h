@@ -33,7 +33,8 @@ struct coord;
 struct client;
 struct op;
 
-void blocking_init(struct coord *c);
+/* Registers the blocking commands. Returns 0, or -1 (out of memory). */
+int blocking_init(struct coord *c);
 
 /* The registry's function for every blocking command (data_cmd.c's table). */
 void cmd_block(struct client *cl, const struct resp_request *req);
@@ -46,6 +47,8 @@ int blocking_wanted(void);
 /* Whether the client has a blocking pop not answered yet: its next request waits (the
  * dispatcher parks it, client.h), as Redis runs nothing of a blocked client's. */
 int blocking_waits(const struct client *cl);
+/* How many blocking pops of the client are parked (client.h's `waiting` hook): 0 or 1. */
+size_t blocking_parked(const struct client *cl);
 /* The client's connection closed: its blocked pop, if any, is dropped. */
 void blocking_forget(struct client *cl);
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR] (error: 1 for ERROR): 1 if that client was blocked

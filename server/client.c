@@ -153,7 +153,8 @@ int client_on_open(struct conn *c)
 int client_conn_busy(struct conn *c)
 {
     struct client *cl = conn_data(c);
-    return cl && (cl->nslots > 0 || cl->parked || cl->imm);
+    size_t waiting = cl && hooks->waiting ? hooks->waiting(cl) : 0;
+    return cl && (cl->nslots > waiting || cl->parked || cl->imm);
 }
 
 void client_set_maxclients(size_t n) { maxclients = n; }

@@ -62,6 +62,10 @@ struct client_hooks {
     /* The slot that carried ctx (see client_offer_ctx) is done, or no slot took it. May be
      * NULL. */
     void (*ctx_done)(struct client *cl, void *ctx);
+    /* How many of the client's pending replies wait on other clients, not on a round (a
+     * parked blocking pop): a client that shut its side is not kept open for them, as
+     * Redis drops a blocked client that closes. May be NULL. */
+    size_t (*waiting)(const struct client *cl);
 };
 
 void client_init(const struct client_hooks *hooks);

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blocking.h"
 #include "client.h"
 #include "coord.h"
 #include "op.h"
@@ -45,7 +44,6 @@ static const struct subcommand object_subcommands[] = {
 #define W CMD_WRITE
 #define R CMD_READ
 #define F CMD_FAST
-#define B CMD_BLOCKING
 
 /* Doc fields (group, since, summary) are Redis 7.0's; COMMAND DOCS and INFO read them. */
 static const struct command data_commands[] = {
@@ -64,29 +62,6 @@ static const struct command data_commands[] = {
       NULL },
     { "bitpos", -3, R, 1, 1, 1, "bitmap", "2.8.7",
       "Finds the first set (1) or clear (0) bit in a string.", cmd_read, NULL },
-    { "blmove", 6, W | B, 1, 2, 1, "list", "6.2.0",
-      "Pop an element from a list, push it to another list and return it; or block until "
-      "one is available", cmd_block, NULL },
-    { "blmpop", -5, W | B, 0, 0, 0, "list", "7.0.0",
-      "Pop elements from a list, or block until one is available", cmd_block, NULL },
-    { "blpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
-      "Remove and get the first element in a list, or block until one is available",
-      cmd_block, NULL },
-    { "brpop", -3, W | B, 1, -2, 1, "list", "2.0.0",
-      "Remove and get the last element in a list, or block until one is available",
-      cmd_block, NULL },
-    { "brpoplpush", 4, W | B, 1, 2, 1, "list", "2.2.0",
-      "Pop an element from a list, push it to another list and return it; or block until "
-      "one is available", cmd_block, NULL },
-    { "bzmpop", -5, W | B, 0, 0, 0, "sorted-set", "7.0.0",
-      "Remove and return members with scores in a sorted set or block until one is "
-      "available", cmd_block, NULL },
-    { "bzpopmax", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
-      "Remove and return the member with the highest score from one or more sorted sets, or "
-      "block until one is available", cmd_block, NULL },
-    { "bzpopmin", -3, W | B | F, 1, -2, 1, "sorted-set", "5.0.0",
-      "Remove and return the member with the lowest score from one or more sorted sets, or "
-      "block until one is available", cmd_block, NULL },
     { "copy", -3, W, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.",
       cmd_write, NULL },
     { "dbsize", 1, R | F, 0, 0, 0, "server", "1.0.0",

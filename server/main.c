@@ -104,10 +104,9 @@ static int front_init(struct coord *c)
 {
     if (data_cmd_init(c) < 0 || session_init(c) < 0 || client_cmd_init() < 0 ||
         config_cmd_init() < 0 || info_init(c) < 0 || slowlog_init() < 0 ||
-        replicaset_cmd_init(c) < 0 || pubsub_init() < 0)
+        replicaset_cmd_init(c) < 0 || pubsub_init() < 0 || blocking_init(c) < 0)
         return -1;
     request_init(c); /* -LOADING while the engine recovers */
-    blocking_init(c);
     txn_set_commit_hook(c->txn, on_commit, commit_wanted, watch_keys, NULL);
     expire_start(c); /* the background sweep of expired keys (expire.h) */
     return 0;
@@ -377,7 +376,7 @@ int main(int argc, char **argv)
     txn_set_repair_chunk(o.c.txn, o.repair_chunk);
     txn_set_databases(o.c.txn, o.c.databases);
     static const struct client_hooks hooks = { request_dispatch, client_gone,
-                                               request_ctx_done };
+                                               request_ctx_done, blocking_parked };
     static const struct conn_ops ops = { client_on_open, client_on_request, NULL,
                                          client_on_close, client_conn_busy };
     client_init(&hooks);

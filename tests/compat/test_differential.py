@@ -67,7 +67,7 @@ PAST_S, FUTURE_S = [b"1", b"1000000000"], [b"4102444800", b"4102444801"]
 PAST_MS, FUTURE_MS = [b"1", b"1000000000000"], [b"4102444800000", b"4102444800123"]
 BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"9223372036854776",
              b"-9223372036854775808", b"1.5"]
-UNSUPPORTED = [[b"LPUSH", b"k9", b"a"], [b"SADD", b"s", b"m"], [b"EVAL", b"return 1", b"0"],
+UNSUPPORTED = [[b"SADD", b"s", b"m"], [b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"],
                [b"PFADD", b"p", b"a"], [b"SORT", b"k0"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
@@ -93,7 +93,20 @@ ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DE
          b"HRANDFIELD": -2, b"HSCAN": -3, b"AUTH": -2, b"CLIENT": -2, b"CONFIG": -2,
          b"DEBUG": -2, b"DISCARD": 1, b"ECHO": 2, b"LATENCY": -2, b"MONITOR": 1, b"MULTI": 1,
          b"RESET": 1, b"SELECT": 2, b"SLOWLOG": -2, b"TIME": 1, b"UNWATCH": 1, b"WATCH": -2,
-         b"BITFIELD": -2, b"BITFIELD_RO": -2, b"LCS": -3, b"OBJECT": -2}
+         b"BITFIELD": -2, b"BITFIELD_RO": -2, b"LCS": -3, b"OBJECT": -2,
+         b"LPUSH": -3, b"RPUSH": -3, b"LPUSHX": -3, b"RPUSHX": -3, b"LPOP": -2, b"RPOP": -2,
+         b"LLEN": 2, b"LINDEX": 3, b"LSET": 4, b"LRANGE": 4, b"LTRIM": 4, b"LREM": 4,
+         b"LINSERT": 5, b"LPOS": -3, b"LMOVE": 5, b"RPOPLPUSH": 3, b"LMPOP": -4,
+         b"BLPOP": -3, b"BRPOP": -3, b"BLMOVE": 6, b"BRPOPLPUSH": 4, b"BLMPOP": -5,
+         b"BZPOPMIN": -3, b"BZPOPMAX": -3, b"BZMPOP": -5, b"ZADD": -4, b"ZINCRBY": 4,
+         b"ZSCORE": 3, b"ZMSCORE": -3, b"ZREM": -3, b"ZCARD": 2, b"ZRANGE": -4,
+         b"ZREVRANGE": -4, b"ZRANGEBYSCORE": -4, b"ZREVRANGEBYSCORE": -4,
+         b"ZRANGEBYLEX": -4, b"ZREVRANGEBYLEX": -4, b"ZRANGESTORE": -5, b"ZRANK": 3,
+         b"ZREVRANK": 3, b"ZCOUNT": 4, b"ZLEXCOUNT": 4, b"ZPOPMIN": -2, b"ZPOPMAX": -2,
+         b"ZREMRANGEBYRANK": 4, b"ZREMRANGEBYSCORE": 4, b"ZREMRANGEBYLEX": 4,
+         b"ZRANDMEMBER": -2, b"ZSCAN": -3, b"ZUNION": -3, b"ZINTER": -3, b"ZDIFF": -3,
+         b"ZUNIONSTORE": -4, b"ZINTERSTORE": -4, b"ZDIFFSTORE": -4, b"ZINTERCARD": -3,
+         b"ZMPOP": -4}
 # Subcommands: (words before the wrong part, their arity counted from the command name).
 SUB_ARITY = [([b"CLIENT", b"GETNAME"], 2), ([b"CLIENT", b"SETNAME"], 3),
              ([b"CLIENT", b"ID"], 2), ([b"CLIENT", b"INFO"], 2), ([b"CLIENT", b"HELP"], 2),

@@ -45,7 +45,7 @@ static void dispatch(struct client *cl, const struct resp_request *req)
     }
 }
 
-static const struct client_hooks hooks = { dispatch, NULL, NULL };
+static const struct client_hooks hooks = { dispatch, NULL, NULL, NULL };
 
 static void send_req(struct conn *c, const char *op, const char *name)
 {

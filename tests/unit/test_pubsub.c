@@ -24,7 +24,7 @@ static void dispatch(struct client *cl, const struct resp_request *req)
     cmd->fn(cl, req);
 }
 
-static const struct client_hooks hooks = { dispatch, pubsub_forget, NULL };
+static const struct client_hooks hooks = { dispatch, pubsub_forget, NULL, NULL };
 
 /* Sends the command of the NULL-terminated words on c. */
 static void cmd(struct conn *c, ...)

@@ -173,7 +173,7 @@ static void dispatch_help(struct client *cl, const struct resp_request *req)
 
 static void test_help(void)
 {
-    static const struct client_hooks hooks = { dispatch_help, NULL, NULL };
+    static const struct client_hooks hooks = { dispatch_help, NULL, NULL, NULL };
     client_init(&hooks);
     struct conn *c = fake_conn_new(1);
     CHECK_INT_EQ(client_on_open(c), 0);
