@@ -17,6 +17,12 @@ Six client threads, each with its own connection (redis-py, 3 s socket timeout):
                 was produced, and every acknowledged ZADD is either handed out or still in
                 the pool -- except at most one per ZPOPMIN whose outcome is unknown (its item
                 may have been popped with the reply lost, as with Redis).
+  queue    (3)  a list used as a job queue: one producer RPUSHes unique items <id>.<seq> to
+                q:list; one consumer takes them with BLPOP (0.2 s timeout: a blocked pop
+                lives through the faults on the coordinator), one with LPOP. The same
+                checks as the pool (nothing handed out twice, nothing invented, every
+                acknowledged push handed out or still queued, but for pops with an unknown
+                outcome), and each consumer got its items in the order they were pushed.
 Then, with the nemesis stopped: DEBUG DIGEST agrees on every replica (it covers the
 collections' elements), and the nemesis did strike (at least DURATION/5 faults).
 
@@ -84,6 +90,8 @@ def run_threads(cluster, seed, secs, stop):
         "added": set(), "add_failed": set(),
         "produced": set(), "produced_unknown": set(),
         "popped": [], "pop_unknown": 0,
+        "pushed": set(), "pushed_unknown": set(),
+        "taken": {"blpop": [], "lpop": []}, "take_unknown": 0,
     }
     workers = []
 
@@ -132,6 +140,36 @@ def run_threads(cluster, seed, secs, stop):
             if outcome == "ok" and not reply:
                 time.sleep(0.01)   # the pool is empty: let the producer get ahead
 
+    def pusher(w, cid):
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            m = "%d.%d" % (cid, seq)
+            outcome, _ = w.call("RPUSH", "q:list", m)
+            if outcome == "ok":
+                state["pushed"].add(m)
+            elif outcome == "unknown":
+                state["pushed_unknown"].add(m)
+            time.sleep(rng.uniform(0, 0.01))
+
+    def taker(how):
+        def take(w, _cid):
+            while not stop.is_set():
+                if how == "blpop":
+                    outcome, reply = w.call("BLPOP", "q:list", "0.2")
+                    item = reply[1] if outcome == "ok" and reply else None
+                else:
+                    outcome, reply = w.call("LPOP", "q:list")
+                    item = reply if outcome == "ok" else None
+                if item:
+                    state["taken"][how].append(item.decode())
+                elif outcome == "unknown":
+                    state["take_unknown"] += 1
+                if outcome == "ok" and not item and how == "lpop":
+                    time.sleep(0.01)
+        take.__name__ = how
+        return take
+
     def wrap(fn, w, cid):
         def run():
             try:
@@ -140,7 +178,8 @@ def run_threads(cluster, seed, secs, stop):
                 w.died = repr(e)
         return run
 
-    for cid, fn in enumerate((counter, counter, adder, adder, producer, consumer)):
+    for cid, fn in enumerate((counter, counter, adder, adder, producer, consumer, pusher,
+                              taker("blpop"), taker("lpop"))):
         w = Worker(cluster, fn.__name__)
         workers.append(w)
         threading.Thread(target=wrap(fn, w, cid), daemon=True).start()
@@ -210,6 +249,31 @@ def test_collections_under_nemesis(make_cluster, summary):
             "left, %d unaccounted (%d ZPOPMINs unknown)" % (
                 fields, len(members), len(state["produced"]), len(popped), len(left),
                 len(missing), state["pop_unknown"]))
+
+    # the list queue: the same, plus FIFO order per consumer
+    taken = state["taken"]["blpop"] + state["taken"]["lpop"]
+    twice = {m for m in taken if taken.count(m) > 1}
+    assert not twice, "list items handed out twice %s: %s" % (where, sorted(twice)[:10])
+    queued = [m.decode() for m in r.lrange("q:list", 0, -1)]
+    pushed = state["pushed"] | state["pushed_unknown"]
+    invented = (set(taken) | set(queued)) - pushed
+    assert not invented, "list items nobody pushed %s: %s" % (where, sorted(invented)[:10])
+    assert not set(taken) & set(queued), "list items handed out and still queued %s" % where
+    missing = state["pushed"] - set(taken) - set(queued)
+    assert len(missing) <= state["take_unknown"], (
+        "%d acknowledged pushes neither handed out nor queued, but only %d pops with an "
+        "unknown outcome %s: %s" % (len(missing), state["take_unknown"], where,
+                                     sorted(missing)[:10]))
+    seqs = lambda items: [int(m.split(".")[1]) for m in items]  # noqa: E731
+    for how, items in state["taken"].items():
+        assert seqs(items) == sorted(seqs(items)), "%s got items out of order %s" % (
+            how, where)
+    assert seqs(queued) == sorted(seqs(queued)), "the queue is out of order %s" % where
+    summary("collections: list queue: %d pushed, %d by BLPOP, %d by LPOP, %d queued, %d "
+            "unaccounted (%d pops unknown)" % (
+                len(state["pushed"]), len(state["taken"]["blpop"]),
+                len(state["taken"]["lpop"]), len(queued), len(missing),
+                state["take_unknown"]))
 
     digest = wait_digest(cluster, where)
     summary("collections: DEBUG DIGEST %s" % digest)
