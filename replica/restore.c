@@ -329,7 +329,7 @@ static int restore_collection(struct store *st, const struct resp_request *req, 
     for (*i += 3; rc == 0 && *i < req->argc && row_mark(req, *i) == RESTORE_ELEMENT; *i += 3) {
         rc = store_elem_put(st, k, klen, req->argv[*i], req->lens[*i], req->argv[*i + 1],
                             req->lens[*i + 1]);
-        n++;
+        n += !(t == STORE_LIST && req->lens[*i] == 0); /* a list's head is no entry */
     }
     return rc == 0 ? store_put_coll(st, k, klen, t, n, exp, 0) : -1;
 }

@@ -184,13 +184,21 @@ def test_wiped_replica_hashes(cluster):
         pipe.hset(b"small:%d" % n, mapping={b"a": b"%d" % n, b"": b"", b"\x00\xff": b"b"})
     pipe.expire(b"small:3", 100000)
     pipe.hdel(b"small:4", b"a")
+    # a list grown at both ends (its head position below zero) and popped, and a short one
+    for i in range(0, 1000, 250):
+        pipe.rpush(b"list", *[b"r%d" % j for j in range(i, i + 250)])
+        pipe.lpush(b"list", *[b"l%d" % j for j in range(i, i + 250)])
+    pipe.lpop(b"list", 10)
+    pipe.rpush(b"short", b"x", b"", b"\x00")
     assert all(x is not False for x in pipe.execute())
+    lists = {k: r.lrange(k, 0, -1) for k in (b"list", b"short")}
     victim = 1
     expected = None
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:  # every replica has applied every round
         rows = [collection_rows(cluster, i) for i in (1, 2, 3)]
-        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 59:
+        # elements: the hashes', the lists' entries and their heads
+        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 59 + 1990 + 3 + 2:
             expected = rows[0]
             break
         time.sleep(0.05)
@@ -204,6 +212,9 @@ def test_wiped_replica_hashes(cluster):
     assert r.hlen(b"big") == 3000 and r.hget(b"big", b"field:2999") == b"value:2999"
     assert r.hgetall(b"small:4") == {b"": b"", b"\x00\xff": b"b"}
     assert r.ttl(b"small:3") > 0 and r.type(b"big") == b"hash"
+    assert {k: r.lrange(k, 0, -1) for k in lists} == lists
+    assert r.lindex(b"list", 0) == b"l989" and r.lindex(b"list", -1) == b"r999"
+    assert r.rpush(b"list", b"after") == 1991 and r.lpop(b"list") == b"l989"
 
 
 def test_rolled_back_replica(cluster):
