@@ -11,7 +11,7 @@ Real processes under the launcher, which restarts whatever dies:
                             replica's data to it (writes wait meanwhile), and then it holds
                             exactly the healthy replicas' data; writes of old keys work
                             again, and INFO twopc counts the repair.
-  test_wiped_replica_hashes the same with hashes (one of 3,000 fields, small ones, one with
+  test_wiped_replica_hashes the same with hashes and lists (one of 3,000 fields, small ones, one with
                             a TTL) next to strings: the repair copies each hash's row (type,
                             field count, expiry) and every field (TPC.DUMP's collection
                             rows), and the victim's kv and el tables end identical to the
