@@ -60,6 +60,8 @@ TYPES = [
     ]),
     ("list", "RPUSH", lambda i: [b"f:%012d" % i], [
         ("w", "LSET {k} {mid} x"),
+        ("w", "RPUSH {k} x"),
+        ("w", "LPOP {k}"),  # as many as the RPUSHes before: the length stays
         ("r", "LINDEX {k} {mid}"),
         ("r", "LRANGE {k} {mid} {mid10}"),
         ("r", "LLEN {k}"),
