@@ -68,4 +68,4 @@ def test_ioredis_and_node_redis(cluster):
                          timeout=240)
     out = res.stdout.decode(errors="replace")
     assert res.returncode == 0, out
-    assert "# fail 0" in out and "# pass 20" in out, out
+    assert "# fail 0" in out and "# pass 23" in out, out

@@ -1,6 +1,7 @@
 // The collection types the way applications use them, through ioredis and node-redis
 // (RESP2 and RESP3), against a twopc coordinator on 127.0.0.1:$TWOPC_PORT (started by
-// tests/clients/test_node.py): a session kept in a hash, a leaderboard in a sorted set. Run with
+// tests/clients/test_node.py): a session kept in a hash, a leaderboard in a sorted set, a job
+// queue in a list with blocking workers. Run with
 // node's built-in runner: node --test.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,5 +85,48 @@ for (const RESP of [2, 3]) {
     const [n, v] = await c.multi().hSet(k, 'cart', '5').hGet(k, 'cart').exec();
     assert.equal(n, 0);
     assert.equal(v, '5');
+  });
+}
+
+test('ioredis: a job queue with BLPOP workers (every job once), then BLMOVE to a processing list', async () => {
+  const producer = ioredis();
+  const q = `${prefix}io:jobs`;
+  const workers = [ioredis(), ioredis(), ioredis()];
+  const got = workers.map(() => []);
+  const runs = workers.map(async (w, i) => {
+    for (;;) {
+      const res = await w.blpop(q, 10);
+      assert.ok(res, `worker ${i} timed out waiting for a job`);
+      if (res[1] === 'stop') return;
+      got[i].push(res[1]);
+    }
+  });
+  const jobs = Array.from({ length: 120 }, (_, j) => `job-${j}`);
+  for (let j = 0; j < jobs.length; j += 10) await producer.rpush(q, ...jobs.slice(j, j + 10));
+  await producer.rpush(q, 'stop', 'stop', 'stop');
+  await Promise.all(runs);
+  assert.deepEqual(got.flat().sort(), [...jobs].sort());
+  assert.equal(await producer.llen(q), 0);
+  const p = `${prefix}io:processing`;
+  await producer.rpush(q, 'a', 'b');
+  assert.equal(await workers[0].blmove(q, p, 'LEFT', 'RIGHT', 1), 'a');
+  assert.deepEqual(await producer.lrange(p, 0, -1), ['a']);
+  assert.equal(await producer.lrem(p, 1, 'a'), 1);
+  assert.equal(await workers[1].blpop(`${prefix}io:empty`, 0.1), null);
+});
+
+for (const RESP of [2, 3]) {
+  test(`node-redis RESP${RESP}: a queue (rPush, blPop from a waiting client, lRange, lMove)`, async () => {
+    const c = await nodeRedis(RESP);
+    const w = await nodeRedis(RESP);
+    const q = `${prefix}nr${RESP}:queue`;
+    const waiting = w.blPop(q, 5);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await c.rPush(q, ['first', 'second']), 2);
+    assert.deepEqual({ ...(await waiting) }, { key: q, element: 'first' });
+    assert.deepEqual(await c.lRange(q, 0, -1), ['second']);
+    assert.equal(await c.lMove(q, `${q}:done`, 'LEFT', 'RIGHT'), 'second');
+    assert.equal(await c.lLen(q), 0);
+    assert.equal(await w.blPop(q, 0.1), null);
   });
 }
