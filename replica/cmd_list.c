@@ -278,28 +278,11 @@ static int list_bpop(struct store *s, struct effects *fx, const struct op *op,
 static int mpop(struct store *s, struct effects *fx, const struct op *op, int at,
                 struct resp_writer *w)
 {
-    int64_t numkeys, count = -1;
-    if (exec_arg_i64(op, at, &numkeys) < 0 || numkeys < 1)
-        return exec_error(w, "ERR numkeys should be greater than 0");
-    if (numkeys > op->argc - at - 2) /* LEFT|RIGHT must follow the keys */
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    int wi = at + 1 + (int)numkeys;
-    int left = parse_where(op->argv[wi]);
-    if (left < 0)
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    for (int j = wi + 1; j < op->argc; j++) {
-        if (count == -1 && !strcasecmp(op->argv[j], "count") && j + 1 < op->argc) {
-            j++;
-            if (exec_arg_i64(op, j, &count) < 0 || count < 1)
-                return exec_error(w, "ERR count should be greater than 0");
-        } else {
-            return exec_error(w, EXEC_ERR_SYNTAX);
-        }
-    }
-    if (count == -1)
-        count = 1;
-    if (at == 2 && exec_check_timeout(fx, op, 1, w) < 0)
+    int wi, right;
+    int64_t count;
+    if (exec_mpop_args(fx, op, at, "left", "right", &wi, &right, &count, w) < 0)
         return -1;
+    int left = !right;
     for (int i = at + 1; i < wi; i++) {
         struct lw l;
         if (lw_open_arg(s, fx, op, i, &l, w) < 0)

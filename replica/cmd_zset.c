@@ -1291,32 +1291,9 @@ static int zset_zmpop(struct store *s, struct effects *fx, const struct op *op,
                       struct resp_writer *w)
 {
     int at = op_is(op, "bzmpop") ? 2 : 1; /* numkeys; BZMPOP's timeout is argument 1 */
-    int64_t numkeys, count = -1;
-    if (exec_arg_i64(op, at, &numkeys) < 0 || numkeys < 1)
-        return exec_error(w, "ERR numkeys should be greater than 0");
-    if (numkeys > op->argc - at - 1)
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    int wi = at + 1 + (int)numkeys, max;
-    if (wi >= op->argc)
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    if (!strcasecmp(op->argv[wi], "min"))
-        max = 0;
-    else if (!strcasecmp(op->argv[wi], "max"))
-        max = 1;
-    else
-        return exec_error(w, EXEC_ERR_SYNTAX);
-    for (int j = wi + 1; j < op->argc; j++) {
-        if (count == -1 && !strcasecmp(op->argv[j], "count") && j + 1 < op->argc) {
-            j++;
-            if (exec_arg_i64(op, j, &count) < 0 || count < 1)
-                return exec_error(w, "ERR count should be greater than 0");
-        } else {
-            return exec_error(w, EXEC_ERR_SYNTAX);
-        }
-    }
-    if (count == -1)
-        count = 1;
-    if (at == 2 && exec_check_timeout(fx, op, 1, w) < 0)
+    int wi, max;
+    int64_t count;
+    if (exec_mpop_args(fx, op, at, "min", "max", &wi, &max, &count, w) < 0)
         return -1;
     for (int i = at + 1; i < wi; i++) {
         struct zw zw = { 0 };

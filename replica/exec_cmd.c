@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store.h"
 #include "util.h"
@@ -113,4 +114,34 @@ int exec_check_timeout(const struct effects *fx, const struct op *op, int i,
     if ((int64_t)ms > INT64_MAX - fx->now_ms)
         return exec_error(w, "ERR timeout is out of range");
     return 0;
+}
+
+int exec_mpop_args(const struct effects *fx, const struct op *op, int at, const char *end0,
+                   const char *end1, int *wi, int *end, int64_t *count, struct resp_writer *w)
+{
+    int64_t numkeys;
+    *count = -1;
+    if (exec_arg_i64(op, at, &numkeys) < 0 || numkeys < 1)
+        return exec_error(w, "ERR numkeys should be greater than 0");
+    if (numkeys > op->argc - at - 2) /* the end word must follow the keys */
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    *wi = at + 1 + (int)numkeys;
+    if (!strcasecmp(op->argv[*wi], end0))
+        *end = 0;
+    else if (!strcasecmp(op->argv[*wi], end1))
+        *end = 1;
+    else
+        return exec_error(w, EXEC_ERR_SYNTAX);
+    for (int j = *wi + 1; j < op->argc; j++) {
+        if (*count == -1 && !strcasecmp(op->argv[j], "count") && j + 1 < op->argc) {
+            j++;
+            if (exec_arg_i64(op, j, count) < 0 || *count < 1)
+                return exec_error(w, "ERR count should be greater than 0");
+        } else {
+            return exec_error(w, EXEC_ERR_SYNTAX);
+        }
+    }
+    if (*count == -1)
+        *count = 1;
+    return at == 2 ? exec_check_timeout(fx, op, 1, w) : 0; /* the blocking forms' */
 }

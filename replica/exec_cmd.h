@@ -76,4 +76,11 @@ int exec_arg_i64(const struct op *op, int i, int64_t *v);
 int exec_check_timeout(const struct effects *fx, const struct op *op, int i,
                        struct resp_writer *w);
 
+/* LMPOP and ZMPOP's arguments from `at` (their numkeys; 2 for the blocking forms, whose
+ * timeout at 1 is checked last, as Redis's lmpopGenericCommand/zmpopGenericCommand do):
+ * numkeys keys, then end0 or end1 (any case; *end 0 or 1, at argument *wi), then an
+ * optional COUNT n (*count, 1 without). Returns 0, or -1 with the error written. */
+int exec_mpop_args(const struct effects *fx, const struct op *op, int at, const char *end0,
+                   const char *end1, int *wi, int *end, int64_t *count, struct resp_writer *w);
+
 #endif

@@ -10,6 +10,7 @@ redis-benchmark, a hiredis C program, ioredis and node-redis.  The harness
                              the coordinator options the launcher does not
                              (--requirepass, --timeout, --maxclients)
   tool(name)                 the path of a client tool, or a skip if missing
+  wait_for(what, fn)         fn()'s first true value, polled; a failure after a timeout
 """
 
 import os
@@ -29,6 +30,17 @@ from twopc_harness import (_live_clusters, new_cluster, free_port_block,  # noqa
                            cluster, module_cluster, pytest_runtest_makereport,  # noqa: F401
                            RespConn, RespProtocolError, SERVER, REPLICA, parse_info, tail)
 
+
+
+def wait_for(what, fn, timeout=10.0, every=0.02):
+    """Polls fn until it returns something true (returned); fails the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(every)
+    pytest.fail("timed out waiting for " + what)
 
 
 def resp3_span(buf, pos=0):

@@ -8,18 +8,12 @@ import time
 import pytest
 import redis
 
+from conftest import wait_for
+
 CHANNELS = ["fan:a", "fan:b", "fan:c", "other"]
 MESSAGES = 300
 
 
-def wait_for(what, fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what)
 
 
 def expected(sub, published):

@@ -10,18 +10,12 @@ import time
 import pytest
 import redis
 
+from conftest import wait_for
+
 JOBS = 400
 WORKERS = 4
 
 
-def wait_for(what, fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.02)
-    pytest.fail("timed out waiting for " + what)
 
 
 def blocked(c):
