@@ -14,7 +14,7 @@
  * The second half evaluates ops on top of undecided effects (fx.under), as a pipelined
  * round does: reads through the chain, a DEL or FLUSH ahead hiding the store, and nothing
  * reaching the store until exec_apply; and the same for a hash's fields (hash_layers) and
- * a sorted set's members (zset_layers).
+ * a sorted set's members (zset_layers) and a list's entries (list_layers).
  *
  * Run: test_exec [case]   (no argument: every case)
  */
@@ -490,6 +490,78 @@ static void test_hash_layers(void)
  * rescored in a round ahead are seen in score order by the next round's ZRANGE (merged
  * with the store's), an aborted round ahead takes them away, and only a commit reaches the
  * store; the same in an indexed layer. */
+/* A list's entries and head through undecided rounds: pushes at both ends, pops, LSET,
+ * LINSERT and LREM (which shift entries) ahead, an aborted round taking its entries away,
+ * and the store seeing only what commits. */
+static void test_list_layers(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "RPUSH l a b c", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "LPUSH l z y", R(":5\r\n"));           /* y z a b c */
+    eval_expect(st, &r1, "RPOP l", R("$1\r\nc\r\n"));            /* y z a b */
+    eval_expect(st, &r1, "LSET l 1 Z", R("+OK\r\n"));            /* y Z a b */
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "LRANGE l 0 -1",
+                R("*4\r\n$1\r\ny\r\n$1\r\nZ\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    eval_expect(st, &r2, "LINSERT l BEFORE a m", R(":5\r\n"));  /* y Z m a b */
+    eval_expect(st, &r2, "LREM l 1 Z", R(":1\r\n"));            /* y m a b */
+    eval_expect(st, &r2, "LMOVE l l RIGHT LEFT", R("$1\r\nb\r\n")); /* b y m a */
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "LRANGE l 0 -1",
+                R("*4\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\nm\r\n$1\r\na\r\n"));
+    eval_expect(st, &r3, "LINDEX l -2", R("$1\r\nm\r\n"));
+    eval_expect(st, &r3, "LPOS l a", R(":3\r\n"));
+    eval_expect(st, &r3, "TYPE l", R("+list\r\n"));
+    eval_expect(st, &r3, "HGET l a", R("-WRONGTYPE Operation against a key holding the wrong "
+                                      "kind of value\r\n"));
+    eval_expect(st, &r3, "COPY l l2", R(":1\r\n"));
+    eval_expect(st, &r3, "LTRIM l 1 -2", R("+OK\r\n"));
+    eval_expect(st, &r3, "LRANGE l 0 -1", R("*2\r\n$1\r\ny\r\n$1\r\nm\r\n"));
+    eval_expect(st, &r3, "LRANGE l2 0 -1",
+                R("*4\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\nm\r\n$1\r\na\r\n"));
+    eval_expect(st, &r3, "BLPOP none l 0", R("*2\r\n$1\r\nl\r\n$1\r\ny\r\n"));
+    eval_expect(st, &r3, "LPOP l 5", R("*1\r\n$1\r\nm\r\n"));
+    eval_expect(st, &r3, "EXISTS l", R(":0\r\n"));
+    eval_expect(st, &r3, "BRPOP l 0", R("*-1\r\n"));
+    effects_clear(&r3);
+
+    /* The store holds only what was committed. */
+    struct effects ro = { .now_ms = NOW_MS };
+    eval_expect(st, &ro, "LRANGE l 0 -1", R("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"));
+    effects_clear(&ro);
+
+    /* r1 aborts: r2 evaluated again on the store alone. */
+    effects_clear(&r2);
+    r2 = (struct effects){ .now_ms = NOW_MS };
+    eval_expect(st, &r2, "LINSERT l AFTER a m", R(":4\r\n"));
+    eval_expect(st, &r2, "LRANGE l 0 -1",
+                R("*4\r\n$1\r\na\r\n$1\r\nm\r\n$1\r\nb\r\n$1\r\nc\r\n"));
+    effects_clear(&r2);
+
+    /* r1 commits: the store's entries, head and length follow. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(store_commit(st) == 0);
+    effects_clear(&r1);
+    struct store_row row;
+    CHECK_INT_EQ(store_get(st, "l", 1, &row), 1);
+    CHECK_INT_EQ(row.t, STORE_LIST);
+    CHECK_INT_EQ(row.n, 4);
+    struct effects after = { .now_ms = NOW_MS };
+    eval_expect(st, &after, "LRANGE l 0 -1",
+                R("*4\r\n$1\r\ny\r\n$1\r\nZ\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    eval_expect(st, &after, "RPUSH l tail", R(":5\r\n"));
+    eval_expect(st, &after, "LINDEX l 4", R("$4\r\ntail\r\n"));
+    effects_clear(&after);
+    store_close(st);
+}
+
 static void test_zset_layers(void)
 {
     struct store *st = memory_store();
@@ -921,6 +993,7 @@ static const struct check_case cases[] = {
     { "bitfield_ops", test_bitfield_ops },
     { "hash_layers", test_hash_layers },
     { "zset_layers", test_zset_layers },
+    { "list_layers", test_list_layers },
     { NULL, NULL },
 };
 
