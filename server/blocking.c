@@ -57,9 +57,18 @@ static void submit(struct blocked *b);
 
 
 
-size_t blocking_count(void)
+size_t blocking_count(int timed)
 {
-    return nparked + nflying;
+    if (!timed)
+        return nparked + nflying;
+    size_t n = 0;
+    struct blocked_list *lists[2] = { &parked, &flying };
+    for (int l = 0; l < 2; l++) {
+        struct blocked *b;
+        TAILQ_FOREACH(b, lists[l], link)
+            n += b->deadline != 0;
+    }
+    return n;
 }
 
 int blocking_wanted(void)

@@ -54,7 +54,8 @@ void blocking_forget(struct client *cl);
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR] (error: 1 for ERROR): 1 if that client was blocked
  * (answered now, or when its pop in flight comes back empty), 0 if not. */
 int blocking_unblock(uint64_t id, int error);
-/* INFO's blocked_clients. */
-size_t blocking_count(void);
+/* INFO's blocked_clients (timed 0), or clients_in_timeout_table (timed 1: those with a
+ * timeout). */
+size_t blocking_count(int timed);
 
 #endif

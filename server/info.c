@@ -104,8 +104,8 @@ static void section_clients(struct evbuffer *b, const struct coord *c)
                         "client_recent_max_output_buffer:0\r\nblocked_clients:%zu\r\n"
                         "tracking_clients:0\r\nclients_in_timeout_table:%zu\r\n"
                         "pending_replies:%zu\r\n\r\n",
-                        client_count(), settings_get()->maxclients, blocking_count(),
-                        blocking_count(), client_pending_total());
+                        client_count(), settings_get()->maxclients, blocking_count(0),
+                        blocking_count(1), client_pending_total());
 }
 
 /* "1.23M", as Redis's bytesToHuman. */
