@@ -77,6 +77,17 @@ static int elem_cmp(const void *a, const void *b)
     return c ? c : (x->flen > y->flen) - (x->flen < y->flen);
 }
 
+void coll_list_dedup(struct coll_list *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, elem_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (n == 0 || elem_cmp(&l->v[n - 1], &l->v[i]) != 0)
+            l->v[n++] = l->v[i];
+    l->n = n;
+}
+
 /* The records that decide an element of k in fx->db, newest first per element (v NULL:
  * deleted), in position order without repeats; *hidden if a whole-key record, a FLUSH of
  * the database or a FLUSHALL hides the store; *db the database the store holds k's
@@ -378,4 +389,33 @@ int coll_scan_command(struct store *s, struct effects *fx, const struct op *op, 
     }
     coll_list_free(&l);
     return 0;
+}
+
+int coll_w_open(struct store *s, const struct effects *fx, const char *k, size_t klen, int t,
+                struct coll_w *cw)
+{
+    struct effects_value v;
+    int found = effects_lookup(s, fx, k, klen, &v);
+    if (found == 1 && v.t != t)
+        found = EXEC_WRONGTYPE;
+    int here = found == 1;
+    *cw = (struct coll_w){ k, klen, t, here, here ? v.n : 0, here ? v.n : 0, here ? v.exp : 0 };
+    return found;
+}
+
+int coll_w_create(struct effects *fx, struct coll_w *cw)
+{
+    if (cw->found)
+        return 0;
+    cw->found = 1;
+    return effects_put_coll(fx, cw->k, cw->klen, cw->t, 0, 0);
+}
+
+int coll_w_close(struct effects *fx, const struct coll_w *cw)
+{
+    if (!cw->found || cw->n == cw->n0)
+        return 0;
+    if (cw->n == 0)
+        return effects_del(fx, cw->k, cw->klen);
+    return effects_count(fx, cw->k, cw->klen, cw->t, cw->n, cw->exp);
 }

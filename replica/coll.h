@@ -53,6 +53,8 @@ struct coll_list {
 int coll_collect(struct store *s, const struct effects *fx, const char *k, size_t klen,
                  uint64_t from, int64_t limit, struct coll_list *out, uint64_t *next);
 void coll_list_free(struct coll_list *l);
+/* Sorts l into position order and drops repeated elements (a union of several lists). */
+void coll_list_dedup(struct coll_list *l);
 
 /* A position to draw an element from (see above); salt tells draws of one op apart. */
 uint64_t coll_draw(const struct effects *fx, uint64_t salt);
@@ -66,6 +68,24 @@ int coll_pick(struct store *s, const struct effects *fx, const char *k, size_t k
  * fx's memory. 0 or -1. */
 int coll_copy(struct store *s, struct effects *fx, const char *src, size_t srclen,
               const char *dst, size_t dstlen, int dstdb, int t, int64_t n, int64_t exp);
+
+/* A collection being written (SADD, SREM, SMOVE, *STORE...): open it (the lookup), create
+ * it before its first element if it was missing, record each element change and the
+ * count, close it (the new count once, or a DEL when it ends empty, as Redis deletes an
+ * empty collection). */
+struct coll_w {
+    const char *k;
+    size_t klen;
+    int t, found;
+    int64_t n, n0, exp;
+};
+/* 1 found (of type t), 0 missing, EXEC_WRONGTYPE, or -1 (store error). */
+int coll_w_open(struct store *s, const struct effects *fx, const char *k, size_t klen, int t,
+                struct coll_w *cw);
+/* Creates the collection if it was missing. 0 or -1. */
+int coll_w_create(struct effects *fx, struct coll_w *cw);
+/* Records the count if it changed, or deletes an emptied collection. 0 or -1. */
+int coll_w_close(struct effects *fx, const struct coll_w *cw);
 
 /* HSCAN and SSCAN, as Redis 7.0's scanGenericCommand: key cursor [MATCH p] [COUNT n]. The
  * cursor is a position (0: start, and end); COUNT store rows are examined per call. The

@@ -20,6 +20,7 @@
 #include "cmd_bit.h"
 #include "cmd_hash.h"
 #include "cmd_list.h"
+#include "cmd_set.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_object.h"
@@ -84,6 +85,7 @@ static const struct {
     { cmd_keys_table, &cmd_keys_count },
     { cmd_hash_table, &cmd_hash_count },
     { cmd_list_table, &cmd_list_count },
+    { cmd_set_table, &cmd_set_count },
     { cmd_zset_table, &cmd_zset_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
     { cmd_object_table, &cmd_object_count },

@@ -67,6 +67,8 @@ enum reencode_shape reencode_shape_of_request(int argc, char *const *argv, const
         return REENCODE_PAIRS;
     if (argc > 0 && score_pairs(argc, argv, lens))
         return REENCODE_SCORE_PAIRS;
+    if (argc == 3 && lens[0] == 4 && strncasecmp(argv[0], "spop", 4) == 0)
+        return REENCODE_SET; /* SPOP key count: Redis 7's addReplySetLen */
     return argc > 0 ? reencode_shape_of(argv[0], lens[0]) : REENCODE_PLAIN;
 }
 

@@ -36,7 +36,8 @@ enum reencode_shape {
 /* The RESP3 shape of a command's reply, by command name (any case). */
 enum reencode_shape reencode_shape_of(const char *name, size_t len);
 /* The same for a whole request: shapes that depend on arguments too (HRANDFIELD key count
- * WITHVALUES: pairs; WITHSCORES, ZPOPMIN's count: scores). argv[0] is the command's name. */
+ * WITHVALUES: pairs; WITHSCORES, ZPOPMIN's count: scores; SPOP key count: a set). argv[0]
+ * is the command's name. */
 enum reencode_shape reencode_shape_of_request(int argc, char *const *argv, const size_t *lens);
 
 /* The length of the one complete reply element at p[0..len), or 0 if it is incomplete or

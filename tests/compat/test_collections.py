@@ -1,5 +1,5 @@
-"""test_collections.py -- hashes (and the generic key commands on them) against a real
-redis-server 7, reply for reply.
+"""test_collections.py -- hashes and sets (and the generic key commands on them) against a
+real redis-server 7, reply for reply.
 
 Seeded random sequences over a small key space mix the hash commands with DEL, EXPIRE,
 TYPE, RENAME, COPY, EXISTS, TTL and string commands on the same keys (so WRONGTYPE errors
@@ -8,17 +8,21 @@ op evaluated on top of the ones before it) and in MULTI/EXEC blocks, over RESP2 
 (HELLO 3 on both servers for a whole sequence). Replies must be byte-identical, except:
 
     kind      commands                        compared as
-    sorted    HKEYS, HVALS                    the same type byte; the same elements, sorted
+    sorted    HKEYS, HVALS, SMEMBERS, SINTER, the same type byte; the same elements, sorted
+              SUNION, SDIFF
     pairs     HGETALL                         the same type byte; the same (field, value)s
-    scan      HSCAN (a whole iteration)       the same set of (field, value) pairs
-    random    HRANDFIELD                      errors identical; nil on both or neither; the
-                                              same count; every field is in the hash (with
-                                              its value under WITHVALUES); distinct fields
-                                              for a positive count
+    scan      HSCAN, SSCAN (whole iterations) the same set of (field, value) pairs / members
+    random    HRANDFIELD, SRANDMEMBER, SPOP   errors identical; nil on both or neither; the
+                                              same count and type byte; every pick is in the
+                                              hash or set (with its value under WITHVALUES);
+                                              distinct picks for a positive count
+SPOP removes different members on the two servers; after the comparison twopc's set is
+brought to Redis's (SADD / SREM of the members only one side popped), so the sequence goes
+on from identical data.
 
-Field order is not Redis's (twopc lists fields by a hash of the field, see
-replica/cmd_hash.h), which is why HKEYS, HVALS, HGETALL and HSCAN compare as multisets. At
-the end of a sequence the whole keyspace (types, TTLs, every hash's fields and values, every
+Element order is not Redis's (twopc lists fields and members by a hash of the element, see
+replica/cmd_hash.h), which is why listings compare as multisets. At the end of a sequence
+the whole keyspace (types, TTLs, every hash's fields and values, every set's members, every
 string) is compared.
 
 TWOPC_COMPAT_SEED=<n> replays a run; TWOPC_COMPAT_SEQUENCES (default 60) and
@@ -145,6 +149,74 @@ class Gen:
                                [self.c_string, self.c_errors])()
 
 
+MEMBERS = [b"a", b"b", b"c", b"d", b"1", b"2", b"-3", b"", b"\x00\xff", b"x" * 70]
+
+
+class SetGen(Gen):
+    """Random set commands, with the same generic, string and error commands (and a few
+    hash commands, for WRONGTYPE both ways)."""
+
+    KEYS = [b"s0", b"s1", b"s2", b"h0", b""]
+
+    def key(self):
+        return self.rng.choice(self.KEYS)
+
+    def members(self, lo=1, hi=4):
+        return [self.rng.choice(MEMBERS) for _ in range(self.rng.randint(lo, hi))]
+
+    def keys(self, lo=1, hi=3):
+        return [self.key() for _ in range(self.rng.randint(lo, hi))]
+
+    def c_write(self):
+        r, k = self.rng, self.key()
+        return "exact", r.choice([
+            [self.name(b"SADD"), k] + self.members(), [b"SADD", k] + self.members(),
+            [b"SREM", k] + self.members(), [b"SMOVE", k, self.key(), r.choice(MEMBERS)],
+            [r.choice([b"SINTERSTORE", b"SUNIONSTORE", b"SDIFFSTORE"]), k] + self.keys(),
+            [b"HSET", k, b"f", b"v"],
+        ])
+
+    def c_read(self):
+        r, k = self.rng, self.key()
+        choice = r.randint(0, 9)
+        if choice <= 1:
+            return "sorted", [r.choice([b"SMEMBERS", b"SMEMBERS", b"SINTER", b"SUNION",
+                                        b"SDIFF"]), k] + (self.keys(0, 2) if choice else [])
+        if choice == 2:
+            args = [b"SSCAN", k, b"0"]
+            if r.random() < 0.4:
+                args += [b"MATCH", r.choice([b"*", b"a*", b"[a-c]", b"?", b""])]
+            if r.random() < 0.4:
+                args += [b"COUNT", r.choice([b"1", b"2", b"100"])]
+            return "scan", args
+        if choice == 3:
+            args = [r.choice([b"SPOP", b"SRANDMEMBER", b"SRANDMEMBER"]), k]
+            if r.random() < 0.7:
+                args.append(r.choice(COUNTS))
+            return "random", args
+        if choice == 4:
+            keys = self.keys()
+            n = r.choice([len(keys), len(keys), 1, 0, len(keys) + 1, -1])
+            args = [b"SINTERCARD", b"%d" % n] + keys
+            if r.random() < 0.4:
+                args += [b"LIMIT", r.choice([b"0", b"1", b"2", b"-1", b"x"])]
+            return "exact", args
+        return "exact", r.choice([
+            [b"SCARD", k], [b"SISMEMBER", k, r.choice(MEMBERS)],
+            [b"SMISMEMBER", k] + self.members(), [b"HGET", k, b"f"], [b"HLEN", k],
+        ])
+
+    def c_errors(self):
+        r, k = self.rng, self.key()
+        return "exact", r.choice([
+            [b"SADD", k], [b"SREM", k], [b"SCARD"], [b"SMOVE", k, k], [b"SPOP", k, b"1", b"2"],
+            [b"SRANDMEMBER", k, b"1", b"2"], [b"SINTERCARD", b"1"], [b"SINTERCARD", b"x", k],
+            [b"SINTERCARD", b"1", k, b"LIMIT"], [b"SINTERCARD", b"1", k, b"BAD", b"1"],
+            [b"SSCAN", k, b"x"], [b"SSCAN", k, b"0", b"COUNT", b"0"], [b"SMISMEMBER", k],
+            [b"SINTERSTORE", k], [b"SDIFF"],
+        ])
+
+
 def type_byte(raw):
     return raw[:1]
 
@@ -169,20 +241,58 @@ def same(kind, a, b):
 
 
 def full_hscan(pair, conn, args):
+    """Every (field, value) an HSCAN iteration returns, or every member of an SSCAN's."""
     found, cursor = set(), b"0"
     for _ in range(10000):
         reply = pair.one(conn, [args[0], args[1], cursor] + args[3:])
         if not isinstance(reply, list):
             return reply
         cursor, items = reply
-        found.update(zip(items[::2], items[1::2]))
+        if args[0].upper() == b"SSCAN":
+            found.update(items)
+        else:
+            found.update(zip(items[::2], items[1::2]))
         if cursor == b"0":
             return found
     raise AssertionError("HSCAN did not finish: %r" % (args,))
 
 
+def check_set_random(pair, args, a, b):
+    """SRANDMEMBER, SPOP: see the module's table (for SPOP, the members twopc popped are
+    checked against the set before the pop, as Redis's reply tells it). None or a
+    description."""
+    if a.startswith(b"-") or b.startswith(b"-"):
+        return None if a == b else "replies differ"
+    ra, rb = resp_parse(a)[0], resp_parse(b)[0]
+    if len(args) == 2:
+        if (ra is None) != (rb is None):
+            return "nil on one side only"
+        ra, rb = [ra] if ra is not None else [], [rb] if rb is not None else []
+    elif type_byte(a) != type_byte(b) or len(ra) != len(rb):
+        return "count or type differs"
+    spop = args[0].upper() == b"SPOP"
+    members = set(pair.one(pair.twopc, [b"SMEMBERS", args[1]]) or [])
+    if spop:
+        members |= set(rb)  # what the set held before twopc's pop
+        members = members - set(ra) | set(ra)
+    for m in rb:
+        if m not in members:
+            return "picked %r, not a member" % (m,)
+    if (spop or (len(args) == 3 and int(args[2]) > 0)) and len(set(rb)) != len(rb):
+        return "repeated members for a positive count"
+    if spop:  # bring twopc's set to Redis's
+        only_t, only_r = set(rb) - set(ra), set(ra) - set(rb)
+        if only_t:
+            pair.one(pair.twopc, [b"SADD", args[1]] + sorted(only_t))
+        if only_r:
+            pair.one(pair.twopc, [b"SREM", args[1]] + sorted(only_r))
+    return None
+
+
 def check_random(pair, args, a, b):
     """HRANDFIELD: see the module's table. None or a description."""
+    if args[0].upper() in (b"SPOP", b"SRANDMEMBER"):
+        return check_set_random(pair, args, a, b)
     if a.startswith(b"-") or b.startswith(b"-") or len(args) == 2:
         if len(args) == 2 and not a.startswith(b"-"):
             ra, rb = resp_parse(a)[0], resp_parse(b)[0]
@@ -214,7 +324,7 @@ def check_random(pair, args, a, b):
 def compare(pair, kind, args):
     if kind == "scan":
         a, b = full_hscan(pair, pair.redis, args), full_hscan(pair, pair.twopc, args)
-        return None if a == b else "HSCAN differs: redis %r twopc %r" % (a, b)
+        return None if a == b else "%s differs: redis %r twopc %r" % (args[0], a, b)
     a, b = pair.send(args)
     if kind == "random":
         problem = check_random(pair, args, a, b)
@@ -254,6 +364,8 @@ def keyspace(pair, conn):
         if t == b"hash":
             items = pair.one(conn, [b"HGETALL", k])
             value = sorted(zip(items[::2], items[1::2]))
+        elif t == b"set":
+            value = sorted(pair.one(conn, [b"SMEMBERS", k]))
         else:
             value = pair.one(conn, [b"GET", k])
         out[k] = (t, value, pair.one(conn, [b"PTTL", k]))
@@ -275,8 +387,8 @@ def compare_keyspace(pair):
 BATCHABLE = ("exact", "sorted", "pairs", "ttl")
 
 
-def run_sequence(pair, rng, counts, history):
-    gen = Gen(rng)
+def run_sequence(pair, rng, counts, history, gen_class=Gen):
+    gen = gen_class(rng)
     step = 0
     while step < STEPS:
         mode = rng.choice(["single", "single", "pipeline", "multi"])
@@ -309,9 +421,9 @@ def set_protocol(pair, proto):
         assert not reply.startswith(b"-"), reply
 
 
-def test_hashes(redis_server, module_cluster):
-    print("twopc compat hashes: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
-          "redis-server %s" % (SEED, SEQUENCES, STEPS, redis_server.version()))
+def run_all(redis_server, module_cluster, what, gen_class):
+    print("twopc compat %s: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
+          "redis-server %s" % (what, SEED, SEQUENCES, STEPS, redis_server.version()))
     pair = Pair(redis_server.port, module_cluster.port)
     t0 = time.monotonic()
     counts = {}
@@ -322,7 +434,7 @@ def test_hashes(redis_server, module_cluster):
             proto = rng.choice([b"2", b"3"])
             set_protocol(pair, proto)
             pair.send([b"FLUSHALL"])
-            failure = run_sequence(pair, rng, counts, history)
+            failure = run_sequence(pair, rng, counts, history, gen_class)
             if failure:
                 step, args, problem = failure
                 pytest.fail("TWOPC_COMPAT_SEED=%d sequence %d (RESP%s) step %d: %s\n  %s\n"
@@ -333,3 +445,11 @@ def test_hashes(redis_server, module_cluster):
         pair.close()
     print("compared %d commands %r in %.1f s"
           % (sum(counts.values()), counts, time.monotonic() - t0))
+
+
+def test_hashes(redis_server, module_cluster):
+    run_all(redis_server, module_cluster, "hashes", Gen)
+
+
+def test_sets(redis_server, module_cluster):
+    run_all(redis_server, module_cluster, "sets", SetGen)
