@@ -13,6 +13,7 @@
 #include "effects.h"
 #include "op.h"
 #include "resp_writer.h"
+#include "coll.h"
 #include "store.h"
 #include "util.h"
 
@@ -57,16 +58,36 @@ static void help(struct resp_writer *w)
         resp_write_simple(w, lines[i]);
 }
 
-/* A collection's encoding as Redis 7.0 names it at its default thresholds, by element
- * count only (hash-/zset-max-listpack-entries 128; a set is reported "hashtable": Redis
- * 7.0's intset for all-integer sets is not told apart). */
-static const char *collection_encoding(const struct effects_value *v)
+/* Whether every member of the set at k is an integer (Redis's intset test): 1, 0, -1. */
+static int all_integers(struct store *s, const struct effects *fx, const char *k, size_t klen)
 {
+    struct coll_list l = { 0 };
+    uint64_t next;
+    int rc = coll_collect(s, fx, k, klen, 0, -1, &l, &next) < 0 ? -1 : 1;
+    for (size_t i = 0; rc == 1 && i < l.n; i++) {
+        int64_t n;
+        rc = util_parse_i64(l.v[i].f, l.v[i].flen, &n) == 0;
+    }
+    coll_list_free(&l);
+    return rc;
+}
+
+/* A collection's encoding as Redis 7.0 names it at its default thresholds, from what it
+ * holds now (hash-/zset-max-listpack-entries 128, set-max-intset-entries 512; Redis also
+ * remembers a past conversion, which a set, hash or sorted set that shrank back does not
+ * undo there: those differ). 1 (*enc), or -1 on a store error. */
+static int collection_encoding(struct store *s, const struct effects *fx, const char *k,
+                               size_t klen, const struct effects_value *v, const char **enc)
+{
+    int ints = 0;
     switch (v->t) {
-    case STORE_HASH: return v->n <= 128 ? "listpack" : "hashtable";
-    case STORE_ZSET: return v->n <= 128 ? "listpack" : "skiplist";
-    case STORE_LIST: return "quicklist";
-    default: return "hashtable";
+    case STORE_HASH: *enc = v->n <= 128 ? "listpack" : "hashtable"; return 1;
+    case STORE_ZSET: *enc = v->n <= 128 ? "listpack" : "skiplist"; return 1;
+    case STORE_LIST: *enc = "quicklist"; return 1;
+    default:
+        ints = v->n <= 512 ? all_integers(s, fx, k, klen) : 0;
+        *enc = ints == 1 ? "intset" : "hashtable";
+        return ints < 0 ? -1 : 1;
     }
 }
 
@@ -95,8 +116,12 @@ static int object(struct store *s, struct effects *fx, const struct op *op,
     }
     int64_t n;
     int isint = v.t == STORE_STRING && as_int(&v, &n);
-    if (strcasecmp(sub, "encoding") == 0 && v.t != STORE_STRING)
-        resp_write_cstr(w, collection_encoding(&v));
+    const char *enc;
+    if (strcasecmp(sub, "encoding") == 0 && v.t != STORE_STRING) {
+        if (collection_encoding(s, fx, op->argv[2], op->lens[2], &v, &enc) < 0)
+            return exec_error(w, EXEC_ERR_STORAGE);
+        resp_write_cstr(w, enc);
+    }
     else if (strcasecmp(sub, "encoding") == 0)
         resp_write_cstr(w, isint ? "int" : v.len <= EMBSTR_MAX ? "embstr" : "raw");
     else if (strcasecmp(sub, "refcount") == 0)
