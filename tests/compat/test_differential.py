@@ -67,7 +67,7 @@ PAST_S, FUTURE_S = [b"1", b"1000000000"], [b"4102444800", b"4102444801"]
 PAST_MS, FUTURE_MS = [b"1", b"1000000000000"], [b"4102444800000", b"4102444800123"]
 BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"9223372036854776",
              b"-9223372036854775808", b"1.5"]
-UNSUPPORTED = [[b"SADD", b"s", b"m"], [b"EVAL", b"return 1", b"0"],
+UNSUPPORTED = [[b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"],
                [b"PFADD", b"p", b"a"], [b"SORT", b"k0"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
@@ -106,7 +106,10 @@ ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DE
          b"ZREMRANGEBYRANK": 4, b"ZREMRANGEBYSCORE": 4, b"ZREMRANGEBYLEX": 4,
          b"ZRANDMEMBER": -2, b"ZSCAN": -3, b"ZUNION": -3, b"ZINTER": -3, b"ZDIFF": -3,
          b"ZUNIONSTORE": -4, b"ZINTERSTORE": -4, b"ZDIFFSTORE": -4, b"ZINTERCARD": -3,
-         b"ZMPOP": -4}
+         b"ZMPOP": -4, b"SADD": -3, b"SREM": -3, b"SCARD": 2, b"SISMEMBER": 3,
+         b"SMISMEMBER": -3, b"SMEMBERS": 2, b"SPOP": -2, b"SRANDMEMBER": -2, b"SMOVE": 4,
+         b"SINTER": -2, b"SINTERCARD": -3, b"SINTERSTORE": -3, b"SUNION": -2,
+         b"SUNIONSTORE": -3, b"SDIFF": -2, b"SDIFFSTORE": -3, b"SSCAN": -3}
 # Subcommands: (words before the wrong part, their arity counted from the command name).
 SUB_ARITY = [([b"CLIENT", b"GETNAME"], 2), ([b"CLIENT", b"SETNAME"], 3),
              ([b"CLIENT", b"ID"], 2), ([b"CLIENT", b"INFO"], 2), ([b"CLIENT", b"HELP"], 2),

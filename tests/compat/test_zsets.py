@@ -26,13 +26,10 @@ TWOPC_COMPAT_STEPS (default 80) change its size.
 
 import os
 import random
-import time
-
-import pytest
 
 from conftest import resp_encode, resp_parse
-from test_collections import full_hscan, set_protocol
-from test_differential import TTL_MS_SLACK, Pair, fmt, randcase, split_array
+from test_collections import full_hscan, run_all
+from test_differential import TTL_MS_SLACK, fmt, randcase, split_array
 
 SEED = int(os.environ.get("TWOPC_COMPAT_SEED") or random.SystemRandom().randrange(1 << 32))
 SEQUENCES = int(os.environ.get("TWOPC_COMPAT_SEQUENCES") or 60)
@@ -362,30 +359,8 @@ def run_sequence(pair, rng, counts, history, gen_class=None):
 
 
 def run_compat(name, gen_class, redis_server, module_cluster):
-    """SEQUENCES random sequences of gen_class's commands, compared (test_lists.py too)."""
-    print("twopc compat %s: TWOPC_COMPAT_SEED=%d, %d sequences x %d steps, "
-          "redis-server %s" % (name, SEED, SEQUENCES, STEPS, redis_server.version()))
-    pair = Pair(redis_server.port, module_cluster.port)
-    t0 = time.monotonic()
-    counts = {}
-    try:
-        for seq in range(SEQUENCES):
-            history = []
-            rng = random.Random(SEED * 100003 + seq)
-            proto = rng.choice([b"2", b"3"])
-            set_protocol(pair, proto)
-            pair.send([b"FLUSHALL"])
-            failure = run_sequence(pair, rng, counts, history, gen_class)
-            if failure:
-                step, args, problem = failure
-                pytest.fail("TWOPC_COMPAT_SEED=%d sequence %d (RESP%s) step %d: %s\n  %s\n"
-                            "sequence so far:\n    %s"
-                            % (SEED, seq, proto.decode(), step, fmt(args), problem,
-                               "\n    ".join(fmt(h) for h in history)))
-    finally:
-        pair.close()
-    print("compared %d commands %r in %.1f s"
-          % (sum(counts.values()), counts, time.monotonic() - t0))
+    """test_collections.run_all with this module's run_sequence (test_lists.py too)."""
+    run_all(redis_server, module_cluster, name, gen_class, run_sequence)
 
 
 def test_zsets(redis_server, module_cluster):

@@ -11,7 +11,7 @@ Real processes under the launcher, which restarts whatever dies:
                             replica's data to it (writes wait meanwhile), and then it holds
                             exactly the healthy replicas' data; writes of old keys work
                             again, and INFO twopc counts the repair.
-  test_wiped_replica_hashes the same with hashes and lists (one of 3,000 fields, small ones, one with
+  test_wiped_replica_hashes the same with hashes, lists and a set (one of 3,000 fields, small ones, one with
                             a TTL) next to strings: the repair copies each hash's row (type,
                             field count, expiry) and every field (TPC.DUMP's collection
                             rows), and the victim's kv and el tables end identical to the
@@ -190,6 +190,7 @@ def test_wiped_replica_hashes(cluster):
         pipe.lpush(b"list", *[b"l%d" % j for j in range(i, i + 250)])
     pipe.lpop(b"list", 10)
     pipe.rpush(b"short", b"x", b"", b"\x00")
+    pipe.sadd(b"set", *[b"m%d" % j for j in range(500)], b"", b"\xff")
     assert all(x is not False for x in pipe.execute())
     lists = {k: r.lrange(k, 0, -1) for k in (b"list", b"short")}
     victim = 1
@@ -198,7 +199,8 @@ def test_wiped_replica_hashes(cluster):
     while time.monotonic() < deadline:  # every replica has applied every round
         rows = [collection_rows(cluster, i) for i in (1, 2, 3)]
         # elements: the hashes', the lists' entries and their heads
-        if rows[0] == rows[1] == rows[2] and len(rows[0][1]) == 3000 + 59 + 1990 + 3 + 2:
+        if rows[0] == rows[1] == rows[2] and \
+                len(rows[0][1]) == 3000 + 59 + 1990 + 3 + 2 + 502:
             expected = rows[0]
             break
         time.sleep(0.05)
@@ -215,6 +217,7 @@ def test_wiped_replica_hashes(cluster):
     assert {k: r.lrange(k, 0, -1) for k in lists} == lists
     assert r.lindex(b"list", 0) == b"l989" and r.lindex(b"list", -1) == b"r999"
     assert r.rpush(b"list", b"after") == 1991 and r.lpop(b"list") == b"l989"
+    assert r.scard(b"set") == 502 and r.sismember(b"set", b"\xff") and r.type(b"set") == b"set"
 
 
 def test_rolled_back_replica(cluster):
