@@ -40,51 +40,23 @@ static int field(struct store *s, const struct effects *fx, const struct op *op,
                                vlen);
 }
 
-/* A hash being written: whether it existed, its count and expiry. */
-struct hw {
-    int found;
-    int64_t n, n0, exp;
-};
-
-/* Looks the hash up for writing. Returns 0, or -1 with the error written. */
+/* Looks the hash up for writing (a coll_w, coll.h). Returns 0, or -1 with the error
+ * written. */
 static int hw_open(struct store *s, const struct effects *fx, const struct op *op,
-                   struct hw *h, struct resp_writer *w)
+                   struct coll_w *h, struct resp_writer *w)
 {
-    struct effects_value v;
-    int found = lookup(s, fx, op, &v);
-    if (found < 0)
-        return exec_lookup_error(w, found);
-    *h = (struct hw){ found, found ? v.n : 0, found ? v.n : 0, found ? v.exp : 0 };
-    return 0;
-}
-
-/* Before the first field is written: creates the hash if it did not exist. */
-static int hw_create(struct effects *fx, const struct op *op, struct hw *h)
-{
-    if (h->found)
-        return 0;
-    h->found = 1;
-    return effects_put_coll(fx, op->argv[1], op->lens[1], STORE_HASH, 0, 0);
-}
-
-/* After the last change: records the new count, or deletes an emptied hash. */
-static int hw_close(struct effects *fx, const struct op *op, const struct hw *h)
-{
-    if (!h->found || h->n == h->n0)
-        return 0;
-    if (h->n == 0)
-        return effects_del(fx, op->argv[1], op->lens[1]);
-    return effects_count(fx, op->argv[1], op->lens[1], STORE_HASH, h->n, h->exp);
+    int found = coll_w_open(s, fx, op->argv[1], op->lens[1], STORE_HASH, h);
+    return found < 0 ? exec_lookup_error(w, found) : 0;
 }
 
 /* Sets field i to value i + 1. Returns 1 if the field is new, 0 if not, -1 on error. */
-static int hw_set(struct store *s, struct effects *fx, const struct op *op, struct hw *h,
+static int hw_set(struct store *s, struct effects *fx, const struct op *op, struct coll_w *h,
                   int i)
 {
     const char *old;
     size_t oldlen;
     int found = h->n0 || h->n ? field(s, fx, op, i, &old, &oldlen) : 0;
-    if (found < 0 || hw_create(fx, op, h) < 0 ||
+    if (found < 0 || coll_w_create(fx, h) < 0 ||
         effects_elem_put(fx, op->argv[1], op->lens[1], op->argv[i], op->lens[i],
                          op->argv[i + 1], op->lens[i + 1]) < 0)
         return -1;
@@ -101,7 +73,7 @@ static int hash_hset(struct store *s, struct effects *fx, const struct op *op,
     if (op->argc % 2 == 1)
         return exec_errorf(w, "ERR wrong number of arguments for '%s' command",
                            hmset ? "hmset" : "hset");
-    struct hw h;
+    struct coll_w h;
     if (hw_open(s, fx, op, &h, w) < 0)
         return -1;
     int64_t created = 0;
@@ -111,7 +83,7 @@ static int hash_hset(struct store *s, struct effects *fx, const struct op *op,
             return exec_error(w, EXEC_ERR_STORAGE);
         created += rc;
     }
-    if (hw_close(fx, op, &h) < 0)
+    if (coll_w_close(fx, &h) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     if (hmset)
         resp_write_simple(w, "OK");
@@ -123,7 +95,7 @@ static int hash_hset(struct store *s, struct effects *fx, const struct op *op,
 static int hash_hsetnx(struct store *s, struct effects *fx, const struct op *op,
                        struct resp_writer *w)
 {
-    struct hw h;
+    struct coll_w h;
     if (hw_open(s, fx, op, &h, w) < 0)
         return -1;
     const char *v;
@@ -131,7 +103,7 @@ static int hash_hsetnx(struct store *s, struct effects *fx, const struct op *op,
     int found = h.found ? field(s, fx, op, 2, &v, &vlen) : 0;
     if (found < 0)
         return exec_error(w, EXEC_ERR_STORAGE);
-    if (!found && (hw_set(s, fx, op, &h, 2) < 0 || hw_close(fx, op, &h) < 0))
+    if (!found && (hw_set(s, fx, op, &h, 2) < 0 || coll_w_close(fx, &h) < 0))
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, !found);
     return 0;
@@ -201,7 +173,7 @@ static int hash_hlen(struct store *s, struct effects *fx, const struct op *op,
 static int hash_hdel(struct store *s, struct effects *fx, const struct op *op,
                      struct resp_writer *w)
 {
-    struct hw h;
+    struct coll_w h;
     if (hw_open(s, fx, op, &h, w) < 0)
         return -1;
     int64_t deleted = 0;
@@ -218,7 +190,7 @@ static int hash_hdel(struct store *s, struct effects *fx, const struct op *op,
         h.n--;
         deleted++;
     }
-    if (hw_close(fx, op, &h) < 0)
+    if (coll_w_close(fx, &h) < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, deleted);
     return 0;
@@ -254,14 +226,14 @@ static int hash_getall(struct store *s, struct effects *fx, const struct op *op,
 /* ---- HINCRBY, HINCRBYFLOAT ---- */
 
 /* Writes field 2 = buf (n bytes, in fx's memory) and closes the hash. 0 or -1. */
-static int put_number(struct store *s, struct effects *fx, const struct op *op, struct hw *h,
-                      int found, const char *buf, size_t n)
+static int put_number(struct store *s, struct effects *fx, const struct op *op,
+                      struct coll_w *h, int found, const char *buf, size_t n)
 {
-    if (hw_create(fx, op, h) < 0 ||
+    if (coll_w_create(fx, h) < 0 ||
         effects_elem_put(fx, op->argv[1], op->lens[1], op->argv[2], op->lens[2], buf, n) < 0)
         return -1;
     h->n += !found;
-    return hw_close(fx, op, h);
+    return coll_w_close(fx, h);
 }
 
 static int hash_hincrby(struct store *s, struct effects *fx, const struct op *op,
@@ -270,7 +242,7 @@ static int hash_hincrby(struct store *s, struct effects *fx, const struct op *op
     int64_t by, cur = 0;
     if (exec_arg_i64(op, 3, &by) < 0)
         return exec_error(w, EXEC_ERR_NOT_INT);
-    struct hw h;
+    struct coll_w h;
     if (hw_open(s, fx, op, &h, w) < 0)
         return -1;
     const char *v;
@@ -301,7 +273,7 @@ static int hash_hincrbyfloat(struct store *s, struct effects *fx, const struct o
         return exec_error(w, "ERR value is not a valid float");
     if (isnan(by) || isinf(by))
         return exec_error(w, "ERR value is NaN or Infinity");
-    struct hw h;
+    struct coll_w h;
     if (hw_open(s, fx, op, &h, w) < 0)
         return -1;
     const char *v;
