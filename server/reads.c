@@ -14,6 +14,12 @@
  * replica keeps its connection open), each read not yet answered is sent on its own
  * (TPC.READ) to another link, and the first answer wins. A read_call lives until it has
  * answered and every request it was part of has called back.
+ *
+ * When no replica can take a read (every one dropped it, or none is READY: all links
+ * reconnecting after a replica restart, or after the watchdog dropped them while a 64 MB
+ * reply kept them busy), the read waits for one to come back, as a write does: up to
+ * write-wait-ms from then, trying again every READ_WAIT_TICK_MS; only then does it answer
+ * the error. A link reconnects within ~100 ms of its replica being back.
  */
 #include "reads.h"
 
@@ -25,6 +31,7 @@
 
 #include "op.h"
 #include "replica_link.h"
+#include "settings.h"
 #include "txn_io.h"
 #include "util.h"
 
@@ -32,9 +39,13 @@ struct read_call {
     reads_done_fn fn;    /* and its argument: the caller's, called once */
     void *arg;
     struct op *op;       /* the client's command */
-    struct event *timer; /* only for reads sent on their own (a retry) */
+    struct event *timer; /* reads sent on their own (a retry), and the wait for a link */
     int tries, outstanding, done;
+    uint64_t wait_until; /* waiting for a READY link until then (util_mono_ms); 0: not */
+    const char *err;     /* the answer if none comes back by then */
 };
+
+#define READ_WAIT_TICK_MS 20
 
 struct read_batch {
     struct link *l;
@@ -50,6 +61,7 @@ static struct read_batch *queued[READ_LINKS_MAX]; /* per link index, this loop t
 static struct event *flush_ev;
 
 static int read_send(struct read_call *rc, const struct link *skip);
+static void read_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void read_finish(struct read_call *rc, const struct link_reply *r, const char *err)
 {
@@ -69,14 +81,36 @@ static void read_maybe_free(struct read_call *rc)
     free(rc);
 }
 
+static void arm_ms(struct event *timer, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(timer, &tv);
+}
+
+/* No replica can take rc now: wait for one (see the opening comment). Returns 0 (the
+ * timer will try again), or -1 when it cannot wait (no time left, no memory). */
+static int read_wait(struct read_call *rc, const char *err)
+{
+    uint64_t now = util_mono_ms();
+    if (!rc->wait_until) {
+        rc->wait_until = now + (uint64_t)settings_get()->write_wait_ms;
+        rc->err = err;
+    }
+    if (now >= rc->wait_until || (!rc->timer && !(rc->timer = evtimer_new(base, read_timeout,
+                                                                          rc))))
+        return -1;
+    arm_ms(rc->timer, READ_WAIT_TICK_MS);
+    return 0;
+}
+
 /* The link l failed rc (dropped, or could not take the request): try another one. */
 static void read_retry(struct read_call *rc, const struct link *l)
 {
     if (rc->done)
         return;
     if (++rc->tries >= txn_nlinks(txn) || read_send(rc, l) < 0)
-        if (rc->outstanding == 0)
-            read_finish(rc, NULL, "ERR no replica could serve the read"); /* every replica dropped it */
+        if (rc->outstanding == 0 && read_wait(rc, "ERR no replica could serve the read") < 0)
+            read_finish(rc, NULL, rc->err); /* every replica dropped it */
 }
 
 static void read_done(struct link *l, const struct link_reply *r, void *arg)
@@ -94,14 +128,21 @@ static void read_done(struct link *l, const struct link_reply *r, void *arg)
 
 static void arm(struct event *timer)
 {
-    int ms = txn_prepare_timeout_ms(txn);
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    evtimer_add(timer, &tv);
+    arm_ms(timer, txn_prepare_timeout_ms(txn));
 }
 
 static void read_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct read_call *rc = arg;
+    if (rc->done)
+        return;
+    if (rc->outstanding == 0) { /* waiting for a link (read_wait) */
+        if (read_send(rc, NULL) < 0 && read_wait(rc, rc->err) < 0) {
+            read_finish(rc, NULL, rc->err);
+            read_maybe_free(rc);
+        }
+        return;
+    }
     /* No answer yet: ask another replica too (a stalled link is skipped by the choice),
      * but never keep more copies in flight than there are replicas. A replica that takes
      * seconds over a 64 MB GET is slow, not lost (the link watchdog decides lost); sending
@@ -247,8 +288,9 @@ static void batch_send(struct read_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         struct read_call *rc = b->rc[i];
         rc->outstanding--;
-        if (read_send(rc, b->l) < 0 && rc->outstanding == 0)
-            read_finish(rc, NULL, "ERR no replica is available to serve reads");
+        if (read_send(rc, b->l) < 0 && rc->outstanding == 0 &&
+            read_wait(rc, "ERR no replica is available to serve reads") < 0)
+            read_finish(rc, NULL, rc->err);
     }
     batch_release(b);
 }
@@ -275,7 +317,9 @@ static int read_queue(struct read_call *rc)
     turn_link = l;
     int idx = l ? link_index(l) : -1;
     if (idx < 0 || idx >= READ_LINKS_MAX)
-        return read_send(rc, NULL);
+        return read_send(rc, NULL) == 0 ? 0
+                                        : read_wait(rc, "ERR no replica is available to "
+                                                        "serve reads");
     struct read_batch *b = queued[idx];
     if (!b) {
         if (!(b = calloc(1, sizeof *b)))

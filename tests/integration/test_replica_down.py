@@ -142,3 +142,20 @@ def test_stopped_replica_aborts_then_recovers(cluster):
         if acked[b"stop:refused"] is None:
             del acked[b"stop:refused"]
     cluster.wait_sqlite(acked, exact=True, timeout=RECOVERY_TIMEOUT)
+
+
+def test_reads_wait_for_a_replica_to_come_back(cluster):
+    """Every replica killed at once: a read waits (up to --write-wait-ms, as a write does)
+    for the launcher's restarts and the links' reconnections, instead of failing at once
+    with "no replica is available to serve reads"."""
+    r = cluster.client(socket_timeout=30)
+    assert r.set(b"kept", b"value") is True
+    assert r.config_set("write-wait-ms", 20000)
+    pids = [cluster.kill_replica(i, signal.SIGKILL) for i in (1, 2, 3)]
+    for pid in pids:
+        assert wait_pid_gone(pid, 5.0), "a replica survived SIGKILL"
+    t0 = time.monotonic()
+    assert r.get(b"kept") == b"value"
+    waited = time.monotonic() - t0
+    assert waited > 0.2, "answered in %.3f s: no replica was down?" % waited
+    assert r.mget(b"kept", b"none") == [b"value", None]
