@@ -70,6 +70,25 @@ static int bitfield_bits(const char *p, size_t len)
     return (int)bits;
 }
 
+int op_sort_stores(const struct op *op)
+{
+    for (int j = 2; j < op->argc; j++) { /* Redis's option loop (sort.c) */
+        int left = op->argc - j - 1;
+        const char *a = op->argv[j];
+        if (!strcasecmp(a, "asc") || !strcasecmp(a, "desc") || !strcasecmp(a, "alpha"))
+            continue;
+        if (!strcasecmp(a, "limit") && left >= 2)
+            j += 2;
+        else if (!strcasecmp(a, "store") && left >= 1)
+            return 1;
+        else if ((!strcasecmp(a, "by") || !strcasecmp(a, "get")) && left >= 1)
+            j++;
+        else
+            return 0; /* a syntax error: answered as a read */
+    }
+    return 0;
+}
+
 int op_bitfield_writes(const struct op *op, uint64_t *grow)
 {
     int writes = 0;

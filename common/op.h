@@ -65,5 +65,7 @@ struct op *op_new_db(int db, int argc, char *const *argv, const size_t *lens);
  * (0 if none): the offset of their last bit, over 8, plus 1, for the round's work
  * allowance; a type or an offset that does not parse counts nothing. */
 int op_bitfield_writes(const struct op *op, uint64_t *grow);
+/* Whether a SORT has a STORE option (then it writes: a round; else it is a read). */
+int op_sort_stores(const struct op *op);
 
 #endif

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coll.h"
 #include "store.h"
 #include "util.h"
 
@@ -179,6 +180,44 @@ static int parse_where(const char *a)
     if (!strcasecmp(a, "right"))
         return 0;
     return -1;
+}
+
+int cmd_list_entries(struct store *s, const struct effects *fx, const char *k, size_t klen,
+                     int64_t from, int64_t count, int rev, struct coll_list *out)
+{
+    struct lw l;
+    int rc = lw_open(s, fx, k, klen, &l);
+    if (rc <= 0)
+        return rc == 0 ? 0 : -1;
+    for (int64_t j = 0; j < count; j++) {
+        int64_t i = rev ? from - j : from + j;
+        const char *v;
+        size_t vlen;
+        if (i < 0 || i >= l.n)
+            break;
+        if (lw_get(s, fx, &l, i, &v, &vlen) < 0 || coll_list_append(out, v, vlen, "", 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cmd_list_store(struct store *s, struct effects *fx, const char *k, size_t klen,
+                   const struct coll_list *entries)
+{
+    if (entries->n == 0) {
+        struct effects_value v;
+        int found = effects_lookup(s, fx, k, klen, &v);
+        return found < 0 ? -1 : found ? effects_del(fx, k, klen) : 0;
+    }
+    struct lw l = { .k = k, .klen = klen };
+    if (lw_create(fx, &l) < 0)
+        return -1;
+    for (size_t i = 0; i < entries->n; i++) {
+        char *v = keep(fx, entries->v[i].f, entries->v[i].flen);
+        if (!v || lw_push(fx, &l, 0, v, entries->v[i].flen) < 0)
+            return -1;
+    }
+    return lw_close(fx, &l);
 }
 
 /* ---- LPUSH, RPUSH, LPUSHX, RPUSHX ---- */

@@ -58,6 +58,13 @@ static int list_add(struct coll_list *l, const struct coll_elem *e, int copy)
     return 0;
 }
 
+int coll_list_append(struct coll_list *l, const char *f, size_t flen, const char *v,
+                     size_t vlen)
+{
+    struct coll_elem e = { f, v, flen, vlen, 0 };
+    return list_add(l, &e, 1);
+}
+
 void coll_list_free(struct coll_list *l)
 {
     for (size_t i = 0; i < l->nchunks; i++)

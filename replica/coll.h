@@ -53,6 +53,9 @@ struct coll_list {
 int coll_collect(struct store *s, const struct effects *fx, const char *k, size_t klen,
                  uint64_t from, int64_t limit, struct coll_list *out, uint64_t *next);
 void coll_list_free(struct coll_list *l);
+/* Appends an element, its bytes copied into l. 0 or -1 (out of memory). */
+int coll_list_append(struct coll_list *l, const char *f, size_t flen, const char *v,
+                     size_t vlen);
 /* Sorts l into position order and drops repeated elements (a union of several lists). */
 void coll_list_dedup(struct coll_list *l);
 

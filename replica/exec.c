@@ -21,6 +21,7 @@
 #include "cmd_hash.h"
 #include "cmd_list.h"
 #include "cmd_set.h"
+#include "cmd_sort.h"
 #include "cmd_keys.h"
 #include "cmd_keyspace.h"
 #include "cmd_object.h"
@@ -86,6 +87,7 @@ static const struct {
     { cmd_hash_table, &cmd_hash_count },
     { cmd_list_table, &cmd_list_count },
     { cmd_set_table, &cmd_set_count },
+    { cmd_sort_table, &cmd_sort_count },
     { cmd_zset_table, &cmd_zset_count },
     { cmd_keyspace_table, &cmd_keyspace_count },
     { cmd_object_table, &cmd_object_count },
@@ -123,7 +125,8 @@ int exec_known(const struct op *op)
 static int reads(const struct exec_cmd *cmd, const struct op *op)
 {
     return (cmd->flags & EXEC_READ) ||
-           ((cmd->flags & EXEC_READ_IF_NO_WRITE) && !op_bitfield_writes(op, NULL));
+           ((cmd->flags & EXEC_READ_IF_NO_WRITE) &&
+            !(op_is(op, "sort") ? op_sort_stores(op) : op_bitfield_writes(op, NULL)));
 }
 
 int exec_is_read(const struct op *op)

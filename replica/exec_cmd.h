@@ -27,8 +27,9 @@ typedef int (*exec_fn)(struct store *s, struct effects *fx, const struct op *op,
 
 enum exec_flags {
     EXEC_READ = 1, /* records nothing: may run as a read (TPC.READ, the replica's port) */
-    /* BITFIELD: a read when it has no SET or INCRBY (op_bitfield_writes(), which the
-     * coordinator uses to send it as a read or in a round) */
+    /* BITFIELD: a read when it has no SET or INCRBY (op_bitfield_writes()); SORT, when
+     * it has no STORE (op_sort_stores()). The coordinator uses the same functions to
+     * send it as a read or in a round. */
     EXEC_READ_IF_NO_WRITE = 2
 };
 

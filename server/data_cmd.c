@@ -31,7 +31,7 @@ static struct coord *coord;
 static void cmd_read(struct client *cl, const struct resp_request *req);
 static void cmd_write(struct client *cl, const struct resp_request *req);
 static void cmd_write_pairs(struct client *cl, const struct resp_request *req);
-static void cmd_bitfield(struct client *cl, const struct resp_request *req);
+static void cmd_maybe_write(struct client *cl, const struct resp_request *req);
 static void cmd_object(struct client *cl, const struct resp_request *req);
 
 /* OBJECT's subcommands: each a read of its key (cmd_object.h on the replicas); the registry
@@ -53,7 +53,7 @@ static const struct command data_commands[] = {
     { "bitcount", -2, R, 1, 1, 1, "bitmap", "2.6.0",
       "Counts the number of set bits (population counting) in a string.", cmd_read, NULL },
     { "bitfield", -2, W, 1, 1, 1, "bitmap", "3.2.0",
-      "Perform arbitrary bitfield integer operations on strings", cmd_bitfield, NULL },
+      "Perform arbitrary bitfield integer operations on strings", cmd_maybe_write, NULL },
     { "bitfield_ro", -2, R | F, 1, 1, 1, "bitmap", "6.0.0",
       "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
       "BITFIELD", cmd_read, NULL },
@@ -240,6 +240,12 @@ static const struct command data_commands[] = {
       "Determines whether multiple members belong to a set.", cmd_read, NULL },
     { "smove", 4, W | F, 1, 2, 1, "set", "1.0.0", "Moves a member from one set to another.",
       cmd_write, NULL },
+    { "sort", -2, W, 1, 1, 1, "generic", "1.0.0",
+      "Sort the elements in a list, set or sorted set, optionally storing the result",
+      cmd_maybe_write, NULL },
+    { "sort_ro", -2, R, 1, 1, 1, "generic", "7.0.0",
+      "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", cmd_read,
+      NULL },
     { "spop", -2, W | F, 1, 1, 1, "set", "1.0.0",
       "Returns one or more random members from a set after removing them. Deletes the set "
       "if the last member was popped.", cmd_write, NULL },
@@ -484,12 +490,13 @@ static void cmd_write_pairs(struct client *cl, const struct resp_request *req)
 }
 
 /* BITFIELD: a write (a round) with a SET or INCRBY, else a read served by one replica, as
- * Redis runs a GET-only BITFIELD as a read. The replicas classify it the same way
- * (op_bitfield_writes), and refuse a TPC.READ of one that writes. */
-static void cmd_bitfield(struct client *cl, const struct resp_request *req)
+ * Redis runs a GET-only BITFIELD as a read; SORT likewise with or without STORE. The
+ * replicas classify them the same way (op_bitfield_writes, op_sort_stores), and refuse a
+ * TPC.READ of one that writes. */
+static void cmd_maybe_write(struct client *cl, const struct resp_request *req)
 {
     struct op args = { .argc = req->argc, .argv = req->argv, .lens = req->lens };
-    if (op_bitfield_writes(&args, NULL))
+    if (op_is(&args, "sort") ? op_sort_stores(&args) : op_bitfield_writes(&args, NULL))
         cmd_write(cl, req);
     else
         cmd_read(cl, req);

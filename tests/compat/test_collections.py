@@ -234,7 +234,9 @@ def same(kind, a, b):
     if type_byte(a) != type_byte(b) or not isinstance(ra, list) or not isinstance(rb, list):
         return a == b
     if kind == "sorted":
-        return sorted(ra) == sorted(rb)
+        return sorted(ra, key=repr) == sorted(rb, key=repr)  # nil (GET) sorts too
+    if kind == "count":
+        return len(ra) == len(rb)
     if kind == "pairs":
         return sorted(zip(ra[::2], ra[1::2])) == sorted(zip(rb[::2], rb[1::2]))
     raise AssertionError(kind)
@@ -366,6 +368,10 @@ def keyspace(pair, conn):
             value = sorted(zip(items[::2], items[1::2]))
         elif t == b"set":
             value = sorted(pair.one(conn, [b"SMEMBERS", k]))
+        elif t == b"list":
+            value = pair.one(conn, [b"LRANGE", k, b"0", b"-1"])
+        elif t == b"zset":
+            value = pair.one(conn, [b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"])
         else:
             value = pair.one(conn, [b"GET", k])
         out[k] = (t, value, pair.one(conn, [b"PTTL", k]))
@@ -384,7 +390,7 @@ def compare_keyspace(pair):
     return None
 
 
-BATCHABLE = ("exact", "sorted", "pairs", "ttl")
+BATCHABLE = ("exact", "sorted", "pairs", "ttl", "count")
 
 
 def run_sequence(pair, rng, counts, history, gen_class=Gen):

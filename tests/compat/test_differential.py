@@ -69,7 +69,7 @@ BAD_TIMES = [b"0", b"-1", b"abc", b"", b"9223372036854775807", b"922337203685477
              b"-9223372036854775808", b"1.5"]
 UNSUPPORTED = [[b"EVAL", b"return 1", b"0"],
                [b"XADD", b"x", b"*", b"f", b"v"],
-               [b"PFADD", b"p", b"a"], [b"SORT", b"k0"]]
+               [b"PFADD", b"p", b"a"]]
 UNKNOWN = [[b"NOSUCHCMD"], [b"nosuch", b"a", b"b"], [b"GETT", b"k0"], [b"x" * 200, b"y" * 200],
            [b"SET\r\nX", b"k"], [b"foo", b"a" * 100, b"b" * 100], [b""], [b"", b""],
            [b"PINGG"], [b"CLIENTS", b"GETNAME"], [b"MULTIX"], [b"E CHO", b"x"],
@@ -109,7 +109,7 @@ ARITY = {b"APPEND": 3, b"COPY": -3, b"DBSIZE": 1, b"DECR": 2, b"DECRBY": 3, b"DE
          b"ZMPOP": -4, b"SADD": -3, b"SREM": -3, b"SCARD": 2, b"SISMEMBER": 3,
          b"SMISMEMBER": -3, b"SMEMBERS": 2, b"SPOP": -2, b"SRANDMEMBER": -2, b"SMOVE": 4,
          b"SINTER": -2, b"SINTERCARD": -3, b"SINTERSTORE": -3, b"SUNION": -2,
-         b"SUNIONSTORE": -3, b"SDIFF": -2, b"SDIFFSTORE": -3, b"SSCAN": -3}
+         b"SUNIONSTORE": -3, b"SDIFF": -2, b"SDIFFSTORE": -3, b"SSCAN": -3, b"SORT": -2, b"SORT_RO": -2}
 # Subcommands: (words before the wrong part, their arity counted from the command name).
 SUB_ARITY = [([b"CLIENT", b"GETNAME"], 2), ([b"CLIENT", b"SETNAME"], 3),
              ([b"CLIENT", b"ID"], 2), ([b"CLIENT", b"INFO"], 2), ([b"CLIENT", b"HELP"], 2),
