@@ -86,6 +86,8 @@ static void format_flags(const struct client *cl, const struct client_info *ci, 
         *p++ = 'P';
     if (multi_active(cl))
         *p++ = 'x';
+    if (blocking_waits(cl))
+        *p++ = 'b';
     if (multi_dirty(cl))
         *p++ = 'd';
     if (ci->closing)

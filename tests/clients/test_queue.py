@@ -127,6 +127,8 @@ def test_client_unblock(c):
     t = threading.Thread(target=waiter)
     t.start()
     wait_for("the client to block", lambda: blocked(c) == 1)
+    mine = [cl for cl in r.client_list() if int(cl["id"]) == out["id"]]
+    assert mine and mine[0]["flags"] == "b" and mine[0]["cmd"] == "blpop", mine
     assert r.client_unblock(out["id"], error=True) is True
     t.join(10)
     assert out["reply"] == "UNBLOCKED client unblocked via CLIENT UNBLOCK"
