@@ -365,17 +365,21 @@ static void sub_unblock(struct client *cl, const struct resp_request *req)
     struct resp_writer *w = client_reply_writer(cl);
     int64_t id;
     int error = 0;
-    if (util_parse_i64(req->argv[2], req->lens[2], &id) < 0) {
-        resp_write_error(w, "ERR value is not an integer or out of range");
+    if (req->argc > 4) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "ERR unknown subcommand or wrong number of arguments for "
+                 "'%.128s'. Try CLIENT HELP.", req->argv[1]);
+        resp_write_error(w, msg);
         return;
     }
-    if (req->argc == 4 && !strcasecmp(req->argv[3], "error")) {
+    if (req->argc == 4 && !strcasecmp(req->argv[3], "error")) { /* the reason first */
         error = 1;
     } else if (req->argc == 4 && strcasecmp(req->argv[3], "timeout")) {
         resp_write_error(w, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
         return;
-    } else if (req->argc > 4) {
-        resp_write_error(w, "ERR syntax error");
+    }
+    if (util_parse_i64(req->argv[2], req->lens[2], &id) < 0) {
+        resp_write_error(w, "ERR value is not an integer or out of range");
         return;
     }
     resp_write_int(w, id > 0 && blocking_unblock((uint64_t)id, error));
