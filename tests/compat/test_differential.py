@@ -1546,6 +1546,98 @@ def test_databases(redis_server, module_cluster):
     print("databases: TWOPC_COMPAT_SEED=%d, %r" % (SEED, counts))
 
 
+# Collections across databases: hashes and sorted sets in databases 1 and 2 through SWAPDB,
+# MOVE, COPY ... DB and FLUSHDB, the replies checked after every step. A hash is read by
+# HMGET of every field the script uses (HGETALL's order is hash order in twopc).
+def _hfields(key):
+    return [b"HMGET", key, b"a", b"b", b"c", b"d", b"x"]
+
+
+DB_COLLECTION_SCRIPT = [
+    [b"SELECT", b"1"], [b"HSET", b"h", b"a", b"1", b"b", b"2"], [b"ZADD", b"z", b"1", b"m",
+                                                                  b"2.5", b"n"],
+    [b"SELECT", b"2"], [b"HSET", b"h", b"c", b"3"], [b"ZADD", b"z", b"7", b"o"],
+    [b"HSET", b"h2", b"x", b"y"],
+    [b"SWAPDB", b"1", b"2"],
+    _hfields(b"h"), [b"HGET", b"h", b"a"], [b"HGET", b"h", b"c"],
+    [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"], [b"ZSCORE", b"z", b"o"],
+    [b"ZRANGEBYSCORE", b"z", b"-inf", b"+inf"], [b"ZCOUNT", b"z", b"0", b"10"],
+    [b"HLEN", b"h2"], [b"TYPE", b"h2"],
+    [b"SELECT", b"1"], _hfields(b"h"), [b"HLEN", b"h2"], [b"ZCARD", b"z"],
+    [b"HSET", b"h", b"d", b"4"],
+    [b"MOVE", b"h", b"2"], [b"MOVE", b"h2", b"2"], _hfields(b"h"),
+    [b"SELECT", b"2"], _hfields(b"h2"), [b"MOVE", b"h2", b"3"], [b"EXISTS", b"h2"],
+    [b"SELECT", b"3"], _hfields(b"h2"),
+    [b"SELECT", b"2"], [b"COPY", b"z", b"z", b"DB", b"3"], [b"COPY", b"h", b"hc", b"DB", b"0"],
+    [b"COPY", b"h", b"h2", b"DB", b"3"], [b"COPY", b"h", b"h2", b"DB", b"3", b"REPLACE"],
+    [b"HSET", b"h", b"a", b"changed"],
+    [b"SELECT", b"0"], _hfields(b"hc"), [b"HGET", b"hc", b"a"],
+    [b"SELECT", b"3"], _hfields(b"h2"), [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"],
+    [b"SELECT", b"2"], [b"FLUSHDB"], _hfields(b"h"), [b"ZCARD", b"z"], [b"DBSIZE"],
+    [b"SELECT", b"3"], [b"HLEN", b"h2"], [b"ZCARD", b"z"],
+    [b"SWAPDB", b"3", b"0"], _hfields(b"hc"), _hfields(b"h2"),
+    [b"SELECT", b"0"], _hfields(b"h2"), [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"],
+    [b"ZADD", b"z", b"3", b"m"], [b"ZRANK", b"z", b"m"], [b"HDEL", b"h2", b"a"],
+    [b"FLUSHALL"], _hfields(b"h2"), [b"ZCARD", b"z"],
+]
+
+
+def _collection_state(pair, conn):
+    """Every database 0-3's hashes and sorted sets, sorted; leaves conn in database 0."""
+    out = {}
+    for db in DB_INDEXES:
+        assert pair.one(conn, [b"SELECT", db]) == b"OK"
+        for key in sorted(pair.one(conn, [b"KEYS", b"*"])):
+            t = pair.one(conn, [b"TYPE", key])
+            if t == b"hash":
+                flat = pair.one(conn, [b"HGETALL", key])
+                v = sorted(zip(flat[::2], flat[1::2]))
+            elif t == b"zset":
+                v = pair.one(conn, [b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])
+            else:
+                v = pair.one(conn, [b"GET", key])
+            out[(db, key)] = (t, v)
+    assert pair.one(conn, [b"SELECT", b"0"]) == b"OK"
+    return out
+
+
+@pytest.mark.parametrize("mode", ["single", "pipelined", "multi"])
+def test_collections_across_databases(redis_server, module_cluster, mode):
+    """HSET and ZADD in databases 1 and 2, SWAPDB, MOVE and COPY ... DB of a hash and a
+    sorted set, FLUSHDB of one database and FLUSHALL: one command at a time, all pipelined
+    (each round evaluated on top of the undecided ones ahead), or in MULTI blocks of six,
+    byte for byte with redis-server, then every database's contents after each prefix."""
+    pair = Pair(redis_server.port, module_cluster.port)
+    try:
+        pair.send([b"FLUSHALL"])
+        pair.send([b"SELECT", b"0"])
+        script = DB_COLLECTION_SCRIPT
+        if mode == "multi":
+            script = []
+            for i in range(0, len(DB_COLLECTION_SCRIPT), 6):
+                script += [[b"MULTI"]] + DB_COLLECTION_SCRIPT[i:i + 6] + [[b"EXEC"]]
+        batches = [script] if mode != "single" else [[c] for c in script]
+        for cmds in batches:
+            data = b"".join(resp_encode(*c) for c in cmds)
+            pair.redis.send(data)
+            pair.twopc.send(data)
+            ra = [pair.redis.read_raw() for _ in cmds]
+            rb = [pair.twopc.read_raw() for _ in cmds]
+            for c, a, b in zip(cmds, ra, rb):
+                assert a == b, "%s (%s): redis %r twopc %r" % (fmt(c), mode, a, b)
+        pair.send([b"SELECT", b"0"])
+        # The state before the final FLUSHALL, rebuilt by the script without its tail.
+        pair.send([b"FLUSHALL"])
+        for c in DB_COLLECTION_SCRIPT[:-3]:
+            ra, rb = pair.send(c)
+            assert ra == rb, "%s (replayed): redis %r twopc %r" % (fmt(c), ra, rb)
+        a, b = _collection_state(pair, pair.redis), _collection_state(pair, pair.twopc)
+        assert a == b, "redis %r\ntwopc %r" % (a, b)
+        assert a, "the script left no collection to compare"
+    finally:
+        pair.close()
+
+
 # WATCH across databases: (client, command) scripts, client 2 being the other connection.
 DB_WATCH_CASES = {
     "write_in_other_db": [(1, [b"SET", b"x", b"0"]), (1, [b"WATCH", b"x"]),

@@ -9,7 +9,7 @@
 # One CTest test per case (twopc_unit in CMakeLists.txt; an unknown case name fails).
 set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing bitfield_overflow
   bitfield_ops databases_under_chain databases_indexed_layer
-  hash_layers zset_layers list_layers databases_collections)
+  hash_layers zset_layers list_layers databases_collections hash_databases)
 set(TWOPC_STORE_CASES migration databases)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt

@@ -982,10 +982,100 @@ static void test_databases_collections(void)
     store_close(st);
 }
 
+/* Elements through a SWAPDB in an undecided round ahead: a field is sought in the database
+ * the swap sends the lookup on to, in the records below it and in the store's el rows of
+ * that database; MOVE and COPY ... DB take the fields along; a FLUSHDB hides one database's
+ * fields only. Then the same through an indexed layer (fields before and after the swap). */
+static void test_hash_databases(void)
+{
+    struct store *st = memory_store();
+    struct record_buf out = { 0 };
+    run_round(st, "DB 1 HSET h a s1", &out);
+    run_round(st, "DB 2 HSET h a s2 b s2b", &out);
+    run_round(st, "DB 2 ZADD z 5 m", &out);
+    free(out.p);
+
+    struct effects r1 = { .now_ms = NOW_MS };
+    eval_expect(st, &r1, "DB 1 HSET h c r1c", R(":1\r\n"));
+    eval_expect(st, &r1, "SWAPDB 1 2", R("+OK\r\n"));
+
+    struct effects r2 = { .now_ms = NOW_MS, .under = &r1 };
+    eval_expect(st, &r2, "DB 1 HMGET h a b c",
+                R("*3\r\n$2\r\ns2\r\n$3\r\ns2b\r\n$-1\r\n"));
+    eval_expect(st, &r2, "DB 2 HMGET h a b c",
+                R("*3\r\n$2\r\ns1\r\n$-1\r\n$3\r\nr1c\r\n"));
+    eval_expect(st, &r2, "DB 1 HLEN h", R(":2\r\n"));
+    eval_expect(st, &r2, "DB 1 ZSCORE z m", R("$1\r\n5\r\n"));
+    eval_expect(st, &r2, "DB 2 ZSCORE z m", R("$-1\r\n"));
+    eval_expect(st, &r2, "DB 1 MOVE h 3", R(":1\r\n"));
+    eval_expect(st, &r2, "DB 2 COPY h h DB 0", R(":1\r\n"));
+    eval_expect(st, &r2, "DB 2 HSET h a changed", R(":0\r\n"));
+
+    struct effects r3 = { .now_ms = NOW_MS, .under = &r2 };
+    eval_expect(st, &r3, "DB 3 HMGET h a b", R("*2\r\n$2\r\ns2\r\n$3\r\ns2b\r\n"));
+    eval_expect(st, &r3, "DB 1 EXISTS h", R(":0\r\n"));
+    eval_expect(st, &r3, "HMGET h a c", R("*2\r\n$2\r\ns1\r\n$3\r\nr1c\r\n"));
+    eval_expect(st, &r3, "DB 2 FLUSHDB", R("+OK\r\n"));
+    eval_expect(st, &r3, "DB 2 HGET h c", R("$-1\r\n"));
+    eval_expect(st, &r3, "HGET h c", R("$3\r\nr1c\r\n"));
+    eval_expect(st, &r3, "DB 3 HGET h b", R("$3\r\ns2b\r\n"));
+
+    /* Applied in order, the store's el rows are where the last round saw them. */
+    CHECK(store_begin(st) == 0);
+    CHECK(exec_apply(st, &r1) == 0);
+    CHECK(exec_apply(st, &r2) == 0);
+    CHECK(exec_apply(st, &r3) == 0);
+    CHECK(store_commit(st) == 0);
+    struct effects fresh = { .now_ms = NOW_MS };
+    eval_expect(st, &fresh, "DB 3 HMGET h a b", R("*2\r\n$2\r\ns2\r\n$3\r\ns2b\r\n"));
+    eval_expect(st, &fresh, "HMGET h a c", R("*2\r\n$2\r\ns1\r\n$3\r\nr1c\r\n"));
+    eval_expect(st, &fresh, "DB 2 DBSIZE", R(":0\r\n"));
+    eval_expect(st, &fresh, "DB 1 ZRANGE z 0 -1 WITHSCORES",
+                R("*2\r\n$1\r\nm\r\n$1\r\n5\r\n"));
+    effects_clear(&fresh);
+    effects_clear(&r1);
+    effects_clear(&r2);
+    effects_clear(&r3);
+
+    /* An indexed layer: 100 fields in database 1, SWAPDB 1 2, 50 fields in database 1. */
+    struct effects fx = { .now_ms = NOW_MS };
+    char cmd[64], want[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(cmd, sizeof cmd, "DB 1 HSET big f%d a%d", i, i);
+        eval_expect(st, &fx, cmd, R(":1\r\n"));
+    }
+    eval_expect(st, &fx, "SWAPDB 1 2", R("+OK\r\n"));
+    for (int i = 0; i < 50; i++) {
+        snprintf(cmd, sizeof cmd, "DB 1 HSET big f%d b%d", i, i);
+        eval_expect(st, &fx, cmd, R(":1\r\n"));
+    }
+    struct effects top = { .now_ms = NOW_MS, .under = &fx };
+    for (int i = 0; i < 100; i += 7) {
+        snprintf(cmd, sizeof cmd, "DB 2 HGET big f%d", i);
+        int n = snprintf(want, sizeof want, "$%d\r\na%d\r\n", i < 10 ? 2 : 3, i);
+        eval_expect(st, &top, cmd, want, (size_t)n);
+        snprintf(cmd, sizeof cmd, "DB 1 HGET big f%d", i);
+        if (i < 50) {
+            n = snprintf(want, sizeof want, "$%d\r\nb%d\r\n", i < 10 ? 2 : 3, i);
+            eval_expect(st, &top, cmd, want, (size_t)n);
+        } else {
+            eval_expect(st, &top, cmd, R("$-1\r\n"));
+        }
+    }
+    eval_expect(st, &top, "DB 2 HLEN big", R(":100\r\n"));
+    eval_expect(st, &top, "DB 1 HLEN big", R(":50\r\n"));
+    eval_expect(st, &top, "DB 2 ZSCORE z m", R("$1\r\n5\r\n")); /* the store's db 1 */
+    eval_expect(st, &top, "DB 1 ZSCORE z m", R("$-1\r\n"));
+    effects_clear(&top);
+    effects_clear(&fx);
+    store_close(st);
+}
+
 static const struct check_case cases[] = {
     { "databases_under_chain", test_databases_under_chain },
     { "databases_indexed_layer", test_databases_indexed_layer },
     { "databases_collections", test_databases_collections },
+    { "hash_databases", test_hash_databases },
     { "redis_table", test_redis_table },
     { "under_chain", test_under_chain },
     { "failed_op_records_nothing", test_failed_op_records_nothing },
