@@ -168,8 +168,9 @@ def test_wiped_replica(cluster):
 
 
 def collection_rows(cluster, i):
-    kv = cluster.sqlite_query(i, "SELECT k, v, exp, t, n FROM kv ORDER BY h, k")
-    el = cluster.sqlite_query(i, "SELECT db, h, k, p, f, v FROM el ORDER BY db, h, k, p, f")
+    kv = cluster.sqlite_query(i, "SELECT db, k, v, exp, t, n FROM kv ORDER BY db, h, k")
+    el = cluster.sqlite_query(i, "SELECT db, h, k, p, f, v, s FROM el "
+                                 "ORDER BY db, h, k, p, f")
     return kv, el
 
 
@@ -193,14 +194,20 @@ def test_wiped_replica_hashes(cluster):
     pipe.sadd(b"set", *[b"m%d" % j for j in range(500)], b"", b"\xff")
     assert all(x is not False for x in pipe.execute())
     lists = {k: r.lrange(k, 0, -1) for k in (b"list", b"short")}
+    # The same key names in other databases: a repair copies every database's collections.
+    for db in (1, 5):
+        rd = cluster.client(socket_timeout=10, db=db)
+        assert rd.hset(b"small:0", mapping={b"db": b"%d" % db, b"x": b"y"}) == 2
+        assert rd.zadd(b"board", {b"ann": 1.5, b"bob": db}) == 2
+        rd.close()
     victim = 1
     expected = None
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:  # every replica has applied every round
         rows = [collection_rows(cluster, i) for i in (1, 2, 3)]
-        # elements: the hashes', the lists' entries and their heads
+        # elements: the hashes', the lists' entries and their heads, the set's, databases 1, 5
         if rows[0] == rows[1] == rows[2] and \
-                len(rows[0][1]) == 3000 + 59 + 1990 + 3 + 2 + 502:
+                len(rows[0][1]) == 3000 + 59 + 1990 + 3 + 2 + 502 + 8:
             expected = rows[0]
             break
         time.sleep(0.05)
@@ -218,6 +225,10 @@ def test_wiped_replica_hashes(cluster):
     assert r.lindex(b"list", 0) == b"l989" and r.lindex(b"list", -1) == b"r999"
     assert r.rpush(b"list", b"after") == 1991 and r.lpop(b"list") == b"l989"
     assert r.scard(b"set") == 502 and r.sismember(b"set", b"\xff") and r.type(b"set") == b"set"
+    r5 = cluster.client(socket_timeout=10, db=5)
+    assert r5.hgetall(b"small:0") == {b"db": b"5", b"x": b"y"}
+    assert r5.zrange(b"board", 0, -1, withscores=True) == [(b"ann", 1.5), (b"bob", 5.0)]
+    r5.close()
 
 
 def test_rolled_back_replica(cluster):
