@@ -45,7 +45,7 @@ endif
 # makes rounds that miss the 500 ms prepare timeout at ASan's speed (a timeout, not a
 # finding). `make asan ASAN_SUITES=.` runs every test of the build instead.
 ASAN_SIM_SLOW := ^sim\.(wipe|rollback|min_replicas|members|partition|disk_errors|stray_hello|catches\.trust-failed-fsync|catches\.(no-fence|vote-before-durable|trust-lost-data|commit-on-k-votes|trust-left-out))$$
-ASAN_SUITES ?= ^(integration\.(basic|consistency|crash|restart|replica_down|peer_input|auth)|recovery\.(failpoints|logs|touched_vote)|crash\.nemesis|clients\.(transactions|connection|halfclose|server|redis_py|queue))$$
+ASAN_SUITES ?= ^(integration\.(basic|consistency|crash|restart|replica_down|peer_input|auth)|recovery\.(failpoints|logs|touched_vote)|crash\.nemesis|compat\.(lists|sort|zsets)|clients\.(transactions|connection|halfclose|server|redis_py|queue))$$
 asan:
 	@bash scripts/install-deps.sh
 	cmake -S . -B $(BUILD)-asan -DCMAKE_C_COMPILER=clang -DTWOPC_SANITIZE=ON -DTWOPC_FUZZ=ON \

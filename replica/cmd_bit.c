@@ -322,8 +322,15 @@ static int bit_bitop(struct store *s, struct effects *fx, const struct op *op,
                             : kind == AND ? (a & b) : kind == OR ? (a | b) : (a ^ b));
         }
     }
+    /* An empty result deletes the target, if there was one (Redis's dbDelete: a missing
+     * target is no change, for WATCH and keyspace events alike). */
+    struct effects_value old;
+    int there = maxlen ? 1 : effects_lookup(s, fx, op->argv[2], op->lens[2], &old);
+    if (there < 0)
+        return exec_error(w, EXEC_ERR_STORAGE);
     int rc = maxlen ? effects_put(fx, op->argv[2], op->lens[2], res, maxlen, 0)
-                    : effects_del(fx, op->argv[2], op->lens[2]);
+             : there ? effects_del(fx, op->argv[2], op->lens[2])
+                     : 0;
     if (rc < 0)
         return exec_error(w, EXEC_ERR_OOM);
     resp_write_int(w, (int64_t)maxlen);

@@ -209,7 +209,7 @@ static int load(struct store *s, const struct effects *fx, const char *k, size_t
      * the end is the end). */
     *end = o->limit_count < 0                          ? len - 1
            : o->limit_count - 1 > INT64_MAX - *start ? INT64_MAX
-                                                      : *start + o->limit_count - 1;
+                                                      : *start + (o->limit_count - 1);
     if (*start >= len) {
         *start = len - 1;
         *end = len - 2;
@@ -415,7 +415,7 @@ static int sort_command(struct store *s, struct effects *fx, const struct op *op
         if (bad < 0)
             rc = exec_error(w, EXEC_ERR_STORAGE);
         cmp_opts = o;
-        if (rc == 0)
+        if (rc == 0 && n > 1) /* items is NULL for a missing key */
             qsort(items, n, sizeof *items, item_cmp);
     }
     if (rc == 0 && end >= (int64_t)n)

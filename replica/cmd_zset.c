@@ -1173,7 +1173,7 @@ static int setop_generic(struct store *s, struct effects *fx, const struct op *o
         src[i].bym = rc == 0 ? malloc((src[i].z.n ? src[i].z.n : 1) * sizeof(struct zm)) : NULL;
         if (rc == 0 && !src[i].bym)
             rc = exec_error(w, EXEC_ERR_OOM);
-        if (rc == 0) {
+        if (rc == 0 && src[i].z.n) { /* a missing key: no members, z.m NULL */
             memcpy(src[i].bym, src[i].z.m, src[i].z.n * sizeof(struct zm));
             qsort(src[i].bym, src[i].z.n, sizeof(struct zm), zm_member_cmp);
         }

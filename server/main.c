@@ -88,10 +88,10 @@ static void client_gone(struct client *cl)
 /* The round engine's commit hook, for WATCH and for keyspace notifications: the replicas
  * report what each op changed when either wants it. */
 static void on_commit(void *ctx, const struct op *op, const char *touched, size_t len,
-                      const struct txn_keys *keys)
+                      const struct txn_keys *keys, const char *result, size_t rlen)
 {
     watch_on_commit(ctx, op, touched, len, keys);
-    notify_on_commit(op, touched, len);
+    notify_on_commit(op, touched, len, result, rlen);
     blocking_on_commit(op, touched, len);
 }
 

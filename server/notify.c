@@ -27,6 +27,7 @@
 
 #include "op.h"
 #include "pubsub.h"
+#include "reencode.h"
 #include "registry.h"
 #include "util.h"
 
@@ -178,8 +179,133 @@ static int named_before(char *const *argv, const size_t *lens, int j)
     return 0;
 }
 
-/* One command: t[j] is '1' where argument j names a key it changed. */
-static void command_events(int argc, char *const *argv, const size_t *lens, const char *t)
+/* A *STORE command's committed result: its count, -1 unknown (a TX's sub-command). */
+static int64_t stored_count(const char *result, size_t rlen)
+{
+    int64_t n;
+    if (!result || rlen < 4 || result[0] != ':' ||
+        util_parse_i64(result + 1, rlen - 3, &n) < 0)
+        return -1;
+    return n;
+}
+
+/* The collection commands' events (Redis 7.0's t_hash.c, t_list.c, t_set.c, t_zset.c,
+ * sort.c), for each key the replicas report changed. Not sent: the generic "del" Redis
+ * adds when a pop or removal empties a collection (the TOUCHED report says a key changed,
+ * not that it is gone). A *STORE (and BITOP) sends "del" instead of its event when its
+ * result is empty (its count, from the op's result, or inside a TX from EXEC's array).
+ * Returns 1 if the command is one of these (its events sent), 0 if not. */
+static int collection_events(int argc, char *const *argv, const size_t *lens, const char *t,
+                             const char *result, size_t rlen)
+{
+    static const struct {
+        const char *name, *event;
+        int type, all; /* all: every argument may be a changed key (BLPOP's), else key 1 */
+    } one[] = {
+        { "hset", "hset", NOTIFY_HASH, 0 },          { "hmset", "hset", NOTIFY_HASH, 0 },
+        { "hsetnx", "hset", NOTIFY_HASH, 0 },        { "hdel", "hdel", NOTIFY_HASH, 0 },
+        { "hincrby", "hincrby", NOTIFY_HASH, 0 },
+        { "hincrbyfloat", "hincrbyfloat", NOTIFY_HASH, 0 },
+        { "lpush", "lpush", NOTIFY_LIST, 0 },        { "lpushx", "lpush", NOTIFY_LIST, 0 },
+        { "rpush", "rpush", NOTIFY_LIST, 0 },        { "rpushx", "rpush", NOTIFY_LIST, 0 },
+        { "lpop", "lpop", NOTIFY_LIST, 0 },          { "rpop", "rpop", NOTIFY_LIST, 0 },
+        { "linsert", "linsert", NOTIFY_LIST, 0 },    { "lset", "lset", NOTIFY_LIST, 0 },
+        { "ltrim", "ltrim", NOTIFY_LIST, 0 },        { "lrem", "lrem", NOTIFY_LIST, 0 },
+        { "blpop", "lpop", NOTIFY_LIST, 1 },         { "brpop", "rpop", NOTIFY_LIST, 1 },
+        { "sadd", "sadd", NOTIFY_SET, 0 },           { "srem", "srem", NOTIFY_SET, 0 },
+        { "spop", "spop", NOTIFY_SET, 0 },           { "zincrby", "zincr", NOTIFY_ZSET, 0 },
+        { "zrem", "zrem", NOTIFY_ZSET, 0 },          { "zpopmin", "zpopmin", NOTIFY_ZSET, 0 },
+        { "zpopmax", "zpopmax", NOTIFY_ZSET, 0 },
+        { "zremrangebyrank", "zremrangebyrank", NOTIFY_ZSET, 0 },
+        { "zremrangebyscore", "zremrangebyscore", NOTIFY_ZSET, 0 },
+        { "zremrangebylex", "zremrangebylex", NOTIFY_ZSET, 0 },
+        { "bzpopmin", "zpopmin", NOTIFY_ZSET, 1 },   { "bzpopmax", "zpopmax", NOTIFY_ZSET, 1 },
+        { "lmpop", NULL, NOTIFY_LIST, 1 },           { "blmpop", NULL, NOTIFY_LIST, 1 },
+        { "zmpop", NULL, NOTIFY_ZSET, 1 },           { "bzmpop", NULL, NOTIFY_ZSET, 1 },
+    };
+    static const struct {
+        const char *name, *event;
+        int type, key; /* the destination's argument (SORT: after STORE) */
+    } stores[] = {
+        { "sinterstore", "sinterstore", NOTIFY_SET, 1 },
+        { "sunionstore", "sunionstore", NOTIFY_SET, 1 },
+        { "sdiffstore", "sdiffstore", NOTIFY_SET, 1 },
+        { "zunionstore", "zunionstore", NOTIFY_ZSET, 1 },
+        { "zinterstore", "zinterstore", NOTIFY_ZSET, 1 },
+        { "zdiffstore", "zdiffstore", NOTIFY_ZSET, 1 },
+        { "zrangestore", "zrangestore", NOTIFY_ZSET, 1 },
+        { "sort", "sortstore", NOTIFY_LIST, -1 },
+        { "bitop", "set", NOTIFY_STRING, 2 }, /* its result: the new length, 0 deleted it */
+    };
+    const char *c = argv[0];
+    size_t cl = lens[0];
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        if (!is(c, cl, one[i].name))
+            continue;
+        const char *event = one[i].event;
+        for (int j = 1; !event && j < argc; j++) /* the MPOPs: their end word */
+            if (is(argv[j], lens[j], "left") || is(argv[j], lens[j], "min"))
+                event = one[i].type == NOTIFY_LIST ? "lpop" : "zpopmin";
+            else if (is(argv[j], lens[j], "right") || is(argv[j], lens[j], "max"))
+                event = one[i].type == NOTIFY_LIST ? "rpop" : "zpopmax";
+        for (int j = 1; event && j < (one[i].all ? argc : 2); j++)
+            if (t[j] == '1') { /* a blocking pop or an MPOP pops from one key */
+                notify(one[i].type, event, argv[j], lens[j]);
+                break;
+            }
+        return 1;
+    }
+    if (is(c, cl, "zadd")) {
+        int incr = 0;
+        for (int j = 2; j < argc; j++)
+            incr |= is(argv[j], lens[j], "incr");
+        if (argc > 1 && t[1] == '1')
+            notify(NOTIFY_ZSET, incr ? "zincr" : "zadd", argv[1], lens[1]);
+        return 1;
+    }
+    if (is(c, cl, "lmove") || is(c, cl, "blmove") || is(c, cl, "rpoplpush") ||
+        is(c, cl, "brpoplpush") || is(c, cl, "smove")) {
+        if (argc < 3)
+            return 1;
+        int set = is(c, cl, "smove"), rpl = is(c, cl, "rpoplpush") || is(c, cl, "brpoplpush");
+        int from_left = !rpl && !set && argc > 3 && is(argv[3], lens[3], "left");
+        int to_left = rpl || (!set && argc > 4 && is(argv[4], lens[4], "left"));
+        if (set) { /* srem on the source, then sadd on the destination (if added) */
+            if (t[1] == '1')
+                notify(NOTIFY_SET, "srem", argv[1], lens[1]);
+            if (t[2] == '1' && !named_before(argv, lens, 2))
+                notify(NOTIFY_SET, "sadd", argv[2], lens[2]);
+            return 1;
+        }
+        if (t[1] != '1')
+            return 1; /* nothing moved */
+        notify(NOTIFY_LIST, to_left ? "lpush" : "rpush", argv[2], lens[2]);
+        notify(NOTIFY_LIST, from_left ? "lpop" : "rpop", argv[1], lens[1]);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+        if (!is(c, cl, stores[i].name))
+            continue;
+        int k = stores[i].key;
+        for (int j = 2; k < 0 && j + 1 < argc; j++)
+            if (is(argv[j], lens[j], "store"))
+                k = j + 1;
+        if (k < 0 || k >= argc || t[k] != '1')
+            return 1;
+        int64_t n = stored_count(result, rlen);
+        if (n == 0)
+            notify(NOTIFY_GENERIC, "del", argv[k], lens[k]);
+        else
+            notify(stores[i].type, stores[i].event, argv[k], lens[k]);
+        return 1;
+    }
+    return 0;
+}
+
+/* One command: t[j] is '1' where argument j names a key it changed; result its committed
+ * result when known (NULL inside a TX). */
+static void command_events(int argc, char *const *argv, const size_t *lens, const char *t,
+                           const char *result, size_t rlen)
 {
     int db = 0;
     if (op_db_wrapper(argc, argv, lens, &db) == 0) {
@@ -219,6 +345,8 @@ static void command_events(int argc, char *const *argv, const size_t *lens, cons
                 notify(simple[i].type, simple[i].event, argv[j], lens[j]);
         return;
     }
+    if (collection_events(argc, argv, lens, t, result, rlen))
+        return;
     if (argc < 2 || t[1] != '1')
         return;
     if (is(c, cl, "set") || is(c, cl, "setex") || is(c, cl, "psetex")) {
@@ -307,14 +435,15 @@ static int unshared_keys(const struct op *op, char *t)
     return n < 0 ? -1 : 0;
 }
 
-void notify_on_commit(const struct op *op, const char *touched, size_t len)
+void notify_on_commit(const struct op *op, const char *touched, size_t len,
+                      const char *result, size_t rlen)
 {
     if (!touched || len != (size_t)op->argc || touched[0] == 'F' || op->argc < 1)
         return;
     if (!(flags_now & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)))
         return;
     if (!op_is(op, "tx")) {
-        command_events(op->argc, op->argv, op->lens, touched);
+        command_events(op->argc, op->argv, op->lens, touched, result, rlen);
         return;
     }
     char *t = malloc(len);
@@ -327,11 +456,23 @@ void notify_on_commit(const struct op *op, const char *touched, size_t len)
     memcpy(t, touched, len);
     if (unshared_keys(op, t) < 0)
         n = 0;
+    /* The TX's result is EXEC's array: element i is command i's result. */
+    long long nres = -1;
+    size_t off = 0;
+    if (result && rlen > 3 && result[0] == '*') {
+        const char *crlf = memchr(result, '\n', rlen);
+        nres = crlf ? strtoll(result + 1, NULL, 10) : -1;
+        off = crlf ? (size_t)(crlf - result) + 1 : rlen;
+    }
     for (uint64_t i = 0; i < n; i++) {
         struct op sub;
         if (op_frame_next(op->argc, op->argv, op->lens, &at, &sub) != 1)
             break;
-        command_events(sub.argc, sub.argv, sub.lens, t + (sub.argv - op->argv));
+        size_t span = nres == (long long)n && off < rlen ? reencode_span(result + off, rlen - off)
+                                                         : 0;
+        command_events(sub.argc, sub.argv, sub.lens, t + (sub.argv - op->argv),
+                       span ? result + off : NULL, span);
+        off += span;
     }
     free(t);
 }

@@ -3,7 +3,7 @@
  *
  * The round engine's commit hook hands every op of every committed round, in commit order,
  * with what the replicas reported it changed (TPC.PREPARE TOUCHED: one '0'/'1' per
- * argument). For each key an op changed, notify_on_commit() publishes Redis 7.0's event
+ * argument) and its committed result. For each key an op changed, notify_on_commit() publishes Redis 7.0's event
  * (the command's own name for it: "set", "del", "expire", "rename_from" ...) on
  * __keyspace@0__:<key> (message: the event) and __keyevent@0__:<event> (message: the key),
  * as the K and E flags and the event's class (g, $, x ...) ask. The replies of the round
@@ -12,13 +12,15 @@
  *
  *     notify_wanted()           (the commit hook's wanted(): notifications are on and
  *                                someone is subscribed, so the replicas must say TOUCHED)
- *     notify_on_commit(op, touched, len)
+ *     notify_on_commit(op, touched, len, result, rlen)
  *
  * Without the replicas' report (touched NULL: nobody listened when the round was prepared)
- * nothing is published: twopc does not guess. Events it does not emit: BITOP's (set or
- * del depends on its result, which the hook does not see), FLUSHDB/FLUSHALL (none in
- * Redis either), keyspace misses and "new" (m, n), evictions (none here), and "expired"
- * for a key found expired by a read (the sweep's deletions, TPC.EXPIREDEL, do emit it).
+ * nothing is published: twopc does not guess. The op's committed result tells a *STORE's
+ * or BITOP's "del" (an empty result) from its own event. Events it does not emit: the
+ * "del" Redis adds when a pop or removal empties a collection (the report says a key
+ * changed, not that it is gone), FLUSHDB/FLUSHALL (none in Redis either), keyspace misses
+ * and "new" (m, n), evictions (none here), and "expired" for a key found expired by a read
+ * (the sweep's deletions, TPC.EXPIREDEL, do emit it).
  */
 #ifndef TWOPC_NOTIFY_H
 #define TWOPC_NOTIFY_H
@@ -59,6 +61,7 @@ const char *notify_flags_string(int flags, char *buf, size_t len);
 void notify_set_flags(int flags);
 
 int notify_wanted(void);
-void notify_on_commit(const struct op *op, const char *touched, size_t len);
+void notify_on_commit(const struct op *op, const char *touched, size_t len,
+                      const char *result, size_t rlen);
 
 #endif

@@ -482,8 +482,10 @@ static void round_committed(struct round *rd)
     rd->acks_missing = rd->nneed;
     for (size_t i = 0; t->commit_hook && i < rd->nops; i++) {
         const size_t *off = rd->touched.p ? rd->touched_off : NULL;
+        const char *res = rd->have_results && rd->res_off ? rd->results.p + rd->res_off[i] : NULL;
         t->commit_hook(t->commit_hook_ctx, rd->ops[i].op, off ? rd->touched.p + off[i] : NULL,
-                       off ? off[i + 1] - off[i] : 0, rd->watched.off ? &rd->watched : NULL);
+                       off ? off[i + 1] - off[i] : 0, rd->watched.off ? &rd->watched : NULL,
+                       res, res ? rd->res_off[i + 1] - rd->res_off[i] : 0);
     }
     if (FAILPOINT_ON("coord.bug.reply_before_commit")) {
         broken_commit(rd); /* a deliberate bug, for tests of the tests */

@@ -168,9 +168,11 @@ struct txn_keys {
  * "F<keys->n bits>|<one per argument>": bit i '1' if key i was alive just before one of
  * the op's flushes. touched is NULL when the round did not ask for it (wanted() said no
  * when its PREPARE went out) or a replica's vote lacked it: then nothing is known beyond
- * the op itself. */
+ * the op itself. result (rlen bytes, RESP2) is the op's committed result, what its client
+ * is about to get (keyspace notifications read SINTERSTORE's count from it). */
 typedef void (*txn_commit_hook)(void *ctx, const struct op *op, const char *touched,
-                                size_t len, const struct txn_keys *keys);
+                                size_t len, const struct txn_keys *keys, const char *result,
+                                size_t rlen);
 /* Asked as each round's PREPARE goes out: nonzero if the hook wants the touched strings
  * (the replicas compute them only then: TPC.PREPARE TOUCHED). NULL: never. */
 typedef int (*txn_commit_hook_wanted)(void *ctx);
