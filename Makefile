@@ -7,7 +7,7 @@ DATA ?= ./data
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTWOPC_WERROR=ON
 
-.PHONY: all deps build run test unit integration soak sim bench bench-types limits big fuzz asan clean
+.PHONY: all deps build run test unit integration soak sim bench bench-types bench-peers limits big fuzz asan clean
 MINUTES ?= 30
 
 all: build
@@ -76,6 +76,12 @@ sim: build
 bench: build
 	/usr/bin/python3 bench/bench.py
 	/usr/bin/python3 bench/bench_types.py
+	/usr/bin/python3 bench/bench_peers.py
+
+# Only the peers' table (bench/bench_peers.py): twopc beside redis appendfsync always and
+# Redis with two replicas and WAIT 2 0, SETs from one load generator; issue #15's targets.
+bench-peers: build
+	/usr/bin/python3 bench/bench_peers.py
 
 # Only the collection types' table (bench/bench_types.py): small and 1,000,000-element values.
 bench-types: build

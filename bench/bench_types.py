@@ -18,8 +18,10 @@ run: the table shows what is there.
 
 Environment: BENCH_N (requests per read run, default 50000; writes get N/2), BENCH_REPEAT
 (default 2), BENCH_BIG (the big size, default 1000000), BENCH_QUICK=1 (N=5000, REPEAT=1,
-BIG=100000), BENCH_DIR, BENCH_KEEP=1, TWOPC_BUILD: as bench.py.
-Output: the table on stdout and in bench/results/types.md.
+BIG=100000), BENCH_TYPES (the types to run, comma-separated, e.g. BENCH_TYPES=zset;
+default all), BENCH_DIR, BENCH_KEEP=1, TWOPC_BUILD: as bench.py.
+Output: the table on stdout and in bench/results/types.md (types-<types>.md with
+BENCH_TYPES).
 Exit status: 0 when everything ran, 1 when something failed to run, 2 when a tool is missing.
 """
 
@@ -41,6 +43,7 @@ N = b.env_int("BENCH_N", 5000 if QUICK else 50000)
 REPEAT = b.env_int("BENCH_REPEAT", 1 if QUICK else 2)
 BIG = b.env_int("BENCH_BIG", 100000 if QUICK else 1000000)
 SMALL = 100
+ONLY = [t for t in os.environ.get("BENCH_TYPES", "").split(",") if t]
 
 # (type, loader command, element args for element i, commands). In a command, {k} is the
 # key, {mid} the middle index, {r} the element range for -r; __rand_int__ is
@@ -156,6 +159,8 @@ def main():
             s.start()
             b.log(f"  started {s.name} on port {s.port}")
         for tname, loader, elem, cmds in TYPES:
+            if ONLY and tname not in ONLY:
+                continue
             probe = reply_error(tw.port, loader, "probe:" + tname, *elem(0))
             if probe is None:
                 b.command(tw.port, "DEL", "probe:" + tname)
@@ -240,7 +245,8 @@ def main():
     print(text)
     if status == 0:
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "types.md"), "w") as f:
+        name = "types-%s.md" % "-".join(ONLY) if ONLY else "types.md"
+        with open(os.path.join(HERE, "results", name), "w") as f:
             f.write(text)
     return status
 

@@ -396,8 +396,8 @@ static void zcollect_free(struct zcollect *c)
     free(c->m);
 }
 
-/* ZRANGE by rank or score of a key no record touches, from the index: O(log n + offset +
- * m). n is the set's count; the range arguments as range_generic parsed them. */
+/* ZRANGE by rank or score of a key no record touches, from the index: by rank through
+ * the rank buckets, by score O(log n + offset + m). n is the set's count; the range arguments as range_generic parsed them. */
 static int range_indexed(struct store *s, const struct op *op, int ks, int64_t n, int by,
                          int rev, int withscores, int64_t start, int64_t end,
                          const struct score_range *r, int64_t offset, int64_t limit,
@@ -406,15 +406,12 @@ static int range_indexed(struct store *s, const struct op *op, int ks, int64_t n
     struct zcollect c = { 0 };
     int rc = 0;
     size_t from = 0, to = 0;
-    int desc = 0; /* the store visited in descending order */
     if (by == BY_RANK) {
-        /* An offset costs a step per member skipped: skip from the nearer end. */
-        desc = select_rank((size_t)n, start, end, rev, &from, &to) == 0 &&
-               (size_t)n - to < from;
-        if (from < to)
-            rc = store_zrange(s, op->argv[ks], op->lens[ks], -INFINITY, 0, INFINITY, 0, desc,
-                              desc ? n - (int64_t)to : (int64_t)from, (int64_t)(to - from),
-                              zcollect_row, &c);
+        /* Through the rank buckets: the member at rank from is found without stepping
+         * over every member before it. */
+        if (select_rank((size_t)n, start, end, rev, &from, &to) == 0 && from < to)
+            rc = store_zrange_rank(s, op->argv[ks], op->lens[ks], (int64_t)from,
+                                   (int64_t)(to - from), zcollect_row, &c);
     } else if (offset >= 0) {
         rc = store_zrange(s, op->argv[ks], op->lens[ks], r->min, r->minex, r->max, r->maxex,
                           rev, offset, limit, zcollect_row, &c);
@@ -423,7 +420,7 @@ static int range_indexed(struct store *s, const struct op *op, int ks, int64_t n
         zcollect_free(&c);
         return exec_error(w, EXEC_ERR_STORAGE);
     }
-    int flip = by == BY_RANK && rev != desc; /* a score range comes in its order */
+    int flip = by == BY_RANK && rev; /* ranks come ascending; a score range in its order */
     resp_write_array(w, c.n * (withscores ? 2 : 1));
     for (size_t i = 0; i < c.n; i++) {
         const struct zm *m = &c.m[flip ? c.n - 1 - i : i];

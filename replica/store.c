@@ -29,7 +29,10 @@ enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL,
                   ST_EXPIRED, ST_SET_META, ST_GET_IDENTITY, ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
                   ST_PUT_COLL, ST_EL_GET, ST_EL_PUT, ST_EL_DEL, ST_EL_DEL_KEY, ST_EL_FLUSH,
                   ST_EL_FLUSH_ALL, ST_EL_SWAP_OUT, ST_EL_SWAP_IN, ST_EL_SWAP_BACK, ST_EL_SCAN,
-                  ST_EL_DIGEST, ST_Z_RANGE, ST_Z_REVRANGE, ST_Z_COUNT, ST_Z_RANK, ST_MAX };
+                  ST_EL_DIGEST, ST_Z_RANGE, ST_Z_REVRANGE, ST_Z_RANGE_FROM, ST_Z_WITHIN,
+                  ST_ZB_FIND, ST_ZB_BEFORE, ST_ZB_TOTAL, ST_ZB_LIST, ST_ZB_SPLIT_AT, ST_ZB_ADD,
+                  ST_ZB_SET_N, ST_ZB_DEL_KEY, ST_ZB_FLUSH, ST_ZB_FLUSH_ALL, ST_ZB_SWAP_OUT,
+                  ST_ZB_SWAP_IN, ST_ZB_SWAP_BACK, ST_MAX };
 
 /* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
  * as h, so every statement uses the primary key and no secondary index is maintained on the
@@ -95,12 +98,32 @@ static const char *const stmt_sql[ST_MAX] = {
                    "AND s <= ?5 ORDER BY s, f LIMIT ?7 OFFSET ?6",
     [ST_Z_REVRANGE] = "SELECT f, s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND s >= ?4 "
                       "AND s <= ?5 ORDER BY s DESC, f DESC LIMIT ?7 OFFSET ?6",
-    [ST_Z_COUNT] = "SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND s >= ?4 "
-                   "AND s <= ?5",
-    /* Members before (?4 score, ?5 member). */
-    [ST_Z_RANK] = "SELECT (SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
-                  "AND s < ?4) + (SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
-                  "AND s = ?4 AND f < ?5)",
+    /* From (?4 score, ?5 member) on, in order: the start of a rank bucket. */
+    [ST_Z_RANGE_FROM] = "SELECT f, s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                        "AND s IS NOT NULL AND (s, f) >= (?4, ?5) ORDER BY s, f "
+                        "LIMIT ?7 OFFSET ?6",
+    /* Members in [(?4, ?5), (?6, ?7)): the part of a rank inside its bucket. */
+    [ST_Z_WITHIN] = "SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                    "AND s IS NOT NULL AND (s, f) >= (?4, ?5) AND (s, f) < (?6, ?7)",
+    /* Rank buckets (zb, see ZB_SCHEMA): ?4 s and ?5 f a bucket's lower bound, ?6 its n. */
+    [ST_ZB_FIND] = "SELECT s, f, n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                   "AND (s, f) <= (?4, ?5) ORDER BY s DESC, f DESC LIMIT 1",
+    [ST_ZB_BEFORE] = "SELECT coalesce(sum(n), 0) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                     "AND (s, f) < (?4, ?5)",
+    [ST_ZB_TOTAL] = "SELECT coalesce(sum(n), 0) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_ZB_LIST] = "SELECT s, f, n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 ORDER BY s, f",
+    [ST_ZB_SPLIT_AT] = "SELECT s, f FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                       "AND s IS NOT NULL AND (s, f) >= (?4, ?5) ORDER BY s, f "
+                       "LIMIT 1 OFFSET ?6",
+    [ST_ZB_ADD] = "INSERT INTO zb(db, h, k, s, f, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ZB_SET_N] = "UPDATE zb SET n = ?6 WHERE db = ?1 AND h = ?2 AND k = ?3 AND s = ?4 "
+                    "AND f = ?5",
+    [ST_ZB_DEL_KEY] = "DELETE FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_ZB_FLUSH] = "DELETE FROM zb WHERE db = ?1",
+    [ST_ZB_FLUSH_ALL] = "DELETE FROM zb",
+    [ST_ZB_SWAP_OUT] = "UPDATE zb SET db = -1 WHERE db = ?1",
+    [ST_ZB_SWAP_IN] = "UPDATE zb SET db = ?1 WHERE db = ?2",
+    [ST_ZB_SWAP_BACK] = "UPDATE zb SET db = ?2 WHERE db = -1",
 };
 
 struct store {
@@ -131,6 +154,53 @@ static const char indexes[] =
     "CREATE INDEX IF NOT EXISTS kv_exp ON kv(exp) WHERE exp > 0;"
     "CREATE INDEX IF NOT EXISTS el_score ON el(db, h, k, s, f) WHERE s IS NOT NULL;";
 
+/* Rank buckets: ZRANK, ZCOUNT and ZRANGE by rank without counting every member before.
+ * A sorted set's members, in (s, f) order, are cut into buckets; a zb row is one bucket:
+ * its lower bound (s, f) (inclusive; the bucket runs to the next row's bound) and n, the
+ * number of members in it. A member belongs to the bucket with the greatest bound at or
+ * below it; (-inf, '') -- below every member -- is the bound of the bucket made when a
+ * member arrives below every bucket, so every member has one. The counts are kept by
+ * triggers on el, so every row written or deleted (a command, a repair, a rollback, a test
+ * editing the file) keeps them true, in the same transaction; the bulk statements (a key,
+ * a database, all, SWAPDB) clear or move zb's rows first. A bucket grows to ZB_MAX members
+ * and is then split in two (store_elem_put: the triggers cannot name the bucket that grew
+ * once a new one exists); an empty one is deleted. A rank is then the sum of the counts
+ * of the buckets before the member's (n / ZB_HALF rows at most while the set only grows)
+ * plus a count of at most ZB_MAX index entries: 1,000,000 members, ~700 buckets. */
+#define ZB_HALF 1024
+#define ZB_MAX (2 * ZB_HALF)
+#define ZB_BUCKET(r)                                                                       \
+    "(SELECT s, f FROM zb WHERE db = " r ".db AND h = " r ".h AND k = " r ".k AND (s, f) <= (" \
+    r ".s, " r ".f) ORDER BY s DESC, f DESC LIMIT 1)"
+#define ZB_WHERE(r) " db = " r ".db AND h = " r ".h AND k = " r ".k AND (s, f) = " ZB_BUCKET(r)
+/* (Not INSERT OR IGNORE: in a trigger, the conflict policy of the statement that fired it
+ * -- ST_EL_PUT's upsert -- would win, and a bucket already there would fail it.) */
+#define ZB_IN(r)                                                                           \
+    "INSERT INTO zb(db, h, k, s, f, n) SELECT " r ".db, " r ".h, " r ".k, -9e999, x'', 0 "    \
+    "WHERE " r ".s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM zb WHERE db = " r ".db AND "  \
+    "h = " r ".h AND k = " r ".k AND s = -9e999 AND f = x'');"                             \
+    "UPDATE zb SET n = n + 1 WHERE " r ".s IS NOT NULL AND" ZB_WHERE(r) ";"
+#define ZB_OUT(r)                                                                          \
+    "UPDATE zb SET n = n - 1 WHERE " r ".s IS NOT NULL AND" ZB_WHERE(r) ";"                \
+    "DELETE FROM zb WHERE " r ".s IS NOT NULL AND n <= 0 AND" ZB_WHERE(r) ";"
+static const char zb_schema[] =
+    "CREATE TABLE IF NOT EXISTS zb(db INTEGER NOT NULL, h INTEGER NOT NULL, k BLOB NOT NULL,"
+    " s REAL NOT NULL, f BLOB NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(db, h, k, s, f)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS zb_insert AFTER INSERT ON el WHEN NEW.s IS NOT NULL BEGIN "
+    ZB_IN("NEW") " END;"
+    "CREATE TRIGGER IF NOT EXISTS zb_delete AFTER DELETE ON el WHEN OLD.s IS NOT NULL BEGIN "
+    ZB_OUT("OLD") " END;"
+    "CREATE TRIGGER IF NOT EXISTS zb_update AFTER UPDATE OF s ON el "
+    "WHEN OLD.s IS NOT NEW.s BEGIN " ZB_OUT("OLD") ZB_IN("NEW") " END;";
+/* The buckets of the sorted sets a database held before zb: one per ZB_HALF members. */
+#define ZB_FILL_SQL(half)                                                                  \
+    "INSERT INTO zb(db, h, k, s, f, n) SELECT db, h, k, s, f, min(" #half ", c - r + 1) "     \
+    "FROM (SELECT db, h, k, s, f, row_number() OVER w AS r, count(*) OVER "                \
+    "(PARTITION BY db, h, k) AS c FROM el WHERE s IS NOT NULL "                            \
+    "WINDOW w AS (PARTITION BY db, h, k ORDER BY s, f)) WHERE (r - 1) % " #half " = 0"
+#define ZB_FILL(half) ZB_FILL_SQL(half)
+
 /* An el from before sorted sets has no s: it gains the column (NULL: no element of such a
  * database is a sorted set's). */
 static int migrate_el(sqlite3 *db, const char *path)
@@ -147,6 +217,44 @@ static int migrate_el(sqlite3 *db, const char *path)
     if (sqlite3_exec(db, "ALTER TABLE el ADD COLUMN s REAL", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     LOG_NOTICE("store %s: migrated el to the schema with sorted-set scores", path);
+    return 0;
+}
+
+/* Creates zb and its triggers; a database from before them gets the buckets of the
+ * sorted sets it holds, in the same transaction (a progress line: a pass over every
+ * member). */
+static int migrate_zb(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *st;
+    int exists = 0;
+    int64_t members = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'zb'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        exists = sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (exists)
+        return sqlite3_exec(db, zb_schema, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM el WHERE s IS NOT NULL", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        members = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (members > 0)
+        LOG_NOTICE("store %s: building the rank buckets of %lld sorted-set members", path,
+                   (long long)members);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_exec(db, zb_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        (members > 0 && sqlite3_exec(db, ZB_FILL(ZB_HALF), NULL, NULL, NULL) != SQLITE_OK) ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (members > 0)
+        LOG_NOTICE("store %s: rank buckets built", path);
     return 0;
 }
 
@@ -289,7 +397,8 @@ static struct store *open_db(const char *path, unsigned char *image, size_t imag
     sqlite3_busy_timeout(s->db, 5000);
     if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         migrate(s->db, path) < 0 || migrate_el(s->db, path) < 0 ||
-        sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK ||
+        migrate_zb(s->db, path) < 0)
         goto fail;
     for (int i = 0; i < ST_MAX; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
@@ -453,9 +562,13 @@ static void bind_el_key(struct store *s, sqlite3_stmt *st, const char *k, size_t
     sqlite3_bind_blob64(st, 3, k, klen, SQLITE_STATIC);
 }
 
-/* Deletes every element of k (none for a string: one seek in the primary key). */
+/* Deletes every element of k (none for a string: one seek in the primary key), its rank
+ * buckets first (the triggers then find none to count down). */
 static int del_elements(struct store *s, const char *k, size_t klen)
 {
+    bind_el_key(s, s->st[ST_ZB_DEL_KEY], k, klen);
+    if (run(s, s->st[ST_ZB_DEL_KEY]) < 0)
+        return -1;
     sqlite3_stmt *st = s->st[ST_EL_DEL_KEY];
     bind_el_key(s, st, k, klen);
     return run(s, st);
@@ -519,8 +632,9 @@ int store_del(struct store *s, const char *k, size_t klen)
 int store_flush(struct store *s)
 {
     release_last(s);
+    sqlite3_bind_int(s->st[ST_ZB_FLUSH], 1, s->cur_db);
     sqlite3_bind_int(s->st[ST_EL_FLUSH], 1, s->cur_db);
-    if (run(s, s->st[ST_EL_FLUSH]) < 0)
+    if (run(s, s->st[ST_ZB_FLUSH]) < 0 || run(s, s->st[ST_EL_FLUSH]) < 0)
         return -1;
     bind_db(s, s->st[ST_FLUSH]);
     return run(s, s->st[ST_FLUSH]);
@@ -529,7 +643,7 @@ int store_flush(struct store *s)
 int store_flush_all(struct store *s)
 {
     release_last(s);
-    if (run(s, s->st[ST_EL_FLUSH_ALL]) < 0)
+    if (run(s, s->st[ST_ZB_FLUSH_ALL]) < 0 || run(s, s->st[ST_EL_FLUSH_ALL]) < 0)
         return -1;
     return run(s, s->st[ST_FLUSH_ALL]);
 }
@@ -547,9 +661,15 @@ int store_swap_db(struct store *s, int a, int b)
     sqlite3_bind_int(s->st[ST_EL_SWAP_IN], 1, a);
     sqlite3_bind_int(s->st[ST_EL_SWAP_IN], 2, b);
     sqlite3_bind_int(s->st[ST_EL_SWAP_BACK], 2, b);
+    sqlite3_bind_int(s->st[ST_ZB_SWAP_OUT], 1, a);
+    sqlite3_bind_int(s->st[ST_ZB_SWAP_IN], 1, a);
+    sqlite3_bind_int(s->st[ST_ZB_SWAP_IN], 2, b);
+    sqlite3_bind_int(s->st[ST_ZB_SWAP_BACK], 2, b);
     return run(s, s->st[ST_SWAP_OUT]) == 0 && run(s, s->st[ST_SWAP_IN]) == 0 &&
                    run(s, s->st[ST_SWAP_BACK]) == 0 && run(s, s->st[ST_EL_SWAP_OUT]) == 0 &&
-                   run(s, s->st[ST_EL_SWAP_IN]) == 0 && run(s, s->st[ST_EL_SWAP_BACK]) == 0
+                   run(s, s->st[ST_EL_SWAP_IN]) == 0 && run(s, s->st[ST_EL_SWAP_BACK]) == 0 &&
+                   run(s, s->st[ST_ZB_SWAP_OUT]) == 0 && run(s, s->st[ST_ZB_SWAP_IN]) == 0 &&
+                   run(s, s->st[ST_ZB_SWAP_BACK]) == 0
                ? 0
                : -1;
 }
@@ -593,6 +713,87 @@ int store_elem_get(struct store *s, const char *k, size_t klen, const char *f, s
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A bucket bound (s, f): f copied out of its statement's row. */
+struct zbound {
+    double s;
+    char *f;
+    size_t flen;
+    int64_t n;
+};
+
+static void bind_bound(sqlite3_stmt *st, int i, double sc, const char *f, size_t flen)
+{
+    sqlite3_bind_double(st, i, sc);
+    sqlite3_bind_blob64(st, i + 1, flen ? f : "", flen, SQLITE_STATIC);
+}
+
+/* Reads (s, f, n) from st's columns 0-2 into *b. 0, or -1 (out of memory). */
+static int read_bound(sqlite3_stmt *st, struct zbound *b)
+{
+    size_t len;
+    const char *f = column_blob(st, 1, &len);
+    b->s = sqlite3_column_double(st, 0);
+    b->f = malloc(len ? len : 1);
+    if (!b->f)
+        return -1;
+    memcpy(b->f, f, len);
+    b->flen = len;
+    b->n = sqlite3_column_int64(st, 2);
+    return 0;
+}
+
+/* The bucket of (sc, f) in k: 1 with *b (b->f to free), 0 if k has none at or below it
+ * (then nothing of k is below (sc, f)), -1. */
+static int zb_find(struct store *s, const char *k, size_t klen, double sc, const char *f,
+                   size_t flen, struct zbound *b)
+{
+    sqlite3_stmt *st = s->st[ST_ZB_FIND];
+    bind_el_key(s, st, k, klen);
+    bind_bound(st, 4, sc, f, flen);
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW ? (read_bound(st, b) == 0 ? 1 : -1)
+                                 : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return found;
+}
+
+/* Splits the bucket of (sc, f) in k if the put just made it outgrow ZB_MAX: a new bucket
+ * from its ZB_HALF-th member on. Nothing for an element of another type (k has no
+ * buckets). */
+static int zb_split(struct store *s, const char *k, size_t klen, double sc, const char *f,
+                    size_t flen)
+{
+    struct zbound b;
+    int found = zb_find(s, k, klen, sc, f, flen, &b);
+    if (found <= 0)
+        return found;
+    int rc = 0;
+    if (b.n > ZB_MAX) {
+        sqlite3_stmt *at = s->st[ST_ZB_SPLIT_AT];
+        bind_el_key(s, at, k, klen);
+        bind_bound(at, 4, b.s, b.f, b.flen);
+        sqlite3_bind_int64(at, 6, ZB_HALF);
+        struct zbound nb = { 0 };
+        rc = sqlite3_step(at) == SQLITE_ROW && read_bound(at, &nb) == 0 ? 0 : -1;
+        sqlite3_reset(at);
+        sqlite3_clear_bindings(at);
+        if (rc == 0) {
+            sqlite3_stmt *add = s->st[ST_ZB_ADD], *set = s->st[ST_ZB_SET_N];
+            bind_el_key(s, add, k, klen);
+            bind_bound(add, 4, nb.s, nb.f, nb.flen);
+            sqlite3_bind_int64(add, 6, b.n - ZB_HALF);
+            bind_el_key(s, set, k, klen);
+            bind_bound(set, 4, b.s, b.f, b.flen);
+            sqlite3_bind_int64(set, 6, ZB_HALF);
+            rc = run(s, add) == 0 && run(s, set) == 0 ? 0 : -1;
+        }
+        free(nb.f);
+    }
+    free(b.f);
+    return rc;
+}
+
 int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
                    const char *v, size_t vlen)
 {
@@ -603,19 +804,22 @@ int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, s
     /* The score, if v reads as one (a sorted set's value always does); the SQL keeps it
      * only for a sorted set's element. */
     char num[64];
+    int scored = 0;
+    double d = 0;
     if (vlen > 0 && vlen < sizeof num) {
         memcpy(num, v, vlen);
         num[vlen] = '\0';
         char *end;
-        double d = strtod(num, &end);
-        if (*end == '\0' && !isnan(d))
-            sqlite3_bind_double(st, 7, d == 0 ? 0.0 : d);
-        else
-            sqlite3_bind_null(st, 7);
-    } else {
-        sqlite3_bind_null(st, 7);
+        d = strtod(num, &end);
+        scored = *end == '\0' && !isnan(d);
     }
-    return run(s, st);
+    if (scored)
+        sqlite3_bind_double(st, 7, d == 0 ? 0.0 : d);
+    else
+        sqlite3_bind_null(st, 7);
+    if (run(s, st) < 0)
+        return -1;
+    return scored ? zb_split(s, k, klen, d == 0 ? 0.0 : d, f, flen) : 0;
 }
 
 int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen)
@@ -688,17 +892,9 @@ static int bind_score_range(sqlite3_stmt *st, double min, int minex, double max,
     return 0;
 }
 
-int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
-                 double max, int maxex, int rev, int64_t offset, int64_t limit,
-                 store_elem_fn fn, void *ctx)
+/* Steps st, a statement of (f, s) rows, through fn; resets it. 0 or -1. */
+static int visit_members(sqlite3_stmt *st, store_elem_fn fn, void *ctx)
 {
-    release_last(s);
-    sqlite3_stmt *st = s->st[rev ? ST_Z_REVRANGE : ST_Z_RANGE];
-    if (bind_score_range(st, min, minex, max, maxex) < 0)
-        return 0;
-    bind_el_key(s, st, k, klen);
-    sqlite3_bind_int64(st, 6, offset);
-    sqlite3_bind_int64(st, 7, limit);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_elem e = { 0 };
@@ -716,7 +912,58 @@ int store_zrange(struct store *s, const char *k, size_t klen, double min, int mi
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int64_t z_count(struct store *s, sqlite3_stmt *st)
+int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
+                 double max, int maxex, int rev, int64_t offset, int64_t limit,
+                 store_elem_fn fn, void *ctx)
+{
+    release_last(s);
+    sqlite3_stmt *st = s->st[rev ? ST_Z_REVRANGE : ST_Z_RANGE];
+    if (bind_score_range(st, min, minex, max, maxex) < 0)
+        return 0;
+    bind_el_key(s, st, k, klen);
+    sqlite3_bind_int64(st, 6, offset);
+    sqlite3_bind_int64(st, 7, limit);
+    return visit_members(st, fn, ctx);
+}
+
+int store_zrange_rank(struct store *s, const char *k, size_t klen, int64_t from,
+                      int64_t count, store_elem_fn fn, void *ctx)
+{
+    release_last(s);
+    if (from < 0 || count <= 0)
+        return 0;
+    /* The bucket holding rank from: the counts summed in order. */
+    sqlite3_stmt *list = s->st[ST_ZB_LIST];
+    bind_el_key(s, list, k, klen);
+    struct zbound b = { 0 };
+    int64_t before = 0;
+    int rc, found = 0;
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(list, 2);
+        if (before + n > from) {
+            found = read_bound(list, &b) == 0 ? 1 : -1;
+            break;
+        }
+        before += n;
+    }
+    sqlite3_reset(list);
+    sqlite3_clear_bindings(list);
+    if (found < 0 || (!found && rc != SQLITE_DONE))
+        return -1;
+    if (!found)
+        return 0;
+    sqlite3_stmt *st = s->st[ST_Z_RANGE_FROM];
+    bind_el_key(s, st, k, klen);
+    bind_bound(st, 4, b.s, b.f, b.flen);
+    sqlite3_bind_int64(st, 6, from - before);
+    sqlite3_bind_int64(st, 7, count);
+    rc = visit_members(st, fn, ctx);
+    free(b.f);
+    return rc;
+}
+
+/* Steps st, a one-count statement, and resets it: the count or -1. */
+static int64_t z_count(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
@@ -725,26 +972,53 @@ static int64_t z_count(struct store *s, sqlite3_stmt *st)
     return n;
 }
 
+/* The number of k's members before (sc, f) in (score, member) order: the counts of the
+ * buckets before its bucket, plus its bucket's members before it. f NULL: after every
+ * member (k's count). -1 on failure. */
+static int64_t count_before(struct store *s, const char *k, size_t klen, double sc,
+                            const char *f, size_t flen)
+{
+    if (!f) {
+        bind_el_key(s, s->st[ST_ZB_TOTAL], k, klen);
+        return z_count(s->st[ST_ZB_TOTAL]);
+    }
+    struct zbound b;
+    int found = zb_find(s, k, klen, sc, f, flen, &b);
+    if (found <= 0)
+        return found;
+    sqlite3_stmt *sum = s->st[ST_ZB_BEFORE], *in = s->st[ST_Z_WITHIN];
+    bind_el_key(s, sum, k, klen);
+    bind_bound(sum, 4, b.s, b.f, b.flen);
+    bind_el_key(s, in, k, klen);
+    bind_bound(in, 4, b.s, b.f, b.flen);
+    bind_bound(in, 6, sc, f, flen);
+    int64_t a = z_count(sum), c = z_count(in);
+    free(b.f);
+    return a < 0 || c < 0 ? -1 : a + c;
+}
+
 int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
                      double max, int maxex)
 {
     release_last(s);
-    sqlite3_stmt *st = s->st[ST_Z_COUNT];
-    if (bind_score_range(st, min, minex, max, maxex) < 0)
+    if ((minex && min == INFINITY) || (maxex && max == -INFINITY))
         return 0;
-    bind_el_key(s, st, k, klen);
-    return z_count(s, st);
+    double lo = minex ? next_double(min, 1) : min, hi = maxex ? next_double(max, 0) : max;
+    if (lo > hi)
+        return 0;
+    /* Members with a score below lo, and with a score up to hi: members before (lo, '')
+     * and before (the next double after hi, '') -- or all of them, hi being +inf. */
+    int64_t below = count_before(s, k, klen, lo, "", 0);
+    int64_t upto = hi == INFINITY ? count_before(s, k, klen, 0, NULL, 0)
+                                  : count_before(s, k, klen, next_double(hi, 1), "", 0);
+    return below < 0 || upto < 0 ? -1 : upto - below;
 }
 
 int64_t store_zrank(struct store *s, const char *k, size_t klen, double score, const char *f,
                     size_t flen)
 {
     release_last(s);
-    sqlite3_stmt *st = s->st[ST_Z_RANK];
-    bind_el_key(s, st, k, klen);
-    sqlite3_bind_double(st, 4, score == 0 ? 0.0 : score);
-    sqlite3_bind_blob64(st, 5, flen ? f : "", flen, SQLITE_STATIC);
-    return z_count(s, st);
+    return count_before(s, k, klen, score == 0 ? 0.0 : score, f ? f : "", flen);
 }
 
 int store_set_applied(struct store *s, uint64_t rid)

@@ -42,7 +42,9 @@
  *   ordered position, f empty or a tie-breaker). A sorted set's member is addressed as a
  *   set's (p, f), its score is v (as Redis formats it) and, as a REAL, el's column s
  *   (NULL for other types; a database from before gains the column), with a partial index
- *   el_score on (db, h, k, s, f) for score order (store_zrange).
+ *   el_score on (db, h, k, s, f) for score order (store_zrange), and rank buckets in zb
+ *   (counts of consecutive members, kept by triggers on el) for ZRANK, ZCOUNT and ZRANGE
+ *   by rank without counting every member before.
  *   db: the numbered database, bound from the one field struct store.cur_db (store_use_db),
  *   as kv's rows are. Writing a string over a key (store_put) or deleting it
  *   (store_del, store_flush) deletes its elements in the same transaction. A database
@@ -187,10 +189,16 @@ int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, 
 int store_zrange(struct store *s, const char *k, size_t klen, double min, int minex,
                  double max, int maxex, int rev, int64_t offset, int64_t limit,
                  store_elem_fn fn, void *ctx);
-/* The number of k's members with a score in the range (O(log n + count)), or -1. */
+/* store_zrange_rank visits count members of k from rank from (0 the lowest), ascending:
+ * O(buckets + ZB_MAX + count) through the rank buckets (store.c, zb). 0 or -1. */
+int store_zrange_rank(struct store *s, const char *k, size_t klen, int64_t from,
+                      int64_t count, store_elem_fn fn, void *ctx);
+/* The number of k's members with a score in the range, or -1. Both this and store_zrank
+ * cost the rank buckets before the member's (a few hundred rows for 1,000,000 members)
+ * plus at most one bucket's members in the index, not a count of every member before. */
 int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
                      double max, int maxex);
-/* The number of k's members before (score, f) in order: f's rank (O(log n + rank)), or -1. */
+/* The number of k's members before (score, f) in order: f's rank, or -1. */
 int64_t store_zrank(struct store *s, const char *k, size_t klen, double score, const char *f,
                     size_t flen);
 

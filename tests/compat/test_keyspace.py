@@ -248,7 +248,10 @@ def test_el_without_scores_is_migrated():
 
     run_replica(lambda conn: None)  # creates the current schema
     db = sqlite3.connect(os.path.join(root, "data.sqlite"))
-    db.executescript("DROP INDEX el_score; ALTER TABLE el DROP COLUMN s;")
+    # The shape from before sorted sets: no s, so neither the rank buckets (zb) nor their
+    # triggers on el either.
+    db.executescript("DROP TRIGGER zb_insert; DROP TRIGGER zb_delete; DROP TRIGGER zb_update;"
+                     "DROP TABLE zb; DROP INDEX el_score; ALTER TABLE el DROP COLUMN s;")
     assert "s" not in [row[1] for row in db.execute("PRAGMA table_info(el)")]
     db.close()
     run_replica(lambda conn: conn.command("DBSIZE") == 0 or pytest.fail("not empty"))
@@ -257,5 +260,7 @@ def test_el_without_scores_is_migrated():
     assert "s" in cols, cols
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                       "name = 'el_score'").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'zb%'"
+                      ).fetchone()[0] == 4  # zb and its three triggers
     db.close()
     shutil.rmtree(root, ignore_errors=True)

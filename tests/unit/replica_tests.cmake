@@ -1,4 +1,5 @@
-# Unit tests of replica/: the store's migration and numbered databases (test_store), the
+# Unit tests of replica/: the store's migration, numbered databases and sorted-set rank
+# buckets (test_store), the
 # command evaluators on an in-memory store (test_exec), the
 # participant's state machine driven through peer_dispatch on an in-memory log and store
 # (test_participant), and the replica's identity (test_identity: the store's rows,
@@ -10,7 +11,7 @@
 set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing bitfield_overflow
   bitfield_ops databases_under_chain databases_indexed_layer
   hash_layers zset_layers list_layers databases_collections hash_databases)
-set(TWOPC_STORE_CASES migration databases)
+set(TWOPC_STORE_CASES migration databases zset_ranks)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt
   restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence

@@ -1,6 +1,9 @@
 /* test_store.c -- unit tests of the replica's SQLite store (replica/store.c) around
  * numbered databases: the migration of a database from before them, and the per-database
- * statements (get, scan, count, flush, swap, expired, digest).
+ * statements (get, scan, count, flush, swap, expired, digest); and the rank buckets of
+ * sorted sets (zset_ranks: ZRANK, ZCOUNT and ZRANGE by rank on sets of tens of thousands
+ * of members, through inserts, score changes, deletes, rollbacks, SWAPDB, and a database
+ * from before the buckets, each answer compared with a sorted copy kept here).
  *
  * The migration case writes an old-shape data.sqlite with SQLite itself (the shape of
  * kv before databases: kv(k, v, exp, h) keyed by (h, k)), opens it with store_open(), and
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -202,9 +206,239 @@ static void test_databases(void)
     store_close(s);
 }
 
+
+/* ---- sorted-set rank buckets ---- */
+
+struct zref {
+    double s;
+    char f[16];
+};
+
+static int zref_cmp(const void *a, const void *b)
+{
+    const struct zref *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s < y->s ? -1 : 1;
+    return strcmp(x->f, y->f);
+}
+
+/* The reference: member i of the model is "m<i>", present with score sc[i] if on[i]. */
+#define ZN 12000
+static double zsc[ZN];
+static int zon[ZN];
+static struct zref zsorted[ZN];
+
+static size_t zmodel_sort(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < ZN; i++)
+        if (zon[i]) {
+            zsorted[n].s = zsc[i];
+            snprintf(zsorted[n].f, sizeof zsorted[n].f, "m%d", i);
+            n++;
+        }
+    qsort(zsorted, n, sizeof *zsorted, zref_cmp);
+    return n;
+}
+
+static void zput(struct store *s, const char *k, int i, double sc)
+{
+    char f[16], v[32];
+    int flen = snprintf(f, sizeof f, "m%d", i);
+    int vlen = isinf(sc) ? snprintf(v, sizeof v, "%sinf", sc < 0 ? "-" : "")
+                         : snprintf(v, sizeof v, "%.17g", sc);
+    CHECK_INT_EQ(store_elem_put(s, k, strlen(k), f, (size_t)flen, v, (size_t)vlen), 0);
+}
+
+static void zdel(struct store *s, const char *k, int i)
+{
+    char f[16];
+    int flen = snprintf(f, sizeof f, "m%d", i);
+    CHECK_INT_EQ(store_elem_del(s, k, strlen(k), f, (size_t)flen), 0);
+}
+
+struct zvisit {
+    const struct zref *want;
+    size_t n, bad;
+};
+
+static int zvisit_row(void *ctx, const struct store_elem *e)
+{
+    struct zvisit *z = ctx;
+    const struct zref *w = &z->want[z->n++];
+    if (e->flen != strlen(w->f) || memcmp(e->f, w->f, e->flen) != 0 ||
+        strtod(e->v, NULL) != w->s)
+        z->bad++;
+    return 0;
+}
+
+/* Every member's rank, ZCOUNT over random ranges, and ZRANGE by rank at random places,
+ * in k of the current database, against the reference. */
+static void zcheck(struct store *s, const char *k, unsigned *seed)
+{
+    size_t n = zmodel_sort();
+    size_t klen = strlen(k);
+    for (size_t r = 0; r < n; r += 1 + (size_t)(rand_r(seed) % 97))
+        CHECK_INT_EQ(store_zrank(s, k, klen, zsorted[r].s, zsorted[r].f,
+                                 strlen(zsorted[r].f)),
+                     (int64_t)r);
+    CHECK_INT_EQ(store_zcount(s, k, klen, -INFINITY, 0, INFINITY, 0), (int64_t)n);
+    for (int t = 0; t < 200; t++) {
+        double lo = (double)(rand_r(seed) % 120) - 10, hi = lo + (double)(rand_r(seed) % 60);
+        int loex = rand_r(seed) % 2, hiex = rand_r(seed) % 2;
+        if (t % 50 == 0)
+            lo = -INFINITY;
+        if (t % 50 == 1)
+            hi = INFINITY;
+        int64_t want = 0;
+        for (size_t i = 0; i < n; i++)
+            want += (loex ? zsorted[i].s > lo : zsorted[i].s >= lo) &&
+                    (hiex ? zsorted[i].s < hi : zsorted[i].s <= hi);
+        CHECK_INT_EQ(store_zcount(s, k, klen, lo, loex, hi, hiex), want);
+    }
+    for (int t = 0; t < 50 && n > 0; t++) {
+        size_t from = (size_t)rand_r(seed) % (n + 10), count = 1 + (size_t)rand_r(seed) % 40;
+        struct zvisit z = { zsorted + (from < n ? from : n), 0, 0 };
+        CHECK_INT_EQ(store_zrange_rank(s, k, klen, (int64_t)from, (int64_t)count, zvisit_row,
+                                       &z),
+                     0);
+        CHECK_INT_EQ(z.n, from >= n ? 0 : (n - from < count ? n - from : count));
+        CHECK_INT_EQ(z.bad, 0);
+    }
+}
+
+/* The buckets' shape, read from the file with SQLite: none holds more than 2,048 members
+ * (store.c's ZB_MAX; a split that never happens leaves one bucket of everything), and
+ * their counts add up to the members. */
+static void zbuckets(const char *path, int64_t members)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*), coalesce(max(n), 0), coalesce(sum(n), 0) "
+                                 "FROM zb", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(sqlite3_column_int64(st, 0) >= members / 2048);
+    CHECK(sqlite3_column_int64(st, 1) <= 2048);
+    CHECK_INT_EQ(sqlite3_column_int64(st, 2), members);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void zopen(struct store *s, const char *k, int64_t n)
+{
+    CHECK_INT_EQ(store_put_coll(s, k, strlen(k), STORE_ZSET, n, 0, 0), 0);
+}
+
+static void test_zset_ranks(void)
+{
+    char dir[] = "/tmp/twopc-test-store-XXXXXX", path[128], err[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/data.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s)
+        check_fail(__FILE__, __LINE__, "store_open: %s", err);
+    unsigned seed = 14;
+    store_use_db(s, 0);
+    /* Inserts with many ties (score i % 100), in a random order: buckets split. */
+    CHECK(store_begin(s) == 0);
+    zopen(s, "z", ZN);
+    for (int j = 0; j < ZN; j++) {
+        int i = (int)((unsigned)j * 7919u % ZN);
+        zsc[i] = (double)(i % 100);
+        zon[i] = 1;
+        zput(s, "z", i, zsc[i]);
+    }
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    zbuckets(path, ZN);
+    /* Score changes (some to the infinities), deletes, re-inserts below every bucket. */
+    CHECK(store_begin(s) == 0);
+    for (int t = 0; t < 6000; t++) {
+        int i = (int)((unsigned)rand_r(&seed) % ZN), what = rand_r(&seed) % 4;
+        if (what == 0 && zon[i]) {
+            zon[i] = 0;
+            zdel(s, "z", i);
+        } else {
+            zsc[i] = what == 1 ? -20 - (double)(rand_r(&seed) % 5)
+                   : what == 2 ? (t % 7 == 0 ? INFINITY : t % 7 == 1 ? -INFINITY
+                                                                      : rand_r(&seed) % 100)
+                               : 200 + (double)(rand_r(&seed) % 10);
+            zon[i] = 1;
+            zput(s, "z", i, zsc[i]);
+        }
+    }
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    zbuckets(path, (int64_t)zmodel_sort());
+    /* A rolled-back transaction leaves the buckets as they were. */
+    CHECK(store_begin(s) == 0);
+    for (int i = 0; i < ZN; i += 2)
+        zdel(s, "z", i);
+    for (int i = 1; i < 3000; i += 2)
+        zput(s, "z", i, -1000);
+    CHECK(store_rollback(s) == 0);
+    zcheck(s, "z", &seed);
+    /* SWAPDB moves the buckets with the members; a flushed database has none left. */
+    CHECK(store_begin(s) == 0);
+    CHECK_INT_EQ(store_swap_db(s, 0, 3), 0);
+    CHECK(store_commit(s) == 0);
+    store_use_db(s, 3);
+    zcheck(s, "z", &seed);
+    store_use_db(s, 0);
+    CHECK_INT_EQ(store_zcount(s, "z", 1, -INFINITY, 0, INFINITY, 0), 0);
+    /* Deleting most members one by one (empty buckets go). */
+    store_use_db(s, 3);
+    CHECK(store_begin(s) == 0);
+    for (int i = 0; i < ZN; i++)
+        if (zon[i] && i % 10 != 0) {
+            zon[i] = 0;
+            zdel(s, "z", i);
+        }
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    store_close(s);
+
+    /* A database from before the buckets: they are built when it is opened. */
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TRIGGER zb_insert; DROP TRIGGER zb_delete; "
+                           "DROP TRIGGER zb_update; DROP TABLE zb;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    s = store_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    store_use_db(s, 3);
+    zcheck(s, "z", &seed);
+    /* ... and kept from then on. */
+    CHECK(store_begin(s) == 0);
+    for (int i = 0; i < ZN; i += 3) {
+        zsc[i] = (double)(i % 50);
+        zon[i] = 1;
+        zput(s, "z", i, zsc[i]);
+    }
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    /* Deleting the key takes its buckets: a new set under the name starts empty. */
+    CHECK(store_begin(s) == 0);
+    CHECK_INT_EQ(store_del(s, "z", 1), 0);
+    zopen(s, "z", 1);
+    memset(zon, 0, sizeof zon);
+    zon[5] = 1;
+    zsc[5] = 3;
+    zput(s, "z", 5, 3);
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    store_close(s);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static const struct check_case cases[] = {
     { "migration", test_migration },
     { "databases", test_databases },
+    { "zset_ranks", test_zset_ranks },
     { NULL, NULL },
 };
 
