@@ -11,7 +11,8 @@
  * (votes received, what was replied, messages in flight to a dead process) does not.
  *
  * The rules (--rule):
- *   classic   the coordinator answers OK after it has logged COMMIT (twopc today).
+ *   classic   the coordinator answers OK after it has logged COMMIT, and a restarted
+ *             coordinator presumes every round its log does not name aborted (twopc today).
  *   votes     the decision implied by durable votes: a round every replica has durably
  *             voted YES on is committed, so the coordinator answers OK as soon as it holds
  *             those votes (and round 1 is known committed, for round 2), and logs COMMIT
@@ -26,6 +27,9 @@
  *   vote-before-durable  a replica sends YES before its vote is on disk
  *   spec-ok-early    round 2 answered OK on its own votes, round 1 still undecided
  *   read-undecided   a replica answers a read of an undecided round from before it
+ *   presumed-abort   recovery as today: a round the log does not name is aborted
+ *   volatile-refusal a replica that has not voted answers recovery NO without recording it
+ *                    (not a violation in this model: see docs/design.md)
  *
  * Invariants, checked in every reachable state:
  *   ack-kept     a round answered OK is never aborted (by the log or on any replica)
@@ -36,7 +40,8 @@
  * A violation prints the shortest trace (breadth-first search) and exits 1; with
  * --expect-violation the exit statuses swap (the CTest entries model.catches.*).
  *
- *   twopc-model --rule votes --replicas 3
+ *   twopc-model --rule votes --coordinator-crashes 2 --drops 0
+ * (--replicas 3 is allowed but does not fit: more than 100 M states.)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +56,7 @@ enum { UNDECIDED = 0, COMMIT = 1, ABORT = 2 }; /* decisions */
 enum { NOREPLY = 0, OK = 1, ERR = 2 };       /* client replies */
 enum { RULE_CLASSIC, RULE_VOTES };
 enum { BUG_NONE, BUG_UNFENCED_ABORT, BUG_VOTE_BEFORE_DURABLE, BUG_SPEC_OK_EARLY,
-       BUG_READ_UNDECIDED };
+       BUG_READ_UNDECIDED, BUG_PRESUMED_ABORT, BUG_VOLATILE_REFUSAL };
 
 /* One state of the whole system; every field a small number, compared bytewise. */
 struct st {
@@ -335,8 +340,14 @@ static void coordinator_steps(const struct st *s)
                      -1, t);
             }
         }
-        /* Recovery of a round its log does not name: ask the replicas. */
-        if (s->c_crashes && !s->clog[t] && !s->started[t]) {
+        /* Recovery of a round its log does not name: ask the replicas (or, today's rule
+         * and --bug presumed-abort, presume it aborted). */
+        if (s->c_crashes && !s->clog[t] && !s->started[t] &&
+            (rule == RULE_CLASSIC || bug == BUG_PRESUMED_ABORT)) {
+            n = *s;
+            decide(&n, t, ABORT);
+            emit(&n, "recovering coordinator: no record of the round -> presumes ABORT", -1, t);
+        } else if (s->c_crashes && !s->clog[t] && !s->started[t]) {
             if (!s->asked[t]) {
                 n = *s;
                 n.asked[t] = 1;
@@ -458,8 +469,10 @@ static void replica_steps(const struct st *s, int r)
                     : s->vote[r][t] ? s->vote[r][t]
                                     : s->unlogged[r][t] ? YES : NONE;
             if (v == NONE) {
-                /* Not voted: refuse durably first, so a late PREPARE cannot make it YES. */
-                n.vote[r][t] = NO;
+                /* Not voted: refuse durably first, so a late PREPARE cannot make it YES
+                 * (--bug volatile-refusal: answer NO and record nothing). */
+                if (bug != BUG_VOLATILE_REFUSAL)
+                    n.vote[r][t] = NO;
                 v = NO;
             }
             n.m_qans[r][t] = (uint8_t)v;
@@ -501,8 +514,10 @@ static void print_trace(int32_t k)
     printf("\n");
 }
 
-static const char *const bug_names[] = { "none", "unfenced-abort", "vote-before-durable",
-                                         "spec-ok-early", "read-undecided" };
+static const char *const bug_names[] = { "none",           "unfenced-abort",
+                                         "vote-before-durable", "spec-ok-early",
+                                         "read-undecided", "presumed-abort",
+                                         "volatile-refusal" };
 
 static void usage(int status)
 {
@@ -510,7 +525,8 @@ static void usage(int status)
             "usage: twopc-model [--rule classic|votes] [--replicas 2|3] [--bug NAME]\n"
             "                   [--coordinator-crashes N] [--replica-crashes N] [--drops N]\n"
             "                   [--expect-violation] [--progress]\n"
-            "  bugs: unfenced-abort vote-before-durable spec-ok-early read-undecided\n");
+            "  bugs: unfenced-abort vote-before-durable spec-ok-early read-undecided\n"
+            "        presumed-abort volatile-refusal\n");
     exit(status);
 }
 
