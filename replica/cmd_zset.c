@@ -397,7 +397,8 @@ static void zcollect_free(struct zcollect *c)
 }
 
 /* ZRANGE by rank or score of a key no record touches, from the index: by rank through
- * the rank buckets, by score O(log n + offset + m). n is the set's count; the range arguments as range_generic parsed them. */
+ * the rank buckets, by score O(log n + offset + m). n is the set's count; the range
+ * arguments as range_generic parsed them. */
 static int range_indexed(struct store *s, const struct op *op, int ks, int64_t n, int by,
                          int rev, int withscores, int64_t start, int64_t end,
                          const struct score_range *r, int64_t offset, int64_t limit,

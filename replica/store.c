@@ -124,7 +124,7 @@ static const char *const stmt_sql[ST_MAX] = {
     [ST_ZB_SWAP_OUT] = "UPDATE zb SET db = -1 WHERE db = ?1",
     [ST_ZB_SWAP_IN] = "UPDATE zb SET db = ?1 WHERE db = ?2",
     [ST_ZB_SWAP_BACK] = "UPDATE zb SET db = ?2 WHERE db = -1",
-    [ST_EL_ANY] = "SELECT 1 FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 LIMIT 1",
+    [ST_EL_ANY] = "SELECT EXISTS (SELECT 1 FROM el WHERE db = ?1 AND h = ?2 AND k = ?3)",
 };
 
 struct store {
@@ -489,6 +489,16 @@ static int run(struct store *s, sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Steps st, a one-count statement, and resets it: the count or -1. */
+static int64_t z_count(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return n;
+}
+
 /* Binds ?9, the database, in st: every statement on kv that names one takes it from here. */
 static void bind_db(struct store *s, sqlite3_stmt *st)
 {
@@ -569,15 +579,10 @@ static void bind_el_key(struct store *s, sqlite3_stmt *st, const char *k, size_t
  * which doubled the cost of a SET's store write. */
 static int del_elements(struct store *s, const char *k, size_t klen)
 {
-    sqlite3_stmt *any = s->st[ST_EL_ANY];
-    bind_el_key(s, any, k, klen);
-    int rc = sqlite3_step(any);
-    sqlite3_reset(any);
-    sqlite3_clear_bindings(any);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return -1;
+    bind_el_key(s, s->st[ST_EL_ANY], k, klen);
+    int64_t any = z_count(s->st[ST_EL_ANY]);
+    if (any <= 0)
+        return (int)any;
     bind_el_key(s, s->st[ST_ZB_DEL_KEY], k, klen);
     if (run(s, s->st[ST_ZB_DEL_KEY]) < 0)
         return -1;
@@ -972,16 +977,6 @@ int store_zrange_rank(struct store *s, const char *k, size_t klen, int64_t from,
     rc = visit_members(st, fn, ctx);
     free(b.f);
     return rc;
-}
-
-/* Steps st, a one-count statement, and resets it: the count or -1. */
-static int64_t z_count(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return n;
 }
 
 /* The number of k's members before (sc, f) in (score, member) order: the counts of the

@@ -387,9 +387,7 @@ static void io_write_cb(evutil_socket_t fd, short what, void *arg)
 
 static void io_add_read(void *arg)
 {
-    struct link_io *io = arg;
-    if (!event_pending(io->rev, EV_READ, NULL))
-        event_add(io->rev, NULL);
+    event_add(((struct link_io *)arg)->rev, NULL); /* already added: nothing to do */
 }
 
 static void io_del_read(void *arg)

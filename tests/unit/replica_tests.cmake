@@ -1,6 +1,5 @@
 # Unit tests of replica/: the store's migration, numbered databases and sorted-set rank
-# buckets (test_store), the
-# command evaluators on an in-memory store (test_exec), the
+# buckets (test_store), the command evaluators on an in-memory store (test_exec), the
 # participant's state machine driven through peer_dispatch on an in-memory log and store
 # (test_participant), and the replica's identity (test_identity: the store's rows,
 # TPC.IDENTIFY, TPC.RESTORE's part, TPC.HELLO as the coordinator's link_reply.c reads it,
