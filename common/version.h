@@ -6,7 +6,11 @@
  *   1  twopc 0.1.x: TPC.HELLO without arguments, no cluster secret, no negotiation;
  *   2  twopc 0.2.0: TPC.HELLO <min> <max> <release> negotiates a version (the replica
  *      answers the chosen one, its range and its release after the 6 fields of protocol
- *      1); TPC.CHALLENGE / TPC.AUTH prove the cluster secret before anything else.
+ *      1); TPC.CHALLENGE / TPC.AUTH prove the cluster secret before anything else;
+ *   3  twopc 0.3.0: TPC.PREPARE TOUCHED GONE: the touched report marks a key the op
+ *      changed and left gone 'D' (Redis's "del" event when a pop empties a collection).
+ *      The coordinator asks for it only when every replica of the round speaks 3, so a
+ *      2..3 coordinator keeps working with 2..2 replicas (without those events).
  * A protocol change bumps TWOPC_PROTOCOL_VERSION; TWOPC_PROTOCOL_MIN rises only when a
  * release stops speaking an old one. A rolling upgrade (README, "Upgrading") works when the
  * new release's range still contains the old release's version.
@@ -25,9 +29,11 @@
 
 #include <stddef.h>
 
-#define TWOPC_VERSION "0.2.0"
-#define TWOPC_PROTOCOL_VERSION 2
+#define TWOPC_VERSION "0.3.0"
+#define TWOPC_PROTOCOL_VERSION 3
 #define TWOPC_PROTOCOL_MIN 2
+/* The first protocol whose TPC.PREPARE takes TOUCHED GONE. */
+#define TWOPC_PROTOCOL_GONE 3
 
 /* Round ids. A coordinator issues them one by one from 1, so none it ever issues reaches
  * TWOPC_RID_LIMIT (2^62: 146,000 years at a million rounds a second), and nothing adding

@@ -560,6 +560,28 @@ static int alive_in(struct store *s, struct effects before, int db, const char *
     return effects_lookup(s, &before, k, len, &v);
 }
 
+int effects_gone(struct store *s, const struct effects *fx, size_t to, const struct op *op,
+                 char *out)
+{
+    int *dbs = malloc(((size_t)op->argc + 1) * sizeof *dbs);
+    if (!dbs)
+        return -1;
+    op_arg_dbs(op, dbs);
+    struct effects after = *fx; /* fx's records up to the op's last, over the rounds under */
+    after.n = to;
+    int rc = 0;
+    for (int j = 0; rc == 0 && j < op->argc; j++) {
+        if (out[j] != '1' || dbs[j] < 0)
+            continue;
+        rc = alive_in(s, after, dbs[j], op->argv[j], op->lens[j]);
+        if (rc == 0)
+            out[j] = 'D';
+        rc = rc < 0 ? -1 : 0;
+    }
+    free(dbs);
+    return rc;
+}
+
 int effects_flushed(struct store *s, const struct effects *fx, size_t from, size_t to,
                     size_t nkeys, char *const *keys, const size_t *lens, const int *dbs,
                     char *out)

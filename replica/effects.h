@@ -187,6 +187,15 @@ int effects_own(struct effects *fx, struct op *op);
 int effects_touched(const struct effects *fx, size_t from, size_t to, const struct op *op,
                     char *out);
 
+/* Marks, among out's '1's (effects_touched's string for the op whose records end at v[to]),
+ * the keys that no longer exist once those records are applied: out[j] = 'D' (seen through
+ * fx's records before v[to], the rounds under fx and the store, at fx->now_ms). Redis adds
+ * a "del" event when a pop or removal empties a collection; this is how the coordinator
+ * learns it (TPC.PREPARE TOUCHED GONE). Returns 0, or -1 on a store error or without memory
+ * (out unusable). Costs one lookup per changed key. */
+int effects_gone(struct store *s, const struct effects *fx, size_t to, const struct op *op,
+                 char *out);
+
 /* Which of nkeys keys (keys[i] in database dbs[i]; dbs NULL: all in 0) a keyless record in
  * v[from..to) touched, as Redis 7 dirties WATCHes: out[i] = '1' if keys[i] was alive (at
  * fx->now_ms), just before a FLUSH of its database or a FLUSHALL, or, for a SWAPDB of its

@@ -588,6 +588,7 @@ static void vote_no(struct resp_writer *w, const char *fmt, uint64_t n, const ch
 /* The flags of a TPC.PREPARE, between its name and the round id. */
 struct prepare_flags {
     int touched;        /* TOUCHED: the vote says what each op changed */
+    int gone;           /* TOUCHED GONE: and marks a changed key gone after the op 'D' */
     int watched;        /* TOUCHED WATCHED n key...: and which of these keys a flush deleted */
     size_t nkeys;
     char *const *keys;  /* the request's own memory */
@@ -603,10 +604,10 @@ static int is_word(const struct resp_request *req, int i, const char *word)
     return req->argc > i && req->lens[i] == n && strncasecmp(req->argv[i], word, n) == 0;
 }
 
-/* Parses "[TOUCHED [WATCHED n key... [DBS db...]]]" after the command name into f (DBS
- * lists n databases, one per key, when a watched key is not in database 0). Returns 0, or
- * -1 when the WATCHED list is malformed (its count is not a number or exceeds what
- * follows). */
+/* Parses "[TOUCHED [GONE] [WATCHED n key... [DBS db...]]]" after the command name into f
+ * (GONE is protocol 3's; DBS lists n databases, one per key, when a watched key is not in
+ * database 0). Returns 0, or -1 when the WATCHED list is malformed (its count is not a
+ * number or exceeds what follows). */
 static int parse_flags(const struct resp_request *req, struct prepare_flags *f)
 {
     uint64_t n;
@@ -614,21 +615,24 @@ static int parse_flags(const struct resp_request *req, struct prepare_flags *f)
     if (!is_word(req, 1, "touched"))
         return 0;
     f->touched = f->skip = 1;
-    if (!is_word(req, 2, "watched"))
+    if (is_word(req, 2, "gone"))
+        f->gone = 1, f->skip = 2;
+    int w = 1 + f->skip; /* where WATCHED would be */
+    if (!is_word(req, w, "watched"))
         return 0;
-    if (req->argc < 4 || util_parse_u64(req->argv[3], req->lens[3], &n) < 0 ||
-        n > (uint64_t)(req->argc - 4))
+    if (req->argc < w + 2 || util_parse_u64(req->argv[w + 1], req->lens[w + 1], &n) < 0 ||
+        n > (uint64_t)(req->argc - w - 2))
         return -1;
     f->watched = 1;
     f->nkeys = (size_t)n;
-    f->keys = req->argv + 4;
-    f->lens = req->lens + 4;
-    f->skip = 3 + (int)n;
-    if (is_word(req, 4 + (int)n, "dbs")) {
-        if ((uint64_t)(req->argc - 5) < 2 * n)
+    f->keys = req->argv + w + 2;
+    f->lens = req->lens + w + 2;
+    f->skip += 2 + (int)n;
+    if (is_word(req, w + 2 + (int)n, "dbs")) {
+        if ((uint64_t)(req->argc - w - 3) < 2 * n)
             return -1;
-        f->dbs = req->argv + 5 + n;
-        f->dblens = req->lens + 5 + n;
+        f->dbs = req->argv + w + 3 + n;
+        f->dblens = req->lens + w + 3 + n;
         f->skip += 1 + (int)n;
     }
     return 0;
@@ -657,7 +661,9 @@ static int *watched_dbs(const struct prepare_flags *f, int *bad)
 
 /* The TOUCHED vote element, one string per op (marks[i]..marks[i + 1] is op i's range of
  * records):
- *   - an op whose records hold no FLUSH: one '0'/'1' per argument (effects_touched);
+ *   - an op whose records hold no FLUSH: one '0'/'1' per argument (effects_touched),
+ *     with GONE a 'D' instead of '1' for a key that no longer exists after the op
+ *     (effects_gone: keyspace notifications' "del" when a pop empties a collection);
  *   - one that holds a FLUSH: "F", or, when the request listed watched keys,
  *     "F<bits>|<per argument>": one '0'/'1' per listed key, '1' if it was alive just
  *     before a FLUSH of the op (effects_flushed), then the per-argument string as above
@@ -679,6 +685,11 @@ static const char *write_touched(struct participant *p, const struct round *r,
     for (int i = 0; rc == 0 && i < r->nops; i++) {
         size_t argc = (size_t)r->ops[i]->argc;
         if (effects_touched(&r->fx, marks[i], marks[i + 1], r->ops[i], args) == 0) {
+            if (f->gone && effects_gone(p->store, &r->fx, marks[i + 1], r->ops[i], args) < 0) {
+                free(s);
+                free(dbs);
+                return "can't read the store";
+            }
             rc = resp_write_bulk(&w, args, argc);
         } else if (!f->watched) {
             rc = resp_write_bulk(&w, "F", 1);

@@ -306,7 +306,7 @@ void blocking_on_commit(const struct op *op, const char *touched, size_t len)
         any = wake(NULL, 0);
     } else {
         for (int i = 0; i < op->argc; i++)
-            if (touched[i] == '1')
+            if (TXN_CHANGED(touched[i]))
                 any |= wake(op->argv[i], op->lens[i]);
     }
     if (!any)

@@ -97,7 +97,9 @@ static void on_commit(void *ctx, const struct op *op, const char *touched, size_
 
 static int commit_wanted(void *ctx)
 {
-    return watch_wanted(ctx) || notify_wanted() || blocking_wanted();
+    if (notify_wanted()) /* and which keys a pop left gone: Redis's "del" */
+        return TXN_WANT_TOUCHED | TXN_WANT_GONE;
+    return watch_wanted(ctx) || blocking_wanted() ? TXN_WANT_TOUCHED : 0;
 }
 
 static int front_init(struct coord *c)

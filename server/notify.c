@@ -3,8 +3,8 @@
  * Each committed op is walked command by command (a TX op's sub-commands in order, each
  * with its place in the op's touched string). A command's events come from the table
  * below, key position by key position; a key is notified only if the replicas reported
- * it changed ('1' at its position), so a SETNX that lost, a DEL of a missing key or an
- * INCR that failed publish nothing, as in Redis.
+ * it changed ('1' at its position, 'D' when the op also left it gone), so a SETNX that
+ * lost, a DEL of a missing key or an INCR that failed publish nothing, as in Redis.
  *
  *     SETEX k 10 v   touched "0110"   ->  k: "set" ($), then "expire" (g)
  *     RENAME a b     touched "011"    ->  a: "rename_from", b: "rename_to" (g)
@@ -28,6 +28,7 @@
 #include "op.h"
 #include "pubsub.h"
 #include "reencode.h"
+#include "txn.h"
 #include "registry.h"
 #include "util.h"
 
@@ -189,11 +190,19 @@ static int64_t stored_count(const char *result, size_t rlen)
     return n;
 }
 
+/* The generic "del" Redis adds after a pop or removal's own event when it empties the
+ * collection: the replicas mark such a key 'D' (TPC.PREPARE TOUCHED GONE, protocol 3; with
+ * an older replica in the set nothing is marked, and nothing is sent). */
+static void emptied(const char *k, size_t len, char mark)
+{
+    if (mark == 'D')
+        notify(NOTIFY_GENERIC, "del", k, len);
+}
+
 /* The collection commands' events (Redis 7.0's t_hash.c, t_list.c, t_set.c, t_zset.c,
- * sort.c), for each key the replicas report changed. Not sent: the generic "del" Redis
- * adds when a pop or removal empties a collection (the TOUCHED report says a key changed,
- * not that it is gone). A *STORE (and BITOP) sends "del" instead of its event when its
- * result is empty (its count, from the op's result, or inside a TX from EXEC's array).
+ * sort.c), for each key the replicas report changed, then "del" for one they report gone
+ * (emptied). A *STORE (and BITOP) sends "del" instead of its event when its result is
+ * empty (its count, from the op's result, or inside a TX from EXEC's array).
  * Returns 1 if the command is one of these (its events sent), 0 if not. */
 static int collection_events(int argc, char *const *argv, const size_t *lens, const char *t,
                              const char *result, size_t rlen)
@@ -249,8 +258,9 @@ static int collection_events(int argc, char *const *argv, const size_t *lens, co
             else if (is(argv[j], lens[j], "right") || is(argv[j], lens[j], "max"))
                 event = one[i].type == NOTIFY_LIST ? "rpop" : "zpopmax";
         for (int j = 1; event && j < (one[i].all ? argc : 2); j++)
-            if (t[j] == '1') { /* a blocking pop or an MPOP pops from one key */
+            if (TXN_CHANGED(t[j])) { /* a blocking pop or an MPOP pops from one key */
                 notify(one[i].type, event, argv[j], lens[j]);
+                emptied(argv[j], lens[j], t[j]);
                 break;
             }
         return 1;
@@ -259,7 +269,7 @@ static int collection_events(int argc, char *const *argv, const size_t *lens, co
         int incr = 0;
         for (int j = 2; j < argc; j++)
             incr |= is(argv[j], lens[j], "incr");
-        if (argc > 1 && t[1] == '1')
+        if (argc > 1 && TXN_CHANGED(t[1]))
             notify(NOTIFY_ZSET, incr ? "zincr" : "zadd", argv[1], lens[1]);
         return 1;
     }
@@ -271,16 +281,18 @@ static int collection_events(int argc, char *const *argv, const size_t *lens, co
         int from_left = !rpl && !set && argc > 3 && is(argv[3], lens[3], "left");
         int to_left = rpl || (!set && argc > 4 && is(argv[4], lens[4], "left"));
         if (set) { /* srem on the source, then sadd on the destination (if added) */
-            if (t[1] == '1')
+            if (TXN_CHANGED(t[1]))
                 notify(NOTIFY_SET, "srem", argv[1], lens[1]);
-            if (t[2] == '1' && !named_before(argv, lens, 2))
+            emptied(argv[1], lens[1], t[1]);
+            if (TXN_CHANGED(t[2]) && !named_before(argv, lens, 2))
                 notify(NOTIFY_SET, "sadd", argv[2], lens[2]);
             return 1;
         }
-        if (t[1] != '1')
+        if (!TXN_CHANGED(t[1]))
             return 1; /* nothing moved */
         notify(NOTIFY_LIST, to_left ? "lpush" : "rpush", argv[2], lens[2]);
         notify(NOTIFY_LIST, from_left ? "lpop" : "rpop", argv[1], lens[1]);
+        emptied(argv[1], lens[1], t[1]);
         return 1;
     }
     for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
@@ -290,7 +302,7 @@ static int collection_events(int argc, char *const *argv, const size_t *lens, co
         for (int j = 2; k < 0 && j + 1 < argc; j++)
             if (is(argv[j], lens[j], "store"))
                 k = j + 1;
-        if (k < 0 || k >= argc || t[k] != '1')
+        if (k < 0 || k >= argc || !TXN_CHANGED(t[k]))
             return 1;
         int64_t n = stored_count(result, rlen);
         if (n == 0)
@@ -302,8 +314,8 @@ static int collection_events(int argc, char *const *argv, const size_t *lens, co
     return 0;
 }
 
-/* One command: t[j] is '1' where argument j names a key it changed; result its committed
- * result when known (NULL inside a TX). */
+/* One command: t[j] is '1' (or 'D', gone after) where argument j names a key it changed;
+ * result its committed result when known (NULL inside a TX). */
 static void command_events(int argc, char *const *argv, const size_t *lens, const char *t,
                            const char *result, size_t rlen)
 {
@@ -341,13 +353,13 @@ static void command_events(int argc, char *const *argv, const size_t *lens, cons
         if (!is(c, cl, simple[i].name))
             continue;
         for (int j = simple[i].first; j < argc; j += simple[i].step ? simple[i].step : argc)
-            if (t[j] == '1' && !(simple[i].step == 1 && named_before(argv, lens, j)))
+            if (TXN_CHANGED(t[j]) && !(simple[i].step == 1 && named_before(argv, lens, j)))
                 notify(simple[i].type, simple[i].event, argv[j], lens[j]);
         return;
     }
     if (collection_events(argc, argv, lens, t, result, rlen))
         return;
-    if (argc < 2 || t[1] != '1')
+    if (argc < 2 || !TXN_CHANGED(t[1]))
         return;
     if (is(c, cl, "set") || is(c, cl, "setex") || is(c, cl, "psetex")) {
         notify(NOTIFY_STRING, "set", argv[1], lens[1]);
@@ -370,7 +382,7 @@ static void command_events(int argc, char *const *argv, const size_t *lens, cons
         notify(NOTIFY_GENERIC, past ? "del" : "expire", argv[1], lens[1]);
     } else if (is(c, cl, "rename") || is(c, cl, "renamenx")) {
         notify(NOTIFY_GENERIC, "rename_from", argv[1], lens[1]);
-        if (argc == 3 && t[2] == '1')
+        if (argc == 3 && TXN_CHANGED(t[2]))
             notify(NOTIFY_GENERIC, "rename_to", argv[2], lens[2]);
     }
 }

@@ -432,7 +432,7 @@ int watch_keys(void *ctx, const struct op *op, struct txn_keys *keys)
     return 1;
 }
 
-/* Touches op's arguments marked '1' in args (one per argument), each in its database
+/* Touches op's arguments marked changed in args (one per argument), each in its database
  * (op_arg_dbs); without memory for that, in every database watched (too often, never too
  * rarely). */
 static void touch_args(const struct op *op, const char *args)
@@ -441,7 +441,7 @@ static void touch_args(const struct op *op, const char *args)
     if (dbs)
         op_arg_dbs(op, dbs);
     for (int j = 0; j < op->argc; j++) {
-        if (args[j] != '1' || (dbs && dbs[j] < 0))
+        if (!TXN_CHANGED(args[j]) || (dbs && dbs[j] < 0))
             continue;
         if (dbs) {
             touch_key(dbs[j], op->argv[j], op->lens[j]);

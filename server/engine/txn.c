@@ -67,6 +67,7 @@
 #include "resp_writer.h"
 #include "txn_internal.h"
 #include "util.h"
+#include "version.h"
 
 static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committed", "aborted",
                                                           "ended" };
@@ -714,21 +715,33 @@ static void take_watched(struct round *rd)
         rd->watched = (struct txn_keys){ 0 };
 }
 
-/* Sends PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now nops {argc args}... to
- * every link:
- * TOUCHED when the commit hook wants to know what each op changed, WATCHED when it also
- * wants to know which of its keys a flush in the round deletes. Returns links that
- * failed. */
+/* Whether every replica the round needs agreed to protocol v or newer. */
+static int all_speak(const struct round *rd, int v)
+{
+    for (int i = 0; i < rd->t->nlinks; i++)
+        if (rd->need[i] && rd->t->member[i].proto < v)
+            return 0;
+    return 1;
+}
+
+/* Sends PREPARE [TOUCHED [GONE] [WATCHED n key... [DBS db...]]] rid now nops
+ * {argc args}... to every link:
+ * TOUCHED when the commit hook wants to know what each op changed, GONE when it also wants
+ * to know which of those keys the op left gone (and every replica speaks protocol 3: the
+ * votes must be alike), WATCHED when it wants to know which of its keys a flush in the
+ * round deletes. Returns links that failed. */
 static int send_prepare(struct round *rd)
 {
     struct txn *t = rd->t;
-    rd->want_touched = t->commit_hook && t->commit_hook_wanted &&
-                       t->commit_hook_wanted(t->commit_hook_ctx);
+    int want = t->commit_hook && t->commit_hook_wanted ? t->commit_hook_wanted(t->commit_hook_ctx)
+                                                       : 0;
+    rd->want_touched = want != 0;
+    rd->want_gone = (want & TXN_WANT_GONE) && all_speak(rd, TWOPC_PROTOCOL_GONE);
     if (rd->want_touched)
         take_watched(rd);
     const struct txn_keys *wk = &rd->watched;
-    size_t nargs = 4 + (size_t)rd->want_touched + (wk->off ? 2 + wk->n : 0) +
-                   (wk->dbs ? 1 + wk->n : 0);
+    size_t nargs = 4 + (size_t)rd->want_touched + (size_t)rd->want_gone +
+                   (wk->off ? 2 + wk->n : 0) + (wk->dbs ? 1 + wk->n : 0);
     for (size_t i = 0; i < rd->nops; i++)
         nargs += 1 + (size_t)rd->ops[i].op->argc;
     const char **argv = malloc(nargs * sizeof *argv);
@@ -745,6 +758,8 @@ static int send_prepare(struct round *rd)
     argv[a] = "TPC.PREPARE", lens[a++] = 11;
     if (rd->want_touched)
         argv[a] = "TOUCHED", lens[a++] = 7;
+    if (rd->want_gone)
+        argv[a] = "GONE", lens[a++] = 4;
     if (wk->off) {
         argv[a] = "WATCHED", lens[a++] = 7;
         argv[a] = nums + 72, lens[a++] = util_u64_to_str(wk->n, nums + 72);

@@ -174,7 +174,13 @@ typedef void (*txn_commit_hook)(void *ctx, const struct op *op, const char *touc
                                 size_t len, const struct txn_keys *keys, const char *result,
                                 size_t rlen);
 /* Asked as each round's PREPARE goes out: nonzero if the hook wants the touched strings
- * (the replicas compute them only then: TPC.PREPARE TOUCHED). NULL: never. */
+ * (the replicas compute them only then: TPC.PREPARE TOUCHED), TXN_WANT_GONE set if it
+ * also wants a changed key that the op left gone marked 'D' instead of '1' (TOUCHED GONE,
+ * protocol 3: asked only when every replica of the round speaks it). NULL: never. */
+#define TXN_WANT_TOUCHED 1
+#define TXN_WANT_GONE 2
+/* A touched string's mark for an argument the op changed: '1', or 'D' (changed, now gone). */
+#define TXN_CHANGED(c) ((c) == '1' || (c) == 'D')
 typedef int (*txn_commit_hook_wanted)(void *ctx);
 /* Asked next, only when wanted() said yes, for the round's ops in order until it returns
  * nonzero: 0 if op cannot flush a database (or the hook wants no keys for it); 1 when it

@@ -54,6 +54,7 @@ struct member {
     char addr[TXN_ADDR_MAX];
     uint64_t unready_since;  /* mono ms its link was first seen not READY (0: READY) */
     uint64_t hello_cluster, hello_id, applied; /* from its last TPC.HELLO */
+    int proto;               /* the protocol its link agreed to at that TPC.HELLO */
     char why[256];           /* why it waits for repair ("" if it does not) */
 };
 
@@ -83,7 +84,7 @@ struct round {
     /* The touched strings (txn.h, txn_commit_hook) of the first YES vote, raw, one after
      * the other; touched_off (nops + 1 offsets) is NULL when the PREPARE did not ask for
      * them (want_touched == 0) or a YES vote came without them. */
-    int want_touched;
+    int want_touched, want_gone; /* TOUCHED, TOUCHED GONE */
     struct record_buf touched;
     size_t *touched_off;
     /* The keys sent after WATCHED (n == 0 and no memory when none were). */

@@ -268,6 +268,7 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     const char *addr = t->io.addr(t->io.ctx, i);
     char why[256];
     txn_repair_relinked(t, i);
+    t->member[i].proto = h->proto;
     int rc = txn_members_hello(t, i, h);
     if (rc == 1 || rc == -1)
         return rc;

@@ -510,8 +510,8 @@ POOL = [b"a", b"b", b"c", b"d", b"e"]
 
 
 def prefill(pair):
-    """Collections big enough that no command of a sequence empties one (Redis would add a
-    "del" event that twopc does not send: README)."""
+    """Collections big enough that no command of a sequence empties one (emptying is
+    test_emptying_notifications' subject)."""
     cmds = []
     for i in (0, 1):
         cmds.append([b"HSET", b"h%d" % i] + [x for n in range(50) for x in (b"f%d" % n, b"1")])
@@ -567,6 +567,55 @@ def test_collection_notifications(redis_server, module_cluster):
                       b"__keyspace@0__:h0"])
         for _ in range(STEPS * 3):
             pair.step(2, random_collection_write(r))
+    finally:
+        for side in (pair.redis, pair.twopc):
+            side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
+            side.conns[2].read()
+        pair.close()
+
+
+def emptying_write(r):
+    """A write on tiny collections: often one that empties its key (Redis then adds "del"
+    after the command's own event), or a refill. SPOP only ever meets {a} (esp), so what
+    it leaves is not a random choice."""
+    i, j = r.choice([b"0", b"1"]), r.choice([b"0", b"1"])
+    h, lk, sk, z = b"eh" + i, b"el" + i, b"es" + i, b"ez" + i
+    return r.choice([
+        [b"HSET", h, b"f", b"v"], [b"RPUSH", lk, b"a", b"b"], [b"SADD", sk, b"a", b"b"],
+        [b"ZADD", z, b"1", b"a", b"2", b"b"], [b"HSET", h, b"f", b"v"], [b"RPUSH", lk, b"a"],
+        [b"SADD", sk, b"a"], [b"ZADD", z, b"1", b"a"],
+        [b"HDEL", h, b"f", b"g"], [b"LPOP", lk], [b"RPOP", lk, b"5"], [b"LTRIM", lk, b"1", b"0"],
+        [b"LREM", lk, b"0", b"a"], [b"LMOVE", lk, b"el" + j, b"LEFT", b"RIGHT"],
+        [b"RPOPLPUSH", lk, b"el" + j], [b"BLPOP", b"nolist", lk, b"0.01"], [b"BRPOP", lk, b"0.01"],
+        [b"LMPOP", b"2", b"nolist", lk, b"LEFT", b"COUNT", b"3"], [b"SREM", sk, b"a", b"b"],
+        [b"SADD", b"esp", b"a"], [b"SPOP", b"esp"], [b"SPOP", b"esp", b"5"],
+        [b"SMOVE", sk, b"es" + j, b"a"],
+        [b"ZREM", z, b"a"], [b"ZPOPMIN", z], [b"ZPOPMAX", z, b"3"],
+        [b"ZREMRANGEBYRANK", z, b"0", b"-1"], [b"ZREMRANGEBYSCORE", z, b"-inf", b"1"],
+        [b"ZREMRANGEBYLEX", z, b"-", b"+"], [b"BZPOPMIN", z, b"0.01"],
+        [b"ZMPOP", b"1", z, b"MAX", b"COUNT", b"2"], [b"BZMPOP", b"0.01", b"1", z, b"MIN"],
+        [b"GETDEL", b"estr"], [b"SET", b"estr", b"v"],
+    ])
+
+
+def test_emptying_notifications(redis_server, module_cluster):
+    """A pop or removal that empties a collection: the command's event, then Redis's "del",
+    byte for byte, alone and as the one command of a MULTI block naming that key."""
+    r = random.Random(SEED + 11)
+    pair = Pair(redis_server.port, module_cluster.port, [2, 3, 2])
+    try:
+        pair.step(2, [b"FLUSHALL"])
+        pair.step(2, [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"])
+        pair.step(0, [b"PSUBSCRIBE", b"__key*__:*"])
+        pair.step(1, [b"SUBSCRIBE", b"__keyevent@0__:del", b"__keyspace@0__:el0"])
+        for _ in range(STEPS * 3):
+            if r.random() < 0.15:
+                a, b = emptying_write(r), emptying_write(r)
+                if set(a[1:]) & set(b[1:]):
+                    continue  # twopc cannot attribute a key two commands of a block name
+                pair.step(2, [[b"MULTI"], a, b, [b"EXEC"]])
+            else:
+                pair.step(2, emptying_write(r))
     finally:
         for side in (pair.redis, pair.twopc):
             side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])

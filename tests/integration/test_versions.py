@@ -15,6 +15,11 @@ with 2-3. noderig.py starts each process on its own, all with the cluster secret
                              coordinator's log and INFO name both versions; a replica 3..3
                              refuses a coordinator 2..2, naming both in its log (and the
                              coordinator relays it).
+  test_mixed_versions_keep_writing
+                             protocol 3's TOUCHED GONE is asked for only when every
+                             replica speaks 3: a 2..2 replica among 2..3 ones still votes
+                             alike (no "del" event yet), and the "del" comes once it
+                             speaks 3.
   test_protocol_1_replica    a replica of twopc 0.1.x (played by a socket that answers
                              TPC.HELLO with a wrong-arity error, as 0.1.x does) is reported
                              as protocol 1, to be upgraded.
@@ -138,8 +143,8 @@ def test_mismatch_refused(rig):
     rig.start_replica(1, SECRET, rig.secret_file, env=rng("2-3"))
     rig.start_replica(2, SECRET, rig.secret_file, env=rng("3-3"))
     rig.start_server(SECRET, rig.secret_file, env=rng("3-3"))
-    want = ("protocol version mismatch: replica twopc 0.2.0 speaks protocol 2..2, "
-            "coordinator twopc 0.2.0 speaks protocol 3..3")
+    want = ("protocol version mismatch: replica twopc 0.3.0 speaks protocol 2..2, "
+            "coordinator twopc 0.3.0 speaks protocol 3..3")
     rig.wait_log(rig.server, r"replica 127\.0\.0\.1:%d refused: %s"
                  % (rig.replicas[0].port, want.replace(".", r"\.")))
     rig.wait("INFO names both versions",
@@ -154,13 +159,60 @@ def test_mismatch_refused(rig):
     # A replica 3..3 refuses a coordinator 2..2.
     rig.server.stop()
     rig.start_server(SECRET, rig.secret_file, env=rng("2-2"))
-    want = ("protocol version mismatch: replica twopc 0.2.0 speaks protocol 3..3, "
-            "coordinator twopc 0.2.0 speaks protocol 2..2")
+    want = ("protocol version mismatch: replica twopc 0.3.0 speaks protocol 3..3, "
+            "coordinator twopc 0.3.0 speaks protocol 2..2")
     rig.wait_log(rig.replicas[2], r"refused a coordinator: %s" % want.replace(".", r"\."))
     rig.wait_log(rig.server, r"replica 127\.0\.0\.1:%d refused: %s"
                  % (rig.replicas[2].port, want.replace(".", r"\.")))
     rig.wait("replicas 1 and 2 on protocol 2",
              lambda: in_sync(rig, 0, proto=2) and in_sync(rig, 1, proto=2))
+
+
+def events_of(sub, n):
+    """The next n keyspace events a redis-py pubsub got, as (channel, data) pairs."""
+    got = []
+    deadline = time.time() + 10
+    while len(got) < n and time.time() < deadline:
+        m = sub.get_message(timeout=0.2)
+        if m and m["type"] == "pmessage":
+            got.append((m["channel"], m["data"]))
+    return got
+
+
+def test_mixed_versions_keep_writing(rig):
+    """Protocol 3's one addition (TPC.PREPARE TOUCHED GONE: Redis's "del" when a pop
+    empties a collection) is asked for only when every replica speaks 3: with one replica
+    on 2..2 the pops commit and publish their own events without "del" (no vote differs);
+    once that replica speaks 3 too, the same pop adds "del"."""
+    rig.start_replica(0, SECRET, rig.secret_file, env=rng("2-2"))
+    for i in (1, 2):
+        rig.start_replica(i, SECRET, rig.secret_file)
+    rig.start_server(SECRET, rig.secret_file)
+    rig.wait("replicas on protocols 2, 3, 3",
+             lambda: in_sync(rig, 0, proto=2) and in_sync(rig, 1, proto=3)
+             and in_sync(rig, 2, proto=3))
+    c = redis.Redis(port=rig.server.port, socket_timeout=10)
+    c.config_set("notify-keyspace-events", "KEA")
+    sub = c.pubsub()
+    sub.psubscribe("__keyevent@0__:*")
+    assert sub.get_message(timeout=5)["type"] == "psubscribe"
+
+    def pop_round():
+        assert c.rpush("q", "a") == 1
+        assert c.lpop("q") == b"a"
+        assert c.exists("q") == 0
+        return [(ch.split(b":")[-1], data) for ch, data in events_of(sub, 4)]
+
+    assert pop_round() == [(b"rpush", b"q"), (b"lpop", b"q")]
+    rig.replicas[0].stop()
+    rig.start_replica(0, SECRET, rig.secret_file)
+    rig.wait("every link on protocol 3",
+             lambda: all(in_sync(rig, i, proto=3) for i in range(3)))
+    assert pop_round() == [(b"rpush", b"q"), (b"lpop", b"q"), (b"del", b"q")]
+    sub.close()
+    c.close()
+    digests = {RespConn(r.port).command("DIGEST") for r in rig.replicas}
+    assert len(digests) == 1, digests
 
 
 def test_protocol_1_replica(rig):
@@ -196,7 +248,7 @@ def test_protocol_1_replica(rig):
         rig.start_server()
         rig.wait_log(rig.server, r"replica 127\.0\.0\.1:%d refused: it speaks protocol 1 "
                                  r"\(twopc 0\.1\.x, no version negotiation\); upgrade it "
-                                 r"\(this coordinator, twopc 0\.2\.0, speaks protocol 2\.\.2\)"
+                                 r"\(this coordinator, twopc 0\.3\.0, speaks protocol 2\.\.3\)"
                      % rig.replicas[0].port)
         rig.wait_ready(2)
     finally:

@@ -12,6 +12,10 @@ One twopc-replica, no coordinator: the test plays the coordinator over raw RESP.
                                 of "", EXPIRE to the same time); a TX op indexes its whole
                                 argument list; an MSET big enough to take the hashed path
                                 is still exact; without the flag the vote is as before.
+  test_gone_marks               TOUCHED GONE (protocol 3): 'D' instead of '1' for a key the
+                                op changed and left gone (a pop that empties a list, a
+                                DEL), seen through the round's earlier ops and the rounds
+                                under it; '1' without GONE; GONE goes before WATCHED.
   test_flag_not_logged_replay   the PREPARE record of a round prepared with the flag is the
                                 request without it (byte for byte what the plain request
                                 logs); after kill -9 the round is in doubt, COMMIT applies
@@ -57,9 +61,9 @@ def enc(a):
     return a if isinstance(a, bytes) else a.encode()
 
 
-def prepare(conn, rid, ops, touched=True, watched=None, now=NOW, dbs=None):
-    """TPC.PREPARE [TOUCHED [WATCHED n key... [DBS db...]]] rid now nops ops..."""
-    flags = [b"TOUCHED"] if touched else []
+def prepare(conn, rid, ops, touched=True, watched=None, now=NOW, dbs=None, gone=False):
+    """TPC.PREPARE [TOUCHED [GONE] [WATCHED n key... [DBS db...]]] rid now nops ops..."""
+    flags = [b"TOUCHED"] + ([b"GONE"] if gone else []) if touched else []
     if watched is not None:
         flags += [b"WATCHED", b"%d" % len(watched)] + [enc(k) for k in watched]
     if dbs is not None:
@@ -177,6 +181,48 @@ def test_touched_strings(make_rig):
     commit(c, 6)
     bad = c.command("TPC.PREPARE", "TOUCHED", "7", str(NOW))
     assert isinstance(bad, RespError) and bad.message.startswith(b"NO bad PREPARE"), bad
+    c.close()
+
+
+def test_gone_marks(make_rig):
+    """TOUCHED GONE (protocol 3): a changed key the op left gone is 'D' instead of '1' --
+    seen after the op, through the round's earlier ops and the rounds under it -- and
+    nothing else changes: without GONE the same ops answer '1'; a key that comes back
+    later in the same op (a TX) is '1'; WATCHED still follows GONE."""
+    rig = make_rig(replicas=1)
+    r = rig.replica(1).start()
+    c = conn_to(r)
+    assert prepare(c, 1, [["RPUSH", "l", "a", "b"], ["SADD", "s", "m"], ["SET", "k", "v"],
+                          ["HSET", "h", "f", "1", "g", "2"]], touched=False)[0] == b"YES"
+    commit(c, 1)
+    ops = [
+        (["LPOP", "l"], "01"),                        # one left
+        (["RPOP", "l"], "0D"),                        # emptied
+        (["SREM", "s", "m", "x"], "0D00"),
+        (["SET", "k", "w"], "010"),
+        (["HDEL", "h", "f"], "010"),
+        (["DEL", "k", "missing"], "0D0"),
+        # deletes h and sets it again: '1' at both places it is named
+        (["TX", "2", "2", "DEL", "h", "3", "SET", "h", "x"], "000010010"),
+        (["TX", "2", "2", "DEL", "h", "3", "RPUSH", "l2", "z"], "0000D0010"),
+    ]
+    vote = prepare(c, 2, [op for op, _ in ops], gone=True)
+    got = vote_touched(vote, len(ops))
+    for (op, want), t in zip(ops, got):
+        assert t == want.encode(), "%r: touched %r, want %r" % (op, t, want)
+    c.command("TPC.ABORT", "2")
+    # The same round without GONE: '1' wherever GONE said 'D'.
+    vote = prepare(c, 3, [op for op, _ in ops])
+    assert vote_touched(vote, len(ops)) == [w.replace("D", "1").encode() for _, w in ops]
+    c.command("TPC.ABORT", "3")
+    # GONE before WATCHED; a pop emptying a key over an undecided round that filled it.
+    vote = prepare(c, 4, [["RPUSH", "q", "1"]], gone=True, watched=["q"])
+    assert vote_touched(vote, 1) == [b"010"], vote
+    vote = prepare(c, 5, [["LPOP", "q"], ["FLUSHDB"]], gone=True, watched=["q"])
+    assert vote_touched(vote, 2) == [b"0D", b"F0|0"], vote
+    commit(c, 4)
+    commit(c, 5)
+    assert c.command("DBSIZE") == 0
     c.close()
 
 
