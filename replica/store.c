@@ -30,9 +30,13 @@ enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL,
                   ST_PUT_COLL, ST_EL_GET, ST_EL_PUT, ST_EL_DEL, ST_EL_DEL_KEY, ST_EL_FLUSH,
                   ST_EL_FLUSH_ALL, ST_EL_SWAP_OUT, ST_EL_SWAP_IN, ST_EL_SWAP_BACK, ST_EL_SCAN,
                   ST_EL_DIGEST, ST_Z_RANGE, ST_Z_REVRANGE, ST_Z_RANGE_FROM, ST_Z_WITHIN,
-                  ST_ZB_FIND, ST_ZB_BEFORE, ST_ZB_TOTAL, ST_ZB_LIST, ST_ZB_SPLIT_AT, ST_ZB_ADD,
-                  ST_ZB_SET_N, ST_ZB_DEL_KEY, ST_ZB_FLUSH, ST_ZB_FLUSH_ALL, ST_ZB_SWAP_OUT,
-                  ST_ZB_SWAP_IN, ST_ZB_SWAP_BACK, ST_EL_ANY, ST_MAX };
+                  ST_ZB_FIND, ST_ZB_TOTAL, ST_ZB_SPLIT_AT, ST_ZB_ADD, ST_ZB_SET_N,
+                  ST_ZB_DEL_KEY, ST_ZB_FLUSH, ST_ZB_FLUSH_ALL, ST_ZB_SWAP_OUT, ST_ZB_SWAP_IN,
+                  ST_ZB_SWAP_BACK, ST_ZB_FROM, ST_ZB_COUNT, ST_ZB_AT, ST_ZB_DEL_AT, ST_ZB_FLOOR,
+                  ST_ZT_TOP, ST_ZT_FIND, ST_ZT_FROM, ST_ZT_COUNT, ST_ZT_TOTAL, ST_ZT_AT,
+                  ST_ZT_ADD, ST_ZT_SET_N, ST_ZT_DEL_AT, ST_ZT_DEL_KEY, ST_ZT_FLUSH,
+                  ST_ZT_FLUSH_ALL, ST_ZT_SWAP_OUT, ST_ZT_SWAP_IN, ST_ZT_SWAP_BACK, ST_ZB_SUM,
+                  ST_ZT_SUM, ST_EL_SCORE, ST_EL_ANY, ST_MAX };
 
 /* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
  * as h, so every statement uses the primary key and no secondary index is maintained on the
@@ -105,19 +109,51 @@ static const char *const stmt_sql[ST_MAX] = {
     /* Members in [(?4, ?5), (?6, ?7)): the part of a rank inside its bucket. */
     [ST_Z_WITHIN] = "SELECT count(*) FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
                     "AND s IS NOT NULL AND (s, f) >= (?4, ?5) AND (s, f) < (?6, ?7)",
-    /* Rank buckets (zb, see ZB_SCHEMA): ?4 s and ?5 f a bucket's lower bound, ?6 its n. */
+    /* Rank buckets (zb and zt, see ZB_SCHEMA): ?4 s and ?5 f a bucket's lower bound, ?6 a
+     * zt level, ?7 a count n. */
     [ST_ZB_FIND] = "SELECT s, f, n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
                    "AND (s, f) <= (?4, ?5) ORDER BY s DESC, f DESC LIMIT 1",
-    [ST_ZB_BEFORE] = "SELECT coalesce(sum(n), 0) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
-                     "AND (s, f) < (?4, ?5)",
     [ST_ZB_TOTAL] = "SELECT coalesce(sum(n), 0) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
-    [ST_ZB_LIST] = "SELECT s, f, n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 ORDER BY s, f",
     [ST_ZB_SPLIT_AT] = "SELECT s, f FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 "
                        "AND s IS NOT NULL AND (s, f) >= (?4, ?5) ORDER BY s, f "
                        "LIMIT 1 OFFSET ?6",
-    [ST_ZB_ADD] = "INSERT INTO zb(db, h, k, s, f, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_ZB_SET_N] = "UPDATE zb SET n = ?6 WHERE db = ?1 AND h = ?2 AND k = ?3 AND s = ?4 "
+    [ST_ZB_ADD] = "INSERT INTO zb(db, h, k, s, f, n) VALUES (?1, ?2, ?3, ?4, ?5, ?7)",
+    [ST_ZB_SET_N] = "UPDATE zb SET n = ?7 WHERE db = ?1 AND h = ?2 AND k = ?3 AND s = ?4 "
                     "AND f = ?5",
+    [ST_ZB_FROM] = "SELECT s, f, n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                   "AND (s, f) >= (?4, ?5) ORDER BY s, f",
+    [ST_ZB_COUNT] = "SELECT count(*) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_ZB_AT] = "SELECT n FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 AND s = ?4 AND f = ?5",
+    [ST_ZB_DEL_AT] = "DELETE FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 AND s = ?4 AND f = ?5",
+    [ST_ZB_FLOOR] = "INSERT OR IGNORE INTO zb(db, h, k, s, f, n) VALUES (?1, ?2, ?3, -9e999, "
+                    "x'', 0)",
+    [ST_ZT_TOP] = "SELECT coalesce(max(lvl), 0) FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_ZT_FIND] = "SELECT s, f, n FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6 "
+                   "AND (s, f) <= (?4, ?5) ORDER BY s DESC, f DESC LIMIT 1",
+    [ST_ZT_FROM] = "SELECT s, f, n FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6 "
+                   "AND (s, f) >= (?4, ?5) ORDER BY s, f",
+    [ST_ZT_COUNT] = "SELECT count(*) FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6",
+    [ST_ZT_TOTAL] = "SELECT coalesce(sum(n), 0) FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                    "AND lvl = ?6",
+    [ST_ZT_AT] = "SELECT n FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6 AND s = ?4 "
+                 "AND f = ?5",
+    [ST_ZT_ADD] = "INSERT INTO zt(db, h, k, lvl, s, f, n) VALUES (?1, ?2, ?3, ?6, ?4, ?5, ?7)",
+    [ST_ZT_SET_N] = "UPDATE zt SET n = ?7 WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6 "
+                    "AND s = ?4 AND f = ?5",
+    [ST_ZT_DEL_AT] = "DELETE FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 AND lvl = ?6 "
+                     "AND s = ?4 AND f = ?5",
+    [ST_ZT_DEL_KEY] = "DELETE FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3",
+    [ST_ZT_FLUSH] = "DELETE FROM zt WHERE db = ?1",
+    [ST_ZT_FLUSH_ALL] = "DELETE FROM zt",
+    [ST_ZT_SWAP_OUT] = "UPDATE zt SET db = -1 WHERE db = ?1",
+    [ST_ZT_SWAP_IN] = "UPDATE zt SET db = ?1 WHERE db = ?2",
+    [ST_ZT_SWAP_BACK] = "UPDATE zt SET db = ?2 WHERE db = -1",
+    /* The counts of the buckets in [(?4, ?5), (?7, ?8)). */
+    [ST_ZB_SUM] = "SELECT coalesce(sum(n), 0) FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                  "AND (s, f) >= (?4, ?5) AND (s, f) < (?7, ?8)",
+    [ST_ZT_SUM] = "SELECT coalesce(sum(n), 0) FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 "
+                  "AND lvl = ?6 AND (s, f) >= (?4, ?5) AND (s, f) < (?7, ?8)",
+    [ST_EL_SCORE] = "SELECT s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
     [ST_ZB_DEL_KEY] = "DELETE FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
     [ST_ZB_FLUSH] = "DELETE FROM zb WHERE db = ?1",
     [ST_ZB_FLUSH_ALL] = "DELETE FROM zb",
@@ -159,17 +195,34 @@ static const char indexes[] =
  * A sorted set's members, in (s, f) order, are cut into buckets; a zb row is one bucket:
  * its lower bound (s, f) (inclusive; the bucket runs to the next row's bound) and n, the
  * number of members in it. A member belongs to the bucket with the greatest bound at or
- * below it; (-inf, '') -- below every member -- is the bound of the bucket made when a
- * member arrives below every bucket, so every member has one. The counts are kept by
- * triggers on el, so every row written or deleted (a command, a repair, a rollback, a test
- * editing the file) keeps them true, in the same transaction; the bulk statements (a key,
- * a database, all, SWAPDB) clear or move zb's rows first. A bucket grows to ZB_MAX members
- * and is then split in two (store_elem_put: the triggers cannot name the bucket that grew
- * once a new one exists); an empty one is deleted. A rank is then the sum of the counts
- * of the buckets before the member's (n / ZB_HALF rows at most while the set only grows)
- * plus a count of at most ZB_MAX index entries: 1,000,000 members, ~700 buckets. */
-#define ZB_HALF 1024
-#define ZB_MAX (2 * ZB_HALF)
+ * below it; (-inf, '') -- below every member, "the floor" -- is the bound of the bucket
+ * made when a member arrives below every bucket, so every member has one. A bucket grows
+ * to 2 * zb_half members and is then split in two (store_elem_put: the triggers cannot
+ * name the bucket that grew once a new one exists); an empty one is deleted.
+ *
+ * Above zb, zt holds up to ZT_LEVELS levels of coarser buckets, a tree of counts: a level
+ * l bucket counts the members from its bound to the next level l bound, and every level l
+ * bound is also a level l - 1 bound (zb's, for level 1), so a level l bucket is a run of
+ * whole level l - 1 buckets, its children. Every level from 1 up holds the floor. A level
+ * l bucket splits past 2 * zb_half * zt_fan^l members (checked when one of its children
+ * splits), at the child where half of them lie; level l + 1 is built, from level l's rows,
+ * when level l -- the top -- holds more than 2 * zt_fan rows. A rank is then walked down
+ * from the top: the counts of the top level's rows before the member's bucket (one seek for
+ * the bucket, one sum), then of that bucket's children before the member's, and so on down
+ * to zb, and at last the members of its zb bucket before it: about 2 * zt_fan rows a level
+ * and 2 * zb_half index entries, O(log n) (1,000,000 members: 2 levels above zb). Past
+ * ZT_LEVELS the top level only grows wider (a row per 16 M members). ZRANGE by rank walks
+ * down the same way.
+ *
+ * The counts of every level are kept by triggers on el, so every row written or deleted (a
+ * command, a repair, a rollback, a test editing the file) keeps them true, in the same
+ * transaction; the bulk statements (a key, a database, all, SWAPDB) clear or move the rows
+ * first. A bucket that empties is deleted unless it is a floor or the bound of a bucket a
+ * level up (zb by its trigger, the levels above by store_elem_del, which also deletes the
+ * empty buckets under a deleted one's bound), so the tree never keeps more than a few
+ * empty rows, even under a sliding window of scores. */
+#define ZT_LEVELS 4
+static int64_t zb_half = 128, zt_fan = 16; /* store_rank_shape() */
 #define ZB_BUCKET(r)                                                                       \
     "(SELECT s, f FROM zb WHERE db = " r ".db AND h = " r ".h AND k = " r ".k AND (s, f) <= (" \
     r ".s, " r ".f) ORDER BY s DESC, f DESC LIMIT 1)"
@@ -183,18 +236,44 @@ static const char indexes[] =
     "UPDATE zb SET n = n + 1 WHERE " r ".s IS NOT NULL AND" ZB_WHERE(r) ";"
 #define ZB_OUT(r)                                                                          \
     "UPDATE zb SET n = n - 1 WHERE " r ".s IS NOT NULL AND" ZB_WHERE(r) ";"                \
-    "DELETE FROM zb WHERE " r ".s IS NOT NULL AND n <= 0 AND" ZB_WHERE(r) ";"
+    "DELETE FROM zb WHERE " r ".s IS NOT NULL AND n <= 0 AND" ZB_WHERE(r) " AND NOT EXISTS " \
+    "(SELECT 1 FROM zt WHERE zt.db = zb.db AND zt.h = zb.h AND zt.k = zb.k AND zt.lvl = 1 " \
+    "AND zt.s = zb.s AND zt.f = zb.f);"
+/* Level l's bucket of row r, counted up or down (op "+" or "-"). */
+#define ZT_COUNT(r, op, l)                                                                 \
+    "UPDATE zt SET n = n " op " 1 WHERE " r ".s IS NOT NULL AND db = " r ".db AND h = " r   \
+    ".h AND k = " r ".k AND lvl = " l " AND (s, f) = (SELECT s, f FROM zt WHERE db = " r    \
+    ".db AND h = " r ".h AND k = " r ".k AND lvl = " l " AND (s, f) <= (" r ".s, " r ".f) "  \
+    "ORDER BY s DESC, f DESC LIMIT 1);"
+#define ZT_ALL(r, op) /* ZT_LEVELS of them */                                               \
+    ZT_COUNT(r, op, "1") ZT_COUNT(r, op, "2") ZT_COUNT(r, op, "3") ZT_COUNT(r, op, "4")
+#define ZT_ANY(r)                                                                          \
+    "EXISTS (SELECT 1 FROM zt WHERE db = " r ".db AND h = " r ".h AND k = " r ".k)"
 static const char zb_schema[] =
     "CREATE TABLE IF NOT EXISTS zb(db INTEGER NOT NULL, h INTEGER NOT NULL, k BLOB NOT NULL,"
     " s REAL NOT NULL, f BLOB NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(db, h, k, s, f)) WITHOUT ROWID;"
-    "CREATE TRIGGER IF NOT EXISTS zb_insert AFTER INSERT ON el WHEN NEW.s IS NOT NULL BEGIN "
+    "CREATE TABLE IF NOT EXISTS zt(db INTEGER NOT NULL, h INTEGER NOT NULL, k BLOB NOT NULL,"
+    " lvl INTEGER NOT NULL, s REAL NOT NULL, f BLOB NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(db, h, k, lvl, s, f)) WITHOUT ROWID;"
+    /* zb's own triggers, before zt (twopc 0.2.0's stores) */
+    "DROP TRIGGER IF EXISTS zb_insert; DROP TRIGGER IF EXISTS zb_delete;"
+    "DROP TRIGGER IF EXISTS zb_update;"
+    "CREATE TRIGGER IF NOT EXISTS zr_insert AFTER INSERT ON el WHEN NEW.s IS NOT NULL BEGIN "
     ZB_IN("NEW") " END;"
-    "CREATE TRIGGER IF NOT EXISTS zb_delete AFTER DELETE ON el WHEN OLD.s IS NOT NULL BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS zr_delete AFTER DELETE ON el WHEN OLD.s IS NOT NULL BEGIN "
     ZB_OUT("OLD") " END;"
-    "CREATE TRIGGER IF NOT EXISTS zb_update AFTER UPDATE OF s ON el "
-    "WHEN OLD.s IS NOT NEW.s BEGIN " ZB_OUT("OLD") ZB_IN("NEW") " END;";
-/* The buckets of the sorted sets a database held before zb: one per ZB_HALF members. */
+    "CREATE TRIGGER IF NOT EXISTS zr_update AFTER UPDATE OF s ON el "
+    "WHEN OLD.s IS NOT NEW.s BEGIN " ZB_OUT("OLD") ZB_IN("NEW") " END;"
+    /* The levels above, only for a set that has them (a small one pays one seek). */
+    "CREATE TRIGGER IF NOT EXISTS zt_insert AFTER INSERT ON el WHEN NEW.s IS NOT NULL AND "
+    ZT_ANY("NEW") " BEGIN " ZT_ALL("NEW", "+") " END;"
+    "CREATE TRIGGER IF NOT EXISTS zt_delete AFTER DELETE ON el WHEN OLD.s IS NOT NULL AND "
+    ZT_ANY("OLD") " BEGIN " ZT_ALL("OLD", "-") " END;"
+    "CREATE TRIGGER IF NOT EXISTS zt_update AFTER UPDATE OF s ON el WHEN OLD.s IS NOT NEW.s "
+    "AND " ZT_ANY("OLD") " BEGIN " ZT_ALL("OLD", "-") ZT_ALL("NEW", "+") " END;";
+/* The buckets of the sorted sets a database held before zb: one per 128 members (zb_half;
+ * the levels above are built as they grow). */
 #define ZB_FILL_SQL(half)                                                                  \
     "INSERT INTO zb(db, h, k, s, f, n) SELECT db, h, k, s, f, min(" #half ", c - r + 1) "     \
     "FROM (SELECT db, h, k, s, f, row_number() OVER w AS r, count(*) OVER "                \
@@ -249,7 +328,7 @@ static int migrate_zb(sqlite3 *db, const char *path)
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_exec(db, zb_schema, NULL, NULL, NULL) != SQLITE_OK ||
-        (members > 0 && sqlite3_exec(db, ZB_FILL(ZB_HALF), NULL, NULL, NULL) != SQLITE_OK) ||
+        (members > 0 && sqlite3_exec(db, ZB_FILL(128), NULL, NULL, NULL) != SQLITE_OK) ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
@@ -583,8 +662,9 @@ static int del_elements(struct store *s, const char *k, size_t klen)
     int64_t any = z_count(s->st[ST_EL_ANY]);
     if (any <= 0)
         return (int)any;
+    bind_el_key(s, s->st[ST_ZT_DEL_KEY], k, klen);
     bind_el_key(s, s->st[ST_ZB_DEL_KEY], k, klen);
-    if (run(s, s->st[ST_ZB_DEL_KEY]) < 0)
+    if (run(s, s->st[ST_ZT_DEL_KEY]) < 0 || run(s, s->st[ST_ZB_DEL_KEY]) < 0)
         return -1;
     sqlite3_stmt *st = s->st[ST_EL_DEL_KEY];
     bind_el_key(s, st, k, klen);
@@ -649,9 +729,11 @@ int store_del(struct store *s, const char *k, size_t klen)
 int store_flush(struct store *s)
 {
     release_last(s);
+    sqlite3_bind_int(s->st[ST_ZT_FLUSH], 1, s->cur_db);
     sqlite3_bind_int(s->st[ST_ZB_FLUSH], 1, s->cur_db);
     sqlite3_bind_int(s->st[ST_EL_FLUSH], 1, s->cur_db);
-    if (run(s, s->st[ST_ZB_FLUSH]) < 0 || run(s, s->st[ST_EL_FLUSH]) < 0)
+    if (run(s, s->st[ST_ZT_FLUSH]) < 0 || run(s, s->st[ST_ZB_FLUSH]) < 0 ||
+        run(s, s->st[ST_EL_FLUSH]) < 0)
         return -1;
     bind_db(s, s->st[ST_FLUSH]);
     return run(s, s->st[ST_FLUSH]);
@@ -660,7 +742,8 @@ int store_flush(struct store *s)
 int store_flush_all(struct store *s)
 {
     release_last(s);
-    if (run(s, s->st[ST_ZB_FLUSH_ALL]) < 0 || run(s, s->st[ST_EL_FLUSH_ALL]) < 0)
+    if (run(s, s->st[ST_ZT_FLUSH_ALL]) < 0 || run(s, s->st[ST_ZB_FLUSH_ALL]) < 0 ||
+        run(s, s->st[ST_EL_FLUSH_ALL]) < 0)
         return -1;
     return run(s, s->st[ST_FLUSH_ALL]);
 }
@@ -682,11 +765,16 @@ int store_swap_db(struct store *s, int a, int b)
     sqlite3_bind_int(s->st[ST_ZB_SWAP_IN], 1, a);
     sqlite3_bind_int(s->st[ST_ZB_SWAP_IN], 2, b);
     sqlite3_bind_int(s->st[ST_ZB_SWAP_BACK], 2, b);
+    sqlite3_bind_int(s->st[ST_ZT_SWAP_OUT], 1, a);
+    sqlite3_bind_int(s->st[ST_ZT_SWAP_IN], 1, a);
+    sqlite3_bind_int(s->st[ST_ZT_SWAP_IN], 2, b);
+    sqlite3_bind_int(s->st[ST_ZT_SWAP_BACK], 2, b);
     return run(s, s->st[ST_SWAP_OUT]) == 0 && run(s, s->st[ST_SWAP_IN]) == 0 &&
                    run(s, s->st[ST_SWAP_BACK]) == 0 && run(s, s->st[ST_EL_SWAP_OUT]) == 0 &&
                    run(s, s->st[ST_EL_SWAP_IN]) == 0 && run(s, s->st[ST_EL_SWAP_BACK]) == 0 &&
                    run(s, s->st[ST_ZB_SWAP_OUT]) == 0 && run(s, s->st[ST_ZB_SWAP_IN]) == 0 &&
-                   run(s, s->st[ST_ZB_SWAP_BACK]) == 0
+                   run(s, s->st[ST_ZB_SWAP_BACK]) == 0 && run(s, s->st[ST_ZT_SWAP_OUT]) == 0 &&
+                   run(s, s->st[ST_ZT_SWAP_IN]) == 0 && run(s, s->st[ST_ZT_SWAP_BACK]) == 0
                ? 0
                : -1;
 }
@@ -738,10 +826,36 @@ struct zbound {
     int64_t n;
 };
 
+void store_rank_shape(int half, int fan)
+{
+    zb_half = half > 0 ? half : 128;
+    zt_fan = fan > 1 ? fan : 16;
+}
+
+/* The most members a bucket of level lvl holds before it splits. */
+static int64_t lv_max(int lvl)
+{
+    int64_t m = 2 * zb_half;
+    for (int i = 0; i < lvl; i++)
+        m *= zt_fan;
+    return m;
+}
+
 static void bind_bound(sqlite3_stmt *st, int i, double sc, const char *f, size_t flen)
 {
     sqlite3_bind_double(st, i, sc);
     sqlite3_bind_blob64(st, i + 1, flen ? f : "", flen, SQLITE_STATIC);
+}
+
+/* Statement zb (level 0) or zt (a level above) with k bound, and the level. */
+static sqlite3_stmt *lv_st(struct store *s, int lvl, enum store_stmt zb, enum store_stmt zt,
+                           const char *k, size_t klen)
+{
+    sqlite3_stmt *st = s->st[lvl ? zt : zb];
+    bind_el_key(s, st, k, klen);
+    if (lvl)
+        sqlite3_bind_int(st, 6, lvl);
+    return st;
 }
 
 /* Reads (s, f, n) from st's columns 0-2 into *b. 0, or -1 (out of memory). */
@@ -749,25 +863,27 @@ static int read_bound(sqlite3_stmt *st, struct zbound *b)
 {
     size_t len;
     const char *f = column_blob(st, 1, &len);
-    b->s = sqlite3_column_double(st, 0);
-    b->f = malloc(len ? len : 1);
-    if (!b->f)
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
         return -1;
-    memcpy(b->f, f, len);
+    memcpy(copy, f, len);
+    free(b->f);
+    b->f = copy;
+    b->s = sqlite3_column_double(st, 0);
     b->flen = len;
     b->n = sqlite3_column_int64(st, 2);
     return 0;
 }
 
-/* The bucket of (sc, f) in k: 1 with *b (b->f to free), 0 if k has none at or below it
- * (then nothing of k is below (sc, f)), -1. */
-static int zb_find(struct store *s, const char *k, size_t klen, double sc, const char *f,
-                   size_t flen, struct zbound *b)
+/* The bucket of (sc, f) at level lvl of k: 1 with *b (b->f to free), 0 if k has none at or
+ * below it (then nothing of k is below (sc, f)), -1. */
+static int lv_find(struct store *s, int lvl, const char *k, size_t klen, double sc,
+                   const char *f, size_t flen, struct zbound *b)
 {
-    sqlite3_stmt *st = s->st[ST_ZB_FIND];
-    bind_el_key(s, st, k, klen);
+    sqlite3_stmt *st = lv_st(s, lvl, ST_ZB_FIND, ST_ZT_FIND, k, klen);
     bind_bound(st, 4, sc, f, flen);
     int rc = sqlite3_step(st);
+    b->f = NULL;
     int found = rc == SQLITE_ROW ? (read_bound(st, b) == 0 ? 1 : -1)
                                  : rc == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
@@ -775,40 +891,173 @@ static int zb_find(struct store *s, const char *k, size_t klen, double sc, const
     return found;
 }
 
-/* Splits the bucket of (sc, f) in k if the put just made it outgrow ZB_MAX: a new bucket
- * from its ZB_HALF-th member on. Nothing for an element of another type (k has no
- * buckets). */
-static int zb_split(struct store *s, const char *k, size_t klen, double sc, const char *f,
-                    size_t flen)
+/* The count of the level lvl bucket at exactly bound b: n, -2 if there is none, -1. */
+static int64_t lv_at(struct store *s, int lvl, const char *k, size_t klen,
+                     const struct zbound *b)
 {
-    struct zbound b;
-    int found = zb_find(s, k, klen, sc, f, flen, &b);
+    sqlite3_stmt *st = lv_st(s, lvl, ST_ZB_AT, ST_ZT_AT, k, klen);
+    bind_bound(st, 4, b->s, b->f, b->flen);
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -2 : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return n;
+}
+
+/* Adds (add) or recounts a level lvl bucket at b with n members. 0 or -1. */
+static int lv_write(struct store *s, int lvl, int add, const char *k, size_t klen,
+                    const struct zbound *b, int64_t n)
+{
+    sqlite3_stmt *st = add ? lv_st(s, lvl, ST_ZB_ADD, ST_ZT_ADD, k, klen)
+                           : lv_st(s, lvl, ST_ZB_SET_N, ST_ZT_SET_N, k, klen);
+    bind_bound(st, 4, b->s, b->f, b->flen);
+    sqlite3_bind_int64(st, 7, n);
+    return run(s, st);
+}
+
+/* The highest level of k's tree (0: zb alone), or -1. */
+static int zt_top(struct store *s, const char *k, size_t klen)
+{
+    bind_el_key(s, s->st[ST_ZT_TOP], k, klen);
+    return (int)z_count(s->st[ST_ZT_TOP]);
+}
+
+static int is_floor(const struct zbound *b)
+{
+    return b->s == -INFINITY && b->flen == 0;
+}
+
+/* Builds level top + 1 of k from level top's rows while level top holds more than
+ * 2 * zt_fan rows: runs of its rows of about half a level top + 1 bucket each, the first
+ * from the floor. 0 or -1. */
+static int zt_grow(struct store *s, const char *k, size_t klen, int top)
+{
+    while (top < ZT_LEVELS) {
+        sqlite3_stmt *cnt = lv_st(s, top, ST_ZB_COUNT, ST_ZT_COUNT, k, klen);
+        int64_t rows = z_count(cnt);
+        if (rows < 0)
+            return -1;
+        if (rows <= 2 * zt_fan)
+            return 0;
+        if (top == 0) { /* zb's floor, which level 1's floor needs under it */
+            bind_el_key(s, s->st[ST_ZB_FLOOR], k, klen);
+            if (run(s, s->st[ST_ZB_FLOOR]) < 0)
+                return -1;
+        }
+        struct zbound *v = calloc((size_t)rows + 2, sizeof *v), cur = { 0 };
+        size_t nv = 0;
+        int64_t half = lv_max(top + 1) / 2;
+        sqlite3_stmt *st = lv_st(s, top, ST_ZB_FROM, ST_ZT_FROM, k, klen);
+        bind_bound(st, 4, -INFINITY, "", 0);
+        int rc = v ? SQLITE_ROW : SQLITE_NOMEM, first = 1;
+        while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 2);
+            if (first || (v[nv].n >= half && nv + 1 < (size_t)rows + 2)) {
+                if (!first)
+                    nv++;
+                if (read_bound(st, &cur) < 0) {
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                v[nv] = cur, cur = (struct zbound){ 0 };
+                v[nv].n = 0;
+                first = 0;
+            }
+            v[nv].n += n;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        free(cur.f);
+        size_t built = first ? 0 : nv + 1;
+        for (size_t i = 0; rc == SQLITE_DONE && i < built; i++)
+            if (lv_write(s, top + 1, 1, k, klen, &v[i], v[i].n) < 0)
+                rc = SQLITE_ERROR;
+        for (size_t i = 0; v && i < (size_t)rows + 2; i++)
+            free(v[i].f);
+        free(v);
+        if (rc != SQLITE_DONE)
+            return -1;
+        top++;
+    }
+    return 0;
+}
+
+/* Splits the level lvl bucket of (sc, f) in k if it outgrew lv_max(lvl): zb's at its
+ * zb_half-th member, a higher level's at the child where half its members lie. *split
+ * says whether it did. Nothing for an element of another type (k has no buckets). */
+static int lv_split(struct store *s, int lvl, const char *k, size_t klen, double sc,
+                    const char *f, size_t flen, int *split)
+{
+    struct zbound b, nb = { 0 };
+    int found = lv_find(s, lvl, k, klen, sc, f, flen, &b), rc = 0;
+    *split = 0;
     if (found <= 0)
         return found;
-    int rc = 0;
-    if (b.n > ZB_MAX) {
+    if (b.n <= lv_max(lvl)) {
+        free(b.f);
+        return 0;
+    }
+    int64_t left = 0;
+    if (lvl == 0) {
         sqlite3_stmt *at = s->st[ST_ZB_SPLIT_AT];
         bind_el_key(s, at, k, klen);
         bind_bound(at, 4, b.s, b.f, b.flen);
-        sqlite3_bind_int64(at, 6, ZB_HALF);
-        struct zbound nb = { 0 };
+        sqlite3_bind_int64(at, 6, zb_half);
         rc = sqlite3_step(at) == SQLITE_ROW && read_bound(at, &nb) == 0 ? 0 : -1;
         sqlite3_reset(at);
         sqlite3_clear_bindings(at);
-        if (rc == 0) {
-            sqlite3_stmt *add = s->st[ST_ZB_ADD], *set = s->st[ST_ZB_SET_N];
-            bind_el_key(s, add, k, klen);
-            bind_bound(add, 4, nb.s, nb.f, nb.flen);
-            sqlite3_bind_int64(add, 6, b.n - ZB_HALF);
-            bind_el_key(s, set, k, klen);
-            bind_bound(set, 4, b.s, b.f, b.flen);
-            sqlite3_bind_int64(set, 6, ZB_HALF);
-            rc = run(s, add) == 0 && run(s, set) == 0 ? 0 : -1;
+        left = zb_half;
+    } else {
+        /* The children from the bucket's bound on, until half its members are behind
+         * (never the first child, never past its last member). */
+        sqlite3_stmt *st = lv_st(s, lvl - 1, ST_ZB_FROM, ST_ZT_FROM, k, klen);
+        bind_bound(st, 4, b.s, b.f, b.flen);
+        int step, first = 1;
+        rc = 1; /* no split point */
+        while ((step = sqlite3_step(st)) == SQLITE_ROW && left < b.n) {
+            if (!first && 2 * left >= b.n) {
+                rc = read_bound(st, &nb);
+                break;
+            }
+            left += sqlite3_column_int64(st, 2);
+            first = 0;
         }
-        free(nb.f);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = -1;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
+    if (rc == 0) {
+        rc = lv_write(s, lvl, 1, k, klen, &nb, b.n - left) == 0 &&
+                     lv_write(s, lvl, 0, k, klen, &b, left) == 0
+                 ? 0
+                 : -1;
+        *split = rc == 0;
+    }
+    free(nb.f);
     free(b.f);
-    return rc;
+    return rc < 0 ? -1 : 0;
+}
+
+/* After a member (sc, f) of k was put: its zb bucket split if it outgrew its size, and
+ * only then its level 1 bucket if that outgrew its own, and so on up (a bucket a level up
+ * overshoots its size by at most a child's, and a put costs one seek more than a plain
+ * element's); a level added when the top one split into too many rows. */
+static int zb_split(struct store *s, const char *k, size_t klen, double sc, const char *f,
+                    size_t flen)
+{
+    int split = 0;
+    if (lv_split(s, 0, k, klen, sc, f, flen, &split) < 0)
+        return -1;
+    if (!split)
+        return 0;
+    int top = zt_top(s, k, klen);
+    if (top < 0)
+        return -1;
+    for (int lvl = 1; lvl <= top && split; lvl++)
+        if (lv_split(s, lvl, k, klen, sc, f, flen, &split) < 0)
+            return -1;
+    return split ? zt_grow(s, k, klen, top) : 0;
 }
 
 int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
@@ -839,12 +1088,65 @@ int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, s
     return scored ? zb_split(s, k, klen, d == 0 ? 0.0 : d, f, flen) : 0;
 }
 
+/* After a member (sc, f) of k was deleted: the buckets above zb that it emptied, top
+ * down, unless a floor or a bound a level up; under each one deleted, the empty buckets
+ * at its bound (they were kept for it). zb's own empty bucket went with its trigger. */
+static int zt_clean(struct store *s, const char *k, size_t klen, double sc, const char *f,
+                    size_t flen)
+{
+    /* A bucket above empties only with every child, so with the zb bucket now holding
+     * (sc, f)'s place: while that one has members, nothing above is empty. */
+    struct zbound z;
+    int in_zb = lv_find(s, 0, k, klen, sc, f, flen, &z);
+    free(in_zb > 0 ? z.f : NULL);
+    if (in_zb < 0)
+        return -1;
+    if (in_zb > 0 && z.n > 0)
+        return 0;
+    int top = zt_top(s, k, klen);
+    for (int lvl = top; lvl >= 1; lvl--) {
+        struct zbound b;
+        int found = lv_find(s, lvl, k, klen, sc, f, flen, &b);
+        if (found < 0)
+            return -1;
+        if (!found)
+            continue;
+        int64_t above = lvl < top ? lv_at(s, lvl + 1, k, klen, &b) : -2;
+        int rc = above == -1 ? -1 : 0;
+        for (int j = lvl; rc == 0 && b.n == 0 && !is_floor(&b) && above == -2 && j >= 0; j--) {
+            int64_t n = j == lvl ? 0 : lv_at(s, j, k, klen, &b);
+            if (n != 0) {
+                rc = n == -1 ? -1 : 0;
+                break;
+            }
+            sqlite3_stmt *del = lv_st(s, j, ST_ZB_DEL_AT, ST_ZT_DEL_AT, k, klen);
+            bind_bound(del, 4, b.s, b.f, b.flen);
+            rc = run(s, del);
+        }
+        free(b.f);
+        if (rc < 0)
+            return -1;
+    }
+    return top < 0 ? -1 : 0;
+}
+
 int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen)
 {
     release_last(s);
+    sqlite3_stmt *sc = s->st[ST_EL_SCORE];
+    bind_el(s, sc, k, klen, f, flen);
+    int rc = sqlite3_step(sc);
+    int scored = rc == SQLITE_ROW && sqlite3_column_type(sc, 0) != SQLITE_NULL;
+    double score = scored ? sqlite3_column_double(sc, 0) : 0;
+    sqlite3_reset(sc);
+    sqlite3_clear_bindings(sc);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
     sqlite3_stmt *st = s->st[ST_EL_DEL];
     bind_el(s, st, k, klen, f, flen);
-    return run(s, st);
+    if (run(s, st) < 0)
+        return -1;
+    return scored ? zt_clean(s, k, klen, score, f, flen) : 0;
 }
 
 int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, int64_t limit,
@@ -943,65 +1245,127 @@ int store_zrange(struct store *s, const char *k, size_t klen, double min, int mi
     return visit_members(st, fn, ctx);
 }
 
+/* The rank walks: k's tree from the top level down to zb. At each level, the rows from
+ * lo's bound on (lo: the floor at the top, then the bucket picked a level up, whose first
+ * child has the same bound) add their counts to *before until one is picked, which becomes
+ * lo. They end with lo the zb bucket picked (lo->f to free), or lo->f NULL when no row was
+ * picked (nothing of k at or below the member; a rank past the last member). 0 or -1. */
+
+/* The bucket of member (sc, f) at each level: the last row at or below it (one seek), and
+ * the counts of the rows from lo up to it (one sum). */
+static int walk_member(struct store *s, const char *k, size_t klen, double sc, const char *f,
+                       size_t flen, struct zbound *lo, int64_t *before)
+{
+    int top = zt_top(s, k, klen);
+    *lo = (struct zbound){ -INFINITY, NULL, 0, 0 };
+    *before = 0;
+    for (int lvl = top; lvl >= 0; lvl--) {
+        struct zbound b;
+        int found = lv_find(s, lvl, k, klen, sc, f, flen, &b);
+        if (found <= 0) { /* nothing at or below it (at the top), or a failure */
+            free(lo->f);
+            lo->f = NULL;
+            return found;
+        }
+        sqlite3_stmt *sum = lv_st(s, lvl, ST_ZB_SUM, ST_ZT_SUM, k, klen);
+        bind_bound(sum, 4, lo->s, lo->f, lo->flen);
+        bind_bound(sum, 7, b.s, b.f, b.flen);
+        int64_t n = z_count(sum);
+        free(lo->f);
+        *lo = b;
+        if (n < 0) {
+            free(lo->f);
+            lo->f = NULL;
+            return -1;
+        }
+        *before += n;
+    }
+    return top < 0 ? -1 : 0;
+}
+
+/* The bucket holding rank at each level: the row whose count reaches past it. */
+static int walk_rank(struct store *s, const char *k, size_t klen, int64_t rank,
+                     struct zbound *lo, int64_t *before)
+{
+    int top = zt_top(s, k, klen);
+    *lo = (struct zbound){ -INFINITY, NULL, 0, 0 };
+    *before = 0;
+    for (int lvl = top; lvl >= 0; lvl--) {
+        sqlite3_stmt *st = lv_st(s, lvl, ST_ZB_FROM, ST_ZT_FROM, k, klen);
+        bind_bound(st, 4, lo->s, lo->f, lo->flen);
+        struct zbound cur = { 0 };
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 2);
+            if (*before + n > rank) {
+                if (read_bound(st, &cur) < 0)
+                    rc = SQLITE_NOMEM;
+                break;
+            }
+            *before += n;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        free(lo->f);
+        *lo = cur;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            free(lo->f);
+            lo->f = NULL;
+            return -1;
+        }
+        if (!lo->f)
+            break;
+    }
+    return top < 0 ? -1 : 0;
+}
+
 int store_zrange_rank(struct store *s, const char *k, size_t klen, int64_t from,
                       int64_t count, store_elem_fn fn, void *ctx)
 {
     release_last(s);
     if (from < 0 || count <= 0)
         return 0;
-    /* The bucket holding rank from: the counts summed in order. */
-    sqlite3_stmt *list = s->st[ST_ZB_LIST];
-    bind_el_key(s, list, k, klen);
-    struct zbound b = { 0 };
-    int64_t before = 0;
-    int rc, found = 0;
-    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
-        int64_t n = sqlite3_column_int64(list, 2);
-        if (before + n > from) {
-            found = read_bound(list, &b) == 0 ? 1 : -1;
-            break;
-        }
-        before += n;
-    }
-    sqlite3_reset(list);
-    sqlite3_clear_bindings(list);
-    if (found < 0 || (!found && rc != SQLITE_DONE))
+    struct zbound lo;
+    int64_t before;
+    if (walk_rank(s, k, klen, from, &lo, &before) < 0)
         return -1;
-    if (!found)
+    if (!lo.f) /* past the last member */
         return 0;
     sqlite3_stmt *st = s->st[ST_Z_RANGE_FROM];
     bind_el_key(s, st, k, klen);
-    bind_bound(st, 4, b.s, b.f, b.flen);
+    bind_bound(st, 4, lo.s, lo.f, lo.flen);
     sqlite3_bind_int64(st, 6, from - before);
     sqlite3_bind_int64(st, 7, count);
-    rc = visit_members(st, fn, ctx);
-    free(b.f);
+    int rc = visit_members(st, fn, ctx);
+    free(lo.f);
     return rc;
 }
 
 /* The number of k's members before (sc, f) in (score, member) order: the counts of the
- * buckets before its bucket, plus its bucket's members before it. f NULL: after every
- * member (k's count). -1 on failure. */
+ * buckets before its own at every level, plus its zb bucket's members before it. f NULL:
+ * after every member (k's count: the top level's counts). -1 on failure. */
 static int64_t count_before(struct store *s, const char *k, size_t klen, double sc,
                             const char *f, size_t flen)
 {
     if (!f) {
-        bind_el_key(s, s->st[ST_ZB_TOTAL], k, klen);
-        return z_count(s->st[ST_ZB_TOTAL]);
+        int top = zt_top(s, k, klen);
+        if (top < 0)
+            return -1;
+        return z_count(lv_st(s, top, ST_ZB_TOTAL, ST_ZT_TOTAL, k, klen));
     }
-    struct zbound b;
-    int found = zb_find(s, k, klen, sc, f, flen, &b);
-    if (found <= 0)
-        return found;
-    sqlite3_stmt *sum = s->st[ST_ZB_BEFORE], *in = s->st[ST_Z_WITHIN];
-    bind_el_key(s, sum, k, klen);
-    bind_bound(sum, 4, b.s, b.f, b.flen);
+    struct zbound lo;
+    int64_t before;
+    if (walk_member(s, k, klen, sc, f, flen, &lo, &before) < 0)
+        return -1;
+    if (!lo.f)
+        return before;
+    sqlite3_stmt *in = s->st[ST_Z_WITHIN];
     bind_el_key(s, in, k, klen);
-    bind_bound(in, 4, b.s, b.f, b.flen);
+    bind_bound(in, 4, lo.s, lo.f, lo.flen);
     bind_bound(in, 6, sc, f, flen);
-    int64_t a = z_count(sum), c = z_count(in);
-    free(b.f);
-    return a < 0 || c < 0 ? -1 : a + c;
+    int64_t c = z_count(in);
+    free(lo.f);
+    return c < 0 ? -1 : before + c;
 }
 
 int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,

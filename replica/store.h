@@ -173,7 +173,12 @@ int store_elem_get(struct store *s, const char *k, size_t klen, const char *f, s
 /* Inserts or replaces element f of k (the kv row is the caller's: store_put_coll). */
 int store_elem_put(struct store *s, const char *k, size_t klen, const char *f, size_t flen,
                    const char *v, size_t vlen);
+/* Deletes element f of k (a sorted set's member: its emptied rank buckets too). */
 int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen);
+/* Test hook: the rank buckets' shape (store.c): zb buckets split past 2 * half members, a
+ * level above past fan times its children's size. Defaults 128 and 16; small values make a
+ * few thousand members build every level. Call before opening a store. */
+void store_rank_shape(int half, int fan);
 /* Visits k's elements in (p, f) order from the first with p >= from, with store_scan's
  * contract for limit, *more and *last (ties of the last p are visited too). 0 or -1. */
 int store_elem_scan(struct store *s, const char *k, size_t klen, uint64_t from, int64_t limit,
@@ -190,12 +195,13 @@ int store_zrange(struct store *s, const char *k, size_t klen, double min, int mi
                  double max, int maxex, int rev, int64_t offset, int64_t limit,
                  store_elem_fn fn, void *ctx);
 /* store_zrange_rank visits count members of k from rank from (0 the lowest), ascending:
- * O(buckets + ZB_MAX + count) through the rank buckets (store.c, zb). 0 or -1. */
+ * O(log n + count) through the tree of rank buckets (store.c, zb and zt). 0 or -1. */
 int store_zrange_rank(struct store *s, const char *k, size_t klen, int64_t from,
                       int64_t count, store_elem_fn fn, void *ctx);
 /* The number of k's members with a score in the range, or -1. Both this and store_zrank
- * cost the rank buckets before the member's (a few hundred rows for 1,000,000 members)
- * plus at most one bucket's members in the index, not a count of every member before. */
+ * walk the tree of rank buckets down from its top (about 2 * 16 rows a level; 1,000,000
+ * members: 3 levels and zb) plus at most one zb bucket's members in the index (256): O(log
+ * n), not a count of every member before. */
 int64_t store_zcount(struct store *s, const char *k, size_t klen, double min, int minex,
                      double max, int maxex);
 /* The number of k's members before (score, f) in order: f's rank, or -1. */

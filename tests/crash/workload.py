@@ -468,9 +468,11 @@ class Nemesis:
     it. With a net (see NET_FAULTS), a fraction net_share of its steps applies a network
     fault from the table for HOLD_S, then heals it -- and at least every NET_DUE-th step,
     so that a short run always has some (a 45 s run with wipes drew none, by chance,
-    with seed 168439148)."""
+    with seed 168439148). Likewise a kill at least every KILL_DUE-th step (crash.nemesis_wipe
+    with network faults drew one kill in 35 s, by chance, with seed 1615754632)."""
 
     NET_DUE = 6
+    KILL_DUE = 4
 
     def __init__(self, cluster, seed, t0, interval=(1.5, 3.0), wipe=0.0, pause=0.0,
                  net=None, net_share=0.4):
@@ -483,6 +485,7 @@ class Nemesis:
         self.netfaults = []      # (ms since t0, description, seconds)
         self.net_kinds = {}      # NET_FAULTS row name -> times applied
         self.since_net = 0       # steps since the last network fault
+        self.since_kill = 0      # steps since the last kill
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -505,8 +508,12 @@ class Nemesis:
 
     def step(self, names):
         self.since_net += 1
+        self.since_kill += 1
         if self.net and self.since_net >= self.NET_DUE:
             self.net_fault()
+            return
+        if self.since_kill >= self.KILL_DUE:
+            self.kill(self.rng.choice(names))
             return
         if self.wipe and self.rng.random() < self.wipe:
             self.wipe_one(self.rng.choice(names[1:]))
@@ -598,6 +605,7 @@ class Nemesis:
         except OSError:
             return False
         self.kills.append(((now() - self.t0) / 1e6, name, pid))
+        self.since_kill = 0
         return True
 
     def line(self):

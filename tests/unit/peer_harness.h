@@ -31,7 +31,12 @@
 /* The coordinator's TPC.HELLO (protocol 2, common/version.h) and the four fields a replica
  * adds after the participant's six: the version chosen, its range and its release. */
 #define HELLO "TPC.HELLO 2 2 " TWOPC_VERSION
-#define HELLO_TAIL ":2\r\n:2\r\n:2\r\n$5\r\n" TWOPC_VERSION "\r\n"
+#define HELLO_STR_(x) #x
+#define HELLO_STR(x) HELLO_STR_(x)
+/* The chosen version (2, what HELLO offers), then the replica's own range. */
+#define HELLO_TAIL                                                                        \
+    ":2\r\n:" HELLO_STR(TWOPC_PROTOCOL_MIN) "\r\n:" HELLO_STR(TWOPC_PROTOCOL_VERSION)     \
+    "\r\n$5\r\n" TWOPC_VERSION "\r\n"
 
 struct sim_file;
 

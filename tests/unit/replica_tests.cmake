@@ -10,7 +10,7 @@
 set(TWOPC_EXEC_CASES redis_table under_chain failed_op_records_nothing bitfield_overflow
   bitfield_ops databases_under_chain databases_indexed_layer
   hash_layers zset_layers list_layers databases_collections hash_databases)
-set(TWOPC_STORE_CASES migration databases zset_ranks)
+set(TWOPC_STORE_CASES migration databases zset_ranks zset_rank_levels)
 set(TWOPC_PARTICIPANT_CASES
   vote_bytes pipelined_under abort_dooms commit_out_of_order stale_rid hello_in_doubt
   restart_replays power_loss torn_unsynced_tail peer_dispatch session_fence

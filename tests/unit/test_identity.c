@@ -325,19 +325,19 @@ static void test_hello_link_reply(void)
     CHECK_UINT_EQ(h.durable, 0);
     CHECK_UINT_EQ(h.cluster, 0x1234abcd5678ef01ULL);
     CHECK_UINT_EQ(h.member, 3);
-    CHECK_INT_EQ(h.proto, 2); /* the newest both speak: 2..3 and this replica's 2..2 */
+    CHECK_INT_EQ(h.proto, 3); /* the newest both speak: 2..3 and this replica's 2..3 */
     CHECK_INT_EQ(h.proto_min, TWOPC_PROTOCOL_MIN);
     CHECK_INT_EQ(h.proto_max, TWOPC_PROTOCOL_VERSION);
     CHECK_STR_EQ(h.release, TWOPC_VERSION);
     free((void *)h.in_doubt);
     free(out.p);
     /* No common version, and a protocol-1 HELLO (no arguments): refused, naming both. */
-    expect(p, "TPC.HELLO 3 4 0.3.0",
+    expect(p, "TPC.HELLO 4 5 0.4.0",
            R("-ERR protocol version mismatch: replica twopc " TWOPC_VERSION " speaks "
-             "protocol 2..2, coordinator twopc 0.3.0 speaks protocol 3..4\r\n"));
+             "protocol 2..3, coordinator twopc 0.4.0 speaks protocol 4..5\r\n"));
     expect(p, "TPC.HELLO",
            R("-ERR protocol version mismatch: replica twopc " TWOPC_VERSION " speaks "
-             "protocol 2..2, coordinator twopc 0.1.x speaks protocol 1 (no version in "
+             "protocol 2..3, coordinator twopc 0.1.x speaks protocol 1 (no version in "
              "TPC.HELLO); upgrade the coordinator\r\n"));
     expect(p, "TPC.HELLO 2", R("-ERR bad arguments for TPC.HELLO (expected MIN MAX "
                                "RELEASE)\r\n"));

@@ -307,22 +307,56 @@ static void zcheck(struct store *s, const char *k, unsigned *seed)
     }
 }
 
-/* The buckets' shape, read from the file with SQLite: none holds more than 2,048 members
- * (store.c's ZB_MAX; a split that never happens leaves one bucket of everything), and
- * their counts add up to the members. */
-static void zbuckets(const char *path, int64_t members)
+static int zhalf = 128, zfan = 16; /* the shape store_rank_shape() was given */
+
+static int64_t zsql(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The buckets' shape, read from the file with SQLite: no zb bucket holds more than
+ * 2 * zhalf members (a split that never happens leaves one bucket of everything), and
+ * their counts add up to the members; every level above counts every member too, every
+ * bound there is a bound a level down, and the floor is one. Returns the top level. */
+static int zbuckets(const char *path, int64_t members)
 {
     sqlite3 *db;
-    sqlite3_stmt *st;
+    char sql[512];
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(db, "SELECT count(*), coalesce(max(n), 0), coalesce(sum(n), 0) "
-                                 "FROM zb", -1, &st, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW);
-    CHECK(sqlite3_column_int64(st, 0) >= members / 2048);
-    CHECK(sqlite3_column_int64(st, 1) <= 2048);
-    CHECK_INT_EQ(sqlite3_column_int64(st, 2), members);
-    sqlite3_finalize(st);
+    CHECK(zsql(db, "SELECT count(*) FROM zb") >= members / (2 * zhalf));
+    CHECK(zsql(db, "SELECT coalesce(max(n), 0) FROM zb") <= 2 * zhalf);
+    CHECK_INT_EQ(zsql(db, "SELECT coalesce(sum(n), 0) FROM zb"), members);
+    int top = (int)zsql(db, "SELECT coalesce(max(lvl), 0) FROM zt");
+    for (int l = 1; l <= top; l++) {
+        snprintf(sql, sizeof sql, "SELECT coalesce(sum(n), 0) FROM zt WHERE lvl = %d", l);
+        CHECK_INT_EQ(zsql(db, sql), members);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM zt WHERE lvl = %d AND s = -9e999 "
+                 "AND f = x''", l);
+        CHECK_INT_EQ(zsql(db, sql), 1);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM zt a WHERE lvl = %d AND NOT EXISTS "
+                 "(SELECT 1 FROM %s b WHERE b.db = a.db AND b.h = a.h AND b.k = a.k AND "
+                 "b.s = a.s AND b.f = a.f %s)", l, l == 1 ? "zb" : "zt",
+                 l == 1 ? "" : "AND b.lvl = a.lvl - 1");
+        CHECK_INT_EQ(zsql(db, sql), 0);
+    }
+    /* An empty bucket stays only as a floor or as a bound of a bucket a level up. */
+    CHECK_INT_EQ(zsql(db, "SELECT count(*) FROM zb a WHERE n = 0 AND NOT (s = -9e999 AND "
+                          "f = x'') AND NOT EXISTS (SELECT 1 FROM zt b WHERE b.lvl = 1 AND "
+                          "b.db = a.db AND b.h = a.h AND b.k = a.k AND b.s = a.s AND "
+                          "b.f = a.f)"),
+                 0);
+    CHECK_INT_EQ(zsql(db, "SELECT count(*) FROM zt a WHERE n = 0 AND NOT (s = -9e999 AND "
+                          "f = x'') AND NOT EXISTS (SELECT 1 FROM zt b WHERE b.lvl = a.lvl + 1 "
+                          "AND b.db = a.db AND b.h = a.h AND b.k = a.k AND b.s = a.s AND "
+                          "b.f = a.f)"),
+                 0);
     sqlite3_close(db);
+    return top;
 }
 
 static void zopen(struct store *s, const char *k, int64_t n)
@@ -330,8 +364,10 @@ static void zopen(struct store *s, const char *k, int64_t n)
     CHECK_INT_EQ(store_put_coll(s, k, strlen(k), STORE_ZSET, n, 0, 0), 0);
 }
 
-static void test_zset_ranks(void)
+static void zset_ranks(int half, int fan, int levels)
 {
+    zhalf = half, zfan = fan;
+    store_rank_shape(half, fan);
     char dir[] = "/tmp/twopc-test-store-XXXXXX", path[128], err[256];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/data.sqlite", dir);
@@ -351,7 +387,7 @@ static void test_zset_ranks(void)
     }
     CHECK(store_commit(s) == 0);
     zcheck(s, "z", &seed);
-    zbuckets(path, ZN);
+    CHECK_INT_EQ(zbuckets(path, ZN), levels);
     /* Score changes (some to the infinities), deletes, re-inserts below every bucket. */
     CHECK(store_begin(s) == 0);
     for (int t = 0; t < 6000; t++) {
@@ -399,11 +435,36 @@ static void test_zset_ranks(void)
     zcheck(s, "z", &seed);
     store_close(s);
 
-    /* A database from before the buckets: they are built when it is opened. */
+    /* A database of twopc 0.2.0 (zb, no levels above): they grow as members come. */
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DROP TRIGGER zb_insert; DROP TRIGGER zb_delete; "
-                           "DROP TRIGGER zb_update; DROP TABLE zb;",
+    CHECK(sqlite3_exec(db, "DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; "
+                           "DROP TRIGGER zr_update; DROP TRIGGER zt_insert; "
+                           "DROP TRIGGER zt_delete; DROP TRIGGER zt_update; DROP TABLE zt; "
+                           "DELETE FROM zb WHERE n = 0;", /* 0.2.0 kept no empty one */
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    s = store_open(path, err, sizeof err);
+    CHECK(s != NULL);
+    store_use_db(s, 3);
+    zcheck(s, "z", &seed);
+    CHECK(store_begin(s) == 0);
+    for (int i = 1; i < ZN; i += 4)
+        if (!zon[i]) {
+            zsc[i] = (double)(i % 30);
+            zon[i] = 1;
+            zput(s, "z", i, zsc[i]);
+        }
+    CHECK(store_commit(s) == 0);
+    zcheck(s, "z", &seed);
+    zbuckets(path, (int64_t)zmodel_sort());
+    store_close(s);
+    /* A database from before the buckets: they are built when it is opened. */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; "
+                           "DROP TRIGGER zr_update; DROP TRIGGER zt_insert; "
+                           "DROP TRIGGER zt_delete; DROP TRIGGER zt_update; DROP TABLE zb; "
+                           "DROP TABLE zt;",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     s = store_open(path, err, sizeof err);
@@ -430,15 +491,30 @@ static void test_zset_ranks(void)
     CHECK(store_commit(s) == 0);
     zcheck(s, "z", &seed);
     store_close(s);
+    store_rank_shape(128, 16);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
+}
+
+/* The default shape: 12,000 members fill 47 to 94 zb buckets, so level 1 is built. */
+static void test_zset_ranks(void)
+{
+    zset_ranks(128, 16, 1);
+}
+
+/* A tiny shape: the same members build every level the tree has, splits, deletes and the
+ * empty buckets' cleanup reach all of them. */
+static void test_zset_rank_levels(void)
+{
+    zset_ranks(4, 4, 4);
 }
 
 static const struct check_case cases[] = {
     { "migration", test_migration },
     { "databases", test_databases },
     { "zset_ranks", test_zset_ranks },
+    { "zset_rank_levels", test_zset_rank_levels },
     { NULL, NULL },
 };
 
