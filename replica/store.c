@@ -211,7 +211,7 @@ static const char indexes[] =
  * the bucket, one sum), then of that bucket's children before the member's, and so on down
  * to zb, and at last the members of its zb bucket before it: about 2 * zt_fan rows a level
  * and 2 * zb_half index entries, O(log n) (1,000,000 members: 2 levels above zb). Past
- * ZT_LEVELS the top level only grows wider (a row per 16 M members). ZRANGE by rank walks
+ * ZT_LEVELS the top level only grows wider (a row per 0.5-1 M members). ZRANGE by rank walks
  * down the same way.
  *
  * The counts of every level are kept by triggers on el, so every row written or deleted (a
@@ -221,7 +221,7 @@ static const char indexes[] =
  * level up (zb by its trigger, the levels above by store_elem_del, which also deletes the
  * empty buckets under a deleted one's bound), so the tree never keeps more than a few
  * empty rows, even under a sliding window of scores. */
-#define ZT_LEVELS 4
+#define ZT_LEVELS 3
 static int64_t zb_half = 128, zt_fan = 16; /* store_rank_shape() */
 #define ZB_BUCKET(r)                                                                       \
     "(SELECT s, f FROM zb WHERE db = " r ".db AND h = " r ".h AND k = " r ".k AND (s, f) <= (" \
@@ -246,7 +246,7 @@ static int64_t zb_half = 128, zt_fan = 16; /* store_rank_shape() */
     ".db AND h = " r ".h AND k = " r ".k AND lvl = " l " AND (s, f) <= (" r ".s, " r ".f) "  \
     "ORDER BY s DESC, f DESC LIMIT 1);"
 #define ZT_ALL(r, op) /* ZT_LEVELS of them */                                               \
-    ZT_COUNT(r, op, "1") ZT_COUNT(r, op, "2") ZT_COUNT(r, op, "3") ZT_COUNT(r, op, "4")
+    ZT_COUNT(r, op, "1") ZT_COUNT(r, op, "2") ZT_COUNT(r, op, "3")
 #define ZT_ANY(r)                                                                          \
     "EXISTS (SELECT 1 FROM zt WHERE db = " r ".db AND h = " r ".h AND k = " r ".k)"
 static const char zb_schema[] =
