@@ -24,7 +24,7 @@ static const char *const known_names[] = {
     "prepare-timeout-ms", "max-inflight", "repair-chunk", "timeout", "maxclients",
     "min-replicas", "down-after-ms", "write-wait-ms", "link-timeout-ms", "protected-mode",
     "client-output-buffer-limit", "client-query-buffer-limit", "prepared-memory-limit",
-    "databases",
+    "databases", "store-cache",
     "notify-keyspace-events",
 };
 

@@ -348,6 +348,13 @@ static int set_opt(void *ctx, const char *name, const char *v, int from_file, ch
             return -1;
         }
         effects_hold_limit = (uint64_t)b;
+    } else if (strcmp(name, "store-cache") == 0) {
+        long long b;
+        if (util_parse_memory(v, &b) < 0 || b < (1 << 20)) {
+            snprintf(err, errlen, "must be a memory value of at least 1mb (as 64mb, 1gb)");
+            return -1;
+        }
+        store_cache_bytes = (uint64_t)b;
     } else if (strcmp(name, "client-query-buffer-limit") == 0) {
         if (util_parse_memory(v, &o->r->query_limit) < 0 || o->r->query_limit < (1 << 20)) {
             snprintf(err, errlen, "must be a memory value of at least 1mb (as 64mb, 1gb)");
@@ -407,6 +414,7 @@ static const struct options_def replica_defs[] = {
     { "log-max-bytes", OPTIONS_VALUE, set_opt, "N", "compact the vote log past this size (default 16 MB)" },
     { "maxclients", OPTIONS_VALUE, set_opt, "N", "refuse connections past this many with Redis's -ERR max number of clients reached (default 10000; lowered at start-up to what the open-files limit allows)" },
     { "prepared-memory-limit", OPTIONS_VALUE, set_opt, "BYTES", "vote NO on a round whose evaluation would make the rounds prepared here hold more than this in values they built (APPEND, SETRANGE, INCR: a 50-byte SETRANGE can build 512 MB); default 1gb, 0: no limit" },
+    { "store-cache", OPTIONS_VALUE, set_opt, "BYTES", "SQLite's page cache for data.sqlite (default 64mb; big collections are read and written at random, and SQLite's own default of 2mb made every seek read its pages again)" },
     { "client-query-buffer-limit", OPTIONS_VALUE, set_opt, "BYTES", "close a connection whose request in progress passes this size (default 1gb, as the coordinator; the coordinator's own link is exempt)" },
     { "requirepass", OPTIONS_VALUE, set_opt, "PASSWORD", "clients of this port must AUTH with it (default: none; or set TWOPC_REQUIREPASS in the environment, which ps does not show)" },
     { "protected-mode", OPTIONS_VALUE, set_opt, "yes|no", "yes (default): refuse to listen on a non-loopback address without a cluster secret" },

@@ -475,7 +475,11 @@ static struct store *open_db(const char *path, unsigned char *image, size_t imag
                                          SQLITE_DESERIALIZE_RESIZEABLE) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+    char cache[64]; /* negative: KiB */
+    snprintf(cache, sizeof cache, "PRAGMA cache_size=-%llu",
+             (unsigned long long)(store_cache_bytes >> 10 ? store_cache_bytes >> 10 : 1));
+    if (sqlite3_exec(s->db, cache, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         migrate(s->db, path) < 0 || migrate_el(s->db, path) < 0 ||
         sqlite3_exec(s->db, indexes, NULL, NULL, NULL) != SQLITE_OK ||
         migrate_zb(s->db, path) < 0)
@@ -490,6 +494,8 @@ fail:
     store_close(s);
     return NULL;
 }
+
+uint64_t store_cache_bytes = 64ULL << 20;
 
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
