@@ -248,10 +248,12 @@ def test_el_without_scores_is_migrated():
 
     run_replica(lambda conn: None)  # creates the current schema
     db = sqlite3.connect(os.path.join(root, "data.sqlite"))
-    # The shape from before sorted sets: no s, so neither the rank buckets (zb) nor their
-    # triggers on el either.
-    db.executescript("DROP TRIGGER zb_insert; DROP TRIGGER zb_delete; DROP TRIGGER zb_update;"
-                     "DROP TABLE zb; DROP INDEX el_score; ALTER TABLE el DROP COLUMN s;")
+    # The shape from before sorted sets: no s, so neither the rank buckets (zb, the levels
+    # above in zt) nor their triggers on el either.
+    db.executescript("DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; DROP TRIGGER zr_update;"
+                     "DROP TRIGGER zt_insert; DROP TRIGGER zt_delete; DROP TRIGGER zt_update;"
+                     "DROP TABLE zb; DROP TABLE zt; DROP INDEX el_score;"
+                     "ALTER TABLE el DROP COLUMN s;")
     assert "s" not in [row[1] for row in db.execute("PRAGMA table_info(el)")]
     db.close()
     run_replica(lambda conn: conn.command("DBSIZE") == 0 or pytest.fail("not empty"))
@@ -260,7 +262,9 @@ def test_el_without_scores_is_migrated():
     assert "s" in cols, cols
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                       "name = 'el_score'").fetchone()[0] == 1
-    assert db.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'zb%'"
-                      ).fetchone()[0] == 4  # zb and its three triggers
+    names = {row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'z%' AND name NOT LIKE 'sqlite%'")}
+    assert names == {"zb", "zt", "zr_insert", "zr_delete", "zr_update", "zt_insert",
+                     "zt_delete", "zt_update"}, names  # the two tables and their triggers
     db.close()
     shutil.rmtree(root, ignore_errors=True)
