@@ -476,6 +476,15 @@ def random_write(r, keys=None):
     ])
 
 
+def notify_off(pair):
+    """Turns keyspace notifications off on both servers (the module's cluster and
+    redis-server outlive the test), then closes the pair."""
+    for side in (pair.redis, pair.twopc):
+        side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
+        side.conns[2].read()
+    pair.close()
+
+
 @pytest.mark.parametrize("flags", [b"KEA", b"E$", b"Kg", b"KEgx$"])
 def test_keyspace_notifications(redis_server, module_cluster, flags):
     """notify-keyspace-events: the events of a random sequence of writes (and of MULTI
@@ -500,10 +509,7 @@ def test_keyspace_notifications(redis_server, module_cluster, flags):
             else:
                 pair.step(2, random_write(r))
     finally:
-        for side in (pair.redis, pair.twopc):
-            side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
-            side.conns[2].read()
-        pair.close()
+        notify_off(pair)
 
 
 POOL = [b"a", b"b", b"c", b"d", b"e"]
@@ -568,10 +574,7 @@ def test_collection_notifications(redis_server, module_cluster):
         for _ in range(STEPS * 3):
             pair.step(2, random_collection_write(r))
     finally:
-        for side in (pair.redis, pair.twopc):
-            side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
-            side.conns[2].read()
-        pair.close()
+        notify_off(pair)
 
 
 def emptying_write(r):
@@ -617,10 +620,7 @@ def test_emptying_notifications(redis_server, module_cluster):
             else:
                 pair.step(2, emptying_write(r))
     finally:
-        for side in (pair.redis, pair.twopc):
-            side.conns[2].send([b"CONFIG", b"SET", b"notify-keyspace-events", b""])
-            side.conns[2].read()
-        pair.close()
+        notify_off(pair)
 
 
 def test_notify_config(redis_server, module_cluster):

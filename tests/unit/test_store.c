@@ -364,6 +364,26 @@ static void zopen(struct store *s, const char *k, int64_t n)
     CHECK_INT_EQ(store_put_coll(s, k, strlen(k), STORE_ZSET, n, 0, 0), 0);
 }
 
+/* Drops the rank buckets' triggers and runs sql on the closed store's file (an older
+ * schema), then opens it again, in database 3. */
+static struct store *zreopen(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char err[256];
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; "
+                           "DROP TRIGGER zr_update; DROP TRIGGER zt_insert; "
+                           "DROP TRIGGER zt_delete; DROP TRIGGER zt_update;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s)
+        check_fail(__FILE__, __LINE__, "store_open: %s", err);
+    store_use_db(s, 3);
+    return s;
+}
+
 static void zset_ranks(int half, int fan, int levels)
 {
     zhalf = half, zfan = fan;
@@ -435,18 +455,9 @@ static void zset_ranks(int half, int fan, int levels)
     zcheck(s, "z", &seed);
     store_close(s);
 
-    /* A database of twopc 0.2.0 (zb, no levels above): they grow as members come. */
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; "
-                           "DROP TRIGGER zr_update; DROP TRIGGER zt_insert; "
-                           "DROP TRIGGER zt_delete; DROP TRIGGER zt_update; DROP TABLE zt; "
-                           "DELETE FROM zb WHERE n = 0;", /* 0.2.0 kept no empty one */
-                       NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
-    s = store_open(path, err, sizeof err);
-    CHECK(s != NULL);
-    store_use_db(s, 3);
+    /* A database of twopc 0.2.0 (zb, no levels above; it kept no empty bucket): they grow
+     * as members come. */
+    s = zreopen(path, "DROP TABLE zt; DELETE FROM zb WHERE n = 0;");
     zcheck(s, "z", &seed);
     CHECK(store_begin(s) == 0);
     for (int i = 1; i < ZN; i += 4)
@@ -460,16 +471,7 @@ static void zset_ranks(int half, int fan, int levels)
     zbuckets(path, (int64_t)zmodel_sort());
     store_close(s);
     /* A database from before the buckets: they are built when it is opened. */
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DROP TRIGGER zr_insert; DROP TRIGGER zr_delete; "
-                           "DROP TRIGGER zr_update; DROP TRIGGER zt_insert; "
-                           "DROP TRIGGER zt_delete; DROP TRIGGER zt_update; DROP TABLE zb; "
-                           "DROP TABLE zt;",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
-    s = store_open(path, err, sizeof err);
-    CHECK(s != NULL);
-    store_use_db(s, 3);
+    s = zreopen(path, "DROP TABLE zb; DROP TABLE zt;");
     zcheck(s, "z", &seed);
     /* ... and kept from then on. */
     CHECK(store_begin(s) == 0);
