@@ -36,7 +36,7 @@ enum store_stmt { ST_GET, ST_PUT, ST_SET_EXPIRE, ST_DEL, ST_FLUSH, ST_FLUSH_ALL,
                   ST_ZT_TOP, ST_ZT_FIND, ST_ZT_FROM, ST_ZT_COUNT, ST_ZT_TOTAL, ST_ZT_AT,
                   ST_ZT_ADD, ST_ZT_SET_N, ST_ZT_DEL_AT, ST_ZT_DEL_KEY, ST_ZT_FLUSH,
                   ST_ZT_FLUSH_ALL, ST_ZT_SWAP_OUT, ST_ZT_SWAP_IN, ST_ZT_SWAP_BACK, ST_ZB_SUM,
-                  ST_ZT_SUM, ST_EL_SCORE, ST_EL_ANY, ST_MAX };
+                  ST_ZT_SUM, ST_EL_ANY, ST_MAX };
 
 /* Rows are found by (db, h, k), the primary key: the caller's key is hashed in C and bound
  * as h, so every statement uses the primary key and no secondary index is maintained on the
@@ -85,7 +85,9 @@ static const char *const stmt_sql[ST_MAX] = {
                   "CASE WHEN (SELECT t FROM kv WHERE db = ?1 AND h = ?2 AND k = ?3) = 4 "
                   "THEN ?7 END) "
                   "ON CONFLICT(db, h, k, p, f) DO UPDATE SET v = ?6, s = excluded.s",
-    [ST_EL_DEL] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
+    /* s: the deleted member's score, for the rank buckets' cleanup (NULL: not a member). */
+    [ST_EL_DEL] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5 "
+                  "RETURNING s",
     [ST_EL_DEL_KEY] = "DELETE FROM el WHERE db = ?1 AND h = ?2 AND k = ?3",
     [ST_EL_FLUSH] = "DELETE FROM el WHERE db = ?1",
     [ST_EL_FLUSH_ALL] = "DELETE FROM el",
@@ -153,7 +155,6 @@ static const char *const stmt_sql[ST_MAX] = {
                   "AND (s, f) >= (?4, ?5) AND (s, f) < (?7, ?8)",
     [ST_ZT_SUM] = "SELECT coalesce(sum(n), 0) FROM zt WHERE db = ?1 AND h = ?2 AND k = ?3 "
                   "AND lvl = ?6 AND (s, f) >= (?4, ?5) AND (s, f) < (?7, ?8)",
-    [ST_EL_SCORE] = "SELECT s FROM el WHERE db = ?1 AND h = ?2 AND k = ?3 AND p = ?4 AND f = ?5",
     [ST_ZB_DEL_KEY] = "DELETE FROM zb WHERE db = ?1 AND h = ?2 AND k = ?3",
     [ST_ZB_FLUSH] = "DELETE FROM zb WHERE db = ?1",
     [ST_ZB_FLUSH_ALL] = "DELETE FROM zb",
@@ -950,35 +951,30 @@ static int zt_grow(struct store *s, const char *k, size_t klen, int top)
             if (run(s, s->st[ST_ZB_FLOOR]) < 0)
                 return -1;
         }
-        struct zbound *v = calloc((size_t)rows + 2, sizeof *v), cur = { 0 };
-        size_t nv = 0;
+        /* The new level's buckets, one per run of rows (at most one per row; the floor
+         * just added makes rows + 1). */
+        size_t cap = (size_t)rows + 1, nv = 0;
+        struct zbound *v = calloc(cap, sizeof *v);
         int64_t half = lv_max(top + 1) / 2;
         sqlite3_stmt *st = lv_st(s, top, ST_ZB_FROM, ST_ZT_FROM, k, klen);
         bind_bound(st, 4, -INFINITY, "", 0);
-        int rc = v ? SQLITE_ROW : SQLITE_NOMEM, first = 1;
+        int rc = v ? SQLITE_ROW : SQLITE_NOMEM;
         while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t n = sqlite3_column_int64(st, 2);
-            if (first || (v[nv].n >= half && nv + 1 < (size_t)rows + 2)) {
-                if (!first)
-                    nv++;
-                if (read_bound(st, &cur) < 0) {
+            if ((nv == 0 || v[nv - 1].n >= half) && nv < cap) {
+                if (read_bound(st, &v[nv]) < 0) {
                     rc = SQLITE_NOMEM;
                     break;
                 }
-                v[nv] = cur, cur = (struct zbound){ 0 };
-                v[nv].n = 0;
-                first = 0;
+                v[nv++].n = 0;
             }
-            v[nv].n += n;
+            v[nv - 1].n += sqlite3_column_int64(st, 2);
         }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        free(cur.f);
-        size_t built = first ? 0 : nv + 1;
-        for (size_t i = 0; rc == SQLITE_DONE && i < built; i++)
+        for (size_t i = 0; rc == SQLITE_DONE && i < nv; i++)
             if (lv_write(s, top + 1, 1, k, klen, &v[i], v[i].n) < 0)
                 rc = SQLITE_ERROR;
-        for (size_t i = 0; v && i < (size_t)rows + 2; i++)
+        for (size_t i = 0; i < nv; i++)
             free(v[i].f);
         free(v);
         if (rc != SQLITE_DONE)
@@ -1139,19 +1135,16 @@ static int zt_clean(struct store *s, const char *k, size_t klen, double sc, cons
 int store_elem_del(struct store *s, const char *k, size_t klen, const char *f, size_t flen)
 {
     release_last(s);
-    sqlite3_stmt *sc = s->st[ST_EL_SCORE];
-    bind_el(s, sc, k, klen, f, flen);
-    int rc = sqlite3_step(sc);
-    int scored = rc == SQLITE_ROW && sqlite3_column_type(sc, 0) != SQLITE_NULL;
-    double score = scored ? sqlite3_column_double(sc, 0) : 0;
-    sqlite3_reset(sc);
-    sqlite3_clear_bindings(sc);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return -1;
     sqlite3_stmt *st = s->st[ST_EL_DEL];
     bind_el(s, st, k, klen, f, flen);
-    if (run(s, st) < 0)
+    int rc = sqlite3_step(st); /* the row is gone once it returns */
+    int scored = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    double score = scored ? sqlite3_column_double(st, 0) : 0;
+    if (sqlite3_reset(st) != SQLITE_OK || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+        sqlite3_clear_bindings(st);
         return -1;
+    }
+    sqlite3_clear_bindings(st);
     return scored ? zt_clean(s, k, klen, score, f, flen) : 0;
 }
 
