@@ -19,8 +19,11 @@
  *   replica.prepare.after_sync   PREPARE durable, vote not sent
  *   replica.commit.before_apply  COMMIT durable, SQLite not updated
  *   replica.commit.after_apply   SQLite updated, acknowledgement not sent
- *   coord.commit.before_log      every vote YES, COMMIT not logged (round must abort)
- *   coord.commit.after_log       COMMIT durable, not sent to any replica
+ *   coord.commit.before_log      every vote YES (the round is committed: the rule of durable
+ *                                votes), nothing logged, sent or answered yet
+ *   coord.commit.after_log       COMMIT handed to the log thread, TPC.COMMIT and the answers
+ *                                queued but not flushed (recovery commits the round, from
+ *                                the log or from the votes)
  *   journal.torn_write           half of a journal write reaches the file, then death
  *   journal.write_eio            half of a journal write reaches the file, then the write
  *                                fails with EIO (no death: the journal cuts back, retries)
@@ -32,9 +35,13 @@
  *                                  a read can miss an acknowledged write (stale read)
  *   coord.bug.watch_no_wait        EXEC checks WATCHed keys without waiting for writes to
  *                                  them still in flight (lost updates under WATCH)
- *   coord.bug.reply_before_durable answer a round's clients as soon as its COMMIT is handed
- *                                  to the log thread, before it is durable (the simulator's
- *                                  broken rule: a crash then loses an acknowledged write)
+ *   coord.bug.presumed_abort       recovery presumes aborted a round a replica holds in doubt
+ *                                  with no decision logged, as before the rule of durable
+ *                                  votes (a crash then loses a write answered OK on them)
+ *   coord.bug.unfenced_abort       an aborted round's clients get their error, and the
+ *                                  replicas TPC.ABORT, at once, with no ABORT logged (presumed
+ *                                  abort's order: after a crash, recovery may find every vote
+ *                                  YES and commit a write answered with an error)
  *   coord.bug.skip_in_doubt        a reconnecting replica is not sent the decisions it
  *                                  missed (rounds it holds in doubt, COMMITs it lacks)
  *   coord.bug.trust_failed_fsync   rounds whose COMMIT record is in a batch the decision log

@@ -975,6 +975,12 @@ void participant_hello(struct participant *p, struct resp_writer *w, size_t extr
 {
     if (FAILPOINT_ON("replica.bug.eager_hello")) /* the old rule, for the simulator */
         rounds_in_doubt(p);
+    /* The rounds listed are durable YES votes the coordinator may decide a round on (the
+     * rule of durable votes): the answer waits for the sync that ends this batch, like a
+     * vote (found by the simulator: a restarted coordinator committed a round whose
+     * PREPARE a replica had listed but not yet synced). */
+    if (p->rounds)
+        p->reply_needs_sync = 1;
     resp_write_array(w, 6 + extra);
     resp_write_int(w, (int64_t)p->applied);
     resp_write_int(w, (int64_t)p->max_rid);

@@ -78,12 +78,10 @@ static const char *const state_names[ROUND_STATE_MAX] = { "preparing", "committe
  * holds COMMITTED rounds, as many as st.unacked_rounds. */
 static void assert_lists(const struct txn *t)
 {
-    int n = 0, logging = 1;
+    int n = 0;
     uint64_t prev = 0;
     for (const struct round *x = t->qhead; x; x = x->qnext, n++) {
-        assert(x->state == ROUND_PREPARING && x->rid > prev);
-        assert(logging || !x->ticket); /* logging rounds are a prefix */
-        logging = x->ticket != 0;
+        assert(x->state == ROUND_PREPARING && x->rid > prev && !x->ticket);
         prev = x->rid;
         assert(!x->qnext || x->qnext->rid > x->rid);
         assert(x->qnext || x == t->qtail);
@@ -94,7 +92,9 @@ static void assert_lists(const struct txn *t)
         assert(x->state == ROUND_COMMITTED && x->acks_missing >= 0 &&
                x->acks_missing <= x->nneed);
     assert(u == t->st.unacked_rounds);
-    (void)prev, (void)logging;
+    for (const struct round *x = t->aborting; x; x = x->qnext)
+        assert(x->state == ROUND_ABORTED && (x->qnext || x == t->aborting_tail));
+    (void)prev;
 }
 #endif
 
@@ -109,25 +109,15 @@ void txn_assert_round(const struct round *rd)
         on_queue |= x == rd;
     switch (rd->state) {
     case ROUND_PREPARING:
+        /* Undecided: its prepare timeout runs. */
         assert(on_queue && !on_unacked);
-        /* Undecided: its prepare timeout runs; logging: decided, no timeout any more. */
-        assert(rd->ticket || t->io.timer_armed(t->io.ctx, rd->timer));
+        assert(t->io.timer_armed(t->io.ctx, rd->timer));
         assert(rd->votes_missing >= 0 && rd->votes_missing <= rd->nneed);
-        assert(!rd->ticket || rd->all_yes);
         break;
-    case ROUND_COMMITTED: {
+    case ROUND_COMMITTED:
+        /* Every vote it needed was a durable YES (or the log's COMMIT said so, replayed). */
         assert(on_unacked && !on_queue);
-        /* COMMIT <rid> is durable: a live round's ticket has been reported durable (a
-         * replayed one was read back from the log, which journal_open made durable) --
-         * unless the simulator's deliberate bug answers before that. */
-        uint64_t done = 0;
-        char err[64];
-        if (rd->ticket && !FAILPOINT_ON("coord.bug.reply_before_durable") &&
-            !FAILPOINT_ON("coord.bug.trust_failed_fsync") &&
-            wal_durable(t->log, &done, err, sizeof err) == 0)
-            assert(rd->ticket <= done);
         break;
-    }
     default: assert(!on_unacked && !on_queue); break;
     }
     assert_lists(t);
@@ -196,6 +186,7 @@ void txn_round_free(struct round *rd)
     free(rd->watched.p);
     free(rd->watched.off);
     free(rd->watched.dbs);
+    free(rd->why);
     if (rd->timer)
         rd->t->io.timer_free(rd->t->io.ctx, rd->timer);
     free(rd);
@@ -320,11 +311,50 @@ static int requeue_front(struct txn *t, struct wop *ops, size_t n)
     return 0;
 }
 
-/* Aborts rd and every round after it in flight; see "Pipelining" above. */
+/* Logs the aborts not logged yet, once no undecided round is older than them: one ABORT
+ * record, for the newest, since every round up to a logged decision without a COMMIT
+ * record is aborted (decided_max). Waiting for the older rounds keeps that true (one of
+ * them may still commit on its votes, and its COMMIT record must come first), and one
+ * record means a crash that keeps any prefix of the batch cannot keep the abort of a
+ * round without the abort of the rounds evaluated on top of it (found by the simulator
+ * when the records were one per round, oldest first: a torn batch kept ABORT 96, and
+ * recovery committed 97 and 98 from their votes). */
+static void log_aborts(struct txn *t)
+{
+    uint64_t newest = 0;
+    for (struct round *x = t->aborting; x; x = x->qnext)
+        if (!x->ticket && x->rid > newest)
+            newest = x->rid;
+    if (!newest || (t->qhead && t->qhead->rid < newest))
+        return;
+    if (newest > t->decided_max)
+        t->decided_max = newest;
+    if (txn_log_record(t, "ABORT", t->decided_max) < 0) {
+        LOG_WARNING("decision log: can't append ABORT (out of memory); exiting");
+        exit(1);
+    }
+    uint64_t ticket = wal_submit(t->log);
+    for (struct round *x = t->aborting; x; x = x->qnext)
+        if (!x->ticket)
+            x->ticket = ticket;
+}
+
+static void finish_aborts(struct txn *t, uint64_t done);
+
+static void finish_unfenced(void *arg)
+{
+    finish_aborts(arg, UINT64_MAX);
+}
+
+/* Aborts rd and every round after it in flight; see "Pipelining" above. The decision is
+ * fenced (docs/design.md, the commit rule of durable votes): ABORT is logged (log_aborts),
+ * and only once it is durable do the replicas get TPC.ABORT and rd's clients their error
+ * (finish_aborts) -- else a restart could find every vote YES and
+ * commit a round whose clients were told it failed. Until then no round starts (a replica
+ * would evaluate it on top of the aborted ones); the later rounds' ops are requeued now. */
 void txn_round_abort(struct round *rd, const char *why)
 {
     struct txn *t = rd->t;
-    assert(!rd->ticket); /* a round whose COMMIT is logged is decided */
     struct round **pp = &t->qhead, *prev = NULL;
     while (*pp != rd)
         prev = *pp, pp = &(*pp)->qnext;
@@ -338,9 +368,7 @@ void txn_round_abort(struct round *rd, const char *why)
         t->st.aborted++;
         LOG_VERBOSE("round %llu aborted: %s", (unsigned long long)x->rid,
                     x == rd ? why : "an earlier round aborted");
-        for (int i = 0; i < t->nlinks; i++)
-            if (x->need[i])
-                txn_send_decision(x, i, "TPC.ABORT", txn_on_abort_ack);
+        x->refs++; /* until finish_aborts */
     }
     /* Later rounds' ops go back in order, ahead of what arrived since (newest first, so
      * that each lands in front of the ones after it): walk the chain backwards by
@@ -350,17 +378,61 @@ void txn_round_abort(struct round *rd, const char *why)
     for (struct round *x = rd->qnext; later && x; x = x->qnext)
         later[k++] = x;
     for (struct round *x = later ? NULL : rd->qnext; x; x = x->qnext)
-        answer_all(x, "ERR out of memory; write not applied"); /* no memory to requeue */
+        x->why = strdup("ERR out of memory; write not applied"); /* no memory to requeue */
     while (k-- > 0) {
         if (requeue_front(t, later[k]->ops, later[k]->nops) == 0)
             later[k]->nops = 0; /* the ops now belong to the queue */
         else
-            answer_all(later[k], "ERR out of memory; write not applied");
+            later[k]->why = strdup("ERR out of memory; write not applied");
     }
     free(later);
-    answer_all(rd, why);
+    rd->why = strdup(why);
+    if (!rd->why) {
+        LOG_WARNING("out of memory aborting round %llu; exiting", (unsigned long long)rd->rid);
+        exit(1);
+    }
+    if (t->aborting_tail)
+        t->aborting_tail->qnext = rd;
+    else
+        t->aborting = rd;
+    while (rd->qnext)
+        rd = rd->qnext;
+    t->aborting_tail = rd;
     txn_assert_round(rd);
-    txn_kick(t);
+    if (FAILPOINT_ON("coord.bug.unfenced_abort")) {
+        /* A deliberate bug, for the simulator: the order of presumed abort kept under the
+         * rule of durable votes -- the error and TPC.ABORT go out at once, and no ABORT is
+         * logged, so a restart may find every vote YES and commit the round. */
+        for (struct round *x = t->aborting; x; x = x->qnext)
+            x->ticket = 1;
+        t->io.once(t->io.ctx, 0, finish_unfenced, t);
+        return;
+    }
+    log_aborts(t);
+}
+
+/* The ABORT records up to ticket done are durable: each aborted round's replicas get
+ * TPC.ABORT and its clients their error; new rounds may start again. */
+static void finish_aborts(struct txn *t, uint64_t done)
+{
+    int any = 0;
+    while (t->aborting && t->aborting->ticket && t->aborting->ticket <= done) {
+        struct round *x = t->aborting;
+        t->aborting = x->qnext;
+        if (!t->aborting)
+            t->aborting_tail = NULL;
+        x->qnext = NULL;
+        for (int i = 0; i < t->nlinks; i++)
+            if (x->need[i])
+                txn_send_decision(x, i, "TPC.ABORT", txn_on_abort_ack);
+        if (x->why) /* the round that caused it (or one with no memory to requeue) */
+            answer_all(x, x->why);
+        any = 1;
+        x->refs--;
+        txn_round_maybe_free(x);
+    }
+    if (any)
+        txn_kick(t);
 }
 
 static void send_commits_late(void *arg)
@@ -386,44 +458,49 @@ static void broken_commit(struct round *rd)
 }
 
 static void round_committed(struct round *rd);
-static void commit_durable(struct txn *t, uint64_t done);
 
-/* Logs COMMIT for every round at the head of the queue whose votes are all YES and hands
- * the records to the log thread: one fdatasync for all of them, and for whatever else is
- * decided meanwhile (group commit). The rounds stay at the head of the queue, holding their
- * ticket, until on_log_durable() sees it durable; nothing can abort them any more. */
+/* Every round at the head of the queue whose votes are all YES is committed now: the
+ * commit point of the rule of durable votes (docs/design.md) is the last durable YES, so
+ * each goes straight to round_committed (TPC.COMMIT to every link, then the answers), in
+ * round order, and its COMMIT record goes to the log thread without anyone waiting for it
+ * (group commit; recovery finds the votes if a crash comes first). A round whose
+ * configuration is not durable yet (a member left the in-sync set, txn_members.c) cannot
+ * rely on its votes: it aborts. */
 static void commit_ready(struct txn *t)
 {
-    struct round *rd = t->qhead;
-    while (rd && rd->ticket)
-        rd = rd->qnext;
-    struct round *first = rd;
-    size_t n = 0;
+    int n = 0;
     char why[256];
-    for (; rd && rd->all_yes; rd = rd->qnext) {
+    while (t->qhead && t->qhead->all_yes) {
+        struct round *rd = t->qhead;
         FAILPOINT("coord.commit.before_log");
-        if (txn_log_refuses(t, why, sizeof why)) {
-            txn_round_abort(rd, why); /* nothing logged for it: presumed abort */
+        if (t->config_undurable && txn_log_refuses(t, why, sizeof why)) {
+            txn_round_abort(rd, why);
             break;
         }
         if (txn_log_record(t, "COMMIT", rd->rid) < 0) {
-            txn_round_abort(rd, "ERR out of memory; write not applied");
-            break;
+            LOG_WARNING("decision log: can't append COMMIT (out of memory); exiting");
+            exit(1);
         }
-        t->io.timer_cancel(t->io.ctx, rd->timer); /* decided: no prepare timeout now */
+        if (rd->rid > t->decided_max)
+            t->decided_max = rd->rid;
+        t->qhead = rd->qnext;
+        if (!t->qhead)
+            t->qtail = NULL;
+        rd->qnext = NULL;
+        t->ninflight--;
+        round_committed(rd);
         n++;
     }
     if (n == 0)
         return;
-    uint64_t ticket = wal_submit(t->log);
-    for (rd = first; n-- > 0; rd = rd->qnext)
-        rd->ticket = ticket;
-    if (FAILPOINT_ON("coord.bug.reply_before_durable"))
-        commit_durable(t, ticket); /* a deliberate bug, for the simulator to catch */
+    log_aborts(t); /* aborts of later rounds waited for these (they go in this batch) */
+    wal_submit(t->log);
+    FAILPOINT("coord.commit.after_log");
+    txn_kick(t);
 }
 
-/* The log made records durable: every round whose COMMIT is durable now is committed (the
- * commit point), in round order: COMMIT to the replicas, then the replies. */
+/* The log made records durable: the aborts waiting for their ABORT records finish. (The
+ * COMMIT records are nobody's wait: their rounds were answered on their votes.) */
 void txn_log_progress(struct txn *t)
 {
     char err[256];
@@ -446,28 +523,9 @@ void txn_log_progress(struct txn *t)
     if (failing && FAILPOINT_ON("coord.bug.trust_failed_fsync")) {
         /* A deliberate bug, for the simulator: fsyncgate -- the failed batch taken for
          * durable, as if a retried fsync that "succeeded" could be trusted. */
-        commit_durable(t, UINT64_MAX);
-        return;
+        done = UINT64_MAX;
     }
-    commit_durable(t, done);
-}
-
-/* Every round at the head of the queue whose COMMIT ticket is at most done is committed. */
-static void commit_durable(struct txn *t, uint64_t done)
-{
-    int any = 0;
-    while (t->qhead && t->qhead->ticket && t->qhead->ticket <= done) {
-        struct round *rd = t->qhead;
-        if (!any++)
-            FAILPOINT("coord.commit.after_log");
-        t->qhead = rd->qnext;
-        if (!t->qhead)
-            t->qtail = NULL;
-        t->ninflight--;
-        round_committed(rd);
-    }
-    if (any)
-        txn_kick(t);
+    finish_aborts(t, done);
 }
 
 static void round_committed(struct round *rd)
@@ -869,7 +927,8 @@ static uint64_t round_work_ms(const struct round *rd)
 static void start_round(struct txn *t)
 {
     char why[256];
-    if (t->ninflight >= t->max_inflight || t->npending == 0 || t->hold)
+    if (t->ninflight >= t->max_inflight || t->npending == 0 || t->hold || t->aborting ||
+        t->nvr)
         return;
     for (int i = 0; i < t->nlinks; i++) {
         if (!txn_in_sync(t, i))
@@ -1040,6 +1099,22 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
         txn_destroy(t);
         return NULL;
     }
+    if (!t->votes_seen) {
+        /* A new log, or one an older release wrote (its rounds in doubt were decided by
+         * presumed abort, and an error could precede the abort): the rule of durable votes
+         * starts at a round id beyond any round that release can have left in doubt. */
+        if (info.records > 0)
+            t->next_rid += TXN_VOTES_GAP;
+        t->votes_from = t->next_rid;
+        err[0] = '\0';
+        if (txn_log_record(t, "VOTES", t->votes_from) < 0 ||
+            wal_sync(t->log, err, errlen) < 0) {
+            if (!err[0])
+                snprintf(err, errlen, "out of memory");
+            txn_destroy(t);
+            return NULL;
+        }
+    }
     t->recovered_committed = t->st.unacked_rounds;
     LOG_NOTICE("decision log replayed: %llu records, %zu committed rounds to finish, "
                "next round %llu, in %llu ms",
@@ -1084,6 +1159,14 @@ void txn_destroy(struct txn *t)
         t->qhead = rd->qnext;
         txn_round_free(rd);
     }
+    while (t->aborting) { /* the same: aborts whose ABORT record is not durable */
+        struct round *rd = t->aborting;
+        t->aborting = rd->qnext;
+        txn_round_free(rd);
+    }
+    free(t->vr);
+    for (int i = 0; i < TXN_MAX_REPLICAS; i++)
+        free(t->member[i].in_doubt);
     wal_close(t->log);
     for (size_t i = 0; i < t->npending; i++)
         op_free(t->pending[i].op);

@@ -55,6 +55,9 @@ struct member {
     uint64_t unready_since;  /* mono ms its link was first seen not READY (0: READY) */
     uint64_t hello_cluster, hello_id, applied; /* from its last TPC.HELLO */
     int proto;               /* the protocol its link agreed to at that TPC.HELLO */
+    uint64_t *in_doubt;      /* the rounds that TPC.HELLO listed in doubt (recovery from */
+    size_t n_in_doubt;       /* votes), and whether it was heard since the start */
+    int heard;
     char why[256];           /* why it waits for repair ("" if it does not) */
 };
 
@@ -93,10 +96,23 @@ struct round {
                               * prepare timeout and to the links' patience */
     uint64_t deadline_ms;    /* how long its votes may take: the timeout, its allowance and
                               * those of the rounds in flight ahead of it */
-    uint64_t ticket;         /* its COMMIT record went to the log thread with this ticket */
+    uint64_t ticket;         /* ABORTED: its ABORT record went to the log thread with this
+                              * ticket; it waits on t->aborting until that is durable */
+    char *why;               /* the error its clients get once the ABORT is durable (the
+                              * round that caused an abort; NULL for the ones it took along) */
     struct txn_timer *timer;
     struct round *next;      /* on t->unacked */
-    struct round *qnext;     /* on the in-flight queue */
+    struct round *qnext;     /* on the in-flight queue, or on t->aborting */
+};
+/* A round of an earlier incarnation that a replica holds in doubt, with no decision in the
+ * log: decided from the in-sync members' durable votes (txn_recovery.c, "recovery from
+ * votes"). vote[i]: 0 not heard yet, 'Y' holds it in doubt or applied it, 'N' neither. */
+/* The gap between the last round id of a log an older release wrote and the first round
+ * under the rule of durable votes: more than that release could have in flight. */
+#define TXN_VOTES_GAP (1ULL << 20)
+struct vote_recovery {
+    uint64_t rid;
+    char vote[TXN_MAX_REPLICAS];
 };
 
 struct txn {
@@ -108,6 +124,16 @@ struct txn {
     struct round *qhead, *qtail; /* rounds PREPARING, oldest first */
     int ninflight, max_inflight;
     struct round *unacked;
+    /* Aborted rounds whose ABORT record is not durable yet, oldest first (on qnext): their
+     * clients' errors and the replicas' TPC.ABORT wait for it, and so do new rounds (hold). */
+    struct round *aborting, *aborting_tail;
+    /* The commit rule of durable votes (docs/design.md). Every round up to decided_max has
+     * a decision in the log (COMMIT, or ABORT / presumed abort); rounds from votes_from on
+     * were run under the rule (a log of an older release: only later rounds). */
+    uint64_t decided_max, votes_from;
+    int votes_seen;           /* the log had a VOTES record */
+    struct vote_recovery *vr; /* rounds decided from votes, rising rid */
+    size_t nvr;
     uint64_t work_until_ms; /* replicas may still be busy with a big round until then (mono) */
     int config_undurable;   /* a replica set change failed to sync: writes wait (txn_members.c) */
     struct txn_timer *kick;

@@ -48,14 +48,17 @@ static int fill_compacted(void *ctx, struct wal *tmp)
         if (wal_append(tmp, 2, argv, lens) < 0)
             return -1;
     }
-    /* Rounds whose COMMIT went to the log thread: the rewrite made it durable first, but
-     * txn.c has not moved them to t->unacked yet (it does when the thread reports). */
-    for (struct round *rd = t->qhead; rd && rd->ticket; rd = rd->qnext) {
-        lens[1] = util_u64_to_str(rd->rid, num);
-        if (wal_append(tmp, 2, argv, lens) < 0)
-            return -1;
-    }
-    return 0;
+    /* Every round up to decided_max is decided: the ones not above were aborted (or ended),
+     * and the rule of durable votes holds from votes_from on. */
+    argv[0] = "DECIDED";
+    lens[0] = 7;
+    lens[1] = util_u64_to_str(t->decided_max, num);
+    if (t->decided_max && wal_append(tmp, 2, argv, lens) < 0)
+        return -1;
+    argv[0] = "VOTES";
+    lens[0] = 5;
+    lens[1] = util_u64_to_str(t->votes_from, num);
+    return wal_append(tmp, 2, argv, lens);
 }
 
 /* Rewrites the decision log once it is big: everything ENDed is garbage. */
@@ -231,6 +234,9 @@ static int in_flight(const struct txn *t, uint64_t rid)
     for (const struct round *rd = t->qhead; rd; rd = rd->qnext)
         if (rd->rid == rid)
             return 1;
+    for (const struct round *rd = t->aborting; rd; rd = rd->qnext)
+        if (rd->rid == rid)
+            return 1; /* its ABORT goes to every link it was sent to once durable */
     return 0;
 }
 
@@ -263,6 +269,169 @@ static const char *missing_data(const struct txn *t, int i, const struct link_he
     return NULL;
 }
 
+/* ---- recovery from votes ---- */
+
+/* Whether rid is a round this log has no decision for, run under the rule of durable votes:
+ * a replica holding it in doubt cannot be told presumed abort, since the clients may have
+ * been answered OK on its votes before a crash took the lazy COMMIT record. */
+static int undecided(const struct txn *t, uint64_t rid)
+{
+    return rid > t->decided_max && rid >= t->votes_from &&
+           !FAILPOINT_ON("coord.bug.presumed_abort");
+}
+
+static struct vote_recovery *vr_find(struct txn *t, uint64_t rid, int add)
+{
+    size_t k = 0;
+    while (k < t->nvr && t->vr[k].rid < rid)
+        k++;
+    if (k < t->nvr && t->vr[k].rid == rid)
+        return &t->vr[k];
+    if (!add)
+        return NULL;
+    struct vote_recovery *n = realloc(t->vr, (t->nvr + 1) * sizeof *n);
+    if (!n)
+        return NULL;
+    t->vr = n;
+    memmove(n + k + 1, n + k, (t->nvr - k) * sizeof *n);
+    memset(&n[k], 0, sizeof n[k]);
+    n[k].rid = rid;
+    t->nvr++;
+    return &n[k];
+}
+
+/* Appends "<what> <rid>" and makes it durable now (recovery only: rare). */
+static int log_now(struct txn *t, const char *what, uint64_t rid)
+{
+    char err[256];
+    if (txn_log_record(t, what, rid) < 0)
+        return -1;
+    if (wal_sync(t->log, err, sizeof err) < 0) {
+        LOG_WARNING("decision log: can't make the recovered decisions durable (%s); "
+                    "retrying when a replica reconnects", err);
+        return -1;
+    }
+    if (rid > t->decided_max)
+        t->decided_max = rid;
+    return 0;
+}
+
+/* Decides the rounds of t->vr, oldest first, as far as the votes heard allow: one that an
+ * in-sync replica neither holds in doubt nor applied was never answered OK (that needed
+ * its durable YES), so it aborts, and every later one with it (they were evaluated on top
+ * of it); one that every in-sync replica holds in doubt or applied commits (no client was
+ * told it failed: an error waits for a durable ABORT). Nothing is decided before every
+ * in-sync replica has said TPC.HELLO; a member waiting for repair has no trustworthy vote
+ * and does not hold the decisions up. */
+static void vr_decide(struct txn *t)
+{
+    while (t->nvr) {
+        struct vote_recovery *v = &t->vr[0];
+        int no = -1, unheard = -1;
+        for (int k = 0; k < t->nlinks; k++) {
+            if (!txn_in_sync(t, k) || t->member[k].why[0])
+                continue;
+            if (v->vote[k] == 'N' && no < 0)
+                no = k;
+            else if (!v->vote[k] && unheard < 0)
+                unheard = k;
+        }
+        /* Every in-sync replica is heard first, even to abort: only then is every round
+         * it holds in doubt known, and an abort must take each later one along (they were
+         * evaluated on top of it; found by the simulator, which saw a later round that a
+         * replica reported afterwards commit on top of an aborted one). */
+        if (unheard >= 0)
+            return;
+        if (no >= 0) {
+            /* One record, for the newest: it aborts every round up to it (decided_max). */
+            if (log_now(t, "ABORT", t->vr[t->nvr - 1].rid) < 0)
+                return;
+            LOG_NOTICE("round %llu: replica %s never voted on it, so it was never "
+                       "acknowledged: aborted (with %zu later rounds in doubt)",
+                       (unsigned long long)v->rid, t->io.addr(t->io.ctx, no), t->nvr - 1);
+            t->recovered_aborted += t->nvr;
+            t->max_aborted = t->vr[t->nvr - 1].rid;
+            t->nvr = 0;
+            return;
+        }
+        struct round *rd = txn_round_new(t, v->rid, ROUND_COMMITTED);
+        if (!rd || log_now(t, "COMMIT", v->rid) < 0) {
+            if (rd)
+                txn_round_free(rd);
+            return;
+        }
+        LOG_NOTICE("round %llu: every in-sync replica holds a durable YES vote for it: "
+                   "committed (the votes decide it; its COMMIT record was not logged "
+                   "before the restart)", (unsigned long long)v->rid);
+        rd->acks_missing = rd->nneed;
+        rd->replayed = 1;
+        rd->next = t->unacked;
+        t->unacked = rd;
+        t->st.unacked_rounds++;
+        t->recovered_committed++;
+        /* Replicas that applied it are READY already: their acknowledgements end it (found
+         * by the simulator: the round stayed unended). The ones that hold it in doubt are
+         * reconnecting, and get it from their next TPC.HELLO (again, if this one is lost). */
+        for (int k = 0; k < t->nlinks; k++)
+            if (rd->need[k] && !t->io.unready(t->io.ctx, k, UINT64_MAX))
+                txn_send_decision(rd, k, "TPC.COMMIT", txn_on_commit_ack);
+        memmove(t->vr, t->vr + 1, (t->nvr - 1) * sizeof *t->vr);
+        t->nvr--;
+    }
+}
+
+/* Link i's TPC.HELLO, for recovery from votes: notes which undecided rounds it holds (in
+ * doubt, or applied), decides what can be, and returns 1 if it still holds one undecided:
+ * it must not be READY (it would serve reads from before a round that may have been
+ * acknowledged) until that is decided. -1: out of memory. */
+static int vr_hello(struct txn *t, int i, const struct link_hello *h)
+{
+    struct member *m = &t->member[i];
+    uint64_t *copy = h->n_in_doubt ? malloc(h->n_in_doubt * sizeof *copy) : NULL;
+    if (h->n_in_doubt && !copy)
+        return -1;
+    if (copy)
+        memcpy(copy, h->in_doubt, h->n_in_doubt * sizeof *copy);
+    free(m->in_doubt);
+    m->in_doubt = copy;
+    m->n_in_doubt = h->n_in_doubt;
+    m->applied = h->applied;
+    m->heard = 1;
+    for (size_t k = 0; k < h->n_in_doubt; k++) {
+        uint64_t rid = h->in_doubt[k];
+        if (!undecided(t, rid) || in_flight(t, rid))
+            continue;
+        const struct round *rd = t->unacked;
+        while (rd && rd->rid != rid)
+            rd = rd->next;
+        if (!rd && !vr_find(t, rid, 1))
+            return -1;
+    }
+    /* Every replica heard so far votes on every such round, also the ones a later TPC.HELLO
+     * brought: what a replica holds on a round nobody decides does not change (only a
+     * stale connection of the crashed coordinator could bring its PREPARE, and the session
+     * fence refuses it). */
+    for (int j = 0; j < t->nlinks; j++) {
+        const struct member *mj = &t->member[j];
+        for (size_t k = 0; mj->heard && k < t->nvr; k++) {
+            struct vote_recovery *v = &t->vr[k];
+            size_t d = 0;
+            while (d < mj->n_in_doubt && mj->in_doubt[d] != v->rid)
+                d++;
+            v->vote[j] = d < mj->n_in_doubt || mj->applied >= v->rid ? 'Y' : 'N';
+        }
+    }
+    vr_decide(t);
+    for (size_t k = 0; k < h->n_in_doubt; k++)
+        if (vr_find(t, h->in_doubt[k], 0)) {
+            LOG_NOTICE("replica %s holds round %llu in doubt: waiting for every in-sync "
+                       "replica's vote on it before it may serve", t->io.addr(t->io.ctx, i),
+                       (unsigned long long)h->in_doubt[k]);
+            return 1;
+        }
+    return 0;
+}
+
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
     const char *addr = t->io.addr(t->io.ctx, i);
@@ -272,10 +441,11 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
     int rc = txn_members_hello(t, i, h);
     if (rc == 1 || rc == -1)
         return rc;
-    if (h->applied >= t->next_rid) {
-        /* It applied a round this engine never issued (every applied round was committed,
-         * so its COMMIT is in this log, or in the NEXT id a compaction kept, if the log is
-         * the cluster's latest): the log was lost, replaced or restored from an older copy.
+    if (h->applied >= t->next_rid + TXN_VOTES_GAP) {
+        /* It applied a round far beyond any this log issued. Under the rule of durable
+         * votes a replica may have applied rounds whose COMMIT records a crash took (the
+         * log thread's last batches: a few thousand rounds at most, far below the gap),
+         * but not this many: the log was lost, replaced or restored from an older copy.
          * Deciding anything now could presume aborted a round the log acknowledged. */
         snprintf(why, sizeof why, "replica %s has applied round %llu, but this decision log "
                  "only knows rounds below %llu: the log was lost or restored from an older "
@@ -301,10 +471,14 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         report_recovery(t, i);
         return 0;
     }
+    int waits = vr_hello(t, i, h);
+    if (waits)
+        return -1; /* reconnects, and says TPC.HELLO again (its vote was heard) */
     /* Decisions this replica missed go out first, ahead of anything else on the link, and
      * in round order: a replica decides its prepared rounds oldest first. Committed rounds
      * it has not acknowledged get COMMIT (answered at once if already applied); rounds in
-     * doubt that never committed get ABORT (presumed abort). */
+     * doubt that never committed get ABORT (presumed abort: each is at most decided_max,
+     * or older than the rule of durable votes, vr_hello). */
     size_t n = 0;
     for (struct round *rd = t->unacked; rd; rd = rd->next)
         n++;
@@ -379,10 +553,18 @@ int txn_replay_decision(void *ctx, int argc, char **argv, size_t *lens, uint64_t
         t->next_rid = rid + 1;
     if (strcmp(argv[0], "NEXT") == 0) {
         t->next_rid = rid; /* >= every rid before it, by construction */
+    } else if (strcmp(argv[0], "ABORT") == 0 || strcmp(argv[0], "DECIDED") == 0) {
+        if (rid > t->decided_max)
+            t->decided_max = rid;
+    } else if (strcmp(argv[0], "VOTES") == 0) {
+        t->votes_from = rid;
+        t->votes_seen = 1;
     } else if (strcmp(argv[0], "ENDED") == 0) {
         if (rid > t->ended_max)
             t->ended_max = rid;
     } else if (strcmp(argv[0], "COMMIT") == 0) {
+        if (rid > t->decided_max)
+            t->decided_max = rid;
         struct round *rd = txn_round_new(t, rid, ROUND_COMMITTED);
         if (!rd)
             return -1;

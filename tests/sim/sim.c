@@ -432,6 +432,7 @@ static void teardown(void)
             free(nd->held[k].bytes);
         free(nd->held);
         free(nd->seen.b);
+        free(nd->voted.b);
         sim_file_free(nd->file);
     }
     for (int i = 0; i < SIM_MAX_REPLICAS; i++)

@@ -217,8 +217,11 @@ void sim_scan_durable(int n)
         uint64_t rid;
         if (record_decode(p, (size_t)(nl - p), &f, why, sizeof why) == 0 && f.argc >= 2 &&
             strcmp(f.argv[0], n == 0 ? "COMMIT" : "PREPARE") == 0 &&
-            util_parse_u64(f.argv[1], f.lens[1], &rid) == 0)
+            util_parse_u64(f.argv[1], f.lens[1], &rid) == 0) {
             sim_bits_set(&nd->seen, rid);
+            if (n > 0)
+                sim_bits_set(&nd->voted, rid);
+        }
         record_fields_free(&f);
         nd->scanned += (size_t)(nl - p) + 1;
     }

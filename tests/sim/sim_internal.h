@@ -118,6 +118,8 @@ struct node {
     size_t scanned;        /* durable bytes of file already scanned for records */
     uint64_t scanned_rewrites;
     struct bits seen;      /* rids with a durable COMMIT (coordinator) / PREPARE (replica) */
+    struct bits voted;     /* a replica's rids that ever had a durable PREPARE: a YES vote
+                            * that decided a round, even if the disk was lost since */
     /* replica only */
     struct participant *p;
     struct store *kept;    /* a crashed replica's store, until it restarts */

@@ -2,7 +2,7 @@
  *
  *     twopc-sim --seeds 1-200              every seed must pass; a failure prints its seed
  *     twopc-sim --seed 1234 --verbose      replays one seed, printing every event
- *     twopc-sim --bug reply-before-durable --expect-violation --seeds 1-500
+ *     twopc-sim --bug presumed-abort --expect-violation --seeds 1-500
  *                                          a deliberately broken rule: finds the first seed
  *                                          that catches it, then replays that seed and
  *                                          checks it fails the same way again
@@ -29,7 +29,7 @@ static void usage(FILE *f)
                "                 [--rollback PERCENT] [--min-replicas K] [--members PERCENT]\n"
                "                 [--partition PERCENT] [--disk-errors PERCENT]\n"
                "                 [--stray-hello PERCENT] [--databases N] [--verbose]\n"
-               "bugs: reply-before-durable reply-before-commit skip-in-doubt "
+               "bugs: presumed-abort unfenced-abort reply-before-commit skip-in-doubt "
                "vote-before-durable trust-lost-data (with --wipe)\n"
                "      commit-on-k-votes trust-left-out (with --min-replicas) no-fence\n"
                "      trust-failed-fsync (with --disk-errors) eager-hello (with --stray-hello)\n"
@@ -41,7 +41,8 @@ static void usage(FILE *f)
 static const char *bug_switch(const char *bug)
 {
     static const char *const map[][2] = {
-        { "reply-before-durable", "coord.bug.reply_before_durable" },
+        { "presumed-abort", "coord.bug.presumed_abort" },
+        { "unfenced-abort", "coord.bug.unfenced_abort" },
         { "reply-before-commit", "coord.bug.reply_before_commit" },
         { "skip-in-doubt", "coord.bug.skip_in_doubt" },
         { "vote-before-durable", "" },
