@@ -5,48 +5,61 @@
  *   from        event                            to          done by
  *   (new)       kick, all links READY, fewer     PREPARING   start_round()
  *               than max_inflight in flight
- *   PREPARING   all YES, results agree, every    (logging)   commit_ready(): COMMIT
- *               earlier round committed or                   record to the log thread,
- *               logging                                      round keeps its ticket
- *   (logging)   the log thread reports the       COMMITTED   on_log_durable()
- *               ticket durable
- *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     txn_round_abort()
- *               or an earlier round aborted
+ *   PREPARING   all YES (each durable at its     COMMITTED   commit_ready(): COMMIT
+ *               replica), results agree, every               record to the log thread
+ *               earlier round decided                        (nobody waits for it)
+ *   PREPARING   NO / NULL vote / timeout / diff, ABORTED     txn_round_abort(); its
+ *               or an earlier round aborted                  clients' error waits for
+ *                                                            the ABORT record
  *   COMMITTED   acknowledged by all, and durable  ENDED       round_end()
  *               on all (each replica's durable               (txn_recovery.c)
  *               mark, carried by votes and acks,
  *               has passed the round)
  *
  * Per-state invariants (txn_assert_round; txn_assert_invariants checks every round):
- *   PREPARING: it is on the in-flight queue (rid order); its timer is armed, unless it
- *              is logging (ticket set: its COMMIT record is in the log thread, every vote
- *              was YES; it can no longer abort, and logging rounds are a prefix of the
- *              queue); the queue holds exactly ninflight rounds.
- *   COMMITTED: it is on t->unacked (which holds st.unacked_rounds rounds); COMMIT <rid>
- *              is durable in the decision log (its ticket was reported durable).
- *   ABORTED, ENDED: on neither list; freed once refs (callbacks still to run) reaches 0.
+ *   PREPARING: it is on the in-flight queue (rid order); its timer is armed; the queue
+ *              holds exactly ninflight rounds.
+ *   COMMITTED: it is on t->unacked (which holds st.unacked_rounds rounds); every in-sync
+ *              replica holds a durable YES for it (or the log said COMMIT, replayed).
+ *   ABORTED:   on t->aborting until its ABORT record is durable (finish_aborts), then on
+ *              no list; ENDED: on no list. Both freed once refs reaches 0.
  *
- * Pipelining. Up to max_inflight rounds are PREPARING at once, so the replicas' fsync of
- * round r+1 overlaps the coordinator's fsync of round r. Each replica evaluates a round on
- * top of the rounds still undecided ahead of it (speculatively: as if they commit), so:
+ * The commit rule of durable votes (docs/design.md). A round that every in-sync replica
+ * has durably voted YES on, with identical results, is committed: nothing can abort it any
+ * more, and a restart finds it from the votes if its COMMIT record is lost. So the commit
+ * point is the last durable YES, and a write waits for one forced write (the replicas',
+ * in parallel), not two in a row. The price is on the other side:
+ *   - an abort is fenced: its ABORT record is durable before any client hears the error
+ *     or any replica TPC.ABORT, and no round starts meanwhile (log_aborts, finish_aborts);
+ *   - the decision log says "every round up to decided_max without a COMMIT record was
+ *     aborted" (one ABORT record, for the newest aborted round, and a DECIDED record after
+ *     a compaction), and a restart decides the rounds above it from the replicas' votes
+ *     (txn_recovery.c, vr_hello).
+ *
+ * Pipelining. Up to max_inflight rounds are PREPARING at once. Each replica evaluates a
+ * round on top of the rounds still undecided ahead of it (speculatively: as if they
+ * commit), so:
  *   - decisions are made in rid order: a round with all YES waits for every earlier one;
  *   - when a round aborts, every later round in flight aborts too (it was evaluated on
  *     top of it); their ops did nothing wrong, so they go back to the front of the queue
  *     for the next round instead of failing;
- *   - COMMIT r+1 is appended after COMMIT r in the same log, so a durable COMMIT r+1
- *     implies a durable COMMIT r.
+ *   - COMMIT r+1 is appended after COMMIT r in the same log, and an ABORT record only
+ *     once every older round is decided, so any durable prefix of the log is a true
+ *     account of the rounds up to its last decision.
  *
  *     in flight:  [r5 all YES] [r6 voting] [r7 voting]       pending: a b c
- *     r6 gets NO:  r6, r7 abort (r6's clients get the error; r7's ops requeued)
- *     in flight:  [r5 all YES]                               pending: (r7's ops) a b c
+ *     r6 gets NO:  r6, r7 abort (r6's clients get the error once ABORT 7 is durable; r7's
+ *                  ops requeued)
+ *     in flight:  (r5 committed at once)                     pending: (r7's ops) a b c
  *
  * What happens after the commit point (acknowledgements, durable marks, END, compaction)
  * and after a restart (decision-log replay, TPC.HELLO) is in txn_recovery.c.
  *
  * Checklist for the commit point, in this order (DESIGN.md, write path step 4):
- *   1. append COMMIT <rid> and fsync the decision log (exit if the fsync fails);
+ *   1. every in-sync replica's YES is durable (a replica sends it only then);
  *   2. send COMMIT to every replica (before any reply, so a read that a client issues
- *      after seeing OK is queued behind the COMMIT on every link);
+ *      after seeing OK is queued behind the COMMIT on every link), and hand the COMMIT
+ *      record to the log thread;
  *   3. reply to the clients.
  */
 #include "txn.h"

@@ -12,10 +12,15 @@
  *                                         (TPC.DURABLE polled while idle)
  *
  * After a restart, txn_replay_decision() rebuilds t->unacked from the decision log (a
- * COMMIT without END is a round to finish) and the next round id. When a replica
- * (re)connects, txn_on_hello() sends it, in round order and ahead of anything else on the
- * link, COMMIT for every unacknowledged committed round it has not acknowledged and ABORT
- * for every round it holds in doubt that never committed (presumed abort).
+ * COMMIT without END is a round to finish), the next round id and decided_max (every
+ * round up to it without a COMMIT was aborted). When a replica (re)connects,
+ * txn_link_hello() sends it, in round order and ahead of anything else on the link, COMMIT
+ * for every unacknowledged committed round it has not acknowledged and ABORT for every
+ * round it holds in doubt up to decided_max that never committed (presumed abort). A
+ * round above decided_max that no live round explains was run by the previous incarnation
+ * under the rule of durable votes and may have been answered OK on them: recovery from
+ * votes (vr_hello) decides it once every in-sync replica has said TPC.HELLO, and keeps the
+ * replicas that hold it in doubt from serving until then.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +357,7 @@ static void vr_decide(struct txn *t)
             t->recovered_aborted += t->nvr;
             t->max_aborted = t->vr[t->nvr - 1].rid;
             t->nvr = 0;
+            txn_kick(t); /* writes may start again */
             return;
         }
         struct round *rd = txn_round_new(t, v->rid, ROUND_COMMITTED);
@@ -376,7 +382,8 @@ static void vr_decide(struct txn *t)
             if (rd->need[k] && !t->io.unready(t->io.ctx, k, UINT64_MAX))
                 txn_send_decision(rd, k, "TPC.COMMIT", txn_on_commit_ack);
         memmove(t->vr, t->vr + 1, (t->nvr - 1) * sizeof *t->vr);
-        t->nvr--;
+        if (--t->nvr == 0)
+            txn_kick(t);
     }
 }
 

@@ -27,8 +27,9 @@
  *
  * What it checks (DESIGN.md's invariants), after every step:
  *   - a YES vote leaves a replica only once its PREPARE is durable there (invariant 5);
- *   - a replica applies a round only if it durably prepared it, and only if the
- *     coordinator's COMMIT for it is durable (invariant 4);
+ *   - a replica applies a round only if it durably prepared it, and only if it is
+ *     decided: the coordinator's COMMIT for it is durable, or every replica durably voted
+ *     YES on it (invariant 4 under the commit rule of durable votes);
  *   - replicas that have applied the same round hold identical data (invariant 2: one
  *     digest per applied round id);
  * and at the end of a run (faults stopped, every process back, quiet): writes work again,
@@ -37,7 +38,10 @@
  * failed write visible, no stale read).
  *
  * Deliberately broken rules (sim_run's bug), each of which a run must catch:
- *   reply-before-durable  the coordinator answers a round before its COMMIT is durable
+ *   presumed-abort        a restarted coordinator presumes aborted a round it has no
+ *                         decision for, though it may have been answered OK on its votes
+ *   unfenced-abort        an abort's error and TPC.ABORT go out with no ABORT logged
+ *                         (caught with partitions: a restart then commits the round)
  *   reply-before-commit   it answers before sending COMMIT to the replicas (stale reads)
  *   skip-in-doubt         a reconnecting replica is not sent the decisions it missed
  *   vote-before-durable   a replica's vote leaves before its PREPARE is durable
@@ -50,6 +54,8 @@
  *   no-fence              a replica obeys a command that arrives late on a connection the
  *                         coordinator has closed as if it came on the current one (the
  *                         session fence gone; caught with partitions)
+ *   trust-failed-fsync    a batch of the decision log whose sync failed is taken for
+ *                         durable (with disk_errors > 0: an abort answered on it)
  */
 #ifndef TWOPC_SIM_H
 #define TWOPC_SIM_H
