@@ -472,6 +472,15 @@ static void broken_commit(struct round *rd)
 
 static void round_committed(struct round *rd);
 
+#define LAZY_COMMIT_MS 10 /* how long COMMIT records may wait for the log thread */
+
+static void lazy_commit_cb(void *arg)
+{
+    struct txn *t = arg;
+    if (!t->closing)
+        wal_submit(t->log);
+}
+
 /* Every round at the head of the queue whose votes are all YES is committed now: the
  * commit point of the rule of durable votes (docs/design.md) is the last durable YES, so
  * each goes straight to round_committed (TPC.COMMIT to every link, then the answers), in
@@ -507,7 +516,11 @@ static void commit_ready(struct txn *t)
     if (n == 0)
         return;
     log_aborts(t); /* aborts of later rounds waited for these (they go in this batch) */
-    wal_submit(t->log);
+    /* Nobody waits for the COMMIT records: one fsync per LAZY_COMMIT_MS at most, not one
+     * per round (each took a disk flush and a VM exit from the replicas' PREPARE fsyncs,
+     * which every write waits for). An abort submits them at once with its record. */
+    if (!t->io.timer_armed(t->io.ctx, t->lazy_commit))
+        txn_timer_arm(t, t->lazy_commit, LAZY_COMMIT_MS);
     FAILPOINT("coord.commit.after_log");
     txn_kick(t);
 }
@@ -1092,11 +1105,12 @@ struct txn *txn_create(const struct txn_io *io, const char *const *addrs, int na
     t->next_rid = 1;
     t->kick = io->timer_new(io->ctx, kick_cb, t);
     t->durable_poll = io->timer_new(io->ctx, txn_durable_poll_cb, t);
+    t->lazy_commit = io->timer_new(io->ctx, lazy_commit_cb, t);
     t->repair.timer = io->timer_new(io->ctx, txn_repair_tick, t);
     t->watch = io->timer_new(io->ctx, txn_members_tick, t);
     t->down_after_ms = 5000;
     t->write_wait_ms = 2000;
-    if (!t->kick || !t->durable_poll || !t->repair.timer || !t->watch) {
+    if (!t->kick || !t->durable_poll || !t->lazy_commit || !t->repair.timer || !t->watch) {
         snprintf(err, errlen, "out of memory");
         txn_destroy(t);
         return NULL;
@@ -1191,6 +1205,8 @@ void txn_destroy(struct txn *t)
         t->io.timer_free(t->io.ctx, t->kick);
     if (t->durable_poll)
         t->io.timer_free(t->io.ctx, t->durable_poll);
+    if (t->lazy_commit)
+        t->io.timer_free(t->io.ctx, t->lazy_commit);
     if (t->repair.timer)
         t->io.timer_free(t->io.ctx, t->repair.timer);
     if (t->watch)

@@ -148,6 +148,7 @@ struct txn {
     uint64_t *durable; /* per link: highest round whose COMMIT is durable on that replica */
     uint64_t last_now_ms; /* the clock given to the last round */
     struct txn_timer *durable_poll; /* asks replicas for their durable mark when idle */
+    struct txn_timer *lazy_commit;  /* hands the COMMIT records to the log thread */
     txn_commit_hook commit_hook;
     txn_commit_hook_wanted commit_hook_wanted;
     txn_commit_hook_keys commit_hook_keys;
