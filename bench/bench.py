@@ -681,8 +681,9 @@ BOUNDS = {
                "its samples in the kernel); lift: forward reply bytes without redisReply objects",
     "get_c50_p16": "per-read user-space work on the coordinator (command copy, slot, reply "
                    "object per read); lift: raw forwarding of TPC.MREAD answers, pooled reads",
-    "set_c1": "two fdatasyncs and four hops in series (2PC); lift: a commit protocol that "
-              "logs the coordinator's record in parallel with the replicas' votes",
+    "set_c1": "one fdatasync (the replicas' PREPARE; the COMMIT is decided by the durable "
+              "votes, its record lazy) and four hops, each a process wake-up on the VM; "
+              "lift: replicas on their own hosts (their fsyncs share one disk here)",
     "scale": "SQLite B-tree depth and page-cache reads on a larger file (0.79-0.95x across "
              "runs; a 64 MB SQLite cache or mmap made no difference beyond noise)",
 }

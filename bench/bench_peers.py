@@ -240,12 +240,17 @@ def main():
     targets = [
         ("SET -c 1 p50 vs redis appendfsync always", ratio(t1["p50"], d1["p50"]), "<=", 2.0,
          f"{t1['p50']:.2f} vs {d1['p50']:.2f} ms",
-         "two forced writes in series (the replicas' PREPARE, then the coordinator's "
-         "COMMIT) and four hops, not CPU (" + split(t1) + "); item 1 (commit on durable "
-         "votes) removes one forced write"),
+         "one forced write (the replicas' PREPARE fsync: three processes flushing one "
+         "virtual disk at once; the COMMIT is decided by the durable votes and logged "
+         "lazily) and four hops, each a process wake-up on a 2-vCPU VM, where perf puts a "
+         "quarter of the coordinator's samples in the paravirtual irq-enable and virtio-"
+         "notify exits, plus the replicas' SQLite apply of the COMMIT on the same two "
+         "CPUs (" + split(t1) + "); redis-server does one write and one fsync in one "
+         "process"),
         ("SET -c 50 vs redis appendfsync always", ratio(t50["rps"], d50["rps"]), ">=", 0.5,
          f"{t50['rps']:,.0f} vs {d50['rps']:,.0f}/s",
-         "five processes on two vCPUs (" + split(t50) + ") and the two forced writes"),
+         "CPU: five processes on two vCPUs (" + split(t50) + "), where redis-server "
+         "needs one process and one fsync per group of writes"),
         ("SET -c 50 vs redis + 2 replicas, WAIT 2 0", ratio(t50["rps"], w50["rps"]), ">=",
          1.5, f"{t50['rps']:,.0f} vs {w50['rps']:,.0f}/s",
          "the same as the row above: twopc's CPU per SET on a shared 2-vCPU machine, "
