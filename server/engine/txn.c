@@ -985,6 +985,7 @@ static void start_round(struct txn *t)
         return;
     }
     t->next_rid++;
+    t->issued = 1;
     take_pending(t, rd);
     rd->votes_missing = rd->nneed;
     rd->timer = t->io.timer_new(t->io.ctx, on_timeout, rd);

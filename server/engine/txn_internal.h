@@ -131,6 +131,8 @@ struct txn {
      * a decision in the log (COMMIT, or ABORT / presumed abort); rounds from votes_from on
      * were run under the rule (a log of an older release: only later rounds). */
     uint64_t decided_max, votes_from;
+    int issued;               /* this engine has started a round */
+    uint64_t applied_star;    /* before that: the highest round a replica said it applied */
     int votes_seen;           /* the log had a VOTES record */
     struct vote_recovery *vr; /* rounds decided from votes, rising rid */
     size_t nvr;

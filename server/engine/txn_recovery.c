@@ -439,6 +439,63 @@ static int vr_hello(struct txn *t, int i, const struct link_hello *h)
     return 0;
 }
 
+static int holds(const uint64_t *in_doubt, size_t n, uint64_t rid)
+{
+    for (size_t k = 0; k < n; k++)
+        if (in_doubt[k] == rid)
+            return 1;
+    return 0;
+}
+
+/* Before this engine starts its first round: a replica that applied round R proves R
+ * committed, and under the rule of durable votes its COMMIT record may be lost with the
+ * crash, so missing_data cannot see a replica that lacks it. Every in-sync replica must
+ * hold R applied or in doubt (its durable YES); one that does neither lost data or came
+ * back from an older copy (found by the simulator's --rollback: such a replica was taken
+ * back and diverged). Checks link i's hello against the highest applied round heard so
+ * far, and the replicas heard earlier against a higher one it brings (dropping their
+ * links: their next TPC.HELLO sends them to repair). Returns NULL, or why (in why). */
+static const char *behind_recovered(struct txn *t, int i, const struct link_hello *h,
+                                    char *why, size_t len)
+{
+    struct member *m = &t->member[i];
+    uint64_t *copy = h->n_in_doubt ? malloc(h->n_in_doubt * sizeof *copy) : NULL;
+    if (copy)
+        memcpy(copy, h->in_doubt, h->n_in_doubt * sizeof *copy);
+    free(m->in_doubt);
+    m->in_doubt = copy;
+    m->n_in_doubt = copy ? h->n_in_doubt : 0;
+    m->applied = h->applied;
+    m->heard = 1;
+    if (t->issued)
+        return NULL;
+    if (h->applied < t->applied_star && !holds(h->in_doubt, h->n_in_doubt, t->applied_star)) {
+        snprintf(why, len, "it has applied round %llu but another replica applied round "
+                 "%llu, which it neither applied nor holds in doubt: its data was lost or "
+                 "restored from an older copy", (unsigned long long)h->applied,
+                 (unsigned long long)t->applied_star);
+        return why;
+    }
+    if (h->applied <= t->applied_star)
+        return NULL;
+    t->applied_star = h->applied;
+    for (int k = 0; k < t->nlinks; k++) {
+        const struct member *mk = &t->member[k];
+        if (k == i || !mk->heard || mk->why[0] || !txn_in_sync(t, k) ||
+            mk->applied >= t->applied_star || holds(mk->in_doubt, mk->n_in_doubt,
+                                                    t->applied_star))
+            continue;
+        char w[256];
+        snprintf(w, sizeof w, "it has applied round %llu but replica %s applied round %llu, "
+                 "which it neither applied nor holds in doubt: its data was lost or "
+                 "restored from an older copy", (unsigned long long)mk->applied,
+                 t->io.addr(t->io.ctx, i), (unsigned long long)t->applied_star);
+        txn_member_needs_repair(t, k, w);
+        t->io.drop(t->io.ctx, k, "its data stops short of a committed round");
+    }
+    return NULL;
+}
+
 int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
 {
     const char *addr = t->io.addr(t->io.ctx, i);
@@ -463,7 +520,7 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
         return -1;
     }
     if (!FAILPOINT_ON("coord.bug.trust_lost_data") && rc != 2 &&
-        missing_data(t, i, h, why, sizeof why)) {
+        (missing_data(t, i, h, why, sizeof why) || behind_recovered(t, i, h, why, sizeof why))) {
         txn_member_needs_repair(t, i, why);
         return 1;
     }

@@ -469,10 +469,14 @@ class Nemesis:
     fault from the table for HOLD_S, then heals it -- and at least every NET_DUE-th step,
     so that a short run always has some (a 45 s run with wipes drew none, by chance,
     with seed 168439148). Likewise a kill at least every KILL_DUE-th step (crash.nemesis_wipe
-    with network faults drew one kill in 35 s, by chance, with seed 1615754632)."""
+    with network faults drew one kill in 35 s, by chance, with seed 1615754632), and with
+    wipe > 0 a wipe tried at least every WIPE_DUE-th step (it happens only while every
+    replica is ready, else it stays due: crash.nemesis_wipe drew none in 35 s with seed
+    1530218702)."""
 
     NET_DUE = 6
     KILL_DUE = 4
+    WIPE_DUE = 5
 
     def __init__(self, cluster, seed, t0, interval=(1.5, 3.0), wipe=0.0, pause=0.0,
                  net=None, net_share=0.4):
@@ -486,6 +490,7 @@ class Nemesis:
         self.net_kinds = {}      # NET_FAULTS row name -> times applied
         self.since_net = 0       # steps since the last network fault
         self.since_kill = 0      # steps since the last kill
+        self.since_wipe = 0      # steps since the last wipe
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -511,6 +516,10 @@ class Nemesis:
         self.since_kill += 1
         if self.net and self.since_net >= self.NET_DUE:
             self.net_fault()
+            return
+        self.since_wipe += 1
+        if self.wipe and self.since_wipe >= self.WIPE_DUE and \
+                self.wipe_one(self.rng.choice(names[1:])):
             return
         if self.since_kill >= self.KILL_DUE:
             self.kill(self.rng.choice(names))
@@ -581,9 +590,10 @@ class Nemesis:
         return info.get("replicas_ready") == str(self.cluster.replicas)
 
     def wipe_one(self, name):
-        """kill -9 a replica and delete its data files, if every replica is ready."""
+        """kill -9 a replica and delete its data files, if every replica is ready; True if
+        it did."""
         if not self.all_ready() or not self.kill(name):
-            return
+            return False
         d = self.cluster.replica_dir(int(name.split("-")[1]))
         pid = self.kills[-1][2]
         wait_pid_gone(pid, 5.0)
@@ -594,6 +604,8 @@ class Nemesis:
                 except OSError:
                     pass
         self.wipes.append(((now() - self.t0) / 1e6, name))
+        self.since_wipe = 0
+        return True
 
     def kill(self, name):
         pid = self.cluster.pid_of(name)
