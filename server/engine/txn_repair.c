@@ -153,6 +153,12 @@ static struct txn *current(void *arg, int i, const struct link_reply *r, const c
          * (found by the simulator's partitions). */
         if (msg && strstr(msg, "not the coordinator's")) /* a reply string ends in NUL */
             t->io.drop(t->io.ctx, i, "another connection said TPC.HELLO to it");
+        /* The source holds a round in doubt while the engine has none in flight (a stray
+         * late PREPARE on a closed connection, after that connection's round was decided):
+         * only a fresh TPC.HELLO reports and settles it, as for a refused vote (found by
+         * the simulator's partitions: the repair was refused for ever). */
+        else if (msg && strstr(msg, "rounds are in flight") && !t->qhead && !t->aborting)
+            t->io.drop(t->io.ctx, i, "it holds a round in doubt");
         return NULL;
     }
     t->repair.progress_ms = t->io.mono_ms(t->io.ctx);
