@@ -276,6 +276,32 @@ static const char *missing_data(const struct txn *t, int i, const struct link_he
 
 /* ---- recovery from votes ---- */
 
+static int holds(const uint64_t *in_doubt, size_t n, uint64_t rid)
+{
+    for (size_t k = 0; k < n; k++)
+        if (in_doubt[k] == rid)
+            return 1;
+    return 0;
+}
+
+/* Keeps link i's TPC.HELLO (applied round, rounds in doubt) for the checks below, which
+ * compare replicas heard at different times. Returns 0, or -1 when out of memory. */
+static int remember_hello(struct txn *t, int i, const struct link_hello *h)
+{
+    struct member *m = &t->member[i];
+    uint64_t *copy = h->n_in_doubt ? malloc(h->n_in_doubt * sizeof *copy) : NULL;
+    if (h->n_in_doubt && !copy)
+        return -1;
+    if (copy)
+        memcpy(copy, h->in_doubt, h->n_in_doubt * sizeof *copy);
+    free(m->in_doubt);
+    m->in_doubt = copy;
+    m->n_in_doubt = h->n_in_doubt;
+    m->applied = h->applied;
+    m->heard = 1;
+    return 0;
+}
+
 /* Whether rid is a round this log has no decision for, run under the rule of durable votes:
  * a replica holding it in doubt cannot be told presumed abort, since the clients may have
  * been answered OK on its votes before a crash took the lazy COMMIT record. */
@@ -393,17 +419,6 @@ static void vr_decide(struct txn *t)
  * acknowledged) until that is decided. -1: out of memory. */
 static int vr_hello(struct txn *t, int i, const struct link_hello *h)
 {
-    struct member *m = &t->member[i];
-    uint64_t *copy = h->n_in_doubt ? malloc(h->n_in_doubt * sizeof *copy) : NULL;
-    if (h->n_in_doubt && !copy)
-        return -1;
-    if (copy)
-        memcpy(copy, h->in_doubt, h->n_in_doubt * sizeof *copy);
-    free(m->in_doubt);
-    m->in_doubt = copy;
-    m->n_in_doubt = h->n_in_doubt;
-    m->applied = h->applied;
-    m->heard = 1;
     for (size_t k = 0; k < h->n_in_doubt; k++) {
         uint64_t rid = h->in_doubt[k];
         if (!undecided(t, rid) || in_flight(t, rid))
@@ -422,10 +437,8 @@ static int vr_hello(struct txn *t, int i, const struct link_hello *h)
         const struct member *mj = &t->member[j];
         for (size_t k = 0; mj->heard && k < t->nvr; k++) {
             struct vote_recovery *v = &t->vr[k];
-            size_t d = 0;
-            while (d < mj->n_in_doubt && mj->in_doubt[d] != v->rid)
-                d++;
-            v->vote[j] = d < mj->n_in_doubt || mj->applied >= v->rid ? 'Y' : 'N';
+            v->vote[j] = holds(mj->in_doubt, mj->n_in_doubt, v->rid) ||
+                         mj->applied >= v->rid ? 'Y' : 'N';
         }
     }
     vr_decide(t);
@@ -436,14 +449,6 @@ static int vr_hello(struct txn *t, int i, const struct link_hello *h)
                        (unsigned long long)h->in_doubt[k]);
             return 1;
         }
-    return 0;
-}
-
-static int holds(const uint64_t *in_doubt, size_t n, uint64_t rid)
-{
-    for (size_t k = 0; k < n; k++)
-        if (in_doubt[k] == rid)
-            return 1;
     return 0;
 }
 
@@ -458,15 +463,6 @@ static int holds(const uint64_t *in_doubt, size_t n, uint64_t rid)
 static const char *behind_recovered(struct txn *t, int i, const struct link_hello *h,
                                     char *why, size_t len)
 {
-    struct member *m = &t->member[i];
-    uint64_t *copy = h->n_in_doubt ? malloc(h->n_in_doubt * sizeof *copy) : NULL;
-    if (copy)
-        memcpy(copy, h->in_doubt, h->n_in_doubt * sizeof *copy);
-    free(m->in_doubt);
-    m->in_doubt = copy;
-    m->n_in_doubt = copy ? h->n_in_doubt : 0;
-    m->applied = h->applied;
-    m->heard = 1;
     if (t->issued)
         return NULL;
     if (h->applied < t->applied_star && !holds(h->in_doubt, h->n_in_doubt, t->applied_star)) {
@@ -517,6 +513,10 @@ int txn_link_hello(struct txn *t, int i, const struct link_hello *h)
                  "start the cluster over, remove every replica's data too", addr,
                  (unsigned long long)h->applied, (unsigned long long)t->next_rid);
         t->io.fatal(t->io.ctx, why);
+        return -1;
+    }
+    if (remember_hello(t, i, h) < 0) {
+        LOG_WARNING("replica %s: out of memory resolving its rounds", addr);
         return -1;
     }
     if (!FAILPOINT_ON("coord.bug.trust_lost_data") && rc != 2 &&
